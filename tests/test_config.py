@@ -1,0 +1,39 @@
+from pathlib import Path
+
+import pytest
+
+from voicebot.config import ConfigError, load_settings
+
+
+def test_defaults_without_config_file(tmp_path: Path) -> None:
+    s = load_settings(tmp_path / "absent.toml", {})
+    assert s.http.port == 8080 and s.sip.port == 5060 and s.redis.prefix == "vb:"
+
+
+def test_env_overrides_ports_and_redis_url(tmp_path: Path) -> None:
+    s = load_settings(tmp_path / "absent.toml", {
+        "VOICEBOT_HTTP_PORT": "9001", "VOICEBOT_SIP_PORT": "5099", "REDIS_URL": "redis://example:1/2",
+        "VOICEBOT_BUSINESS_HOURS_ALWAYS_OPEN": "true",
+    })
+    assert (s.http.port, s.sip.port, s.redis.url) == (9001, 5099, "redis://example:1/2")
+    assert s.business_hours.always_open is True
+
+
+def test_unknown_key_names_key_and_allowed_keys(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[tts]\nfalback = 'espeak-ng'\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, {})
+    assert "tts.falback" in str(err.value) and "fallback" in str(err.value)
+
+
+def test_bad_value_names_allowed_values(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[tts]\nfallback = 'festival'\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, {})
+    assert "tts.fallback" in str(err.value) and "espeak-ng" in str(err.value)
+
+
+def test_shipped_config_toml_is_valid() -> None:
+    load_settings(Path(__file__).parent.parent / "config.toml", {})

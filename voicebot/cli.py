@@ -1,0 +1,58 @@
+"""`voicebot` command line: one module per sub-command under `voicebot/commands/`.
+
+Each command module exposes `register(subparsers)`; heavy imports (models, pipecat) happen inside the
+command's function, so `voicebot --help` and `voicebot simulate` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from voicebot.config import ConfigError, load_settings
+
+COMMAND_MODULES = (
+    "voicebot.commands.serve",
+    "voicebot.commands.call",
+    "voicebot.commands.simulate",
+    "voicebot.commands.models",
+    "voicebot.commands.flows",
+    "voicebot.commands.users",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicebot", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="path to config.toml (default: ./config.toml or $VOICEBOT_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # command not built yet in this checkout
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"voicebot: {exc}", file=sys.stderr)
+        return 2
+    return int(args.func(args, settings) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

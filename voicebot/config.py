@@ -1,0 +1,231 @@
+"""Settings: `config.toml` + `VOICEBOT_*` environment variables -> one frozen, validated object.
+
+The settings object is built once at start-up and passed down; nothing reads the environment later.
+Every key has a default here, so the server runs with no config file at all ("embedded defaults").
+An unknown key or a bad value stops the start with a message naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class SipSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(5060, ge=0, le=65535)
+    transport: Literal["udp", "tcp", "both"] = "udp"
+    # Address written into SDP/Contact; empty = the bind host.
+    public_address: str = ""
+    rtp_port_min: int = Field(20000, ge=1024, le=65535)
+    rtp_port_max: int = Field(20999, ge=1024, le=65535)
+    codecs: tuple[Literal["PCMU", "PCMA"], ...] = ("PCMU", "PCMA")
+    # Peers allowed to call us (IP addresses or CIDR); empty = only loopback.
+    allowed_peers: tuple[str, ...] = ("127.0.0.1/8", "::1")
+    max_calls: int = Field(32, ge=1)
+    human_line_uri: str = "sip:agents@127.0.0.1:5070"
+    register_uri: str = ""
+    username: str = ""
+    password: str = ""
+
+
+class AudioSocketSettings(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(9092, ge=0, le=65535)
+
+
+class TwilioSettings(_Section):
+    enabled: bool = True
+    account_sid: str = ""
+    auth_token: str = ""
+    # TwiML URL that dials the human line; the handoff id is appended as a query parameter.
+    transfer_twiml_url: str = ""
+
+
+class RedisSettings(_Section):
+    # Empty = REDIS_URL if set, else 127.0.0.1:6379 if it answers, else an embedded redis-server under var/.
+    url: str = ""
+    prefix: str = "vb:"
+    embedded_dir: str = "var/redis"
+
+
+class ModelSettings(_Section):
+    dir: str = "models"
+    whisper: str = "whisper-base"
+    compute_type: Literal["int8", "int8_float32", "float32"] = "int8"
+    cpu_threads: int = Field(0, ge=0, description="0 = all cores")
+
+
+class AsrSettings(_Section):
+    beam_size: int = Field(5, ge=1, le=10)
+    # Transcribe during short pauses so the text is ready when the turn ends.
+    speculative: bool = True
+
+
+class TtsSettings(_Section):
+    # language -> piper voice name under models/piper/
+    voices: dict[str, str] = Field(default_factory=lambda: {"en": "en_US-joe-medium"})
+    fallback: Literal["", "espeak-ng"] = ""
+
+
+class TurnSettings(_Section):
+    vad_confidence: float = Field(0.7, gt=0, le=1)
+    vad_start_secs: float = Field(0.2, ge=0)
+    vad_stop_secs: float = Field(0.2, ge=0)
+    smart_turn: bool = True
+    # Longest silence we wait before ending the turn even if smart-turn thinks the caller is not done.
+    max_silence_secs: float = Field(1.2, gt=0)
+
+
+class DialogSettings(_Section):
+    flows_dir: str = "dialogs"
+    default_flow: str = "customer_service"
+    default_language: Literal["pl", "en"] = "en"
+    crm_url: str = "http://127.0.0.1:8090"
+
+
+class EscalationSettings(_Section):
+    asr_confidence_min: float = Field(0.45, ge=0, le=1)
+    nlu_confidence_min: float = Field(0.5, ge=0, le=1)
+    low_confidence_turns: int = Field(2, ge=1)
+    frustration_threshold: float = Field(0.7, ge=0, le=1)
+
+
+class BusinessHoursSettings(_Section):
+    timezone: str = "Europe/Warsaw"
+    # weekday (mon..sun) -> "HH:MM-HH:MM"; a missing day is closed.
+    hours: dict[str, str] = Field(
+        default_factory=lambda: {d: "08:00-20:00" for d in ("mon", "tue", "wed", "thu", "fri")}
+        | {"sat": "09:00-14:00"}
+    )
+    always_open: bool = False
+
+
+class WebSettings(_Section):
+    session_ttl_secs: int = Field(8 * 3600, ge=60)
+    login_attempts_per_minute: int = Field(5, ge=1)
+    secure_cookies: bool = False
+
+
+class PrivacySettings(_Section):
+    redact_pii: bool = True
+    keep_originals_for_admins: bool = False
+    retention_days: int = Field(90, ge=1)
+    record_audio: bool = False
+
+
+class Settings(_Section):
+    http: HttpSettings = HttpSettings()
+    sip: SipSettings = SipSettings()
+    audiosocket: AudioSocketSettings = AudioSocketSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    redis: RedisSettings = RedisSettings()
+    models: ModelSettings = ModelSettings()
+    asr: AsrSettings = AsrSettings()
+    tts: TtsSettings = TtsSettings()
+    turn: TurnSettings = TurnSettings()
+    dialog: DialogSettings = DialogSettings()
+    escalation: EscalationSettings = EscalationSettings()
+    business_hours: BusinessHoursSettings = BusinessHoursSettings()
+    web: WebSettings = WebSettings()
+    privacy: PrivacySettings = PrivacySettings()
+
+    def path(self, relative: str) -> Path:
+        """Resolve a path setting against the project root (absolute paths pass through)."""
+        p = Path(relative)
+        return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and what is allowed."""
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """`VOICEBOT_<SECTION>_<KEY>=value` -> {section: {key: value}}; `REDIS_URL` -> redis.url."""
+    sections = sorted(Settings.model_fields, key=len, reverse=True)  # longest first: "business_hours"
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in environ.items():
+        if not name.startswith("VOICEBOT_") or name == "VOICEBOT_CONFIG":
+            continue
+        rest = name.removeprefix("VOICEBOT_").lower()
+        section = next((s for s in sections if rest.startswith(s + "_")), None)
+        if section is None:
+            raise ConfigError(f"environment variable {name}: unknown section; allowed: {', '.join(sections)}")
+        key = rest.removeprefix(section + "_")
+        out.setdefault(section, {})[key] = _parse_env_value(value)
+    if environ.get("REDIS_URL"):
+        out.setdefault("redis", {})["url"] = environ["REDIS_URL"]
+    return out
+
+
+def _parse_env_value(value: str) -> Any:
+    """Env values are TOML literals when they parse as one (numbers, booleans, arrays), else plain strings."""
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def _merge(base: dict[str, Any], over: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    merged = dict(base)
+    for section, values in over.items():
+        current = merged.get(section, {})
+        merged[section] = {**current, **values} if isinstance(current, dict) else values
+    return merged
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            section = e["loc"][0] if len(e["loc"]) > 1 else None
+            allowed = _allowed_keys(section)
+            msg = f"unknown key; allowed: {', '.join(allowed)}"
+        lines.append(f"  {key}: {msg} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _allowed_keys(section: Any) -> list[str]:
+    if section is None or section not in Settings.model_fields:
+        return list(Settings.model_fields)
+    model = Settings.model_fields[section].annotation
+    return list(model.model_fields)  # type: ignore[union-attr]
+
+
+def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read config.toml (if present) and the environment; raise ConfigError naming any bad key."""
+    environ = os.environ if environ is None else environ
+    if path is None:
+        path = environ.get("VOICEBOT_CONFIG") or DEFAULT_CONFIG_PATH
+    path = Path(path)
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return Settings.model_validate(_merge(data, _env_overrides(environ)))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, f"{path} + VOICEBOT_* environment")) from exc

@@ -1,0 +1,88 @@
+"""The seam between the audio pipeline and the dialog engine: plain dataclasses, no I/O.
+
+The pipeline turns audio into `CallerSaid` / `CallerDtmf` events, hands them to a per-call
+`DialogSession` and speaks the `BotReply` it gets back. The same session runs under
+`voicebot simulate` with typed text, so flows are testable without audio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+BotAction = Literal["continue", "transfer", "callback", "end", "hangup"]
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """Who is calling, known before the first word."""
+
+    call_id: str
+    caller_number: str = ""
+    language: str = "en"
+    flow_id: str = "customer_service"
+    channel: str = "local"  # local | sip | audiosocket | twilio | web
+
+
+@dataclass(frozen=True)
+class Prosody:
+    """Acoustic features of one caller turn, used by the frustration score."""
+
+    rms_db: float  # loudness of voiced frames, dBFS
+    pitch_hz: float  # median F0 of voiced frames, 0 when unvoiced
+    speech_rate: float  # words per second of voiced time
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class CallerSaid:
+    text: str
+    language: str | None = None
+    asr_confidence: float | None = None  # 0..1; None for typed text
+    prosody: Prosody | None = None
+    barge_in: bool = False  # the caller spoke over the bot
+
+
+@dataclass(frozen=True)
+class CallerDtmf:
+    digits: str
+
+
+CallerEvent = CallerSaid | CallerDtmf
+
+
+@dataclass
+class BotReply:
+    """What the bot does after one caller event (or at the start of the call)."""
+
+    text: str
+    action: BotAction = "continue"
+    reason: str | None = None  # why a transfer/callback/end happened
+    intent: str | None = None
+    confidence: float | None = None  # NLU confidence of `intent`, 0..1
+    slots: dict[str, Any] = field(default_factory=dict)
+    node: str | None = None
+    language: str = "en"
+    frustration: float = 0.0
+    signals: dict[str, float] = field(default_factory=dict)  # escalation signal -> contribution
+    handoff_id: str | None = None  # set once the handoff package is stored
+
+
+class DialogSession(Protocol):
+    """One call's conversation state. Not shared between calls."""
+
+    async def start(self) -> BotReply:
+        """The greeting."""
+        ...
+
+    async def handle(self, event: CallerEvent) -> BotReply: ...
+
+    def snapshot(self) -> dict[str, Any]:
+        """Flow id/version, node, intent history and slots: what a human agent needs on handoff."""
+        ...
+
+
+class DialogEngine(Protocol):
+    """Loaded flows + NLU, shared by all calls in a process."""
+
+    def new_session(self, call: CallInfo) -> DialogSession: ...

@@ -1,0 +1,45 @@
+"""The seam between the dialog engine and the escalation policy: plain dataclasses.
+
+After understanding each caller turn, the dialog session feeds a `TurnObservation` to its call's
+`EscalationTracker`; the returned `EscalationDecision` says whether to hand over now and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from voicebot.dialog.types import Prosody
+
+
+@dataclass(frozen=True)
+class TurnObservation:
+    text: str
+    language: str
+    intent: str | None
+    nlu_confidence: float | None
+    asr_confidence: float | None  # None for typed text / DTMF
+    no_match: bool  # the flow could not use this turn (out of scope, or slot not understood)
+    reprompts: int  # reprompts so far at the current node
+    barge_in: bool = False
+    prosody: Prosody | None = None
+
+
+@dataclass
+class EscalationDecision:
+    transfer: bool
+    reason: str | None = None  # e.g. "explicit_request", "frustration", "low_confidence", "system_fault"
+    frustration: float = 0.0
+    confidence: float = 1.0  # combined ASR x NLU confidence of this turn
+    signals: dict[str, float] = field(default_factory=dict)  # signal name -> contribution
+    explanation: str = ""  # one human-readable sentence for the supervisor
+
+
+class EscalationTracker(Protocol):
+    """Per-call state: history of confidence and frustration."""
+
+    def observe(self, obs: TurnObservation) -> EscalationDecision: ...
+
+    def history(self) -> list[dict]:
+        """Per-turn confidence/frustration/signals, for the handoff package."""
+        ...

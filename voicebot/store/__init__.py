@@ -1,0 +1,1 @@
+"""Redis persistence. The key layout is documented in `keys.py`."""

@@ -1,0 +1,101 @@
+"""Every Redis key, TTL and channel the system uses, in one place.
+
+All keys start with the configured prefix (default ``vb:``), so several deployments or test runs can
+share one Redis. Layout (``P`` = prefix):
+
+==============================  =======  ==========================================================
+key                             type     content
+==============================  =======  ==========================================================
+P call:{id}                     hash     call record: caller, language, flow, channel, started/ended,
+                                         outcome, transfer reason, handoff id, last node, frustration
+P call:{id}:turns               stream   transcript turns (role, text, intent, confidence, signals,
+                                         timings as JSON); PII redacted before writing
+P calls:by_time                 zset     call id -> start time (epoch s); for listing and retention
+P calls:live                    set      ids of calls in progress in any process
+P caller:{number}               hash     returning-caller memory: name, last case, last call time
+P handoff:{id}                  string   handoff package (JSON) for the agent screen-pop
+P handoffs:by_time              zset     handoff id -> time
+P callbacks                     zset     callback id -> due time (epoch s)
+P callback:{id}                 string   callback request (JSON): number, topic, preferred time
+P flow:{flow}:{lang}:versions   list     published/draft flow versions (JSON with YAML text)
+P flow:{flow}:{lang}:live       string   version number that is live
+P audit                         stream   who changed what, when (flows, users)
+P user:{name}                   hash     web user: password hash, role
+P session:{token}               hash     web session (TTL = web.session_ttl_secs)
+P ratelimit:login:{who}         string   login attempts counter (TTL 60 s)
+P ch:calls                      channel  live call events (started, turn, ended) for supervisors
+P ch:handoffs                   channel  new handoff packages for agent desktops
+P ch:flows                      channel  flow publications, so every process reloads
+==============================  =======  ==========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "vb:"
+
+    def call(self, call_id: str) -> str:
+        return f"{self.prefix}call:{call_id}"
+
+    def turns(self, call_id: str) -> str:
+        return f"{self.prefix}call:{call_id}:turns"
+
+    @property
+    def calls_by_time(self) -> str:
+        return f"{self.prefix}calls:by_time"
+
+    @property
+    def calls_live(self) -> str:
+        return f"{self.prefix}calls:live"
+
+    def caller(self, number: str) -> str:
+        return f"{self.prefix}caller:{number}"
+
+    def handoff(self, handoff_id: str) -> str:
+        return f"{self.prefix}handoff:{handoff_id}"
+
+    @property
+    def handoffs_by_time(self) -> str:
+        return f"{self.prefix}handoffs:by_time"
+
+    @property
+    def callbacks(self) -> str:
+        return f"{self.prefix}callbacks"
+
+    def callback(self, callback_id: str) -> str:
+        return f"{self.prefix}callback:{callback_id}"
+
+    def flow_versions(self, flow_id: str, lang: str) -> str:
+        return f"{self.prefix}flow:{flow_id}:{lang}:versions"
+
+    def flow_live(self, flow_id: str, lang: str) -> str:
+        return f"{self.prefix}flow:{flow_id}:{lang}:live"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}audit"
+
+    def user(self, name: str) -> str:
+        return f"{self.prefix}user:{name}"
+
+    def session(self, token: str) -> str:
+        return f"{self.prefix}session:{token}"
+
+    def login_attempts(self, who: str) -> str:
+        return f"{self.prefix}ratelimit:login:{who}"
+
+    @property
+    def channel_calls(self) -> str:
+        return f"{self.prefix}ch:calls"
+
+    @property
+    def channel_handoffs(self) -> str:
+        return f"{self.prefix}ch:handoffs"
+
+    @property
+    def channel_flows(self) -> str:
+        return f"{self.prefix}ch:flows"
