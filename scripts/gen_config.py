@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from voicebot.config import Settings  # noqa: E402
+from voicebot.config import Settings
 
 
 def toml_value(v: object) -> str:

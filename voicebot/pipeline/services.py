@@ -1,0 +1,24 @@
+"""What a call needs from its process, passed to `voicebot.pipeline.call.run_call`.
+
+Built once per process (by `voicebot serve`, `voicebot call`, or a test) and shared by every call:
+the models are loaded once, the dialog engine holds compiled flows, the store holds the Redis client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from voicebot.config import Settings
+from voicebot.dialog.types import DialogEngine
+from voicebot.session import HandoffWriter
+from voicebot.store.calls import CallStore
+
+
+@dataclass
+class CallServices:
+    settings: Settings
+    models: Any  # voicebot.pipeline.models.SharedModels (Any here to keep this module import-light)
+    dialog: DialogEngine
+    store: CallStore | None = None
+    write_handoff: HandoffWriter | None = None
