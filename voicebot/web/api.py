@@ -17,7 +17,7 @@ from voicebot.store.search import search_calls
 from voicebot.web import flow_ops
 from voicebot.web.calls_view import filter_from_query, live_calls, load_call, row_dict, turn_dict
 from voicebot.web.dashboard import kpis_for
-from voicebot.web.keys import AUDIT, CALL_STORE, CURRENT_USER, FLOW_STORE, SESSIONS, USERS
+from voicebot.web.keys import AUDIT, CALL_STORE, CURRENT_SESSION, CURRENT_USER, FLOW_STORE, SESSIONS, USERS
 from voicebot.web.openapi import openapi_document
 from voicebot.web.security import admin_only, public
 
@@ -69,7 +69,9 @@ async def openapi(request: web.Request) -> web.Response:
 @routes.get("/api/me")
 async def me(request: web.Request) -> web.Response:
     u = request[CURRENT_USER]
-    return web.json_response({"name": u.name, "role": u.role})
+    session = request.get(CURRENT_SESSION)
+    # Scripts using the session cookie read their CSRF token here (same-origin only: no CORS headers).
+    return web.json_response({"name": u.name, "role": u.role, "csrf": session.csrf if session else None})
 
 
 @routes.get("/api/calls")

@@ -43,10 +43,10 @@ def make_templates() -> jinja2.Environment:
     return env
 
 
-def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     env: jinja2.Environment = request.app[TEMPLATES]
     session = request.get(CURRENT_SESSION)
     context.setdefault("user", request.get(CURRENT_USER))
     context.setdefault("csrf", session.csrf if session else "")
-    html = env.get_template(name).render(**context)
+    html = env.get_template(template).render(**context)
     return web.Response(text=html, content_type="text/html", status=status)
