@@ -19,10 +19,11 @@ class CallFilter:
     reason: str = ""
     language: str = ""
     limit: int = 200
+    with_turns: bool = False  # load transcripts even if no filter needs them (exports)
 
     @property
     def needs_turns(self) -> bool:
-        return bool(self.text or self.intent)
+        return bool(self.text or self.intent or self.with_turns)
 
 
 @dataclass

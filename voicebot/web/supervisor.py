@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -73,7 +74,8 @@ async def calls_page(request: web.Request) -> web.Response:
 
 @routes.get("/supervisor/calls.csv")
 async def calls_csv(request: web.Request) -> web.Response:
-    rows = await search_calls(request.app[CALL_STORE], filter_from_query(request.query))
+    f = dataclasses.replace(filter_from_query(request.query), with_turns=True)
+    rows = await search_calls(request.app[CALL_STORE], f)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([*CSV_COLUMNS, "intents"])
