@@ -56,15 +56,38 @@ class FlowChecker:
             problems.append(Problem(1, f"language: must be {lang!r} (the flow being edited)"))
         return problems
 
+    def tests_dir(self) -> Path:
+        return self.settings.path(self.settings.dialog.flows_dir) / "tests"
+
     async def run_tests(self, flow_id: str, lang: str, text: str) -> TestReport:
-        """Run the flow's test cases against `text` (not the live version)."""
+        """Run the flow's test conversations (dialogs/tests/*.yaml) against `text`, not the live version.
+
+        A flow with no test conversation cannot be published: "no failures" would then prove nothing.
+        """
         try:
-            from voicebot.dialog.flowtests import run_flow_tests
+            from voicebot.dialog.flowtests import load_test_files, run_flow_tests
+            from voicebot.dialog.validate import FlowInvalid
         except ImportError:
-            return TestReport(0, ["the flow test runner (voicebot.dialog.flowtests) is not installed"])
-        result = await asyncio.to_thread(run_flow_tests, text, settings=self.settings, flow_id=flow_id, lang=lang)
-        failures = [str(f) for f in getattr(result, "failures", [])]
-        return TestReport(int(getattr(result, "passed", 0)), failures)
+            return TestReport(0, ["the flow test runner (voicebot.dialog.flowtests) is not in this build"])
+        try:
+            files = [f for f in await asyncio.to_thread(load_test_files, self.tests_dir(), flow_id)
+                     if f.language == lang]
+        except ValueError as exc:
+            return TestReport(0, [str(exc)])
+        if not files:
+            return TestReport(0, [f"no test conversations for {flow_id}/{lang} under {self.tests_dir()}"])
+        passed, failures = 0, []
+        for tf in files:
+            try:
+                results = await run_flow_tests(text, tf, settings=self.settings)
+            except FlowInvalid as exc:
+                return TestReport(0, [f"does not validate: {e}" for e in exc.errors])
+            for r in results:
+                if r.passed:
+                    passed += 1
+                else:
+                    failures.append(f"{r.name}: " + "; ".join(r.failures))
+        return TestReport(passed, failures)
 
 
 def _yaml_problems(text: str) -> list[Problem]:

@@ -35,6 +35,9 @@ FLOW_STORE = web.AppKey("flow_store", FlowStore)
 LIVE_HUB = web.AppKey("live_hub", Any)
 # voicebot.web.render.Templates (jinja2 environment)
 TEMPLATES = web.AppKey("templates", Any)
+# voicebot.dialog.registry.FlowRegistry of this process, set by whoever loads the dialog engine; published
+# flows are compiled into it (voicebot.web.flow_sync).
+FLOW_REGISTRY = web.AppKey("flow_registry", Any)
 # voicebot.web.flowcheck.FlowChecker: the dialog engine's validation and flow test runner
 FLOW_CHECKER = web.AppKey("flow_checker", Any)
 

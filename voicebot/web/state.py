@@ -12,6 +12,7 @@ from voicebot.store.audit import AuditLog
 from voicebot.store.flows import FlowStore
 from voicebot.store.sessions import LoginRateLimit, SessionStore
 from voicebot.store.users import UserStore
+from voicebot.web.flow_sync import follow_published_flows
 from voicebot.web.flowcheck import FlowChecker, seed_flows
 from voicebot.web.keys import (
     AUDIT,
@@ -45,6 +46,7 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
     app[FLOW_CHECKER] = FlowChecker(settings)
     hub = LiveHub(client, keys)
     app[LIVE_HUB] = hub
+    follow_published_flows(app)
     async for _ in hub_ctx(app, hub):
         yield
 
