@@ -23,7 +23,8 @@ def _safe_next(target: str) -> str:
 
 
 def _login_page(request: web.Request, error: str = "", status: int = 200, name: str = "") -> web.Response:
-    token = secrets.token_urlsafe(24)
+    # Reuse the token of an open login form so two tabs (or a re-rendered error page) keep working.
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     resp = render(request, "login.html", status=status, error=error, login_csrf=token, name=name,
                   next=_safe_next(request.query.get("next", "/")))
     resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login",

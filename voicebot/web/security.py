@@ -51,8 +51,8 @@ def admin_only(handler: Any) -> Any:
 
 def _access(request: web.Request) -> str:
     route = request.match_info.route
-    if route.resource is None:  # 404/405 from the router: let it answer
-        return "public"
+    if route.resource is None or isinstance(route.resource, web.StaticResource):
+        return "public"  # CSS/JS, and 404/405 answers from the router
     return getattr(route.handler, _ACCESS_ATTR, "user")
 
 

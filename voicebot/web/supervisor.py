@@ -69,7 +69,7 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
 async def calls_page(request: web.Request) -> web.Response:
     f = filter_from_query(request.query)
     rows = await search_calls(request.app[CALL_STORE], f)
-    return render(request, "calls.html", rows=rows, q=request.query)
+    return render(request, "calls.html", rows=rows, q=request.query, query_string=request.query_string)
 
 
 @routes.get("/supervisor/calls.csv")
