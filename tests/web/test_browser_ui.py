@@ -112,8 +112,8 @@ async def test_admin_breaks_fixes_publishes_and_rolls_back_a_flow(browser, web_s
     # fix it (the admin's broken text is still in the editor), with a visible change, and save
     broken = await page.input_value("#flow-yaml")
     assert "lookup_ordr" in broken
-    fixed = broken.replace("lookup_ordr", "lookup_order").replace("How can I help you today?",
-                                                                  "How may I help you today?")
+    fixed = broken.replace("lookup_ordr", "lookup_order").replace(
+        "Please tell me your five-digit order number.", "What is your order number? It has five digits.")
     await page.fill("#flow-yaml", fixed)
     await page.fill("input[name=note]", "friendlier menu prompt")
     await page.click("#save")
