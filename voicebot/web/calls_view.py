@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,9 +22,13 @@ def _time(value: str, name: str, end_of_day: bool) -> float | None:
     if not value:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(number) or not 0 <= number < 1e11:
+            raise Invalid(f"{name}: epoch seconds between 0 and 1e11 (got {value!r})")
+        return number
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError as exc:

@@ -49,6 +49,8 @@ class FlowChecker:
             flow = parse_flow(text, file=f"{flow_id}.{lang}.yaml")
         except FlowInvalid as exc:
             return [Problem(e.line, f"{e.path}: {e.message}" if e.path else e.message) for e in exc.errors]
+        except yaml.YAMLError:  # e.g. control characters: the YAML reader refuses them before parsing
+            return _yaml_problems(text) or [Problem(None, "not readable as YAML")]
         problems = []
         if getattr(flow, "id", flow_id) != flow_id:
             problems.append(Problem(1, f"id: must be {flow_id!r} (the flow being edited)"))

@@ -55,6 +55,7 @@ def hbar_chart(title: str, bars: list[tuple[str, float]], *, pct: bool = False) 
 
 # -- flow diagram ------------------------------------------------------------------------------------
 _EDGE_KEYS = {"next", "goto", "default", "on_fail", "on_error", "routes", "on_status", "cases"}
+_CONDITION_KEYS = {"when"}  # inside a branch case: compared values, not node names
 BOX_W, BOX_H, COL_W, ROW_H = 150, 34, 200, 56
 
 
@@ -84,7 +85,8 @@ def flow_edges(flow: dict) -> tuple[list[str], list[Edge]]:
                 edges.append(Edge(src, value, label))
         elif isinstance(value, dict):
             for k, v in value.items():
-                walk(src, v, str(k), routing or k in _EDGE_KEYS)
+                if k not in _CONDITION_KEYS:
+                    walk(src, v, str(k), routing or k in _EDGE_KEYS)
         elif isinstance(value, list):
             for v in value:
                 walk(src, v, label, routing)
