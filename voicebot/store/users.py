@@ -47,9 +47,7 @@ class UserStore:
         self.client = client
         self.keys = keys
         self.hasher = hasher or PasswordHasher()
-        # A hash of a random password, verified when the user does not exist, so the answer time does
-        # not reveal which user names exist.
-        self._dummy_hash = self.hasher.hash(secrets.token_hex(8))
+        self._dummy_hash = ""  # made on first use (hashing is slow; not at every start-up)
 
     async def add(self, name: str, password: str, role: str, *, replace: bool = False) -> User:
         if not _NAME_RE.match(name):
@@ -99,7 +97,11 @@ class UserStore:
     async def verify(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None (same work either way)."""
         stored = await self.client.hget(self.keys.user(name), "password") if _NAME_RE.match(name) else None
+        if not stored and not self._dummy_hash:
+            self._dummy_hash = await asyncio.to_thread(self.hasher.hash, secrets.token_hex(8))
         try:
+            # An unknown user is checked against a dummy hash, so the answer time does not reveal
+            # which user names exist.
             await asyncio.to_thread(self.hasher.verify, stored or self._dummy_hash, password)
         except (VerificationError, InvalidHashError):
             return None

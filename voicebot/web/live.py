@@ -32,6 +32,8 @@ class LiveHub:
         self.call_queues: set[asyncio.Queue[dict[str, Any]]] = set()
         self.flow_listeners: list[FlowListener] = []
         self.ready = asyncio.Event()
+        # Set on shutdown. The loops check it because a cancel() landing inside redis-py can be swallowed.
+        self.stopping = asyncio.Event()
 
     def subscribe_calls(self) -> asyncio.Queue[dict[str, Any]]:
         q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_MAX)
@@ -45,8 +47,8 @@ class LiveHub:
         self.flow_listeners.append(listener)
 
     async def run(self) -> None:
-        """Relay forever; reconnect after a Redis outage."""
-        while True:
+        """Relay until stopped; reconnect after a Redis outage."""
+        while not self.stopping.is_set():
             try:
                 await self._relay()
             except asyncio.CancelledError:
@@ -61,7 +63,7 @@ class LiveHub:
         try:
             await pubsub.subscribe(self.keys.channel_calls, self.keys.channel_flows)
             self.ready.set()
-            while True:
+            while not self.stopping.is_set():
                 msg = await pubsub.get_message(timeout=1.0)
                 if msg is None:
                     continue
@@ -98,6 +100,8 @@ async def hub_ctx(app: web.Application, hub: LiveHub) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        hub.stopping.set()
+        try:
+            await asyncio.wait_for(task, 5)
+        except TimeoutError:
+            log.warning("live relay did not stop in time")

@@ -16,9 +16,9 @@ log = logging.getLogger(__name__)
 INTERVAL_S = 3600
 
 
-async def _loop(app: web.Application) -> None:
+async def _loop(app: web.Application, stop: asyncio.Event) -> None:
     days = app[SETTINGS].privacy.retention_days
-    while True:
+    while not stop.is_set():
         try:
             n = await delete_old_calls(app[CALL_STORE], days)
             if n:
@@ -26,14 +26,20 @@ async def _loop(app: web.Application) -> None:
                 await app[AUDIT].record("system", "retention.delete", "calls", f"{n} older than {days} days")
         except Exception:  # Redis down: try again next round
             log.exception("retention job failed")
-        await asyncio.sleep(INTERVAL_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), INTERVAL_S)
 
 
 async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_loop(app))
+    # Stopped with an event rather than only cancel(): a cancellation that lands inside a redis-py call
+    # can be swallowed there, and the task would then sleep out its hour while the server shuts down.
+    stop = asyncio.Event()
+    task = asyncio.create_task(_loop(app, stop))
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        try:
+            await asyncio.wait_for(task, 5)
+        except TimeoutError:
+            log.warning("retention job did not stop in time")
