@@ -14,7 +14,8 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {401: "not logged in", 403: "wrong role or CSRF token", 404: "not found", 409: "conflict",
+    text = {400: "malformed id", 503: "store unavailable, try again",
+            401: "not logged in", 403: "wrong role or CSRF token", 404: "not found", 409: "conflict",
             422: "invalid input"}
     return {str(c): _json(ERROR, text[c]) for c in codes}
 
@@ -72,8 +73,9 @@ def openapi_document() -> dict[str, Any]:
                                   "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}}}),
             "responses": {"200": _json(OBJ), **_errors(401, 403, 404, 422)}}},
         "/api/handoffs/{handoff_id}": {"get": {
-            "summary": "Handoff package for the agent screen-pop", "parameters": [_path_param("handoff_id")],
-            "responses": {"200": _json(OBJ), **_errors(401, 404)}}},
+            "summary": "Handoff package for the agent screen-pop (voicebot.web.handoffs)",
+            "parameters": [_path_param("handoff_id")],
+            "responses": {"200": _json(OBJ), **_errors(400, 401, 404, 503)}}},
         "/api/kpis": {"get": {"summary": "KPIs for a date range (default: last 24 h)", "parameters": DATE_FILTERS,
                               "responses": {"200": _json({"$ref": "#/components/schemas/Kpis"}), **_errors(401, 422)}}},
         "/api/flows": {"get": {"summary": "Flows with their version count and live version",
