@@ -25,7 +25,7 @@ async def _serve(settings):
     app = create_app(settings, load_models=False)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    await app[USERS].add("sup", PASSWORDS["sup"], "supervisor")
+    await app[USERS].add("sup", PASSWORDS["sup"], "supervisor", replace=True)
     store = app[CALL_STORE]
     return server, store
 
