@@ -71,11 +71,11 @@ def lexicons_for(directory: Path) -> dict[str, Lexicon]:
     Every call builds a tracker, so reading YAML per call would put disk I/O on the call path; the cache
     holds immutable data keyed by the files' modification times, so an admin's edit is picked up.
     """
-    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.glob("*.yaml"))) \
+    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.yaml"))) \
         if directory.is_dir() else ()
     return dict(_load_cached(str(directory), stamp))
 
 
 @lru_cache(maxsize=8)
-def _load_cached(directory: str, stamp: tuple[tuple[str, int], ...]) -> tuple[tuple[str, Lexicon], ...]:
+def _load_cached(directory: str, stamp: tuple[tuple[str, int, int], ...]) -> tuple[tuple[str, Lexicon], ...]:
     return tuple(load_lexicons(Path(directory)).items())
