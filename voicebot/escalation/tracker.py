@@ -55,11 +55,12 @@ class Tracker:
             signals=turn.contributions(), explanation=self._explain(reason, why, turn),
         )
         self._history.append({
-            "turn": len(self._history) + 1, "text": obs.text, "language": obs.language, "intent": obs.intent,
+            # No caller text here: the transcript (PII-redacted by the store) has it.
+            "turn": len(self._history) + 1, "language": obs.language, "intent": obs.intent,
             "asr_confidence": obs.asr_confidence, "nlu_confidence": obs.nlu_confidence, "confidence": confidence,
             "low_confidence": asr_low or nlu_low, "no_match": no_match, "frustration": turn.score,
             "signals": decision.signals, "why": {s.name: s.why for s in turn.signals},
-            "transfer": decision.transfer, "reason": reason,
+            "transfer": decision.transfer, "reason": reason, "explanation": decision.explanation,
         })
         return decision
 
