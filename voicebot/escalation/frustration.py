@@ -21,6 +21,7 @@ MAX_EXTRA_HITS = 2  # ...at most twice
 REPEAT_LOOKBACK = 3  # compare with this many earlier caller turns
 MIN_REQUEST_WORDS = 2  # "tak" said twice is an answer, not a repeated request
 MAX_REPROMPTS = 3
+MIN_CARRY = 0.05  # smaller left-overs are noise in the explanation, not frustration
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class FrustrationScorer:
             signals.append(Signal("barge_in", w.get("barge_in", 0), "spoke over the bot"))
         assert self.prosody is not None
         signals += [Signal(p.name, p.contribution, p.why) for p in self.prosody.observe(obs.prosody, w)]
-        if self.previous > 0 and self.policy.frustration_carry > 0:
+        if self.previous * self.policy.frustration_carry >= MIN_CARRY:
             signals.append(Signal("carry_over", self.previous * self.policy.frustration_carry,
                                   f"previous turn's frustration {self.previous:.2f}"))
         signals = [s for s in signals if s.contribution > 0]

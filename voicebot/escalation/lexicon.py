@@ -82,13 +82,14 @@ class Pairs:
     then: tuple[Term, ...]
     within: int
 
-    def find(self, w: Words) -> tuple[str, str] | None:
+    def find(self, w: Words) -> tuple[int, int] | None:
+        """(first, last + 1) word indexes of the first pair in `w`, or None."""
         for i, a in enumerate(w.tokens):
             if not any(t.matches(a) for t in self.first):
                 continue
-            for b in w.tokens[i + 1 : i + 1 + self.within]:
-                if any(t.matches(b) for t in self.then):
-                    return a, b
+            for j in range(i + 1, min(len(w), i + 1 + self.within)):
+                if any(t.matches(w.tokens[j]) for t in self.then):
+                    return i, j + 1
         return None
 
 
@@ -133,8 +134,9 @@ class Lexicon:
                     continue
                 taken.append(span)
                 matched.append(phrase.source)
-            if cat.pairs and (pair := cat.pairs.find(w)):
-                matched.append(f"{pair[0]} … {pair[1]}")
+            pair = cat.pairs.find(w) if cat.pairs else None
+            if pair and not any(pair[0] < b and a < pair[1] for a, b in taken):
+                matched.append(f"{w.tokens[pair[0]]} … {w.tokens[pair[1] - 1]}")
             if matched:
                 out.append(Hit(cat.name, cat.weight, tuple(matched)))
         return out
