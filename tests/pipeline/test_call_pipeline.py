@@ -180,3 +180,17 @@ async def test_a_language_without_any_voice_still_reaches_a_human(
     assert session.outcome == "transferred" and session.replies[-1].reason == "system_fault"
     assert media.record.transfers and not media.record.hung_up
     assert len(media.record.bot_audio) == 0
+
+
+async def test_keys_pressed_reach_the_dialog_as_one_entry(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore) -> None:
+    media = FileMedia([CallerTurn(dtmf="1234#"), CallerTurn(dtmf="7")], RATE, fast=True)
+    recorder = RecordingEngine(load_engine(settings))
+    session = await run_call(media, CallInfo(call_id="keys"), services(settings, shared_models, call_store,
+                                                                       recorder))
+
+    digits = [getattr(e, "digits", None) for e in recorder.events]
+    expected = ["1234#", "7"] if session.replies[1].action == "continue" else ["1234#"]
+    assert digits == expected  # "1234#" is one entry, not five turns
+    turns = await call_store.turns("keys")
+    assert [t.text for t in turns if t.role == "caller"] == [f"[DTMF {d}]" for d in expected]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from voicebot.pipeline.media import AudioIn, HangupIn, MediaEvent, TransferResult
+from voicebot.pipeline.media import AudioIn, DtmfIn, HangupIn, MediaEvent, TransferResult
 
 CHUNK_S = 0.02
 SPEECH_FLOOR_DBFS = -45.0  # 20 ms frames louder than this count as the caller speaking
@@ -30,9 +30,10 @@ class BadAudio(ValueError):
 
 @dataclass(frozen=True)
 class CallerTurn:
-    pcm: bytes  # s16le mono at the media's sample rate
+    pcm: bytes = b""  # s16le mono at the media's sample rate
     barge_in_after_s: float | None = None  # start this long into the bot's reply instead of after it
     label: str = ""
+    dtmf: str = ""  # keys pressed instead of speaking, e.g. "1" or "12345#"
 
 
 def read_wav(path: Path | str, sample_rate: int) -> bytes:
@@ -138,6 +139,11 @@ class FileMedia:
             self._reply_done.clear()
             self._bot_started.clear()
             self._answered = False
+            if turn.dtmf:
+                self._awaiting_first_audio_since = time.monotonic()
+                for digit in turn.dtmf:
+                    yield DtmfIn(digit)
+                continue
             speech_end = speech_end_offset(turn.pcm, self.sample_rate)
             for i in range(0, len(turn.pcm), chunk):
                 if self.closed:
