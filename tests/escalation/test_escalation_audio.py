@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,11 +107,13 @@ async def test_mumbling_on_a_noisy_line_goes_to_a_person(engine: FlowEngine, eng
     session, media = await call(engine, engine_settings, shared_models, call_store, "mumble", [
         noisy, noisy, voice("Hello? Can you hear me?")])
     last = session.replies[-1]
-    assert last.action == "transfer" and last.reason == "low_confidence", session.replies
-    assert len(session.replies) == 3  # greeting, the re-ask after the first noisy turn, the hand-over
+    # Whisper guesses nonsense with low confidence: the first time the bot asks again, the second it hands
+    # over (as low_confidence, or as no_match when one guess happened to score above the ASR minimum).
+    assert last.action == "transfer" and last.reason in ("low_confidence", "no_match"), session.replies
+    assert len(session.replies) == 3
     assert media.record.transfers == [last.handoff_id]
     history = session.dialog.tracker.history()  # type: ignore[attr-defined]
-    assert any(h["asr_confidence"] is not None and h["asr_confidence"] < 0.45 for h in history)
+    assert history[0]["low_confidence"] and history[0]["asr_confidence"] < 0.45
     package = await HandoffStore(call_store.client, call_store.keys).get(last.handoff_id or "")
     assert package and package["reason"] == last.reason
 
