@@ -45,8 +45,9 @@ def _call(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
-    from voicebot.dialog.loader import load_engine
+    from voicebot.dialog.loader import load_engine, make_tracker_factory
     from voicebot.dialog.types import CallInfo
+    from voicebot.escalation.handoff import handoff_writer
     from voicebot.pipeline.call import run_call
     from voicebot.pipeline.file_media import write_wav
     from voicebot.pipeline.models import SharedModels
@@ -58,8 +59,9 @@ async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
         info = CallInfo(call_id=uuid.uuid4().hex[:12], caller_number=args.caller,
                         language=args.lang or settings.dialog.default_language,
                         flow_id=args.flow or settings.dialog.default_flow, channel="local")
-        services = CallServices(settings=settings, models=models, dialog=_Printing(load_engine(settings)),
-                                store=store)
+        engine = load_engine(settings, make_tracker_factory())
+        services = CallServices(settings=settings, models=models, dialog=_Printing(engine), store=store,
+                                write_handoff=handoff_writer(settings))
         print(f"call {info.call_id}: {len(args.wavs)} caller turn(s), {info.language}, flow {info.flow_id}, "
               f"{'fast' if args.fast else 'real time'}", flush=True)
         session = await run_call(media, info, services, on_turn=_print_timings)
