@@ -99,13 +99,16 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
 
     # Targets: every place that names a node.
     edges: dict[str, list[str]] = {name: [] for name in known}
+    broken = False
     for path, target, source in _targets(flow):
         if target not in known:
+            broken = True
             yield err("unknown_target", path, f"unknown node '{target}'")
         elif source is not None:
             edges[source].append(target)
 
     if flow.start not in known:
+        broken = True
         yield err("unknown_target", "start", f"unknown node '{flow.start}'")
 
     # Reachability from the start and from every intent (intents can be reached at any listening node).
@@ -117,7 +120,8 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         if n not in seen:
             seen.add(n)
             todo.extend(edges.get(n, []))
-    for name in flow.nodes:
+    # A broken link makes everything behind it unreachable too; report only the link itself.
+    for name in flow.nodes if not broken else ():
         if name not in seen:
             yield err("unreachable_node", f"nodes.{name}", f"node '{name}' cannot be reached from start or any intent")
 
