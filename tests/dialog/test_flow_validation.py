@@ -71,7 +71,8 @@ def test_minimal_flow_is_valid() -> None:
 def test_unknown_target_names_file_line_and_path() -> None:
     text = MINIMAL.replace("next: thanks", "next: thnaks")
     (err,) = [e for e in errors_of(text) if e.rule == "unknown_target"]
-    assert str(err) == f"dialogs/mini.en.yaml:{line_of(text, 'next: thnaks')} nodes.ask_name.next: unknown node 'thnaks'"
+    line = line_of(text, "next: thnaks")
+    assert str(err) == f"dialogs/mini.en.yaml:{line} nodes.ask_name.next: unknown node 'thnaks'"
 
 
 def test_unreachable_node() -> None:

@@ -145,9 +145,9 @@ def test_step_is_pure_and_deterministic() -> None:
     at = datetime(2026, 11, 25, 10, 0)
     s0, fx0 = m.step(core.DialogState(), core.Start(at))
     assert [type(e) for e in fx0] == [core.Say, core.Say] and s0.node == "menu"
-    s1, fx1 = m.step(s0, core.Heard("order a pizza", "order", 0.9, at))
+    s1, _fx1 = m.step(s0, core.Heard("order a pizza", "order", 0.9, at))
     assert s0.node == "menu" and s1.node == "ask_size"  # the input state is untouched
-    s2, fx2 = m.step(s1, core.Keys("2", at))
+    s2, _fx2 = m.step(s1, core.Keys("2", at))
     s3, fx3 = m.step(s2, core.Heard("four", None, 0.1, at))
     (run,) = fx3
     assert isinstance(run, core.RunAction) and run.action == "quote" and run.context["slots"]["qty"] == 4
@@ -155,7 +155,7 @@ def test_step_is_pure_and_deterministic() -> None:
     assert fx4 == [core.Say("4 large, 180 PLN."), core.End("completed")] and s4.finished
     again = m.step(s3, core.ActionResult("price", True, at, 200, {"total": 180}))
     assert again == (s4, fx4)
-    s5, fx5 = m.step(s3, core.ActionResult("price", True, at, 200, {"total": 0}))
+    _s5, fx5 = m.step(s3, core.ActionResult("price", True, at, 200, {"total": 0}))
     assert fx5[-1] == core.Transfer("pizza_problem")
 
 
