@@ -137,3 +137,10 @@ def test_cli_validate_reports_errors_and_exit_code(tmp_path: Path) -> None:
     ok = subprocess.run([sys.executable, "-m", "voicebot", "flows", "validate", str(EN)],
                         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60)
     assert ok.returncode == 0, ok.stdout
+
+
+def test_escalation_override_keys_are_checked() -> None:
+    text = MINIMAL + "settings:\n  escalation: {frustration_threshold: 0.5, frustation: 1}\n"
+    (err,) = errors_of(text)
+    assert err.rule == "unknown_setting" and err.path == "settings.escalation.frustation"
+    assert parse_flow(MINIMAL + "settings:\n  escalation: {frustration_threshold: 0.5}\n").settings.escalation

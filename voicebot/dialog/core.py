@@ -31,6 +31,7 @@ from voicebot.dialog.schema import (
 )
 
 PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say before being asked
+FREE_TEXT_SWITCH = 0.7  # NLU confidence above which a free-text answer is read as a new request instead
 MAX_CHAIN = 50  # nodes entered in one step; more means a loop of non-listening nodes
 
 
@@ -181,6 +182,9 @@ class FlowMachine:
             if ev.intent in GLOBAL_INTENTS:
                 return self._global(st, fx, ev.intent, ev.at)
             if node.type == "free_text" and value is not None:
+                # Free text takes anything, except a clear new request ("when are you open?").
+                if ev.intent and ev.confidence >= FREE_TEXT_SWITCH and self._switch(st, fx, ev.intent, ev.text, ev.at):
+                    return None
                 return self._fill(st, fx, node, value, ev.at, ev.text)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at):
                 return None

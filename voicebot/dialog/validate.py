@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from voicebot.config import EscalationSettings
 from voicebot.dialog import templates
 from voicebot.dialog.schema import (
     BUILTIN_NODES,
@@ -164,6 +165,11 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                 if case.when.intent and case.when.intent not in intents:
                     yield err("unknown_intent", f"{base}.cases.{i}.when.intent",
                               f"unknown intent '{case.when.intent}'")
+
+    for key in (flow.settings.escalation or {}):
+        if key not in EscalationSettings.model_fields:
+            yield err("unknown_setting", f"settings.escalation.{key}",
+                      f"unknown escalation setting '{key}' (allowed: {', '.join(EscalationSettings.model_fields)})")
 
     defined = set(templates.BUILTIN_VARIABLES) | set(flow.variables) | slots | results
     for var_name, var in flow.variables.items():
