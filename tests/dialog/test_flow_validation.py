@@ -144,3 +144,10 @@ def test_escalation_override_keys_are_checked() -> None:
     (err,) = errors_of(text)
     assert err.rule == "unknown_setting" and err.path == "settings.escalation.frustation"
     assert parse_flow(MINIMAL + "settings:\n  escalation: {frustration_threshold: 0.5}\n").settings.escalation
+
+
+def test_unknown_template_filter() -> None:
+    text = MINIMAL.replace("Thanks {name}.", "Thanks {name|shout}.")
+    (err,) = errors_of(text)
+    assert err.rule == "unknown_filter" and "'shout'" in err.message
+    assert parse_flow(MINIMAL.replace("Thanks {name}.", "Thanks {name|digits}."))

@@ -108,9 +108,9 @@ def spoken(kind: str, value: Any, language: str) -> str:
     if value is None:
         return ""
     if kind == "date":
-        return say_date(datetime.fromisoformat(value).date(), language)
+        return say_date(datetime.fromisoformat(str(value)[:10]).date(), language)
     if kind == "time":
-        return say_time(datetime.strptime(value, "%H:%M").time(), language)
+        return say_time(datetime.strptime(str(value)[:5], "%H:%M").time(), language)
     if kind == "digits":
         return " ".join(value)
     if kind == "yes_no":

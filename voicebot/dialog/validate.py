@@ -176,6 +176,9 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         if var.source not in templates.BUILTIN_VARIABLES:
             yield err("undefined_variable", f"variables.{var_name}.source", f"unknown source '{var.source}'")
     for path, text in _texts(flow):
+        for name in templates.filters_in(text):
+            if name not in templates.FILTERS:
+                yield err("unknown_filter", path, f"unknown filter '{name}' (allowed: {', '.join(templates.FILTERS)})")
         for var in templates.variables_in(text):
             if var.split(".")[0] not in defined:
                 yield err("undefined_variable", path, f"undefined template variable '{var}'")
