@@ -178,7 +178,8 @@ class FlowMachine:
     def _on_heard(self, st: DialogState, fx: list[Effect], ev: Heard) -> None:
         node = self.nodes.get(st.node or "")
         if isinstance(node, AskNode):
-            value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None))
+            value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None),
+                                       self.flow.language)
             if ev.intent == "talk_to_human":
                 return self._global(st, fx, ev.intent, ev.at)
             if value is not None and node.type != "free_text":
@@ -305,7 +306,8 @@ class FlowMachine:
                 st.slots.pop(node.slot, None)  # re-entering an ask (caller changed their mind) asks again
                 value = None
                 if trigger and node.type in PREFILL_TYPES:
-                    value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None))
+                    value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None),
+                                               self.flow.language)
                 if value is None:
                     fx.append(Say(self._text(st, node.prompt, name)))
                     st.last_prompt = fx[-1].text  # type: ignore[union-attr]
