@@ -69,8 +69,8 @@ async def test_flow_can_override_business_hours(call, tmp_path) -> None:
     from voicebot.config import PROJECT_ROOT
 
     text = (PROJECT_ROOT / "dialogs" / "customer_service.en.yaml").read_text(encoding="utf-8")
-    text = text.replace("settings:\n  nlu_threshold: 0.45", "settings:\n  business_hours: {always_open: true}\n"
-                                                           "  nlu_threshold: 0.45")
+    text = text.replace("settings:\n  nlu_threshold: 0.4", "settings:\n  business_hours: {always_open: true}\n"
+                                                           "  nlu_threshold: 0.4")
     (tmp_path / "customer_service.en.yaml").write_text(text, encoding="utf-8")
     c = call("en", now=CLOSED, flows_dir=str(tmp_path))
     await c.start()

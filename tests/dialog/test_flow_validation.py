@@ -71,7 +71,8 @@ def test_minimal_flow_is_valid() -> None:
 def test_unknown_target_names_file_line_and_path() -> None:
     text = MINIMAL.replace("next: thanks", "next: thnaks")
     (err,) = [e for e in errors_of(text) if e.rule == "unknown_target"]
-    assert str(err) == f"dialogs/mini.en.yaml:{line_of(text, 'next: thnaks')} nodes.ask_name.next: unknown node 'thnaks'"
+    line = line_of(text, "next: thnaks")
+    assert str(err) == f"dialogs/mini.en.yaml:{line} nodes.ask_name.next: unknown node 'thnaks'"
 
 
 def test_unreachable_node() -> None:
@@ -136,3 +137,39 @@ def test_cli_validate_reports_errors_and_exit_code(tmp_path: Path) -> None:
     ok = subprocess.run([sys.executable, "-m", "voicebot", "flows", "validate", str(EN)],
                         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60)
     assert ok.returncode == 0, ok.stdout
+
+
+def test_escalation_override_keys_are_checked() -> None:
+    text = MINIMAL + "settings:\n  escalation: {frustration_threshold: 0.5, frustation: 1}\n"
+    (err,) = errors_of(text)
+    assert err.rule == "unknown_setting" and err.path == "settings.escalation.frustation"
+    assert parse_flow(MINIMAL + "settings:\n  escalation: {frustration_threshold: 0.5}\n").settings.escalation
+
+
+def test_unknown_template_filter() -> None:
+    text = MINIMAL.replace("Thanks {name}.", "Thanks {name|shout}.")
+    (err,) = errors_of(text)
+    assert err.rule == "unknown_filter" and "'shout'" in err.message
+    assert parse_flow(MINIMAL.replace("Thanks {name}.", "Thanks {name|digits}."))
+
+
+def test_loop_that_never_waits_for_the_caller() -> None:
+    text = MINIMAL.replace("""  menu:
+    kind: say
+    say: "What do you need?"
+""", """  menu:
+    kind: say
+    say: "What do you need?"
+  spin:
+    kind: say
+    say: "Again."
+    next: spin2
+  spin2:
+    kind: branch
+    cases:
+      - {when: {slot: name, exists: true}, goto: ask_name}
+    default: spin
+""").replace("ask_name: {goto: ask_name", "ask_name: {goto: spin")
+    errors = errors_of(text)
+    assert [e.rule for e in errors] == ["loop_without_listening"]
+    assert "spin -> spin2 -> spin" in errors[0].message and errors[0].line == line_of(text, "spin:")

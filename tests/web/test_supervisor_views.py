@@ -62,6 +62,12 @@ async def test_call_page_shows_reason_signals_and_handoff(web_server, make_clien
         assert r.status == 200 and "+48600700800" in await r.text()
     async with sup.http.get(sup.url("/api/calls/nope")) as r:
         assert r.status == 404
+    # the escalation side's JSON endpoint sits behind the same login
+    async with sup.http.get(sup.url("/api/handoffs/h-call-angry")) as r:
+        assert r.status == 200 and (await r.json())["reason"] == "frustration"
+    anon = await make_client()
+    async with anon.http.get(anon.url("/api/handoffs/h-call-angry")) as r:
+        assert r.status == 401
 
 
 async def test_live_calls_websocket_gets_redis_events(web_server, make_client) -> None:

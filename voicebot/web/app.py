@@ -6,22 +6,18 @@ Process-wide resources (Redis, speech models, flows, phone lines) are opened and
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from voicebot.config import Settings
-from voicebot.web import api, auth, dashboard, flows_admin, health, supervisor
+from voicebot.web import api, auth, dashboard, flows_admin, handoffs, health, supervisor
 from voicebot.web.keys import SETTINGS
 from voicebot.web.render import STATIC_DIR
 from voicebot.web.resources import redis_ctx
 from voicebot.web.retention_job import retention_ctx
 from voicebot.web.security import security_middleware
 from voicebot.web.state import bootstrap_ctx, web_ctx
-
-# Route tables written by other components; added when present in this build.
-OPTIONAL_ROUTE_MODULES = ("voicebot.web.handoffs",)
 
 
 def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool = False) -> web.Application:
@@ -36,16 +32,8 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
     if load_models:
         app.cleanup_ctx.append(_models_ctx)
     app.add_routes(health.routes)
-    for table in (auth.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes):
+    for table in (auth.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes, handoffs.routes):
         app.add_routes(table)
-    for name in OPTIONAL_ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from multidict import MultiMapping
 
 from voicebot.store.calls import CallStore, TurnRecord
 from voicebot.store.errors import Invalid, NotFound
+from voicebot.store.handoffs import HandoffStore
 from voicebot.store.search import CallFilter, CallRow
 
 CSV_COLUMNS = ("call_id", "started_at", "ended_at", "caller_number", "language", "channel", "flow_id",
@@ -93,13 +93,13 @@ async def load_handoff(store: CallStore, handoff_id: str) -> dict[str, Any] | No
     """The handoff package JSON written by the escalation side; None if there is none."""
     if not handoff_id:
         return None
-    raw = await store.client.get(store.keys.handoff(handoff_id))
-    if raw is None:
-        return None
     try:
-        data = json.loads(raw)
-    except ValueError:
-        return {"unreadable": raw[:2000]}
+        data = await HandoffStore(store.client, store.keys).get(handoff_id)
+    except ValueError:  # not JSON: show what is there rather than failing the page
+        raw = await store.client.get(store.keys.handoff(handoff_id))
+        return {"unreadable": (raw or "")[:2000]}
+    if data is None:
+        return None
     return data if isinstance(data, dict) else {"value": data}
 
 
