@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from voicebot.config import Settings
-from voicebot.web import api, auth, dashboard, flows_admin, handoffs, health, supervisor
+from voicebot.web import api, auth, dashboard, flows_admin, handoffs, health, softphone, supervisor
 from voicebot.web.keys import SETTINGS
 from voicebot.web.render import STATIC_DIR
 from voicebot.web.resources import redis_ctx
@@ -32,7 +32,8 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
     if load_models:
         app.cleanup_ctx.append(_models_ctx)
     app.add_routes(health.routes)
-    for table in (auth.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes, handoffs.routes):
+    for table in (auth.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes, handoffs.routes,
+                  softphone.routes):
         app.add_routes(table)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app

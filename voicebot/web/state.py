@@ -23,12 +23,14 @@ from voicebot.web.keys import (
     REDIS,
     SESSIONS,
     SETTINGS,
+    SOFTPHONE,
     STORE_KEYS,
     TEMPLATES,
     USERS,
 )
 from voicebot.web.live import LiveHub, hub_ctx
 from voicebot.web.render import make_templates
+from voicebot.web.softphone import SoftphoneServices
 
 log = logging.getLogger(__name__)
 BOOTSTRAP_ADMIN = "admin"
@@ -44,6 +46,7 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
     app[FLOW_STORE] = FlowStore(client, keys)
     app[TEMPLATES] = make_templates()
     app[FLOW_CHECKER] = FlowChecker(settings)
+    app[SOFTPHONE] = SoftphoneServices()
     hub = LiveHub(client, keys)
     app[LIVE_HUB] = hub
     follow_published_flows(app)
