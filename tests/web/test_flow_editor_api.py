@@ -8,6 +8,7 @@ import pytest
 
 from voicebot.config import PROJECT_ROOT
 from voicebot.web.app import create_app
+from voicebot.web.flow_sync import apply_live_flows
 from voicebot.web.flowcheck import seed_flows
 from voicebot.web.keys import FLOW_REGISTRY, FLOW_STORE
 
@@ -126,3 +127,8 @@ async def test_publication_reaches_another_process_without_touching_live_calls(a
         assert running_call_flow.text == EN_FLOW  # the call that was running keeps its version
     finally:
         await server.close()
+    # a process starting later loads the files, then Redis's live versions on top
+    fresh = FlowRegistry(PROJECT_ROOT / "dialogs", settings.business_hours)
+    assert not fresh.reload() and fresh.get("customer_service", "en").text == EN_FLOW
+    assert await apply_live_flows(web_server.app[FLOW_STORE], fresh) == 2
+    assert fresh.get("customer_service", "en").text == RENAMED

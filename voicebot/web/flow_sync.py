@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from voicebot.store.flows import FlowStore
-from voicebot.web.keys import FLOW_REGISTRY, FLOW_STORE, LIVE_HUB
+from voicebot.web.keys import FLOW_REGISTRY, FLOW_STORE, LIVE_HUB, SOFTPHONE
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,11 @@ async def apply_live_flows(store: FlowStore, registry: Any) -> int:
         if summary.live is None:
             continue
         fv = await store.get(summary.flow_id, summary.lang, summary.live)
-        await asyncio.to_thread(registry.publish, fv.yaml, f"redis:{fv.flow_id}.{fv.lang}:v{fv.version}")
+        try:
+            await asyncio.to_thread(registry.publish, fv.yaml, f"redis:{fv.flow_id}.{fv.lang}:v{fv.version}")
+        except ValueError as exc:  # FlowInvalid: keep the file's version rather than no flow at all
+            log.error("live flow %s/%s v%d from Redis not loaded: %s", fv.flow_id, fv.lang, fv.version, exc)
+            continue
         applied += 1
     return applied
 
@@ -34,13 +38,16 @@ def follow_published_flows(app: web.Application) -> None:
     """Listen on ch:flows; the registry is looked up per event because the engine may load after the web."""
 
     async def on_event(event: dict[str, Any]) -> None:
-        registry = app.get(FLOW_REGISTRY)
-        if registry is None:
+        softphone = app.get(SOFTPHONE)
+        registries = [r for r in (app.get(FLOW_REGISTRY), getattr(softphone, "registry", None)) if r is not None]
+        if not registries:
             return
         fv = await app[FLOW_STORE].get(str(event["flow_id"]), str(event["lang"]), int(event["version"]))
-        # NLU training is CPU work: keep it off the event loop that carries live audio.
-        loaded = await asyncio.to_thread(registry.publish, fv.yaml, f"redis:{fv.flow_id}.{fv.lang}:v{fv.version}")
-        log.info("flow %s/%s: %s version %d is live here (registry version %s)", fv.flow_id, fv.lang,
-                 event.get("event"), fv.version, getattr(loaded, "version", "?"))
+        for registry in registries:
+            # NLU training is CPU work: keep it off the event loop that carries live audio.
+            loaded = await asyncio.to_thread(registry.publish, fv.yaml,
+                                             f"redis:{fv.flow_id}.{fv.lang}:v{fv.version}")
+            log.info("flow %s/%s: %s version %d is live here (registry version %s)", fv.flow_id, fv.lang,
+                     event.get("event"), fv.version, getattr(loaded, "version", "?"))
 
     app[LIVE_HUB].on_flow_published(on_event)
