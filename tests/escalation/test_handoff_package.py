@@ -18,11 +18,16 @@ from voicebot.escalation.handoff import handoff_writer
 from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
 from voicebot.web.app import create_app
+from voicebot.web.keys import USERS
 
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[TestClient]:
-    async with TestClient(TestServer(create_app(settings, load_models=False))) as c:
+    app = create_app(settings, load_models=False)
+    async with TestClient(TestServer(app)) as c:
+        # The API sits behind the web login (voicebot.web.security): call it like an agent-desktop script.
+        await app[USERS].add("agent", "agent-password-1", "supervisor")
+        c.session.headers["Authorization"] = f"Bearer {await app[USERS].issue_token('agent')}"
         yield c
 
 
