@@ -149,3 +149,14 @@ async def test_bad_user_input_gets_a_clear_error(make_client, body, status) -> N
     async with admin.http.post(admin.url("/api/users"), json=body, headers=admin.headers()) as r:
         assert r.status == status
         assert (await r.json())["error"]
+
+
+async def test_websocket_from_another_origin_is_refused(make_client) -> None:
+    sup = await make_client("sup")
+    try:
+        async with sup.http.ws_connect(sup.url("/supervisor/live/ws"), origin="http://evil.example"):
+            raise AssertionError("cross-origin websocket accepted")
+    except aiohttp.WSServerHandshakeError as exc:
+        assert exc.status == 403
+    async with sup.http.ws_connect(sup.url("/supervisor/live/ws"), origin=sup.base) as ws:
+        assert (await ws.receive_json(timeout=5))["event"] == "snapshot"

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from voicebot.store.errors import Conflict, Invalid, NotFound
 from voicebot.store.users import User
@@ -138,7 +139,17 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
         raise _error(request, web.HTTPForbidden, "this page needs the admin role")
     if request.method in UNSAFE_METHODS:
         await _check_csrf(request)
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        _check_ws_origin(request)
     return await _mapped(request, handler)
+
+
+def _check_ws_origin(request: web.Request) -> None:
+    """Websockets are opened with GET, so CSRF tokens do not apply: refuse pages from other origins
+    (cross-site websocket hijacking would otherwise ride on the session cookie)."""
+    origin = request.headers.get("Origin")
+    if origin and URL(origin).host_port_subcomponent != request.url.host_port_subcomponent:
+        raise _error(request, web.HTTPForbidden, "websocket from another origin")
 
 
 async def _mapped(request: web.Request, handler: Handler) -> web.StreamResponse:
