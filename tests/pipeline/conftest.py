@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from voicebot.config import load_settings
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.tts import resample
 
 Speak = Callable[[str, int], bytes]
-
-
-@pytest.fixture(scope="session")
-def shared_models(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedModels]:
-    settings = load_settings(tmp_path_factory.mktemp("cfg") / "none.toml", {})
-    models = SharedModels.load(settings)
-    yield models
-    models.close()
 
 
 @pytest.fixture(scope="session")

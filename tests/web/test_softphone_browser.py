@@ -36,8 +36,9 @@ def _caller_wav(models, path: Path, text: str) -> Path:
 
 
 @pytest.fixture
-async def model_server(settings, redis_client, models_dir) -> AsyncIterator[TestServer]:
-    app = create_app(settings, load_models=True)
+async def model_server(settings, redis_client, shared_models) -> AsyncIterator[TestServer]:
+    app = create_app(settings, load_models=False)
+    app[MODELS] = shared_models  # loaded once per test session, as once per process in `voicebot serve`
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     await app[USERS].add("admin", PASSWORDS["admin"], "admin")
