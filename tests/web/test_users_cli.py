@@ -76,3 +76,16 @@ async def test_first_start_creates_an_admin_with_a_random_password(settings, red
     server2, printed = await _start(create_app(settings, load_models=False, bootstrap=True))
     await server2.close()
     assert "password" not in printed
+
+
+async def test_privacy_purge_command(call_store, redis_prefix) -> None:
+    import time
+
+    await call_store.start_call("old-call")
+    await call_store.start_call("new-call")
+    await call_store.client.zadd(call_store.keys.calls_by_time, {"old-call": time.time() - 40 * 86400})
+    await call_store.end_call("old-call", "contained")
+    await call_store.end_call("new-call", "contained")
+    r = voicebot(redis_prefix, "privacy", "purge", "--days", "30")
+    assert r.returncode == 0 and "deleted 1 call(s) older than 30 days" in r.stdout, r.stderr
+    assert await call_store.get_call("old-call") is None and await call_store.get_call("new-call") is not None
