@@ -132,7 +132,7 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     await _identify(request)
     user = request.get(CURRENT_USER)
     if user is None:
-        if is_api(request) or request.method != "GET":
+        if is_api(request) or request.method not in ("GET", "HEAD"):
             raise _error(request, web.HTTPUnauthorized, "log in first")
         raise web.HTTPFound(f"/login?next={request.rel_url.path_qs}")
     if access == "admin" and not user.is_admin:
