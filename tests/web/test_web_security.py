@@ -5,7 +5,7 @@ import re
 import aiohttp
 import pytest
 
-from voicebot.web.security import UNSAFE_METHODS
+from voicebot.web.security import SELF_AUTHENTICATING_PREFIXES, UNSAFE_METHODS
 
 SAMPLE = {"flow_id": "customer_service", "lang": "en", "call_id": "call-x", "name": "nobody", "version": "1"}
 
@@ -17,7 +17,7 @@ def unsafe_routes(app) -> list[tuple[str, str, bool]]:
         if route.method not in UNSAFE_METHODS:
             continue
         access = getattr(route.handler, "_voicebot_access", "user")
-        if access == "public":
+        if access == "public" or route.resource.canonical.startswith(SELF_AUTHENTICATING_PREFIXES):
             continue
         path = re.sub(r"\{(\w+)(:[^}]*)?\}", lambda m: SAMPLE[m.group(1)], route.resource.canonical)
         out.append((route.method, path, access == "admin"))
@@ -160,3 +160,22 @@ async def test_websocket_from_another_origin_is_refused(make_client) -> None:
         assert exc.status == 403
     async with sup.http.ws_connect(sup.url("/supervisor/live/ws"), origin=sup.base) as ws:
         assert (await ws.receive_json(timeout=5))["event"] == "snapshot"
+
+
+async def test_phone_switch_callbacks_are_left_to_their_own_checks(settings, redis_client) -> None:
+    """Twilio and the Asterisk dialplan cannot log in: their routes check signatures/peers themselves."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from voicebot.web.app import create_app
+
+    async def switch_hook(request):
+        return aiohttp.web.Response(text="reached")
+
+    app = create_app(settings, load_models=False)
+    app.router.add_post("/twilio/voice", switch_hook)
+    app.router.add_get("/api/audiosocket/{uuid}/next", switch_hook)
+    app.router.add_post("/api/other", switch_hook)
+    async with TestClient(TestServer(app)) as c:
+        assert await (await c.post("/twilio/voice", data={"CallSid": "CA1"})).text() == "reached"
+        assert await (await c.get("/api/audiosocket/abc/next")).text() == "reached"
+        assert (await c.post("/api/other")).status == 401  # everything else still needs a login

@@ -40,6 +40,11 @@ SECURITY_HEADERS = {
 }
 
 
+# Endpoints called by phone switches, not by people: their handlers authenticate the caller themselves
+# (Twilio: X-Twilio-Signature; Asterisk dialplan: audiosocket.allowed_peers), so no login or CSRF here.
+SELF_AUTHENTICATING_PREFIXES = ("/twilio/", "/api/audiosocket/")
+
+
 def public(handler: Any) -> Any:
     setattr(handler, _ACCESS_ATTR, "public")
     return handler
@@ -54,6 +59,8 @@ def _access(request: web.Request) -> str:
     route = request.match_info.route
     if route.resource is None or isinstance(route.resource, web.StaticResource):
         return "public"  # CSS/JS, and 404/405 answers from the router
+    if request.path.startswith(SELF_AUTHENTICATING_PREFIXES):
+        return "public"
     return getattr(route.handler, _ACCESS_ATTR, "user")
 
 
