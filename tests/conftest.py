@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -68,3 +68,14 @@ def output_dir() -> Path:
     return OUTPUT_DIR
 
 
+@pytest.fixture(scope="session")
+def shared_models(models_dir: Path) -> Iterator[object]:
+    """whisper + piper + VAD loaded once for the whole test session, as once per process in production.
+
+    One fixture for every test directory (pipeline, escalation, web), so a full run loads the models once.
+    """
+    from voicebot.pipeline.models import SharedModels
+
+    models = SharedModels.load(load_settings(models_dir / "none.toml", {}))
+    yield models
+    models.close()

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "voicebot.commands.models",
     "voicebot.commands.flows",
     "voicebot.commands.users",
+    "voicebot.commands.privacy",
 )
 
 

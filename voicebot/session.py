@@ -37,14 +37,17 @@ class CallSession:
         self.store = store
         self.write_handoff = write_handoff
         self.replies: list[BotReply] = []
+        # Both sides of the conversation as written to the store, kept in memory too: the handoff
+        # package is built from it even while Redis is down and the store is buffering.
+        self.transcript: list[TurnRecord] = []
         self.outcome = "abandoned"
 
     async def begin(self) -> BotReply:
         if self.store:
-            await self.store.start_call(
+            await self._safely("start_call", self.store.start_call(
                 self.info.call_id, caller_number=self.info.caller_number, language=self.info.language,
                 flow_id=self.info.flow_id, channel=self.info.channel,
-            )
+            ))
         try:
             reply = await self.dialog.start()
         except Exception:
@@ -60,6 +63,14 @@ class CallSession:
             log.exception("call %s: dialog failed", self.info.call_id)
             reply = self.system_fault()
         return await self._after_reply(reply, timings)
+
+    async def component_failed(self, component: str, detail: str = "") -> BotReply:
+        """A part outside the dialog (speech recognition, synthesis, the line) failed: hand over to a human.
+
+        Recorded like any bot reply, with the handoff package written, so the agent sees why.
+        """
+        log.error("call %s: %s failed (%s): transferring to a human", self.info.call_id, component, detail)
+        return await self._after_reply(self.system_fault(), timings={})
 
     def system_fault(self) -> BotReply:
         lang = self.info.language
@@ -79,17 +90,17 @@ class CallSession:
             self.outcome = "callback"
         elif reply.action in ("end", "hangup"):
             self.outcome = "contained" if self.outcome == "abandoned" else self.outcome
+        rec = TurnRecord(
+            role="bot", text=reply.text, intent=reply.intent, confidence=reply.confidence,
+            language=reply.language, node=reply.node, action=reply.action, reason=reply.reason,
+            frustration=reply.frustration, signals=dict(reply.signals), timings=dict(timings or {}),
+        )
+        self.transcript.append(rec)
         if self.store:
-            await self.store.add_turn(self.info.call_id, TurnRecord(
-                role="bot", text=reply.text, intent=reply.intent, confidence=reply.confidence,
-                language=reply.language, node=reply.node, action=reply.action, reason=reply.reason,
-                frustration=reply.frustration, signals=dict(reply.signals), timings=dict(timings or {}),
-            ))
+            await self._safely("add_turn", self.store.add_turn(self.info.call_id, rec))
         return reply
 
     async def _record_caller(self, event: CallerEvent, timings: dict[str, float] | None) -> None:
-        if not self.store:
-            return
         if isinstance(event, CallerSaid):
             rec = TurnRecord(role="caller", text=event.text, asr_confidence=event.asr_confidence,
                              language=event.language, timings=dict(timings or {}))
@@ -97,14 +108,27 @@ class CallSession:
             rec = TurnRecord(role="caller", text=f"[DTMF {event.digits}]")
         else:  # pragma: no cover - exhaustive
             return
-        await self.store.add_turn(self.info.call_id, rec)
+        self.transcript.append(rec)
+        if self.store:
+            await self._safely("add_turn", self.store.add_turn(self.info.call_id, rec))
+
+    async def _safely(self, what: str, write: Awaitable[None]) -> None:
+        """A store write must never end a call. Outages are buffered by the store itself; any other store
+        error (Redis out of memory, read-only replica) is logged and the call goes on: the turns are still
+        in `self.transcript` and reach the human in the handoff package."""
+        try:
+            await write
+        except Exception:
+            log.exception("call %s: store %s failed", self.info.call_id, what)
 
     async def finish(self, outcome: str | None = None) -> None:
         if self.store:
             last = self.replies[-1] if self.replies else None
-            await self.store.end_call(
+            await self._safely("end_call", self.store.end_call(
                 self.info.call_id, outcome or self.outcome,
                 last_node=(last.node if last else "") or "",
                 transfer_reason=(last.reason if last and last.action in ("transfer", "callback") else "") or "",
                 handoff_id=(last.handoff_id if last else "") or "",
-            )
+                # The call's peak frustration (keys.py: call hash), for the supervisors' KPIs.
+                frustration=max((r.frustration for r in self.replies), default=0.0),
+            ))

@@ -31,6 +31,8 @@ class TurnRecord:
     frustration: float | None = None
     signals: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # ms, see pipeline.timings
+    # The unredacted text, kept only when privacy.keep_originals_for_admins is on; shown to admins only.
+    text_original: str | None = None
 
     def to_fields(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -72,11 +74,13 @@ class CallStore:
         keys: Keys,
         buffer: WriteBuffer | None = None,
         redact: Redactor = _no_redaction,
+        keep_originals: bool = False,
     ) -> None:
         self.client = client
         self.keys = keys
         self.buffer = buffer or WriteBuffer()
         self.redact = redact
+        self.keep_originals = keep_originals
 
     # -- writes (buffered) -------------------------------------------------------------------
     async def start_call(self, call_id: str, **fields: Any) -> None:
@@ -94,13 +98,18 @@ class CallStore:
         await self.buffer.write(f"start_call {call_id}", op)
 
     async def add_turn(self, call_id: str, turn: TurnRecord) -> None:
-        turn.text = self.redact(turn.text)
+        redacted = self.redact(turn.text)
+        if self.keep_originals and redacted != turn.text:
+            turn.text_original = turn.text
+        turn.text = redacted
         fields = turn.to_fields()
+        # Live viewers get the redacted text only; the original stays in Redis for admins.
+        public = {k: v for k, v in fields.items() if k != "text_original"}
 
         async def op() -> None:
             async with self.client.pipeline(transaction=True) as p:
                 p.xadd(self.keys.turns(call_id), fields)
-                p.publish(self.keys.channel_calls, json.dumps({"event": "turn", "call_id": call_id, **fields}))
+                p.publish(self.keys.channel_calls, json.dumps({"event": "turn", "call_id": call_id, **public}))
                 await p.execute()
 
         await self.buffer.write(f"turn {call_id}", op)

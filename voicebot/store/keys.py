@@ -21,6 +21,8 @@ P flow:{flow}:{lang}:versions   list     published/draft flow versions (JSON wit
 P flow:{flow}:{lang}:live       string   version number that is live
 P audit                         stream   who changed what, when (flows, users)
 P user:{name}                   hash     web user: password hash, role
+P users                         set      names of all web users
+P apitoken:{sha256}             string   user name an API token (for scripts) belongs to
 P session:{token}               hash     web session (TTL = web.session_ttl_secs)
 P ratelimit:login:{who}         string   login attempts counter (TTL 60 s)
 P ch:calls                      channel  live call events (started, turn, ended) for supervisors
@@ -81,6 +83,13 @@ class Keys:
 
     def user(self, name: str) -> str:
         return f"{self.prefix}user:{name}"
+
+    @property
+    def users(self) -> str:
+        return f"{self.prefix}users"
+
+    def api_token(self, token_hash: str) -> str:
+        return f"{self.prefix}apitoken:{token_hash}"
 
     def session(self, token: str) -> str:
         return f"{self.prefix}session:{token}"

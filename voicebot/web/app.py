@@ -11,18 +11,31 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from voicebot.config import Settings
-from voicebot.web import health
+from voicebot.web import api, auth, dashboard, flows_admin, handoffs, health, softphone, supervisor
 from voicebot.web.keys import SETTINGS
+from voicebot.web.render import STATIC_DIR
 from voicebot.web.resources import redis_ctx
+from voicebot.web.retention_job import retention_ctx
+from voicebot.web.security import security_middleware
+from voicebot.web.state import bootstrap_ctx, web_ctx
 
 
-def create_app(settings: Settings, *, load_models: bool = True) -> web.Application:
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool = False) -> web.Application:
+    """`bootstrap`: import flow files and create the first admin (only `voicebot serve` asks for it)."""
+    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[security_middleware])
     app[SETTINGS] = settings
     app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(web_ctx)
+    if bootstrap:
+        app.cleanup_ctx.append(bootstrap_ctx)
+        app.cleanup_ctx.append(retention_ctx)
     if load_models:
         app.cleanup_ctx.append(_models_ctx)
     app.add_routes(health.routes)
+    for table in (auth.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes, handoffs.routes,
+                  softphone.routes):
+        app.add_routes(table)
+    app.router.add_static("/static/", STATIC_DIR, name="static")
     return app
 
 

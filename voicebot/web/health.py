@@ -9,11 +9,13 @@ from aiohttp import web
 
 from voicebot.store.connection import ping
 from voicebot.web.keys import CALL_STORE, MODELS, REDIS
+from voicebot.web.security import public
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/health")
+@public
 async def health(request: web.Request) -> web.Response:
     app = request.app
     models = app.get(MODELS)
@@ -28,6 +30,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 @routes.get("/metrics")
+@public
 async def metrics(request: web.Request) -> web.Response:
     app = request.app
     proc = psutil.Process(os.getpid())

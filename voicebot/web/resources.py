@@ -12,6 +12,7 @@ from aiohttp import web
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect, ping, resolve_redis_url
 from voicebot.store.keys import Keys
+from voicebot.store.redact import redact
 from voicebot.web.keys import CALL_STORE, EMBEDDED_REDIS, REDIS, REDIS_URL, SETTINGS, STORE_KEYS
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,12 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         log.error("redis at %s does not answer; call records will be buffered until it does", url)
     log.info("redis: %s%s", url, " (embedded)" if embedded else "")
     keys = Keys(settings.redis.prefix)
-    store = CallStore(client, keys)
+    # Transcripts are redacted before they reach Redis; originals only if an admin-only copy is wanted.
+    privacy = settings.privacy
+    if privacy.redact_pii:
+        store = CallStore(client, keys, redact=redact, keep_originals=privacy.keep_originals_for_admins)
+    else:
+        store = CallStore(client, keys)
     app[REDIS], app[REDIS_URL], app[EMBEDDED_REDIS] = client, url, embedded
     app[STORE_KEYS], app[CALL_STORE] = keys, store
     flusher = asyncio.create_task(store.buffer.flush_forever())

@@ -1,0 +1,133 @@
+"""The web UI in a real headless Chromium (Debian's), driven by Playwright, against the in-process app.
+
+Screenshots of every page visited go to test-output/web-*.png.
+"""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.web.conftest import PASSWORDS, seed_calls
+from voicebot.config import PROJECT_ROOT
+from voicebot.store.calls import TurnRecord
+from voicebot.web.flowcheck import seed_flows
+from voicebot.web.keys import CALL_STORE, FLOW_STORE
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]
+EN_FLOW = (PROJECT_ROOT / "dialogs" / "customer_service.en.yaml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        await b.close()
+
+
+async def _login(browser: Browser, base: str, user: str) -> Page:
+    page = await (await browser.new_context(base_url=base, viewport={"width": 1400, "height": 900})).new_page()
+    errors: list[str] = []  # uncaught JavaScript errors (CSP violations would show up here too)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page.errors = errors  # type: ignore[attr-defined]
+    await page.goto("/login")
+    await page.fill("input[name=name]", user)
+    await page.fill("input[name=password]", PASSWORDS[user])
+    await page.click("button[type=submit]")
+    await expect(page.locator(".who")).to_contain_text(user)
+    return page
+
+
+async def test_supervisor_finds_a_transferred_call_and_sees_why(browser, web_server, output_dir) -> None:
+    store = web_server.app[CALL_STORE]
+    await seed_calls(store)
+    page = await _login(browser, str(web_server.make_url("")), "sup")
+
+    # live calls update without reload (websocket fed by Redis pub/sub)
+    await page.goto("/supervisor")
+    await expect(page.locator("#live-status")).to_have_text("live")
+    await store.start_call("live-b1", caller_number="+48123123123", language="pl")
+    await store.add_turn("live-b1", TurnRecord(role="bot", text="Podaj numer", node="ask_order", frustration=0.4))
+    row = page.locator('tr[data-call="live-b1"]')
+    await expect(row.locator(".node")).to_have_text("ask_order")
+    await expect(row).to_contain_text("+48123123123")
+    await page.screenshot(path=output_dir / "web-live-calls.png", full_page=True)
+    await store.end_call("live-b1", "contained")
+    await expect(row).to_have_count(0)
+
+    # search: transferred calls with reason frustration
+    await page.goto("/supervisor/calls")
+    await page.select_option("select[name=transferred]", "yes")
+    await page.fill("input[name=reason]", "frustration")
+    await page.click("#call-filters button[type=submit]")
+    results = page.locator("#call-results tbody tr")
+    await expect(results).to_have_count(1)
+    await expect(results.first).to_contain_text("call-angry")
+    await page.screenshot(path=output_dir / "web-call-search.png", full_page=True)
+
+    await results.first.locator("a").click()
+    await expect(page.locator("#transfer-reason")).to_have_text("frustration")
+    await expect(page.locator("#transfer")).to_contain_text("negative_words 0.45")
+    await expect(page.locator("#transcript")).to_contain_text("to jest skandal")
+    await expect(page.locator("#handoff")).to_contain_text("caller said")
+    await page.screenshot(path=output_dir / "web-call-detail.png", full_page=True)
+
+    await page.goto("/supervisor/kpis")
+    await expect(page.locator("#kpi-containment")).to_have_text("60%")  # 2 seeded + the live call above, of 5
+    await expect(page.locator("svg.chart")).to_have_count(3)
+    await page.screenshot(path=output_dir / "web-kpis.png", full_page=True)
+
+    # the flow editor is for admins only
+    resp = await page.goto("/admin/flows/customer_service/en")
+    assert resp is not None and resp.status == 403
+    await page.screenshot(path=output_dir / "web-supervisor-403.png")
+    assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+async def test_admin_breaks_fixes_publishes_and_rolls_back_a_flow(browser, web_server, settings,
+                                                                   output_dir) -> None:
+    await seed_flows(web_server.app[FLOW_STORE], settings)
+    page = await _login(browser, str(web_server.make_url("")), "admin")
+    await page.goto("/admin/flows")
+    await page.click("text=customer_service >> nth=0")
+    await expect(page.locator(".flow-diagram")).to_be_visible()
+    await page.screenshot(path=output_dir / "web-flow-editor.png", full_page=True)
+
+    # break it: a transition to a node that does not exist
+    text = await page.input_value("#flow-yaml")
+    await page.fill("#flow-yaml", text.replace("    next: lookup_order\n", "    next: lookup_ordr\n", 1))
+    await page.click("#save")
+    bad = page.locator("ol.lines li.bad")
+    await expect(bad.first).to_contain_text("lookup_ordr")
+    await expect(bad.first.locator(".line-error")).to_be_visible()
+    line_no = text[: text.index("    next: lookup_order\n")].count("\n") + 1
+    await expect(page.locator(f"#line-{line_no}")).to_have_class("bad")
+    await page.screenshot(path=output_dir / "web-flow-error.png", full_page=True)
+
+    # fix it (the admin's broken text is still in the editor), with a visible change, and save
+    broken = await page.input_value("#flow-yaml")
+    assert "lookup_ordr" in broken
+    fixed = broken.replace("lookup_ordr", "lookup_order").replace(
+        "Please tell me your five-digit order number.", "What is your order number? It has five digits.")
+    await page.fill("#flow-yaml", fixed)
+    await page.fill("input[name=note]", "friendlier menu prompt")
+    await page.click("#save")
+    await expect(page.locator("#flow-message")).to_contain_text("saved as version 2")
+
+    await page.click("#publish-2")
+    await expect(page.locator("#flow-message")).to_contain_text("published version 2", timeout=60_000)
+    await expect(page.locator("#versions tr.live")).to_contain_text("v2")
+    await page.screenshot(path=output_dir / "web-flow-published.png", full_page=True)
+
+    await page.click("#rollback-1")
+    await expect(page.locator("#flow-message")).to_contain_text("rolled back to version 1", timeout=60_000)
+    await expect(page.locator("#versions tr.live")).to_contain_text("v1")
+    await page.goto("/admin/audit")
+    await expect(page.locator("#audit")).to_contain_text("flow.rollback")
+    await page.screenshot(path=output_dir / "web-audit.png", full_page=True)
+    assert not page.errors, page.errors  # type: ignore[attr-defined]

@@ -1,0 +1,48 @@
+"""`voicebot privacy purge`: delete calls older than privacy.retention_days now (cron, or before an audit).
+
+`voicebot serve` also does this every hour; this command is for deployments that want it on their schedule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from voicebot.config import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("privacy", help="privacy jobs (retention)")
+    actions = p.add_subparsers(dest="privacy_action", required=True, metavar="ACTION")
+    purge = actions.add_parser("purge", help="delete calls older than privacy.retention_days")
+    purge.add_argument("--days", type=int, help="override privacy.retention_days for this run")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    days = args.days if args.days is not None else settings.privacy.retention_days
+    if days < 1:
+        print("voicebot privacy: --days must be at least 1")
+        return 2
+    print(f"deleted {asyncio.run(_purge(settings, days))} call(s) older than {days} days")
+    return 0
+
+
+async def _purge(settings: Settings, days: int) -> int:
+    from voicebot.store.audit import AuditLog
+    from voicebot.store.calls import CallStore
+    from voicebot.store.connection import connect, resolve_redis_url
+    from voicebot.store.keys import Keys
+    from voicebot.store.retention import delete_old_calls
+
+    url, embedded = await asyncio.to_thread(resolve_redis_url, settings)
+    client = connect(url)
+    keys = Keys(settings.redis.prefix)
+    try:
+        n = await delete_old_calls(CallStore(client, keys), days)
+        await AuditLog(client, keys).record("cli", "retention.delete", "calls", f"{n} older than {days} days")
+        return n
+    finally:
+        await client.aclose()
+        if embedded:
+            embedded.stop()

@@ -1,0 +1,88 @@
+"""Voices that turn one reply into audio, one sentence at a time: piper, or the espeak-ng binary as fallback.
+
+Each `sentences()` is a plain generator so the caller can advance it on a worker thread and play sentence 1
+while sentence 2 is still being synthesized.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from piper import PiperVoice
+
+# Split after . ! ? … followed by whitespace; keeps abbreviations like "ul." mostly intact because they are
+# rarely followed by a capital in our prompts, and a wrong split only costs a tiny pause.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+FIRST_PIECE_MAX_WORDS = 8
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def speech_pieces(text: str) -> list[str]:
+    """Sentences, with a long first sentence cut at its first clause break (comma, colon...).
+
+    The caller waits for the first piece only, so it should be short; later pieces are synthesized while the
+    first one plays. A cut at a comma sounds like the pause the comma already asks for.
+    """
+    sentences = split_sentences(text)
+    if not sentences or len(sentences[0].split()) <= FIRST_PIECE_MAX_WORDS:
+        return sentences
+    first = _CLAUSE_END.split(sentences[0], maxsplit=1)
+    if len(first) == 2 and len(first[0].split()) >= 2:
+        return [first[0], first[1], *sentences[1:]]
+    return sentences
+
+
+class Voice(Protocol):
+    name: str
+    sample_rate: int
+
+    def sentences(self, text: str) -> Iterator[np.ndarray]:
+        """int16 mono audio at `sample_rate`, one array per sentence."""
+        ...
+
+
+class PiperSentenceVoice:
+    def __init__(self, name: str, onnx: Path, config: Path) -> None:
+        self.name = name
+        self.voice = PiperVoice.load(onnx, config_path=config)
+        self.sample_rate = int(self.voice.config.sample_rate)
+
+    def sentences(self, text: str) -> Iterator[np.ndarray]:
+        for piece in speech_pieces(text):
+            for chunk in self.voice.synthesize(piece):  # one AudioChunk per sentence piper finds
+                yield chunk.audio_int16_array
+
+
+class EspeakVoice:
+    """The espeak-ng binary (robotic, but covers every language); audio at its native rate (22050 Hz)."""
+
+    def __init__(self, language: str) -> None:
+        binary = shutil.which("espeak-ng")
+        if binary is None:
+            raise FileNotFoundError('tts.fallback = "espeak-ng" but the espeak-ng binary is not installed')
+        self.binary = binary
+        self.language = language
+        self.name = f"espeak-ng:{language}"
+        self.sample_rate = 22050
+
+    def sentences(self, text: str) -> Iterator[np.ndarray]:
+        for sentence in speech_pieces(text):
+            proc = subprocess.run([self.binary, "-v", self.language, "--stdout", sentence],
+                                  capture_output=True, check=True, timeout=30)
+            with wave.open(io.BytesIO(proc.stdout)) as wav:
+                self.sample_rate = wav.getframerate()
+                yield np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)

@@ -1,0 +1,124 @@
+"""Reading calls for the UI and the API: filters from a query string, one call with its context."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from multidict import MultiMapping
+
+from voicebot.store.calls import CallStore, TurnRecord
+from voicebot.store.errors import Invalid, NotFound
+from voicebot.store.handoffs import HandoffStore
+from voicebot.store.search import CallFilter, CallRow
+
+CSV_COLUMNS = ("call_id", "started_at", "ended_at", "caller_number", "language", "channel", "flow_id",
+               "outcome", "transfer_reason", "handoff_id", "last_node", "csat")
+
+
+def _time(value: str, name: str, end_of_day: bool) -> float | None:
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(number) or not 0 <= number < 1e11:
+            raise Invalid(f"{name}: epoch seconds between 0 and 1e11 (got {value!r})")
+        return number
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid(f"{name}: use YYYY-MM-DD, an ISO date-time or epoch seconds (got {value!r})") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    if end_of_day and len(value) == 10:
+        parsed += dt.timedelta(days=1, microseconds=-1)
+    return parsed.timestamp()
+
+
+def filter_from_query(q: MultiMapping[str]) -> CallFilter:
+    transferred = {"": None, "any": None, "yes": True, "true": True, "no": False, "false": False}
+    t = q.get("transferred", "").lower()
+    if t not in transferred:
+        raise Invalid("transferred: yes, no or empty")
+    try:
+        limit = int(q.get("limit", "200") or 200)
+    except ValueError as exc:
+        raise Invalid("limit: a whole number") from exc
+    if not 1 <= limit <= 5000:
+        raise Invalid("limit: 1..5000")
+    since = _time(q.get("from", ""), "from", end_of_day=False)
+    until = _time(q.get("to", ""), "to", end_of_day=True)
+    return CallFilter(
+        since=since if since is not None else 0.0, until=until if until is not None else float("inf"),
+        text=q.get("q", "").strip(), intent=q.get("intent", "").strip(), transferred=transferred[t],
+        reason=q.get("reason", "").strip(), language=q.get("language", "").strip(), limit=limit,
+    )
+
+
+def turn_dict(turn: TurnRecord, *, admin: bool) -> dict[str, Any]:
+    d = asdict(turn)
+    if not admin or d.get("text_original") is None:
+        d.pop("text_original", None)
+    return d
+
+
+def row_dict(row: CallRow) -> dict[str, Any]:
+    return {**{c: row.call.get(c, "") for c in CSV_COLUMNS}, "transferred": row.transferred}
+
+
+@dataclass
+class CallDetail:
+    call: dict[str, str]
+    turns: list[TurnRecord]
+    handoff: dict[str, Any] | None
+
+    @property
+    def transfer_turn(self) -> TurnRecord | None:
+        return next((t for t in reversed(self.turns) if t.action in ("transfer", "callback")), None)
+
+
+async def load_call(store: CallStore, call_id: str) -> CallDetail:
+    call = await store.get_call(call_id)
+    if call is None:
+        raise NotFound(f"no call {call_id!r}")
+    return CallDetail(call, await store.turns(call_id), await load_handoff(store, call.get("handoff_id", "")))
+
+
+async def load_handoff(store: CallStore, handoff_id: str) -> dict[str, Any] | None:
+    """The handoff package JSON written by the escalation side; None if there is none."""
+    if not handoff_id:
+        return None
+    try:
+        data = await HandoffStore(store.client, store.keys).get(handoff_id)
+    except ValueError:  # not JSON: show what is there rather than failing the page
+        raw = await store.client.get(store.keys.handoff(handoff_id))
+        return {"unreadable": (raw or "")[:2000]}
+    if data is None:
+        return None
+    return data if isinstance(data, dict) else {"value": data}
+
+
+async def live_calls(store: CallStore) -> list[dict[str, Any]]:
+    """Calls in progress with what a supervisor watches: current node and frustration."""
+    out = []
+    for cid in sorted(await store.client.smembers(store.keys.calls_live)):
+        call = await store.get_call(cid)
+        if not call:
+            continue
+        last_bot = None
+        for _, fields in await store.client.xrevrange(store.keys.turns(cid), count=20):
+            if fields.get("role") == "bot":
+                last_bot = TurnRecord.from_fields(fields)
+                break
+        out.append({
+            "call_id": cid, "caller_number": call.get("caller_number", ""), "language": call.get("language", ""),
+            "started_at": call.get("started_at", ""),
+            "node": (last_bot.node if last_bot else None) or call.get("last_node", ""),
+            "frustration": last_bot.frustration if last_bot and last_bot.frustration is not None else 0.0,
+        })
+    return out

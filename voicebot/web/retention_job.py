@@ -1,0 +1,45 @@
+"""Serve-side periodic retention: delete calls older than privacy.retention_days once an hour."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from voicebot.store.retention import delete_old_calls
+from voicebot.web.keys import AUDIT, CALL_STORE, SETTINGS
+
+log = logging.getLogger(__name__)
+INTERVAL_S = 3600
+
+
+async def _loop(app: web.Application, stop: asyncio.Event) -> None:
+    days = app[SETTINGS].privacy.retention_days
+    while not stop.is_set():
+        try:
+            n = await delete_old_calls(app[CALL_STORE], days)
+            if n:
+                log.info("retention: deleted %d call(s) older than %d days", n, days)
+                await app[AUDIT].record("system", "retention.delete", "calls", f"{n} older than {days} days")
+        except Exception:  # Redis down: try again next round
+            log.exception("retention job failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), INTERVAL_S)
+
+
+async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
+    # Stopped with an event rather than only cancel(): a cancellation that lands inside a redis-py call
+    # can be swallowed there, and the task would then sleep out its hour while the server shuts down.
+    stop = asyncio.Event()
+    task = asyncio.create_task(_loop(app, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, 5)
+        except TimeoutError:
+            log.warning("retention job did not stop in time")

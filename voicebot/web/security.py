@@ -1,0 +1,171 @@
+"""Who may do what: sessions/API tokens, roles, CSRF, security headers, domain errors -> HTTP.
+
+Every route needs a logged-in user unless marked `@public`; `@admin_only` routes need role admin.
+State-changing requests (POST/PUT/PATCH/DELETE) with a session cookie must carry the session's CSRF
+token (form field `csrf` or header `X-CSRF-Token`); requests with an API token (`Authorization: Bearer`)
+carry no cookie, so a third-party page cannot forge them and they need no CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from yarl import URL
+
+from voicebot.store.errors import Conflict, Invalid, NotFound
+from voicebot.store.users import User
+from voicebot.web.keys import CURRENT_SESSION, CURRENT_USER, SESSIONS, USERS
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SESSION_COOKIE = "vb_session"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_ACCESS_ATTR = "_voicebot_access"
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+       "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "microphone=(self), camera=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+# Endpoints called by phone switches, not by people: their handlers authenticate the caller themselves
+# (Twilio: X-Twilio-Signature; Asterisk dialplan: audiosocket.allowed_peers), so no login or CSRF here.
+SELF_AUTHENTICATING_PREFIXES = ("/twilio/", "/api/audiosocket/")
+
+
+def public(handler: Any) -> Any:
+    setattr(handler, _ACCESS_ATTR, "public")
+    return handler
+
+
+def admin_only(handler: Any) -> Any:
+    setattr(handler, _ACCESS_ATTR, "admin")
+    return handler
+
+
+def _access(request: web.Request) -> str:
+    route = request.match_info.route
+    if route.resource is None or isinstance(route.resource, web.StaticResource):
+        return "public"  # CSS/JS, and 404/405 answers from the router
+    if request.path.startswith(SELF_AUTHENTICATING_PREFIXES):
+        return "public"
+    return getattr(route.handler, _ACCESS_ATTR, "user")
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def current_user(request: web.Request) -> User:
+    return request[CURRENT_USER]
+
+
+def _error(request: web.Request, status: type[web.HTTPException], message: str,
+           problems: list[tuple[int | None, str]] | None = None) -> web.HTTPException:
+    if is_api(request) or request.headers.get("Accept", "").startswith("application/json"):
+        body: dict[str, Any] = {"error": message}
+        if problems:
+            body["problems"] = [{"line": line, "message": msg} for line, msg in problems]
+        return status(text=web.json_response(body).text, content_type="application/json")
+    return status(text=f"{status.status_code} {message}\n", content_type="text/plain")
+
+
+async def _identify(request: web.Request) -> None:
+    app = request.app
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        user = await app[USERS].user_for_token(auth.removeprefix("Bearer ").strip())
+        if user is None:
+            raise _error(request, web.HTTPUnauthorized, "invalid API token")
+        request[CURRENT_USER] = user
+        return
+    token = request.cookies.get(SESSION_COOKIE, "")
+    session = await app[SESSIONS].get(token) if token else None
+    if session is None:
+        return
+    user = await app[USERS].get(session.user)
+    if user is None:  # deleted since login
+        return
+    request[CURRENT_USER] = user
+    request[CURRENT_SESSION] = session
+
+
+async def _check_csrf(request: web.Request) -> None:
+    session = request.get(CURRENT_SESSION)
+    if session is None:  # API token: no cookie involved
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sent = str((await request.post()).get("csrf", ""))
+    if not sent or not hmac.compare_digest(sent, session.csrf):
+        raise _error(request, web.HTTPForbidden, "missing or wrong CSRF token; reload the page and try again")
+
+
+@web.middleware
+async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await _guarded(request, handler)
+    except web.HTTPException as exc:
+        _set_headers(exc)
+        raise
+    _set_headers(response)
+    return response
+
+
+def _set_headers(response: web.StreamResponse) -> None:
+    if response.prepared:  # websockets / streamed responses already sent their headers
+        return
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+
+
+async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    access = _access(request)
+    if access == "public":
+        return await _mapped(request, handler)
+    await _identify(request)
+    user = request.get(CURRENT_USER)
+    if user is None:
+        if is_api(request) or request.method not in ("GET", "HEAD"):
+            raise _error(request, web.HTTPUnauthorized, "log in first")
+        raise web.HTTPFound(f"/login?next={request.rel_url.path_qs}")
+    if access == "admin" and not user.is_admin:
+        raise _error(request, web.HTTPForbidden, "this page needs the admin role")
+    if request.method in UNSAFE_METHODS:
+        await _check_csrf(request)
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        _check_ws_origin(request)
+    return await _mapped(request, handler)
+
+
+def _check_ws_origin(request: web.Request) -> None:
+    """Websockets are opened with GET, so CSRF tokens do not apply: refuse pages from other origins
+    (cross-site websocket hijacking would otherwise ride on the session cookie)."""
+    origin = request.headers.get("Origin")
+    if origin and URL(origin).host_port_subcomponent != request.url.host_port_subcomponent:
+        raise _error(request, web.HTTPForbidden, "websocket from another origin")
+
+
+async def _mapped(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Domain errors from the stores become HTTP errors here, and only here."""
+    try:
+        return await handler(request)
+    except NotFound as exc:
+        raise _error(request, web.HTTPNotFound, str(exc)) from exc
+    except Invalid as exc:
+        raise _error(request, web.HTTPUnprocessableEntity, str(exc), exc.problems) from exc
+    except Conflict as exc:
+        raise _error(request, web.HTTPConflict, str(exc)) from exc

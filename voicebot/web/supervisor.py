@@ -1,0 +1,124 @@
+"""Supervisor pages: live calls, call search + CSV, one call's transcript, agent screen-pop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+from aiohttp import WSMsgType, web
+
+from voicebot.store.errors import NotFound
+from voicebot.store.search import search_calls
+from voicebot.web.calls_view import CSV_COLUMNS, filter_from_query, live_calls, load_call, load_handoff, turn_dict
+from voicebot.web.keys import CALL_STORE, CURRENT_USER, LIVE_HUB, SETTINGS
+from voicebot.web.render import render
+
+routes = web.RouteTableDef()
+WS_HEARTBEAT_S = 20.0
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/supervisor")
+
+
+@routes.get("/supervisor")
+async def live_page(request: web.Request) -> web.Response:
+    return render(request, "live.html", calls=await live_calls(request.app[CALL_STORE]))
+
+
+@routes.get("/supervisor/live/ws")
+async def live_ws(request: web.Request) -> web.WebSocketResponse:
+    """Call events from Redis pub/sub (ch:calls), pushed as JSON text frames."""
+    hub = request.app[LIVE_HUB]
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S)
+    await ws.prepare(request)
+    queue = hub.subscribe_calls()
+
+    async def reader() -> None:  # notices the browser going away
+        async for msg in ws:
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                break
+
+    reading = asyncio.create_task(reader())
+    try:
+        await ws.send_json({"event": "snapshot", "calls": await live_calls(request.app[CALL_STORE])})
+        while not ws.closed and not reading.done():
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=5.0)
+            except TimeoutError:
+                if queue not in hub.call_queues:  # dropped as too slow
+                    break
+                continue
+            await ws.send_json(event)
+    finally:
+        hub.unsubscribe_calls(queue)
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+        await ws.close()
+    return ws
+
+
+@routes.get("/supervisor/calls")
+async def calls_page(request: web.Request) -> web.Response:
+    f = filter_from_query(request.query)
+    rows = await search_calls(request.app[CALL_STORE], f)
+    return render(request, "calls.html", rows=rows, q=request.query, query_string=request.query_string)
+
+
+@routes.get("/supervisor/calls.csv")
+async def calls_csv(request: web.Request) -> web.Response:
+    f = dataclasses.replace(filter_from_query(request.query), with_turns=True)
+    rows = await search_calls(request.app[CALL_STORE], f)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([*CSV_COLUMNS, "intents"])
+    for r in rows:
+        writer.writerow([r.call.get(c, "") for c in CSV_COLUMNS] + [" ".join(r.intents)])
+    return web.Response(text=buf.getvalue(), content_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="calls.csv"'})
+
+
+def _recording(request: web.Request, call: dict[str, str]) -> Path | None:
+    """Audio is offered only when recording is on AND the caller was told (field recording_announced)."""
+    if not request.app[SETTINGS].privacy.record_audio or call.get("recording_announced") != "1":
+        return None
+    path = Path(call.get("recording_path", ""))
+    return path if call.get("recording_path") and path.is_file() else None
+
+
+@routes.get("/supervisor/calls/{call_id}")
+async def call_page(request: web.Request) -> web.Response:
+    detail = await load_call(request.app[CALL_STORE], request.match_info["call_id"])
+    admin = request[CURRENT_USER].is_admin
+    return render(request, "call.html", d=detail, turns=[turn_dict(t, admin=admin) for t in detail.turns],
+                  transfer=detail.transfer_turn, has_audio=_recording(request, detail.call) is not None,
+                  handoff_json=json.dumps(detail.handoff, indent=2, ensure_ascii=False) if detail.handoff else "")
+
+
+@routes.get("/supervisor/calls/{call_id}/audio")
+async def call_audio(request: web.Request) -> web.FileResponse:
+    call = await request.app[CALL_STORE].get_call(request.match_info["call_id"])
+    path = _recording(request, call or {})
+    if path is None:
+        raise NotFound("no recording for this call")
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
+
+
+@routes.get("/agent/handoff/{handoff_id}")
+async def screen_pop(request: web.Request) -> web.Response:
+    """What the human agent sees when the transferred call rings (handoff id from the SIP header / URL)."""
+    store = request.app[CALL_STORE]
+    package = await load_handoff(store, request.match_info["handoff_id"])
+    if package is None:
+        raise NotFound(f"no handoff {request.match_info['handoff_id']!r}")
+    call_id = str(package.get("call_id", ""))
+    call = await store.get_call(call_id) if call_id else None
+    return render(request, "handoff.html", handoff_id=request.match_info["handoff_id"], p=package, call=call,
+                  package_json=json.dumps(package, indent=2, ensure_ascii=False))
