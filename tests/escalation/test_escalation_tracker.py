@@ -236,3 +236,14 @@ def test_bad_flow_override_at_call_time_falls_back_to_the_global_policy(
     decisions = run(settings, "en", [Turn("purple monkey", intent=None, no_match=True)] * 2, flow=flow)
     assert [d.transfer for d in decisions] == [False, True]  # the default no_match_turns = 2
     assert "flow vip: settings.escalation: no_match_turns" in caplog.text
+
+
+def test_a_second_booking_after_the_first_was_served_is_not_a_repeat(settings: Settings) -> None:
+    # From the dialog's flow tests: the caller books the same slot again once the first booking is done.
+    decisions = run(settings, "pl", [
+        Turn("chcę umówić wizytę trzydziestego listopada o dziewiątej", intent="book_appointment"),
+        Turn("tak", intent=None), Turn("chcę umówić jeszcze jedną wizytę", intent="book_appointment"),
+        Turn("trzydziestego listopada o dziewiątej", intent=None), Turn("tak", intent=None),
+        Turn("o jedenastej", intent=None), Turn("tak", intent=None)])
+    assert not any(d.transfer for d in decisions)
+    assert all("repetition" not in d.signals for d in decisions)
