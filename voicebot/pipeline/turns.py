@@ -27,6 +27,7 @@ from voicebot.pipeline.frames import CallerTurnFrame, SpeechPausedFrame, TurnClo
 
 RATE = 16000  # VAD, smart-turn and whisper all work at 16 kHz
 PREROLL_S = 1.0  # audio kept from before VAD confirms speech (it needs ~0.5 s on soft onsets): first words reach ASR
+MAX_TURN_S = 45.0  # a caller who never pauses still gets an answer (and memory stays bounded)
 PAUSE_S = 0.1  # silence after which we transcribe speculatively and ask smart-turn whether the turn is over
 
 
@@ -97,6 +98,7 @@ class TurnDetector(FrameProcessor):
             self._silence_s = 0.0
             self._paused_sent = False
             self._vad_quiet = False
+            await self._end_if_too_long()
             return
         self._silence_s += seconds
         ask_smart_turn = False
@@ -113,6 +115,12 @@ class TurnDetector(FrameProcessor):
             end_state, _ = await self._turn.analyze_end_of_turn()
         if end_state == EndOfTurnState.COMPLETE or self._silence_s >= self._max_silence_s:
             await self._end_turn()
+
+    async def _end_if_too_long(self) -> bool:
+        if self._turn_audio_s < MAX_TURN_S:
+            return False
+        await self._end_turn()
+        return True
 
     def _keep_preroll(self, pcm: bytes, seconds: float) -> None:
         self._preroll.append(pcm)
