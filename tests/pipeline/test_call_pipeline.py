@@ -25,6 +25,8 @@ from voicebot.pipeline.file_media import CallerTurn, FileMedia
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.prosody import rms_dbfs
 from voicebot.pipeline.services import CallServices
+from voicebot.pipeline.tts import SpeechSynthesizer, resample
+from voicebot.pipeline.voices import EspeakVoice
 from voicebot.store.calls import CallStore
 
 pytestmark = pytest.mark.models
@@ -194,3 +196,23 @@ async def test_keys_pressed_reach_the_dialog_as_one_entry(
     assert digits == expected  # "1234#" is one entry, not five turns
     turns = await call_store.turns("keys")
     assert [t.text for t in turns if t.role == "caller"] == [f"[DTMF {d}]" for d in expected]
+
+
+async def test_a_polish_call_is_heard_in_polish_and_answered_by_the_espeak_fallback(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore) -> None:
+    # No Polish piper voice is installed: with tts.fallback = "espeak-ng" the bot still speaks Polish.
+    tts = SpeechSynthesizer(dict(shared_models.tts.voices), espeak_fallback=True)
+    models = dataclasses.replace(shared_models, tts=tts)
+    caller = EspeakVoice("pl")  # the caller is a (robotic) Polish speaker
+    pcm = b"".join(resample(a, caller.sample_rate, RATE) for a in caller.sentences("Mam problem z fakturą."))
+    media = FileMedia([bytes(RATE) + pcm], RATE, fast=True)
+    try:
+        session = await run_call(media, CallInfo(call_id="pl", language="pl"), services(settings, models, call_store))
+    finally:
+        tts.close()
+
+    caller_turns = [t for t in await call_store.turns("pl") if t.role == "caller"]
+    assert len(caller_turns) == 1 and caller_turns[0].language == "pl"
+    assert "mam problem" in caller_turns[0].text.lower()  # whisper-base on robotic Polish gets no further
+    assert session.replies[0].language == "pl"
+    assert seconds(media.record.bot_audio) > 1.5 and dbfs(media.record.bot_audio) > -35
