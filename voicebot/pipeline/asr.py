@@ -69,6 +69,10 @@ class SpeechRecognizer:
         self._queued = 0  # submitted, not finished (event-loop side only)
 
     @property
+    def queued(self) -> int:
+        return self._queued
+
+    @property
     def idle(self) -> bool:
         """Nothing queued or running: a speculative transcription would delay no one's final one."""
         return self._queued == 0
