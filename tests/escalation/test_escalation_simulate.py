@@ -32,7 +32,7 @@ CALLS: dict[str, dict[str, list[str]]] = {
     "en": {
         "explicit": ["Hello", "Can I talk to a real person please?"],
         "swearing": ["Where the fuck is my parcel?"],
-        "sarcasm": ["Where is my order?", "Great, just great.", "I already told you, where is my parcel!"],
+        "sarcasm": ["Where is my order?", "Oh wonderful, a robot again.", "I already told you, where is my parcel!"],
         "repeat": ["I need to change my delivery address", "change my delivery address",
                    "I said change the delivery address!"],
         "no_match": ["My neighbour's dog keeps barking", "The sky is purple on Tuesdays"],

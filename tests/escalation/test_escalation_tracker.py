@@ -247,3 +247,13 @@ def test_a_second_booking_after_the_first_was_served_is_not_a_repeat(settings: S
         Turn("o jedenastej", intent=None), Turn("tak", intent=None)])
     assert not any(d.transfer for d in decisions)
     assert all("repetition" not in d.signals for d in decisions)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("pl", "Nie potrzebuję konsultanta, chcę tylko sprawdzić zamówienie"),
+    ("en", "I don't need an agent, just my order status"),
+])
+def test_negated_request_overrides_a_talk_to_human_intent(settings: Settings, lang: str, text: str) -> None:
+    # The NLU may take the sentence for talk_to_human because of the word "konsultant"/"agent".
+    [d] = run(settings, lang, [Turn(text, intent="talk_to_human", nlu=0.6)])
+    assert not d.transfer and "explicit_request" not in d.signals

@@ -79,7 +79,10 @@ class Tracker:
             said = ", ".join(f"“{m}”" for m in turn.hits[EXPLICIT_REQUEST].matched)
             return "explicit_request", f"the caller asked for a person ({said})"
         if obs.intent and obs.intent in p.transfer_intents:
-            return p.transfer_intents[obs.intent], f"intent {obs.intent} always goes to a person"
+            reason = p.transfer_intents[obs.intent]
+            # "Nie potrzebuję konsultanta…" looks like talk_to_human to a bag-of-words NLU; the caller said no.
+            if not (reason == "explicit_request" and EXPLICIT_REQUEST in turn.negated):
+                return reason, f"intent {obs.intent} always goes to a person"
         if turn.score >= p.frustration_threshold:
             return "frustration", f"frustration {turn.score:.2f} ≥ {p.frustration_threshold:.2f}"
         if p.repeat_turns and self.repeats >= p.repeat_turns:
