@@ -257,3 +257,15 @@ def test_negated_request_overrides_a_talk_to_human_intent(settings: Settings, la
     # The NLU may take the sentence for talk_to_human because of the word "konsultant"/"agent".
     [d] = run(settings, lang, [Turn(text, intent="talk_to_human", nlu=0.6)])
     assert not d.transfer and "explicit_request" not in d.signals
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "Great, just great."), ("pl", "No pięknie, dzięki za nic")])
+def test_an_angry_goodbye_goes_to_a_person_not_a_hang_up(settings: Settings, lang: str, text: str) -> None:
+    [d] = run(settings, lang, [Turn(text, intent="goodbye", nlu=0.45)])
+    assert d.transfer and d.reason == "frustration" and "goodbye" in d.explanation
+
+
+@pytest.mark.parametrize(("lang", "text"), [("pl", "Kurczę, dzięki, do widzenia"), ("en", "Great, thanks, bye")])
+def test_a_plain_goodbye_ends_the_call(settings: Settings, lang: str, text: str) -> None:
+    [d] = run(settings, lang, [Turn(text, intent="goodbye")])
+    assert not d.transfer
