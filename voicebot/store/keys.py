@@ -15,6 +15,9 @@ P calls:live                    set      ids of calls in progress in any process
 P caller:{number}               hash     returning-caller memory: name, last case, last call time
 P handoff:{id}                  string   handoff package (JSON) for the agent screen-pop
 P handoffs:by_time              zset     handoff id -> time
+P line:{call_id}                hash     how a phone leg left the bot (TTL 1 h): disposition
+                                         (transfer|hangup), handoff id, channel, detail; read by the
+                                         Asterisk dialplan (GET /api/audiosocket/{uuid}/...) and Twilio
 P callbacks                     zset     callback id -> due time (epoch s)
 P callback:{id}                 string   callback request (JSON): number, topic, preferred time
 P flow:{flow}:{lang}:versions   list     published/draft flow versions (JSON with YAML text)
@@ -57,6 +60,9 @@ class Keys:
 
     def handoff(self, handoff_id: str) -> str:
         return f"{self.prefix}handoff:{handoff_id}"
+
+    def line(self, call_id: str) -> str:
+        return f"{self.prefix}line:{call_id}"
 
     @property
     def handoffs_by_time(self) -> str:
