@@ -62,8 +62,8 @@ class AudioSocketSettings(_Section):
 
 class TwilioSettings(_Section):
     enabled: bool = Field(True, description="serve POST /twilio/voice and the GET /twilio/media websocket")
-    account_sid: str = Field("", description="for REST call updates (transfer, hang-up); env VOICEBOT_TWILIO_ACCOUNT_SID")
-    auth_token: str = Field("", description="REST credentials and webhook signatures; env VOICEBOT_TWILIO_AUTH_TOKEN")
+    account_sid: str = Field("", description="REST call updates (transfer, hang-up); env VOICEBOT_TWILIO_ACCOUNT_SID")
+    auth_token: str = Field("", description="REST API secret; set env VOICEBOT_TWILIO_AUTH_TOKEN, never commit it")
     api_base_url: str = Field("https://api.twilio.com", description="Twilio REST API root (tests point it elsewhere)")
     # TwiML URL that dials the human line; the handoff id is appended as a query parameter.
     transfer_twiml_url: str = Field(

@@ -1,0 +1,143 @@
+"""Twilio endpoints on the aiohttp server.
+
+    POST /twilio/voice   the number's voice webhook: TwiML <Connect><Stream> to our websocket,
+                         passing the caller's number as a stream parameter
+    GET  /twilio/media   the Media Streams websocket: one `run_call` per stream
+
+Every inbound message is validated (twilio_messages.py); a bad one is logged and skipped, never fatal.
+If the bot cannot run the call (models not loaded, the pipeline raised) the caller is sent to the human
+line through the REST API when credentials are configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+
+from telephony import twilio_messages as tm
+from telephony.leg_outcome import LegOutcomes
+from telephony.line_services import CALL_SERVICES
+from telephony.twilio_media import TwilioLine
+from telephony.twilio_rest import TwilioRest, stream_twiml
+from voicebot.dialog.types import CallInfo
+from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_SECS = 10.0
+MAX_BAD_MESSAGES_LOGGED = 5  # per stream; a flood of junk must not flood the log
+
+
+@dataclass
+class TwilioState:
+    rest: TwilioRest
+    outcomes: LegOutcomes
+    active: int = 0
+    bad_messages: int = 0  # total since start, for diagnostics
+
+
+TWILIO = web.AppKey("twilio", TwilioState)
+routes = web.RouteTableDef()
+
+
+async def twilio_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with aiohttp.ClientSession() as session:
+        app[TWILIO] = TwilioState(TwilioRest(settings.twilio, session), LegOutcomes(app[REDIS], app[STORE_KEYS]))
+        yield
+
+
+def _state(request: web.Request) -> TwilioState:
+    if not request.app[SETTINGS].twilio.enabled or TWILIO not in request.app:
+        raise web.HTTPNotFound(text="twilio is disabled (twilio.enabled)\n")
+    return request.app[TWILIO]
+
+
+@routes.post("/twilio/voice")
+async def voice_webhook(request: web.Request) -> web.Response:
+    _state(request)
+    form = await request.post()
+    cfg = request.app[SETTINGS].twilio
+    stream_url = cfg.stream_url or f"wss://{request.host}/twilio/media"
+    params = {"caller": str(form.get("From", "")), "called": str(form.get("To", ""))}
+    return web.Response(text=stream_twiml(stream_url, params), content_type="text/xml")
+
+
+@routes.get("/twilio/media")
+async def media_stream(request: web.Request) -> web.StreamResponse:
+    state = _state(request)
+    settings = request.app[SETTINGS]
+    if state.active >= settings.twilio.max_calls:
+        # Refusing the upgrade ends <Connect>; Twilio continues the TwiML (or hangs up).
+        raise web.HTTPServiceUnavailable(text="too many Twilio streams\n")
+    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=1024 * 1024)
+    await ws.prepare(request)
+    state.active += 1
+    try:
+        await _serve_stream(request.app, state, ws)
+    finally:
+        state.active -= 1
+        await ws.close()
+    return ws
+
+
+async def _serve_stream(app: web.Application, state: TwilioState, ws: web.WebSocketResponse) -> None:
+    bad = 0
+    line: TwilioLine | None = None
+    call: asyncio.Task | None = None
+    try:
+        async with asyncio.timeout(START_TIMEOUT_SECS) as start_deadline:
+            async for raw in ws:
+                if raw.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                    break
+                try:
+                    msg = tm.parse_message(raw.data)
+                except ValueError as exc:
+                    bad += 1
+                    state.bad_messages += 1
+                    if bad <= MAX_BAD_MESSAGES_LOGGED:
+                        log.warning("twilio stream: ignoring a bad message: %s", exc)
+                    continue
+                if line is not None:
+                    line.on_message(msg)
+                elif isinstance(msg, tm.Start):
+                    start_deadline.reschedule(None)
+                    line = TwilioLine(ws, msg, state.outcomes, state.rest)
+                    call = asyncio.create_task(_run(app, line))
+    except TimeoutError:
+        log.warning("twilio stream: no valid start message within %.0f s; closing", START_TIMEOUT_SECS)
+    if line is not None:
+        line.on_closed("Twilio stream closed")
+    if call is not None:
+        await call
+    if bad > MAX_BAD_MESSAGES_LOGGED:
+        log.warning("twilio stream: %d bad messages ignored in total", bad)
+
+
+async def _run(app: web.Application, line: TwilioLine) -> None:
+    settings = app[SETTINGS]
+    params = line.start.custom_parameters
+    language = params.get("language", "")
+    info = CallInfo(
+        call_id=line.call_sid, caller_number=params.get("caller", ""), channel="twilio",
+        language=language if language in ("pl", "en") else settings.dialog.default_language,
+        flow_id=settings.dialog.default_flow,
+    )
+    services = app.get(CALL_SERVICES)
+    try:
+        if services is None:
+            raise RuntimeError("the bot is not running (speech models not loaded)")
+        from voicebot.pipeline.call import run_call
+
+        await run_call(line, info, services)
+    except Exception:
+        log.exception("twilio call %s: the bot failed; sending the caller to the human line", line.call_sid)
+        if line.transferred is None:
+            result = await line.transfer("")
+            if not result.ok:
+                log.error("twilio call %s: could not reach the human line either: %s", line.call_sid, result.detail)
