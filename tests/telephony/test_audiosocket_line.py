@@ -1,0 +1,158 @@
+"""The AudioSocket line as the pipeline uses it (no speech models): real TCP, real Redis, real HTTP endpoints.
+
+The "call" here is a short script driving the `CallMedia` methods the pipeline calls; the far end is
+the Asterisk-like client from media_callers.py. Full calls through the real pipeline are in
+test_audiosocket_call.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import numpy as np
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestClient, TestServer
+
+from telephony.audiosocket import AudioSocketServer
+from telephony.audiosocket_web import AUDIOSOCKET
+from telephony.leg_outcome import LegOutcomes
+from tests.telephony.media_callers import AudioSocketCaller, rms_dbfs
+from voicebot.config import Settings
+from voicebot.dialog.types import CallInfo
+from voicebot.pipeline.media import CallMedia, DtmfIn, HangupIn
+from voicebot.store.keys import Keys
+from voicebot.web.app import create_app
+
+
+def tone(seconds: float, hz: float = 440.0) -> bytes:
+    t = np.arange(int(8000 * seconds)) / 8000
+    return (np.sin(2 * np.pi * hz * t) * 8000).astype(np.int16).tobytes()
+
+
+Script = Callable[[CallMedia, CallInfo], Awaitable[object]]
+
+
+@pytest.fixture
+async def serve(redis_client: aioredis.Redis, redis_prefix: str, settings: Settings):
+    """Start an AudioSocket server running `script` per call, and the HTTP app the dialplan talks to."""
+    started: list[tuple[AudioSocketServer, TestClient]] = []
+
+    async def start(script: Script) -> tuple[AudioSocketServer, TestClient]:
+        server = AudioSocketServer("127.0.0.1", 0, script, LegOutcomes(redis_client, Keys(redis_prefix)),
+                                   uuid_timeout=1.0, idle_timeout=2.0)
+        await server.start()
+        app = create_app(settings, load_models=False)
+        app[AUDIOSOCKET] = server
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        started.append((server, client))
+        return server, client
+
+    yield start
+    for server, client in started:
+        await client.close()
+        await server.close()
+
+
+async def connected(server: AudioSocketServer) -> AudioSocketCaller:
+    caller = AudioSocketCaller()
+    await caller.connect("127.0.0.1", server.port)
+    return caller
+
+
+async def test_bot_audio_is_paced_in_real_time_20ms_frames_then_hangup_tells_dialplan_to_hang_up(serve) -> None:
+    async def script(media: CallMedia, info: CallInfo) -> None:
+        assert info.channel == "audiosocket"
+        await media.play(tone(1.0))
+        await media.wait_played()
+        await media.hangup()
+
+    server, http = await serve(script)
+    caller = await connected(server)
+    t0 = time.monotonic()
+    await asyncio.wait_for(caller.ended.wait(), 10)
+    elapsed = time.monotonic() - t0
+    await caller.hangup()
+
+    assert len(caller.bot_audio) == 16000  # 1 s, every byte delivered
+    assert rms_dbfs(bytes(caller.bot_audio)) > -20
+    assert 0.9 <= elapsed < 2.0, f"1 s of audio took {elapsed:.2f} s: not real-time pacing"
+    assert caller.hangup_received
+    assert await (await http.get(f"/api/audiosocket/{caller.call_uuid}/next")).text() == "hangup"
+    assert (await http.get(f"/api/audiosocket/{caller.call_uuid}/handoff")).status == 404
+
+
+async def test_transfer_closes_the_leg_and_the_dialplan_gets_the_handoff_id(
+    serve, redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    digits: list[str] = []
+
+    async def script(media: CallMedia, info: CallInfo) -> None:
+        async for event in media.events():
+            if isinstance(event, DtmfIn):
+                digits.append(event.digit)
+                if event.digit == "#":
+                    result = await media.transfer("HO-42")
+                    assert result.ok, result.detail
+                    return
+
+    server, http = await serve(script)
+    caller = await connected(server)
+    for d in "12#":
+        await caller.dtmf(d)
+    await asyncio.wait_for(caller.ended.wait(), 10)
+    await caller.hangup()
+
+    assert digits == ["1", "2", "#"]
+    assert caller.hangup_received
+    stored = await redis_client.hgetall(Keys(redis_prefix).line(caller.call_uuid))
+    assert stored["disposition"] == "transfer" and stored["handoff_id"] == "HO-42"
+    assert await (await http.get(f"/api/audiosocket/{caller.call_uuid}/next")).text() == "queue"
+    resp = await http.get(f"/api/audiosocket/{caller.call_uuid}/handoff")
+    assert (resp.status, await resp.text()) == (200, "HO-42")
+
+
+async def test_clear_drops_queued_bot_audio_at_once(serve) -> None:
+    async def script(media: CallMedia, info: CallInfo) -> None:
+        await media.play(tone(3.0))
+        await asyncio.sleep(0.3)
+        await media.clear()
+        await media.wait_played()
+        await asyncio.sleep(0.5)
+        await media.hangup()
+
+    server, _ = await serve(script)
+    caller = await connected(server)
+    await asyncio.wait_for(caller.ended.wait(), 10)
+    await caller.hangup()
+    heard = len(caller.bot_audio) / 16000
+    assert 0.2 <= heard <= 0.6, f"heard {heard:.2f} s of a 3 s prompt cleared after 0.3 s"
+
+
+async def test_caller_hangup_reaches_the_pipeline_and_unknown_calls_go_to_the_queue(serve) -> None:
+    seen: list[object] = []
+
+    async def script(media: CallMedia, info: CallInfo) -> None:
+        async for event in media.events():
+            if not isinstance(event, DtmfIn | HangupIn):
+                continue
+            seen.append(event)
+
+    server, http = await serve(script)
+    caller = await connected(server)
+    await caller.dtmf("5")
+    await asyncio.sleep(0.2)
+    await caller.hangup()
+    for _ in range(50):
+        if seen and isinstance(seen[-1], HangupIn):
+            break
+        await asyncio.sleep(0.05)
+    assert seen == [DtmfIn("5"), HangupIn("caller hung up")]
+    # A call the bot knows nothing about (crashed, Redis lost it): the dialplan must queue the caller.
+    assert await (await http.get(f"/api/audiosocket/{uuid.uuid4()}/next")).text() == "queue"
+    bad = await http.get("/api/audiosocket/not-a-uuid/next")
+    assert bad.status == 400 and "not a UUID" in await bad.text()
