@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 import aiohttp
 from aiohttp import web
@@ -79,14 +80,17 @@ async def media_stream(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     state.active += 1
     try:
-        await _serve_stream(request.app, state, ws)
+        await serve_stream(ws, state, partial(_run, request.app))
     finally:
         state.active -= 1
         await ws.close()
     return ws
 
 
-async def _serve_stream(app: web.Application, state: TwilioState, ws: web.WebSocketResponse) -> None:
+async def serve_stream(
+    ws: web.WebSocketResponse, state: TwilioState, run: Callable[[TwilioLine], Awaitable[None]]
+) -> None:
+    """Read a prepared Media Streams websocket until it closes; `run` the call once `start` arrives."""
     bad = 0
     line: TwilioLine | None = None
     call: asyncio.Task | None = None
@@ -108,7 +112,7 @@ async def _serve_stream(app: web.Application, state: TwilioState, ws: web.WebSoc
                 elif isinstance(msg, tm.Start):
                     start_deadline.reschedule(None)
                     line = TwilioLine(ws, msg, state.outcomes, state.rest)
-                    call = asyncio.create_task(_run(app, line))
+                    call = asyncio.create_task(run(line))
     except TimeoutError:
         log.warning("twilio stream: no valid start message within %.0f s; closing", START_TIMEOUT_SECS)
     if line is not None:
@@ -120,6 +124,7 @@ async def _serve_stream(app: web.Application, state: TwilioState, ws: web.WebSoc
 
 
 async def _run(app: web.Application, line: TwilioLine) -> None:
+    """The bot's side of one stream; if the bot cannot serve the caller, hand them to the human line."""
     settings = app[SETTINGS]
     params = line.start.custom_parameters
     language = params.get("language", "")
