@@ -95,8 +95,12 @@ class SipMessage:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
 
 
-def parse_message(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES, max_headers: int = MAX_HEADERS) -> SipMessage:
-    """bytes -> SipMessage; ValueError says what is wrong."""
+def parse_message(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES, max_headers: int = MAX_HEADERS,
+                  lenient: bool = False) -> SipMessage:
+    """bytes -> SipMessage; ValueError says what is wrong.
+
+    `lenient` skips the header-count and Content-Length checks: used only to address a 400 reply.
+    """
     if len(data) > max_bytes:
         raise ValueError(f"message of {len(data)} bytes is over the {max_bytes}-byte limit")
     sep = data.find(b"\r\n\r\n")
@@ -121,7 +125,7 @@ def parse_message(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES, max_header
         if not colon or not _TOKEN.match(name):
             raise ValueError(f"bad header line {line[:60]!r}")
         msg.headers.append((_COMPACT.get(name.lower(), name) if len(name) == 1 else name, value.strip()))
-        if len(msg.headers) > max_headers:
+        if len(msg.headers) > max_headers and not lenient:
             raise ValueError(f"more than {max_headers} headers")
     for name in REQUIRED:
         if not msg.get(name):
@@ -131,7 +135,7 @@ def parse_message(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES, max_header
     if length:
         if not length.isdigit():
             raise ValueError(f"bad Content-Length {length!r}")
-        if int(length) > len(body):
+        if int(length) > len(body) and not lenient:
             raise ValueError(f"body shorter than Content-Length {length}")
         body = body[: int(length)]
     msg.body = body
