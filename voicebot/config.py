@@ -29,22 +29,33 @@ class HttpSettings(_Section):
 
 
 class SipSettings(_Section):
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = Field(5060, ge=0, le=65535)
-    transport: Literal["udp", "tcp", "both"] = "udp"
-    # Address written into SDP/Contact; empty = the bind host.
-    public_address: str = ""
-    rtp_port_min: int = Field(20000, ge=1024, le=65535)
-    rtp_port_max: int = Field(20999, ge=1024, le=65535)
-    codecs: tuple[Literal["PCMU", "PCMA"], ...] = ("PCMU", "PCMA")
-    # Peers allowed to call us (IP addresses or CIDR); empty = only loopback.
-    allowed_peers: tuple[str, ...] = ("127.0.0.1/8", "::1")
-    max_calls: int = Field(32, ge=1)
-    human_line_uri: str = "sip:agents@127.0.0.1:5070"
-    register_uri: str = ""
-    username: str = ""
-    password: str = ""
+    """The SIP/RTP phone line (telephony/sip): who may call, where media flows, where humans answer."""
+
+    enabled: bool = Field(True, description="listen for SIP calls when `voicebot serve` loads the models")
+    host: str = Field("127.0.0.1", description="SIP and RTP bind address")
+    port: int = Field(5060, ge=0, le=65535, description="SIP port (0 = ephemeral; env VOICEBOT_SIP_PORT)")
+    transport: Literal["udp", "tcp", "both"] = Field("udp", description="SIP transports to listen on")
+    public_address: str = Field("", description="address written into SDP/Contact; empty = the bind host")
+    rtp_port_min: int = Field(20000, ge=1024, le=65535, description="lowest RTP port (even ports are used)")
+    rtp_port_max: int = Field(20999, ge=1024, le=65535, description="highest RTP port")
+    codecs: tuple[Literal["PCMU", "PCMA"], ...] = Field(("PCMU", "PCMA"), description="G.711 codecs, preferred first")
+    dtmf_payload_type: int = Field(101, ge=96, le=127, description="RTP payload type we offer for RFC 4733 DTMF")
+    allowed_peers: tuple[str, ...] = Field(
+        ("127.0.0.1/8", "::1"),
+        description="IP addresses/CIDRs that may call without auth; others must pass digest auth or get 403",
+    )
+    max_calls: int = Field(32, ge=1, description="concurrent calls; more are refused with 486 Busy Here")
+    max_message_bytes: int = Field(8192, ge=1024, le=65535, description="larger SIP messages are dropped")
+    max_headers: int = Field(64, ge=10, le=500, description="SIP messages with more headers get 400")
+    human_line_uri: str = Field("sip:agents@127.0.0.1:5070", description="where transfers go (REFER or bridge)")
+    transfer_timeout_secs: float = Field(
+        30.0, gt=0, description="how long the human line may ring before the transfer counts as failed"
+    )
+    register_uri: str = Field("", description="registrar to REGISTER with (e.g. sip:pbx.example.com); empty = none")
+    register_expires_secs: int = Field(600, ge=60, description="registration lifetime we ask for")
+    username: str = Field("", description="digest user for REGISTER and for callers outside allowed_peers")
+    password: str = Field("", description="digest password (set via env VOICEBOT_SIP_PASSWORD, never commit)")
+    realm: str = Field("voicebot", description="digest realm we challenge callers with")
 
 
 class AudioSocketSettings(_Section):
