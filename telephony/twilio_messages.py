@@ -77,6 +77,8 @@ def parse_message(text: str | bytes) -> TwilioMessage:
         msg = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"not JSON: {exc}") from None
+    except RecursionError:  # json's C scanner recurses per nesting level: "[[[[..." would escape as a crash
+        raise ValueError("not JSON: nested too deeply") from None
     msg = _obj(msg, "message")
     event = msg.get("event")
     if event == "connected":

@@ -41,6 +41,7 @@ def test_documented_events_parse() -> None:
     (json.dumps({**START, "start": {**START["start"], "mediaFormat": {"encoding": "audio/l16", "sampleRate": 16000}}}),
      "unsupported media format"),
     ("\"" + "A" * 300_000 + "\"", "too long"),
+    ("[" * 5000 + "]" * 5000, "nested too deeply"),
 ])
 def test_bad_messages_raise_value_error(text: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
