@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -29,10 +30,30 @@ TWILIO_SID = "ACtest0000000000000000000000000000"
 TWILIO_TOKEN = "test-token-not-a-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _rtp_range(size: int = 40) -> tuple[int, int]:
+    """An even-aligned block of UDP ports nobody is using right now (other tests run in parallel)."""
+    rng = random.Random()
+    for _ in range(50):
+        low = rng.randrange(30000, 60000 - size, 2)
+        try:
+            socks = []
+            for port in range(low, low + size):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return low, low + size - 1
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free RTP port block")
 
 
 def synth_8k(voice: PiperVoice, text: str) -> bytes:
@@ -101,7 +122,7 @@ class FakeTwilioApi:
 
 @dataclass
 class ServeProcess:
-    """`python -m voicebot serve` with AudioSocket on, SIP off, Twilio REST at `twilio_api`."""
+    """`python -m voicebot serve` with AudioSocket and SIP on, the Twilio REST root at `twilio_api`."""
 
     redis_url: str
     prefix: str
@@ -109,6 +130,8 @@ class ServeProcess:
     log_path: Path
     http_port: int = field(default_factory=free_port)
     audiosocket_port: int = field(default_factory=free_port)
+    sip_port: int = field(default_factory=lambda: free_port(socket.SOCK_DGRAM))
+    rtp_ports: tuple[int, int] = field(default_factory=lambda: _rtp_range())
     proc: subprocess.Popen | None = None
 
     @property
@@ -122,7 +145,10 @@ class ServeProcess:
             "REDIS_URL": self.redis_url,
             "VOICEBOT_REDIS_PREFIX": self.prefix,
             "VOICEBOT_HTTP_PORT": str(self.http_port),
-            "VOICEBOT_SIP_ENABLED": "false",
+            "VOICEBOT_SIP_ENABLED": "true",
+            "VOICEBOT_SIP_PORT": str(self.sip_port),
+            "VOICEBOT_SIP_RTP_PORT_MIN": str(self.rtp_ports[0]),
+            "VOICEBOT_SIP_RTP_PORT_MAX": str(self.rtp_ports[1]),
             "VOICEBOT_AUDIOSOCKET_ENABLED": "true",
             "VOICEBOT_AUDIOSOCKET_PORT": str(self.audiosocket_port),
             "VOICEBOT_TWILIO_ACCOUNT_SID": TWILIO_SID,
