@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,9 @@ import redis
 
 from tests.conftest import TEST_REDIS_URL
 from tests.telephony.media_server import FakeTwilioApi, ServeProcess
+from voicebot.store.calls import CallStore
+from voicebot.store.connection import connect
+from voicebot.store.keys import Keys
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +38,14 @@ def media_serve(models_dir: Path, output_dir: Path, media_twilio_api: FakeTwilio
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+async def media_store(media_serve: ServeProcess) -> AsyncIterator[CallStore]:
+    """The serve process's call records (its own Redis prefix)."""
+    client = connect(TEST_REDIS_URL)
+    yield CallStore(client, Keys(media_serve.prefix))
+    await client.aclose()
 
 
 @pytest.fixture(scope="session")

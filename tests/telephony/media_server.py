@@ -25,6 +25,7 @@ from aiohttp import web
 from piper import PiperVoice
 
 from voicebot.config import PROJECT_ROOT
+from voicebot.store.calls import CallStore
 
 TWILIO_SID = "ACtest0000000000000000000000000000"
 TWILIO_TOKEN = "test-token-not-a-secret"
@@ -186,3 +187,14 @@ class ServeProcess:
                 self.proc.kill()
                 self.proc.wait(5)
         self.log.close()
+
+
+async def ended_call_record(store: CallStore, call_id: str, timeout: float = 10) -> dict[str, str]:
+    """The call record once the pipeline has finished the call (it ends just after the line closes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = await store.get_call(call_id)
+        if record and record.get("ended_at"):
+            return record
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"call {call_id} never ended in the store: {await store.get_call(call_id)}")

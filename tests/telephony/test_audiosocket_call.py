@@ -8,27 +8,15 @@ AudioSocket() returns: asks GET /api/audiosocket/{uuid}/next and .../handoff.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 
-from tests.conftest import TEST_REDIS_URL
 from tests.telephony.media_callers import AudioSocketCaller, rms_dbfs
-from tests.telephony.media_server import ServeProcess, synth_8k
+from tests.telephony.media_server import ServeProcess, ended_call_record, synth_8k
 from voicebot.store.calls import CallStore
-from voicebot.store.connection import connect
-from voicebot.store.keys import Keys
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
-
-
-@pytest.fixture
-async def store(media_serve: ServeProcess):
-    client: aioredis.Redis = connect(TEST_REDIS_URL)
-    yield CallStore(client, Keys(media_serve.prefix))
-    await client.aclose()
 
 
 async def dial(server: ServeProcess) -> AudioSocketCaller:
@@ -47,7 +35,7 @@ async def dialplan_asks(server: ServeProcess, call_uuid: str) -> tuple[str, int,
             return next_step, r.status, await r.text()
 
 
-async def test_a_spoken_question_gets_a_spoken_answer(media_serve, media_voice, store: CallStore) -> None:
+async def test_a_spoken_question_gets_a_spoken_answer(media_serve, media_voice, media_store: CallStore) -> None:
     caller = await dial(media_serve)
     try:
         heard = len(caller.bot_audio)
@@ -57,16 +45,16 @@ async def test_a_spoken_question_gets_a_spoken_answer(media_serve, media_voice, 
         await caller.hangup()
     assert len(answer) / 16000 > 1.5, "the answer is spoken, not a blip"
     assert rms_dbfs(answer) > -35, "the answer is audible"
-    turns = await store.turns(caller.call_uuid)
+    turns = await media_store.turns(caller.call_uuid)
     said = [t.text.lower() for t in turns if t.role == "caller"]
     assert any("hours" in s for s in said), said
     assert any(t.intent == "opening_hours" for t in turns if t.role == "bot"), [t.text for t in turns]
-    record = await store.get_call(caller.call_uuid)
+    record = await media_store.get_call(caller.call_uuid)
     assert record and record["channel"] == "audiosocket"
 
 
 async def test_pressing_zero_reaches_the_dialog_and_hands_over_with_the_handoff_id(
-    media_serve, store: CallStore
+    media_serve, media_store: CallStore
 ) -> None:
     caller = await dial(media_serve)
     try:
@@ -76,13 +64,15 @@ async def test_pressing_zero_reaches_the_dialog_and_hands_over_with_the_handoff_
     finally:
         await caller.hangup()
     assert caller.hangup_received, "the bot closes the AudioSocket leg so the dialplan goes on to the queue"
-    turns = await store.turns(caller.call_uuid)
+    turns = await media_store.turns(caller.call_uuid)
     assert any(t.role == "caller" and "DTMF 0" in t.text for t in turns)
     assert any(t.role == "bot" and t.action == "transfer" for t in turns)
-    await _assert_dialplan_gets_handoff(media_serve, store, caller.call_uuid)
+    await _assert_dialplan_gets_handoff(media_serve, media_store, caller.call_uuid)
 
 
-async def test_asking_for_a_person_hands_over_with_the_handoff_id(media_serve, media_voice, store: CallStore) -> None:
+async def test_asking_for_a_person_hands_over_with_the_handoff_id(
+    media_serve, media_voice, media_store: CallStore
+) -> None:
     caller = await dial(media_serve)
     try:
         await caller.say(synth_8k(media_voice, "I want to talk to a person."), trailing_silence=0.5)
@@ -90,33 +80,23 @@ async def test_asking_for_a_person_hands_over_with_the_handoff_id(media_serve, m
     finally:
         await caller.hangup()
     assert caller.hangup_received
-    turns = await store.turns(caller.call_uuid)
+    turns = await media_store.turns(caller.call_uuid)
     transfer = [t for t in turns if t.role == "bot" and t.action == "transfer"]
     assert transfer and transfer[-1].reason == "explicit_request", [(t.text, t.reason) for t in turns]
-    await _assert_dialplan_gets_handoff(media_serve, store, caller.call_uuid)
+    await _assert_dialplan_gets_handoff(media_serve, media_store, caller.call_uuid)
 
 
 async def _wait_for_hangup(caller: AudioSocketCaller, timeout: float = 60) -> None:
     await asyncio.wait_for(caller.ended.wait(), timeout)
 
 
-async def _ended_record(store: CallStore, call_id: str, timeout: float = 10) -> dict[str, str]:
-    """The call record once the pipeline has finished the call (it ends just after the leg closes)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = await store.get_call(call_id)
-        if record and record.get("ended_at"):
-            return record
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"call {call_id} never ended in the store: {await store.get_call(call_id)}")
 
-
-async def _assert_dialplan_gets_handoff(server: ServeProcess, store: CallStore, call_uuid: str) -> None:
+async def _assert_dialplan_gets_handoff(server: ServeProcess, media_store: CallStore, call_uuid: str) -> None:
     next_step, status, handoff_id = await dialplan_asks(server, call_uuid)
     assert next_step == "queue"
-    record = await _ended_record(store, call_uuid)
+    record = await ended_call_record(media_store, call_uuid)
     assert record.get("outcome") == "transferred", record
     assert status == 200 and handoff_id, "the dialplan can fetch the handoff id for the agent"
     assert record.get("handoff_id") == handoff_id
-    package = await store.client.get(store.keys.handoff(handoff_id))
+    package = await media_store.client.get(media_store.keys.handoff(handoff_id))
     assert package and call_uuid in package, "the handoff package the agent screen-pops is in Redis"
