@@ -86,7 +86,8 @@ class AudioSocketLine:
             "transfer", handoff_id=handoff_id, channel="audiosocket", detail=target or "agents queue"))
         await self._close(send_hangup=True)
         where = "redis" if stored else "this process only (redis unavailable)"
-        return TransferResult(ok=True, detail=f"AudioSocket leg closed for the dialplan queue; handoff id in {where}")
+        kept = f"handoff id {handoff_id} in {where}" if handoff_id else "no handoff id"
+        return TransferResult(ok=True, detail=f"AudioSocket leg closed for the dialplan's queue; {kept}")
 
     async def hangup(self) -> None:
         await self._outcomes.record(self.call_uuid, LegOutcome("hangup", channel="audiosocket", detail="bot ended"))

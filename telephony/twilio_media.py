@@ -128,17 +128,17 @@ class TwilioLine:
         self.transferred = result
         if result.ok:
             # Twilio now runs the <Dial>; our stream is over.
-            await self._close()
+            await self.end_stream()
         return result
 
     async def hangup(self) -> None:
         await self._outcomes.record(self.call_sid, LegOutcome("hangup", channel="twilio", detail="bot ended"))
         if self._rest is not None and self._rest.has_credentials:
             await self._rest.hangup(self.call_sid)
-        # Closing the websocket ends <Connect>; the TwiML has nothing after it, so Twilio hangs up.
-        await self._close()
+        # Closing the websocket ends <Connect>; its action TwiML sees the "hangup" outcome and hangs up.
+        await self.end_stream()
 
-    async def _close(self) -> None:
+    async def end_stream(self) -> None:
         self.on_closed("bot closed the stream")
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.ws.close()

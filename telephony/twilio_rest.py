@@ -23,12 +23,30 @@ HANDOFF_HEADER = "X-Voicebot-Handoff"
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 
 
-def stream_twiml(stream_url: str, parameters: dict[str, str]) -> str:
-    """The answer to the number's voice webhook: connect the call's audio to our websocket."""
+def stream_twiml(stream_url: str, parameters: dict[str, str], action_url: str) -> str:
+    """The answer to the number's voice webhook: connect the call's audio to our websocket.
+
+    When the stream ends Twilio asks `action_url` what to do next (after_stream_twiml): that is how a
+    caller still reaches the human line when the bot could not redirect the call itself.
+    """
     params = "".join(
         f"<Parameter name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in parameters.items() if v
     )
-    return f"{XML_HEAD}<Response><Connect><Stream url={quoteattr(stream_url)}>{params}</Stream></Connect></Response>"
+    return (f"{XML_HEAD}<Response><Connect action={quoteattr(action_url)}>"
+            f"<Stream url={quoteattr(stream_url)}>{params}</Stream></Connect></Response>")
+
+
+def after_stream_twiml(disposition: str | None, handoff_id: str, transfer_target: str) -> str:
+    """What Twilio does once our stream is over: hang up if the bot ended the call, else dial a human.
+
+    `disposition` None means the bot left no word (it crashed, or lost Redis): the caller goes to a human.
+    """
+    if disposition == "hangup":
+        return f"{XML_HEAD}<Response><Hangup/></Response>"
+    if not transfer_target:
+        return (f"{XML_HEAD}<Response><Say>Sorry, nobody can take your call right now. Please call again later."
+                f"</Say><Hangup/></Response>")
+    return dial_twiml(transfer_target, handoff_id)
 
 
 def dial_twiml(target: str, handoff_id: str) -> str:

@@ -5,8 +5,10 @@
     GET  /twilio/media   the Media Streams websocket: one `run_call` per stream
 
 Every inbound message is validated (twilio_messages.py); a bad one is logged and skipped, never fatal.
+    POST /twilio/after-stream  <Connect action>: once the stream ends, hang up or dial the human line
+
 If the bot cannot run the call (models not loaded, the pipeline raised) the caller is sent to the human
-line through the REST API when credentials are configured.
+line: through the REST API when credentials are configured, else by the <Connect action> TwiML.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from telephony import twilio_messages as tm
 from telephony.leg_outcome import LegOutcomes
 from telephony.line_services import CALL_SERVICES
 from telephony.twilio_media import TwilioLine
-from telephony.twilio_rest import TwilioRest, stream_twiml
+from telephony.twilio_rest import TwilioRest, after_stream_twiml, stream_twiml
 from voicebot.dialog.types import CallInfo
 from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
 
@@ -66,7 +68,20 @@ async def voice_webhook(request: web.Request) -> web.Response:
     cfg = request.app[SETTINGS].twilio
     stream_url = cfg.stream_url or f"wss://{request.host}/twilio/media"
     params = {"caller": str(form.get("From", "")), "called": str(form.get("To", ""))}
-    return web.Response(text=stream_twiml(stream_url, params), content_type="text/xml")
+    # Relative: Twilio resolves it against this webhook's URL, so it works behind any public host name.
+    twiml = stream_twiml(stream_url, params, action_url="/twilio/after-stream")
+    return web.Response(text=twiml, content_type="text/xml")
+
+
+@routes.post("/twilio/after-stream")
+async def after_stream(request: web.Request) -> web.Response:
+    """<Connect action>: the stream is over; hang up if the bot said goodbye, else dial the human line."""
+    state = _state(request)
+    call_sid = str((await request.post()).get("CallSid", ""))
+    outcome = await state.outcomes.get(call_sid) if call_sid else None
+    twiml = after_stream_twiml(outcome.disposition if outcome else None, outcome.handoff_id if outcome else "",
+                               request.app[SETTINGS].twilio.transfer_target)
+    return web.Response(text=twiml, content_type="text/xml")
 
 
 @routes.get("/twilio/media")
@@ -112,7 +127,7 @@ async def serve_stream(
                 elif isinstance(msg, tm.Start):
                     start_deadline.reschedule(None)
                     line = TwilioLine(ws, msg, state.outcomes, state.rest)
-                    call = asyncio.create_task(run(line))
+                    call = asyncio.create_task(_run_then_close(run, line))
     except TimeoutError:
         log.warning("twilio stream: no valid start message within %.0f s; closing", START_TIMEOUT_SECS)
     if line is not None:
@@ -121,6 +136,14 @@ async def serve_stream(
         await call
     if bad > MAX_BAD_MESSAGES_LOGGED:
         log.warning("twilio stream: %d bad messages ignored in total", bad)
+
+
+async def _run_then_close(run: Callable[[TwilioLine], Awaitable[None]], line: TwilioLine) -> None:
+    """Once the bot is done with the call, close the stream: Twilio then asks /twilio/after-stream."""
+    try:
+        await run(line)
+    finally:
+        await line.end_stream()
 
 
 async def _run(app: web.Application, line: TwilioLine) -> None:

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from telephony.leg_outcome import LegOutcomes
+from telephony.leg_outcome import LegOutcome, LegOutcomes
 from telephony.twilio_media import TwilioLine
 from telephony.twilio_rest import TwilioRest
 from telephony.twilio_web import TwilioState, serve_stream
@@ -90,6 +90,46 @@ async def test_voice_webhook_answers_twiml_streaming_to_our_websocket_with_the_c
         assert stream is not None and stream.get("url") == "wss://bot.example.com/twilio/media"
         params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
         assert params["caller"] == "+48 600 100 200"
+        assert ET.fromstring(await resp.text()).find("./Connect").get("action") == "/twilio/after-stream"
+
+
+def with_twilio(settings: Settings, **twilio: str) -> Settings:
+    return settings.model_copy(update={"twilio": settings.twilio.model_copy(update=twilio)})
+
+
+async def test_after_the_stream_twilio_dials_the_human_line_unless_the_bot_ended_the_call(
+    settings: Settings, redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    outcomes = LegOutcomes(redis_client, Keys(redis_prefix))
+    await outcomes.record("CAdone", LegOutcome("hangup", channel="twilio"))
+    await outcomes.record("CAxfer", LegOutcome("transfer", handoff_id="HO-5", channel="twilio"))
+    app = create_app(with_twilio(settings, transfer_target="sip:agents@pbx.example.com"), load_models=False)
+    async with TestClient(TestServer(app)) as http:
+        async def next_twiml(call_sid: str) -> ET.Element:
+            resp = await http.post("/twilio/after-stream", data={"CallSid": call_sid})
+            assert resp.status == 200
+            return ET.fromstring(await resp.text())
+
+        assert (await next_twiml("CAdone")).find("Hangup") is not None
+        assert (await next_twiml("CAxfer")).findtext("./Dial/Sip") == (
+            "sip:agents@pbx.example.com?X-Voicebot-Handoff=HO-5")
+        # The bot left no word (it crashed): the caller still goes to a person.
+        assert (await next_twiml("CAunknown")).findtext("./Dial/Sip") == "sip:agents@pbx.example.com"
+
+
+async def test_with_the_bot_down_a_stream_is_handed_to_the_human_line(
+    settings: Settings, twilio_api, redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    api, url = twilio_api
+    app = create_app(with_twilio(settings, api_base_url=url, account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN,
+                                 transfer_target="sip:agents@pbx.example.com"), load_models=False)
+    async with TestClient(TestServer(app)) as http:
+        caller = TwilioCaller()
+        await caller.connect(http.session, str(http.make_url("/twilio/media")))
+        await asyncio.wait_for(caller.ended.wait(), 10)
+        await caller.hangup()
+    update = next(u for u in api.updates if u["call_sid"] == caller.call_sid)
+    assert ET.fromstring(update["Twiml"]).findtext("./Dial/Sip") == "sip:agents@pbx.example.com"
 
 
 async def test_wait_played_follows_twilios_mark_echo_and_hangup_ends_call_over_rest(
