@@ -19,11 +19,12 @@ CALL_SERVICES = web.AppKey("call_services", CallServices)
 
 def build_services(app: web.Application) -> CallServices:
     from voicebot.dialog.loader import load_engine
+    from voicebot.escalation.handoff import handoff_writer
 
     settings = app[SETTINGS]
-    store = app[CALL_STORE]
     return CallServices(
-        settings=settings, models=app[MODELS], dialog=load_engine(settings), store=store,
+        settings=settings, models=app[MODELS], dialog=load_engine(settings), store=app[CALL_STORE],
+        write_handoff=handoff_writer(settings),
     )
 
 

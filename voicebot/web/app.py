@@ -15,7 +15,7 @@ from telephony.audiosocket_web import audiosocket_ctx
 from telephony.line_services import line_services_ctx
 from telephony.twilio_web import twilio_ctx
 from voicebot.config import Settings
-from voicebot.web import health
+from voicebot.web import handoffs, health
 from voicebot.web.keys import SETTINGS
 from voicebot.web.resources import redis_ctx
 
@@ -30,6 +30,7 @@ def create_app(settings: Settings, *, load_models: bool = True) -> web.Applicati
         app.cleanup_ctx.append(audiosocket_ctx)
     app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)
+    app.add_routes(handoffs.routes)
     app.add_routes(audiosocket_web.routes)
     app.add_routes(twilio_web.routes)
     return app
