@@ -17,16 +17,17 @@ from collections.abc import Iterator
 CRLF = "\r\n"
 
 
-def sip_request(method: str, host: str, port: int, call_id: str, body: str = "", cseq: int = 1) -> bytes:
+def sip_request(method: str, host: str, port: int, call_id: str, body: str = "", cseq: int = 1,
+                local_port: int = 5099, from_tag: str = "", to_tag: str = "") -> bytes:
     lines = [
         f"{method} sip:voicebot@{host}:{port} SIP/2.0",
-        f"Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK{uuid.uuid4().hex[:12]};rport",
+        f"Via: SIP/2.0/UDP 127.0.0.1:{local_port};branch=z9hG4bK{uuid.uuid4().hex[:12]};rport",
         "Max-Forwards: 70",
-        f"From: \"Fuzzer\" <sip:+48600100200@127.0.0.1:5099>;tag={uuid.uuid4().hex[:8]}",
-        f"To: <sip:voicebot@{host}:{port}>",
+        f"From: \"Fuzzer\" <sip:+48600100200@127.0.0.1:{local_port}>;tag={from_tag or uuid.uuid4().hex[:8]}",
+        f"To: <sip:voicebot@{host}:{port}>" + (f";tag={to_tag}" if to_tag else ""),
         f"Call-ID: {call_id}",
         f"CSeq: {cseq} {method}",
-        "Contact: <sip:fuzzer@127.0.0.1:5099>",
+        f"Contact: <sip:fuzzer@127.0.0.1:{local_port}>",
         "User-Agent: malformed-input-test",
     ]
     if body:
@@ -79,7 +80,7 @@ def sip_mutations(seeds: list[bytes], count: int = 240, seed: int = 5) -> Iterat
             (f"seed{i}-lf-only", msg.replace(b"\r\n", b"\n")),
             (f"seed{i}-headers-only-no-blank-line", msg[:head_len]),
             (f"seed{i}-folded-header", msg.replace(b"\r\nMax-Forwards: 70", b"\r\nMax-Forwards:\r\n 70")),
-            (f"seed{i}-bad-via-port", re.sub(rb"127\.0\.0\.1:5099;branch", b"127.0.0.1:99999;branch", msg)),
+            (f"seed{i}-bad-via-port", re.sub(rb"127\.0\.0\.1:\d+;branch", b"127.0.0.1:99999;branch", msg)),
             (f"seed{i}-status-line-garbage", b"SIP/2.0 abc Whatever\r\n" + msg.split(b"\r\n", 1)[1]),
         ]
         if b"m=audio" in msg:
