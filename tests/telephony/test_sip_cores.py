@@ -10,21 +10,21 @@ from telephony.rtp.packet import RtpPacket, parse_rtp
 from telephony.sdp import build_sdp, choose_codec, parse_sdp
 from telephony.sip.digest import DigestChecker, authorization
 from telephony.sip.message import make_response, parse_message
-from telephony.sip.uri import parse_name_addr, parse_uri
 from telephony.sip.transfer import refer_to
+from telephony.sip.uri import parse_name_addr, parse_uri
 
 INVITE = (
-    "INVITE sip:bot@10.0.0.1 SIP/2.0\r\n"
-    "v: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK776asdhds, SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKold\r\n"
-    "f: \"Jan Kowalski\" <sip:48600700800@10.0.0.2>;tag=1928301774\r\n"
-    "t: <sip:bot@10.0.0.1>\r\n"
-    "i: a84b4c76e66710\r\n"
-    "CSeq: 314159 INVITE\r\n"
-    "m: <sip:48600700800@10.0.0.2:5062>\r\n"
-    "Subject: folded\r\n line\r\n"
-    "c: application/sdp\r\n"
-    "l: 4\r\n\r\nv=0\r\nJUNK"
-).encode()
+    b"INVITE sip:bot@10.0.0.1 SIP/2.0\r\n"
+    b"v: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK776asdhds, SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKold\r\n"
+    b"f: \"Jan Kowalski\" <sip:48600700800@10.0.0.2>;tag=1928301774\r\n"
+    b"t: <sip:bot@10.0.0.1>\r\n"
+    b"i: a84b4c76e66710\r\n"
+    b"CSeq: 314159 INVITE\r\n"
+    b"m: <sip:48600700800@10.0.0.2:5062>\r\n"
+    b"Subject: folded\r\n line\r\n"
+    b"c: application/sdp\r\n"
+    b"l: 4\r\n\r\nv=0\r\nJUNK"
+)
 
 
 def test_parse_request_with_compact_headers_folding_and_body_limit() -> None:
