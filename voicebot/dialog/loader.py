@@ -1,0 +1,110 @@
+"""`load_engine(settings)`: the dialog engine used by the audio pipeline, `simulate` and the tests.
+
+Flows are compiled once per process (NLU trained at load); every call gets its own `FlowSession` and
+its own escalation tracker from `tracker_factory(settings, flow)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from voicebot.config import Settings
+from voicebot.dialog.actions import ActionRegistry
+from voicebot.dialog.registry import FlowRegistry, LoadedFlow
+from voicebot.dialog.schema import Flow
+from voicebot.dialog.session import FlowSession, Runtime
+from voicebot.dialog.types import CallInfo
+from voicebot.dialog.validate import FlowInvalid
+from voicebot.escalation.types import EscalationDecision, EscalationTracker, TurnObservation
+from voicebot.store.callbacks import CallbackStore
+
+log = logging.getLogger(__name__)
+
+TrackerFactory = Callable[[Settings, Flow], EscalationTracker]
+
+
+class _NoEscalation:
+    """Stand-in until the escalation policy is plugged in: never transfers on its own."""
+
+    def observe(self, obs: TurnObservation) -> EscalationDecision:
+        return EscalationDecision(transfer=False)
+
+    def history(self) -> list[dict]:
+        return []
+
+
+class FlowEngine:
+    def __init__(self, settings: Settings, registry: FlowRegistry, tracker_factory: TrackerFactory | None,
+                 actions: ActionRegistry, clock: Callable[[], datetime], callbacks: CallbackStore | None) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.tracker_factory = tracker_factory
+        self._http: aiohttp.ClientSession | None = None
+        self.runtime = Runtime(http=self._client, actions=actions, clock=clock, callbacks=callbacks,
+                               variables={"crm_url": settings.dialog.crm_url.rstrip("/"),
+                                          "record_audio": settings.privacy.record_audio})
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created on first use: it must belong to the running event loop.
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+    def flow_for(self, flow_id: str, language: str) -> LoadedFlow:
+        d = self.settings.dialog
+        for fid, lang in ((flow_id, language), (flow_id, d.default_language), (d.default_flow, language),
+                          (d.default_flow, d.default_language)):
+            loaded = self.registry.get(fid, lang)
+            if loaded:
+                return loaded
+        raise LookupError(f"no flow {flow_id!r} ({language}) and no default flow loaded")
+
+    def new_session(self, call: CallInfo) -> FlowSession:
+        loaded = self.flow_for(call.flow_id, call.language)
+        tracker = self.tracker_factory(self.settings, loaded.flow) if self.tracker_factory else _NoEscalation()
+        return FlowSession(loaded, call, self.runtime, tracker)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+
+def load_engine(settings: Settings, tracker_factory: TrackerFactory | None = None, *,
+                actions: ActionRegistry | None = None, clock: Callable[[], datetime] | None = None,
+                callbacks: CallbackStore | None = None, strict: bool = False) -> FlowEngine:
+    """Load every flow under settings.dialog.flows_dir. Broken files are logged and skipped
+    (`strict=True` raises instead); with no usable flow at all this raises FlowInvalid/LookupError."""
+    actions = dict(actions or {})
+    registry = FlowRegistry(settings.path(settings.dialog.flows_dir), settings.business_hours,
+                            frozenset(actions))
+    errors = registry.reload()
+    if errors and (strict or not registry.flow_ids()):
+        raise FlowInvalid(errors)
+    if not registry.flow_ids():
+        raise LookupError(f"no flows under {registry.directory}")
+    tz = ZoneInfo(settings.business_hours.timezone)
+
+    def now() -> datetime:
+        return datetime.now(tz)
+
+    return FlowEngine(settings, registry, tracker_factory, actions, clock or now, callbacks)
+
+
+def fixed_clock(moment: datetime) -> Callable[[], Any]:
+    """A clock stuck at `moment` (simulate --now, tests)."""
+    return lambda: moment
+
+
+def make_tracker_factory() -> TrackerFactory | None:
+    """The real escalation policy when it is installed in this checkout, else None (no-op tracker)."""
+    try:
+        from voicebot.escalation.tracker import make_tracker
+    except ImportError:
+        return None
+    return make_tracker
