@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.toml"
@@ -115,10 +115,52 @@ class DialogSettings(_Section):
 
 
 class EscalationSettings(_Section):
-    asr_confidence_min: float = Field(0.45, ge=0, le=1)
-    nlu_confidence_min: float = Field(0.5, ge=0, le=1)
-    low_confidence_turns: int = Field(2, ge=1)
-    frustration_threshold: float = Field(0.7, ge=0, le=1)
+    """When the bot hands a caller to a human. Every key can be overridden per flow (flow settings.escalation)."""
+
+    asr_confidence_min: float = Field(
+        0.45, ge=0, le=1, description="ASR confidence below this is a low-confidence turn")
+    nlu_confidence_min: float = Field(
+        0.5, ge=0, le=1, description="NLU confidence below this is a low-confidence turn")
+    low_confidence_turns: int = Field(2, ge=1, description="consecutive low-confidence turns that trigger a transfer")
+    no_match_turns: int = Field(2, ge=1, description="consecutive no-match turns that trigger a transfer")
+    no_match_intents: tuple[str, ...] = Field(
+        ("fallback", "out_of_scope", "nlu_fallback"),
+        description="intents that count as no-match even when the flow did not flag the turn")
+    silence_is_no_match: bool = Field(True, description="an empty caller turn (nothing recognised) counts as no-match")
+    frustration_threshold: float = Field(
+        0.7, ge=0, le=1, description="frustration score (0..1) that triggers a transfer")
+    frustration_carry: float = Field(
+        0.5, ge=0, le=1, description="share of the previous turn's frustration carried into the next turn")
+    repeat_turns: int = Field(
+        2, ge=0, description="times the caller repeats the same request before a transfer (0 = never)")
+    repeat_similarity: float = Field(
+        0.6, gt=0, le=1,
+        description="share of word stems (of the shorter turn) two turns of one intent share to be the same request")
+    explicit_request_transfers: bool = Field(True, description="transfer as soon as the caller asks for a person")
+    transfer_intents: dict[str, str] = Field(
+        default_factory=lambda: {"complaint": "complaint", "talk_to_human": "explicit_request",
+                                 "agent": "explicit_request"},
+        description="intent -> transfer reason: intents the dialog recognised that always go to a human")
+    signal_weights: dict[str, float] = Field(
+        default_factory=lambda: {"repetition": 0.25, "reprompts": 0.1,
+                                 "barge_in": 0.15, "loudness": 0.3, "pitch": 0.2, "speech_rate": 0.15},
+        description="frustration contribution of the non-lexical signals (lexicon weights live in the lexicon files)")
+    prosody_baseline_turns: int = Field(
+        2, ge=1, description="first caller turns whose loudness/pitch/rate form this caller's own baseline")
+    lexicons_dir: str = Field("dialogs/lexicons", description="frustration lexicons, one YAML file per language")
+    handoff_transcript_turns: int = Field(12, ge=1, description="last transcript turns copied into a handoff package")
+    handoff_ttl_days: int = Field(30, ge=1, description="how long a handoff package stays in Redis")
+
+    @field_validator("signal_weights")
+    @classmethod
+    def _known_signals(cls, v: dict[str, float]) -> dict[str, float]:
+        known = {"repetition", "reprompts", "barge_in", "loudness", "pitch", "speech_rate"}
+        unknown = sorted(set(v) - known)
+        if unknown:
+            raise ValueError(f"unknown signal(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
+        if any(not 0 <= w <= 1 for w in v.values()):
+            raise ValueError("signal weights must be between 0 and 1")
+        return v
 
 
 class BusinessHoursSettings(_Section):

@@ -37,6 +37,9 @@ class CallSession:
         self.store = store
         self.write_handoff = write_handoff
         self.replies: list[BotReply] = []
+        # Both sides of the conversation as written to the store, kept in memory too: the handoff
+        # package is built from it even while Redis is down and the store is buffering.
+        self.transcript: list[TurnRecord] = []
         self.outcome = "abandoned"
 
     async def begin(self) -> BotReply:
@@ -87,17 +90,17 @@ class CallSession:
             self.outcome = "callback"
         elif reply.action in ("end", "hangup"):
             self.outcome = "contained" if self.outcome == "abandoned" else self.outcome
+        rec = TurnRecord(
+            role="bot", text=reply.text, intent=reply.intent, confidence=reply.confidence,
+            language=reply.language, node=reply.node, action=reply.action, reason=reply.reason,
+            frustration=reply.frustration, signals=dict(reply.signals), timings=dict(timings or {}),
+        )
+        self.transcript.append(rec)
         if self.store:
-            await self.store.add_turn(self.info.call_id, TurnRecord(
-                role="bot", text=reply.text, intent=reply.intent, confidence=reply.confidence,
-                language=reply.language, node=reply.node, action=reply.action, reason=reply.reason,
-                frustration=reply.frustration, signals=dict(reply.signals), timings=dict(timings or {}),
-            ))
+            await self.store.add_turn(self.info.call_id, rec)
         return reply
 
     async def _record_caller(self, event: CallerEvent, timings: dict[str, float] | None) -> None:
-        if not self.store:
-            return
         if isinstance(event, CallerSaid):
             rec = TurnRecord(role="caller", text=event.text, asr_confidence=event.asr_confidence,
                              language=event.language, timings=dict(timings or {}))
@@ -105,7 +108,9 @@ class CallSession:
             rec = TurnRecord(role="caller", text=f"[DTMF {event.digits}]")
         else:  # pragma: no cover - exhaustive
             return
-        await self.store.add_turn(self.info.call_id, rec)
+        self.transcript.append(rec)
+        if self.store:
+            await self.store.add_turn(self.info.call_id, rec)
 
     async def finish(self, outcome: str | None = None) -> None:
         if self.store:

@@ -42,7 +42,12 @@ class LoadedFlow:
 def compile_flow(text: str, source: str, default_hours: BusinessHoursSettings, actions: Iterable[str] = (),
                  version: int = 1) -> LoadedFlow:
     """Validate, train the NLU and build the state machine; raise FlowInvalid on any error."""
-    flow = parse_flow(text, source, actions)
+    return build_loaded(parse_flow(text, source, actions), text, source, default_hours, version)
+
+
+def build_loaded(flow: Flow, text: str, source: str, default_hours: BusinessHoursSettings,
+                 version: int = 1) -> LoadedFlow:
+    """Train the NLU and build the state machine for an already validated flow."""
     t0 = time.perf_counter()
     examples = {name: list(i.examples) for name, i in flow.intents.items()}
     nlu = IntentClassifier(examples, list(flow.out_of_scope), flow.settings.nlu_threshold)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from voicebot.config import Settings
-from voicebot.web import health
+from voicebot.web import handoffs, health
 from voicebot.web.keys import SETTINGS
 from voicebot.web.resources import redis_ctx
 
@@ -23,6 +23,7 @@ def create_app(settings: Settings, *, load_models: bool = True) -> web.Applicati
     if load_models:
         app.cleanup_ctx.append(_models_ctx)
     app.add_routes(health.routes)
+    app.add_routes(handoffs.routes)
     return app
 
 
