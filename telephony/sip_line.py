@@ -105,7 +105,7 @@ async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     services = CallServices(settings=settings, models=app[MODELS], dialog=load_engine(settings),
-                            store=app.get(CALL_STORE), write_handoff=_handoff_writer(app))
+                            store=app.get(CALL_STORE), write_handoff=_handoff_writer(settings))
     line = SipLine(settings, services)
     await line.start()
     app[SIP_LINE] = line
@@ -115,10 +115,10 @@ async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
         await line.stop()
 
 
-def _handoff_writer(app: web.Application) -> Any:
-    """The escalation layer's handoff package writer, when that layer is installed."""
+def _handoff_writer(settings: Settings) -> Any:
+    """The escalation layer's handoff package writer (stores the package in Redis on transfer)."""
     try:
         from voicebot.escalation.handoff import handoff_writer  # type: ignore[import-not-found]
-    except ImportError:
+    except ImportError:  # escalation layer not merged: transfers still work, without a package
         return None
-    return handoff_writer(app)
+    return handoff_writer(settings)

@@ -1,0 +1,170 @@
+"""The SIP user agent on the wire, driven by a raw UDP socket: keep-alives, bad input, who may call.
+
+No call is answered in these tests, so no speech models are needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from telephony.sip.digest import parse_auth_header
+from telephony.sip.message import SipMessage, parse_message
+from telephony.sip_line import SipLine
+from voicebot.config import Settings
+from voicebot.pipeline.services import CallServices
+
+
+class RawPeer(asyncio.DatagramProtocol):
+    """A bare UDP socket that sends whatever bytes a test wants and collects what comes back."""
+
+    def __init__(self) -> None:
+        self.inbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.inbox.put_nowait(data)
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return self.transport.get_extra_info("sockname")[1]
+
+    async def ask(self, data: bytes, dest: tuple[str, int], timeout: float = 2.0) -> SipMessage | None:
+        assert self.transport is not None
+        self.transport.sendto(data, dest)
+        try:
+            while True:
+                msg = parse_message(await asyncio.wait_for(self.inbox.get(), timeout))
+                if msg.status >= 200:
+                    return msg
+        except TimeoutError:
+            return None
+
+
+def request(method: str, port: int, *, body: str = "", extra: str = "", call_id: str = "") -> bytes:
+    call_id = call_id or uuid.uuid4().hex
+    head = (f"{method} sip:voicebot@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{uuid.uuid4().hex[:12]};rport\r\n"
+            f"From: <sip:48111222333@127.0.0.1:{port}>;tag=t{uuid.uuid4().hex[:6]}\r\n"
+            "To: <sip:voicebot@127.0.0.1>\r\n"
+            f"Call-ID: {call_id}\r\nCSeq: 1 {method}\r\nContact: <sip:48111222333@127.0.0.1:{port}>\r\n"
+            "Max-Forwards: 70\r\n" + extra)
+    if body:
+        head += "Content-Type: application/sdp\r\n"
+    return (head + f"Content-Length: {len(body)}\r\n\r\n" + body).encode()
+
+
+SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+
+
+def _settings(settings: Settings, **sip: object) -> Settings:
+    return settings.model_copy(update={"sip": settings.sip.model_copy(update=sip)})
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[RawPeer]:
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_datagram_endpoint(RawPeer, local_addr=("127.0.0.1", 0))
+    yield proto
+    transport.close()
+
+
+async def started_line(settings: Settings) -> SipLine:
+    # No call is answered here, so the dialog engine and models are never touched.
+    line = SipLine(settings, CallServices(settings=settings, models=None, dialog=None))  # type: ignore[arg-type]
+    await line.start()
+    return line
+
+
+async def test_options_keepalive_answers_200_with_capabilities(settings: Settings, peer: RawPeer) -> None:
+    line = await started_line(settings)
+    try:
+        resp = await peer.ask(request("OPTIONS", peer.port), ("127.0.0.1", line.port))
+        assert resp is not None and resp.status == 200
+        assert "INVITE" in resp.get("Allow") and "REFER" in resp.get("Allow")
+        assert resp.get("Accept") == "application/sdp"
+    finally:
+        await line.stop()
+
+
+async def test_malformed_input_gets_400_or_is_dropped_and_the_ua_keeps_working(
+        settings: Settings, peer: RawPeer) -> None:
+    line = await started_line(_settings(settings, max_headers=20, max_message_bytes=2000))
+    dest = ("127.0.0.1", line.port)
+    try:
+        # Garbage and a message over the size limit cannot be answered: dropped.
+        assert await peer.ask(b"\x00\xffgarbage\r\n\r\n", dest, timeout=0.3) is None
+        assert await peer.ask(request("OPTIONS", peer.port, extra="X-Pad: " + "a" * 3000 + "\r\n"), dest,
+                              timeout=0.3) is None
+        # Addressable but broken: 400 with the reason.
+        too_many = request("OPTIONS", peer.port, extra="X-A: 1\r\n" * 30)
+        resp = await peer.ask(too_many, dest)
+        assert resp is not None and resp.status == 400 and "headers" in resp.reason
+        short_body = request("INVITE", peer.port, body=SDP).replace(b"Content-Length: ", b"Content-Length: 9")
+        resp = await peer.ask(short_body, dest)
+        assert resp is not None and resp.status == 400 and "Content-Length" in resp.reason
+        # An INVITE without usable SDP is refused, not answered with broken media.
+        resp = await peer.ask(request("INVITE", peer.port, body="v=0\r\n"), dest)
+        assert resp is not None and resp.status == 488
+        resp = await peer.ask(request("BYE", peer.port), dest)
+        assert resp is not None and resp.status == 481  # no such call
+        resp = await peer.ask(request("SUBSCRIBE", peer.port), dest)
+        assert resp is not None and resp.status == 405
+        # ... and the UA is still fine.
+        resp = await peer.ask(request("OPTIONS", peer.port), dest)
+        assert resp is not None and resp.status == 200
+        assert line.ua.dropped == 2 and not line.ua.calls
+    finally:
+        await line.stop()
+
+
+async def test_calls_from_unknown_peers_are_refused(settings: Settings, peer: RawPeer) -> None:
+    line = await started_line(_settings(settings, allowed_peers=("10.0.0.0/8",)))
+    try:
+        resp = await peer.ask(request("INVITE", peer.port, body=SDP), ("127.0.0.1", line.port))
+        assert resp is not None and resp.status == 403
+        assert not line.ua.calls
+    finally:
+        await line.stop()
+
+
+async def test_unknown_peer_is_challenged_and_a_wrong_password_is_refused(settings: Settings, peer: RawPeer) -> None:
+    from telephony.sip.digest import authorization
+
+    line = await started_line(_settings(settings, allowed_peers=(), username="pbx", password="s3cret"))
+    dest = ("127.0.0.1", line.port)
+    try:
+        resp = await peer.ask(request("INVITE", peer.port, body=SDP), dest)
+        assert resp is not None and resp.status == 401
+        challenge = resp.get("WWW-Authenticate")
+        assert parse_auth_header(challenge)["realm"] == "voicebot"
+        wrong = authorization(challenge, username="pbx", password="guess", method="INVITE",
+                              uri="sip:voicebot@127.0.0.1")
+        resp = await peer.ask(request("INVITE", peer.port, body=SDP, extra=f"Authorization: {wrong}\r\n"), dest)
+        assert resp is not None and resp.status == 401
+        assert not line.ua.calls
+    finally:
+        await line.stop()
+
+
+def test_sip_port_comes_from_env_and_zero_is_ephemeral(settings: Settings) -> None:
+    assert settings.sip.port == 0  # conftest sets VOICEBOT_SIP_PORT=0
+
+    async def bind() -> int:
+        line = await started_line(settings)
+        port = line.port
+        await line.stop()
+        return port
+
+    port = asyncio.run(bind())
+    assert port > 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", port))  # released on stop
