@@ -139,18 +139,20 @@ def rtp_garbage(count: int = 60, seed: int = 7) -> Iterator[tuple[str, bytes]]:
 
 def audiosocket_garbage() -> Iterator[tuple[str, bytes]]:
     """Whole connections' worth of bytes Asterisk never sends (each is sent on a fresh connection)."""
-    good_uuid = b"\x01\x00\x10" + uuid.uuid4().bytes
+    def good_uuid() -> bytes:  # a fresh call per connection, as Asterisk would
+        return b"\x01\x00\x10" + uuid.uuid4().bytes
+
     yield "junk-first", bytes(random.Random(3).randbytes(300))
     yield "audio-before-uuid", b"\x10\x01\x40" + bytes(320)
     yield "short-uuid", b"\x01\x00\x04abcd"
-    yield "unknown-kind", good_uuid + b"\x42\x00\x02hi"
-    yield "odd-audio-length", good_uuid + b"\x10\x00\x03abc"
-    yield "dtmf-length-2", good_uuid + b"\x03\x00\x02##"
-    yield "dtmf-not-a-digit", good_uuid + b"\x03\x00\x01Z"
-    yield "hangup-with-payload", good_uuid + b"\x00\x00\x04junk"
-    yield "length-lies-then-eof", good_uuid + b"\x10\x13\x88" + bytes(100)  # claims 5000 bytes, sends 100
-    yield "huge-audio-claim", good_uuid + b"\x10\xff\xfe" + bytes(64)
-    yield "truncated-header", good_uuid + b"\x10\x01"
+    yield "unknown-kind", good_uuid() + b"\x42\x00\x02hi"
+    yield "odd-audio-length", good_uuid() + b"\x10\x00\x03abc"
+    yield "dtmf-length-2", good_uuid() + b"\x03\x00\x02##"
+    yield "dtmf-not-a-digit", good_uuid() + b"\x03\x00\x01Z"
+    yield "hangup-with-payload", good_uuid() + b"\x00\x00\x04junk"
+    yield "length-lies-then-eof", good_uuid() + b"\x10\x13\x88" + bytes(100)  # claims 5000 bytes, sends 100
+    yield "huge-audio-claim", good_uuid() + b"\x10\xff\xfe" + bytes(64)
+    yield "truncated-header", good_uuid() + b"\x10\x01"
     yield "nothing", b""
 
 

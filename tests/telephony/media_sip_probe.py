@@ -11,6 +11,7 @@ import re
 import struct
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 from telephony import codecs
@@ -71,6 +72,7 @@ class SipProbe:
     server_port: int
     sip: Datagrams
     answered_junk: int = 0  # mutated INVITEs that were still valid calls (we end them politely)
+    statuses: Counter[int] = field(default_factory=Counter)  # responses to the junk, by status code
 
     @property
     def server(self) -> tuple[str, int]:
@@ -83,6 +85,7 @@ class SipProbe:
     def end_accepted_calls(self) -> None:
         """A mutation can still be a valid INVITE: ACK and BYE any call the server answered."""
         for resp in self.sip.drain():
+            self.statuses[status_of(resp)[0]] += 1
             if status_of(resp) == (200, "INVITE"):
                 self.answered_junk += 1
                 self._ack_and_bye(resp)
