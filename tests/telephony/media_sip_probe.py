@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from telephony import codecs
 from tests.telephony.malformed_inputs import sdp_offer, sip_request
+from tests.telephony.media_callers import rms_dbfs
 
 
 @dataclass
@@ -155,6 +156,17 @@ class ProbeCall:
                 start = 12 + 4 * (data[0] & 0x0F)
                 pcm += codecs.decode(data[start:], "PCMU")
         return packets, bytes(pcm)
+
+    async def hear_speech(self, seconds: float = 1.0, timeout: float = 30.0) -> bytes:
+        """Listen until the bot has said `seconds` of audible audio (20 ms frames above -45 dBFS)."""
+        voiced = bytearray()
+        deadline = time.monotonic() + timeout
+        while len(voiced) < seconds * 16000 and (left := deadline - time.monotonic()) > 0:
+            _, pcm = await self.listen(min(0.5, left))
+            for i in range(0, len(pcm) - 319, 320):
+                if rms_dbfs(pcm[i:i + 320]) > -45:
+                    voiced += pcm[i:i + 320]
+        return bytes(voiced)
 
     def send_rtp(self, data: bytes) -> None:
         assert self.rtp.transport is not None

@@ -66,8 +66,8 @@ async def test_sip_survives_240_mutated_messages_and_garbage_rtp(media_serve: Se
 
         call = ProbeCall(probe, rtp)
         await call.start()
-        packets, greeting = await call.listen(4.0)
-        assert packets > 100 and rms_dbfs(greeting) > -40, "an ordinary call after the junk gets the greeting"
+        greeting = await call.hear_speech(seconds=1.0, timeout=30)
+        assert len(greeting) >= 16000, "an ordinary call after the junk hears the bot's greeting"
         for seq, (_, junk) in enumerate(rtp_garbage(60)):
             call.send_rtp(junk)
             call.send_rtp(call.silence_packet(seq))
