@@ -4,6 +4,7 @@
                          passing the caller's number as a stream parameter
     GET  /twilio/media   the Media Streams websocket: one `run_call` per stream
 
+With `twilio.auth_token` set, every request must carry a valid `X-Twilio-Signature`.
 Every inbound message is validated (twilio_messages.py); a bad one is logged and skipped, never fatal.
     POST /twilio/after-stream  <Connect action>: once the stream ends, hang up or dial the human line
 
@@ -23,6 +24,7 @@ import aiohttp
 from aiohttp import web
 
 from telephony import twilio_messages as tm
+from telephony import twilio_signature
 from telephony.leg_outcome import LegOutcomes
 from telephony.line_services import CALL_SERVICES
 from telephony.twilio_media import TwilioLine
@@ -61,13 +63,43 @@ def _state(request: web.Request) -> TwilioState:
     return request.app[TWILIO]
 
 
+def _public_urls(request: web.Request, websocket: bool = False) -> list[str]:
+    """The URLs Twilio may have signed for this request: as seen through a proxy, and as configured."""
+    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    if websocket:
+        proto = "wss" if proto in ("https", "wss") else "ws"
+    urls = [f"{proto}://{host}{request.path_qs}"]
+    stream_url = request.app[SETTINGS].twilio.stream_url
+    if websocket and stream_url:
+        urls.append(stream_url + (f"?{request.query_string}" if request.query_string else ""))
+    return urls
+
+
+def _check_signature(request: web.Request, params: dict[str, str], websocket: bool = False) -> None:
+    """With an auth token configured, only Twilio may drive calls: refuse unsigned or forged requests."""
+    token = request.app[SETTINGS].twilio.auth_token
+    if not token:
+        return
+    given = request.headers.get("X-Twilio-Signature", "")
+    if not twilio_signature.is_valid(_public_urls(request, websocket), params, token, given):
+        log.warning("twilio: refusing %s %s: bad or missing X-Twilio-Signature", request.method, request.path)
+        raise web.HTTPForbidden(text="invalid X-Twilio-Signature\n")
+
+
+async def _signed_form(request: web.Request) -> dict[str, str]:
+    form = {k: str(v) for k, v in (await request.post()).items()}
+    _check_signature(request, form)
+    return form
+
+
 @routes.post("/twilio/voice")
 async def voice_webhook(request: web.Request) -> web.Response:
     _state(request)
-    form = await request.post()
+    form = await _signed_form(request)
     cfg = request.app[SETTINGS].twilio
     stream_url = cfg.stream_url or f"wss://{request.host}/twilio/media"
-    params = {"caller": str(form.get("From", "")), "called": str(form.get("To", ""))}
+    params = {"caller": form.get("From", ""), "called": form.get("To", "")}
     # Relative: Twilio resolves it against this webhook's URL, so it works behind any public host name.
     twiml = stream_twiml(stream_url, params, action_url="/twilio/after-stream")
     return web.Response(text=twiml, content_type="text/xml")
@@ -77,7 +109,7 @@ async def voice_webhook(request: web.Request) -> web.Response:
 async def after_stream(request: web.Request) -> web.Response:
     """<Connect action>: the stream is over; hang up if the bot said goodbye, else dial the human line."""
     state = _state(request)
-    call_sid = str((await request.post()).get("CallSid", ""))
+    call_sid = (await _signed_form(request)).get("CallSid", "")
     outcome = await state.outcomes.get(call_sid) if call_sid else None
     twiml = after_stream_twiml(outcome.disposition if outcome else None, outcome.handoff_id if outcome else "",
                                request.app[SETTINGS].twilio.transfer_target)
@@ -87,6 +119,7 @@ async def after_stream(request: web.Request) -> web.Response:
 @routes.get("/twilio/media")
 async def media_stream(request: web.Request) -> web.StreamResponse:
     state = _state(request)
+    _check_signature(request, {}, websocket=True)
     settings = request.app[SETTINGS]
     if state.active >= settings.twilio.max_calls:
         # Refusing the upgrade ends <Connect>; Twilio continues the TwiML (or hangs up).

@@ -21,6 +21,7 @@ import numpy as np
 
 from telephony import audiosocket_frames as af
 from telephony import codecs
+from telephony.twilio_signature import signature
 
 FRAME_BYTES = 320  # 20 ms of 8 kHz s16le
 SILENCE = bytes(FRAME_BYTES)
@@ -155,8 +156,10 @@ class TwilioCaller(CallerBase):
     ws: aiohttp.ClientWebSocketResponse | None = None
     _seq: int = 0
 
-    async def connect(self, session: aiohttp.ClientSession, url: str) -> None:
-        self.ws = await session.ws_connect(url)
+    async def connect(self, session: aiohttp.ClientSession, url: str, auth_token: str = "") -> None:
+        """Open the stream as Twilio does; with `auth_token`, sign the handshake like Twilio."""
+        headers = {"X-Twilio-Signature": signature(url, {}, auth_token)} if auth_token else {}
+        self.ws = await session.ws_connect(url, headers=headers)
         await self.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
         await self.send_json({
             "event": "start", "streamSid": self.stream_sid,

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 import aiohttp
 import pytest
 
+from telephony.twilio_signature import signature
 from tests.telephony.malformed_inputs import (
     audiosocket_garbage,
     rtp_garbage,
@@ -24,7 +25,7 @@ from tests.telephony.malformed_inputs import (
     twilio_garbage,
 )
 from tests.telephony.media_callers import AudioSocketCaller, TwilioCaller, rms_dbfs
-from tests.telephony.media_server import FakeTwilioApi, ServeProcess
+from tests.telephony.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess
 from tests.telephony.media_sip_probe import ProbeCall, SipProbe, open_udp, status_of
 from voicebot.store.calls import CallStore
 
@@ -135,13 +136,14 @@ async def test_twilio_stream_ignores_bad_messages_and_the_call_goes_on(
 ) -> None:
     async with aiohttp.ClientSession() as http:
         # A stream that is nothing but junk and is then dropped must not disturb anything.
-        ws = await http.ws_connect(f"ws://127.0.0.1:{media_serve.http_port}/twilio/media")
+        url = f"ws://127.0.0.1:{media_serve.http_port}/twilio/media"
+        ws = await http.ws_connect(url, headers={"X-Twilio-Signature": signature(url, {}, TWILIO_TOKEN)})
         for _, junk in twilio_garbage("MZjunk"):
             await (ws.send_bytes(junk) if isinstance(junk, bytes) else ws.send_str(junk))
         await ws.close()
 
         caller = TwilioCaller()
-        await caller.connect(http, f"ws://127.0.0.1:{media_serve.http_port}/twilio/media")
+        await caller.connect(http, f"ws://127.0.0.1:{media_serve.http_port}/twilio/media", TWILIO_TOKEN)
         try:
             greeting = await caller.wait_bot_quiet(quiet=1.0, timeout=60)
             assert rms_dbfs(greeting) > -35

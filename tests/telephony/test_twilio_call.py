@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from tests.telephony.media_callers import TwilioCaller, rms_dbfs
-from tests.telephony.media_server import FakeTwilioApi, ServeProcess, ended_call_record, synth_8k
+from tests.telephony.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess, ended_call_record, synth_8k
 from voicebot.store.calls import CallStore
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -30,7 +30,7 @@ async def http():
 
 async def dial(server: ServeProcess, http: aiohttp.ClientSession) -> TwilioCaller:
     caller = TwilioCaller()
-    await caller.connect(http, f"ws://127.0.0.1:{server.http_port}/twilio/media")
+    await caller.connect(http, f"ws://127.0.0.1:{server.http_port}/twilio/media", TWILIO_TOKEN)
     greeting = await caller.wait_bot_quiet(quiet=1.0, timeout=60)
     assert len(greeting) / 16000 > 1.0 and rms_dbfs(greeting) > -35, "the bot greets the caller audibly"
     return caller
@@ -79,7 +79,7 @@ async def test_pressing_zero_transfers_the_call_over_rest_with_the_handoff_id(
 
 async def test_speaking_over_the_bot_clears_twilios_audio_buffer(media_serve, media_voice, http) -> None:
     caller = TwilioCaller()
-    await caller.connect(http, f"ws://127.0.0.1:{media_serve.http_port}/twilio/media")
+    await caller.connect(http, f"ws://127.0.0.1:{media_serve.http_port}/twilio/media", TWILIO_TOKEN)
     try:
         deadline = time.monotonic() + 60
         while len(caller.bot_audio) < 16000 and time.monotonic() < deadline:  # noqa: ASYNC110 - greeting under way

@@ -8,6 +8,8 @@ test_twilio_call.py.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hmac
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
@@ -125,7 +127,8 @@ async def test_with_the_bot_down_a_stream_is_handed_to_the_human_line(
                                  transfer_target="sip:agents@pbx.example.com"), load_models=False)
     async with TestClient(TestServer(app)) as http:
         caller = TwilioCaller()
-        await caller.connect(http.session, str(http.make_url("/twilio/media")))
+        ws_url = str(http.make_url("/twilio/media")).replace("http://", "ws://")  # what Twilio signs
+        await caller.connect(http.session, ws_url, TWILIO_TOKEN)
         await asyncio.wait_for(caller.ended.wait(), 10)
         await caller.hangup()
     update = next(u for u in api.updates if u["call_sid"] == caller.call_sid)
@@ -215,3 +218,20 @@ async def test_without_credentials_transfer_says_so_and_the_call_goes_on(stream,
     assert not results[0].ok and "credentials" in results[0].detail
     assert len(caller.bot_audio) == 8000
     assert not [u for u in api.updates if u["call_sid"] == caller.call_sid]
+
+
+async def test_with_an_auth_token_only_requests_signed_by_twilio_are_served(settings: Settings) -> None:
+    app = create_app(with_twilio(settings, account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN), load_models=False)
+    form = {"CallSid": "CA1", "From": "+48600100200", "To": "+48221234567"}
+    async with TestClient(TestServer(app)) as http:
+        url = str(http.make_url("/twilio/voice"))
+        # Twilio's scheme: HMAC-SHA1(auth token, URL + sorted name+value pairs), base64.
+        mac = hmac.new(TWILIO_TOKEN.encode(), (url + "".join(k + form[k] for k in sorted(form))).encode(), "sha1")
+        good = base64.b64encode(mac.digest()).decode()
+        assert (await http.post("/twilio/voice", data=form)).status == 403
+        assert (await http.post("/twilio/voice", data=form, headers={"X-Twilio-Signature": "forged"})).status == 403
+        tampered = {**form, "From": "+1999"}
+        assert (await http.post("/twilio/voice", data=tampered, headers={"X-Twilio-Signature": good})).status == 403
+        resp = await http.post("/twilio/voice", data=form, headers={"X-Twilio-Signature": good})
+        assert resp.status == 200 and "<Stream" in await resp.text()
+        assert (await http.get("/twilio/media")).status == 403  # an unsigned websocket upgrade
