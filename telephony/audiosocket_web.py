@@ -1,5 +1,6 @@
 """HTTP side of AudioSocket: the dialplan's questions after `AudioSocket()` returns, and the server's lifetime.
 
+    POST /api/audiosocket/{uuid}/caller  <- number=<caller id>, before AudioSocket() (it carries no caller id)
     GET /api/audiosocket/{uuid}/next     -> "hangup" if the bot ended the call, else "queue" (text/plain)
     GET /api/audiosocket/{uuid}/handoff  -> the handoff id for the agent (text/plain; 404 + empty if none)
 
@@ -10,6 +11,7 @@ in doubt the caller goes to a human. Bodies are bare text because Asterisk's CUR
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -18,6 +20,7 @@ from aiohttp import web
 from telephony.audiosocket import AudioSocketServer
 from telephony.leg_outcome import LegOutcomes
 from telephony.line_services import CALL_SERVICES
+from voicebot.store.buffer import REDIS_DOWN
 from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,24 @@ def _call_uuid(request: web.Request) -> str:
         return str(uuid.UUID(raw))
     except ValueError:
         raise web.HTTPBadRequest(text=f"not a UUID: {raw[:64]!r}\n") from None
+
+
+# What a dialplan's ${CALLERID(num)} can hold: digits, +*#, or a word such as "anonymous".
+CALLER_NUMBER = re.compile(r"[+0-9*#A-Za-z._-]{1,32}")
+
+
+@routes.post("/api/audiosocket/{uuid}/caller")
+async def announce_caller(request: web.Request) -> web.Response:
+    call_uuid = _call_uuid(request)
+    number = str((await request.post()).get("number", "")).strip()
+    if not CALLER_NUMBER.fullmatch(number):
+        raise web.HTTPBadRequest(text=f"number must be 1-32 of 0-9 + * # letters . _ -, got {number[:40]!r}\n")
+    try:
+        await _outcomes(request.app).remember_caller(call_uuid, number)
+    except REDIS_DOWN as exc:
+        # The call still works, just without the number: tell the dialplan, which ignores the answer.
+        raise web.HTTPServiceUnavailable(text=f"caller number not stored: {exc}\n") from None
+    return web.Response(text="ok")
 
 
 @routes.get("/api/audiosocket/{uuid}/next")

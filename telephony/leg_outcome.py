@@ -2,7 +2,8 @@
 
 Neither AudioSocket nor a Twilio stream can carry data back to the switch when the bot lets go of a call,
 so the line records the outcome under `line:{call_id}` (store/keys.py) and the switch asks for it: the
-Asterisk dialplan with CURL() right after AudioSocket() returns, an agent desktop by handoff id.
+Asterisk dialplan with CURL() right after AudioSocket() returns. The same record carries what the switch
+tells us before the leg connects (the caller's number, which AudioSocket itself cannot carry).
 
 The record is written straight to Redis (not through the write buffer) because the dialplan reads it
 within milliseconds. If Redis is down, a bounded in-process copy still answers this process's endpoint.
@@ -10,6 +11,7 @@ within milliseconds. If Redis is down, a bounded in-process copy still answers t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -65,6 +67,27 @@ class LegOutcomes:
         except REDIS_DOWN as exc:
             log.warning("call %s: could not store the leg outcome in redis (%s); kept in memory", call_id, exc)
             return False
+
+    async def remember_caller(self, call_id: str, number: str) -> None:
+        """The switch tells us who is calling before the leg connects (AudioSocket carries no caller id)."""
+        if self.client is None:
+            return
+        key = self.keys.line(call_id)
+        async with self.client.pipeline(transaction=True) as p:
+            p.hset(key, "caller_number", number)
+            p.expire(key, self.ttl_secs)
+            await p.execute()
+
+    async def caller_number(self, call_id: str, timeout: float = 0.5) -> str:
+        """The number announced for this leg, or "" (unknown, or Redis too slow: the call must not wait)."""
+        if self.client is None:
+            return ""
+        try:
+            number = await asyncio.wait_for(self.client.hget(self.keys.line(call_id), "caller_number"), timeout)
+        except (*REDIS_DOWN, TimeoutError) as exc:
+            log.warning("call %s: caller number unavailable (%s)", call_id, exc)
+            return ""
+        return number or ""
 
     async def get(self, call_id: str) -> LegOutcome | None:
         if self.client is not None:

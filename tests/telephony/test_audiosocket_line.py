@@ -156,3 +156,23 @@ async def test_caller_hangup_reaches_the_pipeline_and_unknown_calls_go_to_the_qu
     assert await (await http.get(f"/api/audiosocket/{uuid.uuid4()}/next")).text() == "queue"
     bad = await http.get("/api/audiosocket/not-a-uuid/next")
     assert bad.status == 400 and "not a UUID" in await bad.text()
+
+
+async def test_the_caller_number_announced_by_the_dialplan_reaches_the_call(serve) -> None:
+    infos: list[CallInfo] = []
+
+    async def script(media: CallMedia, info: CallInfo) -> None:
+        infos.append(info)
+        await media.hangup()
+
+    server, http = await serve(script)
+    caller = AudioSocketCaller()
+    resp = await http.post(f"/api/audiosocket/{caller.call_uuid}/caller", data={"number": "+48600100200"})
+    assert resp.status == 200
+    await caller.connect("127.0.0.1", server.port)
+    await asyncio.wait_for(caller.ended.wait(), 10)
+    await caller.hangup()
+    assert infos[0].caller_number == "+48600100200" and infos[0].call_id == caller.call_uuid
+
+    bad = await http.post(f"/api/audiosocket/{caller.call_uuid}/caller", data={"number": "1; DROP TABLE"})
+    assert bad.status == 400 and "number must be" in await bad.text()

@@ -15,9 +15,11 @@ P calls:live                    set      ids of calls in progress in any process
 P caller:{number}               hash     returning-caller memory: name, last case, last call time
 P handoff:{id}                  string   handoff package (JSON) for the agent screen-pop
 P handoffs:by_time              zset     handoff id -> time
-P line:{call_id}                hash     how a phone leg left the bot (TTL 1 h): disposition
-                                         (transfer|hangup), handoff id, channel, detail; read by the
-                                         Asterisk dialplan (GET /api/audiosocket/{uuid}/...) and Twilio
+P line:{call_id}                hash     a phone leg, between the switch and the bot (TTL 1 h): caller
+                                         number announced by the dialplan; how the leg left the bot:
+                                         disposition (transfer|hangup), handoff id, channel, detail;
+                                         read by the Asterisk dialplan (/api/audiosocket/{uuid}/...)
+                                         and Twilio's <Connect action> (/twilio/after-stream)
 P callbacks                     zset     callback id -> due time (epoch s)
 P callback:{id}                 string   callback request (JSON): number, topic, preferred time
 P flow:{flow}:{lang}:versions   list     published/draft flow versions (JSON with YAML text)
