@@ -19,8 +19,12 @@ from voicebot.store.calls import CallStore
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 
-async def dial(server: ServeProcess) -> AudioSocketCaller:
+async def dial(server: ServeProcess, caller_number: str = "+48600100200") -> AudioSocketCaller:
     caller = AudioSocketCaller()
+    async with aiohttp.ClientSession() as http:  # the dialplan's CURL() before AudioSocket()
+        url = f"{server.base_url}/api/audiosocket/{caller.call_uuid}/caller"
+        async with http.post(url, data={"number": caller_number}) as r:
+            assert r.status == 200
     await caller.connect("127.0.0.1", server.audiosocket_port)
     greeting = await caller.wait_bot_quiet(quiet=1.0, timeout=60)
     assert len(greeting) / 16000 > 1.0 and rms_dbfs(greeting) > -35, "the bot greets the caller audibly"
@@ -50,7 +54,7 @@ async def test_a_spoken_question_gets_a_spoken_answer(media_serve, media_voice, 
     assert any("hours" in s for s in said), said
     assert any(t.intent == "opening_hours" for t in turns if t.role == "bot"), [t.text for t in turns]
     record = await media_store.get_call(caller.call_uuid)
-    assert record and record["channel"] == "audiosocket"
+    assert record and record["channel"] == "audiosocket" and record["caller_number"] == "+48600100200"
 
 
 async def test_pressing_zero_reaches_the_dialog_and_hands_over_with_the_handoff_id(
