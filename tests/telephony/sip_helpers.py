@@ -165,3 +165,35 @@ async def run_sipp(scenario: str, sip_port: int, tmp: Path, keys: dict[str, str]
 
     return SippResult(proc.returncode if proc.returncode is not None else -9, out.decode(errors="replace")[-3000:],
                       read("sipp_messages.log"), read("sipp_logs.log") + read("sipp_errors.log"))
+
+
+def sox_tone_ulaw(tmp: Path, seconds: float = 1.5, freq: int = 1000) -> bytes:
+    """A probe tone (mu-law 8 kHz by sox), easy to find again in captured audio."""
+    out = tmp / f"tone{freq}.ul"
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-t", "ul", str(out), "synth", str(seconds),
+                    "sine", str(freq), "vol", "0.5"], check=True)
+    return out.read_bytes()
+
+
+def tone_seconds(pcm: np.ndarray, freq: int = 1000) -> float:
+    """Seconds of 20 ms frames whose strongest frequency is `freq` (within one FFT bin) and not quiet."""
+    frames = pcm[: len(pcm) // 160 * 160].reshape(-1, 160).astype(float)
+    spectrum = np.abs(np.fft.rfft(frames, axis=1))
+    peak_hz = np.argmax(spectrum, axis=1) * 8000 / 160
+    loud = np.sqrt(np.mean(frames**2, axis=1)) > 300
+    return float(np.sum(loud & (np.abs(peak_hz - freq) <= 50)) * 0.02)
+
+
+def baresip_config(tmp: Path, wav: Path, sip_port: int, rtp_low: int) -> Path:
+    """A baresip config dir (-f): plays `wav` as the microphone, dumps what it hears under `tmp`."""
+    conf = tmp / "baresip"
+    conf.mkdir()
+    (conf / "config").write_text("\n".join([
+        "poll_method epoll", f"sip_listen 127.0.0.1:{sip_port}", "module_path /usr/lib/baresip/modules",
+        "module g711.so", "module aufile.so", "module sndfile.so", "module alsa.so",
+        "module_app account.so", "module_app menu.so",
+        f"audio_source aufile,{wav}", "audio_player alsa,null", "audio_alert alsa,null",
+        f"snd_path {tmp}", f"rtp_ports {rtp_low}-{rtp_low + 20}", "",
+    ]))
+    (conf / "accounts").write_text("<sip:48700800900@127.0.0.1>;regint=0;audio_codecs=PCMU\n")
+    return conf
