@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from telephony.sip_line import sip_ctx
 from voicebot.config import Settings
 from voicebot.web import handoffs, health
 from voicebot.web.keys import SETTINGS
@@ -22,6 +23,7 @@ def create_app(settings: Settings, *, load_models: bool = True) -> web.Applicati
     app.cleanup_ctx.append(redis_ctx)
     if load_models:
         app.cleanup_ctx.append(_models_ctx)
+        app.cleanup_ctx.append(sip_ctx)  # after the models: every SIP call runs the pipeline on them
     app.add_routes(health.routes)
     app.add_routes(handoffs.routes)
     return app
