@@ -34,14 +34,17 @@ def line_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"sip": sip, "business_hours": hours})
 
 
-@pytest.fixture
-async def sip_line(line_settings: Settings, call_store: CallStore, sip_models: Any) -> AsyncIterator[SipLine]:
+def line_services(settings: Settings, store: CallStore, models: Any) -> CallServices:
     from voicebot.dialog.loader import load_engine
     from voicebot.escalation.handoff import handoff_writer
 
-    services = CallServices(settings=line_settings, models=sip_models, dialog=load_engine(line_settings),
-                            store=call_store, write_handoff=handoff_writer(line_settings))
-    line = SipLine(line_settings, services)
+    return CallServices(settings=settings, models=models, dialog=load_engine(settings), store=store,
+                        write_handoff=handoff_writer(settings))
+
+
+@pytest.fixture
+async def sip_line(line_settings: Settings, call_store: CallStore, sip_models: Any) -> AsyncIterator[SipLine]:
+    line = SipLine(line_settings, line_services(line_settings, call_store, sip_models))
     await line.start()
     yield line
     await line.stop()
