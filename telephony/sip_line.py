@@ -97,7 +97,6 @@ SIP_LINE = web.AppKey("sip_line", SipLine)
 async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
     """aiohttp cleanup-ctx: listen for SIP calls while the app runs (needs the models ctx before it)."""
     from voicebot.dialog.loader import load_engine
-
     from voicebot.web.keys import CALL_STORE, MODELS, SETTINGS
 
     settings: Settings = app[SETTINGS]

@@ -45,6 +45,7 @@ class SipCall:
         self.peer: SipCall | None = None  # the other leg while bridged to a human
         self.notifications: asyncio.Queue[int] = asyncio.Queue()  # sipfrag statuses of our REFER
         self.dtmf_received: list[str] = []
+        self.transfers: list[TransferResult] = []  # outcome of each transfer attempt, for logs/metrics
         self._events: deque[MediaEvent] = deque()
         self._queued_audio = 0
         self._wake = asyncio.Event()
@@ -85,7 +86,10 @@ class SipCall:
     async def transfer(self, handoff_id: str, target: str | None = None) -> TransferResult:
         from telephony.sip.transfer import transfer_call
 
-        return await transfer_call(self, handoff_id, target)
+        result = await transfer_call(self, handoff_id, target)
+        self.transfers.append(result)
+        log.info("sip: call %s: transfer %s: %s", self.dialog.call_id, "ok" if result.ok else "FAILED", result.detail)
+        return result
 
     async def hangup(self) -> None:
         """Send BYE. A call bridged to a human stays up: the bridge ends when either party leaves."""

@@ -32,6 +32,12 @@ REFER_ANSWER_TIMEOUT_S = 8.0
 async def transfer_call(call: SipCall, handoff_id: str, target: str | None = None) -> TransferResult:
     if call.ended:
         return TransferResult(False, "call already ended")
+    if not call.acked.is_set():
+        # In-dialog requests wait for the dialog to be confirmed (RFC 3261 section 13.3.1.4).
+        try:
+            await asyncio.wait_for(call.acked.wait(), 32)
+        except TimeoutError:
+            return TransferResult(False, "the caller never confirmed the call (no ACK)")
     target = target or call.ua.settings.human_line_uri
     try:
         parse_uri(target)

@@ -1,6 +1,6 @@
 """Test helpers for the SIP line: caller speech as RTP in a pcap (for sipp), a socket that records
-the bot's RTP, and a runner for real SIP peers (sipp). Independent of telephony/ on purpose: the
-pcap and capture use their own struct code and sox's mu-law, so they check our stack, not mirror it.
+the bot's RTP, a runner for real SIP peers (sipp), a raw UDP peer for bad input. The pcap and the
+RTP capture use their own struct code and sox's mu-law on purpose: they check our stack, not mirror it.
 """
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ import socket
 import struct
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from telephony.sip.message import SipMessage, parse_message
 
 SIPP_DIR = Path(__file__).parent / "sipp"
 
@@ -165,3 +168,78 @@ async def run_sipp(scenario: str, sip_port: int, tmp: Path, keys: dict[str, str]
 
     return SippResult(proc.returncode if proc.returncode is not None else -9, out.decode(errors="replace")[-3000:],
                       read("sipp_messages.log"), read("sipp_logs.log") + read("sipp_errors.log"))
+
+
+def sox_tone_ulaw(tmp: Path, seconds: float = 1.5, freq: int = 1000) -> bytes:
+    """A probe tone (mu-law 8 kHz by sox), easy to find again in captured audio."""
+    out = tmp / f"tone{freq}.ul"
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-t", "ul", str(out), "synth", str(seconds),
+                    "sine", str(freq), "vol", "0.5"], check=True)
+    return out.read_bytes()
+
+
+def tone_seconds(pcm: np.ndarray, freq: int = 1000) -> float:
+    """Seconds of 20 ms frames whose strongest frequency is `freq` (within one FFT bin) and not quiet."""
+    frames = pcm[: len(pcm) // 160 * 160].reshape(-1, 160).astype(float)
+    spectrum = np.abs(np.fft.rfft(frames, axis=1))
+    peak_hz = np.argmax(spectrum, axis=1) * 8000 / 160
+    loud = np.sqrt(np.mean(frames**2, axis=1)) > 300
+    return float(np.sum(loud & (np.abs(peak_hz - freq) <= 50)) * 0.02)
+
+
+def baresip_config(tmp: Path, wav: Path, sip_port: int, rtp_low: int) -> Path:
+    """A baresip config dir (-f): plays `wav` as the microphone, dumps what it hears under `tmp`."""
+    conf = tmp / "baresip"
+    conf.mkdir()
+    (conf / "config").write_text("\n".join([
+        "poll_method epoll", f"sip_listen 127.0.0.1:{sip_port}", "module_path /usr/lib/baresip/modules",
+        "module g711.so", "module aufile.so", "module sndfile.so", "module alsa.so",
+        "module_app account.so", "module_app menu.so",
+        f"audio_source aufile,{wav}", "audio_player alsa,null", "audio_alert alsa,null",
+        f"snd_path {tmp}", f"rtp_ports {rtp_low}-{rtp_low + 20}", "",
+    ]))
+    (conf / "accounts").write_text("<sip:48700800900@127.0.0.1>;regint=0;audio_codecs=PCMU\n")
+    return conf
+
+
+class RawPeer(asyncio.DatagramProtocol):
+    """A bare UDP socket that sends whatever bytes a test wants and collects what comes back."""
+
+    def __init__(self) -> None:
+        self.inbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.inbox.put_nowait(data)
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return self.transport.get_extra_info("sockname")[1]
+
+    async def ask(self, data: bytes, dest: tuple[str, int], timeout: float = 2.0) -> SipMessage | None:
+        assert self.transport is not None
+        self.transport.sendto(data, dest)
+        try:
+            while True:
+                msg = parse_message(await asyncio.wait_for(self.inbox.get(), timeout))
+                if msg.status >= 200:
+                    return msg
+        except TimeoutError:
+            return None
+
+
+def sip_request(method: str, port: int, *, body: str = "", extra: str = "", call_id: str = "") -> bytes:
+    call_id = call_id or uuid.uuid4().hex
+    head = (f"{method} sip:voicebot@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{uuid.uuid4().hex[:12]};rport\r\n"
+            f"From: <sip:48111222333@127.0.0.1:{port}>;tag=t{uuid.uuid4().hex[:6]}\r\n"
+            "To: <sip:voicebot@127.0.0.1>\r\n"
+            f"Call-ID: {call_id}\r\nCSeq: 1 {method}\r\nContact: <sip:48111222333@127.0.0.1:{port}>\r\n"
+            "Max-Forwards: 70\r\n" + extra)
+    if body:
+        head += "Content-Type: application/sdp\r\n"
+    return (head + f"Content-Length: {len(body)}\r\n\r\n" + body).encode()

@@ -7,60 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from telephony.sip.digest import parse_auth_header
-from telephony.sip.message import SipMessage, parse_message
 from telephony.sip_line import SipLine
+from tests.telephony.sip_helpers import RawPeer
+from tests.telephony.sip_helpers import sip_request as request
 from voicebot.config import Settings
 from voicebot.pipeline.services import CallServices
-
-
-class RawPeer(asyncio.DatagramProtocol):
-    """A bare UDP socket that sends whatever bytes a test wants and collects what comes back."""
-
-    def __init__(self) -> None:
-        self.inbox: asyncio.Queue[bytes] = asyncio.Queue()
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.inbox.put_nowait(data)
-
-    @property
-    def port(self) -> int:
-        assert self.transport is not None
-        return self.transport.get_extra_info("sockname")[1]
-
-    async def ask(self, data: bytes, dest: tuple[str, int], timeout: float = 2.0) -> SipMessage | None:
-        assert self.transport is not None
-        self.transport.sendto(data, dest)
-        try:
-            while True:
-                msg = parse_message(await asyncio.wait_for(self.inbox.get(), timeout))
-                if msg.status >= 200:
-                    return msg
-        except TimeoutError:
-            return None
-
-
-def request(method: str, port: int, *, body: str = "", extra: str = "", call_id: str = "") -> bytes:
-    call_id = call_id or uuid.uuid4().hex
-    head = (f"{method} sip:voicebot@127.0.0.1 SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{uuid.uuid4().hex[:12]};rport\r\n"
-            f"From: <sip:48111222333@127.0.0.1:{port}>;tag=t{uuid.uuid4().hex[:6]}\r\n"
-            "To: <sip:voicebot@127.0.0.1>\r\n"
-            f"Call-ID: {call_id}\r\nCSeq: 1 {method}\r\nContact: <sip:48111222333@127.0.0.1:{port}>\r\n"
-            "Max-Forwards: 70\r\n" + extra)
-    if body:
-        head += "Content-Type: application/sdp\r\n"
-    return (head + f"Content-Length: {len(body)}\r\n\r\n" + body).encode()
-
 
 SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
 

@@ -31,6 +31,7 @@ from voicebot.dialog.schema import (
 )
 
 PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say before being asked
+FREE_TEXT_SWITCH = 0.7  # NLU confidence above which a free-text answer is read as a new request instead
 MAX_CHAIN = 50  # nodes entered in one step; more means a loop of non-listening nodes
 
 
@@ -172,8 +173,6 @@ class FlowMachine:
     # -- caller turns --------------------------------------------------------------------------------
     def _on_heard(self, st: DialogState, fx: list[Effect], ev: Heard) -> None:
         node = self.nodes.get(st.node or "")
-        if ev.intent:
-            st.intents.append(ev.intent)
         if isinstance(node, AskNode):
             value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None))
             if ev.intent == "talk_to_human":
@@ -183,6 +182,9 @@ class FlowMachine:
             if ev.intent in GLOBAL_INTENTS:
                 return self._global(st, fx, ev.intent, ev.at)
             if node.type == "free_text" and value is not None:
+                # Free text takes anything, except a clear new request ("when are you open?").
+                if ev.intent and ev.confidence >= FREE_TEXT_SWITCH and self._switch(st, fx, ev.intent, ev.text, ev.at):
+                    return None
                 return self._fill(st, fx, node, value, ev.at, ev.text)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at):
                 return None
@@ -226,6 +228,7 @@ class FlowMachine:
 
     def _global(self, st: DialogState, fx: list[Effect], intent: str, at: datetime) -> None:
         spec = self.flow.intents.get(intent)
+        st.intents.append(intent)
         if intent == "repeat":
             fx.append(Say(st.last_prompt))
         elif intent == "help":
@@ -243,6 +246,10 @@ class FlowMachine:
         """The caller asked for something else: answer it and resume, or go where the intent leads."""
         spec = self.flow.intents.get(intent)
         target = (routes or {}).get(intent) or (spec.goto if spec else None)
+        if target is not None and target == st.node:
+            return False  # "my order number is..." at the order-number question: not a new request
+        if spec and (spec.answer or target):
+            st.intents.append(intent)  # the history holds what the caller asked for, not every guess
         if spec and spec.answer and not (routes or {}).get(intent):
             fx.append(Say(self._text(st, spec.answer, f"__answer_{intent}__")))
             node = self.nodes.get(st.node or "")
