@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from telephony import audiosocket_frames as af
 from telephony.leg_outcome import LegOutcome, LegOutcomes
+from telephony.switch_access import peer_allowed
 from voicebot.dialog.types import CallInfo
 from voicebot.pipeline.media import AudioIn, CallMedia, DtmfIn, HangupIn, MediaEvent, TransferResult
 
@@ -189,6 +190,7 @@ class AudioSocketServer:
         self, host: str, port: int, run_call: CallRunner, outcomes: LegOutcomes, *,
         language: str = "en", flow_id: str = "customer_service", uuid_timeout: float = 5.0,
         idle_timeout: float = 10.0, max_calls: int = 32,
+        allowed_peers: tuple[str, ...] = ("127.0.0.1/8", "::1"),
     ) -> None:
         self.host, self.port = host, port
         self._run_call = run_call
@@ -196,6 +198,7 @@ class AudioSocketServer:
         self._language, self._flow_id = language, flow_id
         self._uuid_timeout, self._idle_timeout = uuid_timeout, idle_timeout
         self._max_calls = max_calls
+        self._allowed_peers = allowed_peers
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task] = set()
         self.rejected = 0  # connections dropped before a call started (bad first frame, over capacity)
@@ -229,6 +232,11 @@ class AudioSocketServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        if not peer_allowed(peer[0] if peer else None, self._allowed_peers):
+            self.rejected += 1
+            log.warning("audiosocket: refusing a connection from %s (not in audiosocket.allowed_peers)", peer)
+            await _abort(writer)
+            return
         try:
             call_uuid = await asyncio.wait_for(self._read_uuid(reader), self._uuid_timeout)
         except (ValueError, TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError) as exc:

@@ -20,6 +20,7 @@ from aiohttp import web
 from telephony.audiosocket import AudioSocketServer
 from telephony.leg_outcome import LegOutcomes
 from telephony.line_services import CALL_SERVICES
+from telephony.switch_access import peer_allowed, switch_endpoint
 from voicebot.store.buffer import REDIS_DOWN
 from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
 
@@ -36,6 +37,10 @@ def _outcomes(app: web.Application) -> LegOutcomes:
 
 
 def _call_uuid(request: web.Request) -> str:
+    """The UUID from the path, after checking the request comes from the dialplan's host."""
+    if not peer_allowed(request.remote, request.app[SETTINGS].audiosocket.allowed_peers):
+        log.warning("audiosocket: refusing %s from %s (not in audiosocket.allowed_peers)", request.path, request.remote)
+        raise web.HTTPForbidden(text="not an allowed Asterisk host (audiosocket.allowed_peers)\n")
     raw = request.match_info["uuid"]
     try:
         return str(uuid.UUID(raw))
@@ -48,6 +53,7 @@ CALLER_NUMBER = re.compile(r"[+0-9*#A-Za-z._-]{1,32}")
 
 
 @routes.post("/api/audiosocket/{uuid}/caller")
+@switch_endpoint
 async def announce_caller(request: web.Request) -> web.Response:
     call_uuid = _call_uuid(request)
     number = str((await request.post()).get("number", "")).strip()
@@ -62,12 +68,14 @@ async def announce_caller(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/audiosocket/{uuid}/next")
+@switch_endpoint
 async def next_step(request: web.Request) -> web.Response:
     outcome = await _outcomes(request.app).get(_call_uuid(request))
     return web.Response(text="hangup" if outcome and outcome.disposition == "hangup" else "queue")
 
 
 @routes.get("/api/audiosocket/{uuid}/handoff")
+@switch_endpoint
 async def handoff_id(request: web.Request) -> web.Response:
     outcome = await _outcomes(request.app).get(_call_uuid(request))
     if outcome is None or outcome.disposition != "transfer" or not outcome.handoff_id:
@@ -89,7 +97,7 @@ async def audiosocket_ctx(app: web.Application) -> AsyncIterator[None]:
         cfg.host, cfg.port, lambda media, info: run_call(media, info, services),
         LegOutcomes(app[REDIS], app[STORE_KEYS], ttl_secs=cfg.outcome_ttl_secs),
         language=settings.dialog.default_language, flow_id=settings.dialog.default_flow,
-        idle_timeout=cfg.idle_timeout_secs, max_calls=cfg.max_calls,
+        idle_timeout=cfg.idle_timeout_secs, max_calls=cfg.max_calls, allowed_peers=cfg.allowed_peers,
     )
     await server.start()
     app[AUDIOSOCKET] = server

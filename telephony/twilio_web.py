@@ -27,6 +27,7 @@ from telephony import twilio_messages as tm
 from telephony import twilio_signature
 from telephony.leg_outcome import LegOutcomes
 from telephony.line_services import CALL_SERVICES
+from telephony.switch_access import switch_endpoint
 from telephony.twilio_media import TwilioLine
 from telephony.twilio_rest import TwilioRest, after_stream_twiml, stream_twiml
 from voicebot.dialog.types import CallInfo
@@ -94,6 +95,7 @@ async def _signed_form(request: web.Request) -> dict[str, str]:
 
 
 @routes.post("/twilio/voice")
+@switch_endpoint
 async def voice_webhook(request: web.Request) -> web.Response:
     _state(request)
     form = await _signed_form(request)
@@ -106,6 +108,7 @@ async def voice_webhook(request: web.Request) -> web.Response:
 
 
 @routes.post("/twilio/after-stream")
+@switch_endpoint
 async def after_stream(request: web.Request) -> web.Response:
     """<Connect action>: the stream is over; hang up if the bot said goodbye, else dial the human line."""
     state = _state(request)
@@ -117,6 +120,7 @@ async def after_stream(request: web.Request) -> web.Response:
 
 
 @routes.get("/twilio/media")
+@switch_endpoint
 async def media_stream(request: web.Request) -> web.StreamResponse:
     state = _state(request)
     _check_signature(request, {}, websocket=True)

@@ -69,6 +69,9 @@ class AudioSocketSettings(_Section):
     outcome_ttl_secs: int = Field(
         3600, ge=60, description="how long the dialplan can read a call's outcome/handoff id (Redis line:{uuid})"
     )
+    allowed_peers: tuple[str, ...] = Field(
+        ("127.0.0.1/8", "::1"), description="Asterisk hosts (IPs/CIDRs) allowed to connect and use /api/audiosocket/*"
+    )
 
 
 class TwilioSettings(_Section):

@@ -41,11 +41,13 @@ async def serve(redis_client: aioredis.Redis, redis_prefix: str, settings: Setti
     """Start an AudioSocket server running `script` per call, and the HTTP app the dialplan talks to."""
     started: list[tuple[AudioSocketServer, TestClient]] = []
 
-    async def start(script: Script) -> tuple[AudioSocketServer, TestClient]:
+    async def start(script: Script, allowed_peers: tuple[str, ...] = ("127.0.0.1/8",)) -> tuple[
+            AudioSocketServer, TestClient]:
         server = AudioSocketServer("127.0.0.1", 0, script, LegOutcomes(redis_client, Keys(redis_prefix)),
-                                   uuid_timeout=1.0, idle_timeout=2.0)
+                                   uuid_timeout=1.0, idle_timeout=2.0, allowed_peers=allowed_peers)
         await server.start()
-        app = create_app(settings, load_models=False)
+        cfg = settings.audiosocket.model_copy(update={"allowed_peers": allowed_peers})
+        app = create_app(settings.model_copy(update={"audiosocket": cfg}), load_models=False)
         app[AUDIOSOCKET] = server
         client = TestClient(TestServer(app))
         await client.start_server()
@@ -176,3 +178,19 @@ async def test_the_caller_number_announced_by_the_dialplan_reaches_the_call(serv
 
     bad = await http.post(f"/api/audiosocket/{caller.call_uuid}/caller", data={"number": "1; DROP TABLE"})
     assert bad.status == 400 and "number must be" in await bad.text()
+
+
+async def test_only_the_configured_asterisk_hosts_may_connect_or_ask(serve) -> None:
+    calls: list[CallInfo] = []
+
+    async def script(media: CallMedia, info: CallInfo) -> None:
+        calls.append(info)
+
+    server, http = await serve(script, allowed_peers=("10.1.2.0/24",))
+    caller = AudioSocketCaller()
+    await caller.connect("127.0.0.1", server.port)
+    await asyncio.wait_for(caller.ended.wait(), 5)  # dropped at once
+    await caller.hangup()
+    assert calls == [] and server.rejected == 1
+    resp = await http.get(f"/api/audiosocket/{caller.call_uuid}/next")
+    assert resp.status == 403 and "audiosocket.allowed_peers" in await resp.text()
