@@ -100,7 +100,8 @@ async def voice_webhook(request: web.Request) -> web.Response:
     _state(request)
     form = await _signed_form(request)
     cfg = request.app[SETTINGS].twilio
-    stream_url = cfg.stream_url or f"wss://{request.host}/twilio/media"
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    stream_url = cfg.stream_url or f"wss://{host}/twilio/media"  # Twilio only connects to wss://
     params = {"caller": form.get("From", ""), "called": form.get("To", "")}
     # Relative: Twilio resolves it against this webhook's URL, so it works behind any public host name.
     twiml = stream_twiml(stream_url, params, action_url="/twilio/after-stream")
