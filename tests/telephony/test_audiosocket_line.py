@@ -18,12 +18,15 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from telephony.audiosocket import AudioSocketServer
+from telephony.audiosocket_frames import uuid_frame
 from telephony.audiosocket_web import AUDIOSOCKET
-from telephony.leg_outcome import LegOutcomes
+from telephony.leg_outcome import LegOutcome, LegOutcomes
 from tests.telephony.media_callers import AudioSocketCaller, rms_dbfs
+from tests.telephony.media_server import free_port
 from voicebot.config import Settings
 from voicebot.dialog.types import CallInfo
 from voicebot.pipeline.media import CallMedia, DtmfIn, HangupIn
+from voicebot.store.connection import connect
 from voicebot.store.keys import Keys
 from voicebot.web.app import create_app
 
@@ -194,3 +197,59 @@ async def test_only_the_configured_asterisk_hosts_may_connect_or_ask(serve) -> N
     assert calls == [] and server.rejected == 1
     resp = await http.get(f"/api/audiosocket/{caller.call_uuid}/next")
     assert resp.status == 403 and "audiosocket.allowed_peers" in await resp.text()
+
+
+async def test_a_silent_link_ends_the_call_after_the_idle_timeout(serve) -> None:
+    ended: list[HangupIn] = []
+
+    async def script(media: CallMedia, info: CallInfo) -> None:
+        async for event in media.events():
+            if isinstance(event, HangupIn):
+                ended.append(event)
+
+    server, _ = await serve(script)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(uuid_frame(str(uuid.uuid4())))  # then nothing: Asterisk would send audio every 20 ms
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 6) == b""  # the server gives up on the dead link
+    writer.close()
+    assert ended and "no data from Asterisk" in ended[0].reason
+
+
+async def test_calls_over_the_limit_are_left_to_the_dialplan_queue(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    release = asyncio.Event()
+
+    async def script(media: CallMedia, info: CallInfo) -> None:
+        await release.wait()
+
+    server = AudioSocketServer("127.0.0.1", 0, script, LegOutcomes(redis_client, Keys(redis_prefix)), max_calls=1)
+    await server.start()
+    try:
+        first, second = AudioSocketCaller(), AudioSocketCaller()
+        await first.connect("127.0.0.1", server.port)
+        await asyncio.sleep(0.2)
+        await second.connect("127.0.0.1", server.port)
+        await asyncio.wait_for(second.ended.wait(), 5)
+        assert second.hangup_received and not first.ended.is_set()
+        # No outcome recorded for the refused call: the dialplan's /next answers "queue".
+        assert await server.outcomes.get(second.call_uuid) is None
+        release.set()
+        await first.hangup()
+        await second.hangup()
+    finally:
+        await server.close()
+
+
+async def test_with_redis_down_the_dialplan_still_gets_the_handoff_id_from_this_process() -> None:
+    dead = connect(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    outcomes = LegOutcomes(dead, Keys("test:dead:"))
+    try:
+        stored = await outcomes.record("call-1", LegOutcome("transfer", handoff_id="HO-9"))
+        assert stored is False
+        got = await outcomes.get("call-1")
+        assert got is not None and got.handoff_id == "HO-9" and got.disposition == "transfer"
+        assert await outcomes.caller_number("call-1") == ""  # no number, no stall
+    finally:
+        await dead.aclose()
