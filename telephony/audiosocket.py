@@ -251,8 +251,9 @@ class AudioSocketServer:
             await _abort(writer, af.hangup_frame())
             return
         line = AudioSocketLine(call_uuid, reader, writer, self.outcomes, self._idle_timeout)
-        info = CallInfo(call_id=call_uuid, caller_number=await self.outcomes.caller_number(call_uuid),
-                        language=self._language, flow_id=self._flow_id, channel="audiosocket")
+        announced = await self.outcomes.announcement(call_uuid)
+        info = CallInfo(call_id=call_uuid, caller_number=announced.caller_number,
+                        language=announced.language or self._language, flow_id=self._flow_id, channel="audiosocket")
         try:
             await self._run_call(line, info)
         except asyncio.CancelledError:

@@ -1,6 +1,7 @@
 """HTTP side of AudioSocket: the dialplan's questions after `AudioSocket()` returns, and the server's lifetime.
 
-    POST /api/audiosocket/{uuid}/caller  <- number=<caller id>, before AudioSocket() (it carries no caller id)
+    POST /api/audiosocket/{uuid}/caller  <- number=<caller id>[&language=pl], before AudioSocket()
+                                            (AudioSocket itself carries no caller id)
     GET /api/audiosocket/{uuid}/next     -> "hangup" if the bot ended the call, else "queue" (text/plain)
     GET /api/audiosocket/{uuid}/handoff  -> the handoff id for the agent (text/plain; 404 + empty if none)
 
@@ -12,15 +13,17 @@ from __future__ import annotations
 
 import logging
 import re
+import typing
 import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from telephony.audiosocket import AudioSocketServer
-from telephony.leg_outcome import LegOutcomes
+from telephony.leg_outcome import LegAnnouncement, LegOutcomes
 from telephony.line_services import CALL_SERVICES
 from telephony.switch_access import peer_allowed, switch_endpoint
+from voicebot.config import DialogSettings
 from voicebot.store.buffer import REDIS_DOWN
 from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
 
@@ -50,20 +53,26 @@ def _call_uuid(request: web.Request) -> str:
 
 # What a dialplan's ${CALLERID(num)} can hold: digits, +*#, or a word such as "anonymous".
 CALLER_NUMBER = re.compile(r"[+0-9*#A-Za-z._-]{1,32}")
+LANGUAGES = typing.get_args(DialogSettings.model_fields["default_language"].annotation)
 
 
 @routes.post("/api/audiosocket/{uuid}/caller")
 @switch_endpoint
 async def announce_caller(request: web.Request) -> web.Response:
+    """Form fields: number (the dialplan's ${CALLERID(num)}), optional language (flow language, e.g. pl)."""
     call_uuid = _call_uuid(request)
-    number = str((await request.post()).get("number", "")).strip()
+    form = await request.post()
+    number = str(form.get("number", "")).strip()
+    language = str(form.get("language", "")).strip()
     if not CALLER_NUMBER.fullmatch(number):
         raise web.HTTPBadRequest(text=f"number must be 1-32 of 0-9 + * # letters . _ -, got {number[:40]!r}\n")
+    if language and language not in LANGUAGES:
+        raise web.HTTPBadRequest(text=f"language must be one of {', '.join(LANGUAGES)}, got {language[:8]!r}\n")
     try:
-        await _outcomes(request.app).remember_caller(call_uuid, number)
+        await _outcomes(request.app).announce(call_uuid, LegAnnouncement(number, language))
     except REDIS_DOWN as exc:
-        # The call still works, just without the number: tell the dialplan, which ignores the answer.
-        raise web.HTTPServiceUnavailable(text=f"caller number not stored: {exc}\n") from None
+        # The call still works, just without these details: tell the dialplan, which ignores the answer.
+        raise web.HTTPServiceUnavailable(text=f"caller details not stored: {exc}\n") from None
     return web.Response(text="ok")
 
 

@@ -37,6 +37,14 @@ class LegOutcome:
     ts: float = 0.0
 
 
+@dataclass(frozen=True)
+class LegAnnouncement:
+    """Call details the switch sends ahead of the media (empty = not announced)."""
+
+    caller_number: str = ""
+    language: str = ""
+
+
 class LegOutcomes:
     def __init__(
         self, client: aioredis.Redis | None, keys: Keys, ttl_secs: int = 3600, memory_size: int = 1000
@@ -68,26 +76,28 @@ class LegOutcomes:
             log.warning("call %s: could not store the leg outcome in redis (%s); kept in memory", call_id, exc)
             return False
 
-    async def remember_caller(self, call_id: str, number: str) -> None:
-        """The switch tells us who is calling before the leg connects (AudioSocket carries no caller id)."""
+    async def announce(self, call_id: str, announced: LegAnnouncement) -> None:
+        """The switch tells us about the caller before the leg connects (AudioSocket carries no caller id)."""
         if self.client is None:
             return
         key = self.keys.line(call_id)
+        fields = {k: v for k, v in asdict(announced).items() if v}
         async with self.client.pipeline(transaction=True) as p:
-            p.hset(key, "caller_number", number)
+            if fields:
+                p.hset(key, mapping=fields)
             p.expire(key, self.ttl_secs)
             await p.execute()
 
-    async def caller_number(self, call_id: str, timeout: float = 0.5) -> str:
-        """The number announced for this leg, or "" (unknown, or Redis too slow: the call must not wait)."""
+    async def announcement(self, call_id: str, timeout: float = 0.5) -> LegAnnouncement:
+        """What the switch announced, or nothing (unknown, or Redis too slow: the call must not wait)."""
         if self.client is None:
-            return ""
+            return LegAnnouncement()
         try:
-            number = await asyncio.wait_for(self.client.hget(self.keys.line(call_id), "caller_number"), timeout)
+            data = await asyncio.wait_for(self.client.hgetall(self.keys.line(call_id)), timeout)
         except (*REDIS_DOWN, TimeoutError) as exc:
-            log.warning("call %s: caller number unavailable (%s)", call_id, exc)
-            return ""
-        return number or ""
+            log.warning("call %s: caller details unavailable (%s)", call_id, exc)
+            return LegAnnouncement()
+        return LegAnnouncement(caller_number=data.get("caller_number", ""), language=data.get("language", ""))
 
     async def get(self, call_id: str) -> LegOutcome | None:
         if self.client is not None:

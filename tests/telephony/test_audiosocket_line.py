@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from telephony.audiosocket import AudioSocketServer
 from telephony.audiosocket_frames import uuid_frame
 from telephony.audiosocket_web import AUDIOSOCKET
-from telephony.leg_outcome import LegOutcome, LegOutcomes
+from telephony.leg_outcome import LegAnnouncement, LegOutcome, LegOutcomes
 from tests.telephony.media_callers import AudioSocketCaller, rms_dbfs
 from tests.telephony.media_server import free_port
 from voicebot.config import Settings
@@ -163,7 +163,7 @@ async def test_caller_hangup_reaches_the_pipeline_and_unknown_calls_go_to_the_qu
     assert bad.status == 400 and "not a UUID" in await bad.text()
 
 
-async def test_the_caller_number_announced_by_the_dialplan_reaches_the_call(serve) -> None:
+async def test_the_caller_number_and_language_announced_by_the_dialplan_reach_the_call(serve) -> None:
     infos: list[CallInfo] = []
 
     async def script(media: CallMedia, info: CallInfo) -> None:
@@ -172,15 +172,19 @@ async def test_the_caller_number_announced_by_the_dialplan_reaches_the_call(serv
 
     server, http = await serve(script)
     caller = AudioSocketCaller()
-    resp = await http.post(f"/api/audiosocket/{caller.call_uuid}/caller", data={"number": "+48600100200"})
+    resp = await http.post(f"/api/audiosocket/{caller.call_uuid}/caller",
+                           data={"number": "+48600100200", "language": "pl"})
     assert resp.status == 200
     await caller.connect("127.0.0.1", server.port)
     await asyncio.wait_for(caller.ended.wait(), 10)
     await caller.hangup()
     assert infos[0].caller_number == "+48600100200" and infos[0].call_id == caller.call_uuid
+    assert infos[0].language == "pl"
 
     bad = await http.post(f"/api/audiosocket/{caller.call_uuid}/caller", data={"number": "1; DROP TABLE"})
     assert bad.status == 400 and "number must be" in await bad.text()
+    bad = await http.post(f"/api/audiosocket/{caller.call_uuid}/caller", data={"number": "100", "language": "xx"})
+    assert bad.status == 400 and "language must be one of pl, en" in await bad.text()
 
 
 async def test_only_the_configured_asterisk_hosts_may_connect_or_ask(serve) -> None:
@@ -250,6 +254,6 @@ async def test_with_redis_down_the_dialplan_still_gets_the_handoff_id_from_this_
         assert stored is False
         got = await outcomes.get("call-1")
         assert got is not None and got.handoff_id == "HO-9" and got.disposition == "transfer"
-        assert await outcomes.caller_number("call-1") == ""  # no number, no stall
+        assert await outcomes.announcement("call-1") == LegAnnouncement()  # no details, no stall
     finally:
         await dead.aclose()
