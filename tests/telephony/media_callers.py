@@ -41,12 +41,22 @@ class CallerBase:
 
     bot_audio: bytearray = field(default_factory=bytearray)
     audible_until: float = 0.0  # monotonic time until which the bot's audio is (being) heard
+    speech_arrivals: list[float] = field(default_factory=list)  # when audible (> -45 dBFS) bot audio arrived
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     _speech: bytearray = field(default_factory=bytearray)
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     async def _send_frame(self, pcm: bytes) -> None:
         raise NotImplementedError
+
+    def _heard(self, pcm: bytes) -> None:
+        self.bot_audio += pcm
+        if rms_dbfs(pcm) > -45:
+            self.speech_arrivals.append(time.monotonic())
+
+    def first_speech_after(self, t: float) -> float | None:
+        """Arrival time of the bot's first audible audio after monotonic time `t`."""
+        return next((a for a in self.speech_arrivals if a > t), None)
 
     async def _pump(self) -> None:
         """Send one frame every 20 ms: queued speech, else silence."""
@@ -124,7 +134,7 @@ class AudioSocketCaller(CallerBase):
             while data := await self.reader.read(4096):
                 for frame in decoder.feed(data):
                     if frame.kind is af.Kind.AUDIO:
-                        self.bot_audio += frame.payload
+                        self._heard(frame.payload)
                         self.audible_until = time.monotonic() + 0.02
                     elif frame.kind is af.Kind.HANGUP:
                         self.hangup_received = True
@@ -198,7 +208,7 @@ class TwilioCaller(CallerBase):
                 now = time.monotonic()
                 if data["event"] == "media":
                     pcm = codecs.decode(base64.b64decode(data["media"]["payload"]), "PCMU")
-                    self.bot_audio += pcm
+                    self._heard(pcm)
                     self.audible_until = max(self.audible_until, now) + len(pcm) / 16000
                 elif data["event"] == "mark":
                     name = data["mark"]["name"]
