@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import logging
 import re
-import typing
 import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from telephony.audiosocket import AudioSocketServer
-from telephony.leg_outcome import LegAnnouncement, LegOutcomes
+from telephony.leg_outcome import LANGUAGES, LegAnnouncement, LegOutcomes
 from telephony.line_services import CALL_SERVICES
 from telephony.switch_access import peer_allowed, switch_endpoint
-from voicebot.config import DialogSettings
 from voicebot.store.buffer import REDIS_DOWN
 from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
 
@@ -53,7 +51,6 @@ def _call_uuid(request: web.Request) -> str:
 
 # What a dialplan's ${CALLERID(num)} can hold: digits, +*#, or a word such as "anonymous".
 CALLER_NUMBER = re.compile(r"[+0-9*#A-Za-z._-]{1,32}")
-LANGUAGES = typing.get_args(DialogSettings.model_fields["default_language"].annotation)
 
 
 @routes.post("/api/audiosocket/{uuid}/caller")

@@ -14,18 +14,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import typing
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 import redis.asyncio as aioredis
 
+from voicebot.config import DialogSettings
 from voicebot.store.buffer import REDIS_DOWN
 from voicebot.store.keys import Keys
 
 log = logging.getLogger(__name__)
 
 Disposition = Literal["transfer", "hangup"]
+# Languages a switch may ask for: those the configuration allows for flows.
+LANGUAGES: tuple[str, ...] = typing.get_args(DialogSettings.model_fields["default_language"].annotation)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Twilio endpoints on the aiohttp server.
 
-    POST /twilio/voice   the number's voice webhook: TwiML <Connect><Stream> to our websocket,
-                         passing the caller's number as a stream parameter
+    POST /twilio/voice   the number's voice webhook (optionally ?language=pl): TwiML <Connect><Stream>
+                         to our websocket, passing the caller's number and language as stream parameters
     GET  /twilio/media   the Media Streams websocket: one `run_call` per stream
 
 With `twilio.auth_token` set, every request must carry a valid `X-Twilio-Signature`.
@@ -25,7 +25,7 @@ from aiohttp import web
 
 from telephony import twilio_messages as tm
 from telephony import twilio_signature
-from telephony.leg_outcome import LegOutcomes
+from telephony.leg_outcome import LANGUAGES, LegOutcomes
 from telephony.line_services import CALL_SERVICES
 from telephony.switch_access import switch_endpoint
 from telephony.twilio_media import TwilioLine
@@ -102,7 +102,10 @@ async def voice_webhook(request: web.Request) -> web.Response:
     cfg = request.app[SETTINGS].twilio
     host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
     stream_url = cfg.stream_url or f"wss://{host}/twilio/media"  # Twilio only connects to wss://
-    params = {"caller": form.get("From", ""), "called": form.get("To", "")}
+    language = request.query.get("language", "")
+    if language and language not in LANGUAGES:
+        raise web.HTTPBadRequest(text=f"language must be one of {', '.join(LANGUAGES)}, got {language[:8]!r}\n")
+    params = {"caller": form.get("From", ""), "called": form.get("To", ""), "language": language}
     # Relative: Twilio resolves it against this webhook's URL, so it works behind any public host name.
     twiml = stream_twiml(stream_url, params, action_url="/twilio/after-stream")
     return web.Response(text=twiml, content_type="text/xml")
@@ -191,7 +194,7 @@ async def _run(app: web.Application, line: TwilioLine) -> None:
     language = params.get("language", "")
     info = CallInfo(
         call_id=line.call_sid, caller_number=params.get("caller", ""), channel="twilio",
-        language=language if language in ("pl", "en") else settings.dialog.default_language,
+        language=language if language in LANGUAGES else settings.dialog.default_language,
         flow_id=settings.dialog.default_flow,
     )
     services = app.get(CALL_SERVICES)

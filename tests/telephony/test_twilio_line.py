@@ -93,6 +93,12 @@ async def test_voice_webhook_answers_twiml_streaming_to_our_websocket_with_the_c
         params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
         assert params["caller"] == "+48 600 100 200"
         assert ET.fromstring(await resp.text()).find("./Connect").get("action") == "/twilio/after-stream"
+        # A Polish number's webhook: .../twilio/voice?language=pl
+        resp = await http.post("/twilio/voice?language=pl", data={"From": "+48600100200", "CallSid": "CA2"})
+        stream = ET.fromstring(await resp.text()).find("./Connect/Stream")
+        assert {p.get("name"): p.get("value") for p in stream.findall("Parameter")}["language"] == "pl"
+        resp = await http.post("/twilio/voice?language=de", data={"CallSid": "CA3"})
+        assert resp.status == 400 and "language must be one of pl, en" in await resp.text()
 
 
 def with_twilio(settings: Settings, **twilio: str) -> Settings:
