@@ -77,6 +77,23 @@ async def test_pressing_zero_transfers_the_call_over_rest_with_the_handoff_id(
     assert package and caller.call_sid in package, "the handoff package the agent screen-pops is in Redis"
 
 
+async def test_asking_for_a_person_transfers_with_the_handoff_id(
+    media_serve, media_voice, media_twilio_api: FakeTwilioApi, http, media_store: CallStore
+) -> None:
+    caller = await dial(media_serve, http)
+    try:
+        await caller.say(synth_8k(media_voice, "I want to talk to a person."), trailing_silence=0.5)
+        await asyncio.wait_for(caller.ended.wait(), 60)
+    finally:
+        await caller.hangup()
+    record = await ended_call_record(media_store, caller.call_sid)
+    assert record["outcome"] == "transferred" and record["transfer_reason"] == "explicit_request", record
+    update = next((u for u in media_twilio_api.updates if u["call_sid"] == caller.call_sid), None)
+    assert update is not None
+    sip = ET.fromstring(update["Twiml"]).findtext("./Dial/Sip") or ""
+    assert sip == f"sip:agents@pbx.example.com?X-Voicebot-Handoff={record['handoff_id']}" and record["handoff_id"]
+
+
 async def test_speaking_over_the_bot_clears_twilios_audio_buffer(media_serve, media_voice, http) -> None:
     caller = TwilioCaller()
     await caller.connect(http, f"ws://127.0.0.1:{media_serve.http_port}/twilio/media", TWILIO_TOKEN)
