@@ -44,10 +44,10 @@ class CallSession:
 
     async def begin(self) -> BotReply:
         if self.store:
-            await self.store.start_call(
+            await self._safely("start_call", self.store.start_call(
                 self.info.call_id, caller_number=self.info.caller_number, language=self.info.language,
                 flow_id=self.info.flow_id, channel=self.info.channel,
-            )
+            ))
         try:
             reply = await self.dialog.start()
         except Exception:
@@ -97,7 +97,7 @@ class CallSession:
         )
         self.transcript.append(rec)
         if self.store:
-            await self.store.add_turn(self.info.call_id, rec)
+            await self._safely("add_turn", self.store.add_turn(self.info.call_id, rec))
         return reply
 
     async def _record_caller(self, event: CallerEvent, timings: dict[str, float] | None) -> None:
@@ -110,14 +110,23 @@ class CallSession:
             return
         self.transcript.append(rec)
         if self.store:
-            await self.store.add_turn(self.info.call_id, rec)
+            await self._safely("add_turn", self.store.add_turn(self.info.call_id, rec))
+
+    async def _safely(self, what: str, write: Awaitable[None]) -> None:
+        """A store write must never end a call. Outages are buffered by the store itself; any other store
+        error (Redis out of memory, read-only replica) is logged and the call goes on: the turns are still
+        in `self.transcript` and reach the human in the handoff package."""
+        try:
+            await write
+        except Exception:
+            log.exception("call %s: store %s failed", self.info.call_id, what)
 
     async def finish(self, outcome: str | None = None) -> None:
         if self.store:
             last = self.replies[-1] if self.replies else None
-            await self.store.end_call(
+            await self._safely("end_call", self.store.end_call(
                 self.info.call_id, outcome or self.outcome,
                 last_node=(last.node if last else "") or "",
                 transfer_reason=(last.reason if last and last.action in ("transfer", "callback") else "") or "",
                 handoff_id=(last.handoff_id if last else "") or "",
-            )
+            ))

@@ -76,6 +76,14 @@ def _topic(intents: list[str], history: list[dict[str, Any]], reply: BotReply) -
     return None
 
 
+def _example(session: CallSession, intent: str | None) -> str:
+    """The flow's first example phrase for `intent` (FlowSession keeps its flow as `loaded.flow`)."""
+    flow = getattr(getattr(session.dialog, "loaded", None), "flow", None)
+    definition = getattr(flow, "intents", {}).get(intent) if intent and flow is not None else None
+    examples = getattr(definition, "examples", None) or []
+    return examples[0] if examples else ""
+
+
 def build_package(session: CallSession, reply: BotReply, policy: EscalationSettings) -> HandoffPackage:
     info = session.info
     try:
@@ -93,8 +101,10 @@ def build_package(session: CallSession, reply: BotReply, policy: EscalationSetti
     frustration = float(reply.frustration or last.get("frustration") or 0.0)
     caller_turns = [t for t in session.transcript if t.role == "caller"]
     turns = [asdict(t) for t in session.transcript[-policy.handoff_transcript_turns:]]
-    turns.append({"role": "bot", "text": reply.text, "action": reply.action, "reason": reply.reason,
-                  "ts": time.time()})
+    if not (turns and turns[-1]["role"] == "bot" and turns[-1]["text"] == reply.text):
+        # Called before the session records the transferring reply: the bridging sentence ends the transcript.
+        turns.append({"role": "bot", "text": reply.text, "action": reply.action, "reason": reply.reason,
+                      "ts": time.time()})
     if reason == "system_fault":
         explanation = "a component of the bot failed; the caller was handed over to keep the call going"
     elif last.get("transfer") and last.get("reason") == reason:
@@ -108,7 +118,8 @@ def build_package(session: CallSession, reply: BotReply, policy: EscalationSetti
         reason=reason, explanation=explanation,
         summary=summarize(language=language, caller=info.caller_number, topic=topic, slots=slots,
                           verified=verified, reason=reason, frustration=frustration,
-                          last_caller_text=caller_turns[-1].text if caller_turns else ""),
+                          last_caller_text=caller_turns[-1].text if caller_turns else "",
+                          topic_example=_example(session, topic)),
         flow_id=snapshot.get("flow_id") or info.flow_id, flow_version=snapshot.get("flow_version"),
         node=snapshot.get("node") or reply.node or "", intent=topic, intents=intents, slots=slots,
         verified=verified, frustration=frustration, confidence=last.get("confidence"),

@@ -61,15 +61,29 @@ def _fmt(values: dict[str, Any]) -> str:
     return ", ".join(f"{k.replace('_', ' ')} = {v}" for k, v in values.items() if v not in (None, ""))
 
 
+def _verified(name: str, value: Any) -> str:
+    """`order (number 48152, status shipped)`: what the CRM confirmed, short enough to read at a glance."""
+    label = name.replace("_", " ")
+    if isinstance(value, dict):
+        facts = [f"{k.replace('_', ' ')} {v}" for k, v in value.items() if isinstance(v, str | int | float)]
+        return f"{label} ({', '.join(facts[:4])})" if facts else label
+    return label
+
+
 def summarize(*, language: str, caller: str, topic: str | None, slots: dict[str, Any],
-              verified: dict[str, Any], reason: str | None, frustration: float, last_caller_text: str = "") -> str:
+              verified: dict[str, Any], reason: str | None, frustration: float, last_caller_text: str = "",
+              topic_example: str = "") -> str:
+    """`topic_example`: one of the flow's example phrases for the topic intent, so the agent reads the
+    request in the call's language rather than an intent id."""
     t = TEMPLATES.get(language, TEMPLATES["en"])
     reasons = REASONS.get(language, REASONS["en"])
-    parts = [t["opening"].format(caller=caller or t["unknown_caller"],
-                                 topic=topic.replace("_", " ") if topic else t["unknown_topic"])]
+    topic_text = topic.replace("_", " ") if topic else t["unknown_topic"]
+    if topic and topic_example:
+        topic_text += f" („{topic_example}”)" if language == "pl" else f" (“{topic_example}”)"
+    parts = [t["opening"].format(caller=caller or t["unknown_caller"], topic=topic_text)]
     if slots_text := _fmt(slots):
         parts.append(t["slots"].format(slots=slots_text))
-    if verified_text := ", ".join(k.replace("_", " ") for k, v in verified.items() if v):
+    if verified_text := ", ".join(_verified(k, v) for k, v in verified.items() if v):
         parts.append(t["verified"].format(verified=verified_text))
     parts.append(t["reason"].format(reason=reasons.get(reason or "", reason or "?")))
     if last_caller_text:

@@ -38,7 +38,10 @@ class Tracker:
     def observe(self, obs: TurnObservation) -> EscalationDecision:
         p = self.policy
         asr_low = obs.asr_confidence is not None and obs.asr_confidence < p.asr_confidence_min
-        nlu_low = obs.nlu_confidence is not None and obs.nlu_confidence < p.nlu_confidence_min
+        # NLU confidence matters only for a turn taken as an intent: a slot answer ("48152") has no intent
+        # and a meaningless intent score, and a turn the flow could not use is a no-match instead.
+        nlu_low = (obs.intent is not None and obs.nlu_confidence is not None
+                   and obs.nlu_confidence < p.nlu_confidence_min)
         no_match = obs.no_match or (obs.intent in p.no_match_intents) or (
             p.silence_is_no_match and not obs.text.strip())
         self.low_streak = self.low_streak + 1 if (asr_low or nlu_low) else 0
