@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -220,6 +219,3 @@ async def open_rtp(host: str, ports: PortRange, on_audio: Callable[[bytes], None
         return proto
     raise OSError(f"no free RTP port in {ports.low}-{ports.high}: {last_exc}")
 
-
-def monotonic_ms() -> float:
-    return time.monotonic() * 1000
