@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -81,7 +82,7 @@ class RtpSession(asyncio.DatagramProtocol):
             return
         if pkt.payload_type == self.dtmf_pt:
             try:
-                digit = self._dtmf.feed(pkt.timestamp, pkt.payload)
+                digit = self._dtmf.feed(pkt.timestamp, pkt.payload, time.monotonic())
             except ValueError:
                 self.bad_packets += 1
                 return
