@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,15 +30,17 @@ FRAME_BYTES = FRAME_SAMPLES * 2  # s16le
 
 @dataclass
 class PacingStats:
-    """Send-time error of our packets against the ideal 20 ms grid (what the caller hears as jitter)."""
+    """Send-time error of our packets against the ideal 20 ms grid (what the caller hears as jitter).
+    Only the last two minutes are kept, so a long call costs bounded memory."""
 
     sent: int = 0
-    late_ms: list[float] = field(default_factory=list)
+    max_late_ms: float = 0.0
+    late_ms: deque[float] = field(default_factory=lambda: deque(maxlen=6000))
 
     def record(self, err_ms: float) -> None:
         self.sent += 1
-        if len(self.late_ms) < 100_000:
-            self.late_ms.append(err_ms)
+        self.max_late_ms = max(self.max_late_ms, err_ms)
+        self.late_ms.append(err_ms)
 
 
 class RtpSession(asyncio.DatagramProtocol):
