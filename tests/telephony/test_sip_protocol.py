@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from telephony.sdp import parse_sdp
 from telephony.sip.digest import parse_auth_header
 from telephony.sip.message import parse_message
 from telephony.sip_line import SipLine
@@ -153,5 +154,22 @@ async def test_200_ok_is_retransmitted_until_ack_and_a_repeated_invite_is_not_a_
         await asyncio.sleep(1.6)
         later = [parse_message(peer.inbox.get_nowait()) for _ in range(peer.inbox.qsize())]
         assert not [m for m in later if m.status == 200 and m.cseq[1] == "INVITE"]  # the ACK stopped them
+    finally:
+        await line.stop()
+
+
+async def test_answer_picks_pcma_when_that_is_all_the_caller_has(settings: Settings, peer: RawPeer) -> None:
+    line = await started_line(settings)
+    offer = SDP.replace("RTP/AVP 0", "RTP/AVP 8 96") + "a=rtpmap:96 telephone-event/8000\r\n"
+    try:
+        resp = await peer.ask(request("INVITE", peer.port, body=offer), ("127.0.0.1", line.port))
+        assert resp is not None and resp.status == 200
+        answer = parse_sdp(resp.body)
+        assert answer.payload_types == [8, 96]  # PCMA, and DTMF on the caller's payload type
+        assert answer.codec_of(8) == "PCMA" and answer.telephone_event_pt == 96
+        assert settings.sip.rtp_port_min <= answer.port <= settings.sip.rtp_port_max
+        g722 = offer.replace("RTP/AVP 8 96", "RTP/AVP 9")
+        resp = await peer.ask(request("INVITE", peer.port, body=g722), ("127.0.0.1", line.port))
+        assert resp is not None and resp.status == 488 and "no common codec" in resp.reason
     finally:
         await line.stop()
