@@ -162,6 +162,8 @@ async def main() -> int:
     args = ap.parse_args()
     levels = [int(x) for x in args.calls.split(",") if x.strip()]
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("voicebot.pipeline.call").setLevel(logging.INFO)
+    logging.getLogger("voicebot.pipeline").setLevel(logging.INFO)
     logging.getLogger("pipecat").setLevel(logging.ERROR)
     try:
         from loguru import logger  # pipecat logs through loguru: keep the bench output readable

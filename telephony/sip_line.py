@@ -88,7 +88,7 @@ class SipLine:
             if not call.ended:
                 with contextlib.suppress(Exception):
                     await call.hangup()
-            self.finished = [*self.finished[-99:], (info, call)]
+            self.finished = [*self.finished[-49:], (info, call)]
 
 
 SIP_LINE = web.AppKey("sip_line", SipLine)
@@ -116,8 +116,6 @@ async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def _handoff_writer(settings: Settings) -> Any:
     """The escalation layer's handoff package writer (stores the package in Redis on transfer)."""
-    try:
-        from voicebot.escalation.handoff import handoff_writer  # type: ignore[import-not-found]
-    except ImportError:  # escalation layer not merged: transfers still work, without a package
-        return None
+    from voicebot.escalation.handoff import handoff_writer
+
     return handoff_writer(settings)

@@ -129,4 +129,6 @@ class CallSession:
                 last_node=(last.node if last else "") or "",
                 transfer_reason=(last.reason if last and last.action in ("transfer", "callback") else "") or "",
                 handoff_id=(last.handoff_id if last else "") or "",
+                # The call's peak frustration (keys.py: call hash), for the supervisors' KPIs.
+                frustration=max((r.frustration for r in self.replies), default=0.0),
             ))

@@ -43,16 +43,24 @@ def digit_event(digit: str) -> int:
 
 @dataclass
 class DtmfDetector:
-    """Feeds telephone-event packets; returns a digit once per key press (on its first end packet)."""
+    """Feeds telephone-event packets; returns a digit once per key press (on its first end packet).
 
-    _done: list[int] = field(default_factory=list)  # timestamps of presses already reported
+    The end packet is repeated (up to ~60 ms apart); a press is known by its RTP timestamp, remembered
+    for `memory_s` so a sender that restarts its timestamps later is still heard.
+    """
 
-    def feed(self, timestamp: int, payload: bytes) -> str | None:
+    memory_s: float = 1.0
+    _done: dict[int, float] = field(default_factory=dict)  # timestamp of a reported press -> when
+
+    def feed(self, timestamp: int, payload: bytes, now: float = 0.0) -> str | None:
         ev = parse_event(payload)
-        if not ev.end or not ev.digit or timestamp in self._done:
+        if not ev.end or not ev.digit:
             return None
-        self._done.append(timestamp)
-        del self._done[:-16]  # a few recent presses are enough to catch the repeated end packets
+        seen = self._done.get(timestamp)
+        if seen is not None and now - seen <= self.memory_s:
+            return None
+        self._done = {ts: t for ts, t in self._done.items() if now - t <= self.memory_s}
+        self._done[timestamp] = now
         return ev.digit
 
 

@@ -13,6 +13,8 @@ import numpy as np
 from telephony import codecs
 from telephony.rtp.packet import seq_newer
 
+IDLE_RESYNC_FRAMES = 10  # 200 ms without packets: an older sequence number starts a new stream
+
 
 @dataclass
 class JitterStats:
@@ -35,11 +37,14 @@ class JitterBuffer:
     _started: bool = False
     _last: bytes = b""
     _concealed_run: int = 0
+    _idle: int = 0  # pops in a row with nothing queued
 
     def push(self, seq: int, payload: bytes) -> None:
         self.stats.received += 1
         if self._next is not None and self._started and not seq_newer(seq, (self._next - 1) & 0xFFFF):
-            if ((self._next - seq) & 0xFFFF) > 1000:  # sender restarted its sequence: resync
+            # Behind us: late, unless the sender restarted its sequence (far back, or after a pause:
+            # a new stream or a replayed recording), then start over from it.
+            if ((self._next - seq) & 0xFFFF) > 1000 or self._idle >= IDLE_RESYNC_FRAMES:
                 self._resync(seq)
             else:
                 self.stats.late += 1
@@ -64,7 +69,9 @@ class JitterBuffer:
         assert self._next is not None
         frame = self._frames.pop(self._next, None)
         if frame is None and not self._frames:
+            self._idle += 1
             return self._silence()  # nothing queued: the caller is not sending (or we underran)
+        self._idle = 0
         self._next = (self._next + 1) & 0xFFFF
         if frame is None:
             self.stats.concealed += 1
@@ -91,4 +98,4 @@ class JitterBuffer:
 
     def _resync(self, seq: int) -> None:
         self._frames.clear()
-        self._next, self._started = seq, False
+        self._next, self._started, self._idle = seq, False, 0

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,15 +30,17 @@ FRAME_BYTES = FRAME_SAMPLES * 2  # s16le
 
 @dataclass
 class PacingStats:
-    """Send-time error of our packets against the ideal 20 ms grid (what the caller hears as jitter)."""
+    """Send-time error of our packets against the ideal 20 ms grid (what the caller hears as jitter).
+    Only the last two minutes are kept, so a long call costs bounded memory."""
 
     sent: int = 0
-    late_ms: list[float] = field(default_factory=list)
+    max_late_ms: float = 0.0
+    late_ms: deque[float] = field(default_factory=lambda: deque(maxlen=6000))
 
     def record(self, err_ms: float) -> None:
         self.sent += 1
-        if len(self.late_ms) < 100_000:
-            self.late_ms.append(err_ms)
+        self.max_late_ms = max(self.max_late_ms, err_ms)
+        self.late_ms.append(err_ms)
 
 
 class RtpSession(asyncio.DatagramProtocol):
@@ -82,7 +85,7 @@ class RtpSession(asyncio.DatagramProtocol):
             return
         if pkt.payload_type == self.dtmf_pt:
             try:
-                digit = self._dtmf.feed(pkt.timestamp, pkt.payload)
+                digit = self._dtmf.feed(pkt.timestamp, pkt.payload, time.monotonic())
             except ValueError:
                 self.bad_packets += 1
                 return
@@ -220,6 +223,3 @@ async def open_rtp(host: str, ports: PortRange, on_audio: Callable[[bytes], None
         return proto
     raise OSError(f"no free RTP port in {ports.low}-{ports.high}: {last_exc}")
 
-
-def monotonic_ms() -> float:
-    return time.monotonic() * 1000

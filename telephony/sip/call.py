@@ -123,7 +123,7 @@ class SipCall:
     def on_dtmf(self, digit: str) -> None:
         if not self.ended:
             self.dtmf_received.append(digit)
-            self._push(DtmfIn(digit))
+            self.push_event(DtmfIn(digit))
 
     def on_ack(self, req: SipMessage) -> None:
         self.acked.set()
@@ -157,7 +157,7 @@ class SipCall:
             if key.strip().lower() == "signal" and value.strip() in DTMF_INFO_SIGNALS:
                 self.on_dtmf(value.strip())
 
-    def _push(self, ev: MediaEvent) -> None:
+    def push_event(self, ev: MediaEvent) -> None:
         self._events.append(ev)
         self._wake.set()
 
@@ -168,7 +168,7 @@ class SipCall:
         if self.rtp is not None:
             self.rtp.close()
         self.ua.forget(self)
-        self._push(HangupIn(reason))
+        self.push_event(HangupIn(reason))
         self.finished.set()
 
     async def wait_ended(self, timeout: float | None = None) -> bool:

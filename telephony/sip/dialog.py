@@ -61,7 +61,10 @@ class Dialog:
         )
 
     def destination(self) -> tuple[str, int]:
-        """Next hop for in-dialog requests: the first route, else the Contact, else the packet source."""
+        """Next hop for in-dialog requests: the first route, else the Contact, else the packet source.
+        Over TCP the peer's connection is reused: its Contact port is often not listening."""
+        if self.transport == "tcp":
+            return self.peer
         uri = parse_name_addr(self.route_set[0]).uri if self.route_set else self.remote_target
         host, port = uri.address
         return (host, port) if _is_ip(host) else self.peer

@@ -47,7 +47,7 @@ async def transfer_call(call: SipCall, handoff_id: str, target: str | None = Non
     if result is None:
         result = await bridge(call, handoff_id, target)
     if result.ok:
-        call._push(HangupIn("transferred to a human"))  # the bot's part of the call is over
+        call.push_event(HangupIn("transferred to a human"))  # the bot's part of the call is over
     return result
 
 

@@ -60,9 +60,9 @@ class SipUserAgent:
                                          udp=t in ("udp", "both"), tcp=t in ("tcp", "both"))
 
     async def stop(self) -> None:
-        for call in list(self.calls.values()):
+        for call in list(self.calls.values()):  # bridged legs too: nobody stays on a dead line
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(call.hangup(), 2)
+                await asyncio.wait_for(call.bye(), 2)
         for task in list(self._tasks):
             task.cancel()
         await self.transport.close()

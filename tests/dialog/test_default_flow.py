@@ -45,7 +45,9 @@ async def test_order_status_reads_crm_data(call, lang, ask, digits) -> None:
     assert asked.intent == "order_status" and asked.node == "ask_order"
     answer = await c.say(digits)
     assert answer.slots["order_number"] == "48152"
-    assert SAMPLE_ORDERS["48152"]["item"] in answer.text and answer.node == "anything_else"
+    item = SAMPLE_ORDERS["48152"]["item" if lang == "en" else "item_pl"]
+    eta = "Friday, 27 November" if lang == "en" else "piątek, 27 listopada"  # the CRM's ISO date, read aloud
+    assert item in answer.text and eta in answer.text and answer.node == "anything_else"
     snap = c.session.snapshot()
     assert snap["verified"]["order"]["status"] == "shipped" and snap["intents"] == ["order_status"]
     assert snap["flow_id"] == "customer_service" and snap["flow_version"] == 1

@@ -74,3 +74,16 @@ async def test_without_a_tracker_the_flow_still_transfers_on_its_own(engine_fact
     assert [r.action for r in replies] == ["continue", "continue", "transfer"]
     assert replies[-1].reason == "no_match" and all(r.frustration == 0.0 for r in replies)
     await engine.close()
+
+
+async def test_a_slot_answer_is_not_reported_as_a_low_confidence_intent(engine_factory) -> None:
+    trackers: list[TwoStrikes] = []
+    engine = engine_factory(tracker_factory=lambda s, f: trackers.append(TwoStrikes(s, f)) or trackers[-1])
+    session = engine.new_session(CallInfo("e3", language="pl"))
+    await session.start()
+    await session.handle(CallerSaid("gdzie jest moje zamówienie"))
+    reply = await session.handle(CallerSaid("cztery osiem jeden pięć dwa", asr_confidence=0.8))
+    assert reply.intent is None and reply.confidence is None and reply.slots["order_number"] == "48152"
+    obs = trackers[0].seen[-1]
+    assert (obs.intent, obs.nlu_confidence, obs.no_match, obs.asr_confidence) == (None, None, False, 0.8)
+    await engine.close()

@@ -61,6 +61,11 @@ def test_yes_no(text: str, value: bool | None) -> None:
     assert yes_no(text) is value
 
 
+def test_lone_polish_no_is_ambiguous_and_asked_again() -> None:
+    assert yes_no("no", "pl") is None and yes_no("no", "en") is False
+    assert yes_no("no tak", "pl") is True and yes_no("no nie", "pl") is False
+
+
 def test_slot_types_from_speech_and_keypad() -> None:
     digits = AskNode(kind="ask", slot="o", type="digits", prompt="?", length=5, next="x")
     assert extract(digits, "one two three", NOW) is None  # wrong length is not a value

@@ -94,3 +94,13 @@ async def crm(engine: FlowEngine, crm_port: int) -> AsyncIterator[RunningCrm]:
     yield running
     await running.stop()
     await engine.close()  # its HTTP client belongs to this test's event loop
+
+
+@pytest.fixture(scope="session")
+def shared_models(models_dir: Path) -> Iterator[object]:
+    """whisper + piper + VAD loaded once for the whole test session, as once per process in production."""
+    from voicebot.pipeline.models import SharedModels
+
+    models = SharedModels.load(load_settings(models_dir / "none.toml", {}))
+    yield models
+    models.close()

@@ -18,8 +18,9 @@ from voicebot.pipeline.prosody import rms_dbfs
 from voicebot.store.calls import CallStore
 
 
-def _voicebot(*args: str, redis_prefix: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+def _voicebot(*args: str, redis_prefix: str, timeout: float = 180,
+             redis_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "REDIS_URL": redis_url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
            "VOICEBOT_REDIS_PREFIX": redis_prefix}
     return subprocess.run([sys.executable, "-m", "voicebot", *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -47,6 +48,18 @@ async def test_call_command_answers_a_wav_caller_and_writes_the_bots_speech(
     assert len(call_ids) == 1  # recorded in Redis under this test's prefix
     turns = await call_store.turns(call_ids[0])
     assert [t.role for t in turns][:2] == ["bot", "caller"]
+
+
+@pytest.mark.models
+def test_call_command_without_redis_still_runs_the_call_and_says_so(tmp_path: Path, speak, redis_prefix: str) -> None:
+    turn = tmp_path / "turn.wav"
+    write_wav(turn, speak("Hello, is anybody there?", 8000), 8000)
+    out = tmp_path / "bot.wav"
+    proc = _voicebot("call", str(turn), "--out", str(out), "--fast", redis_prefix=redis_prefix,
+                     redis_url="redis://127.0.0.1:1/0")  # nothing listens there
+    assert proc.returncode == 0, proc.stderr
+    assert "without a store" in proc.stderr
+    assert "caller:" in proc.stdout and out.exists() and out.stat().st_size > 8000
 
 
 def test_call_command_rejects_unusable_audio_with_a_clear_message(tmp_path: Path, redis_prefix: str) -> None:

@@ -144,15 +144,18 @@ async def test_baresip_completes_a_call(sip_line: SipLine, call_store: CallStore
     proc = await asyncio.create_subprocess_exec("sox", str(tmp_path / "e.wav"), "-r", "8000", "-c", "1", "-b", "16",
                                                 str(wav), "pad", str(GREETING_MS / 1000), "14")
     await proc.wait()
-    conf = baresip_config(tmp_path, wav, free_port(), free_port() & ~1 | 30000)
+    conf = baresip_config(tmp_path, wav, free_port(), rtp_low=30000 + 2 * (free_port() % 5000))
     baresip = await asyncio.create_subprocess_exec(
-        "baresip", "-f", str(conf), "-t", "50", "-e", f"/dial sip:voicebot@127.0.0.1:{sip_line.port}",
+        "baresip", "-f", str(conf), "-t", "60", "-e", f"/dial sip:voicebot@127.0.0.1:{sip_line.port}",
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await asyncio.wait_for(baresip.communicate(), 60)
+    try:
+        call_id = await finished_call(sip_line, timeout=50)  # baresip hangs up when its file ends
+    finally:
+        baresip.terminate()  # it would otherwise idle until -t; SIGTERM closes its dumps cleanly
+        out, _ = await asyncio.wait_for(baresip.communicate(), 15)
     text = out.decode(errors="replace")
     assert "Call established" in text, text[-2000:]
 
-    call_id = await finished_call(sip_line)
     record = await call_store.get_call(call_id)
     assert record is not None and record["caller_number"] == "48700800900"
     turns = await call_store.turns(call_id)

@@ -155,3 +155,22 @@ def test_digest_answer_is_accepted_by_checker_and_wrong_password_is_not() -> Non
     assert checker.check(good, "INVITE")
     assert not checker.check(bad, "INVITE")
     assert not checker.check(good.replace(challenge.split('nonce="')[1].split('"')[0], "1.forged"), "INVITE")
+
+
+def test_jitter_buffer_restarts_when_a_paused_sender_starts_over() -> None:
+    jb = JitterBuffer("PCMU", depth=1)
+    for seq in range(100, 103):
+        jb.push(seq, frame(seq))
+    assert [jb.pop() for _ in range(3)] == [frame(100), frame(101), frame(102)]
+    for _ in range(10):  # 200 ms of nothing
+        jb.pop()
+    jb.push(100, frame(7))  # the same recording played again: an older sequence number
+    assert jb.pop() == frame(7) and jb.stats.late == 0
+
+
+def test_dtmf_same_timestamp_much_later_is_a_new_press() -> None:
+    det = DtmfDetector(memory_s=1.0)
+    end = event_packets("9")[-1].to_bytes()
+    assert det.feed(800, end, now=10.0) == "9"
+    assert det.feed(800, end, now=10.05) is None  # the repeated end packet
+    assert det.feed(800, end, now=12.0) == "9"  # a sender that restarted its timestamps

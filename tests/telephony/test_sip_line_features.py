@@ -55,15 +55,18 @@ async def test_hold_silences_the_bot_and_calls_over_the_limit_get_busy(
     assert len(resumed) > 50  # ... and the stream came back after resume
 
 
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
 async def test_a_failing_pipeline_hands_the_caller_to_the_human_line(
-        line_settings: Settings, call_store: CallStore, tmp_path: Path) -> None:
+        line_settings: Settings, call_store: CallStore, tmp_path: Path, transport: str) -> None:
     # The speech models are missing (None): the pipeline fails as soon as the call starts.
-    line = SipLine(line_settings, line_services(line_settings, call_store, None))
+    settings = _with_sip(line_settings, transport="both")
+    line = SipLine(settings, line_services(settings, call_store, None))
     await line.start()
     capture = await RtpCapture.open()
     try:
         result = await run_sipp("caller_gets_refer_at_once", line.port, tmp_path,
-                                {"capture_port": str(capture.port)}, timeout=30)
+                                {"capture_port": str(capture.port)}, timeout=30,
+                                extra=["-t", "t1"] if transport == "tcp" else [])
         for _ in range(50):
             if line.finished:
                 break
@@ -75,6 +78,7 @@ async def test_a_failing_pipeline_hands_the_caller_to_the_human_line(
     info, call = line.finished[0]
     assert f"HANDOFF={info.call_id}" in result.log  # the agent can find the call's transcript
     assert [t.ok for t in call.transfers] == [True]
+    assert f"SIP/2.0/{transport.upper()} " in result.messages  # really over that transport
 
 
 async def test_transfer_fails_cleanly_when_the_human_line_does_not_answer(

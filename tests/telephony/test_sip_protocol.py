@@ -1,17 +1,20 @@
 """The SIP user agent on the wire, driven by a raw UDP socket: keep-alives, bad input, who may call.
 
-No call is answered in these tests, so no speech models are needed.
+No speech models are needed: the one call answered here never gets as far as the pipeline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
+from telephony.sdp import parse_sdp
 from telephony.sip.digest import parse_auth_header
+from telephony.sip.message import parse_message
 from telephony.sip_line import SipLine
 from tests.telephony.sip_helpers import RawPeer
 from tests.telephony.sip_helpers import sip_request as request
@@ -34,7 +37,7 @@ async def peer() -> AsyncIterator[RawPeer]:
 
 
 async def started_line(settings: Settings) -> SipLine:
-    # No call is answered here, so the dialog engine and models are never touched.
+    # No dialog engine or models: a call answered here fails over to the human line at once.
     line = SipLine(settings, CallServices(settings=settings, models=None, dialog=None))  # type: ignore[arg-type]
     await line.start()
     return line
@@ -124,3 +127,49 @@ def test_sip_port_comes_from_env_and_zero_is_ephemeral(settings: Settings) -> No
     assert port > 0
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", port))  # released on stop
+
+
+async def test_200_ok_is_retransmitted_until_ack_and_a_repeated_invite_is_not_a_second_call(
+        settings: Settings, peer: RawPeer) -> None:
+    line = await started_line(settings)
+    dest = ("127.0.0.1", line.port)
+    invite = request("INVITE", peer.port, body=SDP)
+    try:
+        assert peer.transport is not None
+        peer.transport.sendto(invite, dest)
+        peer.transport.sendto(invite, dest)  # a retransmission (same branch): answered, not a new call
+        await asyncio.sleep(2.0)  # no ACK yet: Timer G resends the 200 at 0.5 s, 1.5 s, ...
+        oks = []
+        while not peer.inbox.empty():
+            msg = parse_message(peer.inbox.get_nowait())
+            if msg.status == 200:
+                oks.append(msg)
+        assert len(oks) >= 3 and len(line.ua.calls) == 1
+        ok = oks[0]
+        ack = (f"ACK sip:voicebot@127.0.0.1:{line.port} SIP/2.0\r\n"
+               f"Via: SIP/2.0/UDP 127.0.0.1:{peer.port};branch=z9hG4bKack{uuid.uuid4().hex[:8]}\r\n"
+               f"From: {ok.get('From')}\r\nTo: {ok.get('To')}\r\nCall-ID: {ok.call_id}\r\nCSeq: 1 ACK\r\n"
+               "Content-Length: 0\r\n\r\n").encode()
+        peer.transport.sendto(ack, dest)
+        await asyncio.sleep(1.6)
+        later = [parse_message(peer.inbox.get_nowait()) for _ in range(peer.inbox.qsize())]
+        assert not [m for m in later if m.status == 200 and m.cseq[1] == "INVITE"]  # the ACK stopped them
+    finally:
+        await line.stop()
+
+
+async def test_answer_picks_pcma_when_that_is_all_the_caller_has(settings: Settings, peer: RawPeer) -> None:
+    line = await started_line(settings)
+    offer = SDP.replace("RTP/AVP 0", "RTP/AVP 8 96") + "a=rtpmap:96 telephone-event/8000\r\n"
+    try:
+        resp = await peer.ask(request("INVITE", peer.port, body=offer), ("127.0.0.1", line.port))
+        assert resp is not None and resp.status == 200
+        answer = parse_sdp(resp.body)
+        assert answer.payload_types == [8, 96]  # PCMA, and DTMF on the caller's payload type
+        assert answer.codec_of(8) == "PCMA" and answer.telephone_event_pt == 96
+        assert settings.sip.rtp_port_min <= answer.port <= settings.sip.rtp_port_max
+        g722 = offer.replace("RTP/AVP 8 96", "RTP/AVP 9")
+        resp = await peer.ask(request("INVITE", peer.port, body=g722), ("127.0.0.1", line.port))
+        assert resp is not None and resp.status == 488 and "no common codec" in resp.reason
+    finally:
+        await line.stop()

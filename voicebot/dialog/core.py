@@ -137,6 +137,10 @@ class FlowMachine:
             **flow.nodes,
         }
         self.slot_types = {n.slot: n.type for n in flow.nodes.values() if isinstance(n, AskNode)}
+        lang = flow.language
+        self.filters: templates.Filters = {
+            kind: (lambda value, kind=kind: slot_values.spoken(kind, str(value), lang)) for kind in templates.FILTERS
+        }
 
     # -- public ------------------------------------------------------------------------------------
     def step(self, state: DialogState, event: Event) -> tuple[DialogState, list[Effect]]:
@@ -174,7 +178,8 @@ class FlowMachine:
     def _on_heard(self, st: DialogState, fx: list[Effect], ev: Heard) -> None:
         node = self.nodes.get(st.node or "")
         if isinstance(node, AskNode):
-            value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None))
+            value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None),
+                                       self.flow.language)
             if ev.intent == "talk_to_human":
                 return self._global(st, fx, ev.intent, ev.at)
             if value is not None and node.type != "free_text":
@@ -273,10 +278,10 @@ class FlowMachine:
             return self._goto(st, fx, node.on_fail if isinstance(node, AskNode) else "handoff", at)
         if isinstance(node, AskNode) and node.reprompts:
             text = node.reprompts[(st.attempts - 1) % len(node.reprompts)]
-            fx.append(Say(templates.render(text, self.context(st))))
+            fx.append(Say(templates.render(text, self.context(st), self.filters)))
         else:
-            variants = self.flow.messages.no_match
-            fx.append(Say(templates.render(variants[(st.attempts - 1) % len(variants)], self.context(st))))
+            variant = self.flow.messages.no_match[(st.attempts - 1) % len(self.flow.messages.no_match)]
+            fx.append(Say(templates.render(variant, self.context(st), self.filters)))
             fx.append(Say(st.last_prompt))
         return None
 
@@ -301,7 +306,8 @@ class FlowMachine:
                 st.slots.pop(node.slot, None)  # re-entering an ask (caller changed their mind) asks again
                 value = None
                 if trigger and node.type in PREFILL_TYPES:
-                    value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None))
+                    value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None),
+                                               self.flow.language)
                 if value is None:
                     fx.append(Say(self._text(st, node.prompt, name)))
                     st.last_prompt = fx[-1].text  # type: ignore[union-attr]
@@ -364,4 +370,4 @@ class FlowMachine:
         n = st.visits.get(key, 0)
         st.visits[key] = n + 1
         chosen = text[n % len(text)] if isinstance(text, list) else text
-        return templates.render(chosen, self.context(st))
+        return templates.render(chosen, self.context(st), self.filters)

@@ -63,6 +63,9 @@ class FlowEngine:
             loaded = self.registry.get(fid, lang)
             if loaded:
                 return loaded
+        for fid in (flow_id, d.default_flow):  # e.g. the English file is broken: Polish beats no bot at all
+            for lang in self.registry.languages(fid):
+                return self.registry.get(fid, lang)  # type: ignore[return-value]
         raise LookupError(f"no flow {flow_id!r} ({language}) and no default flow loaded")
 
     def new_session(self, call: CallInfo) -> FlowSession:

@@ -64,7 +64,7 @@ class FrustrationScorer:
             extra = min(len(hit.matched) - 1, MAX_EXTRA_HITS)
             signals.append(Signal(hit.category, hit.weight * (1 + EXTRA_HIT * extra),
                                   "said " + ", ".join(f"“{m}”" for m in hit.matched)))
-        repeated = self._is_repeat(obs.text, obs.intent)
+        repeated = self._is_repeat(obs.text, obs.intent, stuck=obs.reprompts > 0 or obs.no_match)
         if repeated:
             signals.append(Signal("repetition", w.get("repetition", 0), "repeated an earlier request"))
         if obs.reprompts > 0:
@@ -95,14 +95,16 @@ class FrustrationScorer:
                     out[hit.category] = Hit(hit.category, max(hit.weight, seen.weight), hit.matched)
         return out
 
-    def _is_repeat(self, text: str, intent: str | None) -> bool:
+    def _is_repeat(self, text: str, intent: str | None, stuck: bool) -> bool:
         """Most words of the shorter turn shared with an earlier turn of the same (or unknown) intent.
 
         The intent check keeps "chcę zmienić adres" / "chcę zmienić taryfę" apart; the overlap is taken
         of the shorter turn because a repeat usually comes wrapped ("przecież mówię, gdzie jest paczka").
+        Only the previous turn counts while the conversation moves on (`stuck` False): a caller booking a
+        second appointment after the first one was served is not repeating themselves.
         """
         current = stems(text)
-        earlier = self.requests[-REPEAT_LOOKBACK:]
+        earlier = self.requests[-REPEAT_LOOKBACK:] if stuck else self.requests[-1:]
         self.requests.append((current, intent))
         if len(current) < MIN_REQUEST_WORDS:
             return False

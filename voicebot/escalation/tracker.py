@@ -12,14 +12,17 @@ Triggers, in order of precedence (the reason vocabulary):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from voicebot.config import EscalationSettings, Settings
 from voicebot.escalation.frustration import FrustrationScorer, TurnScore
 from voicebot.escalation.lexicon import EXPLICIT_REQUEST, Lexicon
-from voicebot.escalation.policy import lexicons_for, resolve_policy
+from voicebot.escalation.policy import EscalationConfigError, lexicons_for, resolve_policy
 from voicebot.escalation.types import EscalationDecision, TurnObservation
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,8 +105,16 @@ class Tracker:
 
 
 def make_tracker(settings: Settings, flow: Any = None, *, lexicons: dict[str, Lexicon] | None = None) -> Tracker:
-    """A fresh tracker for one call of `flow` (whose settings.escalation may override the policy)."""
-    policy = resolve_policy(settings.escalation, flow)
+    """A fresh tracker for one call of `flow` (whose settings.escalation may override the policy).
+
+    Called as a call starts, so a bad override must not stop the call: it is logged and the process-wide
+    policy applies. (`resolve_policy` raises instead, for flow validation and publishing.)
+    """
+    try:
+        policy = resolve_policy(settings.escalation, flow)
+    except EscalationConfigError as exc:
+        log.error("%s; using the [escalation] settings for this call", exc)
+        policy = settings.escalation
     if lexicons is None:
         lexicons = lexicons_for(settings.path(policy.lexicons_dir))
     return Tracker(policy, lexicons)
