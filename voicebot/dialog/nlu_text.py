@@ -9,6 +9,7 @@ stemmer, which we do not have offline for Polish.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from voicebot.dialog.numbers import fold
 
@@ -35,4 +36,4 @@ def normalize(text: str, language: str | None = None) -> str:
 def stems(text: str) -> list[str]:
     """Word prefixes and prefix bigrams of normalized text: inflection-tolerant word features."""
     words = [w[:STEM_LENGTH] for w in text.split()]
-    return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+    return words + [f"{a}_{b}" for a, b in pairwise(words)]
