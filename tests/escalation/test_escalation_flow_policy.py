@@ -30,7 +30,7 @@ async def test_yaml_flow_override_applies_to_its_calls(tmp_path: Path) -> None:
     info = CallInfo(call_id="strict", language="en", flow_id="customer_service")
     session = CallSession(info, engine.new_session(info))
     await session.begin()
-    reply = await session.on_event(CallerSaid("purple monkey dishwasher", language="en", barge_in=True))
+    reply = await session.on_event(CallerSaid("what is the capital of France", language="en", barge_in=True))
     await engine.close()
     assert reply.action == "transfer" and reply.reason == "no_match"
     assert reply.signals["barge_in"] == 0.4

@@ -236,3 +236,36 @@ def test_bad_flow_override_at_call_time_falls_back_to_the_global_policy(
     decisions = run(settings, "en", [Turn("purple monkey", intent=None, no_match=True)] * 2, flow=flow)
     assert [d.transfer for d in decisions] == [False, True]  # the default no_match_turns = 2
     assert "flow vip: settings.escalation: no_match_turns" in caplog.text
+
+
+def test_a_second_booking_after_the_first_was_served_is_not_a_repeat(settings: Settings) -> None:
+    # From the dialog's flow tests: the caller books the same slot again once the first booking is done.
+    decisions = run(settings, "pl", [
+        Turn("chcę umówić wizytę trzydziestego listopada o dziewiątej", intent="book_appointment"),
+        Turn("tak", intent=None), Turn("chcę umówić jeszcze jedną wizytę", intent="book_appointment"),
+        Turn("trzydziestego listopada o dziewiątej", intent=None), Turn("tak", intent=None),
+        Turn("o jedenastej", intent=None), Turn("tak", intent=None)])
+    assert not any(d.transfer for d in decisions)
+    assert all("repetition" not in d.signals for d in decisions)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("pl", "Nie potrzebuję konsultanta, chcę tylko sprawdzić zamówienie"),
+    ("en", "I don't need an agent, just my order status"),
+])
+def test_negated_request_overrides_a_talk_to_human_intent(settings: Settings, lang: str, text: str) -> None:
+    # The NLU may take the sentence for talk_to_human because of the word "konsultant"/"agent".
+    [d] = run(settings, lang, [Turn(text, intent="talk_to_human", nlu=0.6)])
+    assert not d.transfer and "explicit_request" not in d.signals
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "Great, just great."), ("pl", "No pięknie, dzięki za nic")])
+def test_an_angry_goodbye_goes_to_a_person_not_a_hang_up(settings: Settings, lang: str, text: str) -> None:
+    [d] = run(settings, lang, [Turn(text, intent="goodbye", nlu=0.45)])
+    assert d.transfer and d.reason == "frustration" and "goodbye" in d.explanation
+
+
+@pytest.mark.parametrize(("lang", "text"), [("pl", "Kurczę, dzięki, do widzenia"), ("en", "Great, thanks, bye")])
+def test_a_plain_goodbye_ends_the_call(settings: Settings, lang: str, text: str) -> None:
+    [d] = run(settings, lang, [Turn(text, intent="goodbye")])
+    assert not d.transfer

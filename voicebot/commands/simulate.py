@@ -101,8 +101,11 @@ def _emit(out, jsonl: bool, call: int, turn: int, caller: str, reply) -> None:  
         if turn == 0:
             out.write(f"--- call {call} ---\n")
         else:
-            conf = f" {reply.confidence:.2f}" if reply.confidence is not None else ""
-            out.write(f"caller: {caller}   [{reply.intent or 'no match'}{conf}]\n")
+            if reply.intent:
+                heard = f"{reply.intent} {reply.confidence:.2f}" if reply.confidence is not None else reply.intent
+            else:  # no confidence = the turn answered the question (a slot), not a request
+                heard = "answer" if reply.confidence is None else f"no match {reply.confidence:.2f}"
+            out.write(f"caller: {caller}   [{heard}]\n")
         tail = f"   <{reply.action}: {reply.reason}>" if reply.action != "continue" else ""
         out.write(f"bot:    {reply.text}{tail}\n")
     out.flush()

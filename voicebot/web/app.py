@@ -10,6 +10,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from telephony import audiosocket_web, twilio_web
+from telephony.audiosocket_web import audiosocket_ctx
+from telephony.line_services import line_services_ctx
+from telephony.sip_line import sip_ctx
+from telephony.twilio_web import twilio_ctx
 from voicebot.config import Settings
 from voicebot.web import api, auth, dashboard, flows_admin, handoffs, health, softphone, supervisor
 from voicebot.web.keys import SETTINGS
@@ -31,9 +36,14 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
         app.cleanup_ctx.append(retention_ctx)
     if load_models:
         app.cleanup_ctx.append(_models_ctx)
+        app.cleanup_ctx.append(line_services_ctx)  # CallServices shared by every phone line
+        app.cleanup_ctx.append(sip_ctx)
+        app.cleanup_ctx.append(audiosocket_ctx)
+    app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)
-    for table in (auth.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes, handoffs.routes,
-                  softphone.routes):
+    route_tables = (auth.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
+                    handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes)
+    for table in route_tables:
         app.add_routes(table)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app
