@@ -178,7 +178,13 @@ async def main() -> int:
     from voicebot.pipeline.models import SharedModels
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-calls-"))
-    settings = load_settings(environ={"VOICEBOT_SIP_PORT": "0", "VOICEBOT_REDIS_PREFIX": "bench:calls:"})
+    settings = load_settings(environ={
+        "VOICEBOT_SIP_PORT": "0", "VOICEBOT_REDIS_PREFIX": "bench:calls:",
+        # This measures speed, not the dialog: callers must not be escalated off the bot mid-run (an
+        # ASR slip under load would otherwise end a call with a REFER the bench caller cannot take).
+        "VOICEBOT_ESCALATION_LOW_CONFIDENCE_TURNS": "99", "VOICEBOT_ESCALATION_NO_MATCH_TURNS": "99",
+        "VOICEBOT_ESCALATION_REPEAT_TURNS": "99", "VOICEBOT_ESCALATION_FRUSTRATION_THRESHOLD": "1.0",
+    })
     print(f"loading models ({settings.models.whisper}, piper) ...", flush=True)
     models = await asyncio.to_thread(SharedModels.load, settings)
     services = CallServices(settings=settings, models=models, dialog=load_engine(settings), store=None,
