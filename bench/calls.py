@@ -132,7 +132,8 @@ async def run_level(settings: Settings, services: CallServices, n: int, scenario
     sipp = await asyncio.create_subprocess_exec(
         "sipp", "-sf", str(scenario_file), f"127.0.0.1:{port}", "-i", "127.0.0.1", "-m", str(n), "-l", str(n),
         "-r", "2", "-nostdin", "-timeout", f"{int(minutes * 60 + 60)}s", "-trace_stat", "-stf",
-        str(tmp / f"stat{n}.csv"), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=tmp)
+        str(tmp / f"stat{n}.csv"), "-trace_err", "-error_file", str(tmp / f"errors{n}.log"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=tmp)
     while sipp.returncode is None:
         try:
             await asyncio.wait_for(sipp.wait(), 1.0)
@@ -141,11 +142,15 @@ async def run_level(settings: Settings, services: CallServices, n: int, scenario
         cpu.append(proc.cpu_percent(None))
         rss = max(rss, proc.memory_info().rss)
     await asyncio.sleep(2)
+    errors = tmp / f"errors{n}.log"
+    # Calls the bot ended early (the dialog transferred or said goodbye): sipp logs them as unexpected.
+    ended_by_bot = errors.read_text(errors="replace").count("Aborting call on unexpected message") \
+        if errors.exists() else 0
     lateness = [ms for _, call in line.finished if call.rtp for ms in call.rtp.pacing.late_ms]
     completed = sum(1 for _, call in line.finished if call.end_reason == "caller hung up")
     await line.stop()
     return {
-        "calls": n, "completed": completed, "turns": len(turn_ms),
+        "calls": n, "completed": completed, "turns": len(turn_ms), "ended_by_bot": ended_by_bot,
         "turn_p50_ms": pct(turn_ms, 50), "turn_p95_ms": pct(turn_ms, 95),
         "rtp_late_p50_ms": pct(lateness, 50), "rtp_late_p95_ms": pct(lateness, 95),
         "rtp_late_max_ms": max(lateness) if lateness else float("nan"),
@@ -206,7 +211,8 @@ async def main() -> int:
         started = time.monotonic()
         r = await run_level(settings, services, n, scenario_file, tmp, args.minutes)
         rows.append(r)
-        print(f"  N={n}: {time.monotonic() - started:.0f}s, sipp rc {int(r['sipp_rc'])}", flush=True)
+        print(f"  N={n}: {time.monotonic() - started:.0f}s; {r['ended_by_bot']} call(s) ended early by the bot "
+              "(transfer/goodbye), turns measured until then", flush=True)
     print(header)
     for r in rows:
         print(f"{r['calls']:>5} {r['completed']:>4} {r['turns']:>5} "
