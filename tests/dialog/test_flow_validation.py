@@ -151,3 +151,25 @@ def test_unknown_template_filter() -> None:
     (err,) = errors_of(text)
     assert err.rule == "unknown_filter" and "'shout'" in err.message
     assert parse_flow(MINIMAL.replace("Thanks {name}.", "Thanks {name|digits}."))
+
+
+def test_loop_that_never_waits_for_the_caller() -> None:
+    text = MINIMAL.replace("""  menu:
+    kind: say
+    say: "What do you need?"
+""", """  menu:
+    kind: say
+    say: "What do you need?"
+  spin:
+    kind: say
+    say: "Again."
+    next: spin2
+  spin2:
+    kind: branch
+    cases:
+      - {when: {slot: name, exists: true}, goto: ask_name}
+    default: spin
+""").replace("ask_name: {goto: ask_name", "ask_name: {goto: spin")
+    errors = errors_of(text)
+    assert [e.rule for e in errors] == ["loop_without_listening"]
+    assert "spin -> spin2 -> spin" in errors[0].message and errors[0].line == line_of(text, "spin:")

@@ -50,7 +50,7 @@ def build_loaded(flow: Flow, text: str, source: str, default_hours: BusinessHour
     """Train the NLU and build the state machine for an already validated flow."""
     t0 = time.perf_counter()
     examples = {name: list(i.examples) for name, i in flow.intents.items()}
-    nlu = IntentClassifier(examples, list(flow.out_of_scope), flow.settings.nlu_threshold)
+    nlu = IntentClassifier(examples, list(flow.out_of_scope), flow.settings.nlu_threshold, flow.language)
     train = time.perf_counter() - t0
     hours = BusinessHours.from_settings(flow.settings.business_hours or default_hours)
     return LoadedFlow(flow, FlowMachine(flow, hours), nlu, version, _sha(text), source, text, train)

@@ -126,6 +126,10 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         if name not in seen:
             yield err("unreachable_node", f"nodes.{name}", f"node '{name}' cannot be reached from start or any intent")
 
+    if not broken:
+        yield from (err("loop_without_listening", f"nodes.{n}", f"nodes {' -> '.join(cycle)} loop without ever "
+                        "waiting for the caller") for n, cycle in _silent_loops(flow))
+
     for name in GLOBAL_INTENTS:
         if name not in intents:
             yield err("missing_global_intent", "intents", f"global intent '{name}' needs example utterances")
@@ -182,6 +186,27 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         for var in templates.variables_in(text):
             if var.split(".")[0] not in defined:
                 yield err("undefined_variable", path, f"undefined template variable '{var}'")
+
+
+def _silent_loops(flow: Flow) -> Iterator[tuple[str, list[str]]]:
+    """Cycles through nodes that move on by themselves (say+next, branch): the bot would talk forever."""
+    moves: dict[str, list[str]] = {}
+    for name, node in flow.nodes.items():
+        if isinstance(node, SayNode) and node.next:
+            moves[name] = [node.next]
+        elif isinstance(node, BranchNode):
+            moves[name] = [c.goto for c in node.cases] + [node.default]
+    reported: set[str] = set()
+    for start in moves:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in moves.get(node, []):
+                if nxt == start and start not in reported:
+                    reported.update(path)
+                    yield start, [*path, start]
+                elif nxt not in path and nxt in moves:
+                    stack.append((nxt, [*path, nxt]))
 
 
 def _has_text(value: str | list[str] | None) -> bool:
