@@ -95,27 +95,19 @@ SIP_LINE = web.AppKey("sip_line", SipLine)
 
 
 async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
-    """aiohttp cleanup-ctx: listen for SIP calls while the app runs (needs the models ctx before it)."""
-    from voicebot.dialog.loader import load_engine
-    from voicebot.web.keys import CALL_STORE, MODELS, SETTINGS
+    """aiohttp cleanup-ctx: listen for SIP calls while the app runs (after `line_services_ctx`, whose
+    `CallServices` — models, dialog engine, store — every line shares: nothing is loaded twice)."""
+    from telephony.line_services import CALL_SERVICES
+    from voicebot.web.keys import SETTINGS
 
     settings: Settings = app[SETTINGS]
     if not settings.sip.enabled:
         yield
         return
-    services = CallServices(settings=settings, models=app[MODELS], dialog=load_engine(settings),
-                            store=app.get(CALL_STORE), write_handoff=_handoff_writer(settings))
-    line = SipLine(settings, services)
+    line = SipLine(settings, app[CALL_SERVICES])
     await line.start()
     app[SIP_LINE] = line
     try:
         yield
     finally:
         await line.stop()
-
-
-def _handoff_writer(settings: Settings) -> Any:
-    """The escalation layer's handoff package writer (stores the package in Redis on transfer)."""
-    from voicebot.escalation.handoff import handoff_writer
-
-    return handoff_writer(settings)

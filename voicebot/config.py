@@ -59,17 +59,37 @@ class SipSettings(_Section):
 
 
 class AudioSocketSettings(_Section):
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = Field(9092, ge=0, le=65535)
+    enabled: bool = Field(False, description="listen for Asterisk AudioSocket() connections")
+    host: str = Field("127.0.0.1", description="bind address for the AudioSocket TCP listener")
+    port: int = Field(9092, ge=0, le=65535, description="AudioSocket TCP port (0 = ephemeral)")
+    max_calls: int = Field(32, ge=1, description="concurrent AudioSocket calls; more are sent to the agents' queue")
+    idle_timeout_secs: float = Field(
+        10.0, gt=0, description="end a call when Asterisk sends nothing for this long (it sends audio every 20 ms)"
+    )
+    outcome_ttl_secs: int = Field(
+        3600, ge=60, description="how long the dialplan can read a call's outcome/handoff id (Redis line:{uuid})"
+    )
+    allowed_peers: tuple[str, ...] = Field(
+        ("127.0.0.1/8", "::1"), description="Asterisk hosts (IPs/CIDRs) allowed to connect and use /api/audiosocket/*"
+    )
 
 
 class TwilioSettings(_Section):
-    enabled: bool = True
-    account_sid: str = ""
-    auth_token: str = ""
+    enabled: bool = Field(True, description="serve POST /twilio/voice and the GET /twilio/media websocket")
+    account_sid: str = Field("", description="REST call updates (transfer, hang-up); env VOICEBOT_TWILIO_ACCOUNT_SID")
+    auth_token: str = Field("", description="REST API secret; set env VOICEBOT_TWILIO_AUTH_TOKEN, never commit it")
+    api_base_url: str = Field("https://api.twilio.com", description="Twilio REST API root (tests point it elsewhere)")
     # TwiML URL that dials the human line; the handoff id is appended as a query parameter.
-    transfer_twiml_url: str = ""
+    transfer_twiml_url: str = Field(
+        "", description="TwiML URL dialing the human line (handoff_id appended); used for transfers if set"
+    )
+    transfer_target: str = Field(
+        "", description="number or sip: URI dialed with <Dial> on transfer when transfer_twiml_url is empty"
+    )
+    stream_url: str = Field(
+        "", description="public wss://.../twilio/media URL for the TwiML <Stream>; empty = from the request's host"
+    )
+    max_calls: int = Field(32, ge=1, description="concurrent Twilio media streams")
 
 
 class RedisSettings(_Section):
@@ -137,6 +157,8 @@ class EscalationSettings(_Section):
         0.6, gt=0, le=1,
         description="share of word stems (of the shorter turn) two turns of one intent share to be the same request")
     explicit_request_transfers: bool = Field(True, description="transfer as soon as the caller asks for a person")
+    closing_intents: tuple[str, ...] = Field(
+        ("goodbye",), description="intents that end the call; said with sarcasm/anger they go to a person instead")
     transfer_intents: dict[str, str] = Field(
         default_factory=lambda: {"complaint": "complaint", "talk_to_human": "explicit_request",
                                  "agent": "explicit_request"},

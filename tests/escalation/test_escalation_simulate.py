@@ -28,17 +28,20 @@ CALLS: dict[str, dict[str, list[str]]] = {
         "complaint": ["Chcę złożyć reklamację, lampa przyszła rozbita"],
         "routine": ["Dzień dobry, gdzie jest moja paczka?", "4 8 1 5 2", "Nie, to wszystko, dziękuję, do widzenia"],
         "routine_mild": ["Kurczę, chcę sprawdzić status zamówienia", "12345", "Nie, dziękuję, do widzenia"],
+        "sarcastic_goodbye": ["Gdzie jest moje zamówienie?", "No pięknie, dzięki za nic."],
     },
     "en": {
         "explicit": ["Hello", "Can I talk to a real person please?"],
         "swearing": ["Where the fuck is my parcel?"],
-        "sarcasm": ["Where is my order?", "Great, just great.", "I already told you, where is my parcel!"],
+        "sarcasm": ["Where is my order?", "Oh wonderful, a robot again.", "I already told you, where is my parcel!"],
         "repeat": ["I need to change my delivery address", "change my delivery address",
                    "I said change the delivery address!"],
         "no_match": ["My neighbour's dog keeps barking", "The sky is purple on Tuesdays"],
         "complaint": ["I want to file a complaint, the package arrived damaged"],
         "routine": ["Hi, where is my order?", "four eight one five two", "No thanks, that's everything. Bye!"],
         "routine_thanks": ["What are your opening hours?", "Great, thanks, that's all"],
+        # The NLU hears a goodbye in sarcasm; the bot must not hang up on this caller.
+        "sarcastic_goodbye": ["Where is my order?", "Great, just great."],
     },
 }
 
@@ -131,3 +134,10 @@ def test_after_hours_the_caller_gets_a_callback_offer() -> None:
     t = turns[0]
     assert t["action"] == "callback" and t["reason"] == "explicit_request"
     assert "oddzwoni" in t["reply"] and "czwartek" in t["reply"]
+
+
+def test_sarcasm_mistaken_for_goodbye_is_handed_over_not_hung_up(results: tuple[str, dict]) -> None:
+    _, calls = results
+    t = calls["sarcastic_goodbye"][-1]
+    assert t["intent"] == "goodbye"  # what the NLU heard
+    assert t["action"] == "transfer" and t["reason"] == "frustration" and t["signals"]["sarcasm"] > 0

@@ -220,9 +220,52 @@ def test_flow_overrides_policy(settings: Settings) -> None:
 
 
 def test_flow_with_bad_override_names_flow_and_key(settings: Settings) -> None:
-    from voicebot.escalation.policy import EscalationConfigError
+    from voicebot.escalation.policy import EscalationConfigError, resolve_policy
 
     with pytest.raises(EscalationConfigError, match=r"flow vip: settings\.escalation: no_match_turns"):
-        make_tracker(settings, {"id": "vip", "settings": {"escalation": {"no_match_turns": 0}}})
+        resolve_policy(settings.escalation, {"id": "vip", "settings": {"escalation": {"no_match_turns": 0}}})
     with pytest.raises(EscalationConfigError, match=r"signal_weights.*unknown signal.*shouting"):
-        make_tracker(settings, {"id": "vip", "settings": {"escalation": {"signal_weights": {"shouting": 1}}}})
+        resolve_policy(settings.escalation,
+                       {"id": "vip", "settings": {"escalation": {"signal_weights": {"shouting": 1}}}})
+
+
+def test_bad_flow_override_at_call_time_falls_back_to_the_global_policy(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    # A call must start even if a published flow carries a bad value: log it, use [escalation].
+    flow = {"id": "vip", "settings": {"escalation": {"no_match_turns": 0}}}
+    decisions = run(settings, "en", [Turn("purple monkey", intent=None, no_match=True)] * 2, flow=flow)
+    assert [d.transfer for d in decisions] == [False, True]  # the default no_match_turns = 2
+    assert "flow vip: settings.escalation: no_match_turns" in caplog.text
+
+
+def test_a_second_booking_after_the_first_was_served_is_not_a_repeat(settings: Settings) -> None:
+    # From the dialog's flow tests: the caller books the same slot again once the first booking is done.
+    decisions = run(settings, "pl", [
+        Turn("chcę umówić wizytę trzydziestego listopada o dziewiątej", intent="book_appointment"),
+        Turn("tak", intent=None), Turn("chcę umówić jeszcze jedną wizytę", intent="book_appointment"),
+        Turn("trzydziestego listopada o dziewiątej", intent=None), Turn("tak", intent=None),
+        Turn("o jedenastej", intent=None), Turn("tak", intent=None)])
+    assert not any(d.transfer for d in decisions)
+    assert all("repetition" not in d.signals for d in decisions)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("pl", "Nie potrzebuję konsultanta, chcę tylko sprawdzić zamówienie"),
+    ("en", "I don't need an agent, just my order status"),
+])
+def test_negated_request_overrides_a_talk_to_human_intent(settings: Settings, lang: str, text: str) -> None:
+    # The NLU may take the sentence for talk_to_human because of the word "konsultant"/"agent".
+    [d] = run(settings, lang, [Turn(text, intent="talk_to_human", nlu=0.6)])
+    assert not d.transfer and "explicit_request" not in d.signals
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "Great, just great."), ("pl", "No pięknie, dzięki za nic")])
+def test_an_angry_goodbye_goes_to_a_person_not_a_hang_up(settings: Settings, lang: str, text: str) -> None:
+    [d] = run(settings, lang, [Turn(text, intent="goodbye", nlu=0.45)])
+    assert d.transfer and d.reason == "frustration" and "goodbye" in d.explanation
+
+
+@pytest.mark.parametrize(("lang", "text"), [("pl", "Kurczę, dzięki, do widzenia"), ("en", "Great, thanks, bye")])
+def test_a_plain_goodbye_ends_the_call(settings: Settings, lang: str, text: str) -> None:
+    [d] = run(settings, lang, [Turn(text, intent="goodbye")])
+    assert not d.transfer

@@ -32,6 +32,9 @@ def _call(args: argparse.Namespace, settings: Settings) -> int:
     from voicebot.models.catalog import ModelMissing
     from voicebot.pipeline.file_media import BadAudio, FileMedia
 
+    if not 8000 <= args.rate <= 48000:
+        print(f"voicebot call: --rate {args.rate}: a line rate must be between 8000 and 48000 Hz", file=sys.stderr)
+        return 2
     try:
         media = FileMedia.from_wavs(args.wavs, args.rate, fast=args.fast)
     except BadAudio as exc:
@@ -45,8 +48,10 @@ def _call(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
-    from voicebot.dialog.loader import load_engine
+    from voicebot.callback_offer import CallbackOffer
+    from voicebot.dialog.loader import load_engine, make_tracker_factory
     from voicebot.dialog.types import CallInfo
+    from voicebot.escalation.handoff import handoff_writer
     from voicebot.pipeline.call import run_call
     from voicebot.pipeline.file_media import write_wav
     from voicebot.pipeline.models import SharedModels
@@ -58,8 +63,10 @@ async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
         info = CallInfo(call_id=uuid.uuid4().hex[:12], caller_number=args.caller,
                         language=args.lang or settings.dialog.default_language,
                         flow_id=args.flow or settings.dialog.default_flow, channel="local")
-        services = CallServices(settings=settings, models=models, dialog=_Printing(load_engine(settings)),
-                                store=store)
+        callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
+        engine = load_engine(settings, make_tracker_factory(), callbacks=callbacks.store if callbacks else None)
+        services = CallServices(settings=settings, models=models, dialog=_Printing(engine), store=store,
+                                write_handoff=handoff_writer(settings), callbacks=callbacks)
         print(f"call {info.call_id}: {len(args.wavs)} caller turn(s), {info.language}, flow {info.flow_id}, "
               f"{'fast' if args.fast else 'real time'}", flush=True)
         session = await run_call(media, info, services, on_turn=_print_timings)

@@ -82,6 +82,11 @@ class FlowSession:
         if decision.transfer and not state.finished:
             # The tracker wins over the flow's ordinary answer: hand over now, with its reason.
             state, effects = self.loaded.machine.step(state, core.Escalate(decision.reason or "escalation", now))
+        elif decision.transfer and state.reason == "caller_goodbye" and not self.state.finished:
+            # A "goodbye" the tracker found angry or sarcastic ("Great, just great."): hand over from where
+            # the call was instead of hanging up.
+            state, effects = self.loaded.machine.step(self.state, core.Escalate(decision.reason or "escalation",
+                                                                                now))
         self.state = state
         reply = await self._run(effects, intent, confidence)
         reply.frustration = decision.frustration
@@ -152,4 +157,6 @@ class FlowSession:
             "node": self.state.node, "intents": list(self.state.intents), "slots": dict(self.state.slots),
             "verified": {k: self.state.results.get(k) for k in self.state.verified},
             "reason": self.state.reason, "callback_id": self.callback_id,
+            # Per-turn confidence/frustration/signals for the handoff package (voicebot/escalation/handoff.py).
+            "escalation_history": self.tracker.history(),
         }

@@ -37,6 +37,7 @@ class TurnScore:
     signals: list[Signal]
     hits: dict[str, Hit]  # lexicon category -> hit
     repeated: bool
+    negated: frozenset[str] = frozenset()  # categories the caller explicitly negated ("I don't need an agent")
 
     def contributions(self) -> dict[str, float]:
         return {s.name: round(s.contribution, 3) for s in self.signals}
@@ -59,12 +60,13 @@ class FrustrationScorer:
     def score(self, obs: TurnObservation) -> TurnScore:
         w = self.policy.signal_weights
         signals: list[Signal] = []
-        hits = self._lexicon_hits(obs.text, obs.language)
+        found = self._lexicon_hits(obs.text, obs.language)
+        hits = {k: h for k, h in found.items() if not h.negated}
         for hit in hits.values():
             extra = min(len(hit.matched) - 1, MAX_EXTRA_HITS)
             signals.append(Signal(hit.category, hit.weight * (1 + EXTRA_HIT * extra),
                                   "said " + ", ".join(f"“{m}”" for m in hit.matched)))
-        repeated = self._is_repeat(obs.text, obs.intent)
+        repeated = self._is_repeat(obs.text, obs.intent, stuck=obs.reprompts > 0 or obs.no_match)
         if repeated:
             signals.append(Signal("repetition", w.get("repetition", 0), "repeated an earlier request"))
         if obs.reprompts > 0:
@@ -80,7 +82,7 @@ class FrustrationScorer:
         signals = [s for s in signals if s.contribution > 0]
         score = round(min(1.0, sum(s.contribution for s in signals)), 3)
         self.previous = score
-        return TurnScore(score, signals, hits, repeated)
+        return TurnScore(score, signals, hits, repeated, frozenset(k for k, h in found.items() if h.negated))
 
     def _lexicon_hits(self, text: str, language: str) -> dict[str, Hit]:
         """Hits of every lexicon, the call's language first: Polish callers swear in English too."""
@@ -89,20 +91,22 @@ class FrustrationScorer:
         for lex in ordered:
             for hit in lex.hits(text):
                 seen = out.get(hit.category)
-                if seen is None:
+                if seen is None or (seen.negated and not hit.negated):
                     out[hit.category] = hit
-                elif len(hit.matched) > len(seen.matched):
+                elif hit.negated == seen.negated and len(hit.matched) > len(seen.matched):
                     out[hit.category] = Hit(hit.category, max(hit.weight, seen.weight), hit.matched)
         return out
 
-    def _is_repeat(self, text: str, intent: str | None) -> bool:
+    def _is_repeat(self, text: str, intent: str | None, stuck: bool) -> bool:
         """Most words of the shorter turn shared with an earlier turn of the same (or unknown) intent.
 
         The intent check keeps "chcę zmienić adres" / "chcę zmienić taryfę" apart; the overlap is taken
         of the shorter turn because a repeat usually comes wrapped ("przecież mówię, gdzie jest paczka").
+        Only the previous turn counts while the conversation moves on (`stuck` False): a caller booking a
+        second appointment after the first one was served is not repeating themselves.
         """
         current = stems(text)
-        earlier = self.requests[-REPEAT_LOOKBACK:]
+        earlier = self.requests[-REPEAT_LOOKBACK:] if stuck else self.requests[-1:]
         self.requests.append((current, intent))
         if len(current) < MIN_REQUEST_WORDS:
             return False

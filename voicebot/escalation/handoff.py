@@ -5,13 +5,14 @@ package from the call (CallInfo), the dialog's `snapshot()` (flow, node, intents
 the in-memory transcript, and the escalation tracker's `history()`, stores it (voicebot/store/handoffs.py)
 and returns its id, which the pipeline passes to `media.transfer(handoff_id)`.
 
-The tracker is found as `session.dialog.tracker` (the dialog's FlowSession keeps it) or, for dialog
-sessions that do not expose it, as `snapshot()["escalation_history"]`.
+The tracker's history comes from `snapshot()["escalation_history"]` (FlowSession puts it there), or from
+`session.dialog.tracker.history()` for a dialog session that only exposes its tracker.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import time
 import uuid
@@ -25,6 +26,7 @@ from voicebot.store.handoffs import HandoffStore
 
 if TYPE_CHECKING:
     from voicebot.session import CallSession, HandoffWriter
+    from voicebot.store.calls import TurnRecord
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +61,12 @@ class HandoffPackage:
 
 
 def _history(session: CallSession, snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tracker's history: the agreed place is the dialog snapshot (wrappers of the dialog session pass it
+    through); a dialog session that only exposes its tracker as `.tracker` works too."""
+    if "escalation_history" in snapshot:
+        return list(snapshot["escalation_history"] or [])
     tracker = getattr(session.dialog, "tracker", None)
-    if tracker is not None and hasattr(tracker, "history"):
-        return list(tracker.history())
-    return list(snapshot.get("escalation_history") or [])
+    return list(tracker.history()) if tracker is not None and hasattr(tracker, "history") else []
 
 
 def _topic(intents: list[str], history: list[dict[str, Any]], reply: BotReply) -> str | None:
@@ -76,12 +80,12 @@ def _topic(intents: list[str], history: list[dict[str, Any]], reply: BotReply) -
     return None
 
 
-def _example(session: CallSession, intent: str | None) -> str:
-    """The flow's first example phrase for `intent` (FlowSession keeps its flow as `loaded.flow`)."""
-    flow = getattr(getattr(session.dialog, "loaded", None), "flow", None)
-    definition = getattr(flow, "intents", {}).get(intent) if intent and flow is not None else None
-    examples = getattr(definition, "examples", None) or []
-    return examples[0] if examples else ""
+def _asked_for(transcript: list[TurnRecord], intent: str | None) -> str:
+    """The caller's own words for `intent`: the first caller turn the bot answered as that intent."""
+    for before, after in itertools.pairwise(transcript):
+        if intent and before.role == "caller" and after.role == "bot" and after.intent == intent:
+            return before.text
+    return ""
 
 
 def build_package(session: CallSession, reply: BotReply, policy: EscalationSettings) -> HandoffPackage:
@@ -119,7 +123,7 @@ def build_package(session: CallSession, reply: BotReply, policy: EscalationSetti
         summary=summarize(language=language, caller=info.caller_number, topic=topic, slots=slots,
                           verified=verified, reason=reason, frustration=frustration,
                           last_caller_text=caller_turns[-1].text if caller_turns else "",
-                          topic_example=_example(session, topic)),
+                          topic_example=_asked_for(session.transcript, topic)),
         flow_id=snapshot.get("flow_id") or info.flow_id, flow_version=snapshot.get("flow_version"),
         node=snapshot.get("node") or reply.node or "", intent=topic, intents=intents, slots=slots,
         verified=verified, frustration=frustration, confidence=last.get("confidence"),

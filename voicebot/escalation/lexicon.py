@@ -110,6 +110,7 @@ class Hit:
     category: str
     weight: float
     matched: tuple[str, ...]
+    negated: bool = False  # only negated matches ("nie chcę konsultanta"): the caller said the opposite
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,16 @@ class Lexicon:
         out: list[Hit] = []
         for cat in self.categories:
             matched: list[str] = []
+            negated: list[str] = []
             taken: list[tuple[int, int]] = []
             # Longest phrases first; a phrase inside one already matched ("i told you" within "i already
             # told you") is the same complaint, not a second one.
             for phrase in sorted(cat.phrases, key=lambda p: -len(p.terms)):
                 span = phrase.find(w, cat.max_gap)
-                if span is None or (cat.negatable and self._negated(w, span[0])):
+                if span is None:
+                    continue
+                if cat.negatable and self._negated(w, span[0]):
+                    negated.append(phrase.source)
                     continue
                 if any(span[0] < b and a < span[1] for a, b in taken):
                     continue
@@ -139,6 +144,8 @@ class Lexicon:
                 matched.append(f"{w.tokens[pair[0]]} … {w.tokens[pair[1] - 1]}")
             if matched:
                 out.append(Hit(cat.name, cat.weight, tuple(matched)))
+            elif negated:
+                out.append(Hit(cat.name, cat.weight, tuple(negated), negated=True))
         return out
 
     def _negated(self, w: Words, start: int) -> bool:

@@ -73,8 +73,8 @@ def _verified(name: str, value: Any) -> str:
 def summarize(*, language: str, caller: str, topic: str | None, slots: dict[str, Any],
               verified: dict[str, Any], reason: str | None, frustration: float, last_caller_text: str = "",
               topic_example: str = "") -> str:
-    """`topic_example`: one of the flow's example phrases for the topic intent, so the agent reads the
-    request in the call's language rather than an intent id."""
+    """`topic_example`: the caller's own words for the topic intent, so the agent reads the request as it
+    was said rather than as an intent id."""
     t = TEMPLATES.get(language, TEMPLATES["en"])
     reasons = REASONS.get(language, REASONS["en"])
     topic_text = topic.replace("_", " ") if topic else t["unknown_topic"]

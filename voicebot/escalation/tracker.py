@@ -3,7 +3,8 @@
 Triggers, in order of precedence (the reason vocabulary):
   explicit_request  the caller asked for a person (lexicon), or the NLU recognised such an intent
   complaint         an intent the policy maps to a reason (transfer_intents), e.g. the dialog's complaint
-  frustration       the frustration score reached frustration_threshold
+  frustration       the frustration score reached frustration_threshold, or a "goodbye" came with
+                    sarcasm, swearing or a frustration phrase (the bot must not hang up on an angry caller)
   repeated_request  the caller repeated the same request repeat_turns times
   low_confidence    low_confidence_turns consecutive turns with ASR or NLU confidence under the minimum
   no_match          no_match_turns consecutive turns the flow could not use
@@ -12,14 +13,19 @@ Triggers, in order of precedence (the reason vocabulary):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from voicebot.config import EscalationSettings, Settings
 from voicebot.escalation.frustration import FrustrationScorer, TurnScore
 from voicebot.escalation.lexicon import EXPLICIT_REQUEST, Lexicon
-from voicebot.escalation.policy import lexicons_for, resolve_policy
+from voicebot.escalation.policy import EscalationConfigError, lexicons_for, resolve_policy
 from voicebot.escalation.types import EscalationDecision, TurnObservation
+
+log = logging.getLogger(__name__)
+# Lexicon categories that make a "goodbye" suspicious (mild swearing alone does not: "kurczę, dzięki, pa").
+ANGRY_CATEGORIES = frozenset({"swearing", "frustration", "sarcasm"})
 
 
 @dataclass
@@ -76,9 +82,18 @@ class Tracker:
             said = ", ".join(f"“{m}”" for m in turn.hits[EXPLICIT_REQUEST].matched)
             return "explicit_request", f"the caller asked for a person ({said})"
         if obs.intent and obs.intent in p.transfer_intents:
-            return p.transfer_intents[obs.intent], f"intent {obs.intent} always goes to a person"
+            reason = p.transfer_intents[obs.intent]
+            # "Nie potrzebuję konsultanta…" looks like talk_to_human to a bag-of-words NLU; the caller said no.
+            if not (reason == "explicit_request" and EXPLICIT_REQUEST in turn.negated):
+                return reason, f"intent {obs.intent} always goes to a person"
         if turn.score >= p.frustration_threshold:
             return "frustration", f"frustration {turn.score:.2f} ≥ {p.frustration_threshold:.2f}"
+        angry = sorted(set(turn.hits) & ANGRY_CATEGORIES)
+        if obs.intent in p.closing_intents and angry and turn.score >= p.frustration_threshold / 2:
+            # "Great, just great." can look like a goodbye to the NLU; hanging up on an angry caller is the
+            # worst outcome, a person picking up one who really wanted to leave costs little.
+            return "frustration", (f"the bot heard a goodbye ({obs.intent}) said with {', '.join(angry)}: "
+                                   "a person follows up instead of the bot hanging up")
         if p.repeat_turns and self.repeats >= p.repeat_turns:
             return "repeated_request", f"the caller repeated the same request {self.repeats}x"
         low = self.low_streak >= p.low_confidence_turns
@@ -102,8 +117,16 @@ class Tracker:
 
 
 def make_tracker(settings: Settings, flow: Any = None, *, lexicons: dict[str, Lexicon] | None = None) -> Tracker:
-    """A fresh tracker for one call of `flow` (whose settings.escalation may override the policy)."""
-    policy = resolve_policy(settings.escalation, flow)
+    """A fresh tracker for one call of `flow` (whose settings.escalation may override the policy).
+
+    Called as a call starts, so a bad override must not stop the call: it is logged and the process-wide
+    policy applies. (`resolve_policy` raises instead, for flow validation and publishing.)
+    """
+    try:
+        policy = resolve_policy(settings.escalation, flow)
+    except EscalationConfigError as exc:
+        log.error("%s; using the [escalation] settings for this call", exc)
+        policy = settings.escalation
     if lexicons is None:
         lexicons = lexicons_for(settings.path(policy.lexicons_dir))
     return Tracker(policy, lexicons)
