@@ -132,7 +132,8 @@ async def run_level(settings: Settings, services: CallServices, n: int, scenario
     sipp = await asyncio.create_subprocess_exec(
         "sipp", "-sf", str(scenario_file), f"127.0.0.1:{port}", "-i", "127.0.0.1", "-m", str(n), "-l", str(n),
         "-r", "2", "-nostdin", "-timeout", f"{int(minutes * 60 + 60)}s", "-trace_stat", "-stf",
-        str(tmp / f"stat{n}.csv"), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=tmp)
+        str(tmp / f"stat{n}.csv"), "-trace_err", "-error_file", str(tmp / f"errors{n}.log"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=tmp)
     while sipp.returncode is None:
         try:
             await asyncio.wait_for(sipp.wait(), 1.0)
@@ -141,11 +142,15 @@ async def run_level(settings: Settings, services: CallServices, n: int, scenario
         cpu.append(proc.cpu_percent(None))
         rss = max(rss, proc.memory_info().rss)
     await asyncio.sleep(2)
+    errors = tmp / f"errors{n}.log"
+    # Calls the bot ended early (the dialog transferred or said goodbye): sipp logs them as unexpected.
+    ended_by_bot = errors.read_text(errors="replace").count("Aborting call on unexpected message") \
+        if errors.exists() else 0
     lateness = [ms for _, call in line.finished if call.rtp for ms in call.rtp.pacing.late_ms]
     completed = sum(1 for _, call in line.finished if call.end_reason == "caller hung up")
     await line.stop()
     return {
-        "calls": n, "completed": completed, "turns": len(turn_ms),
+        "calls": n, "completed": completed, "turns": len(turn_ms), "ended_by_bot": ended_by_bot,
         "turn_p50_ms": pct(turn_ms, 50), "turn_p95_ms": pct(turn_ms, 95),
         "rtp_late_p50_ms": pct(lateness, 50), "rtp_late_p95_ms": pct(lateness, 95),
         "rtp_late_max_ms": max(lateness) if lateness else float("nan"),
@@ -178,7 +183,13 @@ async def main() -> int:
     from voicebot.pipeline.models import SharedModels
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-calls-"))
-    settings = load_settings(environ={"VOICEBOT_SIP_PORT": "0", "VOICEBOT_REDIS_PREFIX": "bench:calls:"})
+    settings = load_settings(environ={
+        "VOICEBOT_SIP_PORT": "0", "VOICEBOT_REDIS_PREFIX": "bench:calls:",
+        # This measures speed, not the dialog: callers must not be escalated off the bot mid-run (an
+        # ASR slip under load would otherwise end a call with a REFER the bench caller cannot take).
+        "VOICEBOT_ESCALATION_LOW_CONFIDENCE_TURNS": "99", "VOICEBOT_ESCALATION_NO_MATCH_TURNS": "99",
+        "VOICEBOT_ESCALATION_REPEAT_TURNS": "99", "VOICEBOT_ESCALATION_FRUSTRATION_THRESHOLD": "1.0",
+    })
     print(f"loading models ({settings.models.whisper}, piper) ...", flush=True)
     models = await asyncio.to_thread(SharedModels.load, settings)
     services = CallServices(settings=settings, models=models, dialog=load_engine(settings), store=None,
@@ -200,7 +211,8 @@ async def main() -> int:
         started = time.monotonic()
         r = await run_level(settings, services, n, scenario_file, tmp, args.minutes)
         rows.append(r)
-        print(f"  N={n}: {time.monotonic() - started:.0f}s, sipp rc {int(r['sipp_rc'])}", flush=True)
+        print(f"  N={n}: {time.monotonic() - started:.0f}s; {r['ended_by_bot']} call(s) ended early by the bot "
+              "(transfer/goodbye), turns measured until then", flush=True)
     print(header)
     for r in rows:
         print(f"{r['calls']:>5} {r['completed']:>4} {r['turns']:>5} "

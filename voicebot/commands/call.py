@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fast", action="store_true", help="send audio as fast as possible instead of in real time")
     p.add_argument("--rate", type=int, default=8000, help="line sample rate in Hz (default 8000, like a phone)")
     p.add_argument("--caller", default="", help="caller number to pretend")
+    p.add_argument("--transfer-fails", default="", metavar="DETAIL",
+                   help="rehearse a human line that does not answer: transfers fail with DETAIL")
     p.set_defaults(func=_call)
 
 
@@ -36,7 +38,7 @@ def _call(args: argparse.Namespace, settings: Settings) -> int:
         print(f"voicebot call: --rate {args.rate}: a line rate must be between 8000 and 48000 Hz", file=sys.stderr)
         return 2
     try:
-        media = FileMedia.from_wavs(args.wavs, args.rate, fast=args.fast)
+        media = FileMedia.from_wavs(args.wavs, args.rate, fast=args.fast, transfer_fails=args.transfer_fails)
     except BadAudio as exc:
         print(f"voicebot call: {exc}", file=sys.stderr)
         return 2
@@ -76,6 +78,8 @@ async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
                   else "bot hung up" if rec.hung_up else "caller hung up")
         print(f"outcome: {session.outcome}, {ending}; bot audio {len(rec.bot_audio) / 2 / media.sample_rate:.1f}s "
               f"-> {args.out}", flush=True)
+        if session.transfer_failure:
+            print(f"transfer failed ({session.transfer_failure}); callback request: {session.callback_id or 'none'}")
         if rec.latencies_ms:
             print(f"voice-to-voice as the caller heard it (ms): {rec.latencies_ms}")
         return 0
