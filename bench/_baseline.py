@@ -1,0 +1,233 @@
+"""The baseline: a voice pipeline made only of pipecat's stock pieces, fed the same caller audio.
+
+    CallerSource -> VADProcessor(SileroVADAnalyzer()) -> WhisperSTTService(models/whisper-base)
+      -> ScriptedReplies (same reply texts as our dialog) -> PiperTTSService(models/piper voice)
+      -> WholeReply (the reply is synthesized completely before it is sent) -> LineSink
+
+It runs under pipecat's `PipelineWorker`/`WorkerRunner`. Models are loaded once and the one pipeline
+serves every scripted call in turn (calls are separated by the caller script, not by restarting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    OutputAudioRawFrame,
+    StartFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSSpeakFrame,
+    TTSStartedFrame,
+    TTSStoppedFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.audio.vad_processor import VADProcessor
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.services.piper.tts import PiperTTSService
+from pipecat.services.whisper.stt import WhisperSTTService
+from pipecat.workers.runner import WorkerRunner
+
+from bench._caller import ScriptedCaller, TurnMeasure
+
+IN_RATE = 16000  # faster-whisper reads raw PCM as 16 kHz, so the stock STT needs 16 kHz input
+
+
+@dataclass
+class _Stamps:
+    """Per-turn times (monotonic) seen inside the baseline pipeline."""
+
+    vad_stop: float | None = None
+    transcript: float | None = None
+    reply: float | None = None
+
+
+class _Calls:
+    """Which scripted call is on the line now; shared by the source and the reply step."""
+
+    def __init__(self, callers: list[ScriptedCaller]) -> None:
+        self.callers = callers
+        self.current: ScriptedCaller | None = None
+        self.stamps: dict[tuple[str, int], _Stamps] = {}
+        self.early_transcripts = 0  # VAD split a sentence: a fragment was transcribed before the caller ended
+
+    def listening(self) -> TurnMeasure | None:
+        return self.current._listening_turn if self.current else None
+
+    def stamp(self, turn: TurnMeasure) -> _Stamps:
+        return self.stamps.setdefault((turn.call, turn.turn), _Stamps())
+
+
+class CallerSource(FrameProcessor):
+    """Plays each scripted call's audio into the pipeline as InputAudioRawFrames, paced in real time."""
+
+    def __init__(self, calls: _Calls, on_done: Callable[[], None]) -> None:
+        super().__init__(name="caller-source")
+        self._calls = calls
+        self._on_done = on_done
+        self._task: asyncio.Task | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        await self.push_frame(frame, direction)
+        if isinstance(frame, StartFrame):
+            self._task = self.create_task(self._feed())
+        elif isinstance(frame, (EndFrame, CancelFrame)) and self._task:
+            await self.cancel_task(self._task)
+            self._task = None
+
+    async def _feed(self) -> None:
+        for caller in self._calls.callers:
+            self._calls.current = caller
+            async for chunk in caller.chunks():
+                await self.push_frame(InputAudioRawFrame(audio=chunk, sample_rate=caller.sample_rate,
+                                                         num_channels=1))
+        self._calls.current = None
+        self._on_done()
+
+
+class ScriptedReplies(FrameProcessor):
+    """The 'dialog' of the baseline: answers each caller turn with the reply text our dialog gave."""
+
+    def __init__(self, calls: _Calls, reply_for: Callable[[TurnMeasure], str]) -> None:
+        super().__init__(name="scripted-replies")
+        self._calls = calls
+        self._reply_for = reply_for
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        turn = self._calls.listening()
+        now = time.monotonic()
+        if isinstance(frame, VADUserStoppedSpeakingFrame) and turn and turn.speech_end:
+            st = self._calls.stamp(turn)
+            st.vad_stop = st.vad_stop or now
+        if isinstance(frame, TranscriptionFrame) and direction == FrameDirection.DOWNSTREAM:
+            # Generous to the baseline: transcripts of fragments the VAD cut off mid-sentence are not answered.
+            if turn is None or not turn.speech_end or turn.heard_text:
+                self._calls.early_transcripts += 1
+                return
+            st = self._calls.stamp(turn)
+            st.transcript = now
+            turn.heard_text = frame.text.strip()
+            text = self._reply_for(turn)
+            turn.reply_text = text
+            st.reply = time.monotonic()
+            await self.push_frame(TTSSpeakFrame(text, append_to_context=False))
+            return
+        await self.push_frame(frame, direction)
+
+
+class WholeReply(FrameProcessor):
+    """Holds the TTS audio of a reply until it is complete, then sends it as one frame (no streaming)."""
+
+    def __init__(self) -> None:
+        super().__init__(name="whole-reply")
+        self._buf = bytearray()
+        self._rate = 0
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, TTSStartedFrame):
+            self._buf.clear()
+        elif isinstance(frame, TTSAudioRawFrame):
+            self._buf += frame.audio
+            self._rate = frame.sample_rate
+            return
+        elif isinstance(frame, TTSStoppedFrame) and self._buf:
+            await self.push_frame(OutputAudioRawFrame(audio=bytes(self._buf), sample_rate=self._rate,
+                                                      num_channels=1))
+            self._buf.clear()
+        await self.push_frame(frame, direction)
+
+
+class LineSink(FrameProcessor):
+    """The phone line: bot audio reaching it counts as played."""
+
+    def __init__(self, calls: _Calls) -> None:
+        super().__init__(name="line-sink")
+        self._calls = calls
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, OutputAudioRawFrame) and self._calls.current:
+            self._calls.current.on_bot_audio(len(frame.audio), frame.sample_rate)
+            return
+        await self.push_frame(frame, direction)
+
+
+@dataclass
+class BaselineModels:
+    """The stock services, constructed (models loaded) once."""
+
+    stt: WhisperSTTService
+    tts: PiperTTSService
+    load_secs: float
+
+
+def load_baseline(whisper_dir: Path, piper_dir: Path, voice: str, compute_type: str) -> BaselineModels:
+    t = time.perf_counter()
+    stt = WhisperSTTService(settings=WhisperSTTService.Settings(model=str(whisper_dir)), device="cpu",
+                            compute_type=compute_type)
+    tts = PiperTTSService(settings=PiperTTSService.Settings(voice=voice), download_dir=piper_dir)
+    return BaselineModels(stt=stt, tts=tts, load_secs=time.perf_counter() - t)
+
+
+async def run_baseline(models: BaselineModels, callers: list[ScriptedCaller],
+                       reply_for: Callable[[TurnMeasure], str]) -> int:
+    """Run every scripted call through the stock pipeline; fills the callers' TurnMeasures.
+
+    Returns how many transcripts of sentence fragments (VAD cut mid-sentence) were left unanswered.
+    """
+    calls = _Calls(callers)
+    done = asyncio.Event()
+    pipeline = Pipeline([
+        CallerSource(calls, done.set),
+        VADProcessor(vad_analyzer=SileroVADAnalyzer()),  # stock defaults, stop_secs included
+        models.stt,
+        ScriptedReplies(calls, reply_for),
+        models.tts,
+        WholeReply(),
+        LineSink(calls),
+    ])
+    worker = PipelineWorker(pipeline, params=PipelineParams(audio_in_sample_rate=IN_RATE,
+                                                            audio_out_sample_rate=models.tts._voice.config.sample_rate),
+                            enable_rtvi=False, cancel_on_idle_timeout=False, idle_timeout_secs=None,
+                            check_dangling_tasks=False)
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+
+    async def stop_when_script_done() -> None:
+        await done.wait()
+        await worker.cancel(reason="caller script finished")
+
+    await asyncio.gather(runner.run(), stop_when_script_done())
+    for c in callers:
+        for turn in c.turns:
+            st = calls.stamps.get((turn.call, turn.turn))
+            if st:
+                turn.parts.update(_parts(turn, st))
+    return calls.early_transcripts
+
+
+def _parts(turn: TurnMeasure, st: _Stamps) -> dict[str, float]:
+    ms = {}
+    if st.vad_stop:
+        ms["end_of_turn"] = (st.vad_stop - turn.speech_end) * 1000
+    if st.vad_stop and st.transcript:
+        ms["asr"] = (st.transcript - st.vad_stop) * 1000
+    if st.transcript and st.reply:
+        ms["dialog"] = (st.reply - st.transcript) * 1000
+    if st.reply and turn.first_audio:
+        ms["tts_first_audio"] = (turn.first_audio - st.reply) * 1000
+    return ms
