@@ -81,6 +81,10 @@ class ScriptedCaller:
     def playout_end(self) -> float:
         return self._playout_end
 
+    def drop_playout(self) -> None:
+        """Barge-in: queued bot audio was dropped."""
+        self._playout_end = min(self._playout_end, time.monotonic())
+
     def on_hangup(self) -> None:
         self.hung_up.set()
 

@@ -1,0 +1,178 @@
+"""Voice-to-voice latency of our pipeline vs. a stock-pipecat baseline, on the same caller audio.
+
+    .venv/bin/python bench/latency.py                      # 20 turns, ours + baseline, table on stdout
+    .venv/bin/python bench/latency.py --turns 2 --no-baseline   # quick smoke check
+    .venv/bin/python bench/latency.py --json out.json
+
+Latency of a turn = from the caller's LAST VOICED 20 ms frame (we synthesize the caller, so we know it)
+to the FIRST BOT AUDIO BYTE handed to the line. Caller audio is streamed in real time for both
+pipelines, so end-of-turn detection is part of the number. Both run in this process one after the
+other (never at the same time), measured by the same monotonic clock.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` and `voicebot` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import time
+
+import numpy as np
+import psutil
+
+from bench._audio import CallerVoice, Scenario, Utterance, build_script, make_utterance
+from bench._caller import ScriptedCaller, TurnMeasure
+from bench._report import SystemResult, render
+from voicebot.config import ConfigError, Settings, load_settings
+
+BASELINE_RATE = 16000  # the stock WhisperSTTService reads raw PCM as 16 kHz
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench/latency.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--turns", type=int, default=20, help="caller turns in all (split into calls of <= 4 turns)")
+    p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
+                   help="also run the stock-pipecat baseline on the same audio (default: yes)")
+    p.add_argument("--json", type=Path, help="also write every number to this JSON file")
+    p.add_argument("--line-rate", type=int, choices=(8000, 16000), default=16000,
+                   help="sample rate of our phone line (the baseline always gets the 16 kHz copy)")
+    p.add_argument("--config", type=Path, help="config.toml to use (default: the project's)")
+    p.add_argument("--seed", type=int, default=7, help="seed of the line noise")
+    return p.parse_args(argv)
+
+
+def _rss_mb() -> float:
+    return psutil.Process(os.getpid()).memory_info().rss / 2**20
+
+
+def _quiet_pipecat_logs() -> None:
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
+
+
+def _synthesize(script: list[Scenario], voice: CallerVoice, rates: set[int]) -> dict[int, list[list[Utterance]]]:
+    """Per sample rate: per call, the utterances of its turns (same speech at every rate)."""
+    out: dict[int, list[list[Utterance]]] = {r: [] for r in rates}
+    for ci, call in enumerate(script):
+        raw = [voice.synthesize(t.text, variant=ci + ti) for ti, t in enumerate(call.turns)]
+        for r in rates:
+            out[r].append([make_utterance(a, voice.native_rate, t.text, r) for a, t in zip(raw, call.turns,
+                                                                                          strict=True)])
+    return out
+
+
+def _callers(script: list[Scenario], utts: list[list[Utterance]], seed: int, greeting: bool) -> list[ScriptedCaller]:
+    return [ScriptedCaller(call.name, u, np.random.default_rng(seed + i), expect_greeting=greeting)
+            for i, (call, u) in enumerate(zip(script, utts, strict=True))]
+
+
+async def _run_ours(settings: Settings, script: list[Scenario], utts: list[list[Utterance]],
+                    seed: int) -> SystemResult:
+    from bench._ours import OursHarness
+
+    rss0 = _rss_mb()
+    harness = await OursHarness.start(settings)
+    result = SystemResult("ours", [], load_secs=harness.load_secs, rss_mb=_rss_mb())
+    result.notes.append(f"RSS before loading models {rss0:.0f} MB")
+    try:
+        for caller in _callers(script, utts, seed, greeting=True):
+            outcome = await harness.run_call(caller)
+            result.turns.extend(caller.turns)
+            if outcome:
+                result.notes.append(f"{caller.call}: {outcome}")
+    finally:
+        await harness.close()
+    return result
+
+
+async def _run_baseline(settings: Settings, script: list[Scenario], utts: list[list[Utterance]], seed: int,
+                        replies: dict[tuple[str, int], str]) -> SystemResult:
+    from bench._baseline import load_baseline, run_baseline
+
+    models_dir = settings.path(settings.models.dir)
+    voice = settings.tts.voices["en"]
+    rss0 = _rss_mb()
+    models = load_baseline(models_dir / settings.models.whisper, models_dir / "piper", voice,
+                           settings.models.compute_type)
+    result = SystemResult("baseline", [], load_secs=models.load_secs, rss_mb=_rss_mb())
+    result.notes.append(f"RSS before loading its models {rss0:.0f} MB (ours already loaded)")
+    callers = _callers(script, utts, seed, greeting=False)
+
+    def reply_for(turn: TurnMeasure) -> str:
+        return replies.get((turn.call, turn.turn)) or "Thank you. Is there anything else I can help you with?"
+
+    fragments = await run_baseline(models, callers, reply_for)
+    for c in callers:
+        result.turns.extend(c.turns)
+    overlaps = sum(c.overlaps for c in callers)
+    if fragments or overlaps:
+        result.notes.append(f"VAD cut {fragments} sentence(s) mid-way; those fragments were not answered"
+                            f" (generous to the baseline); bot audio over the caller: {overlaps}")
+    return result
+
+
+async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    script = build_script(args.turns)
+    models_dir = settings.path(settings.models.dir)
+    voice_path = models_dir / "piper" / f"{settings.tts.voices['en']}.onnx"
+    t = time.perf_counter()
+    caller_voice = CallerVoice(voice_path)
+    audio = _synthesize(script, caller_voice, {args.line_rate, BASELINE_RATE})
+    del caller_voice
+    print(f"synthesized {args.turns} caller turns in {len(script)} calls ({time.perf_counter() - t:.1f} s)",
+          file=sys.stderr)
+
+    ours: SystemResult | None = None
+    try:
+        ours = await _run_ours(settings, script, audio[args.line_rate], args.seed)
+    except ImportError as exc:  # our pipeline is not there yet (or broken): measure the baseline anyway
+        print(f"our pipeline could not be run: {exc}", file=sys.stderr)
+
+    base: SystemResult | None = None
+    if args.baseline:
+        replies = {(t.call, t.turn): t.reply_text for t in (ours.turns if ours else []) if t.reply_text}
+        base = await _run_baseline(settings, script, audio[BASELINE_RATE], args.seed, replies)
+
+    from bench._speed import measure_speed
+
+    reply_texts = sorted({t.reply_text for s in (ours, base) if s for t in s.turns if t.reply_text})
+    speed = measure_speed(models_dir / settings.models.whisper, voice_path, settings.models.compute_type,
+                          settings.models.cpu_threads, settings.asr.beam_size,
+                          [u for call in audio[BASELINE_RATE] for u in call], reply_texts)
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f} (shared machine)"
+    print(render(ours, base, speed, machine))
+    if args.json:
+        args.json.write_text(json.dumps({
+            "turns_requested": args.turns, "line_rate": args.line_rate, "machine": machine,
+            "ours": ours.to_json() if ours else None, "baseline": base.to_json() if base else None,
+            "speed": vars(speed),
+        }, indent=2))
+    return 0 if ours else 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if args.turns < 1:
+        print("--turns must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    _quiet_pipecat_logs()
+    return asyncio.run(_main(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
