@@ -65,9 +65,17 @@ class OursHarness:
         call_id = f"bench-{caller.call}-{uuid.uuid4().hex[:6]}"
         info = CallInfo(call_id=call_id, caller_number="+48000000000", language="en", channel="local")
         wall_minus_mono = time.time() - time.monotonic()
-        await run_call(line, info, self.services)
-        await self._fill_from_transcript(call_id, caller.turns, wall_minus_mono)
         notes = []
+        # A call can't take longer than its script plus every reply timing out; past that it is stuck.
+        limit = caller.timing.greeting_timeout_secs + sum(
+            t.voiced_secs + caller.timing.reply_timeout_secs + 10 for t in caller.turns)
+        try:
+            await asyncio.wait_for(run_call(line, info, self.services), timeout=limit)
+        except TimeoutError:
+            notes.append(f"run_call did not return within {limit:.0f} s after the caller hung up")
+        except Exception as exc:
+            notes.append(f"run_call raised {type(exc).__name__}: {exc}")
+        await self._fill_from_transcript(call_id, caller.turns, wall_minus_mono)
         if line.transfers:
             notes.append(f"transferred to the human line ({len(line.transfers)}x)")
         if caller.overlaps:
@@ -96,9 +104,10 @@ class OursHarness:
         if keys:
             await self._redis.delete(*keys)
         await self._redis.aclose()
-        models = self.services.models
-        if hasattr(models, "close"):
-            models.close()
+        self.services.models.close()
+        close_dialog = getattr(self.services.dialog, "close", None)
+        if close_dialog is not None:
+            await close_dialog()
         if self._embedded is not None:
             self._embedded.stop()
 
@@ -114,5 +123,27 @@ def parts_from_timings(timings: dict[str, float]) -> dict[str, float]:
 
 
 def _load_dialog_engine(settings: Settings) -> Any:
-    raise ImportError("no dialog engine loader yet")
+    from voicebot.dialog.loader import load_engine  # ImportError until the dialog engine is merged
 
+    return load_engine(settings)
+
+
+
+async def typed_replies(settings: Settings, calls: list[tuple[str, list[str]]]) -> dict[tuple[str, int], str]:
+    """What our dialog answers to each scripted sentence as typed text (no audio): the baseline's replies
+    when our audio pipeline could not run."""
+    from voicebot.dialog.types import CallerSaid
+
+    engine = _load_dialog_engine(settings)
+    out: dict[tuple[str, int], str] = {}
+    try:
+        for name, texts in calls:
+            session = engine.new_session(CallInfo(call_id=f"bench-typed-{name}", language="en"))
+            await session.start()
+            for i, text in enumerate(texts):
+                out[(name, i)] = (await session.handle(CallerSaid(text=text, language="en"))).text
+    finally:
+        close = getattr(engine, "close", None)
+        if close is not None:
+            await close()
+    return out

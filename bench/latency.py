@@ -121,6 +121,22 @@ async def _run_baseline(settings: Settings, script: list[Scenario], utts: list[l
     return result
 
 
+async def _baseline_replies(settings: Settings, script: list[Scenario],
+                            ours: SystemResult | None) -> dict[tuple[str, int], str]:
+    """The texts our dialog replied in our run; if it did not run, what it replies to the typed sentences."""
+    replies = {(t.call, t.turn): t.reply_text for t in (ours.turns if ours else []) if t.reply_text}
+    if replies:
+        return replies
+    from bench._ours import typed_replies
+
+    try:
+        return await typed_replies(settings, [(c.name, [t.text for t in c.turns]) for c in script])
+    except Exception as exc:
+        print(f"our dialog could not be run either ({type(exc).__name__}: {exc}); the baseline answers every"
+              " turn with one fixed sentence", file=sys.stderr)
+        return {}
+
+
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
     script = build_script(args.turns)
     models_dir = settings.path(settings.models.dir)
@@ -135,12 +151,12 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     ours: SystemResult | None = None
     try:
         ours = await _run_ours(settings, script, audio[args.line_rate], args.seed)
-    except ImportError as exc:  # our pipeline is not there yet (or broken): measure the baseline anyway
-        print(f"our pipeline could not be run: {exc}", file=sys.stderr)
+    except Exception as exc:  # our pipeline is missing or broken: say so, and still measure the baseline
+        print(f"our pipeline could not be run: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     base: SystemResult | None = None
     if args.baseline:
-        replies = {(t.call, t.turn): t.reply_text for t in (ours.turns if ours else []) if t.reply_text}
+        replies = await _baseline_replies(settings, script, ours)
         base = await _run_baseline(settings, script, audio[BASELINE_RATE], args.seed, replies)
 
     from bench._speed import measure_speed
