@@ -90,6 +90,7 @@ async def _run_ours(settings: Settings, script: list[Scenario], utts: list[list[
             result.turns.extend(caller.turns)
             if outcome:
                 result.notes.append(f"{caller.call}: {outcome}")
+        result.notes.append(harness.speech_stats())
     finally:
         await harness.close()
     return result
