@@ -61,6 +61,14 @@ class CallSession:
             reply = self.system_fault()
         return await self._after_reply(reply, timings)
 
+    async def component_failed(self, component: str, detail: str = "") -> BotReply:
+        """A part outside the dialog (speech recognition, synthesis, the line) failed: hand over to a human.
+
+        Recorded like any bot reply, with the handoff package written, so the agent sees why.
+        """
+        log.error("call %s: %s failed (%s): transferring to a human", self.info.call_id, component, detail)
+        return await self._after_reply(self.system_fault(), timings={})
+
     def system_fault(self) -> BotReply:
         lang = self.info.language
         return BotReply(text=SYSTEM_FAULT_TEXT.get(lang, SYSTEM_FAULT_TEXT["en"]), action="transfer",

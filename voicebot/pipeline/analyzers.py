@@ -1,0 +1,63 @@
+"""Pipecat's bundled Silero VAD and smart-turn v3 analyzers, built around ONNX sessions shared by all calls.
+
+Pipecat's analyzers load their ONNX model in `__init__`, once per call. The models are stateless apart from
+Silero's recurrent state (kept per call in `SileroOnnxModel`), and `InferenceSession.run` is thread-safe, so
+we load each session once per process and give every call a cheap analyzer around it.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import onnxruntime as ort
+from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn, SmartTurnParams
+from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
+from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams
+
+
+def _bundled(package: str, name: str) -> str:
+    return str(resources.files(package).joinpath(name))
+
+
+def load_vad_session() -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.inter_op_num_threads = 1
+    opts.intra_op_num_threads = 1
+    return ort.InferenceSession(_bundled("pipecat.audio.vad.data", "silero_vad.onnx"),
+                                providers=["CPUExecutionProvider"], sess_options=opts)
+
+
+def load_smart_turn_session() -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.inter_op_num_threads = 1
+    opts.intra_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(_bundled("pipecat.audio.turn.smart_turn.data", "smart-turn-v3.2-cpu.onnx"),
+                                providers=["CPUExecutionProvider"], sess_options=opts)
+
+
+class SharedSileroVAD(SileroVADAnalyzer):
+    """Silero VAD for one call; the ONNX session is the process's, the recurrent state is this call's."""
+
+    def __init__(self, session: ort.InferenceSession, *, sample_rate: int, params: VADParams) -> None:
+        VADAnalyzer.__init__(self, sample_rate=sample_rate, params=params)  # skip the per-call model load
+        model = SileroOnnxModel.__new__(SileroOnnxModel)
+        model.session = session
+        model.sample_rates = [8000, 16000]
+        model.reset_states()
+        self._model = model
+        self._windows_since_reset = 0
+        self._low_confidence_windows = 0
+        self.set_sample_rate(sample_rate)
+
+
+class SharedSmartTurn(LocalSmartTurnAnalyzerV3):
+    """smart-turn v3 end-of-turn model for one call around the process's ONNX session."""
+
+    def __init__(self, session: ort.InferenceSession, *, sample_rate: int, params: SmartTurnParams) -> None:
+        BaseSmartTurn.__init__(self, sample_rate=sample_rate, params=params)  # skip the per-call model load
+        self._log_data = False
+        self._session = session
+        self.set_sample_rate(sample_rate)

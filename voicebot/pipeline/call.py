@@ -1,0 +1,118 @@
+"""One phone call = one pipecat pipeline:
+
+    line audio -> TurnDetector (Silero VAD + smart-turn v3) -> Transcriber (whisper) -> DialogResponder
+    (CallSession) -> Speaker (piper, by sentence) -> line
+
+Models come from the process (`services.models`); everything else here belongs to this call only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pipecat.frames.frames import ErrorFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.workers.runner import WorkerRunner
+
+from voicebot.dialog.types import BotReply, CallInfo
+from voicebot.pipeline.frames import SystemFaultFrame, TurnClock
+from voicebot.pipeline.media import CallMedia
+from voicebot.pipeline.media_io import MediaSink, MediaSource
+from voicebot.pipeline.responder import DialogResponder
+from voicebot.pipeline.services import CallServices
+from voicebot.pipeline.speaker import Speaker
+from voicebot.pipeline.stt import Transcriber
+from voicebot.pipeline.turns import RATE, TurnDetector
+from voicebot.session import CallSession
+
+log = logging.getLogger(__name__)
+
+TurnTimingsHook = Callable[[dict[str, float]], None]
+
+
+@dataclass
+class _CallEnd:
+    """How the call ended: set once, by whichever side closes it first."""
+
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    reason: str = ""
+
+    def close(self, reason: str) -> None:
+        if not self.done.is_set():
+            self.reason = reason
+            self.done.set()
+
+
+async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
+                   on_turn: TurnTimingsHook | None = None) -> CallSession:
+    """Run one call until the caller hangs up or the bot transfers / hangs up; return its session.
+
+    `on_turn` (optional, e.g. for benchmarks) gets each caller turn's timings once the bot's first audio of
+    the answer reached the line (ms after the caller's last voiced audio; `first_audio_ms` = voice-to-voice).
+    """
+    models, settings = services.models, services.settings
+    session = CallSession(info, services.dialog.new_session(info), services.store, services.write_handoff)
+    call_start = TurnClock.now()
+    end = _CallEnd()
+    turn_timings: list[dict[str, float]] = []
+
+    def turn_answered(clock: TurnClock) -> None:
+        timings = clock.timings()
+        turn_timings.append(timings)
+        log.info("call %s turn timings (ms after caller stopped): %s", info.call_id, timings)
+        if on_turn is not None:
+            on_turn(timings)
+
+    def line_closed(reply: BotReply, detail: str) -> None:
+        end.close(f"bot {reply.action} ({reply.reason or '-'}): {detail}")
+
+    processors = [
+        MediaSource(media, lambda why: end.close(f"caller gone: {why}")),
+        TurnDetector(models.new_vad(RATE), models.new_turn_analyzer(RATE), input_rate=media.sample_rate,
+                     max_silence_s=settings.turn.max_silence_secs, call_start=call_start,
+                     speculative=settings.asr.speculative),
+        Transcriber(models.asr, info.language),
+        DialogResponder(session),
+        Speaker(models.tts, media.sample_rate),
+        MediaSink(media, turn_answered, line_closed),
+    ]
+    worker = PipelineWorker(
+        Pipeline(processors),
+        params=PipelineParams(audio_in_sample_rate=media.sample_rate, audio_out_sample_rate=media.sample_rate),
+        idle_timeout_secs=None, enable_rtvi=False, enable_turn_tracking=False, check_dangling_tasks=False,
+        name=f"call-{info.call_id}",
+    )
+
+    faulted = False
+
+    @worker.event_handler("on_pipeline_error")
+    async def _on_error(_worker: PipelineWorker, frame: ErrorFrame) -> None:
+        # Any processor failing unexpectedly (VAD, a bug): the caller goes to a human, once.
+        nonlocal faulted
+        log.error("call %s: pipeline error: %s", info.call_id, frame.error)
+        if not faulted:
+            faulted = True
+            await worker.queue_frame(SystemFaultFrame("pipeline", str(frame.error)))
+
+    runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
+    await runner.add_workers(worker)
+    running = asyncio.create_task(runner.run(), name=f"call-{info.call_id}")
+    ended = asyncio.create_task(end.done.wait())
+    try:
+        await asyncio.wait({running, ended}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ended.cancel()
+        if not running.done():
+            await worker.cancel(reason=end.reason or "call ended")
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        log.info("call %s ended: %s", info.call_id, end.reason or "pipeline stopped")
+        if services.store is not None and turn_timings:
+            await services.store.update_call(info.call_id, turn_timings=turn_timings)
+        await session.finish()
+    return session

@@ -1,0 +1,105 @@
+"""Our own pipecat frames between the per-call processors, and the per-turn latency clock they carry."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from pipecat.frames.frames import DataFrame, SystemFrame
+
+from voicebot.dialog.types import BotReply, CallerEvent
+
+
+@dataclass
+class TurnClock:
+    """Monotonic time stamps of one caller turn; each stage stamps its own field.
+
+    `timings()` gives milliseconds after the caller's last voiced audio (what the caller perceives as the bot's
+    reaction time), plus when that was in the call. `first_audio` is the voice-to-voice latency.
+    """
+
+    call_start: float
+    speech_start: float
+    speech_end: float  # the last audio chunk VAD marked as voiced
+    end_of_turn: float = 0.0
+    asr_done: float = 0.0
+    reply_ready: float = 0.0
+    first_audio: float = 0.0
+    asr_compute_ms: float = 0.0
+    speculative_hit: bool = False
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    def timings(self) -> dict[str, float]:
+        out = {
+            "speech_end_at_ms": round((self.speech_end - self.call_start) * 1000, 1),
+            "caller_speech_ms": round((self.speech_end - self.speech_start) * 1000, 1),
+        }
+        for name in ("end_of_turn", "asr_done", "reply_ready", "first_audio"):
+            stamp = getattr(self, name)
+            if stamp:
+                out[f"{name}_ms"] = round((stamp - self.speech_end) * 1000, 1)
+        if self.asr_compute_ms:
+            out["asr_compute_ms"] = round(self.asr_compute_ms, 1)
+            out["asr_speculative"] = 1.0 if self.speculative_hit else 0.0
+        return out
+
+
+@dataclass
+class SpeechPausedFrame(SystemFrame):
+    """The caller paused briefly: a chance to transcribe early (the text may be final if the turn ends now)."""
+
+    audio: np.ndarray  # float32, 16 kHz, the whole utterance so far
+    voiced_chunks: int  # how many voiced chunks it holds; the turn reuses the text only if this is unchanged
+
+
+@dataclass
+class CallerTurnFrame(SystemFrame):
+    """End of a caller turn (decided by smart-turn or the silence cap)."""
+
+    audio: np.ndarray  # float32, 16 kHz, pre-roll + speech + trailing silence
+    voiced: np.ndarray  # float32, 16 kHz, only the chunks VAD marked as speech (for prosody)
+    voiced_chunks: int
+    clock: TurnClock
+    barge_in: bool
+    speech_s: float  # caller speech duration in audio time, first to last voiced chunk
+
+
+@dataclass
+class CallerEventFrame(DataFrame):
+    """A caller event for the dialog: never dropped by an interruption (it is the caller's words)."""
+
+    event: CallerEvent
+    clock: TurnClock | None = None
+    interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
+class SystemFaultFrame(DataFrame):
+    """A component (asr, tts) failed: the dialog hands the caller to a human with reason system_fault."""
+
+    component: str
+    detail: str = ""
+    interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
+class BotReplyFrame(DataFrame):
+    """Text to speak; dropped when the caller barges in."""
+
+    reply: BotReply
+    clock: TurnClock | None = None
+
+
+@dataclass
+class BotActionFrame(DataFrame):
+    """End of a reply: what the line does once its audio has played (continue, transfer, hang up).
+
+    Not interruptible: a caller talking over "I am connecting you" must still be connected.
+    """
+
+    reply: BotReply
+    interruptible: bool = field(default=False, init=False)

@@ -1,0 +1,142 @@
+"""The pipecat input/output pair for any `CallMedia` (SIP, AudioSocket, Twilio, the file caller...)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InterruptionFrame,
+    StartFrame,
+    TTSAudioRawFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from voicebot.dialog.types import BotReply, CallerDtmf
+from voicebot.pipeline.frames import BotActionFrame, CallerEventFrame, TurnClock
+from voicebot.pipeline.media import AudioIn, CallMedia, DtmfIn, HangupIn
+from voicebot.pipeline.speaker import CLOCK_KEY
+
+log = logging.getLogger(__name__)
+
+PLAYOUT_TIMEOUT_S = 120.0  # a line that never reports its audio played must not hold the call forever
+
+
+class MediaSource(FrameProcessor):
+    """Reads the line's events into the pipeline; tells the call when the caller is gone."""
+
+    def __init__(self, media: CallMedia, on_gone: Callable[[str], None]) -> None:
+        super().__init__(name="media-in")
+        self._media = media
+        self._on_gone = on_gone
+        self._reader: asyncio.Task[None] | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        await self.push_frame(frame, direction)
+        if isinstance(frame, StartFrame) and self._reader is None:
+            self._reader = self.create_task(self._read(), name="media-events")
+        elif isinstance(frame, EndFrame | CancelFrame) and self._reader is not None:
+            await self.cancel_task(self._reader)
+
+    async def _read(self) -> None:
+        rate = self._media.sample_rate
+        try:
+            async for event in self._media.events():
+                if isinstance(event, AudioIn):
+                    await self.push_frame(InputAudioRawFrame(audio=event.pcm, sample_rate=rate, num_channels=1))
+                elif isinstance(event, DtmfIn):
+                    await self.push_frame(CallerEventFrame(CallerDtmf(event.digit)))
+                elif isinstance(event, HangupIn):
+                    self._on_gone(event.reason)
+                    return
+            self._on_gone("line closed")
+        except Exception as exc:
+            log.exception("reading the call's media failed")
+            self._on_gone(f"media failed: {exc}")
+
+
+class MediaSink(FrameProcessor):
+    """Plays bot audio on the line, clears it on barge-in, and carries out transfer / hang-up."""
+
+    def __init__(self, media: CallMedia, on_first_audio: Callable[[TurnClock], None],
+                 on_closed: Callable[[BotReply, str], None]) -> None:
+        super().__init__(name="media-out")
+        self._media = media
+        self._on_first_audio = on_first_audio
+        self._on_closed = on_closed
+        self._speaking = False
+        self._playout: asyncio.Task[None] | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InterruptionFrame):
+            await self._media.clear()
+            await self._stop_watching()
+            await self._stopped_speaking()
+        elif isinstance(frame, TTSAudioRawFrame):
+            await self._play(frame)
+            return
+        elif isinstance(frame, BotActionFrame):
+            await self._after_reply(frame.reply)
+            return
+        await self.push_frame(frame, direction)
+
+    async def _play(self, frame: TTSAudioRawFrame) -> None:
+        await self._stop_watching()
+        clock = frame.metadata.get(CLOCK_KEY)
+        if isinstance(clock, TurnClock):
+            clock.first_audio = TurnClock.now()
+        if not self._speaking:
+            self._speaking = True
+            await self.push_frame(BotStartedSpeakingFrame(), FrameDirection.UPSTREAM)
+        await self._media.play(frame.audio)
+        if isinstance(clock, TurnClock):
+            self._on_first_audio(clock)
+
+    async def _after_reply(self, reply: BotReply) -> None:
+        if reply.action == "continue":
+            self._playout = self.create_task(self._watch_playout(), name="playout")
+            return
+        await self._wait_played()
+        try:
+            if reply.action in ("transfer", "callback"):
+                result = await self._media.transfer(reply.handoff_id or "")
+                detail = f"transfer {'ok' if result.ok else 'FAILED'}: {result.detail}"
+            else:
+                await self._media.hangup()
+                detail = "hung up"
+        except Exception as exc:
+            log.exception("line failed to %s", reply.action)
+            detail = f"{reply.action} failed: {exc}"
+        await self._stopped_speaking()
+        self._on_closed(reply, detail)
+
+    async def _wait_played(self) -> None:
+        try:
+            await asyncio.wait_for(self._media.wait_played(), PLAYOUT_TIMEOUT_S)
+        except TimeoutError:
+            log.error("bot audio did not finish playing within %ss", PLAYOUT_TIMEOUT_S)
+
+    async def _watch_playout(self) -> None:
+        await self._wait_played()
+        await self._stopped_speaking()
+
+    async def _stop_watching(self) -> None:
+        if self._playout is not None:
+            task, self._playout = self._playout, None
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.cancel_task(task)
+
+    async def _stopped_speaking(self) -> None:
+        if self._speaking:
+            self._speaking = False
+            await self.push_frame(BotStoppedSpeakingFrame(), FrameDirection.UPSTREAM)

@@ -1,0 +1,133 @@
+"""Speech models loaded ONCE per process and shared by every call: whisper, piper voices, VAD, smart-turn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import onnxruntime as ort
+from aiohttp import web
+from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
+from pipecat.audio.vad.vad_analyzer import VADParams
+
+from voicebot.config import Settings
+from voicebot.models import catalog
+from voicebot.pipeline.analyzers import SharedSileroVAD, SharedSmartTurn, load_smart_turn_session, load_vad_session
+from voicebot.pipeline.asr import SpeechRecognizer
+from voicebot.pipeline.tts import SpeechSynthesizer
+from voicebot.pipeline.voices import EspeakVoice, PiperSentenceVoice, Voice
+from voicebot.web.keys import MODELS, SETTINGS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SharedModels:
+    settings: Settings
+    asr: SpeechRecognizer
+    tts: SpeechSynthesizer
+    vad_session: ort.InferenceSession
+    smart_turn_session: ort.InferenceSession | None
+    load_seconds: float = 0.0
+    loaded_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def load(cls, settings: Settings) -> SharedModels:
+        """Load everything; raise catalog.ModelMissing naming the missing model/voice (blocking: use a thread)."""
+        started = time.perf_counter()
+        models_dir = settings.path(settings.models.dir)
+        whisper_path = catalog.whisper_dir(models_dir, settings.models.whisper)
+        voices = _load_voices(settings)
+        from faster_whisper import WhisperModel  # heavy import (ctranslate2), only when models load
+
+        whisper = WhisperModel(str(whisper_path), device="cpu", compute_type=settings.models.compute_type,
+                               cpu_threads=settings.models.cpu_threads or (os.cpu_count() or 1), num_workers=1)
+        models = cls(
+            settings=settings,
+            asr=SpeechRecognizer(whisper, settings.asr.beam_size),
+            tts=SpeechSynthesizer(voices, espeak_fallback=settings.tts.fallback == "espeak-ng"),
+            vad_session=load_vad_session(),
+            smart_turn_session=load_smart_turn_session() if settings.turn.smart_turn else None,
+        )
+        models.load_seconds = time.perf_counter() - started
+        log.info("speech models loaded in %.1fs: %s", models.load_seconds, models.describe())
+        return models
+
+    # -- per-call analyzers (cheap: they wrap the shared sessions) ------------------------------
+    def new_vad(self, sample_rate: int) -> SharedSileroVAD:
+        t = self.settings.turn
+        params = VADParams(confidence=t.vad_confidence, start_secs=t.vad_start_secs, stop_secs=t.vad_stop_secs)
+        return SharedSileroVAD(self.vad_session, sample_rate=sample_rate, params=params)
+
+    def new_turn_analyzer(self, sample_rate: int) -> SharedSmartTurn | None:
+        if self.smart_turn_session is None:
+            return None
+        # smart-turn's stop_secs is the silence after which the turn ends whatever the model thinks.
+        params = SmartTurnParams(stop_secs=self.settings.turn.max_silence_secs)
+        return SharedSmartTurn(self.smart_turn_session, sample_rate=sample_rate, params=params)
+
+    # -- reporting ------------------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        return {
+            "whisper": self.settings.models.whisper,
+            "compute_type": self.settings.models.compute_type,
+            "beam_size": self.asr.beam_size,
+            "voices": {lang: v.name for lang, v in self.tts.voices.items()},
+            "tts_fallback": self.settings.tts.fallback or None,
+            "vad": "silero (pipecat bundled)",
+            "smart_turn": "v3.2 (pipecat bundled)" if self.smart_turn_session is not None else "off",
+            "load_seconds": round(self.load_seconds, 2),
+            "transcriptions": self.asr.stats.transcriptions,
+        }
+
+    def prometheus_lines(self) -> list[str]:
+        a, t = self.asr.stats, self.tts.stats
+        metrics = [
+            ("voicebot_models_load_seconds", "gauge", "Time it took to load the speech models.", self.load_seconds),
+            ("voicebot_asr_transcriptions_total", "counter", "Whisper transcriptions run.", a.transcriptions),
+            ("voicebot_asr_audio_seconds_total", "counter", "Caller audio transcribed.", a.audio_s),
+            ("voicebot_asr_compute_seconds_total", "counter", "Time spent in whisper.", a.compute_s),
+            ("voicebot_tts_sentences_total", "counter", "Sentences synthesized.", t.sentences),
+            ("voicebot_tts_audio_seconds_total", "counter", "Bot audio synthesized.", t.audio_s),
+            ("voicebot_tts_compute_seconds_total", "counter", "Time spent synthesizing.", t.compute_s),
+        ]
+        lines: list[str] = []
+        for name, kind, help_text, value in metrics:
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value:g}"]
+        return lines
+
+    def close(self) -> None:
+        self.asr.close()
+        self.tts.close()
+
+
+def _load_voices(settings: Settings) -> dict[str, Voice]:
+    models_dir = settings.path(settings.models.dir)
+    espeak = settings.tts.fallback == "espeak-ng"
+    voices: dict[str, Voice] = {}
+    for language, name in settings.tts.voices.items():
+        try:
+            found = catalog.voice_for(models_dir, name)
+        except catalog.ModelMissing:
+            if not espeak:
+                raise
+            log.warning("piper voice %s for '%s' is missing: speaking %s with espeak-ng", name, language, language)
+            voices[language] = EspeakVoice(language)
+            continue
+        voices[language] = PiperSentenceVoice(found.name, found.onnx, found.config)
+    return voices
+
+
+async def models_ctx(app: web.Application) -> AsyncIterator[None]:
+    """aiohttp cleanup_ctx: load the models in a thread at start-up, share them via app[MODELS]."""
+    models = await asyncio.to_thread(SharedModels.load, app[SETTINGS])
+    app[MODELS] = models
+    try:
+        yield
+    finally:
+        models.close()

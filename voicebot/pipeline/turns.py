@@ -1,0 +1,147 @@
+"""Caller audio -> caller turns: Silero VAD says who is speaking, smart-turn v3 says when a turn is over.
+
+Also detects barge-in (the caller starts speaking while the bot's audio is playing) and, after a short
+pause, hands the utterance so far to the transcriber so the text is often ready when the turn ends.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import soxr
+from pipecat.audio.turn.base_turn_analyzer import BaseTurnAnalyzer, EndOfTurnState
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADState
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    Frame,
+    InputAudioRawFrame,
+    InterruptionFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from voicebot.pipeline.frames import CallerTurnFrame, SpeechPausedFrame, TurnClock
+
+RATE = 16000  # VAD, smart-turn and whisper all work at 16 kHz
+PREROLL_S = 1.0  # audio kept from before VAD confirms speech (it needs ~0.5 s on soft onsets): first words reach ASR
+SPECULATIVE_PAUSE_S = 0.1  # silence after which we start transcribing, before the turn is known to be over
+
+
+def to_float(pcm: bytes) -> np.ndarray:
+    return np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+
+
+class TurnDetector(FrameProcessor):
+    def __init__(self, vad: VADAnalyzer, turn_analyzer: BaseTurnAnalyzer | None, *, input_rate: int,
+                 max_silence_s: float, call_start: float, speculative: bool = True) -> None:
+        super().__init__(name="turns")
+        self._vad = vad
+        self._turn = turn_analyzer
+        self._resampler = soxr.ResampleStream(input_rate, RATE, 1, dtype="int16") if input_rate != RATE else None
+        self._max_silence_s = max_silence_s
+        self._call_start = call_start
+        self._speculative = speculative
+        self._bot_speaking = False
+        self._preroll: deque[bytes] = deque()
+        self._preroll_s = 0.0
+        self._reset()
+
+    def _reset(self) -> None:
+        self._in_turn = False
+        self._chunks: list[bytes] = []
+        self._voiced: list[bytes] = []
+        self._silence_s = 0.0
+        self._turn_audio_s = 0.0  # audio time since VAD confirmed speech (wall time is meaningless in fast mode)
+        self._speech_audio_s = 0.0  # ... up to the last voiced chunk
+        self._speech_start = 0.0
+        self._last_voice = 0.0
+        self._barge_in = False
+        self._paused_sent = False
+        self._vad_quiet = False
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame):
+            await self._on_audio(frame.audio)
+            return  # caller audio stops here; downstream only needs turns
+        if isinstance(frame, BotStartedSpeakingFrame):
+            self._bot_speaking = True
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            self._bot_speaking = False
+        await self.push_frame(frame, direction)
+
+    async def _on_audio(self, pcm: bytes) -> None:
+        if self._resampler is not None:
+            pcm = self._resampler.resample_chunk(np.frombuffer(pcm, dtype=np.int16)).tobytes()
+        if not pcm:
+            return
+        now = TurnClock.now()
+        seconds = len(pcm) / (2 * RATE)
+        state = await self._vad.analyze_audio(pcm)
+        voiced = state in (VADState.STARTING, VADState.SPEAKING)
+        end_state = self._turn.append_audio(pcm, voiced) if self._turn else EndOfTurnState.INCOMPLETE
+        if not self._in_turn:
+            if state != VADState.SPEAKING:
+                self._keep_preroll(pcm, seconds)
+                return
+            await self._start_turn(now)
+        self._chunks.append(pcm)
+        self._turn_audio_s += seconds
+        if voiced:
+            self._speech_audio_s = self._turn_audio_s
+            self._voiced.append(pcm)
+            self._last_voice = now
+            self._silence_s = 0.0
+            self._paused_sent = False
+            self._vad_quiet = False
+            return
+        self._silence_s += seconds
+        if self._speculative and not self._paused_sent and self._silence_s >= SPECULATIVE_PAUSE_S:
+            self._paused_sent = True
+            await self.push_frame(SpeechPausedFrame(audio=to_float(b"".join(self._chunks)),
+                                                    voiced_chunks=len(self._voiced)))
+        if state == VADState.QUIET and not self._vad_quiet:
+            self._vad_quiet = True  # VAD just confirmed a stop: ask smart-turn whether the caller is done
+            if self._turn is not None:
+                end_state, _ = await self._turn.analyze_end_of_turn()
+        if end_state == EndOfTurnState.COMPLETE or self._silence_s >= self._max_silence_s:
+            await self._end_turn()
+
+    def _keep_preroll(self, pcm: bytes, seconds: float) -> None:
+        self._preroll.append(pcm)
+        self._preroll_s += seconds
+        while self._preroll_s > PREROLL_S and len(self._preroll) > 1:
+            self._preroll_s -= len(self._preroll.popleft()) / (2 * RATE)
+
+    async def _start_turn(self, now: float) -> None:
+        self._in_turn = True
+        self._speech_start = now
+        self._chunks = list(self._preroll)
+        self._preroll.clear()
+        self._preroll_s = 0.0
+        await self.push_frame(UserStartedSpeakingFrame())
+        if self._bot_speaking:
+            # Barge-in: stop the bot now. Processors downstream drop queued speech; the sink clears the line.
+            self._barge_in = True
+            await self.push_frame(InterruptionFrame())
+
+    async def _end_turn(self) -> None:
+        if self._turn is not None:
+            self._turn.clear()
+        clock = TurnClock(call_start=self._call_start, speech_start=self._speech_start,
+                          speech_end=self._last_voice or self._speech_start, end_of_turn=TurnClock.now())
+        frame = CallerTurnFrame(audio=to_float(b"".join(self._chunks)), voiced=to_float(b"".join(self._voiced)),
+                                voiced_chunks=len(self._voiced), clock=clock, barge_in=self._barge_in,
+                                speech_s=self._speech_audio_s + self._vad.params.start_secs)
+        self._reset()
+        await self.push_frame(frame)
+        await self.push_frame(UserStoppedSpeakingFrame())
+
+    async def cleanup(self) -> None:
+        await super().cleanup()
+        await self._vad.cleanup()
+        if self._turn is not None:
+            await self._turn.cleanup()

@@ -1,0 +1,69 @@
+"""Voices that turn one reply into audio, one sentence at a time: piper, or the espeak-ng binary as fallback.
+
+Each `sentences()` is a plain generator so the caller can advance it on a worker thread and play sentence 1
+while sentence 2 is still being synthesized.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from piper import PiperVoice
+
+# Split after . ! ? … followed by whitespace; keeps abbreviations like "ul." mostly intact because they are
+# rarely followed by a capital in our prompts, and a wrong split only costs a tiny pause.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+class Voice(Protocol):
+    name: str
+    sample_rate: int
+
+    def sentences(self, text: str) -> Iterator[np.ndarray]:
+        """int16 mono audio at `sample_rate`, one array per sentence."""
+        ...
+
+
+class PiperSentenceVoice:
+    def __init__(self, name: str, onnx: Path, config: Path) -> None:
+        self.name = name
+        self.voice = PiperVoice.load(onnx, config_path=config)
+        self.sample_rate = int(self.voice.config.sample_rate)
+
+    def sentences(self, text: str) -> Iterator[np.ndarray]:
+        # piper phonemizes the whole text, then synthesizes and yields one AudioChunk per sentence.
+        for chunk in self.voice.synthesize(text):
+            yield chunk.audio_int16_array
+
+
+class EspeakVoice:
+    """The espeak-ng binary (robotic, but covers every language); audio at its native rate (22050 Hz)."""
+
+    def __init__(self, language: str) -> None:
+        binary = shutil.which("espeak-ng")
+        if binary is None:
+            raise FileNotFoundError('tts.fallback = "espeak-ng" but the espeak-ng binary is not installed')
+        self.binary = binary
+        self.language = language
+        self.name = f"espeak-ng:{language}"
+        self.sample_rate = 22050
+
+    def sentences(self, text: str) -> Iterator[np.ndarray]:
+        for sentence in split_sentences(text):
+            proc = subprocess.run([self.binary, "-v", self.language, "--stdout", sentence],
+                                  capture_output=True, check=True, timeout=30)
+            with wave.open(io.BytesIO(proc.stdout)) as wav:
+                self.sample_rate = wav.getframerate()
+                yield np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
