@@ -1,54 +1,110 @@
-"""PLACEHOLDER dialog engine so the audio pipeline runs end to end before the real engine lands.
+"""`load_engine(settings)`: the dialog engine used by the audio pipeline, `simulate` and the tests.
 
-The dialog branch replaces this whole module with the real `load_engine(settings)` (flows from dialogs/,
-NLU, escalation). Keep callers to `load_engine` only. Not a business flow: a greeting and keyword echoes.
+Flows are compiled once per process (NLU trained at load); every call gets its own `FlowSession` and
+its own escalation tracker from `tracker_factory(settings, flow)`.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
 
 from voicebot.config import Settings
-from voicebot.dialog.types import BotReply, CallerDtmf, CallerEvent, CallerSaid, CallInfo
+from voicebot.dialog.actions import ActionRegistry
+from voicebot.dialog.registry import FlowRegistry, LoadedFlow
+from voicebot.dialog.schema import Flow
+from voicebot.dialog.session import FlowSession, Runtime
+from voicebot.dialog.types import CallInfo
+from voicebot.dialog.validate import FlowInvalid
+from voicebot.escalation.types import EscalationDecision, EscalationTracker, TurnObservation
+from voicebot.store.callbacks import CallbackStore
 
-_TEXT = {
-    "en": ("Hello, this is the placeholder assistant. How can I help you?", "You said: {}.",
-           "I am connecting you to a colleague.", "Goodbye."),
-    "pl": ("Dzień dobry, tu asystent zastępczy. W czym mogę pomóc?", "Powiedziałeś: {}.",
-           "Łączę z konsultantem.", "Do widzenia."),
-}
+log = logging.getLogger(__name__)
 
-
-class _PlaceholderSession:
-    def __init__(self, call: CallInfo) -> None:
-        self.call = call
-        self.text = _TEXT.get(call.language, _TEXT["en"])
-        self.turns = 0
-
-    async def start(self) -> BotReply:
-        return BotReply(self.text[0], language=self.call.language, node="start")
-
-    async def handle(self, event: CallerEvent) -> BotReply:
-        self.turns += 1
-        said = event.text if isinstance(event, CallerSaid) else f"#{event.digits}" if isinstance(
-            event, CallerDtmf) else ""
-        lowered = said.lower()
-        if any(w in lowered for w in ("agent", "human", "konsultant", "#0")):
-            return BotReply(self.text[2], action="transfer", reason="explicit_request", intent="agent",
-                            language=self.call.language, node="transfer")
-        if any(w in lowered for w in ("bye", "goodbye", "widzenia")):
-            return BotReply(self.text[3], action="end", intent="goodbye", language=self.call.language, node="end")
-        return BotReply(self.text[1].format(said.strip(" .")), intent="echo", confidence=1.0,
-                        language=self.call.language, node="echo")
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"flow_id": "placeholder", "node": "echo", "turns": self.turns}
+TrackerFactory = Callable[[Settings, Flow], EscalationTracker]
 
 
-class _PlaceholderEngine:
-    def new_session(self, call: CallInfo) -> _PlaceholderSession:
-        return _PlaceholderSession(call)
+class _NoEscalation:
+    """Stand-in until the escalation policy is plugged in: never transfers on its own."""
+
+    def observe(self, obs: TurnObservation) -> EscalationDecision:
+        return EscalationDecision(transfer=False)
+
+    def history(self) -> list[dict]:
+        return []
 
 
-def load_engine(settings: Settings) -> _PlaceholderEngine:
-    return _PlaceholderEngine()
+class FlowEngine:
+    def __init__(self, settings: Settings, registry: FlowRegistry, tracker_factory: TrackerFactory | None,
+                 actions: ActionRegistry, clock: Callable[[], datetime], callbacks: CallbackStore | None) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.tracker_factory = tracker_factory
+        self._http: aiohttp.ClientSession | None = None
+        self.runtime = Runtime(http=self._client, actions=actions, clock=clock, callbacks=callbacks,
+                               variables={"crm_url": settings.dialog.crm_url.rstrip("/"),
+                                          "record_audio": settings.privacy.record_audio})
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created on first use: it must belong to the running event loop.
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+    def flow_for(self, flow_id: str, language: str) -> LoadedFlow:
+        d = self.settings.dialog
+        for fid, lang in ((flow_id, language), (flow_id, d.default_language), (d.default_flow, language),
+                          (d.default_flow, d.default_language)):
+            loaded = self.registry.get(fid, lang)
+            if loaded:
+                return loaded
+        raise LookupError(f"no flow {flow_id!r} ({language}) and no default flow loaded")
+
+    def new_session(self, call: CallInfo) -> FlowSession:
+        loaded = self.flow_for(call.flow_id, call.language)
+        tracker = self.tracker_factory(self.settings, loaded.flow) if self.tracker_factory else _NoEscalation()
+        return FlowSession(loaded, call, self.runtime, tracker)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+
+def load_engine(settings: Settings, tracker_factory: TrackerFactory | None = None, *,
+                actions: ActionRegistry | None = None, clock: Callable[[], datetime] | None = None,
+                callbacks: CallbackStore | None = None, strict: bool = False) -> FlowEngine:
+    """Load every flow under settings.dialog.flows_dir. Broken files are logged and skipped
+    (`strict=True` raises instead); with no usable flow at all this raises FlowInvalid/LookupError."""
+    actions = dict(actions or {})
+    registry = FlowRegistry(settings.path(settings.dialog.flows_dir), settings.business_hours,
+                            frozenset(actions))
+    errors = registry.reload()
+    if errors and (strict or not registry.flow_ids()):
+        raise FlowInvalid(errors)
+    if not registry.flow_ids():
+        raise LookupError(f"no flows under {registry.directory}")
+    tz = ZoneInfo(settings.business_hours.timezone)
+
+    def now() -> datetime:
+        return datetime.now(tz)
+
+    return FlowEngine(settings, registry, tracker_factory, actions, clock or now, callbacks)
+
+
+def fixed_clock(moment: datetime) -> Callable[[], Any]:
+    """A clock stuck at `moment` (simulate --now, tests)."""
+    return lambda: moment
+
+
+def make_tracker_factory() -> TrackerFactory | None:
+    """The real escalation policy when it is installed in this checkout, else None (no-op tracker)."""
+    try:
+        from voicebot.escalation.tracker import make_tracker
+    except ImportError:
+        return None
+    return make_tracker

@@ -1,0 +1,360 @@
+"""The dialog as a pure function: `step(state, event) -> (state, effects)`.
+
+No I/O and no clock: events carry their time, and the NLU result arrives already computed in `Heard`,
+so a conversation replays identically in tests. The async session (`session.py`) runs the effects
+(webhooks) and feeds their results back as `ActionResult` events.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from voicebot.dialog import slots as slot_values
+from voicebot.dialog import templates
+from voicebot.dialog.datetimes import say_datetime
+from voicebot.dialog.hours import BusinessHours
+from voicebot.dialog.schema import (
+    GLOBAL_INTENTS,
+    ActionNode,
+    AskNode,
+    BranchNode,
+    CallbackNode,
+    Condition,
+    EndNode,
+    Flow,
+    SayNode,
+    Text,
+    TransferNode,
+)
+
+PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say before being asked
+MAX_CHAIN = 50  # nodes entered in one step; more means a loop of non-listening nodes
+
+
+# -- events ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Start:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Heard:
+    text: str
+    intent: str | None  # None: out of scope / not confident
+    confidence: float
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Keys:
+    digits: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    node: str
+    ok: bool
+    at: datetime
+    status: int | None = None
+    data: Any = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Escalate:
+    reason: str
+    at: datetime
+
+
+Event = Start | Heard | Keys | ActionResult | Escalate
+
+
+# -- effects -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Say:
+    text: str
+
+
+@dataclass(frozen=True)
+class RunAction:
+    node: str
+    action: str
+    context: dict[str, Any]  # template variables for the URL/body
+
+
+@dataclass(frozen=True)
+class Transfer:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Callback:
+    reason: str
+    topic: str
+    due: datetime | None
+
+
+@dataclass(frozen=True)
+class End:
+    reason: str
+
+
+Effect = Say | RunAction | Transfer | Callback | End
+
+
+@dataclass
+class DialogState:
+    node: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)  # action result variable -> response JSON
+    verified: dict[str, bool] = field(default_factory=dict)  # facts the CRM confirmed (for the handoff)
+    intents: list[str] = field(default_factory=list)
+    attempts: int = 0  # unusable caller turns at the current node
+    visits: dict[str, int] = field(default_factory=dict)  # prompts said per node, to vary the wording
+    last_prompt: str = ""
+    reason: str | None = None  # why we are heading to the handoff
+    finished: bool = False
+    no_match: bool = False  # the last caller turn could not be used
+    variables: dict[str, Any] = field(default_factory=dict)  # built-ins bound by the session
+
+
+class FlowMachine:
+    """One flow version's rules. Immutable; shared by every call on that version."""
+
+    def __init__(self, flow: Flow, hours: BusinessHours) -> None:
+        self.flow = flow
+        self.hours = hours
+        m = flow.messages
+        self.nodes: dict[str, Any] = {
+            "handoff": TransferNode(kind="transfer", say=m.handoff, reason="handoff"),
+            "callback": CallbackNode(kind="callback", say=m.callback_offer),
+            "goodbye": EndNode(kind="end", say=m.goodbye),
+            **flow.nodes,
+        }
+        self.slot_types = {n.slot: n.type for n in flow.nodes.values() if isinstance(n, AskNode)}
+
+    # -- public ------------------------------------------------------------------------------------
+    def step(self, state: DialogState, event: Event) -> tuple[DialogState, list[Effect]]:
+        st = copy.deepcopy(state)
+        fx: list[Effect] = []
+        st.no_match = False
+        if isinstance(event, Start):
+            fx.append(Say(self._text(st, self.flow.greeting, "__greeting__")))
+            self._goto(st, fx, self.flow.start, event.at)
+        elif st.finished:
+            fx.append(End(st.reason or "finished"))
+        elif isinstance(event, Escalate):
+            st.reason = event.reason
+            self._goto(st, fx, "handoff", event.at)
+        elif isinstance(event, ActionResult):
+            self._on_result(st, fx, event)
+        elif isinstance(event, Keys):
+            self._on_keys(st, fx, event)
+        else:
+            self._on_heard(st, fx, event)
+        return st, fx
+
+    def context(self, st: DialogState) -> dict[str, Any]:
+        lang = self.flow.language
+        ctx: dict[str, Any] = dict(st.variables)
+        for name, var in self.flow.variables.items():
+            ctx[name] = var.values.get(str(st.variables.get(var.source, "")).lower(), "")
+        for name, value in st.slots.items():
+            ctx[name] = slot_values.spoken(self.slot_types.get(name, ""), value, lang)
+        ctx["slots"] = dict(st.slots)  # raw values (ISO dates, digit strings) for URLs and bodies
+        ctx.update(st.results)
+        return ctx
+
+    # -- caller turns --------------------------------------------------------------------------------
+    def _on_heard(self, st: DialogState, fx: list[Effect], ev: Heard) -> None:
+        node = self.nodes.get(st.node or "")
+        if ev.intent:
+            st.intents.append(ev.intent)
+        if isinstance(node, AskNode):
+            value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None))
+            if ev.intent == "talk_to_human":
+                return self._global(st, fx, ev.intent, ev.at)
+            if value is not None and node.type != "free_text":
+                return self._fill(st, fx, node, value, ev.at, ev.text)
+            if ev.intent in GLOBAL_INTENTS:
+                return self._global(st, fx, ev.intent, ev.at)
+            if node.type == "free_text" and value is not None:
+                return self._fill(st, fx, node, value, ev.at, ev.text)
+            if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at):
+                return None
+            return self._no_match(st, fx, ev.at)
+        if isinstance(node, SayNode):
+            if ev.intent in GLOBAL_INTENTS and ev.intent not in node.routes:
+                return self._global(st, fx, ev.intent, ev.at)
+            if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at, routes=node.routes):
+                return None
+            return self._no_match(st, fx, ev.at)
+        # Not listening (should not happen while an action runs): keep the caller informed.
+        fx.append(Say(st.last_prompt))
+        return None
+
+    def _on_keys(self, st: DialogState, fx: list[Effect], ev: Keys) -> None:
+        node = self.nodes.get(st.node or "")
+        if ev.digits.strip("#") == "0":  # the keypad's universal "give me a person"
+            return self._global(st, fx, "talk_to_human", ev.at)
+        if isinstance(node, AskNode):
+            value = slot_values.from_dtmf(node, ev.digits)
+            if value is not None:
+                return self._fill(st, fx, node, value, ev.at)
+        return self._no_match(st, fx, ev.at)
+
+    def _on_result(self, st: DialogState, fx: list[Effect], ev: ActionResult) -> None:
+        node = self.nodes.get(ev.node)
+        if not isinstance(node, ActionNode) or st.node != ev.node:
+            return
+        if ev.ok:
+            if node.result:
+                st.results[node.result] = ev.data
+                st.verified[node.result] = True
+            return self._goto(st, fx, node.next, ev.at)
+        if ev.status is not None and ev.status in node.on_status:
+            if node.result:
+                st.results[node.result] = ev.data if isinstance(ev.data, dict) else {}
+            return self._goto(st, fx, node.on_status[ev.status], ev.at)
+        fx.append(Say(self._text(st, self.flow.messages.action_failed, "__action_failed__")))
+        st.reason = "action_failed"
+        return self._goto(st, fx, node.on_error, ev.at)
+
+    def _global(self, st: DialogState, fx: list[Effect], intent: str, at: datetime) -> None:
+        spec = self.flow.intents.get(intent)
+        if intent == "repeat":
+            fx.append(Say(st.last_prompt))
+        elif intent == "help":
+            fx.append(Say(self._text(st, self.flow.messages.help, "__help__")))
+            fx.append(Say(st.last_prompt))
+        elif intent == "talk_to_human":
+            st.reason = "explicit_request"
+            self._goto(st, fx, (spec.goto if spec else None) or "handoff", at)
+        elif intent == "goodbye":
+            st.reason = "caller_goodbye"
+            self._goto(st, fx, (spec.goto if spec else None) or "goodbye", at)
+
+    def _switch(self, st: DialogState, fx: list[Effect], intent: str, text: str, at: datetime,
+                routes: dict[str, str] | None = None) -> bool:
+        """The caller asked for something else: answer it and resume, or go where the intent leads."""
+        spec = self.flow.intents.get(intent)
+        target = (routes or {}).get(intent) or (spec.goto if spec else None)
+        if spec and spec.answer and not (routes or {}).get(intent):
+            fx.append(Say(self._text(st, spec.answer, f"__answer_{intent}__")))
+            node = self.nodes.get(st.node or "")
+            resume = self.flow.messages.anything_else if isinstance(node, SayNode) else None
+            fx.append(Say(self._text(st, resume, "__anything_else__") if resume else st.last_prompt))
+            if resume:
+                st.last_prompt = fx[-1].text  # type: ignore[union-attr]
+            return True
+        if target:
+            self._goto(st, fx, target, at, trigger=text)
+            return True
+        return False
+
+    def _no_match(self, st: DialogState, fx: list[Effect], at: datetime) -> None:
+        st.no_match = True
+        st.attempts += 1
+        node = self.nodes.get(st.node or "")
+        limit = (node.max_attempts if isinstance(node, AskNode) else None) or self.flow.settings.max_attempts
+        if st.attempts >= limit:
+            st.reason = "no_match"
+            return self._goto(st, fx, node.on_fail if isinstance(node, AskNode) else "handoff", at)
+        if isinstance(node, AskNode) and node.reprompts:
+            text = node.reprompts[(st.attempts - 1) % len(node.reprompts)]
+            fx.append(Say(templates.render(text, self.context(st))))
+        else:
+            variants = self.flow.messages.no_match
+            fx.append(Say(templates.render(variants[(st.attempts - 1) % len(variants)], self.context(st))))
+            fx.append(Say(st.last_prompt))
+        return None
+
+    def _fill(self, st: DialogState, fx: list[Effect], node: AskNode, value: Any, at: datetime,
+              text: str | None = None) -> None:
+        st.slots[node.slot] = value
+        # The same answer may already hold the next slot too ("tomorrow at 3 pm" fills date and time).
+        self._goto(st, fx, node.next, at, trigger=text)
+
+    # -- moving between nodes -------------------------------------------------------------------------
+    def _goto(self, st: DialogState, fx: list[Effect], name: str, at: datetime, trigger: str | None = None) -> None:
+        for _ in range(MAX_CHAIN):
+            node = self.nodes[name]
+            st.node, st.attempts = name, 0
+            if isinstance(node, SayNode):
+                fx.append(Say(self._text(st, node.say, name)))
+                if node.next is None:
+                    st.last_prompt = fx[-1].text  # type: ignore[union-attr]
+                    return
+                name = node.next
+            elif isinstance(node, AskNode):
+                st.slots.pop(node.slot, None)  # re-entering an ask (caller changed their mind) asks again
+                value = None
+                if trigger and node.type in PREFILL_TYPES:
+                    value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None))
+                if value is None:
+                    fx.append(Say(self._text(st, node.prompt, name)))
+                    st.last_prompt = fx[-1].text  # type: ignore[union-attr]
+                    return
+                st.slots[node.slot] = value
+                name = node.next
+            elif isinstance(node, BranchNode):
+                name = next((c.goto for c in node.cases if self._holds(st, c.when)), node.default)
+            elif isinstance(node, ActionNode):
+                if node.say:
+                    fx.append(Say(self._text(st, node.say, name)))
+                fx.append(RunAction(name, node.action, self.context(st)))
+                return
+            elif isinstance(node, TransferNode):
+                reason = st.reason if name == "handoff" and st.reason else node.reason
+                if not self.hours.is_open(at):
+                    st.reason = reason
+                    name = "callback"
+                    continue
+                if node.say:
+                    fx.append(Say(self._text(st, node.say, name)))
+                fx.append(Transfer(reason))
+                st.finished, st.reason = True, reason
+                return
+            elif isinstance(node, CallbackNode):
+                due = self.hours.next_open(at)
+                st.variables["callback_time"] = say_datetime(due, self.flow.language) if due else ""
+                fx.append(Say(self._text(st, node.say, name)))
+                reason = st.reason or "callback"
+                topic = node.topic or (st.intents[-1] if st.intents else reason)
+                fx.append(Callback(reason, topic, due))
+                st.finished, st.reason = True, reason
+                return
+            elif isinstance(node, EndNode):
+                fx.append(Say(self._text(st, node.say, name)))
+                fx.append(End(st.reason or "completed"))
+                st.finished = True
+                return
+        raise RuntimeError(f"flow {self.flow.id}: more than {MAX_CHAIN} nodes without waiting for the caller")
+
+    def _holds(self, st: DialogState, cond: Condition) -> bool:
+        if cond.intent is not None:
+            return bool(st.intents) and st.intents[-1] == cond.intent
+        if cond.slot is not None:
+            value = st.slots.get(cond.slot)
+        elif cond.var is not None:
+            value = templates.lookup(st.results, cond.var)
+        else:
+            return False
+        if cond.exists is not None:
+            return (value is not None) == cond.exists
+        if cond.one_of is not None:
+            return value in cond.one_of
+        return value == cond.equals
+
+    def _text(self, st: DialogState, text: Text | None, key: str) -> str:
+        """Pick a variant (lists rotate per visit, so a repeated prompt is worded differently) and fill it."""
+        if text is None:
+            return ""
+        n = st.visits.get(key, 0)
+        st.visits[key] = n + 1
+        chosen = text[n % len(text)] if isinstance(text, list) else text
+        return templates.render(chosen, self.context(st))

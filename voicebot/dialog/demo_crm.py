@@ -1,0 +1,116 @@
+"""A small demo CRM (aiohttp app factory) the default flow's webhooks talk to: sample orders, free
+appointment slots, returns and address changes. `voicebot serve --demo-crm` and the tests start it.
+
+`delay_s` / `fail_status` make it slow or failing on purpose, to show what callers hear when a real
+CRM misbehaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+SAMPLE_ORDERS = {
+    "48152": {"status": "shipped", "item": "coffee grinder", "eta": "2026-11-27"},
+    "12345": {"status": "processing", "item": "desk lamp", "eta": "2026-12-02"},
+    "55501": {"status": "delivered", "item": "kettle", "eta": "2026-11-20"},
+    "90210": {"status": "cancelled", "item": "toaster", "eta": ""},
+}
+DAY_SLOTS = ("09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00")
+
+
+@dataclass
+class CrmData:
+    orders: dict[str, dict] = field(default_factory=lambda: {k: dict(v) for k, v in SAMPLE_ORDERS.items()})
+    booked: set[tuple[str, str]] = field(default_factory=set)
+    returns: dict[str, str] = field(default_factory=dict)
+    address_changes: list[dict] = field(default_factory=list)
+    ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
+
+
+CRM_DATA = web.AppKey("crm_data", CrmData)
+CRM_FAULT = web.AppKey("crm_fault", tuple)
+
+
+def create_crm_app(delay_s: float = 0.0, fail_status: int | None = None) -> web.Application:
+    app = web.Application(middlewares=[_fault])
+    app[CRM_DATA] = CrmData()
+    app[CRM_FAULT] = (delay_s, fail_status)
+    app.add_routes(routes)
+    return app
+
+
+@web.middleware
+async def _fault(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    delay_s, fail_status = request.app[CRM_FAULT]
+    if delay_s:
+        await asyncio.sleep(delay_s)
+    if fail_status:
+        return web.json_response({"error": "simulated failure"}, status=fail_status)
+    return await handler(request)
+
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/orders/{number}")
+async def get_order(request: web.Request) -> web.Response:
+    number = request.match_info["number"]
+    order = request.app[CRM_DATA].orders.get(number)
+    if order is None:
+        return web.json_response({"error": "order not found", "number": number}, status=404)
+    return web.json_response({"number": number, **order})
+
+
+@routes.get("/appointments/free")
+async def free_slots(request: web.Request) -> web.Response:
+    day = request.query.get("date", "")
+    booked = request.app[CRM_DATA].booked
+    return web.json_response({"date": day, "slots": [t for t in DAY_SLOTS if (day, t) not in booked]})
+
+
+@routes.post("/appointments")
+async def book(request: web.Request) -> web.Response:
+    body = await _body(request, ("date", "time"))
+    data = request.app[CRM_DATA]
+    slot = (str(body["date"]), str(body["time"]))
+    if slot[1] not in DAY_SLOTS or slot in data.booked:
+        return web.json_response({"error": "slot not available", "free": [t for t in DAY_SLOTS
+                                                                          if (slot[0], t) not in data.booked]},
+                                 status=409)
+    data.booked.add(slot)
+    return web.json_response({"confirmation": f"A{next(data.ids)}", "date": slot[0], "time": slot[1]}, status=201)
+
+
+@routes.post("/returns")
+async def create_return(request: web.Request) -> web.Response:
+    body = await _body(request, ("order_number",))
+    data = request.app[CRM_DATA]
+    number = str(body["order_number"])
+    if number not in data.orders:
+        return web.json_response({"error": "order not found"}, status=404)
+    code = data.returns.setdefault(number, f"R{next(data.ids)}")
+    return web.json_response({"return_code": code, "order_number": number}, status=201)
+
+
+@routes.post("/address-changes")
+async def change_address(request: web.Request) -> web.Response:
+    body = await _body(request, ("address",))
+    data = request.app[CRM_DATA]
+    ticket = f"C{next(data.ids)}"
+    data.address_changes.append({"ticket": ticket, **body})
+    return web.json_response({"ticket": ticket}, status=201)
+
+
+async def _body(request: web.Request, required: tuple[str, ...]) -> dict:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text="body must be JSON") from exc
+    missing = [k for k in required if not body.get(k)]
+    if missing:
+        raise web.HTTPBadRequest(text=f"missing: {', '.join(missing)}")
+    return body

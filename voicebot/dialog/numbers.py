@@ -1,0 +1,115 @@
+"""Spoken numbers and digit strings in Polish and English ("cztery osiem jeden", "twenty three")."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_UNITS_EN = {
+    "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS_EN = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+            "ninety": 90}
+# Polish keys are written without diacritics: text is folded before lookup (ASR output varies).
+_UNITS_PL = {
+    "zero": 0, "jeden": 1, "jedna": 1, "jedno": 1, "dwa": 2, "dwie": 2, "trzy": 3, "cztery": 4, "piec": 5,
+    "szesc": 6, "siedem": 7, "osiem": 8, "dziewiec": 9, "dziesiec": 10, "jedenascie": 11, "dwanascie": 12,
+    "trzynascie": 13, "czternascie": 14, "pietnascie": 15, "szesnascie": 16, "siedemnascie": 17,
+    "osiemnascie": 18, "dziewietnascie": 19,
+}
+_TENS_PL = {"dwadziescia": 20, "trzydziesci": 30, "czterdziesci": 40, "piecdziesiat": 50, "szescdziesiat": 60,
+            "siedemdziesiat": 70, "osiemdziesiat": 80, "dziewiecdziesiat": 90}
+_HUNDREDS_PL = {"sto": 100, "dwiescie": 200, "trzysta": 300, "czterysta": 400, "piecset": 500, "szescset": 600,
+                "siedemset": 700, "osiemset": 800, "dziewiecset": 900}
+UNITS = _UNITS_EN | _UNITS_PL
+TENS = _TENS_EN | _TENS_PL
+THOUSAND = {"thousand", "tysiac", "tysiace", "tysiecy"}
+HUNDRED = {"hundred"}
+_DOUBLE = {"double": 2, "triple": 3, "podwojne": 2}
+_FILLER = {"and", "i", "-", "a"}
+
+
+def fold(text: str) -> str:
+    """Lower-case without diacritics (ł -> l too): 'Pięć' -> 'piec'."""
+    text = text.lower().replace("ł", "l")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def tokens(text: str) -> list[str]:
+    return re.findall(r"\d+|[a-z]+", fold(text).replace("-", " "))
+
+
+def _group(words: list[str], i: int) -> tuple[int | None, int, int]:
+    """Parse one compound number starting at words[i]: (value, next index, number of words used)."""
+    total, current, j, used = 0, 0, i, 0
+    last = None  # "unit" | "ten" | "hundred"
+    while j < len(words):
+        w = words[j]
+        if w in _HUNDREDS_PL and last is None and current == 0:
+            current, last = _HUNDREDS_PL[w], "hundred"
+        elif w in HUNDRED and last == "unit" and current < 10:
+            current, last = current * 100, "hundred"
+        elif w in TENS and last in (None, "hundred") and current % 100 == 0:
+            current, last = current + TENS[w], "ten"
+        elif w in UNITS and (last in (None, "hundred") or (last == "ten" and UNITS[w] < 10)) and (
+            last is not None or current == 0
+        ):
+            if last == "hundred" and current % 100:
+                break
+            current, last = current + UNITS[w], "unit"
+        elif w in THOUSAND and (current or last is None):
+            total, current, last = total + max(current, 1) * 1000, 0, None
+        elif w in _FILLER and last == "hundred" and j + 1 < len(words) and (words[j + 1] in UNITS | TENS):
+            pass
+        else:
+            break
+        j += 1
+        used += 1
+    if used == 0:
+        return None, i, 0
+    return total + current, j, used
+
+
+def parse_number(text: str) -> int | None:
+    """The first number in the text, digits or words: 'dwadzieścia trzy' -> 23, '4 items' -> 4."""
+    words = tokens(text)
+    for i, w in enumerate(words):
+        if w.isdigit():
+            return int(w)
+        value, _, used = _group(words, i)
+        if used and value is not None and w not in ("o", "a", "i", "oh"):
+            return value
+    return None
+
+
+def parse_digits(text: str) -> str:
+    """Every digit the caller said, in order: 'four eight one five two' -> '48152', 'double five' -> '55'.
+
+    Compound numbers keep their digits ('forty eight' -> '48'); words that are not numbers are skipped,
+    so 'my order is 4 8 1' works too.
+    """
+    words = tokens(text)
+    out: list[str] = []
+    i = 0
+    repeat = 1
+    while i < len(words):
+        w = words[i]
+        if w.isdigit():
+            out.append(w * repeat if len(w) == 1 else w)
+            repeat, i = 1, i + 1
+            continue
+        if w in _DOUBLE:
+            repeat, i = _DOUBLE[w], i + 1
+            continue
+        if w in ("o", "oh", "a", "i") and not out:  # "o" as zero only inside a number
+            i += 1
+            continue
+        value, j, used = _group(words, i)
+        if used:
+            out.append(str(value) * repeat if value is not None and value < 10 else str(value))
+            repeat, i = 1, j
+        else:
+            repeat, i = 1, i + 1
+    return "".join(out)

@@ -1,0 +1,153 @@
+"""The flow file format (dialogs/<flow>.<lang>.yaml) as typed pydantic models.
+
+Structural rules live here (types, required keys); rules that need the whole flow (reachability,
+targets, template variables) live in `validate.py`, so each can report its own named error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicebot.config import BusinessHoursSettings
+
+SLOT_TYPES = ("digits", "number", "date", "time", "yes_no", "choice", "free_text")
+GLOBAL_INTENTS = ("talk_to_human", "repeat", "help", "goodbye")
+# Steps every flow has without writing them; a flow may override one by defining a node with its name.
+BUILTIN_NODES = ("handoff", "callback", "goodbye")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Text = str | list[str]  # a list = variants, used in turn so repeated prompts do not sound robotic
+
+
+class Webhook(_Model):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    url: str = Field(description="URL template, e.g. '{crm_url}/orders/{order_number}'")
+    body: dict[str, Any] | None = Field(None, description="JSON body; string values are templates")
+    timeout: float = Field(3.0, gt=0, le=30)
+    retries: int = Field(1, ge=0, le=5)
+
+
+class IntentDef(_Model):
+    examples: list[str] = Field(min_length=1)
+    goto: str | None = None  # node to go to when the caller asks for this
+    answer: Text | None = None  # short answer; the conversation then resumes where it was
+
+
+class VariableDef(_Model):
+    """A template variable chosen from a setting, e.g. the recording notice from privacy.record_audio."""
+
+    source: str  # built-in variable name, e.g. record_audio
+    values: dict[str, str]  # str(value) lower-cased -> text
+
+
+class Condition(_Model):
+    intent: str | None = None
+    slot: str | None = None
+    var: str | None = None  # dotted path into action results, e.g. order.status
+    equals: Any = None
+    one_of: list[Any] | None = None
+    exists: bool | None = None
+
+
+class Case(_Model):
+    when: Condition
+    goto: str
+
+
+class SayNode(_Model):
+    kind: Literal["say"]
+    say: Text
+    next: str | None = None  # None: listen, and route the caller's answer by intent
+    routes: dict[str, str] = Field(default_factory=dict)  # intent -> node, overriding the intent's goto
+
+
+class AskNode(_Model):
+    kind: Literal["ask"]
+    slot: str
+    type: str
+    prompt: Text = ""
+    reprompts: list[str] = Field(default_factory=list)
+    length: int | None = Field(None, ge=1, le=32)
+    min_length: int | None = Field(None, ge=1)
+    max_length: int | None = Field(None, ge=1)
+    choices: dict[str, list[str]] = Field(default_factory=dict)
+    max_attempts: int | None = Field(None, ge=1, le=10)
+    next: str
+    on_fail: str = "handoff"
+
+
+class BranchNode(_Model):
+    kind: Literal["branch"]
+    cases: list[Case] = Field(min_length=1)
+    default: str
+
+
+class ActionNode(_Model):
+    kind: Literal["action"]
+    action: str
+    say: Text | None = None  # said before the action runs ("one moment")
+    result: str | None = None  # variable holding the response JSON
+    next: str
+    on_error: str = "handoff"
+    on_status: dict[int, str] = Field(default_factory=dict)  # e.g. 404 -> not_found
+
+
+class TransferNode(_Model):
+    kind: Literal["transfer"]
+    say: Text | None = None
+    reason: str = "flow_transfer"
+
+
+class CallbackNode(_Model):
+    kind: Literal["callback"]
+    say: Text
+    topic: str | None = None
+
+
+class EndNode(_Model):
+    kind: Literal["end"]
+    say: Text
+
+
+Node = Annotated[
+    SayNode | AskNode | BranchNode | ActionNode | TransferNode | CallbackNode | EndNode,
+    Field(discriminator="kind"),
+]
+
+
+class Messages(_Model):
+    no_match: list[str] = Field(min_length=1)
+    help: Text
+    anything_else: Text
+    handoff: Text  # the bridging sentence before a transfer
+    callback_offer: Text  # outside the human line's hours; may use {callback_time}
+    goodbye: Text
+    action_failed: Text  # said when a webhook fails, before the node's on_error
+
+
+class FlowSettings(_Model):
+    nlu_threshold: float = Field(0.5, ge=0, le=1)
+    max_attempts: int = Field(3, ge=1, le=10)
+    escalation: dict[str, Any] | None = None  # override of [escalation] for this flow
+    business_hours: BusinessHoursSettings | None = None
+
+
+class Flow(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    language: Literal["pl", "en"]
+    description: str = ""
+    greeting: Text
+    start: str
+    intents: dict[str, IntentDef]
+    out_of_scope: list[str] = Field(default_factory=list)
+    nodes: dict[str, Node]
+    actions: dict[str, Webhook] = Field(default_factory=dict)
+    variables: dict[str, VariableDef] = Field(default_factory=dict)
+    messages: Messages
+    settings: FlowSettings = FlowSettings()

@@ -1,0 +1,118 @@
+"""Slot values from what the caller said (or typed on the keypad), one function per slot type."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from voicebot.dialog.datetimes import parse_date, parse_time, say_date, say_time
+from voicebot.dialog.numbers import fold, parse_digits, parse_number, tokens
+from voicebot.dialog.schema import AskNode
+
+# Folded (no diacritics) words and phrases; phrases are matched before single words.
+_YES = {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "absolutely", "definitely",
+        "certainly", "indeed", "tak", "jasne", "zgadza", "dobrze", "oczywiscie", "pewnie", "owszem", "zgoda",
+        "potwierdzam", "dokladnie", "okej", "prawda"}
+_NO = {"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "nie", "niestety", "zle", "blednie",
+       "wcale", "nigdy"}
+_YES_PHRASES = ("that's right", "thats right", "sounds good", "go ahead", "of course", "no jasne", "no pewnie",
+                "no tak", "no dobrze", "that is correct", "please do", "moze byc", "jak najbardziej",
+                "no problem")
+_NO_PHRASES = ("no thanks", "not really", "rather not", "don't", "dont", "nie bardzo", "raczej nie", "no nie",
+               "chyba nie", "absolutely not", "no way", "that's wrong", "thats wrong", "nie zgadza")
+
+
+def yes_no(text: str) -> bool | None:
+    """'tak', 'no jasne' -> True; 'nope', 'raczej nie' -> False. Polish 'no' alone means yes-ish filler."""
+    folded = " " + " ".join(tokens(text)) + " "
+    raw = " " + fold(text) + " "
+    for phrase in _NO_PHRASES:
+        if f" {phrase} " in raw or f" {phrase} " in folded:
+            return False
+    for phrase in _YES_PHRASES:
+        if f" {phrase} " in folded:
+            return True
+    words = tokens(text)
+    no = [w for w in words if w in _NO]
+    yes = [w for w in words if w in _YES]
+    if no and not yes:
+        # Polish "no" is a filler ("no tak"); English "no" is a refusal. Only a lone "no" counts as one.
+        return False
+    if yes and not no:
+        return True
+    if yes and no:
+        # "no tak" (Polish filler + yes) is a yes; any other negation wins ("absolutely not").
+        return set(no) == {"no"}
+    return None
+
+
+def choice(text: str, choices: dict[str, list[str]]) -> str | None:
+    folded = " " + " ".join(tokens(text)) + " "
+    for value, synonyms in choices.items():
+        for s in [value, *synonyms]:
+            if f" {' '.join(tokens(s))} " in folded:
+                return value
+    return None
+
+
+def digits(text: str, node: AskNode) -> str | None:
+    found = parse_digits(text)
+    if not found:
+        return None
+    lo = node.length or node.min_length or 1
+    hi = node.length or node.max_length or 32
+    return found if lo <= len(found) <= hi else None
+
+
+def extract(node: AskNode, text: str, now: datetime) -> Any:
+    """The slot value in `text`, or None when the text does not contain one."""
+    kind = node.type
+    if kind == "digits":
+        return digits(text, node)
+    if kind == "number":
+        return parse_number(text)
+    if kind == "date":
+        d = parse_date(text, now)
+        return d.isoformat() if d else None
+    if kind == "time":
+        t = parse_time(text)
+        return t.strftime("%H:%M") if t else None
+    if kind == "yes_no":
+        return yes_no(text)
+    if kind == "choice":
+        return choice(text, node.choices)
+    if kind == "free_text":
+        return text.strip() or None
+    raise ValueError(f"unknown slot type {kind!r}")  # validation rejects these at load time
+
+
+def from_dtmf(node: AskNode, keys: str) -> Any:
+    """Keypad input: digits and numbers directly, 1/2 for yes/no, the n-th choice."""
+    keys = keys.strip().rstrip("#")
+    if not re.fullmatch(r"[0-9*]+", keys):
+        return None
+    if node.type == "digits":
+        return digits(keys, node)
+    if node.type == "number":
+        return int(keys)
+    if node.type == "yes_no":
+        return {"1": True, "2": False}.get(keys)
+    if node.type == "choice" and keys.isdigit() and 1 <= int(keys) <= len(node.choices):
+        return list(node.choices)[int(keys) - 1]
+    return None
+
+
+def spoken(kind: str, value: Any, language: str) -> str:
+    """How a slot value is read back to the caller (dates as 'Thursday, 26 November')."""
+    if value is None:
+        return ""
+    if kind == "date":
+        return say_date(datetime.fromisoformat(value).date(), language)
+    if kind == "time":
+        return say_time(datetime.strptime(value, "%H:%M").time(), language)
+    if kind == "digits":
+        return " ".join(value)
+    if kind == "yes_no":
+        return {"pl": ("nie", "tak"), "en": ("no", "yes")}.get(language, ("no", "yes"))[bool(value)]
+    return str(value)

@@ -1,0 +1,231 @@
+"""Flow validation in stages: YAML (with lines) -> schema -> typed model -> semantic rules.
+
+Every problem is a `FlowError` naming its rule, the file:line and the path inside the flow, e.g.
+`dialogs/customer_service.en.yaml:42 nodes.ask_order.next: unknown node 'confrim'`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from voicebot.dialog import templates
+from voicebot.dialog.schema import (
+    BUILTIN_NODES,
+    GLOBAL_INTENTS,
+    SLOT_TYPES,
+    ActionNode,
+    AskNode,
+    BranchNode,
+    CallbackNode,
+    EndNode,
+    Flow,
+    SayNode,
+)
+from voicebot.dialog.yamlpos import PositionedYaml, YamlSyntaxError, load_positioned
+
+MIN_EXAMPLES = 3  # the classifier's calibration needs a few examples per intent
+
+
+@dataclass(frozen=True)
+class FlowError:
+    rule: str  # yaml_syntax | schema | unknown_target | unreachable_node | missing_prompt | ...
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" {self.path}" if self.path else ""
+        return f"{self.file}:{self.line}{where}: {self.message}"
+
+
+class FlowInvalid(ValueError):
+    def __init__(self, errors: list[FlowError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def parse_flow(text: str, file: str = "<flow>", actions: Iterable[str] = ()) -> Flow:
+    """Parse and validate a flow's YAML text; raise FlowInvalid listing every problem found."""
+    try:
+        doc = load_positioned(text)
+    except YamlSyntaxError as exc:
+        raise FlowInvalid([FlowError("yaml_syntax", file, exc.line, "", exc.message)]) from exc
+    if not isinstance(doc.data, dict):
+        raise FlowInvalid([FlowError("schema", file, 1, "", "a flow file must be a mapping")])
+    try:
+        flow = Flow.model_validate(doc.data)
+    except ValidationError as exc:
+        raise FlowInvalid(list(_schema_errors(exc, doc, file))) from exc
+    errors = list(semantic_errors(flow, doc, file, set(actions)))
+    if errors:
+        raise FlowInvalid(errors)
+    return flow
+
+
+def _schema_errors(exc: ValidationError, doc: PositionedYaml, file: str) -> Iterator[FlowError]:
+    for e in exc.errors():
+        # Drop the discriminator tag pydantic inserts for node kinds (it is not a key in the file).
+        parts: list[str] = []
+        data = doc.data
+        for p in e["loc"]:
+            key = str(p)
+            if isinstance(data, dict) and p in data:
+                data = data[p]
+            elif isinstance(data, list) and isinstance(p, int) and p < len(data):
+                data = data[p]
+            elif e["type"] not in ("missing", "extra_forbidden") or p != e["loc"][-1]:
+                if parts and key in ("say", "ask", "branch", "action", "transfer", "callback", "end"):
+                    continue
+            parts.append(key)
+        path = ".".join(parts)
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        yield FlowError("schema", file, doc.line_of(path), path, msg)
+
+
+def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions: set[str]) -> Iterator[FlowError]:
+    def err(rule: str, path: str, message: str) -> FlowError:
+        return FlowError(rule, file, doc.line_of(path), path, message)
+
+    known = set(flow.nodes) | set(BUILTIN_NODES)
+    intents = set(flow.intents)
+
+    # Targets: every place that names a node.
+    edges: dict[str, list[str]] = {name: [] for name in known}
+    for path, target, source in _targets(flow):
+        if target not in known:
+            yield err("unknown_target", path, f"unknown node '{target}'")
+        elif source is not None:
+            edges[source].append(target)
+
+    if flow.start not in known:
+        yield err("unknown_target", "start", f"unknown node '{flow.start}'")
+
+    # Reachability from the start and from every intent (intents can be reached at any listening node).
+    roots = [flow.start, *BUILTIN_NODES] + [i.goto for i in flow.intents.values() if i.goto]
+    seen: set[str] = set()
+    todo = [r for r in roots if r in known]
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(edges.get(n, []))
+    for name in flow.nodes:
+        if name not in seen:
+            yield err("unreachable_node", f"nodes.{name}", f"node '{name}' cannot be reached from start or any intent")
+
+    for name in GLOBAL_INTENTS:
+        if name not in intents:
+            yield err("missing_global_intent", "intents", f"global intent '{name}' needs example utterances")
+    for name, intent in flow.intents.items():
+        if len(intent.examples) < MIN_EXAMPLES:
+            yield err("too_few_examples", f"intents.{name}.examples",
+                      f"intent '{name}' needs at least {MIN_EXAMPLES} examples")
+        if name not in GLOBAL_INTENTS and not intent.goto and not intent.answer:
+            yield err("intent_without_effect", f"intents.{name}", f"intent '{name}' needs 'goto' or 'answer'")
+
+    slots: set[str] = set()
+    results: set[str] = set()
+    for name, node in flow.nodes.items():
+        base = f"nodes.{name}"
+        if isinstance(node, AskNode):
+            slots.add(node.slot)
+            if node.type not in SLOT_TYPES:
+                yield err("unknown_slot_type", f"{base}.type",
+                          f"unknown slot type '{node.type}' (allowed: {', '.join(SLOT_TYPES)})")
+            if node.type == "choice" and not node.choices:
+                yield err("choice_without_choices", f"{base}.choices", "a choice slot needs 'choices'")
+            if not _has_text(node.prompt):
+                yield err("missing_prompt", f"{base}.prompt", f"ask node '{name}' has no prompt")
+        elif isinstance(node, SayNode | EndNode | CallbackNode) and not _has_text(node.say):
+            yield err("missing_prompt", f"{base}.say", f"node '{name}' has nothing to say")
+        elif isinstance(node, ActionNode):
+            if node.result:
+                results.add(node.result)
+            if node.action not in flow.actions and node.action not in registry_actions:
+                yield err("unknown_action", f"{base}.action", f"unknown action '{node.action}'")
+        elif isinstance(node, SayNode):
+            for intent in node.routes:
+                if intent not in intents:
+                    yield err("unknown_intent", f"{base}.routes.{intent}", f"unknown intent '{intent}'")
+        if isinstance(node, BranchNode):
+            for i, case in enumerate(node.cases):
+                if case.when.intent and case.when.intent not in intents:
+                    yield err("unknown_intent", f"{base}.cases.{i}.when.intent",
+                              f"unknown intent '{case.when.intent}'")
+
+    defined = set(templates.BUILTIN_VARIABLES) | set(flow.variables) | slots | results
+    for var_name, var in flow.variables.items():
+        if var.source not in templates.BUILTIN_VARIABLES:
+            yield err("undefined_variable", f"variables.{var_name}.source", f"unknown source '{var.source}'")
+    for path, text in _texts(flow):
+        for var in templates.variables_in(text):
+            if var.split(".")[0] not in defined:
+                yield err("undefined_variable", path, f"undefined template variable '{var}'")
+
+
+def _has_text(value: str | list[str] | None) -> bool:
+    if isinstance(value, list):
+        return any(v.strip() for v in value)
+    return bool(value and value.strip())
+
+
+def _targets(flow: Flow) -> Iterator[tuple[str, str, str | None]]:
+    """(path, target node, source node or None for intents)."""
+    for name, intent in flow.intents.items():
+        if intent.goto:
+            yield f"intents.{name}.goto", intent.goto, None
+    for name, node in flow.nodes.items():
+        base = f"nodes.{name}"
+        if isinstance(node, SayNode):
+            if node.next:
+                yield f"{base}.next", node.next, name
+            for intent, target in node.routes.items():
+                yield f"{base}.routes.{intent}", target, name
+        elif isinstance(node, AskNode):
+            yield f"{base}.next", node.next, name
+            yield f"{base}.on_fail", node.on_fail, name
+        elif isinstance(node, BranchNode):
+            for i, case in enumerate(node.cases):
+                yield f"{base}.cases.{i}.goto", case.goto, name
+            yield f"{base}.default", node.default, name
+        elif isinstance(node, ActionNode):
+            yield f"{base}.next", node.next, name
+            yield f"{base}.on_error", node.on_error, name
+            for status, target in node.on_status.items():
+                yield f"{base}.on_status.{status}", target, name
+
+
+def _texts(flow: Flow) -> Iterator[tuple[str, str]]:
+    def each(path: str, value: object) -> Iterator[tuple[str, str]]:
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from each(f"{path}.{i}", v)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield from each(f"{path}.{k}", v)
+
+    yield from each("greeting", flow.greeting)
+    for k, v in flow.messages.model_dump().items():
+        yield from each(f"messages.{k}", v)
+    for name, intent in flow.intents.items():
+        if intent.answer:
+            yield from each(f"intents.{name}.answer", intent.answer)
+    for name, hook in flow.actions.items():
+        yield from each(f"actions.{name}.url", hook.url)
+        if hook.body:
+            yield from each(f"actions.{name}.body", hook.body)
+    for name, node in flow.nodes.items():
+        for field in ("say", "prompt", "reprompts"):
+            if hasattr(node, field):
+                yield from each(f"nodes.{name}.{field}", getattr(node, field))
+
