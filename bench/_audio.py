@@ -34,8 +34,9 @@ class Scenario:
     turns: tuple[CallerTurn, ...]
 
 
-# Sentences chosen so the customer-service flow answers (no transfer): opening hours, order status,
-# delivery, returns. Several calls of several turns; `build_script` cycles through them for --turns N.
+# Sentences the customer-service flow (dialogs/customer_service.en.yaml) answers without a transfer:
+# opening hours, order status and returns (order numbers known to the demo CRM), goodbye.
+# Several calls of several turns; `build_script` cycles through them for --turns N.
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("hours", (
         CallerTurn("Hello, what are your opening hours?", "opening_hours"),
@@ -44,19 +45,19 @@ SCENARIOS: tuple[Scenario, ...] = (
     )),
     Scenario("order", (
         CallerTurn("Hi, I would like to check the status of my order.", "order_status"),
-        CallerTurn("The order number is one two three four five.", "order_status"),
-        CallerTurn("When will it be delivered?", "order_status"),
-        CallerTurn("Okay, thank you very much.", "goodbye"),
+        CallerTurn("The order number is four eight one five two.", "order_number"),
+        CallerTurn("What time do you close today?", "opening_hours"),
+        CallerTurn("No thanks, that is everything.", "goodbye"),
     )),
     Scenario("returns", (
-        CallerTurn("How can I return a product?", "returns"),
-        CallerTurn("What are your opening hours on Monday?", "opening_hours"),
-        CallerTurn("Great, goodbye.", "goodbye"),
+        CallerTurn("How can I return a product?", "return_item"),
+        CallerTurn("It is order five five five zero one.", "order_number"),
+        CallerTurn("Thanks, that is all I needed.", "goodbye"),
     )),
     Scenario("delivery", (
-        CallerTurn("Where is my parcel? I am waiting for my order.", "order_status"),
-        CallerTurn("My order number is five four three two one.", "order_status"),
-        CallerTurn("Thanks, bye.", "goodbye"),
+        CallerTurn("Where is my parcel? I am waiting for a delivery.", "order_status"),
+        CallerTurn("One two three four five.", "order_number"),
+        CallerTurn("Goodbye.", "goodbye"),
     )),
 )
 

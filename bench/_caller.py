@@ -39,7 +39,9 @@ class TurnMeasure:
 
 @dataclass
 class CallerTiming:
-    gap_secs: float = 0.6  # pause after the bot finished before the caller speaks again
+    # Pause after the bot's audio ran out before the caller speaks again: long enough that a reply whose
+    # next sentence is still being synthesized (a busy CPU) is not mistaken for a finished one.
+    gap_secs: float = 1.2
     reply_timeout_secs: float = 12.0  # no bot audio this long after the caller stopped: a missed turn
     greeting_timeout_secs: float = 10.0
     lead_in_secs: float = 1.0  # silence before the first turn when no greeting is expected

@@ -22,77 +22,38 @@ from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect, resolve_redis_url
 from voicebot.store.keys import Keys
 
-# Our pipeline stores, with each caller turn, ms after ITS notion of the caller's last voiced chunk
-# (voicebot.pipeline.frames.TurnClock.timings): when the turn was declared over and when ASR was done.
-EOT_KEY = "end_of_turn_ms"
-ASR_DONE_KEY = "asr_done_ms"
-
-
-class TimedEngine:
-    """Delegates to the real dialog engine and notes, on the bench's clock, when each reply was computed.
-
-    Our pipeline does not store when the reply was ready, so this probe splits the dialog step from the
-    first-TTS-audio step. It changes nothing about what the dialog does.
-    """
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.handled: dict[str, list[tuple[float, float]]] = {}  # call id -> (start, end) per caller event
-
-    def new_session(self, call: CallInfo) -> Any:
-        return _TimedSession(self.engine.new_session(call), self.handled.setdefault(call.call_id, []))
-
-    async def close(self) -> None:
-        close = getattr(self.engine, "close", None)
-        if close is not None:
-            await close()
-
-
-class _TimedSession:
-    def __init__(self, session: Any, spans: list[tuple[float, float]]) -> None:
-        self.session = session
-        self.spans = spans
-
-    async def start(self) -> Any:
-        return await self.session.start()
-
-    async def handle(self, event: Any) -> Any:
-        t = time.monotonic()
-        try:
-            return await self.session.handle(event)
-        finally:
-            self.spans.append((t, time.monotonic()))
-
-    def snapshot(self) -> dict[str, Any]:
-        return self.session.snapshot()
+# `run_call(on_turn=...)` reports each answered caller turn: ms after the pipeline's own notion of the
+# caller's last voiced chunk (`speech_end_at_ms` after the call started). We re-anchor them on our clock.
+STAGES = ("end_of_turn", "asr_done", "reply_ready")
 
 
 @dataclass
 class OursHarness:
     services: CallServices
-    dialog: TimedEngine
     store: CallStore
     load_secs: float
+    _crm: Any
     _redis: Any
     _embedded: Any
 
     @classmethod
     async def start(cls, settings: Settings) -> OursHarness:
         """Load models + flows once. ImportError if our pipeline is not (yet) importable."""
+        from voicebot.dialog.crm_server import start_demo_crm
         from voicebot.pipeline.call import run_call  # noqa: F401  fail early, before loading anything
         from voicebot.pipeline.models import SharedModels
 
-        prefix = f"bench:{uuid.uuid4().hex[:10]}:"
-        settings = settings.model_copy(update={"redis": settings.redis.model_copy(update={"prefix": prefix})})
+        crm = await start_demo_crm()  # the customer's CRM is a third party: the demo CRM answers order look-ups
+        settings = _bench_settings(settings, crm.url)
         t = time.perf_counter()
-        dialog = TimedEngine(load_dialog_engine(settings))
+        dialog = load_dialog_engine(settings)
         models = await asyncio.to_thread(SharedModels.load, settings)
         load_secs = time.perf_counter() - t
         url, embedded = resolve_redis_url(settings)
         client = connect(url)
-        store = CallStore(client, Keys(prefix))
+        store = CallStore(client, Keys(settings.redis.prefix))
         services = CallServices(settings=settings, models=models, dialog=dialog, store=store)
-        return cls(services=services, dialog=dialog, store=store, load_secs=load_secs, _redis=client,
+        return cls(services=services, store=store, load_secs=load_secs, _crm=crm, _redis=client,
                    _embedded=embedded)
 
     async def run_call(self, caller: ScriptedCaller) -> str:
@@ -102,19 +63,21 @@ class OursHarness:
         line = BenchLine(caller)
         call_id = f"bench-{caller.call}-{uuid.uuid4().hex[:6]}"
         info = CallInfo(call_id=call_id, caller_number="+48000000000", language="en", channel="local")
+        reported: list[dict[str, float]] = []
         wall_minus_mono = time.time() - time.monotonic()
+        call_start = time.monotonic()  # run_call takes its own call start right after this
         notes = []
         # A call can't take longer than its script with every reply timing out; past that it is stuck.
         limit = caller.timing.greeting_timeout_secs + sum(
             t.voiced_secs + caller.timing.reply_timeout_secs + 20 for t in caller.turns)
         try:
-            await asyncio.wait_for(run_call(line, info, self.services), timeout=limit)
+            await asyncio.wait_for(run_call(line, info, self.services, on_turn=reported.append), timeout=limit)
         except TimeoutError:
             notes.append(f"run_call did not return within {limit:.0f} s")
         except Exception as exc:
             notes.append(f"run_call raised {type(exc).__name__}: {exc}")
         await self._fill_from_transcript(call_id, caller.turns, wall_minus_mono)
-        _fill_parts(caller.turns, self.dialog.handled.get(call_id, []))
+        _fill_parts(caller.turns, reported, call_start)
         if line.transfers:
             notes.append(f"transferred to the human line ({len(line.transfers)}x)")
         if caller.overlaps:
@@ -135,10 +98,6 @@ class OursHarness:
                 continue
             said = records[i]
             turn.heard_text = said.text
-            if EOT_KEY in said.timings:
-                turn.parts["end_of_turn"] = said.timings[EOT_KEY]
-                if ASR_DONE_KEY in said.timings:
-                    turn.parts["asr"] = said.timings[ASR_DONE_KEY] - said.timings[EOT_KEY]
             reply = next((r for r in records[i + 1:] if r.role == "bot"), None)
             if reply is not None:
                 turn.reply_text = reply.text
@@ -156,21 +115,44 @@ class OursHarness:
             await self._redis.delete(*keys)
         await self._redis.aclose()
         self.services.models.close()
-        await self.dialog.close()
+        await self.services.dialog.close()
+        await self._crm.stop()
         if self._embedded is not None:
             self._embedded.stop()
 
 
-def _fill_parts(turns: list[TurnMeasure], handled: list[tuple[float, float]]) -> None:
-    """Dialog time and time from reply to first audio, from the probe's stamps (same clock as the caller)."""
+def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call_start: float) -> None:
+    """Split each turn's latency into end-of-turn wait, ASR, dialog and first TTS audio, on our clock."""
     for turn in turns:
         if not turn.speech_end or turn.first_audio is None:
             continue
-        span = next(((a, b) for a, b in handled if turn.speech_end < a < turn.first_audio), None)
-        if span is None:
+        # The pipeline's report for this turn: its speech end nearest ours (a fragment cut mid-sentence
+        # ends earlier and was answered before ours ended).
+        best = min(reported, default=None,
+                   key=lambda r: abs(call_start + r["speech_end_at_ms"] / 1000 - turn.speech_end))
+        if best is None or any(f"{s}_ms" not in best for s in STAGES):
             continue
-        turn.parts["dialog"] = (span[1] - span[0]) * 1000
-        turn.parts["tts_first_audio"] = (turn.first_audio - span[1]) * 1000
+        their_end = call_start + best["speech_end_at_ms"] / 1000
+        if abs(their_end - turn.speech_end) > 1.0:
+            continue
+        eot, asr, reply = (their_end + best[f"{s}_ms"] / 1000 for s in STAGES)
+        turn.parts.update({
+            "end_of_turn": (eot - turn.speech_end) * 1000,
+            "asr": (asr - eot) * 1000,
+            "dialog": (reply - asr) * 1000,
+            "tts_first_audio": (turn.first_audio - reply) * 1000,
+            "vad_speech_end_offset": (their_end - turn.speech_end) * 1000,
+            "asr_speculative_hit": best.get("asr_speculative", 0.0),
+        })
+
+
+def _bench_settings(settings: Settings, crm_url: str) -> Settings:
+    """The configured settings, with a throw-away Redis key prefix and the demo CRM."""
+    prefix = f"bench:{uuid.uuid4().hex[:10]}:"
+    return settings.model_copy(update={
+        "redis": settings.redis.model_copy(update={"prefix": prefix}),
+        "dialog": settings.dialog.model_copy(update={"crm_url": crm_url}),
+    })
 
 
 def load_dialog_engine(settings: Settings) -> Any:
@@ -182,7 +164,10 @@ def load_dialog_engine(settings: Settings) -> Any:
 async def typed_replies(settings: Settings, calls: list[tuple[str, list[str]]]) -> dict[tuple[str, int], str]:
     """What our dialog answers to each scripted sentence as typed text (no audio): the baseline's replies
     when our audio pipeline could not run."""
-    engine = load_dialog_engine(settings)
+    from voicebot.dialog.crm_server import start_demo_crm
+
+    crm = await start_demo_crm()
+    engine = load_dialog_engine(_bench_settings(settings, crm.url))
     out: dict[tuple[str, int], str] = {}
     try:
         for name, texts in calls:
@@ -191,7 +176,6 @@ async def typed_replies(settings: Settings, calls: list[tuple[str, list[str]]]) 
             for i, text in enumerate(texts):
                 out[(name, i)] = (await session.handle(CallerSaid(text=text, language="en"))).text
     finally:
-        close = getattr(engine, "close", None)
-        if close is not None:
-            await close()
+        await engine.close()
+        await crm.stop()
     return out
