@@ -51,6 +51,8 @@ class _Stamps:
     vad_stop: float | None = None
     transcript: float | None = None
     reply: float | None = None
+    fragments: int = 0  # VAD stops while the caller was still speaking: segments cut mid-sentence
+    transcripts: int = 0
 
 
 class _Calls:
@@ -60,7 +62,7 @@ class _Calls:
         self.callers = callers
         self.current: ScriptedCaller | None = None
         self.stamps: dict[tuple[str, int], _Stamps] = {}
-        self.early_transcripts = 0  # VAD split a sentence: a fragment was transcribed before the caller ended
+        self.unanswered = 0  # transcripts of sentence fragments, not answered
 
     def listening(self) -> TurnMeasure | None:
         return self.current._listening_turn if self.current else None
@@ -109,15 +111,21 @@ class ScriptedReplies(FrameProcessor):
         await super().process_frame(frame, direction)
         turn = self._calls.listening()
         now = time.monotonic()
-        if isinstance(frame, VADUserStoppedSpeakingFrame) and turn and turn.speech_end:
+        if isinstance(frame, VADUserStoppedSpeakingFrame) and turn:
             st = self._calls.stamp(turn)
-            st.vad_stop = st.vad_stop or now
-        if isinstance(frame, TranscriptionFrame) and direction == FrameDirection.DOWNSTREAM:
-            # Generous to the baseline: transcripts of fragments the VAD cut off mid-sentence are not answered.
-            if turn is None or not turn.speech_end or turn.heard_text:
-                self._calls.early_transcripts += 1
+            if not turn.speech_end:
+                st.fragments += 1
+            elif st.vad_stop is None:
+                st.vad_stop = now
+        if isinstance(frame, TranscriptionFrame) and direction == FrameDirection.DOWNSTREAM and turn:
+            # Segments are transcribed in order, so the first `fragments` transcripts of a turn are the parts
+            # the VAD cut off mid-sentence. Generous to the baseline: those are not answered, only the
+            # transcript of the segment that ends with the caller's sentence is.
+            st = self._calls.stamp(turn)
+            st.transcripts += 1
+            if st.transcripts <= st.fragments or st.vad_stop is None or st.transcript is not None:
+                self._calls.unanswered += 1
                 return
-            st = self._calls.stamp(turn)
             st.transcript = now
             turn.heard_text = frame.text.strip()
             text = self._reply_for(turn)
@@ -217,7 +225,7 @@ async def run_baseline(models: BaselineModels, callers: list[ScriptedCaller],
             st = calls.stamps.get((turn.call, turn.turn))
             if st:
                 turn.parts.update(_parts(turn, st))
-    return calls.early_transcripts
+    return calls.unanswered
 
 
 def _parts(turn: TurnMeasure, st: _Stamps) -> dict[str, float]:

@@ -76,28 +76,26 @@ class OursHarness:
             notes.append(f"run_call did not return within {limit:.0f} s")
         except Exception as exc:
             notes.append(f"run_call raised {type(exc).__name__}: {exc}")
-        await self._fill_from_transcript(call_id, caller.turns, wall_minus_mono)
-        _fill_parts(caller.turns, reported, call_start)
+        asr_done = _fill_parts(caller.turns, reported, call_start)
+        await self._fill_from_transcript(call_id, caller.turns, asr_done, wall_minus_mono)
         if line.transfers:
             notes.append(f"transferred to the human line ({len(line.transfers)}x)")
         if caller.overlaps:
             notes.append(f"bot audio started while the caller was still speaking ({caller.overlaps}x)")
         return "; ".join(notes)
 
-    async def _fill_from_transcript(self, call_id: str, turns: list[TurnMeasure], wall_minus_mono: float) -> None:
-        """What our ASR heard, what the dialog replied, and the pipeline's own timings, per scripted turn."""
+    async def _fill_from_transcript(self, call_id: str, turns: list[TurnMeasure], asr_done: dict[int, float],
+                                    wall_minus_mono: float) -> None:
+        """What our ASR heard and what the dialog replied, per scripted turn, from the stored transcript."""
         records = await self.store.turns(call_id)
+        callers = [i for i, r in enumerate(records) if r.role == "caller"]
         for turn in turns:
-            if not turn.speech_end:
+            if turn.turn not in asr_done or not callers:
                 continue
-            ended = turn.speech_end + wall_minus_mono
-            # The caller's record is written once ASR is done, so after the speech ended; earlier records
-            # are fragments (the turn was cut mid-sentence).
-            i = next((i for i, r in enumerate(records) if r.role == "caller" and r.ts >= ended), None)
-            if i is None:
-                continue
-            said = records[i]
-            turn.heard_text = said.text
+            # The caller's line is stored right after its transcription is done.
+            done = asr_done[turn.turn] + wall_minus_mono
+            i = min(callers, key=lambda i: abs(records[i].ts - done))
+            turn.heard_text = records[i].text
             reply = next((r for r in records[i + 1:] if r.role == "bot"), None)
             if reply is not None:
                 turn.reply_text = reply.text
@@ -121,8 +119,12 @@ class OursHarness:
             self._embedded.stop()
 
 
-def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call_start: float) -> None:
-    """Split each turn's latency into end-of-turn wait, ASR, dialog and first TTS audio, on our clock."""
+def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call_start: float) -> dict[int, float]:
+    """Split each turn's latency into end-of-turn wait, ASR, dialog and first TTS audio, on our clock.
+
+    Returns, per turn, when its transcription was done (monotonic), to find its line in the transcript.
+    """
+    asr_done: dict[int, float] = {}
     for turn in turns:
         if not turn.speech_end or turn.first_audio is None:
             continue
@@ -136,6 +138,7 @@ def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call
         if abs(their_end - turn.speech_end) > 1.0:
             continue
         eot, asr, reply = (their_end + best[f"{s}_ms"] / 1000 for s in STAGES)
+        asr_done[turn.turn] = asr
         turn.parts.update({
             "end_of_turn": (eot - turn.speech_end) * 1000,
             "asr": (asr - eot) * 1000,
@@ -144,6 +147,7 @@ def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call
             "vad_speech_end_offset": (their_end - turn.speech_end) * 1000,
             "asr_speculative_hit": best.get("asr_speculative", 0.0),
         })
+    return asr_done
 
 
 def _bench_settings(settings: Settings, crm_url: str) -> Settings:
