@@ -80,6 +80,10 @@ class OursHarness:
         await self._fill_from_transcript(call_id, caller.turns, asr_done, wall_minus_mono)
         if line.transfers:
             notes.append(f"transferred to the human line ({len(line.transfers)}x)")
+        fragments = sum(1 for t in caller.turns if "fragment_answer_heard_first" in t.parts)
+        if fragments:
+            notes.append(f"{fragments} turn(s) cut mid-sentence: the bot answered the fragment first"
+                         " (latency counted to the answer of the whole sentence)")
         if caller.overlaps:
             notes.append(f"bot audio started while the caller was still speaking ({caller.overlaps}x)")
         return "; ".join(notes)
@@ -139,6 +143,12 @@ def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call
             continue
         eot, asr, reply = (their_end + best[f"{s}_ms"] / 1000 for s in STAGES)
         asr_done[turn.turn] = asr
+        # If the pipeline first answered a fragment (the turn was cut mid-sentence), the audio heard right
+        # after the caller stopped is the end of that answer: the turn's latency is to its own answer.
+        answer = next((t for t in turn.bot_audio if t >= reply), None)
+        if answer is not None and answer != turn.first_audio:
+            turn.parts["fragment_answer_heard_first"] = 1.0
+            turn.first_audio = answer
         turn.parts.update({
             "end_of_turn": (eot - turn.speech_end) * 1000,
             "asr": (asr - eot) * 1000,

@@ -74,7 +74,8 @@ def render(ours: SystemResult | None, base: SystemResult | None, speed: ModelSpe
                f"({n_turns} turns in {n_calls} calls; {machine})")
     out.append("")
     out.append("Per turn (ms)")
-    out.append(f"  {'call/turn':<14}{'caller said':<44}{'ours':>8}{'baseline':>10}  heard by our ASR")
+    out.append(f"  {'call/turn':<14}{'caller said':<44}{'ours':>8}{'baseline':>10}  {'ours: eot+asr+dlg+tts':<24}"
+               "heard by our ASR")
     for i in range(n_turns):
         o = ours.turns[i] if ours and i < len(ours.turns) else None
         b = base.turns[i] if base and i < len(base.turns) else None
@@ -82,7 +83,8 @@ def render(ours: SystemResult | None, base: SystemResult | None, speed: ModelSpe
         assert t is not None
         lat_o = _ms(o.latency_ms) if o and o.latency_ms is not None else ("missed" if o else "-")
         lat_b = _ms(b.latency_ms) if b and b.latency_ms is not None else ("missed" if b else "-")
-        out.append(f"  {t.call + '/' + str(t.turn):<14}{t.caller_text[:42]:<44}{lat_o:>8}{lat_b:>10}  "
+        split = "+".join(f"{o.parts[p]:.0f}" for p in PARTS) if o and all(p in o.parts for p in PARTS) else "-"
+        out.append(f"  {t.call + '/' + str(t.turn):<14}{t.caller_text[:42]:<44}{lat_o:>8}{lat_b:>10}  {split:<24}"
                    f"{(o.heard_text if o else '')[:50]}")
     out.append("")
     head = f"  {'':<34}{'ours':>10}{'baseline':>10}{'ratio b/o':>11}"
