@@ -5,7 +5,8 @@
       -> WholeReply (the reply is synthesized completely before it is sent) -> LineSink
 
 It runs under pipecat's `PipelineWorker`/`WorkerRunner`. Models are loaded once and the one pipeline
-serves every scripted call in turn (calls are separated by the caller script, not by restarting).
+serves every scripted call in turn (calls are separated by the caller script, not by restarting), so
+calls can alternate with our pipeline's: both meet the same (shared, noisy) machine load.
 """
 
 from __future__ import annotations
@@ -56,10 +57,10 @@ class _Stamps:
 
 
 class _Calls:
-    """Which scripted call is on the line now; shared by the source and the reply step."""
+    """The calls waiting for the line and the one on it now; shared by the source and the reply step."""
 
-    def __init__(self, callers: list[ScriptedCaller]) -> None:
-        self.callers = callers
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[tuple[ScriptedCaller, asyncio.Future[None]]] = asyncio.Queue()
         self.current: ScriptedCaller | None = None
         self.stamps: dict[tuple[str, int], _Stamps] = {}
         self.unanswered = 0  # transcripts of sentence fragments, not answered
@@ -72,12 +73,14 @@ class _Calls:
 
 
 class CallerSource(FrameProcessor):
-    """Plays each scripted call's audio into the pipeline as InputAudioRawFrames, paced in real time."""
+    """Plays each queued call's audio into the pipeline as InputAudioRawFrames, paced in real time.
 
-    def __init__(self, calls: _Calls, on_done: Callable[[], None]) -> None:
+    Between calls nothing is sent, so the idle pipeline costs no CPU while our pipeline is measured.
+    """
+
+    def __init__(self, calls: _Calls) -> None:
         super().__init__(name="caller-source")
         self._calls = calls
-        self._on_done = on_done
         self._task: asyncio.Task | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -90,13 +93,17 @@ class CallerSource(FrameProcessor):
             self._task = None
 
     async def _feed(self) -> None:
-        for caller in self._calls.callers:
+        while True:
+            caller, done = await self._calls.queue.get()
             self._calls.current = caller
-            async for chunk in caller.chunks():
-                await self.push_frame(InputAudioRawFrame(audio=chunk, sample_rate=caller.sample_rate,
-                                                         num_channels=1))
-        self._calls.current = None
-        self._on_done()
+            try:
+                async for chunk in caller.chunks():
+                    await self.push_frame(InputAudioRawFrame(audio=chunk, sample_rate=caller.sample_rate,
+                                                             num_channels=1))
+            finally:
+                self._calls.current = None
+                if not done.done():
+                    done.set_result(None)
 
 
 class ScriptedReplies(FrameProcessor):
@@ -191,41 +198,57 @@ def load_baseline(whisper_dir: Path, piper_dir: Path, voice: str, compute_type: 
     return BaselineModels(stt=stt, tts=tts, load_secs=time.perf_counter() - t)
 
 
-async def run_baseline(models: BaselineModels, callers: list[ScriptedCaller],
-                       reply_for: Callable[[TurnMeasure], str]) -> int:
-    """Run every scripted call through the stock pipeline; fills the callers' TurnMeasures.
+class BaselineHarness:
+    """The stock pipeline, started once; scripted calls are put on its line one at a time."""
 
-    Returns how many transcripts of sentence fragments (VAD cut mid-sentence) were left unanswered.
-    """
-    calls = _Calls(callers)
-    done = asyncio.Event()
-    pipeline = Pipeline([
-        CallerSource(calls, done.set),
-        VADProcessor(vad_analyzer=SileroVADAnalyzer()),  # stock defaults, stop_secs included
-        models.stt,
-        ScriptedReplies(calls, reply_for),
-        models.tts,
-        WholeReply(),
-        LineSink(calls),
-    ])
-    worker = PipelineWorker(pipeline, params=PipelineParams(audio_in_sample_rate=IN_RATE,
-                                                            audio_out_sample_rate=models.tts._voice.config.sample_rate),
-                            enable_rtvi=False, cancel_on_idle_timeout=False, idle_timeout_secs=None,
-                            check_dangling_tasks=False)
-    runner = WorkerRunner(handle_sigint=False)
-    await runner.add_workers(worker)
+    def __init__(self, models: BaselineModels, reply_for: Callable[[TurnMeasure], str]) -> None:
+        self._calls = _Calls()
+        pipeline = Pipeline([
+            CallerSource(self._calls),
+            VADProcessor(vad_analyzer=SileroVADAnalyzer()),  # stock defaults, stop_secs included
+            models.stt,
+            ScriptedReplies(self._calls, reply_for),
+            models.tts,
+            WholeReply(),
+            LineSink(self._calls),
+        ])
+        out_rate = models.tts._voice.config.sample_rate  # the voice's own rate: no resampling for the baseline
+        self._worker = PipelineWorker(pipeline, params=PipelineParams(audio_in_sample_rate=IN_RATE,
+                                                                      audio_out_sample_rate=out_rate),
+                                      enable_rtvi=False, cancel_on_idle_timeout=False, idle_timeout_secs=None,
+                                      check_dangling_tasks=False)
+        self._started = asyncio.Event()
+        self._running: asyncio.Task | None = None
 
-    async def stop_when_script_done() -> None:
-        await done.wait()
-        await worker.cancel(reason="caller script finished")
+    async def start(self) -> None:
+        @self._worker.event_handler("on_pipeline_started")
+        async def _started(_worker: PipelineWorker, _frame: Frame) -> None:
+            self._started.set()
 
-    await asyncio.gather(runner.run(), stop_when_script_done())
-    for c in callers:
-        for turn in c.turns:
-            st = calls.stamps.get((turn.call, turn.turn))
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(self._worker)
+        self._running = asyncio.create_task(runner.run(), name="baseline-runner")
+        await asyncio.wait_for(self._started.wait(), timeout=30)
+
+    @property
+    def unanswered(self) -> int:
+        """Transcripts of sentence fragments (the VAD cut mid-sentence) that were not answered."""
+        return self._calls.unanswered
+
+    async def run_call(self, caller: ScriptedCaller) -> None:
+        """Play one scripted call through the stock pipeline; fills the caller's TurnMeasures."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._calls.queue.put((caller, done))
+        await done
+        for turn in caller.turns:
+            st = self._calls.stamps.get((turn.call, turn.turn))
             if st:
                 turn.parts.update(_parts(turn, st))
-    return calls.unanswered
+
+    async def close(self) -> None:
+        await self._worker.cancel(reason="benchmark finished")
+        if self._running is not None:
+            await self._running
 
 
 def _parts(turn: TurnMeasure, st: _Stamps) -> dict[str, float]:

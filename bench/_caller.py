@@ -29,7 +29,6 @@ class TurnMeasure:
     first_audio: float | None = None  # monotonic seconds; None = no reply within the timeout
     reply_audio_secs: float = 0.0  # duration of the bot audio of this reply
     parts: dict[str, float] = field(default_factory=dict)  # component timings in ms, where known
-    bot_audio: list[float] = field(default_factory=list)  # when each bot audio chunk came after speech_end
     reply_text: str = ""
     heard_text: str = ""  # what the ASR made of it, where known
 
@@ -79,7 +78,6 @@ class ScriptedCaller:
         elif turn is not None:
             if turn.first_audio is None:
                 turn.first_audio = now
-            turn.bot_audio.append(now)
             turn.reply_audio_secs += secs
 
     def playout_end(self) -> float:

@@ -143,12 +143,14 @@ def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call
             continue
         eot, asr, reply = (their_end + best[f"{s}_ms"] / 1000 for s in STAGES)
         asr_done[turn.turn] = asr
-        # If the pipeline first answered a fragment (the turn was cut mid-sentence), the audio heard right
-        # after the caller stopped is the end of that answer: the turn's latency is to its own answer.
-        answer = next((t for t in turn.bot_audio if t >= reply), None)
-        if answer is not None and answer != turn.first_audio:
-            turn.parts["fragment_answer_heard_first"] = 1.0
-            turn.first_audio = answer
+        if "first_audio_ms" in best:
+            # The pipeline stamps its answer's first audio right before handing it to the line. If it first
+            # answered a fragment (the turn was cut mid-sentence), the audio heard right after the caller
+            # stopped was the end of that answer: the turn's latency is to the answer of the whole sentence.
+            answer = their_end + best["first_audio_ms"] / 1000
+            if answer - turn.first_audio > 0.005:
+                turn.parts["fragment_answer_heard_first"] = 1.0
+                turn.first_audio = answer
         turn.parts.update({
             "end_of_turn": (eot - turn.speech_end) * 1000,
             "asr": (asr - eot) * 1000,

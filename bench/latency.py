@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import time
+from typing import Any
 
 import numpy as np
 import psutil
@@ -34,6 +35,8 @@ from bench._report import SystemResult, render
 from voicebot.config import ConfigError, Settings, load_settings
 
 BASELINE_RATE = 16000  # the stock WhisperSTTService reads raw PCM as 16 kHz
+# What the baseline says when neither our pipeline nor our dialog could run (then the ratio means little).
+FALLBACK_REPLY = "Thank you. Is there anything else I can help you with?"
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -71,71 +74,92 @@ def _synthesize(script: list[Scenario], voice: CallerVoice, rates: set[int]) -> 
     return out
 
 
-def _callers(script: list[Scenario], utts: list[list[Utterance]], seed: int, greeting: bool) -> list[ScriptedCaller]:
-    return [ScriptedCaller(call.name, u, np.random.default_rng(seed + i), expect_greeting=greeting)
-            for i, (call, u) in enumerate(zip(script, utts, strict=True))]
+def _caller(name: str, utts: list[Utterance], seed: int, greeting: bool) -> ScriptedCaller:
+    # Same seed for both pipelines: the same line noise under the same sentences.
+    return ScriptedCaller(name, utts, np.random.default_rng(seed), expect_greeting=greeting)
 
 
-async def _run_ours(settings: Settings, script: list[Scenario], utts: list[list[Utterance]],
-                    seed: int) -> SystemResult:
+async def _start_ours(settings: Settings) -> tuple[Any, SystemResult] | None:
     from bench._ours import OursHarness
 
     rss0 = _rss_mb()
-    harness = await OursHarness.start(settings)
-    result = SystemResult("ours", [], load_secs=harness.load_secs, rss_mb=_rss_mb())
-    result.notes.append(f"RSS before loading models {rss0:.0f} MB")
     try:
-        for caller in _callers(script, utts, seed, greeting=True):
-            outcome = await harness.run_call(caller)
-            result.turns.extend(caller.turns)
-            if outcome:
-                result.notes.append(f"{caller.call}: {outcome}")
-        result.notes.append(harness.speech_stats())
-    finally:
-        await harness.close()
-    return result
+        harness = await OursHarness.start(settings)
+    except Exception as exc:  # our pipeline is missing or broken: say so, and still measure the baseline
+        print(f"our pipeline could not be run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+    result = SystemResult("ours", [], load_secs=harness.load_secs, rss_mb=_rss_mb())
+    result.notes.append(f"RSS before loading its models {rss0:.0f} MB")
+    return harness, result
 
 
-async def _run_baseline(settings: Settings, script: list[Scenario], utts: list[list[Utterance]], seed: int,
-                        replies: dict[tuple[str, int], str]) -> SystemResult:
-    from bench._baseline import load_baseline, run_baseline
+async def _start_baseline(settings: Settings, replies: dict[tuple[str, int], str]) -> tuple[Any, SystemResult]:
+    from bench._baseline import BaselineHarness, load_baseline
 
     models_dir = settings.path(settings.models.dir)
-    voice = settings.tts.voices["en"]
     rss0 = _rss_mb()
-    models = load_baseline(models_dir / settings.models.whisper, models_dir / "piper", voice,
+    models = load_baseline(models_dir / settings.models.whisper, models_dir / "piper", settings.tts.voices["en"],
                            settings.models.compute_type)
     result = SystemResult("baseline", [], load_secs=models.load_secs, rss_mb=_rss_mb())
-    result.notes.append(f"RSS before loading its models {rss0:.0f} MB (ours already loaded)")
-    callers = _callers(script, utts, seed, greeting=False)
+    result.notes.append(f"RSS before loading its models {rss0:.0f} MB (ours loaded too, if it ran)")
 
     def reply_for(turn: TurnMeasure) -> str:
-        return replies.get((turn.call, turn.turn)) or "Thank you. Is there anything else I can help you with?"
+        return replies.get((turn.call, turn.turn)) or FALLBACK_REPLY
 
-    fragments = await run_baseline(models, callers, reply_for)
-    for c in callers:
-        result.turns.extend(c.turns)
-    overlaps = sum(c.overlaps for c in callers)
-    if fragments or overlaps:
-        result.notes.append(f"VAD cut {fragments} sentence(s) mid-way; those fragments were not answered"
-                            f" (generous to the baseline); bot audio over the caller: {overlaps}")
-    return result
+    harness = BaselineHarness(models, reply_for)
+    await harness.start()
+    return harness, result
 
 
-async def _baseline_replies(settings: Settings, script: list[Scenario],
-                            ours: SystemResult | None) -> dict[tuple[str, int], str]:
-    """The texts our dialog replied in our run; if it did not run, what it replies to the typed sentences."""
-    replies = {(t.call, t.turn): t.reply_text for t in (ours.turns if ours else []) if t.reply_text}
-    if replies:
-        return replies
+async def _typed_replies(settings: Settings, script: list[Scenario]) -> dict[tuple[str, int], str]:
+    """Without our audio pipeline, the baseline still speaks what our dialog answers to the typed sentences."""
     from bench._ours import typed_replies
 
     try:
         return await typed_replies(settings, [(c.name, [t.text for t in c.turns]) for c in script])
     except Exception as exc:
         print(f"our dialog could not be run either ({type(exc).__name__}: {exc}); the baseline answers every"
-              " turn with one fixed sentence", file=sys.stderr)
+              f" turn with {FALLBACK_REPLY!r}", file=sys.stderr)
         return {}
+
+
+async def _measure(args: argparse.Namespace, settings: Settings, script: list[Scenario],
+                   audio: dict[int, list[list[Utterance]]]) -> tuple[SystemResult | None, SystemResult | None]:
+    """Calls alternate between the two pipelines (ours first: the baseline speaks the replies ours gave),
+    so a change in the shared machine's load hits both alike. Never both at the same time."""
+    started = await _start_ours(settings)
+    replies: dict[tuple[str, int], str] = {}
+    if started is None and args.baseline:
+        replies = await _typed_replies(settings, script)
+    base_started = await _start_baseline(settings, replies) if args.baseline else None
+    ours_h, ours = started if started else (None, None)
+    base_h, base = base_started if base_started else (None, None)
+    try:
+        for i, call in enumerate(script):
+            if ours_h is not None and ours is not None:
+                caller = _caller(call.name, audio[args.line_rate][i], args.seed + i, greeting=True)
+                outcome = await ours_h.run_call(caller)
+                ours.turns.extend(caller.turns)
+                replies.update({(t.call, t.turn): t.reply_text for t in caller.turns if t.reply_text})
+                if outcome:
+                    ours.notes.append(f"{caller.call}: {outcome}")
+            if base_h is not None and base is not None:
+                caller = _caller(call.name, audio[BASELINE_RATE][i], args.seed + i, greeting=False)
+                await base_h.run_call(caller)
+                base.turns.extend(caller.turns)
+                if caller.overlaps:
+                    base.notes.append(f"{caller.call}: bot audio over the caller ({caller.overlaps}x)")
+        if ours_h is not None and ours is not None:
+            ours.notes.append(ours_h.speech_stats())
+        if base_h is not None and base is not None and base_h.unanswered:
+            base.notes.append(f"the VAD cut {base_h.unanswered} sentence(s) mid-way; those fragments were not"
+                              " answered (generous to the baseline)")
+    finally:
+        if ours_h is not None:
+            await ours_h.close()
+        if base_h is not None:
+            await base_h.close()
+    return ours, base
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
@@ -149,16 +173,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     print(f"synthesized {args.turns} caller turns in {len(script)} calls ({time.perf_counter() - t:.1f} s)",
           file=sys.stderr)
 
-    ours: SystemResult | None = None
-    try:
-        ours = await _run_ours(settings, script, audio[args.line_rate], args.seed)
-    except Exception as exc:  # our pipeline is missing or broken: say so, and still measure the baseline
-        print(f"our pipeline could not be run: {type(exc).__name__}: {exc}", file=sys.stderr)
-
-    base: SystemResult | None = None
-    if args.baseline:
-        replies = await _baseline_replies(settings, script, ours)
-        base = await _run_baseline(settings, script, audio[BASELINE_RATE], args.seed, replies)
+    ours, base = await _measure(args, settings, script, audio)
 
     from bench._speed import measure_speed
 
