@@ -173,6 +173,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     print(f"synthesized {args.turns} caller turns in {len(script)} calls ({time.perf_counter() - t:.1f} s)",
           file=sys.stderr)
 
+    load_before = os.getloadavg()[0]
     ours, base = await _measure(args, settings, script, audio)
 
     from bench._speed import measure_speed
@@ -181,7 +182,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     speed = measure_speed(models_dir / settings.models.whisper, voice_path, settings.models.compute_type,
                           settings.models.cpu_threads, settings.asr.beam_size,
                           [u for call in audio[BASELINE_RATE] for u in call], reply_texts)
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f} (shared machine)"
+    machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, 1-min load average {load_before:.1f} at the start,"
+               f" {os.getloadavg()[0]:.1f} at the end")
     print(render(ours, base, speed, machine))
     if args.json:
         args.json.write_text(json.dumps({
