@@ -13,10 +13,23 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_suppressed_tokens
 
 SAMPLE_RATE = 16000  # whisper's input rate
+FRAMES_PER_S = 100  # mel frames per second
+FULL_WINDOW_FRAMES = 3000  # whisper's 30 s window
+# faster-whisper always pads a turn to the 30 s window, so a 2 s "yes, please" costs a 30 s encoder pass. We
+# encode a short window instead: the turn + 1 s, at least 10 s. Measured on our test sentences (whisper-base,
+# int8, 2 cores): same transcripts, about 4x less time; below 10 s the confidences of short words collapse.
+MIN_WINDOW_FRAMES = 1000
+WINDOW_MARGIN_FRAMES = 100
+MAX_TOKENS = 224
+NO_SPEECH_MAX = 0.6
+LOGPROB_MIN = -1.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,41 @@ class SpeechRecognizer:
 
     def transcribe_sync(self, audio: np.ndarray, language: str) -> Transcript:
         started = time.perf_counter()
+        features = self.model.feature_extractor(audio)
+        if features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
+            text, confidence = self._decode_short(features, language)
+        else:  # a turn longer than one window: faster-whisper's own sliding windows
+            text, confidence = self._decode_long(audio, language)
+        elapsed = time.perf_counter() - started
+        duration = len(audio) / SAMPLE_RATE
+        with self._stats_lock:
+            self.stats.transcriptions += 1
+            self.stats.audio_s += duration
+            self.stats.compute_s += elapsed
+        return Transcript(text=text, language=language, confidence=confidence, duration_s=duration,
+                          compute_ms=elapsed * 1000)
+
+    def _decode_short(self, features: np.ndarray, language: str) -> tuple[str, float]:
+        tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
+                              language=language)
+        frames = min(FULL_WINDOW_FRAMES, max(MIN_WINDOW_FRAMES, features.shape[-1] + WINDOW_MARGIN_FRAMES))
+        window = np.zeros((1, features.shape[0], frames), dtype=np.float32)
+        window[0, :, : features.shape[-1]] = features
+        result = self.model.model.generate(
+            ctranslate2.StorageView.from_array(window),
+            [[*tokenizer.sot_sequence, tokenizer.no_timestamps]],
+            beam_size=self.beam_size, max_length=MAX_TOKENS, return_scores=True, return_no_speech_prob=True,
+            suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1]) or []),
+        )[0]
+        tokens = result.sequences_ids[0]
+        text = tokenizer.decode(tokens).strip()
+        # ctranslate2's score is the length-normalized log-prob; faster-whisper's avg_logprob divides by len+1.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        if result.no_speech_prob > NO_SPEECH_MAX and avg_logprob < LOGPROB_MIN:
+            return "", 0.0  # whisper's own rule (as in faster-whisper): noise, not words
+        return text, segment_confidence(avg_logprob, result.no_speech_prob) if text else 0.0
+
+    def _decode_long(self, audio: np.ndarray, language: str) -> tuple[str, float]:
         segments, _info = self.model.transcribe(
             audio, language=language, beam_size=self.beam_size, without_timestamps=True,
             vad_filter=False, condition_on_previous_text=False, temperature=0.0,
@@ -76,16 +124,7 @@ class SpeechRecognizer:
             w = max(len(text), 1)
             weighted += segment_confidence(seg.avg_logprob, seg.no_speech_prob) * w
             weight += w
-        elapsed = time.perf_counter() - started
-        duration = len(audio) / SAMPLE_RATE
-        with self._stats_lock:
-            self.stats.transcriptions += 1
-            self.stats.audio_s += duration
-            self.stats.compute_s += elapsed
-        return Transcript(
-            text=" ".join(texts), language=language, confidence=(weighted / weight) if weight else 0.0,
-            duration_s=duration, compute_ms=elapsed * 1000,
-        )
+        return " ".join(texts), (weighted / weight) if weight else 0.0
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

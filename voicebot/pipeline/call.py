@@ -1,7 +1,7 @@
 """One phone call = one pipecat pipeline:
 
-    line audio -> TurnDetector (Silero VAD + smart-turn v3) -> Transcriber (whisper) -> DialogResponder
-    (CallSession) -> Speaker (piper, by sentence) -> line
+    line -> MediaSource -> DtmfCollector (keys) -> TurnDetector (Silero VAD + smart-turn v3)
+         -> Transcriber (whisper) -> DialogResponder (CallSession) -> Speaker (piper, by sentence) -> MediaSink
 
 Models come from the process (`services.models`); everything else here belongs to this call only.
 """
@@ -20,6 +20,7 @@ from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
 from voicebot.dialog.types import BotReply, CallInfo
+from voicebot.pipeline.dtmf import DtmfCollector
 from voicebot.pipeline.frames import SystemFaultFrame, TurnClock
 from voicebot.pipeline.media import CallMedia
 from voicebot.pipeline.media_io import MediaSink, MediaSource
@@ -73,6 +74,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
 
     processors = [
         MediaSource(media, lambda why: end.close(f"caller gone: {why}")),
+        DtmfCollector(),
         TurnDetector(models.new_vad(RATE), models.new_turn_analyzer(RATE), input_rate=media.sample_rate,
                      max_silence_s=settings.turn.max_silence_secs, call_start=call_start,
                      speculative=settings.asr.speculative),

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from voicebot.pipeline.media import AudioIn, HangupIn, MediaEvent, TransferResult
+from voicebot.pipeline.media import AudioIn, DtmfIn, HangupIn, MediaEvent, TransferResult
 
 CHUNK_S = 0.02
 SPEECH_FLOOR_DBFS = -45.0  # 20 ms frames louder than this count as the caller speaking
@@ -30,9 +30,10 @@ class BadAudio(ValueError):
 
 @dataclass(frozen=True)
 class CallerTurn:
-    pcm: bytes  # s16le mono at the media's sample rate
+    pcm: bytes = b""  # s16le mono at the media's sample rate
     barge_in_after_s: float | None = None  # start this long into the bot's reply instead of after it
     label: str = ""
+    dtmf: str = ""  # keys pressed instead of speaking, e.g. "1" or "12345#"
 
 
 def read_wav(path: Path | str, sample_rate: int) -> bytes:
@@ -86,7 +87,7 @@ class FileMediaRecord:
     transfers: list[str] = field(default_factory=list)  # handoff ids
     hung_up: bool = False
     latencies_ms: list[float] = field(default_factory=list)  # caller's speech end -> bot's first audio
-    cleared: int = 0  # how many times the bot's audio was cut (barge-in)
+    cut_at: list[int] = field(default_factory=list)  # len(bot_audio) each time queued bot audio was dropped
 
 
 class FileMedia:
@@ -103,10 +104,13 @@ class FileMedia:
         self._queue = bytearray()  # bot audio not yet "played" (real-time mode)
         self._drained = asyncio.Event()
         self._drained.set()
-        self._reply_done = asyncio.Event()  # the pipeline waited for a reply to finish playing
+        self._reply_done = asyncio.Event()  # the answer to the caller's last turn (or the greeting) has played
         self._bot_started = asyncio.Event()  # bot audio arrived since the caller's last turn
         self._closed = asyncio.Event()
+        # When the caller's last words went out (None once the bot answered); the call starts "answered-to"
+        # so the greeting counts as the answer to picking up.
         self._awaiting_first_audio_since: float | None = None
+        self._answered = True
         self._player: asyncio.Task[None] | None = None
 
     @classmethod
@@ -122,31 +126,39 @@ class FileMedia:
         chunk = int(self.sample_rate * CHUNK_S) * 2
         silence = bytes(chunk)
         clock = _Pacer(self.fast)
-        await self._wait(self._reply_done)  # the greeting
         for turn in self.turns:
-            if self.closed:
-                return
             if turn.barge_in_after_s is not None:
                 # Barge-in needs real time: in fast mode the bot's audio "plays" instantly.
                 await self._wait(self._bot_started)
                 await clock.idle(turn.barge_in_after_s)
+            else:  # a polite caller: let the bot finish its greeting / previous reply
+                async for event in self._wait_events(self._reply_done, clock, silence):
+                    yield event
+            if self.closed:
+                return
             self._reply_done.clear()
             self._bot_started.clear()
+            self._answered = False
+            if turn.dtmf:
+                self._awaiting_first_audio_since = time.monotonic()
+                for digit in turn.dtmf:
+                    yield DtmfIn(digit)
+                continue
             speech_end = speech_end_offset(turn.pcm, self.sample_rate)
             for i in range(0, len(turn.pcm), chunk):
                 if self.closed:
                     return
                 await clock.tick()
                 yield AudioIn(turn.pcm[i:i + chunk].ljust(chunk, b"\0"))
-                if i < speech_end <= i + chunk:
+                if i < speech_end <= i + chunk or (speech_end == 0 and i == 0):
                     self._awaiting_first_audio_since = time.monotonic()
             for _ in range(int(self.tail_silence_s / CHUNK_S)):
                 if self.closed:
                     return
                 await clock.tick()
                 yield AudioIn(silence)
-            async for event in self._wait_events(self._reply_done, clock, silence):
-                yield event
+        async for event in self._wait_events(self._reply_done, clock, silence):  # the answer to the last turn
+            yield event
         if not self.closed:
             yield HangupIn("caller finished the script")
 
@@ -169,6 +181,7 @@ class FileMedia:
         if self.closed:
             return
         if self._awaiting_first_audio_since is not None:
+            self._answered = True
             self.record.latencies_ms.append(round((time.monotonic() - self._awaiting_first_audio_since) * 1000, 1))
             self._awaiting_first_audio_since = None
         self._bot_started.set()
@@ -192,13 +205,14 @@ class FileMedia:
 
     async def clear(self) -> None:
         if self._queue:
-            self.record.cleared += 1
+            self.record.cut_at.append(len(self.record.bot_audio))
         self._queue.clear()
         self._drained.set()
 
     async def wait_played(self) -> None:
         await self._drained.wait()
-        self._reply_done.set()
+        if self._answered:  # the pipeline waits for every reply to play out: that is our cue to speak again
+            self._reply_done.set()
 
     async def transfer(self, handoff_id: str, target: str | None = None) -> TransferResult:
         self.record.transfers.append(handoff_id)

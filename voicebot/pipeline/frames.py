@@ -103,3 +103,10 @@ class BotActionFrame(DataFrame):
 
     reply: BotReply
     interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
+class KeyPressFrame(SystemFrame):
+    """One DTMF key from the line (0-9 * # A-D; pipecat's KeypadEntry has no A-D)."""
+
+    digit: str

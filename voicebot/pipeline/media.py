@@ -53,7 +53,11 @@ class CallMedia(Protocol):
         ...
 
     async def wait_played(self) -> None:
-        """Return when all queued bot audio has been sent to the caller."""
+        """Return when all queued bot audio has been sent to the caller (or dropped by `clear`).
+
+        The pipeline calls it after every reply (to know when the bot stopped talking) and before a transfer
+        or hang-up, so the caller hears the last words.
+        """
         ...
 
     async def transfer(self, handoff_id: str, target: str | None = None) -> TransferResult:

@@ -20,8 +20,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from voicebot.dialog.types import BotReply, CallerDtmf
-from voicebot.pipeline.frames import BotActionFrame, CallerEventFrame, TurnClock
+from voicebot.dialog.types import BotReply
+from voicebot.pipeline.frames import BotActionFrame, KeyPressFrame, TurnClock
 from voicebot.pipeline.media import AudioIn, CallMedia, DtmfIn, HangupIn
 from voicebot.pipeline.speaker import CLOCK_KEY
 
@@ -54,7 +54,7 @@ class MediaSource(FrameProcessor):
                 if isinstance(event, AudioIn):
                     await self.push_frame(InputAudioRawFrame(audio=event.pcm, sample_rate=rate, num_channels=1))
                 elif isinstance(event, DtmfIn):
-                    await self.push_frame(CallerEventFrame(CallerDtmf(event.digit)))
+                    await self.push_frame(KeyPressFrame(event.digit))
                 elif isinstance(event, HangupIn):
                     self._on_gone(event.reason)
                     return

@@ -25,6 +25,11 @@ class _Speculation:
     task: asyncio.Task[Transcript]
 
 
+def _consume_result(task: asyncio.Task[Transcript]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 class Transcriber(FrameProcessor):
     def __init__(self, asr: SpeechRecognizer, language: str) -> None:
         super().__init__(name="stt")
@@ -37,7 +42,10 @@ class Transcriber(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, SpeechPausedFrame):
             self._drop_speculation()
-            task = self.create_task(self._asr.transcribe(frame.audio, self._language), name="asr-speculative")
+            # A plain asyncio task, not self.create_task: pipecat's task wrapper swallows exceptions, and a
+            # failing recognizer must surface when the turn awaits this result.
+            task = asyncio.create_task(self._asr.transcribe(frame.audio, self._language), name="asr-speculative")
+            task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
             self._speculation = _Speculation(frame.voiced_chunks, task)
         elif isinstance(frame, CallerTurnFrame):
             speculation, self._speculation = self._speculation, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -68,7 +69,10 @@ class SpeechSynthesizer:
                 if pcm:
                     yield pcm
         finally:
-            gen.close()
+            # Cancelled (barge-in) while the worker thread is inside next(gen): that sentence finishes there and
+            # is dropped; the generator can only be closed when it is not running.
+            with contextlib.suppress(ValueError):
+                gen.close()
 
     def _next_sentence(self, gen: Iterator[np.ndarray], voice: Voice, sample_rate: int) -> bytes | None:
         started = time.perf_counter()

@@ -27,7 +27,8 @@ from voicebot.pipeline.frames import CallerTurnFrame, SpeechPausedFrame, TurnClo
 
 RATE = 16000  # VAD, smart-turn and whisper all work at 16 kHz
 PREROLL_S = 1.0  # audio kept from before VAD confirms speech (it needs ~0.5 s on soft onsets): first words reach ASR
-SPECULATIVE_PAUSE_S = 0.1  # silence after which we start transcribing, before the turn is known to be over
+MAX_TURN_S = 45.0  # a caller who never pauses still gets an answer (and memory stays bounded)
+PAUSE_S = 0.1  # silence after which we transcribe speculatively, before the turn is known to be over
 
 
 def to_float(pcm: bytes) -> np.ndarray:
@@ -97,18 +98,28 @@ class TurnDetector(FrameProcessor):
             self._silence_s = 0.0
             self._paused_sent = False
             self._vad_quiet = False
+            await self._end_if_too_long()
             return
         self._silence_s += seconds
-        if self._speculative and not self._paused_sent and self._silence_s >= SPECULATIVE_PAUSE_S:
+        if self._speculative and not self._paused_sent and self._silence_s >= PAUSE_S:
+            # A short pause: start transcribing now, so the text is often ready when the turn is declared over.
             self._paused_sent = True
             await self.push_frame(SpeechPausedFrame(audio=to_float(b"".join(self._chunks)),
                                                     voiced_chunks=len(self._voiced)))
-        if state == VADState.QUIET and not self._vad_quiet:
-            self._vad_quiet = True  # VAD just confirmed a stop: ask smart-turn whether the caller is done
-            if self._turn is not None:
+        if state == VADState.QUIET and not self._vad_quiet and self._turn is not None:
+            # VAD confirmed a stop (vad_stop_secs): ask smart-turn whether the caller is done. Asking at shorter
+            # pauses was faster but cut callers off mid-sentence at the gaps between words.
+            self._vad_quiet = True
+            if end_state != EndOfTurnState.COMPLETE:
                 end_state, _ = await self._turn.analyze_end_of_turn()
         if end_state == EndOfTurnState.COMPLETE or self._silence_s >= self._max_silence_s:
             await self._end_turn()
+
+    async def _end_if_too_long(self) -> bool:
+        if self._turn_audio_s < MAX_TURN_S:
+            return False
+        await self._end_turn()
+        return True
 
     def _keep_preroll(self, pcm: bytes, seconds: float) -> None:
         self._preroll.append(pcm)

@@ -23,8 +23,27 @@ from piper import PiperVoice
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+FIRST_PIECE_MAX_WORDS = 8
+
+
 def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def speech_pieces(text: str) -> list[str]:
+    """Sentences, with a long first sentence cut at its first clause break (comma, colon...).
+
+    The caller waits for the first piece only, so it should be short; later pieces are synthesized while the
+    first one plays. A cut at a comma sounds like the pause the comma already asks for.
+    """
+    sentences = split_sentences(text)
+    if not sentences or len(sentences[0].split()) <= FIRST_PIECE_MAX_WORDS:
+        return sentences
+    first = _CLAUSE_END.split(sentences[0], maxsplit=1)
+    if len(first) == 2 and len(first[0].split()) >= 2:
+        return [first[0], first[1], *sentences[1:]]
+    return sentences
 
 
 class Voice(Protocol):
@@ -43,9 +62,9 @@ class PiperSentenceVoice:
         self.sample_rate = int(self.voice.config.sample_rate)
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
-        # piper phonemizes the whole text, then synthesizes and yields one AudioChunk per sentence.
-        for chunk in self.voice.synthesize(text):
-            yield chunk.audio_int16_array
+        for piece in speech_pieces(text):
+            for chunk in self.voice.synthesize(piece):  # one AudioChunk per sentence piper finds
+                yield chunk.audio_int16_array
 
 
 class EspeakVoice:
@@ -61,7 +80,7 @@ class EspeakVoice:
         self.sample_rate = 22050
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
-        for sentence in split_sentences(text):
+        for sentence in speech_pieces(text):
             proc = subprocess.run([self.binary, "-v", self.language, "--stdout", sentence],
                                   capture_output=True, check=True, timeout=30)
             with wave.open(io.BytesIO(proc.stdout)) as wav:

@@ -7,7 +7,9 @@ share one Redis. Layout (``P`` = prefix):
 key                             type     content
 ==============================  =======  ==========================================================
 P call:{id}                     hash     call record: caller, language, flow, channel, started/ended,
-                                         outcome, transfer reason, handoff id, last node, frustration
+                                         outcome, transfer reason, handoff id, last node, frustration,
+                                         turn_timings (JSON list per caller turn, ms after the caller's
+                                         last voiced audio: end_of_turn, asr_done, reply_ready, first_audio)
 P call:{id}:turns               stream   transcript turns (role, text, intent, confidence, signals,
                                          timings as JSON); PII redacted before writing
 P calls:by_time                 zset     call id -> start time (epoch s); for listing and retention

@@ -1,0 +1,68 @@
+"""Speech recognition with the real whisper model: words, confidence, noise, long turns."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from voicebot.pipeline.models import SharedModels
+
+pytestmark = pytest.mark.models
+RATE = 16000
+
+
+def as_float(pcm: bytes) -> np.ndarray:
+    return np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+
+
+async def test_a_clear_sentence_is_transcribed_with_high_confidence(shared_models: SharedModels, speak) -> None:
+    audio = as_float(speak("My order number is 4 5 7 1 2.", RATE))
+    result = await shared_models.asr.transcribe(audio, "en")
+    assert "order number" in result.text.lower() and "45712" in result.text.replace(" ", "")
+    assert result.confidence > 0.7 and result.language == "en"
+    assert result.duration_s == pytest.approx(len(audio) / RATE)
+
+
+async def test_noise_and_silence_give_no_words(shared_models: SharedModels) -> None:
+    # Whisper hallucinates on non-speech ("Słuchaj!"); none of that may reach the dialog as caller words.
+    silence = np.zeros(2 * RATE, dtype=np.float32)
+    hiss = np.random.default_rng(0).normal(0, 0.05, 2 * RATE).astype(np.float32)
+    for audio, language in ((silence, "pl"), (hiss, "en")):
+        result = await shared_models.asr.transcribe(audio, language)
+        assert result.text == "" and result.confidence == 0.0
+
+
+LONG_STORY = {  # sentence -> a word whisper must get
+    "I ordered a blue kettle three weeks ago.": "kettle",
+    "The courier said it was delivered on Monday.": "courier",
+    "But nobody rang my doorbell that day.": "doorbell",
+    "My neighbour did not take the parcel either.": "neighbour",
+    "I called your hotline twice last week.": "hotline",
+    "Each time I waited for almost an hour.": "hour",
+    "Then the line was suddenly disconnected.": "disconnected",
+    "I also sent two emails to your support team.": "emails",
+    "Nobody has answered them so far.": "answered",
+    "I would like a refund to my credit card.": "refund",
+    "Or please send a new kettle by express mail.": "express",
+    "My address has not changed since the order.": "address",
+    "Thank you for finally listening to me.": "listening",
+}
+
+
+async def test_a_turn_longer_than_whispers_window_is_transcribed_whole(shared_models: SharedModels, speak) -> None:
+    audio = np.concatenate([as_float(speak(s, RATE)) for s in LONG_STORY])
+    assert len(audio) / RATE > 30  # precondition: longer than whisper's 30 s window
+    text = (await shared_models.asr.transcribe(audio, "en")).text.lower()
+    heard = [word for word in LONG_STORY.values() if word in text]
+    assert "kettle" in heard and "listening" in heard  # the beginning and the end
+    assert len(heard) >= len(LONG_STORY) - 2
+
+
+async def test_concurrent_turns_queue_on_the_shared_recognizer(shared_models: SharedModels, speak) -> None:
+    texts = ["Yes, please.", "What are your opening hours?", "I want to cancel my order."]
+    results = await asyncio.gather(*(shared_models.asr.transcribe(as_float(speak(t, RATE)), "en") for t in texts))
+    assert "yes" in results[0].text.lower()
+    assert "opening hours" in results[1].text.lower()
+    assert "cancel" in results[2].text.lower()

@@ -1,0 +1,39 @@
+"""Speech synthesis: streamed by sentence at the line's rate, and how replies are cut into pieces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voicebot.pipeline.models import SharedModels
+from voicebot.pipeline.tts import NoVoice
+from voicebot.pipeline.voices import speech_pieces
+
+
+def test_a_long_first_sentence_is_cut_at_its_first_clause_so_audio_starts_sooner() -> None:
+    assert speech_pieces("You said: I would like to check the status of my order. Thanks.") == [
+        "You said:", "I would like to check the status of my order.", "Thanks."]
+    assert speech_pieces("Hello, how can I help? Press one.") == ["Hello, how can I help?", "Press one."]
+    assert speech_pieces("  ") == []
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("rate", [8000, 16000])
+async def test_replies_stream_one_piece_per_sentence_at_the_line_rate(shared_models: SharedModels, rate: int) -> None:
+    tts = shared_models.tts
+    text = "Your parcel left our warehouse yesterday. It should arrive tomorrow. Anything else?"
+    pieces = [p async for p in tts.stream(text, "en", rate)]
+    assert len(pieces) == 3
+    native = tts.voice("en").sample_rate
+    for piece, sentence in zip(pieces, speech_pieces(text), strict=True):
+        audio = np.frombuffer(piece, dtype=np.int16)
+        assert np.abs(audio).max() > 2000  # speech, not silence
+        # Same length as the sentence synthesized at the voice's own rate, so it plays at the right speed.
+        reference = b"".join([p async for p in tts.stream(sentence, "en", native)])
+        assert len(audio) / rate == pytest.approx(len(reference) / 2 / native, rel=0.15)
+
+
+@pytest.mark.models
+async def test_a_language_without_voice_is_a_clear_error(shared_models: SharedModels) -> None:
+    with pytest.raises(NoVoice, match="no TTS voice for language 'de'"):
+        [p async for p in shared_models.tts.stream("Guten Tag.", "de", 8000)]
