@@ -12,6 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="HTTP bind address (default: http.host)")
     p.add_argument("--port", type=int, help="HTTP port (default: http.port / VOICEBOT_HTTP_PORT)")
     p.add_argument("--no-models", action="store_true", help="do not load speech models (web/API only)")
+    p.add_argument("--demo-crm", action="store_true",
+                   help="also serve the demo CRM on dialog.crm_url's port (sample orders and appointment slots)")
     p.set_defaults(func=_serve)
 
 
@@ -25,8 +27,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     settings = settings.model_copy(update={"http": http})
     app = create_app(settings, load_models=not args.no_models)
+    if args.demo_crm:
+        from voicebot.dialog.crm_server import demo_crm_ctx
+
+        app.cleanup_ctx.append(demo_crm_ctx)
     print(f"voicebot: serving http://{http.host}:{http.port}/ (health: /health)", flush=True)
     web.run_app(app, host=http.host, port=http.port, print=None)
     return 0
-
-

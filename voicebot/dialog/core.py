@@ -31,6 +31,7 @@ from voicebot.dialog.schema import (
 )
 
 PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say before being asked
+FREE_TEXT_SWITCH = 0.7  # NLU confidence above which a free-text answer is read as a new request instead
 MAX_CHAIN = 50  # nodes entered in one step; more means a loop of non-listening nodes
 
 
@@ -136,6 +137,10 @@ class FlowMachine:
             **flow.nodes,
         }
         self.slot_types = {n.slot: n.type for n in flow.nodes.values() if isinstance(n, AskNode)}
+        lang = flow.language
+        self.filters: templates.Filters = {
+            kind: (lambda value, kind=kind: slot_values.spoken(kind, str(value), lang)) for kind in templates.FILTERS
+        }
 
     # -- public ------------------------------------------------------------------------------------
     def step(self, state: DialogState, event: Event) -> tuple[DialogState, list[Effect]]:
@@ -172,10 +177,9 @@ class FlowMachine:
     # -- caller turns --------------------------------------------------------------------------------
     def _on_heard(self, st: DialogState, fx: list[Effect], ev: Heard) -> None:
         node = self.nodes.get(st.node or "")
-        if ev.intent:
-            st.intents.append(ev.intent)
         if isinstance(node, AskNode):
-            value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None))
+            value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None),
+                                       self.flow.language)
             if ev.intent == "talk_to_human":
                 return self._global(st, fx, ev.intent, ev.at)
             if value is not None and node.type != "free_text":
@@ -183,6 +187,9 @@ class FlowMachine:
             if ev.intent in GLOBAL_INTENTS:
                 return self._global(st, fx, ev.intent, ev.at)
             if node.type == "free_text" and value is not None:
+                # Free text takes anything, except a clear new request ("when are you open?").
+                if ev.intent and ev.confidence >= FREE_TEXT_SWITCH and self._switch(st, fx, ev.intent, ev.text, ev.at):
+                    return None
                 return self._fill(st, fx, node, value, ev.at, ev.text)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at):
                 return None
@@ -226,6 +233,7 @@ class FlowMachine:
 
     def _global(self, st: DialogState, fx: list[Effect], intent: str, at: datetime) -> None:
         spec = self.flow.intents.get(intent)
+        st.intents.append(intent)
         if intent == "repeat":
             fx.append(Say(st.last_prompt))
         elif intent == "help":
@@ -243,6 +251,10 @@ class FlowMachine:
         """The caller asked for something else: answer it and resume, or go where the intent leads."""
         spec = self.flow.intents.get(intent)
         target = (routes or {}).get(intent) or (spec.goto if spec else None)
+        if target is not None and target == st.node:
+            return False  # "my order number is..." at the order-number question: not a new request
+        if spec and (spec.answer or target):
+            st.intents.append(intent)  # the history holds what the caller asked for, not every guess
         if spec and spec.answer and not (routes or {}).get(intent):
             fx.append(Say(self._text(st, spec.answer, f"__answer_{intent}__")))
             node = self.nodes.get(st.node or "")
@@ -266,10 +278,10 @@ class FlowMachine:
             return self._goto(st, fx, node.on_fail if isinstance(node, AskNode) else "handoff", at)
         if isinstance(node, AskNode) and node.reprompts:
             text = node.reprompts[(st.attempts - 1) % len(node.reprompts)]
-            fx.append(Say(templates.render(text, self.context(st))))
+            fx.append(Say(templates.render(text, self.context(st), self.filters)))
         else:
-            variants = self.flow.messages.no_match
-            fx.append(Say(templates.render(variants[(st.attempts - 1) % len(variants)], self.context(st))))
+            variant = self.flow.messages.no_match[(st.attempts - 1) % len(self.flow.messages.no_match)]
+            fx.append(Say(templates.render(variant, self.context(st), self.filters)))
             fx.append(Say(st.last_prompt))
         return None
 
@@ -294,7 +306,8 @@ class FlowMachine:
                 st.slots.pop(node.slot, None)  # re-entering an ask (caller changed their mind) asks again
                 value = None
                 if trigger and node.type in PREFILL_TYPES:
-                    value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None))
+                    value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None),
+                                               self.flow.language)
                 if value is None:
                     fx.append(Say(self._text(st, node.prompt, name)))
                     st.last_prompt = fx[-1].text  # type: ignore[union-attr]
@@ -357,4 +370,4 @@ class FlowMachine:
         n = st.visits.get(key, 0)
         st.visits[key] = n + 1
         chosen = text[n % len(text)] if isinstance(text, list) else text
-        return templates.render(chosen, self.context(st))
+        return templates.render(chosen, self.context(st), self.filters)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 SAMPLE_ORDERS = {
-    "48152": {"status": "shipped", "item": "coffee grinder", "eta": "2026-11-27"},
-    "12345": {"status": "processing", "item": "desk lamp", "eta": "2026-12-02"},
-    "55501": {"status": "delivered", "item": "kettle", "eta": "2026-11-20"},
-    "90210": {"status": "cancelled", "item": "toaster", "eta": ""},
+    "48152": {"status": "shipped", "item": "coffee grinder", "item_pl": "młynek do kawy", "eta": "2026-11-27"},
+    "12345": {"status": "processing", "item": "desk lamp", "item_pl": "lampka biurkowa", "eta": "2026-12-02"},
+    "55501": {"status": "delivered", "item": "kettle", "item_pl": "czajnik", "eta": "2026-11-20"},
+    "90210": {"status": "cancelled", "item": "toaster", "item_pl": "toster", "eta": ""},
 }
 DAY_SLOTS = ("09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00")
 

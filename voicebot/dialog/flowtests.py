@@ -79,11 +79,19 @@ def load_test_files(directory: Path, flow_id: str | None = None) -> list[TestFil
     return files
 
 
-async def run_flow_tests(flow: str | Flow | LoadedFlow, cases: TestFile | list[TestCase], *,
+async def run_flow_tests(flow: str | Flow | LoadedFlow, cases: str | dict | TestFile | list[TestCase], *,
                          settings: Settings | None = None, crm_url: str | None = None) -> list[CaseResult]:
-    """Run conversations against one flow (YAML text, model or compiled); the demo CRM serves webhooks
-    unless `crm_url` is given. Raises FlowInvalid for a flow that does not validate."""
+    """Run conversations against one flow (YAML text, model or compiled); `cases` is a test file (YAML
+    text, dict or model) or a list of cases. The demo CRM serves webhooks unless `crm_url` is given.
+    Raises FlowInvalid for a flow that does not validate, ValueError for malformed cases."""
     settings = settings or Settings()
+    if isinstance(cases, str):
+        cases = yaml.safe_load(cases)
+    if isinstance(cases, dict):
+        try:
+            cases = TestFile.model_validate(cases)
+        except ValueError as exc:
+            raise ValueError(f"not a valid flow test file: {exc}") from exc
     if isinstance(flow, str):
         loaded = compile_flow(flow, "<draft>", settings.business_hours)
     elif isinstance(flow, Flow):

@@ -63,6 +63,9 @@ class FlowEngine:
             loaded = self.registry.get(fid, lang)
             if loaded:
                 return loaded
+        for fid in (flow_id, d.default_flow):  # e.g. the English file is broken: Polish beats no bot at all
+            for lang in self.registry.languages(fid):
+                return self.registry.get(fid, lang)  # type: ignore[return-value]
         raise LookupError(f"no flow {flow_id!r} ({language}) and no default flow loaded")
 
     def new_session(self, call: CallInfo) -> FlowSession:
@@ -77,15 +80,18 @@ class FlowEngine:
 
 def load_engine(settings: Settings, tracker_factory: TrackerFactory | None = None, *,
                 actions: ActionRegistry | None = None, clock: Callable[[], datetime] | None = None,
-                callbacks: CallbackStore | None = None, strict: bool = False) -> FlowEngine:
-    """Load every flow under settings.dialog.flows_dir. Broken files are logged and skipped
-    (`strict=True` raises instead); with no usable flow at all this raises FlowInvalid/LookupError."""
+                callbacks: CallbackStore | None = None, strict: bool = False,
+                registry: FlowRegistry | None = None) -> FlowEngine:
+    """Load every flow under settings.dialog.flows_dir (or use an already loaded `registry`, e.g. one
+    shared with the web UI). Broken files are logged and skipped (`strict=True` raises instead); with no
+    usable flow at all this raises FlowInvalid/LookupError."""
     actions = dict(actions or {})
-    registry = FlowRegistry(settings.path(settings.dialog.flows_dir), settings.business_hours,
-                            frozenset(actions))
-    errors = registry.reload()
-    if errors and (strict or not registry.flow_ids()):
-        raise FlowInvalid(errors)
+    if registry is None:
+        registry = FlowRegistry(settings.path(settings.dialog.flows_dir), settings.business_hours,
+                                frozenset(actions))
+        errors = registry.reload()
+        if errors and (strict or not registry.flow_ids()):
+            raise FlowInvalid(errors)
     if not registry.flow_ids():
         raise LookupError(f"no flows under {registry.directory}")
     tz = ZoneInfo(settings.business_hours.timezone)

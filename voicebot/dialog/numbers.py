@@ -103,7 +103,10 @@ def parse_digits(text: str) -> str:
         if w in _DOUBLE:
             repeat, i = _DOUBLE[w], i + 1
             continue
-        if w in ("o", "oh", "a", "i") and not out:  # "o" as zero only inside a number
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        is_digit_next = nxt.isdigit() or nxt in UNITS or nxt in TENS
+        if (w in ("o", "a", "i") and not out) or (w == "oh" and not is_digit_next):
+            # Polish prepositions and the English filler "oh"; "o"/"oh" are zero only inside a number
             i += 1
             continue
         value, j, used = _group(words, i)

@@ -61,11 +61,15 @@ class FlowSession:
             ev: core.Event = core.Heard(event.text, intent, understood.confidence, now)
         elif isinstance(event, CallerDtmf):
             intent = "talk_to_human" if event.digits.strip("#") == "0" else None
-            confidence = 1.0
+            confidence = 1.0 if intent else None
             ev = core.Keys(event.digits, now)
         else:
             raise TypeError(f"unknown caller event {event!r}")
         state, effects = self.loaded.machine.step(self.state, ev)
+        if not state.no_match and len(state.intents) == len(self.state.intents):
+            # The turn answered the question (a slot value): the intent classifier's guess about it is
+            # irrelevant, and a low score must not count as "not understood" for escalation.
+            intent, confidence = None, None
         obs = TurnObservation(
             text=event.text if isinstance(event, CallerSaid) else f"[DTMF {event.digits}]",
             language=self.language, intent=intent, nlu_confidence=confidence,

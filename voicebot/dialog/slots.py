@@ -23,8 +23,9 @@ _NO_PHRASES = ("no thanks", "not really", "rather not", "don't", "dont", "nie ba
                "chyba nie", "absolutely not", "no way", "that's wrong", "thats wrong", "nie zgadza")
 
 
-def yes_no(text: str) -> bool | None:
-    """'tak', 'no jasne' -> True; 'nope', 'raczej nie' -> False. Polish 'no' alone means yes-ish filler."""
+def yes_no(text: str, language: str = "en") -> bool | None:
+    """'tak', 'no jasne' -> True; 'nope', 'raczej nie' -> False. A lone Polish "no" is ambiguous (it
+    often means "yeah"), so in Polish it is None and the caller is asked again."""
     folded = " " + " ".join(tokens(text)) + " "
     raw = " " + fold(text) + " "
     for phrase in _NO_PHRASES:
@@ -37,7 +38,8 @@ def yes_no(text: str) -> bool | None:
     no = [w for w in words if w in _NO]
     yes = [w for w in words if w in _YES]
     if no and not yes:
-        # Polish "no" is a filler ("no tak"); English "no" is a refusal. Only a lone "no" counts as one.
+        if language == "pl" and set(no) == {"no"}:
+            return None
         return False
     if yes and not no:
         return True
@@ -65,7 +67,7 @@ def digits(text: str, node: AskNode) -> str | None:
     return found if lo <= len(found) <= hi else None
 
 
-def extract(node: AskNode, text: str, now: datetime) -> Any:
+def extract(node: AskNode, text: str, now: datetime, language: str = "en") -> Any:
     """The slot value in `text`, or None when the text does not contain one."""
     kind = node.type
     if kind == "digits":
@@ -79,7 +81,7 @@ def extract(node: AskNode, text: str, now: datetime) -> Any:
         t = parse_time(text)
         return t.strftime("%H:%M") if t else None
     if kind == "yes_no":
-        return yes_no(text)
+        return yes_no(text, language)
     if kind == "choice":
         return choice(text, node.choices)
     if kind == "free_text":
@@ -108,9 +110,9 @@ def spoken(kind: str, value: Any, language: str) -> str:
     if value is None:
         return ""
     if kind == "date":
-        return say_date(datetime.fromisoformat(value).date(), language)
+        return say_date(datetime.fromisoformat(str(value)[:10]).date(), language)
     if kind == "time":
-        return say_time(datetime.strptime(value, "%H:%M").time(), language)
+        return say_time(datetime.strptime(str(value)[:5], "%H:%M").time(), language)
     if kind == "digits":
         return " ".join(value)
     if kind == "yes_no":

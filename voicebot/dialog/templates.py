@@ -1,19 +1,26 @@
-"""`{name}` / `{result.field}` templates in flow texts, URLs and webhook bodies."""
+"""`{name}` / `{result.field}` / `{result.field|date}` templates in flow texts, URLs and webhook bodies."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-VAR = re.compile(r"\{([A-Za-z_]\w*(?:\.\w+)*)\}")
+VAR = re.compile(r"\{([A-Za-z_]\w*(?:\.\w+)*)(?:\|(\w+))?\}")
+# Filters format a value for speech in the flow's language (see core.FlowMachine.filters).
+FILTERS = ("date", "time", "digits")
+Filters = Mapping[str, Callable[[Any], str]]
 
 # Variables every flow can use without defining them (bound per call by the session).
 BUILTIN_VARIABLES = ("caller_number", "crm_url", "record_audio", "callback_time", "language", "slots")
 
 
 def variables_in(text: str) -> list[str]:
-    return VAR.findall(text)
+    return [m.group(1) for m in VAR.finditer(text)]
+
+
+def filters_in(text: str) -> list[str]:
+    return [m.group(2) for m in VAR.finditer(text) if m.group(2)]
 
 
 def lookup(context: Mapping[str, Any], path: str) -> Any:
@@ -28,12 +35,21 @@ def lookup(context: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def render(text: str, context: Mapping[str, Any]) -> str:
-    """Fill a template. A value missing at run time (a field the CRM did not send) renders empty."""
+def render(text: str, context: Mapping[str, Any], filters: Filters | None = None) -> str:
+    """Fill a template. A value missing at run time (a field the CRM did not send) renders empty; a value
+    a filter cannot format (a CRM date that is not ISO) is said as it is."""
 
     def one(match: re.Match[str]) -> str:
         value = lookup(context, match.group(1))
-        return "" if value is None else str(value)
+        if value is None:
+            return ""
+        name = match.group(2)
+        if name and filters and name in filters:
+            try:
+                return filters[name](value)
+            except (ValueError, TypeError):
+                return str(value)
+        return str(value)
 
     return VAR.sub(one, text)
 

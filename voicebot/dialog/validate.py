@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from voicebot.config import EscalationSettings
 from voicebot.dialog import templates
 from voicebot.dialog.schema import (
     BUILTIN_NODES,
@@ -99,13 +100,16 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
 
     # Targets: every place that names a node.
     edges: dict[str, list[str]] = {name: [] for name in known}
+    broken = False
     for path, target, source in _targets(flow):
         if target not in known:
+            broken = True
             yield err("unknown_target", path, f"unknown node '{target}'")
         elif source is not None:
             edges[source].append(target)
 
     if flow.start not in known:
+        broken = True
         yield err("unknown_target", "start", f"unknown node '{flow.start}'")
 
     # Reachability from the start and from every intent (intents can be reached at any listening node).
@@ -117,9 +121,14 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         if n not in seen:
             seen.add(n)
             todo.extend(edges.get(n, []))
-    for name in flow.nodes:
+    # A broken link makes everything behind it unreachable too; report only the link itself.
+    for name in flow.nodes if not broken else ():
         if name not in seen:
             yield err("unreachable_node", f"nodes.{name}", f"node '{name}' cannot be reached from start or any intent")
+
+    if not broken:
+        yield from (err("loop_without_listening", f"nodes.{n}", f"nodes {' -> '.join(cycle)} loop without ever "
+                        "waiting for the caller") for n, cycle in _silent_loops(flow))
 
     for name in GLOBAL_INTENTS:
         if name not in intents:
@@ -161,14 +170,43 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                     yield err("unknown_intent", f"{base}.cases.{i}.when.intent",
                               f"unknown intent '{case.when.intent}'")
 
+    for key in (flow.settings.escalation or {}):
+        if key not in EscalationSettings.model_fields:
+            yield err("unknown_setting", f"settings.escalation.{key}",
+                      f"unknown escalation setting '{key}' (allowed: {', '.join(EscalationSettings.model_fields)})")
+
     defined = set(templates.BUILTIN_VARIABLES) | set(flow.variables) | slots | results
     for var_name, var in flow.variables.items():
         if var.source not in templates.BUILTIN_VARIABLES:
             yield err("undefined_variable", f"variables.{var_name}.source", f"unknown source '{var.source}'")
     for path, text in _texts(flow):
+        for name in templates.filters_in(text):
+            if name not in templates.FILTERS:
+                yield err("unknown_filter", path, f"unknown filter '{name}' (allowed: {', '.join(templates.FILTERS)})")
         for var in templates.variables_in(text):
             if var.split(".")[0] not in defined:
                 yield err("undefined_variable", path, f"undefined template variable '{var}'")
+
+
+def _silent_loops(flow: Flow) -> Iterator[tuple[str, list[str]]]:
+    """Cycles through nodes that move on by themselves (say+next, branch): the bot would talk forever."""
+    moves: dict[str, list[str]] = {}
+    for name, node in flow.nodes.items():
+        if isinstance(node, SayNode) and node.next:
+            moves[name] = [node.next]
+        elif isinstance(node, BranchNode):
+            moves[name] = [c.goto for c in node.cases] + [node.default]
+    reported: set[str] = set()
+    for start in moves:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in moves.get(node, []):
+                if nxt == start and start not in reported:
+                    reported.update(path)
+                    yield start, [*path, start]
+                elif nxt not in path and nxt in moves:
+                    stack.append((nxt, [*path, nxt]))
 
 
 def _has_text(value: str | list[str] | None) -> bool:

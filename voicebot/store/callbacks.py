@@ -31,7 +31,8 @@ class CallbackStore:
     def __init__(self, client: aioredis.Redis, keys: Keys, buffer: WriteBuffer | None = None) -> None:
         self.client = client
         self.keys = keys
-        self.buffer = buffer or WriteBuffer()  # a Redis outage must not lose a callback promise
+        # `is not None`: an empty WriteBuffer is falsy (it has __len__).
+        self.buffer = buffer if buffer is not None else WriteBuffer()  # an outage must not lose a promise
 
     async def add(self, request: CallbackRequest) -> str:
         payload = json.dumps(asdict(request), ensure_ascii=False)

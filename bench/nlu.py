@@ -1,0 +1,87 @@
+"""NLU benchmark: intent accuracy on held-out utterances, per language and per intent, the share of
+out-of-scope utterances rejected, and training time per flow.
+
+Two sets: bench/data/nlu_heldout.yaml (never trained on, but its errors guided which examples were added
+to the flows: a development set) and bench/data/nlu_blind.yaml (written last, never used for tuning:
+the honest estimate).
+
+    .venv/bin/python bench/nlu.py [--flows dialogs] [--data FILE...] [--errors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from voicebot.config import BusinessHoursSettings  # noqa: E402
+from voicebot.dialog.registry import compile_flow  # noqa: E402
+
+OOS = "out_of_scope"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--flows", type=Path, default=ROOT / "dialogs")
+    ap.add_argument("--flow", default="customer_service")
+    ap.add_argument("--data", type=Path, nargs="+",
+                    default=[ROOT / "bench" / "data" / "nlu_heldout.yaml", ROOT / "bench" / "data" / "nlu_blind.yaml"])
+    ap.add_argument("--errors", action="store_true", help="print every misclassified utterance")
+    args = ap.parse_args()
+    for path in args.data:
+        print(f"##### {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        evaluate(args, yaml.safe_load(path.read_text(encoding="utf-8")))
+    return 0
+
+
+def evaluate(args: argparse.Namespace, data: dict) -> None:
+    overall_ok = overall_n = 0
+    for lang, by_intent in data.items():
+        path = args.flows / f"{args.flow}.{lang}.yaml"
+        t0 = time.perf_counter()
+        loaded = compile_flow(path.read_text(encoding="utf-8"), str(path), BusinessHoursSettings())
+        load_s = time.perf_counter() - t0
+        trained = {u.lower() for i in loaded.flow.intents.values() for u in i.examples}
+        per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        errors = []
+        t0 = time.perf_counter()
+        n_utts = 0
+        for intent, utterances in by_intent.items():
+            for u in utterances:
+                if u.lower() in trained:
+                    raise SystemExit(f"held-out utterance is also a training example: {u!r}")
+                got = loaded.nlu.classify(u)
+                predicted = got.intent or OOS
+                per[intent][0] += predicted == intent
+                per[intent][1] += 1
+                n_utts += 1
+                if predicted != intent:
+                    errors.append(f"  {u!r}: expected {intent}, got {predicted} ({got.best} {got.confidence:.2f})")
+        classify_ms = (time.perf_counter() - t0) / max(n_utts, 1) * 1000
+        in_ok = sum(v[0] for k, v in per.items() if k != OOS)
+        in_n = sum(v[1] for k, v in per.items() if k != OOS)
+        print(f"== {args.flow}.{lang}: load+train {load_s:.2f}s (NLU fit {loaded.train_secs:.2f}s), "
+              f"classify {classify_ms:.1f} ms/utterance")
+        for intent, (ok, n) in sorted(per.items()):
+            print(f"  {intent:<18} {ok:>3}/{n:<3} {100 * ok / n:6.1f}%")
+        print(f"  intent accuracy (in scope): {in_ok}/{in_n} = {100 * in_ok / in_n:.1f}%")
+        oos_ok, oos_n = per[OOS]
+        print(f"  out-of-scope rejected:      {oos_ok}/{oos_n} = {100 * oos_ok / max(oos_n, 1):.1f}%")
+        all_ok, all_n = in_ok + oos_ok, in_n + oos_n
+        print(f"  overall (incl. rejection):  {all_ok}/{all_n} = {100 * all_ok / all_n:.1f}%")
+        overall_ok += all_ok
+        overall_n += all_n
+        if args.errors and errors:
+            print("\n".join(errors))
+    print(f"== all languages: {overall_ok}/{overall_n} = {100 * overall_ok / overall_n:.1f}%")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

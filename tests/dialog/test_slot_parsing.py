@@ -1,0 +1,79 @@
+"""What callers say -> slot values, Polish and English."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import pytest
+
+from voicebot.dialog.datetimes import parse_date, parse_time
+from voicebot.dialog.numbers import parse_digits, parse_number
+from voicebot.dialog.schema import AskNode
+from voicebot.dialog.slots import extract, from_dtmf, yes_no
+
+NOW = datetime(2026, 11, 25, 10, 0)  # Wednesday
+
+
+@pytest.mark.parametrize(("text", "digits"), [
+    ("cztery osiem jeden pięć dwa", "48152"), ("four eight one five two", "48152"),
+    ("my order is 4 8 1 5 2", "48152"), ("zero zero siedem", "007"), ("double five one two three", "55123"),
+    ("oh seven one", "071"), ("numer to dziewięć dziewięć osiem zero jeden", "99801"),
+    ("forty eight one fifty two", "48152"),
+])
+def test_digits(text: str, digits: str) -> None:
+    assert parse_digits(text) == digits
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("dwadzieścia trzy", 23), ("twenty three", 23), ("sto dwadzieścia pięć", 125),
+    ("one hundred and five", 105), ("trzy tysiące pięćset", 3500), ("two thousand twenty six", 2026),
+    ("I need 4", 4), ("poproszę jedenaście", 11), ("pięćset", 500),
+])
+def test_numbers(text: str, number: int) -> None:
+    assert parse_number(text) == number
+
+
+@pytest.mark.parametrize(("text", "day", "hour"), [
+    ("jutro o piętnastej", date(2026, 11, 26), time(15, 0)),
+    ("next Tuesday at 3 pm", date(2026, 12, 1), time(15, 0)),
+    ("w przyszły wtorek o 10:30", date(2026, 12, 1), time(10, 30)),
+    ("dwudziestego ósmego listopada o wpół do czwartej", date(2026, 11, 28), time(15, 30)),
+    ("on the 28th at half past two", date(2026, 11, 28), time(14, 30)),
+    ("December 3rd at noon", date(2026, 12, 3), time(12, 0)),
+    ("w piątek o dziewiątej rano", date(2026, 11, 27), time(9, 0)),
+    ("friday at nine thirty in the morning", date(2026, 11, 27), time(9, 30)),
+    ("pojutrze o czternastej trzydzieści", date(2026, 11, 27), time(14, 30)),
+    ("the day after tomorrow at 4", date(2026, 11, 27), time(16, 0)),
+    ("today at quarter to five", date(2026, 11, 25), time(16, 45)),
+    ("2 grudnia o 11", date(2026, 12, 2), time(11, 0)),
+])
+def test_dates_and_times(text: str, day: date, hour: time) -> None:
+    assert parse_date(text, NOW) == day
+    assert parse_time(text) == hour
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("tak", True), ("no jasne", True), ("tak, zgadza się", True), ("yes please", True), ("sure", True),
+    ("that's right", True), ("nie", False), ("raczej nie", False), ("nope", False), ("no thanks", False),
+    ("absolutely not", False), ("no", False), ("no tak", True), ("hmm", None), ("może", None),
+])
+def test_yes_no(text: str, value: bool | None) -> None:
+    assert yes_no(text) is value
+
+
+def test_lone_polish_no_is_ambiguous_and_asked_again() -> None:
+    assert yes_no("no", "pl") is None and yes_no("no", "en") is False
+    assert yes_no("no tak", "pl") is True and yes_no("no nie", "pl") is False
+
+
+def test_slot_types_from_speech_and_keypad() -> None:
+    digits = AskNode(kind="ask", slot="o", type="digits", prompt="?", length=5, next="x")
+    assert extract(digits, "one two three", NOW) is None  # wrong length is not a value
+    assert from_dtmf(digits, "48152#") == "48152"
+    assert from_dtmf(digits, "481") is None
+    yn = AskNode(kind="ask", slot="y", type="yes_no", prompt="?", next="x")
+    assert (from_dtmf(yn, "1"), from_dtmf(yn, "2"), from_dtmf(yn, "5")) == (True, False, None)
+    when = AskNode(kind="ask", slot="d", type="date", prompt="?", next="x")
+    assert extract(when, "w sobotę", NOW) == "2026-11-28"
+    free = AskNode(kind="ask", slot="f", type="free_text", prompt="?", next="x")
+    assert extract(free, "  ul. Długa 5 ", NOW) == "ul. Długa 5"
