@@ -109,7 +109,8 @@ def render(ours: SystemResult | None, base: SystemResult | None, speed: ModelSpe
                f"{base.rss_mb if base else 0:>10.0f}")
     if speed:
         out.append(f"  ASR real-time factor: {speed.asr_rtf:.3f}   TTS real-time factor: {speed.tts_rtf:.3f}   "
-                   f"TTS first sentence: {speed.tts_first_chunk_ms:.0f} ms (median, same models for both)")
+                   f"piper's first sentence of a reply: {speed.tts_first_chunk_ms:.0f} ms (median)")
+        out.append("  (measured alone after the runs, same models and settings for both pipelines)")
     for s in systems:
         for note in s.notes:
             out.append(f"  note ({s.name}): {note}")

@@ -205,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     _quiet_pipecat_logs()
-    return asyncio.run(_main(args, settings))
+    try:
+        return asyncio.run(_main(args, settings))
+    except FileNotFoundError as exc:  # models not installed: say which, not a traceback
+        print(f"bench/latency.py: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
