@@ -191,6 +191,10 @@ class BaselineModels:
 
 
 def load_baseline(whisper_dir: Path, piper_dir: Path, voice: str, compute_type: str) -> BaselineModels:
+    # Both stock services download from a model hub when a model is missing: never at run time here.
+    for needed in (whisper_dir / "model.bin", piper_dir / f"{voice}.onnx"):
+        if not needed.exists():
+            raise FileNotFoundError(f"{needed} is missing; run `voicebot models install`")
     t = time.perf_counter()
     stt = WhisperSTTService(settings=WhisperSTTService.Settings(model=str(whisper_dir)), device="cpu",
                             compute_type=compute_type)
