@@ -66,7 +66,7 @@ class _Calls:
         self.unanswered = 0  # transcripts of sentence fragments, not answered
 
     def listening(self) -> TurnMeasure | None:
-        return self.current._listening_turn if self.current else None
+        return self.current.listening_turn if self.current else None
 
     def stamp(self, turn: TurnMeasure) -> _Stamps:
         return self.stamps.setdefault((turn.call, turn.turn), _Stamps())

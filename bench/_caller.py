@@ -57,7 +57,7 @@ class ScriptedCaller:
         self.expect_greeting = expect_greeting
         self.timing = timing or CallerTiming()
         self.turns = [TurnMeasure(call, i, u.text, u.voiced_secs) for i, u in enumerate(utterances)]
-        self.late_chunks = 0  # chunks handed over more than one chunk late (the event loop was busy)
+        self._pacer: _Pacer | None = None
         self.overlaps = 0
         self.hung_up = asyncio.Event()
         self._playout_end = 0.0  # monotonic time the queued bot audio finishes playing
@@ -80,6 +80,16 @@ class ScriptedCaller:
                 turn.first_audio = now
             turn.reply_audio_secs += secs
 
+    @property
+    def listening_turn(self) -> TurnMeasure | None:
+        """The turn the caller is speaking or waiting for an answer to."""
+        return self._listening_turn
+
+    @property
+    def late_chunks(self) -> int:
+        """Chunks handed over more than a chunk late: the event loop was too busy to keep real time."""
+        return self._pacer.late if self._pacer else 0
+
     def playout_end(self) -> float:
         return self._playout_end
 
@@ -94,7 +104,7 @@ class ScriptedCaller:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """20 ms chunks of caller audio in real time until the script is done (or the bot hung up)."""
-        clock = _Pacer()
+        clock = self._pacer = _Pacer()
         silence = bytes(chunk_bytes(self.sample_rate))
         t = self.timing
 
@@ -130,7 +140,6 @@ class ScriptedCaller:
             async for c in idle_until(replied):
                 yield c
             self._listening_turn = None
-        self.late_chunks = clock.late
 
     def _bot_done(self, gap: float) -> bool:
         """The bot has played something and been quiet for `gap` seconds after its audio ended."""
