@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +53,6 @@ class _Stamps:
     vad_stop: float | None = None
     transcript: float | None = None
     reply: float | None = None
-    fragments: int = 0  # VAD stops while the caller was still speaking: segments cut mid-sentence
-    transcripts: int = 0
 
 
 class _Calls:
@@ -113,34 +112,41 @@ class ScriptedReplies(FrameProcessor):
         super().__init__(name="scripted-replies")
         self._calls = calls
         self._reply_for = reply_for
+        # One entry per VAD segment, in order: (its turn, whether it ends the caller's sentence). The STT
+        # transcribes segments in that order, so each transcript belongs to the oldest open segment.
+        self._segments: deque[tuple[TurnMeasure, bool]] = deque()
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         turn = self._calls.listening()
-        now = time.monotonic()
         if isinstance(frame, VADUserStoppedSpeakingFrame) and turn:
+            final = bool(turn.speech_end)  # else the VAD cut the sentence at a pause: a fragment
+            self._segments.append((turn, final))
             st = self._calls.stamp(turn)
-            if not turn.speech_end:
-                st.fragments += 1
-            elif st.vad_stop is None:
-                st.vad_stop = now
-        if isinstance(frame, TranscriptionFrame) and direction == FrameDirection.DOWNSTREAM and turn:
-            # Segments are transcribed in order, so the first `fragments` transcripts of a turn are the parts
-            # the VAD cut off mid-sentence. Generous to the baseline: those are not answered, only the
-            # transcript of the segment that ends with the caller's sentence is.
-            st = self._calls.stamp(turn)
-            st.transcripts += 1
-            if st.transcripts <= st.fragments or st.vad_stop is None or st.transcript is not None:
-                self._calls.unanswered += 1
-                return
-            st.transcript = now
-            turn.heard_text = frame.text.strip()
-            text = self._reply_for(turn)
-            turn.reply_text = text
-            st.reply = time.monotonic()
-            await self.push_frame(TTSSpeakFrame(text, append_to_context=False))
+            if final and st.vad_stop is None:
+                st.vad_stop = time.monotonic()
+        if isinstance(frame, TranscriptionFrame) and direction == FrameDirection.DOWNSTREAM:
+            await self._answer(frame)
             return
         await self.push_frame(frame, direction)
+
+    async def _answer(self, frame: TranscriptionFrame) -> None:
+        now = time.monotonic()
+        if not self._segments:
+            self._calls.unanswered += 1
+            return
+        turn, final = self._segments.popleft()
+        st = self._calls.stamp(turn)
+        # Generous to the baseline: fragments the VAD cut off mid-sentence are not answered, only the
+        # segment that ends with the caller's sentence is.
+        if not final or st.transcript is not None:
+            self._calls.unanswered += 1
+            return
+        st.transcript = now
+        turn.heard_text = frame.text.strip()
+        turn.reply_text = self._reply_for(turn)
+        st.reply = time.monotonic()
+        await self.push_frame(TTSSpeakFrame(turn.reply_text, append_to_context=False))
 
 
 class WholeReply(FrameProcessor):

@@ -23,6 +23,7 @@ class SystemResult:
     turns: list[TurnMeasure]
     load_secs: float = 0.0
     rss_mb: float = 0.0  # process RSS right after this pipeline's models were loaded
+    late_chunks: int = 0  # caller chunks the bench could not hand over in real time (a starved event loop)
     notes: list[str] = field(default_factory=list)
 
     def latencies(self) -> list[float]:
@@ -43,7 +44,8 @@ class SystemResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name, "load_secs": self.load_secs, "rss_mb": self.rss_mb, "notes": self.notes,
-            "p50_ms": self.pct(50), "p95_ms": self.pct(95), "missed_turns": self.missed,
+            "late_chunks": self.late_chunks, "p50_ms": self.pct(50), "p95_ms": self.pct(95),
+            "missed_turns": self.missed,
             "parts_median_ms": {p: self.part_median(p) for p in PARTS},
             "turns": [asdict(t) | {"latency_ms": t.latency_ms} for t in self.turns],
         }
@@ -103,6 +105,8 @@ def render(ours: SystemResult | None, base: SystemResult | None, speed: ModelSpe
     out.append("  median parts (ms):")
     for p in PARTS:
         row(f"    {p}", ours.part_median(p) if ours else None, base.part_median(p) if base else None, ratio=False)
+    out.append(f"  {'caller chunks sent late':<34}{ours.late_chunks if ours else '-':>10}"
+               f"{base.late_chunks if base else '-':>10}")
     out.append(f"  {'models loaded in (s)':<34}{ours.load_secs if ours else 0:>10.1f}"
                f"{base.load_secs if base else 0:>10.1f}")
     out.append(f"  {'process RSS after loading (MB)':<34}{ours.rss_mb if ours else 0:>10.0f}"
@@ -114,6 +118,9 @@ def render(ours: SystemResult | None, base: SystemResult | None, speed: ModelSpe
     for s in systems:
         for note in s.notes:
             out.append(f"  note ({s.name}): {note}")
+    if any(s.late_chunks for s in systems):
+        out.append("  WARNING: the machine was too busy for the scripted caller to keep real time (chunks sent"
+                   " late): these latencies include CPU starvation, not only the pipelines' own work.")
     out.append("")
     out.append("Targets")
     p50, p95 = (ours.pct(50), ours.pct(95)) if ours else (None, None)

@@ -141,8 +141,7 @@ async def _measure(args: argparse.Namespace, settings: Settings, script: list[Sc
                 outcome = await ours_h.run_call(caller)
                 ours.turns.extend(caller.turns)
                 replies.update({(t.call, t.turn): t.reply_text for t in caller.turns if t.reply_text})
-                if caller.late_chunks:
-                    outcome = "; ".join(filter(None, (outcome, f"{caller.late_chunks} caller chunks sent late")))
+                ours.late_chunks += caller.late_chunks
                 if outcome:
                     ours.notes.append(f"{caller.call}: {outcome}")
             if base_h is not None and base is not None:
@@ -151,8 +150,7 @@ async def _measure(args: argparse.Namespace, settings: Settings, script: list[Sc
                 base.turns.extend(caller.turns)
                 if caller.overlaps:
                     base.notes.append(f"{caller.call}: bot audio over the caller ({caller.overlaps}x)")
-                if caller.late_chunks:
-                    base.notes.append(f"{caller.call}: {caller.late_chunks} caller chunks sent late")
+                base.late_chunks += caller.late_chunks
         if ours_h is not None and ours is not None:
             ours.notes.append(ours_h.speech_stats())
         if base_h is not None and base is not None and base_h.unanswered:
