@@ -67,13 +67,14 @@ def _verdict(ok: bool | None) -> str:
 
 
 def render(ours: SystemResult | None, base: SystemResult | None, speed: ModelSpeed | None,
-           machine: str) -> str:
+           machine: str, setup: list[str] | None = None) -> str:
     out: list[str] = []
     systems = [s for s in (ours, base) if s is not None]
     n_turns = max((len(s.turns) for s in systems), default=0)
     n_calls = max((len({t.call for t in s.turns}) for s in systems), default=0)
     out.append(f"Voice-to-voice latency: caller's last voiced 20 ms frame -> first bot audio byte played "
                f"({n_turns} turns in {n_calls} calls; {machine})")
+    out.extend(f"  {line}" for line in setup or [])
     out.append("")
     out.append("Per turn (ms)")
     out.append(f"  {'call/turn':<14}{'caller said':<44}{'ours':>8}{'baseline':>10}  {'ours: eot+asr+dlg+tts':<24}"

@@ -186,7 +186,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                           [u for call in audio[BASELINE_RATE] for u in call], reply_texts)
     machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, 1-min load average {load_before:.1f} at the start,"
                f" {os.getloadavg()[0]:.1f} at the end")
-    print(render(ours, base, speed, machine))
+    print(render(ours, base, speed, machine, _setup(args, settings)))
     if args.json:
         args.json.write_text(json.dumps({
             "turns_requested": args.turns, "line_rate": args.line_rate, "machine": machine,
@@ -194,6 +194,17 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             "speed": vars(speed),
         }, indent=2))
     return 0 if ours else 2
+
+
+def _setup(args: argparse.Namespace, settings: Settings) -> list[str]:
+    m, t, a = settings.models, settings.turn, settings.asr
+    return [
+        f"ours: line {args.line_rate} Hz; {m.whisper} {m.compute_type} beam {a.beam_size}, speculative ASR"
+        f" {'on' if a.speculative else 'off'}; Silero VAD stop {t.vad_stop_secs}s + smart-turn"
+        f" {'on' if t.smart_turn else 'off'} (max silence {t.max_silence_secs}s); piper streamed by sentence",
+        f"baseline: line {BASELINE_RATE} Hz; VADProcessor(SileroVADAnalyzer()) defaults; WhisperSTTService"
+        f" ({m.whisper}, {m.compute_type}); PiperTTSService; whole reply synthesized before it is sent",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
