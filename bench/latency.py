@@ -198,13 +198,14 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
 
 def _setup(args: argparse.Namespace, settings: Settings) -> list[str]:
     m, t, a = settings.models, settings.turn, settings.asr
-    return [
+    lines = [
         f"ours: line {args.line_rate} Hz; {m.whisper} {m.compute_type} beam {a.beam_size}, speculative ASR"
         f" {'on' if a.speculative else 'off'}; Silero VAD stop {t.vad_stop_secs}s + smart-turn"
         f" {'on' if t.smart_turn else 'off'} (max silence {t.max_silence_secs}s); piper streamed by sentence",
         f"baseline: line {BASELINE_RATE} Hz; VADProcessor(SileroVADAnalyzer()) defaults; WhisperSTTService"
         f" ({m.whisper}, {m.compute_type}); PiperTTSService; whole reply synthesized before it is sent",
     ]
+    return lines if args.baseline else lines[:1]
 
 
 def main(argv: list[str] | None = None) -> int:
