@@ -49,4 +49,4 @@ async def test_health_and_metrics_describe_the_loaded_models(settings: Settings,
     assert health["models"]["whisper"] == "whisper-base"
     assert health["models"]["voices"] == {"en": "en_US-joe-medium"}
     assert "voicebot_asr_transcriptions_total 0" in metrics
-    assert "voicebot_models_load_seconds" in metrics
+    assert "voicebot_models_load_seconds" in metrics and "voicebot_asr_queued 0" in metrics

@@ -32,6 +32,9 @@ def _call(args: argparse.Namespace, settings: Settings) -> int:
     from voicebot.models.catalog import ModelMissing
     from voicebot.pipeline.file_media import BadAudio, FileMedia
 
+    if not 8000 <= args.rate <= 48000:
+        print(f"voicebot call: --rate {args.rate}: a line rate must be between 8000 and 48000 Hz", file=sys.stderr)
+        return 2
     try:
         media = FileMedia.from_wavs(args.wavs, args.rate, fast=args.fast)
     except BadAudio as exc:

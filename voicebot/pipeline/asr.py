@@ -66,11 +66,25 @@ class SpeechRecognizer:
         self.stats = AsrStats()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
         self._stats_lock = threading.Lock()
+        self._queued = 0  # submitted, not finished (event-loop side only)
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or running: a speculative transcription would delay no one's final one."""
+        return self._queued == 0
 
     async def transcribe(self, audio: np.ndarray, language: str) -> Transcript:
         """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.transcribe_sync, audio, language)
+        self._queued += 1
+        try:
+            return await loop.run_in_executor(self._executor, self.transcribe_sync, audio, language)
+        finally:
+            self._queued -= 1
 
     def transcribe_sync(self, audio: np.ndarray, language: str) -> Transcript:
         started = time.perf_counter()

@@ -92,6 +92,7 @@ class SharedModels:
             ("voicebot_asr_transcriptions_total", "counter", "Whisper transcriptions run.", a.transcriptions),
             ("voicebot_asr_audio_seconds_total", "counter", "Caller audio transcribed.", a.audio_s),
             ("voicebot_asr_compute_seconds_total", "counter", "Time spent in whisper.", a.compute_s),
+            ("voicebot_asr_queued", "gauge", "Caller turns waiting for or in speech recognition.", self.asr.queued),
             ("voicebot_tts_sentences_total", "counter", "Sentences synthesized.", t.sentences),
             ("voicebot_tts_audio_seconds_total", "counter", "Bot audio synthesized.", t.audio_s),
             ("voicebot_tts_compute_seconds_total", "counter", "Time spent synthesizing.", t.compute_s),

@@ -20,28 +20,32 @@ def rms_dbfs(audio: np.ndarray) -> float:
     return max(-100.0, 20.0 * np.log10(rms)) if rms > 0 else -100.0
 
 
-def frame_pitch(frame: np.ndarray, sample_rate: int) -> float:
-    """F0 of one frame by autocorrelation, 0 when the frame is not clearly periodic."""
-    frame = frame - frame.mean()
-    energy = float(np.dot(frame, frame))
-    if energy <= 1e-8:
-        return 0.0
-    corr = np.correlate(frame, frame, mode="full")[len(frame) - 1:]
+def frame_pitches(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """F0 of each FRAME_S frame by autocorrelation (via FFT, all frames at once: this runs on the event loop);
+    0 where a frame is not clearly periodic."""
+    n = int(FRAME_S * sample_rate)
+    count = len(audio) // n
+    if count == 0:
+        return np.zeros(0)
+    frames = audio[: count * n].reshape(count, n).astype(np.float64)
+    frames -= frames.mean(axis=1, keepdims=True)
+    spectrum = np.fft.rfft(frames, n=2 * n, axis=1)
+    corr = np.fft.irfft(spectrum * np.conj(spectrum), axis=1)[:, :n]  # linear autocorrelation, lags 0..n-1
+    energy = corr[:, 0]
     lag_min = int(sample_rate / PITCH_MAX_HZ)
-    lag_max = min(int(sample_rate / PITCH_MIN_HZ), len(corr) - 1)
+    lag_max = min(int(sample_rate / PITCH_MIN_HZ), n - 1)
     if lag_max <= lag_min:
-        return 0.0
-    lag = lag_min + int(np.argmax(corr[lag_min:lag_max]))
-    if corr[lag] / energy < VOICING_MIN:
-        return 0.0
-    return sample_rate / lag
+        return np.zeros(count)
+    lags = lag_min + np.argmax(corr[:, lag_min:lag_max], axis=1)
+    peak = corr[np.arange(count), lags]
+    voiced = (energy > 1e-8) & (peak > VOICING_MIN * np.maximum(energy, 1e-12))
+    return np.where(voiced, sample_rate / lags, 0.0)
 
 
 def median_pitch(audio: np.ndarray, sample_rate: int) -> float:
-    n = int(FRAME_S * sample_rate)
-    pitches = [frame_pitch(audio[i:i + n], sample_rate) for i in range(0, len(audio) - n + 1, n)]
-    voiced = [p for p in pitches if p > 0]
-    return float(np.median(voiced)) if voiced else 0.0
+    pitches = frame_pitches(audio, sample_rate)
+    voiced = pitches[pitches > 0]
+    return float(np.median(voiced)) if voiced.size else 0.0
 
 
 def measure(voiced: np.ndarray, sample_rate: int, words: int, duration_s: float) -> Prosody:

@@ -42,6 +42,8 @@ class Transcriber(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, SpeechPausedFrame):
             self._drop_speculation()
+            if not self._asr.idle:
+                return  # under load, speculation would only push other callers' final turns back
             # A plain asyncio task, not self.create_task: pipecat's task wrapper swallows exceptions, and a
             # failing recognizer must surface when the turn awaits this result.
             task = asyncio.create_task(self._asr.transcribe(frame.audio, self._language), name="asr-speculative")
