@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from voicebot.config import Settings
@@ -31,20 +30,6 @@ def _moment(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"--now {text!r}: use ISO format like 2026-11-25T10:00") from exc
 
 
-def split_calls(lines: Iterable[str]) -> Iterator[list[str]]:
-    """Group stdin lines into calls; blank lines separate calls (several blanks = one separator)."""
-    call: list[str] = []
-    for raw in lines:
-        line = raw.rstrip("\n")
-        if line.strip():
-            call.append(line.strip())
-        elif call:
-            yield call
-            call = []
-    if call:
-        yield call
-
-
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run_simulation(args, settings, sys.stdin, sys.stdout))
 
@@ -63,18 +48,39 @@ async def run_simulation(args: argparse.Namespace, settings: Settings, stdin, st
     engine = load_engine(settings, make_tracker_factory(), clock=fixed_clock(args.now) if args.now else None)
     flow_id = args.flow or settings.dialog.default_flow
     lang = args.lang or settings.dialog.default_language
+    interactive = hasattr(stdin, "isatty") and stdin.isatty()
+    calls = 0
+    session: CallSession | None = None
+    turn = 0
+
+    async def begin() -> CallSession:
+        nonlocal calls, turn
+        calls, turn = calls + 1, 0
+        info = CallInfo(call_id=f"sim-{calls}", caller_number=args.caller, language=lang, flow_id=flow_id,
+                        channel="local")
+        new = CallSession(info, engine.new_session(info))
+        _emit(stdout, args.jsonl, calls, 0, "", await new.begin())
+        return new
+
     try:
-        for n, lines in enumerate(split_calls(stdin), start=1):
-            info = CallInfo(call_id=f"sim-{n}", caller_number=args.caller, language=lang, flow_id=flow_id,
-                            channel="local")
-            session = CallSession(info, engine.new_session(info))
-            _emit(stdout, args.jsonl, n, 0, "", await session.begin())
-            for turn, line in enumerate(lines, start=1):
-                if line.lower().startswith("#dtmf"):
-                    event = CallerDtmf(line[5:].strip())
-                else:
-                    event = CallerSaid(line, language=lang)
-                _emit(stdout, args.jsonl, n, turn, line, await session.on_event(event))
+        # Line by line (not call by call), so a person typing gets each answer at once. A call starts at
+        # its first line; typed at a terminal, it starts at once so the greeting comes first.
+        if interactive:
+            session = await begin()
+        for raw in stdin:
+            line = raw.strip()
+            if not line:
+                if session is not None and turn:
+                    await session.finish()
+                    session = await begin() if interactive else None
+                continue
+            if session is None:
+                session = await begin()
+            turn += 1
+            dtmf = line.lower().startswith("#dtmf")
+            event = CallerDtmf(line[5:].strip()) if dtmf else CallerSaid(line, language=lang)
+            _emit(stdout, args.jsonl, calls, turn, line, await session.on_event(event))
+        if session is not None:
             await session.finish()
     finally:
         await engine.close()
@@ -95,8 +101,11 @@ def _emit(out, jsonl: bool, call: int, turn: int, caller: str, reply) -> None:  
         if turn == 0:
             out.write(f"--- call {call} ---\n")
         else:
-            conf = f" {reply.confidence:.2f}" if reply.confidence is not None else ""
-            out.write(f"caller: {caller}   [{reply.intent or 'no match'}{conf}]\n")
+            if reply.intent:
+                heard = f"{reply.intent} {reply.confidence:.2f}" if reply.confidence is not None else reply.intent
+            else:  # no confidence = the turn answered the question (a slot), not a request
+                heard = "answer" if reply.confidence is None else f"no match {reply.confidence:.2f}"
+            out.write(f"caller: {caller}   [{heard}]\n")
         tail = f"   <{reply.action}: {reply.reason}>" if reply.action != "continue" else ""
         out.write(f"bot:    {reply.text}{tail}\n")
     out.flush()

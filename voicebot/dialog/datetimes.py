@@ -37,8 +37,8 @@ _ORD_EN = {
     "thirtieth": 30,
 }
 _EN_TENS_ORD = {"twenty": 20, "thirty": 30}
-_PM = {"pm", "p", "afternoon", "evening", "popoludniu", "wieczorem", "wieczor"}
-_AM = {"am", "morning", "rano", "rana"}
+_PM = frozenset({"pm", "p", "afternoon", "evening", "popoludniu", "wieczorem", "wieczor"})
+_AM = frozenset({"am", "morning", "rano", "rana"})
 
 
 def ordinal(word: str) -> int | None:

@@ -25,10 +25,10 @@ _HUNDREDS_PL = {"sto": 100, "dwiescie": 200, "trzysta": 300, "czterysta": 400, "
                 "siedemset": 700, "osiemset": 800, "dziewiecset": 900}
 UNITS = _UNITS_EN | _UNITS_PL
 TENS = _TENS_EN | _TENS_PL
-THOUSAND = {"thousand", "tysiac", "tysiace", "tysiecy"}
-HUNDRED = {"hundred"}
+THOUSAND = frozenset({"thousand", "tysiac", "tysiace", "tysiecy"})
+HUNDRED = frozenset({"hundred"})
 _DOUBLE = {"double": 2, "triple": 3, "podwojne": 2}
-_FILLER = {"and", "i", "-", "a"}
+_FILLER = frozenset({"and", "i", "-", "a"})
 
 
 def fold(text: str) -> str:

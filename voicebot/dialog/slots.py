@@ -11,11 +11,11 @@ from voicebot.dialog.numbers import fold, parse_digits, parse_number, tokens
 from voicebot.dialog.schema import AskNode
 
 # Folded (no diacritics) words and phrases; phrases are matched before single words.
-_YES = {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "absolutely", "definitely",
+_YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "absolutely", "definitely",
         "certainly", "indeed", "tak", "jasne", "zgadza", "dobrze", "oczywiscie", "pewnie", "owszem", "zgoda",
-        "potwierdzam", "dokladnie", "okej", "prawda"}
-_NO = {"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "nie", "niestety", "zle", "blednie",
-       "wcale", "nigdy"}
+        "potwierdzam", "dokladnie", "okej", "prawda"})
+_NO = frozenset({"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "nie", "niestety", "zle", "blednie",
+       "wcale", "nigdy"})
 _YES_PHRASES = ("that's right", "thats right", "sounds good", "go ahead", "of course", "no jasne", "no pewnie",
                 "no tak", "no dobrze", "that is correct", "please do", "moze byc", "jak najbardziej",
                 "no problem")
