@@ -29,12 +29,22 @@ class TurnMeasure:
     first_audio: float | None = None  # monotonic seconds; None = no reply within the timeout
     reply_audio_secs: float = 0.0  # duration of the bot audio of this reply
     parts: dict[str, float] = field(default_factory=dict)  # component timings in ms, where known
+    talked_over: int = 0  # bot audio chunks played while the caller was still saying this sentence
+    answer_identified: bool = False  # the pipeline told us when the answer to the whole sentence started
     reply_text: str = ""
     heard_text: str = ""  # what the ASR made of it, where known
 
     @property
+    def cut_off(self) -> bool:
+        """The bot answered a fragment while the caller was still speaking, and we can't tell when the answer
+        to the whole sentence started: such a turn has no meaningful voice-to-voice latency."""
+        return self.talked_over > 0 and not self.answer_identified
+
+    @property
     def latency_ms(self) -> float | None:
-        return None if self.first_audio is None else (self.first_audio - self.speech_end) * 1000
+        if self.first_audio is None or self.cut_off:
+            return None
+        return (self.first_audio - self.speech_end) * 1000
 
 
 @dataclass
@@ -75,6 +85,7 @@ class ScriptedCaller:
         turn = self._listening_turn
         if turn is not None and not turn.speech_end:
             self.overlaps += 1  # the bot spoke while the caller was still talking (e.g. a VAD cut mid-sentence)
+            turn.talked_over += 1
         elif turn is not None:
             if turn.first_audio is None:
                 turn.first_audio = now

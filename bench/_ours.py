@@ -148,6 +148,7 @@ def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call
             # answered a fragment (the turn was cut mid-sentence), the audio heard right after the caller
             # stopped was the end of that answer: the turn's latency is to the answer of the whole sentence.
             answer = their_end + best["first_audio_ms"] / 1000
+            turn.answer_identified = True
             if answer - turn.first_audio > 0.005:
                 turn.parts["fragment_answer_heard_first"] = 1.0
                 turn.first_audio = answer

@@ -31,7 +31,11 @@ class SystemResult:
 
     @property
     def missed(self) -> int:
-        return sum(1 for t in self.turns if t.latency_ms is None)
+        return sum(1 for t in self.turns if t.first_audio is None)
+
+    @property
+    def cut_off(self) -> int:
+        return sum(1 for t in self.turns if t.cut_off)
 
     def pct(self, q: float) -> float | None:
         lat = self.latencies()
@@ -45,9 +49,9 @@ class SystemResult:
         return {
             "name": self.name, "load_secs": self.load_secs, "rss_mb": self.rss_mb, "notes": self.notes,
             "late_chunks": self.late_chunks, "p50_ms": self.pct(50), "p95_ms": self.pct(95),
-            "missed_turns": self.missed,
+            "missed_turns": self.missed, "cut_off_turns": self.cut_off,
             "parts_median_ms": {p: self.part_median(p) for p in PARTS},
-            "turns": [asdict(t) | {"latency_ms": t.latency_ms} for t in self.turns],
+            "turns": [asdict(t) | {"latency_ms": t.latency_ms, "cut_off": t.cut_off} for t in self.turns],
         }
 
 
@@ -60,6 +64,14 @@ class ModelSpeed:
 
 def _ms(v: float | None) -> str:
     return "-" if v is None else f"{v:7.0f}"
+
+
+def _cell(t: TurnMeasure | None) -> str:
+    if t is None:
+        return "-"
+    if t.cut_off:
+        return "cut off"
+    return "missed" if t.latency_ms is None else _ms(t.latency_ms)
 
 
 def _verdict(ok: bool | None) -> str:
@@ -84,8 +96,7 @@ def render(ours: SystemResult | None, base: SystemResult | None, speed: ModelSpe
         b = base.turns[i] if base and i < len(base.turns) else None
         t = o or b
         assert t is not None
-        lat_o = _ms(o.latency_ms) if o and o.latency_ms is not None else ("missed" if o else "-")
-        lat_b = _ms(b.latency_ms) if b and b.latency_ms is not None else ("missed" if b else "-")
+        lat_o, lat_b = _cell(o), _cell(b)
         split = "+".join(f"{o.parts[p]:.0f}" for p in PARTS) if o and all(p in o.parts for p in PARTS) else "-"
         out.append(f"  {t.call + '/' + str(t.turn):<14}{t.caller_text[:42]:<44}{lat_o:>8}{lat_b:>10}  {split:<24}"
                    f"{(o.heard_text if o else '')[:50]}")
@@ -103,6 +114,8 @@ def render(ours: SystemResult | None, base: SystemResult | None, speed: ModelSpe
     row("max latency (ms)", ours.pct(100) if ours else None, base.pct(100) if base else None)
     out.append(f"  {'missed turns (no reply in time)':<34}{ours.missed if ours else '-':>10}"
                f"{base.missed if base else '-':>10}")
+    out.append(f"  {'cut off (answered a fragment)':<34}{ours.cut_off if ours else '-':>10}"
+               f"{base.cut_off if base else '-':>10}")
     out.append("  median parts (ms):")
     for p in PARTS:
         row(f"    {p}", ours.part_median(p) if ours else None, base.part_median(p) if base else None, ratio=False)
@@ -135,4 +148,5 @@ def render(ours: SystemResult | None, base: SystemResult | None, speed: ModelSpe
                f"{_verdict(None if ratio is None else ratio >= RATIO_TARGET)}")
     if ours:
         out.append(f"  every turn answered          {ours.missed:>4} missed   {_verdict(ours.missed == 0)}")
+        out.append(f"  no caller cut off            {ours.cut_off:>4} cut off  {_verdict(ours.cut_off == 0)}")
     return "\n".join(out)
