@@ -78,7 +78,7 @@ class CallStore:
     ) -> None:
         self.client = client
         self.keys = keys
-        self.buffer = buffer or WriteBuffer()
+        self.buffer = buffer if buffer is not None else WriteBuffer()  # an empty buffer is falsy
         self.redact = redact
         self.keep_originals = keep_originals
 

@@ -26,7 +26,7 @@ class HandoffStore:
                  ttl_secs: int = 30 * 86400) -> None:
         self.client = client
         self.keys = keys
-        self.buffer = buffer or WriteBuffer()
+        self.buffer = buffer if buffer is not None else WriteBuffer()  # an empty buffer is falsy
         self.ttl_secs = ttl_secs
 
     async def save(self, package: dict[str, Any]) -> bool:
