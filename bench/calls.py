@@ -10,6 +10,8 @@ default flow questions (espeak-ng speech, one every `--turn-secs`) until the tim
 Printed per N: voice-to-voice turn latency (caller stops speaking -> first bot audio on the line)
 p50/p95, the bot's RTP send-time jitter (lateness against the 20 ms grid) p50/p95/max, this process's
 CPU (100% = one core) and peak RSS. Goal: >= 8 calls with p95 turn latency <= 1 s on 2 cores.
+Escalation thresholds are raised for the bench only, so callers stay on the bot; the default flow may
+still end a call early (a REFER or BYE the bench caller does not take): the count is printed per level.
 """
 
 from __future__ import annotations

@@ -1,16 +1,21 @@
 """One call's RTP stream on an asyncio UDP socket: receive -> jitter buffer -> 20 ms PCM frames,
 and bot PCM -> 20 ms packets paced in real time, with silence while the bot is quiet.
 
-The clock for both directions is the send loop: every 20 ms it sends one packet and pulls one frame
-from the jitter buffer, so the pipeline sees a steady 8 kHz stream even when the caller's phone
-stops sending (silence suppression, end of a recording) and turn detection keeps working.
+The clock for both directions is a small thread per call: every 20 ms it sends one packet and has the
+event loop pull one frame from the jitter buffer, so the pipeline sees a steady 8 kHz stream even when
+the caller's phone stops sending (silence suppression, end of a recording) and turn detection keeps
+working. A thread, because the event loop is shared with every call's pipeline and can stall for
+hundreds of milliseconds under load; a phone hears that as broken audio.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -63,7 +68,11 @@ class RtpSession(asyncio.DatagramProtocol):
         self._out = bytearray()
         self._played = asyncio.Event()
         self._played.set()
-        self._task: asyncio.Task | None = None
+        self._lock = threading.Lock()  # _out, seq/timestamp and the clock's socket: shared with the clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.hold = False  # caller put us on hold: keep the clock, send nothing
         self.pacing = PacingStats()
         self.relay: RtpSession | None = None  # bridged to a human: caller packets go there verbatim
@@ -102,21 +111,29 @@ class RtpSession(asyncio.DatagramProtocol):
     # control ---------------------------------------------------------------------------
     def start(self, remote: tuple[str, int], codec: str, payload_type: int, dtmf_pt: int | None) -> None:
         self.update_remote(remote, codec, payload_type, dtmf_pt)
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._clock(), name=f"rtp-{self.local_port}")
+        if self._thread is None and self.transport is not None:
+            self._loop = asyncio.get_running_loop()
+            # The clock's own socket (a dup of ours): the asyncio transport is not thread-safe.
+            raw = self.transport.get_extra_info("socket")
+            self._sock = socket.socket(fileno=os.dup(raw.fileno()))
+            self._thread = threading.Thread(target=self._clock, name=f"rtp-{self.local_port}", daemon=True)
+            self._thread.start()
 
     def update_remote(self, remote: tuple[str, int], codec: str, payload_type: int, dtmf_pt: int | None) -> None:
         if codec != self.codec:
             self.jitter = JitterBuffer(codec)
-        self.remote, self.codec, self.payload_type, self.dtmf_pt = remote, codec, payload_type, dtmf_pt
+        with self._lock:
+            self.remote, self.codec, self.payload_type, self.dtmf_pt = remote, codec, payload_type, dtmf_pt
 
     def close(self) -> None:
-        if self._task:
-            self._task.cancel()
-            self._task = None
+        self._stop.set()
         if self.transport:
             self.transport.close()
-        self._out.clear()
+        with self._lock:
+            self._out.clear()
+            if self._sock is not None:
+                self._sock.close()
+                self._sock = None
         self._played.set()
 
     # bot audio ---------------------------------------------------------------------------
@@ -124,11 +141,13 @@ class RtpSession(asyncio.DatagramProtocol):
         if len(pcm) % 2:
             raise ValueError("bot audio must be whole 16-bit samples")
         if pcm:
-            self._out += pcm
+            with self._lock:
+                self._out += pcm
             self._played.clear()
 
     def clear(self) -> None:
-        self._out.clear()
+        with self._lock:
+            self._out.clear()
         self._played.set()
 
     async def wait_played(self) -> None:
@@ -136,43 +155,46 @@ class RtpSession(asyncio.DatagramProtocol):
 
     def send_raw(self, pkt: RtpPacket) -> None:
         """Relay a packet from the other leg of a bridge, restamped with our SSRC/seq/timestamp."""
-        self._send(pkt.payload_type, pkt.payload, marker=pkt.marker, advance=pkt.payload_type != self.dtmf_pt)
+        with self._lock:
+            self._send(pkt.payload_type, pkt.payload, marker=pkt.marker, advance=pkt.payload_type != self.dtmf_pt)
 
     def send_dtmf(self, digit: str) -> None:
         """Queue-less RFC 4733 press (used when bridging and by tests of a far end)."""
-        for ev in event_packets(digit):
-            self._send(self.dtmf_pt if self.dtmf_pt is not None else 101, ev.to_bytes(), advance=False)
-        self._ts = (self._ts + 800) & 0xFFFFFFFF
+        with self._lock:
+            for ev in event_packets(digit):
+                self._send(self.dtmf_pt if self.dtmf_pt is not None else 101, ev.to_bytes(), advance=False)
+            self._ts = (self._ts + 800) & 0xFFFFFFFF
 
     # clock -------------------------------------------------------------------------------
-    async def _clock(self) -> None:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
+    def _clock(self) -> None:
+        """Runs in its own thread so a busy event loop (ASR, TTS, other calls) cannot delay the caller's
+        audio: sends one packet per 20 ms and asks the loop to pull one frame of caller audio."""
+        start = time.monotonic()
         n = 0
         try:
-            while True:
+            while not self._stop.is_set():
                 n += 1
-                self._tick()
+                if self.relay is None:
+                    self._send_frame()
+                    self._loop.call_soon_threadsafe(self._receive_frame)  # type: ignore[union-attr]
                 due = start + n * FRAME_MS / 1000
-                delay = due - loop.time()
+                delay = due - time.monotonic()
                 if delay < -0.2:  # we were starved (CPU): restart the grid rather than burst
-                    start, n = loop.time(), 0
+                    start, n = time.monotonic(), 0
                     delay = 0
-                await asyncio.sleep(max(delay, 0))
-                self.pacing.record((loop.time() - due) * 1000)
-        except asyncio.CancelledError:
+                if self._stop.wait(max(delay, 0)):
+                    break
+                self.pacing.record((time.monotonic() - due) * 1000)
+        except RuntimeError:  # the event loop is closed: the call is over
             pass
-        except Exception:  # a bug here must not take the call down silently
+        except Exception:  # a bug here must not take the process down silently
             log.exception("rtp clock on port %s failed", self.local_port)
 
-    def _tick(self) -> None:
-        if self.relay is None:
-            self.on_audio(codecs.decode(self.jitter.pop(), self.codec))
+    def _send_frame(self) -> None:
+        with self._lock:
             chunk = bytes(self._out[:FRAME_BYTES])
             del self._out[:FRAME_BYTES]
             speaking = bool(chunk)
-            if not self._out:
-                self._played.set()
             if len(chunk) < FRAME_BYTES:
                 chunk += bytes(FRAME_BYTES - len(chunk))
             if not self.hold:
@@ -181,11 +203,25 @@ class RtpSession(asyncio.DatagramProtocol):
                 self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
             self._speaking = speaking
 
+    def _receive_frame(self) -> None:
+        """On the event loop: one 20 ms frame of caller audio to the pipeline; note when we ran dry."""
+        if self._stop.is_set():
+            return
+        self.on_audio(codecs.decode(self.jitter.pop(), self.codec))
+        with self._lock:
+            drained = not self._out
+        if drained:
+            self._played.set()
+
     def _send(self, pt: int, payload: bytes, *, marker: bool = False, advance: bool = True) -> None:
-        if self.transport is None or self.remote is None or self.transport.is_closing():
+        """Caller holds self._lock."""
+        if self._sock is None or self.remote is None:
             return
         pkt = RtpPacket(pt, self._seq, self._ts, self.ssrc, payload, marker)
-        self.transport.sendto(pkt.to_bytes(), self.remote)
+        try:
+            self._sock.sendto(pkt.to_bytes(), self.remote)
+        except OSError as exc:  # peer gone / network down: keep the clock, drop the packet
+            log.debug("rtp port %s: %s", self.local_port, exc)
         self._seq = (self._seq + 1) & 0xFFFF
         if advance:
             self._ts = (self._ts + len(payload)) & 0xFFFFFFFF
