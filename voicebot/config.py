@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.toml"
@@ -29,36 +29,67 @@ class HttpSettings(_Section):
 
 
 class SipSettings(_Section):
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = Field(5060, ge=0, le=65535)
-    transport: Literal["udp", "tcp", "both"] = "udp"
-    # Address written into SDP/Contact; empty = the bind host.
-    public_address: str = ""
-    rtp_port_min: int = Field(20000, ge=1024, le=65535)
-    rtp_port_max: int = Field(20999, ge=1024, le=65535)
-    codecs: tuple[Literal["PCMU", "PCMA"], ...] = ("PCMU", "PCMA")
-    # Peers allowed to call us (IP addresses or CIDR); empty = only loopback.
-    allowed_peers: tuple[str, ...] = ("127.0.0.1/8", "::1")
-    max_calls: int = Field(32, ge=1)
-    human_line_uri: str = "sip:agents@127.0.0.1:5070"
-    register_uri: str = ""
-    username: str = ""
-    password: str = ""
+    """The SIP/RTP phone line (telephony/sip): who may call, where media flows, where humans answer."""
+
+    enabled: bool = Field(True, description="listen for SIP calls when `voicebot serve` loads the models")
+    host: str = Field("127.0.0.1", description="SIP and RTP bind address")
+    port: int = Field(5060, ge=0, le=65535, description="SIP port (0 = ephemeral; env VOICEBOT_SIP_PORT)")
+    transport: Literal["udp", "tcp", "both"] = Field("udp", description="SIP transports to listen on")
+    public_address: str = Field("", description="address written into SDP/Contact; empty = the bind host")
+    rtp_port_min: int = Field(20000, ge=1024, le=65535, description="lowest RTP port (even ports are used)")
+    rtp_port_max: int = Field(20999, ge=1024, le=65535, description="highest RTP port")
+    codecs: tuple[Literal["PCMU", "PCMA"], ...] = Field(("PCMU", "PCMA"), description="G.711 codecs, preferred first")
+    dtmf_payload_type: int = Field(101, ge=96, le=127, description="RTP payload type we offer for RFC 4733 DTMF")
+    allowed_peers: tuple[str, ...] = Field(
+        ("127.0.0.1/8", "::1"),
+        description="IP addresses/CIDRs that may call without auth; others must pass digest auth or get 403",
+    )
+    max_calls: int = Field(32, ge=1, description="concurrent calls; more are refused with 486 Busy Here")
+    max_message_bytes: int = Field(8192, ge=1024, le=65535, description="larger SIP messages are dropped")
+    max_headers: int = Field(64, ge=10, le=500, description="SIP messages with more headers get 400")
+    human_line_uri: str = Field("sip:agents@127.0.0.1:5070", description="where transfers go (REFER or bridge)")
+    transfer_timeout_secs: float = Field(
+        30.0, gt=0, description="how long the human line may ring before the transfer counts as failed"
+    )
+    register_uri: str = Field("", description="registrar to REGISTER with (e.g. sip:pbx.example.com); empty = none")
+    register_expires_secs: int = Field(600, ge=60, description="registration lifetime we ask for")
+    username: str = Field("", description="digest user for REGISTER and for callers outside allowed_peers")
+    password: str = Field("", description="digest password (set via env VOICEBOT_SIP_PASSWORD, never commit)")
+    realm: str = Field("voicebot", description="digest realm we challenge callers with")
 
 
 class AudioSocketSettings(_Section):
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = Field(9092, ge=0, le=65535)
+    enabled: bool = Field(False, description="listen for Asterisk AudioSocket() connections")
+    host: str = Field("127.0.0.1", description="bind address for the AudioSocket TCP listener")
+    port: int = Field(9092, ge=0, le=65535, description="AudioSocket TCP port (0 = ephemeral)")
+    max_calls: int = Field(32, ge=1, description="concurrent AudioSocket calls; more are sent to the agents' queue")
+    idle_timeout_secs: float = Field(
+        10.0, gt=0, description="end a call when Asterisk sends nothing for this long (it sends audio every 20 ms)"
+    )
+    outcome_ttl_secs: int = Field(
+        3600, ge=60, description="how long the dialplan can read a call's outcome/handoff id (Redis line:{uuid})"
+    )
+    allowed_peers: tuple[str, ...] = Field(
+        ("127.0.0.1/8", "::1"), description="Asterisk hosts (IPs/CIDRs) allowed to connect and use /api/audiosocket/*"
+    )
 
 
 class TwilioSettings(_Section):
-    enabled: bool = True
-    account_sid: str = ""
-    auth_token: str = ""
+    enabled: bool = Field(True, description="serve POST /twilio/voice and the GET /twilio/media websocket")
+    account_sid: str = Field("", description="REST call updates (transfer, hang-up); env VOICEBOT_TWILIO_ACCOUNT_SID")
+    auth_token: str = Field("", description="REST API secret; set env VOICEBOT_TWILIO_AUTH_TOKEN, never commit it")
+    api_base_url: str = Field("https://api.twilio.com", description="Twilio REST API root (tests point it elsewhere)")
     # TwiML URL that dials the human line; the handoff id is appended as a query parameter.
-    transfer_twiml_url: str = ""
+    transfer_twiml_url: str = Field(
+        "", description="TwiML URL dialing the human line (handoff_id appended); used for transfers if set"
+    )
+    transfer_target: str = Field(
+        "", description="number or sip: URI dialed with <Dial> on transfer when transfer_twiml_url is empty"
+    )
+    stream_url: str = Field(
+        "", description="public wss://.../twilio/media URL for the TwiML <Stream>; empty = from the request's host"
+    )
+    max_calls: int = Field(32, ge=1, description="concurrent Twilio media streams")
 
 
 class RedisSettings(_Section):
@@ -104,10 +135,52 @@ class DialogSettings(_Section):
 
 
 class EscalationSettings(_Section):
-    asr_confidence_min: float = Field(0.45, ge=0, le=1)
-    nlu_confidence_min: float = Field(0.5, ge=0, le=1)
-    low_confidence_turns: int = Field(2, ge=1)
-    frustration_threshold: float = Field(0.7, ge=0, le=1)
+    """When the bot hands a caller to a human. Every key can be overridden per flow (flow settings.escalation)."""
+
+    asr_confidence_min: float = Field(
+        0.45, ge=0, le=1, description="ASR confidence below this is a low-confidence turn")
+    nlu_confidence_min: float = Field(
+        0.5, ge=0, le=1, description="NLU confidence below this is a low-confidence turn")
+    low_confidence_turns: int = Field(2, ge=1, description="consecutive low-confidence turns that trigger a transfer")
+    no_match_turns: int = Field(2, ge=1, description="consecutive no-match turns that trigger a transfer")
+    no_match_intents: tuple[str, ...] = Field(
+        ("fallback", "out_of_scope", "nlu_fallback"),
+        description="intents that count as no-match even when the flow did not flag the turn")
+    silence_is_no_match: bool = Field(True, description="an empty caller turn (nothing recognised) counts as no-match")
+    frustration_threshold: float = Field(
+        0.7, ge=0, le=1, description="frustration score (0..1) that triggers a transfer")
+    frustration_carry: float = Field(
+        0.5, ge=0, le=1, description="share of the previous turn's frustration carried into the next turn")
+    repeat_turns: int = Field(
+        2, ge=0, description="times the caller repeats the same request before a transfer (0 = never)")
+    repeat_similarity: float = Field(
+        0.6, gt=0, le=1,
+        description="share of word stems (of the shorter turn) two turns of one intent share to be the same request")
+    explicit_request_transfers: bool = Field(True, description="transfer as soon as the caller asks for a person")
+    transfer_intents: dict[str, str] = Field(
+        default_factory=lambda: {"complaint": "complaint", "talk_to_human": "explicit_request",
+                                 "agent": "explicit_request"},
+        description="intent -> transfer reason: intents the dialog recognised that always go to a human")
+    signal_weights: dict[str, float] = Field(
+        default_factory=lambda: {"repetition": 0.25, "reprompts": 0.1,
+                                 "barge_in": 0.15, "loudness": 0.3, "pitch": 0.2, "speech_rate": 0.15},
+        description="frustration contribution of the non-lexical signals (lexicon weights live in the lexicon files)")
+    prosody_baseline_turns: int = Field(
+        2, ge=1, description="first caller turns whose loudness/pitch/rate form this caller's own baseline")
+    lexicons_dir: str = Field("dialogs/lexicons", description="frustration lexicons, one YAML file per language")
+    handoff_transcript_turns: int = Field(12, ge=1, description="last transcript turns copied into a handoff package")
+    handoff_ttl_days: int = Field(30, ge=1, description="how long a handoff package stays in Redis")
+
+    @field_validator("signal_weights")
+    @classmethod
+    def _known_signals(cls, v: dict[str, float]) -> dict[str, float]:
+        known = {"repetition", "reprompts", "barge_in", "loudness", "pitch", "speech_rate"}
+        unknown = sorted(set(v) - known)
+        if unknown:
+            raise ValueError(f"unknown signal(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
+        if any(not 0 <= w <= 1 for w in v.values()):
+            raise ValueError("signal weights must be between 0 and 1")
+        return v
 
 
 class BusinessHoursSettings(_Section):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from voicebot.callback_offer import CALLBACK_TEXT, CallbackOffer
 from voicebot.dialog.types import BotReply, CallerDtmf, CallerEvent, CallerSaid, CallInfo, DialogSession
 from voicebot.store.calls import CallStore, TurnRecord
 
@@ -31,20 +33,27 @@ class CallSession:
         dialog: DialogSession,
         store: CallStore | None = None,
         write_handoff: HandoffWriter | None = None,
+        callbacks: CallbackOffer | None = None,
     ) -> None:
         self.info = info
         self.dialog = dialog
         self.store = store
         self.write_handoff = write_handoff
         self.replies: list[BotReply] = []
+        # Both sides of the conversation as written to the store, kept in memory too: the handoff
+        # package is built from it even while Redis is down and the store is buffering.
+        self.transcript: list[TurnRecord] = []
         self.outcome = "abandoned"
+        self.callbacks = callbacks
+        self.transfer_failure = ""  # why the human line did not take the call, when it did not
+        self.callback_id: str | None = None
 
     async def begin(self) -> BotReply:
         if self.store:
-            await self.store.start_call(
+            await self._safely("start_call", self.store.start_call(
                 self.info.call_id, caller_number=self.info.caller_number, language=self.info.language,
                 flow_id=self.info.flow_id, channel=self.info.channel,
-            )
+            ))
         try:
             reply = await self.dialog.start()
         except Exception:
@@ -69,6 +78,43 @@ class CallSession:
         log.error("call %s: %s failed (%s): transferring to a human", self.info.call_id, component, detail)
         return await self._after_reply(self.system_fault(), timings={})
 
+    async def transfer_failed(self, detail: str) -> BotReply:
+        """The line could not hand the caller over (`detail` says why): book a callback and say goodbye.
+
+        Returns the reply to speak; its action is "callback" (then hang up), or "hangup" when no callback
+        could be booked (no caller number, no callback store). Recorded like any bot reply.
+        """
+        log.warning("call %s: transfer failed (%s): offering a callback", self.info.call_id, detail)
+        self.transfer_failure = detail
+        last = next((r for r in reversed(self.replies) if r.action == "transfer"), None)
+        reason = (last.reason if last else None) or "transfer"
+        snapshot = self._snapshot()
+        intents = snapshot.get("intents") or []
+        topic = intents[-1] if intents else reason  # what the caller wanted, else why we transferred
+        reply: BotReply | None = None
+        if self.callbacks is not None:
+            try:
+                reply, self.callback_id = await self.callbacks.book(
+                    self.info, topic=topic, reason=reason, detail=detail, context=dict(snapshot.get("slots") or {}))
+            except Exception:
+                log.exception("call %s: booking the callback failed", self.info.call_id)
+        if reply is None:
+            texts = CALLBACK_TEXT.get(self.info.language, CALLBACK_TEXT["en"])
+            reply = BotReply(text=texts["none"], action="hangup", reason=reason, language=self.info.language)
+        reply.intent = intents[-1] if intents else None
+        reply.node = last.node if last else None
+        reply = await self._after_reply(reply, timings={})
+        if reply.action != "callback":
+            self.outcome = "transfer_failed"
+        return reply
+
+    def _snapshot(self) -> dict[str, Any]:
+        try:
+            return dict(self.dialog.snapshot())
+        except Exception:  # the dialog's state is a nice-to-have here
+            log.exception("call %s: dialog snapshot failed", self.info.call_id)
+            return {}
+
     def system_fault(self) -> BotReply:
         lang = self.info.language
         return BotReply(text=SYSTEM_FAULT_TEXT.get(lang, SYSTEM_FAULT_TEXT["en"]), action="transfer",
@@ -87,17 +133,17 @@ class CallSession:
             self.outcome = "callback"
         elif reply.action in ("end", "hangup"):
             self.outcome = "contained" if self.outcome == "abandoned" else self.outcome
+        rec = TurnRecord(
+            role="bot", text=reply.text, intent=reply.intent, confidence=reply.confidence,
+            language=reply.language, node=reply.node, action=reply.action, reason=reply.reason,
+            frustration=reply.frustration, signals=dict(reply.signals), timings=dict(timings or {}),
+        )
+        self.transcript.append(rec)
         if self.store:
-            await self.store.add_turn(self.info.call_id, TurnRecord(
-                role="bot", text=reply.text, intent=reply.intent, confidence=reply.confidence,
-                language=reply.language, node=reply.node, action=reply.action, reason=reply.reason,
-                frustration=reply.frustration, signals=dict(reply.signals), timings=dict(timings or {}),
-            ))
+            await self._safely("add_turn", self.store.add_turn(self.info.call_id, rec))
         return reply
 
     async def _record_caller(self, event: CallerEvent, timings: dict[str, float] | None) -> None:
-        if not self.store:
-            return
         if isinstance(event, CallerSaid):
             rec = TurnRecord(role="caller", text=event.text, asr_confidence=event.asr_confidence,
                              language=event.language, timings=dict(timings or {}))
@@ -105,14 +151,30 @@ class CallSession:
             rec = TurnRecord(role="caller", text=f"[DTMF {event.digits}]")
         else:  # pragma: no cover - exhaustive
             return
-        await self.store.add_turn(self.info.call_id, rec)
+        self.transcript.append(rec)
+        if self.store:
+            await self._safely("add_turn", self.store.add_turn(self.info.call_id, rec))
+
+    async def _safely(self, what: str, write: Awaitable[None]) -> None:
+        """A store write must never end a call. Outages are buffered by the store itself; any other store
+        error (Redis out of memory, read-only replica) is logged and the call goes on: the turns are still
+        in `self.transcript` and reach the human in the handoff package."""
+        try:
+            await write
+        except Exception:
+            log.exception("call %s: store %s failed", self.info.call_id, what)
 
     async def finish(self, outcome: str | None = None) -> None:
         if self.store:
             last = self.replies[-1] if self.replies else None
-            await self.store.end_call(
+            await self._safely("end_call", self.store.end_call(
                 self.info.call_id, outcome or self.outcome,
                 last_node=(last.node if last else "") or "",
-                transfer_reason=(last.reason if last and last.action in ("transfer", "callback") else "") or "",
+                transfer_reason=(last.reason if last and (last.action in ("transfer", "callback")
+                                                          or self.transfer_failure) else "") or "",
                 handoff_id=(last.handoff_id if last else "") or "",
-            )
+                # The call's peak frustration (keys.py: call hash), for the supervisors' KPIs.
+                frustration=max((r.frustration for r in self.replies), default=0.0),
+                **({"transfer_failure": self.transfer_failure} if self.transfer_failure else {}),
+                **({"callback_id": self.callback_id} if self.callback_id else {}),
+            ))

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fast", action="store_true", help="send audio as fast as possible instead of in real time")
     p.add_argument("--rate", type=int, default=8000, help="line sample rate in Hz (default 8000, like a phone)")
     p.add_argument("--caller", default="", help="caller number to pretend")
+    p.add_argument("--transfer-fails", default="", metavar="DETAIL",
+                   help="rehearse a human line that does not answer: transfers fail with DETAIL")
     p.set_defaults(func=_call)
 
 
@@ -36,7 +38,7 @@ def _call(args: argparse.Namespace, settings: Settings) -> int:
         print(f"voicebot call: --rate {args.rate}: a line rate must be between 8000 and 48000 Hz", file=sys.stderr)
         return 2
     try:
-        media = FileMedia.from_wavs(args.wavs, args.rate, fast=args.fast)
+        media = FileMedia.from_wavs(args.wavs, args.rate, fast=args.fast, transfer_fails=args.transfer_fails)
     except BadAudio as exc:
         print(f"voicebot call: {exc}", file=sys.stderr)
         return 2
@@ -48,8 +50,10 @@ def _call(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
-    from voicebot.dialog.loader import load_engine
+    from voicebot.callback_offer import CallbackOffer
+    from voicebot.dialog.loader import load_engine, make_tracker_factory
     from voicebot.dialog.types import CallInfo
+    from voicebot.escalation.handoff import handoff_writer
     from voicebot.pipeline.call import run_call
     from voicebot.pipeline.file_media import write_wav
     from voicebot.pipeline.models import SharedModels
@@ -61,8 +65,10 @@ async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
         info = CallInfo(call_id=uuid.uuid4().hex[:12], caller_number=args.caller,
                         language=args.lang or settings.dialog.default_language,
                         flow_id=args.flow or settings.dialog.default_flow, channel="local")
-        services = CallServices(settings=settings, models=models, dialog=_Printing(load_engine(settings)),
-                                store=store)
+        callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
+        engine = load_engine(settings, make_tracker_factory(), callbacks=callbacks.store if callbacks else None)
+        services = CallServices(settings=settings, models=models, dialog=_Printing(engine), store=store,
+                                write_handoff=handoff_writer(settings), callbacks=callbacks)
         print(f"call {info.call_id}: {len(args.wavs)} caller turn(s), {info.language}, flow {info.flow_id}, "
               f"{'fast' if args.fast else 'real time'}", flush=True)
         session = await run_call(media, info, services, on_turn=_print_timings)
@@ -72,6 +78,8 @@ async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
                   else "bot hung up" if rec.hung_up else "caller hung up")
         print(f"outcome: {session.outcome}, {ending}; bot audio {len(rec.bot_audio) / 2 / media.sample_rate:.1f}s "
               f"-> {args.out}", flush=True)
+        if session.transfer_failure:
+            print(f"transfer failed ({session.transfer_failure}); callback request: {session.callback_id or 'none'}")
         if rec.latencies_ms:
             print(f"voice-to-voice as the caller heard it (ms): {rec.latencies_ms}")
         return 0

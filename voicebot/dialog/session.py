@@ -152,4 +152,6 @@ class FlowSession:
             "node": self.state.node, "intents": list(self.state.intents), "slots": dict(self.state.slots),
             "verified": {k: self.state.results.get(k) for k in self.state.verified},
             "reason": self.state.reason, "callback_id": self.callback_id,
+            # Per-turn confidence/frustration/signals for the handoff package (voicebot/escalation/handoff.py).
+            "escalation_history": self.tracker.history(),
         }

@@ -57,7 +57,8 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
     the answer reached the line (ms after the caller's last voiced audio; `first_audio_ms` = voice-to-voice).
     """
     models, settings = services.models, services.settings
-    session = CallSession(info, services.dialog.new_session(info), services.store, services.write_handoff)
+    session = CallSession(info, services.dialog.new_session(info), services.store, services.write_handoff,
+                          services.callbacks)
     call_start = TurnClock.now()
     end = _CallEnd()
     turn_timings: list[dict[str, float]] = []

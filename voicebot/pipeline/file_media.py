@@ -85,6 +85,7 @@ class FileMediaRecord:
 
     bot_audio: bytearray = field(default_factory=bytearray)  # everything actually played to the caller
     transfers: list[str] = field(default_factory=list)  # handoff ids
+    refused_transfers: list[str] = field(default_factory=list)  # handoff ids the human line did not take
     hung_up: bool = False
     latencies_ms: list[float] = field(default_factory=list)  # caller's speech end -> bot's first audio
     cut_at: list[int] = field(default_factory=list)  # len(bot_audio) each time queued bot audio was dropped
@@ -94,12 +95,16 @@ class FileMedia:
     sample_rate: int
 
     def __init__(self, turns: Sequence[bytes | CallerTurn], sample_rate: int = 8000, *, fast: bool = False,
-                 tail_silence_s: float = 1.5, reply_timeout_s: float = 30.0) -> None:
+                 tail_silence_s: float = 1.5, reply_timeout_s: float = 30.0, linger_s: float = 1.0,
+                 transfer_fails: str = "") -> None:
         self.sample_rate = sample_rate
         self.turns = [t if isinstance(t, CallerTurn) else CallerTurn(t) for t in turns]
         self.fast = fast
         self.tail_silence_s = tail_silence_s
         self.reply_timeout_s = reply_timeout_s
+        self.linger_s = linger_s  # how long the caller stays on after the last answer before hanging up
+        # Non-empty: the human line does not take transfers (rehearse a failed transfer); the detail it reports.
+        self.transfer_fails = transfer_fails
         self.record = FileMediaRecord()
         self._queue = bytearray()  # bot audio not yet "played" (real-time mode)
         self._drained = asyncio.Event()
@@ -159,12 +164,28 @@ class FileMedia:
                 yield AudioIn(silence)
         async for event in self._wait_events(self._reply_done, clock, silence):  # the answer to the last turn
             yield event
+        async for event in self._linger(clock, silence):
+            yield event
         if not self.closed:
             yield HangupIn("caller finished the script")
 
-    async def _wait_events(self, event: asyncio.Event, clock: _Pacer, silence: bytes) -> AsyncIterator[MediaEvent]:
+    async def _linger(self, clock: _Pacer, silence: bytes) -> AsyncIterator[MediaEvent]:
+        """Stay on the line a moment after the last answer, as people do: a bot that speaks again (a callback
+        offer after a failed transfer) is heard out before the caller hangs up."""
+        while not self.closed:
+            self._bot_started.clear()
+            self._reply_done.clear()
+            async for event in self._wait_events(self._bot_started, clock, silence, self.linger_s):
+                yield event
+            if not self._bot_started.is_set():
+                return
+            async for event in self._wait_events(self._reply_done, clock, silence):
+                yield event
+
+    async def _wait_events(self, event: asyncio.Event, clock: _Pacer, silence: bytes,
+                           timeout_s: float | None = None) -> AsyncIterator[MediaEvent]:
         """Wait for `event`; in real time, keep the line alive with silence like a phone does."""
-        deadline = time.monotonic() + self.reply_timeout_s
+        deadline = time.monotonic() + (self.reply_timeout_s if timeout_s is None else timeout_s)
         while not event.is_set() and not self.closed and time.monotonic() < deadline:
             if self.fast:
                 await _first(event, self._closed, timeout=deadline - time.monotonic())
@@ -215,6 +236,9 @@ class FileMedia:
             self._reply_done.set()
 
     async def transfer(self, handoff_id: str, target: str | None = None) -> TransferResult:
+        if self.transfer_fails:  # the caller stays on the line, as with a REFER the switch refused
+            self.record.refused_transfers.append(handoff_id)
+            return TransferResult(ok=False, detail=self.transfer_fails)
         self.record.transfers.append(handoff_id)
         self._closed.set()
         return TransferResult(ok=True, detail=f"file caller: transferred with handoff {handoff_id or '-'}")

@@ -87,6 +87,17 @@ class SystemFaultFrame(DataFrame):
 
 
 @dataclass
+class TransferFailedFrame(DataFrame):
+    """Sent upstream by the line's sink: the human line did not take the caller (`detail` says why).
+
+    The dialog answers with a callback offer (`CallSession.transfer_failed`), spoken before the hang-up.
+    """
+
+    detail: str
+    interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
 class BotReplyFrame(DataFrame):
     """Text to speak; dropped when the caller barges in."""
 

@@ -21,8 +21,8 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.dialog.types import BotReply
-from voicebot.pipeline.frames import BotActionFrame, KeyPressFrame, TurnClock
-from voicebot.pipeline.media import AudioIn, CallMedia, DtmfIn, HangupIn
+from voicebot.pipeline.frames import BotActionFrame, KeyPressFrame, TransferFailedFrame, TurnClock
+from voicebot.pipeline.media import AudioIn, CallMedia, DtmfIn, HangupIn, TransferResult
 from voicebot.pipeline.speaker import CLOCK_KEY
 
 log = logging.getLogger(__name__)
@@ -106,19 +106,36 @@ class MediaSink(FrameProcessor):
         if reply.action == "continue":
             self._playout = self.create_task(self._watch_playout(), name="playout")
             return
-        await self._wait_played()
-        try:
-            if reply.action in ("transfer", "callback"):
-                result = await self._media.transfer(reply.handoff_id or "")
-                detail = f"transfer {'ok' if result.ok else 'FAILED'}: {result.detail}"
-            else:
-                await self._media.hangup()
-                detail = "hung up"
-        except Exception as exc:
-            log.exception("line failed to %s", reply.action)
-            detail = f"{reply.action} failed: {exc}"
+        await self._wait_played()  # the caller hears the last words before the line changes
+        if reply.action == "transfer":
+            result = await self._transfer(reply)
+            if not result.ok:
+                # Nobody took the caller: the dialog offers a callback (pushed back down as a reply with
+                # action "callback"); the call stays up until that is spoken.
+                await self.push_frame(TransferFailedFrame(result.detail), FrameDirection.UPSTREAM)
+                return
+            detail = f"transfer ok: {result.detail}"
+        else:
+            # "callback" too: the request is recorded and the caller told when to expect the call, so the
+            # call ends here; a transfer would only put them in a queue nobody answers.
+            detail = await self._hangup(reply)
         await self._stopped_speaking()
         self._on_closed(reply, detail)
+
+    async def _transfer(self, reply: BotReply) -> TransferResult:
+        try:
+            return await self._media.transfer(reply.handoff_id or "")
+        except Exception as exc:
+            log.exception("line failed to transfer")
+            return TransferResult(ok=False, detail=f"transfer error: {type(exc).__name__}: {exc}")
+
+    async def _hangup(self, reply: BotReply) -> str:
+        try:
+            await self._media.hangup()
+        except Exception as exc:
+            log.exception("line failed to hang up")
+            return f"{reply.action}: hang-up failed: {exc}"
+        return "callback booked, hung up" if reply.action == "callback" else "hung up"
 
     async def _wait_played(self) -> None:
         try:

@@ -10,7 +10,14 @@ from pipecat.frames.frames import Frame, StartFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.dialog.types import BotReply
-from voicebot.pipeline.frames import BotActionFrame, BotReplyFrame, CallerEventFrame, SystemFaultFrame, TurnClock
+from voicebot.pipeline.frames import (
+    BotActionFrame,
+    BotReplyFrame,
+    CallerEventFrame,
+    SystemFaultFrame,
+    TransferFailedFrame,
+    TurnClock,
+)
 from voicebot.session import CallSession
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,9 @@ class DialogResponder(FrameProcessor):
             await self._after_greeting()
             if not self._closing:
                 await self._reply(await self._session.component_failed(frame.component, frame.detail), None)
+        elif isinstance(frame, TransferFailedFrame):
+            # The call was closing on a transfer the line could not make: offer a callback instead.
+            await self._reply(await self._session.transfer_failed(frame.detail), None)
         else:
             await self.push_frame(frame, direction)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.types import DialogEngine
 from voicebot.session import HandoffWriter
@@ -22,3 +23,6 @@ class CallServices:
     dialog: DialogEngine
     store: CallStore | None = None
     write_handoff: HandoffWriter | None = None
+    # Books a callback when a transfer fails (the human line did not answer); None: the caller is asked
+    # to call again instead.
+    callbacks: CallbackOffer | None = None

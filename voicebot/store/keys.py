@@ -17,6 +17,11 @@ P calls:live                    set      ids of calls in progress in any process
 P caller:{number}               hash     returning-caller memory: name, last case, last call time
 P handoff:{id}                  string   handoff package (JSON) for the agent screen-pop
 P handoffs:by_time              zset     handoff id -> time
+P line:{call_id}                hash     a phone leg, between the switch and the bot (TTL 1 h): caller
+                                         number announced by the dialplan; how the leg left the bot:
+                                         disposition (transfer|hangup), handoff id, channel, detail;
+                                         read by the Asterisk dialplan (/api/audiosocket/{uuid}/...)
+                                         and Twilio's <Connect action> (/twilio/after-stream)
 P callbacks                     zset     callback id -> due time (epoch s)
 P callback:{id}                 string   callback request (JSON): number, topic, preferred time
 P flow:{flow}:{lang}:versions   list     published/draft flow versions (JSON with YAML text)
@@ -59,6 +64,9 @@ class Keys:
 
     def handoff(self, handoff_id: str) -> str:
         return f"{self.prefix}handoff:{handoff_id}"
+
+    def line(self, call_id: str) -> str:
+        return f"{self.prefix}line:{call_id}"
 
     @property
     def handoffs_by_time(self) -> str:

@@ -10,8 +10,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from telephony import audiosocket_web, twilio_web
+from telephony.audiosocket_web import audiosocket_ctx
+from telephony.line_services import line_services_ctx
+from telephony.sip_line import sip_ctx
+from telephony.twilio_web import twilio_ctx
 from voicebot.config import Settings
-from voicebot.web import health
+from voicebot.web import handoffs, health
 from voicebot.web.keys import SETTINGS
 from voicebot.web.resources import redis_ctx
 
@@ -22,7 +27,14 @@ def create_app(settings: Settings, *, load_models: bool = True) -> web.Applicati
     app.cleanup_ctx.append(redis_ctx)
     if load_models:
         app.cleanup_ctx.append(_models_ctx)
+        app.cleanup_ctx.append(line_services_ctx)  # CallServices shared by every phone line
+        app.cleanup_ctx.append(sip_ctx)
+        app.cleanup_ctx.append(audiosocket_ctx)
+    app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)
+    app.add_routes(handoffs.routes)
+    app.add_routes(audiosocket_web.routes)
+    app.add_routes(twilio_web.routes)
     return app
 
 

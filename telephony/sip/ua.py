@@ -1,0 +1,244 @@
+"""The SIP user agent: receives requests/responses, answers calls, keeps them alive, ends them.
+
+It is the dispatcher between the transport and the per-call `SipCall` objects; the message/dialog/
+transaction logic lives in the pure modules next to it. A malformed or unexpected message gets an
+error response or is dropped; nothing that arrives on the wire can stop the UA.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Callable
+
+from telephony.rtp.session import PortRange, open_rtp
+from telephony.sdp import answer_direction, build_sdp, choose_codec, parse_sdp
+from telephony.sip.call import SipCall
+from telephony.sip.dialog import Dialog
+from telephony.sip.digest import DigestChecker
+from telephony.sip.message import SipMessage, make_response, parse_message
+from telephony.sip.transaction import ClientTransactions, ResponseCache, retransmit_until
+from telephony.sip.transport import SipTransport
+from voicebot.config import SipSettings
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO"
+USER_AGENT = "voicebot"
+
+
+class SipUserAgent:
+    def __init__(self, settings: SipSettings, on_call: Callable[[SipCall], None]) -> None:
+        self.settings = settings
+        self.on_call = on_call  # called once per answered call (after the 200 OK is sent)
+        self.transport = SipTransport(self._on_data, settings.max_message_bytes)
+        self.client = ClientTransactions(self.send)
+        self.responses = ResponseCache(self.send)
+        self.calls: dict[str, SipCall] = {}  # by SIP Call-ID
+        self.rtp_ports = PortRange(settings.rtp_port_min, settings.rtp_port_max)
+        self._peers = [ipaddress.ip_network(p, strict=False) for p in settings.allowed_peers]
+        self._auth = DigestChecker(settings.realm, settings.username, settings.password) \
+            if settings.username and settings.password else None
+        self._tasks: set[asyncio.Task] = set()
+        self.dropped = 0  # messages we could not even answer (counted for tests/metrics)
+        self.on_response: Callable[[SipMessage, tuple[str, int]], None] | None = None  # unmatched (registrar...)
+
+    @property
+    def address(self) -> str:
+        return self.settings.public_address or ("127.0.0.1" if self.settings.host in ("0.0.0.0", "") else
+                                                self.settings.host)
+
+    @property
+    def port(self) -> int:
+        return self.transport.port
+
+    async def start(self) -> int:
+        t = self.settings.transport
+        return await self.transport.open(self.settings.host, self.settings.port,
+                                         udp=t in ("udp", "both"), tcp=t in ("tcp", "both"))
+
+    async def stop(self) -> None:
+        for call in list(self.calls.values()):  # bridged legs too: nobody stays on a dead line
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(call.bye(), 2)
+        for task in list(self._tasks):
+            task.cancel()
+        await self.transport.close()
+
+    def spawn(self, coro, name: str = "") -> asyncio.Task:  # type: ignore[no-untyped-def]
+        task = asyncio.get_running_loop().create_task(coro, name=name or None)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # I/O ---------------------------------------------------------------------------------
+    def send(self, msg: SipMessage, addr: tuple[str, int], transport: str = "udp") -> None:
+        self.transport.send(msg.to_bytes(), addr, transport)
+
+    async def request(self, msg: SipMessage, addr: tuple[str, int], transport: str = "udp",
+                      timeout: float = 32.0, on_provisional: Callable[[SipMessage], None] | None = None,
+                      ) -> SipMessage:
+        return await self.client.request(msg, addr, transport, timeout=timeout, on_provisional=on_provisional)
+
+    def contact(self, transport: str = "udp") -> str:
+        suffix = ";transport=tcp" if transport == "tcp" else ""
+        return f"<sip:voicebot@{self.address}:{self.port}{suffix}>"
+
+    def _on_data(self, data: bytes, addr: tuple[str, int], transport: str) -> None:
+        try:
+            msg = parse_message(data, max_bytes=self.settings.max_message_bytes,
+                                max_headers=self.settings.max_headers)
+        except ValueError as exc:
+            self._bad_message(data, addr, transport, str(exc))
+            return
+        try:
+            if msg.is_request:
+                self._on_request(msg, addr, transport)
+            elif not self.client.on_response(msg) and self.on_response:
+                self.on_response(msg, addr)
+        except Exception:  # a bug in one handler must not stop the UA
+            log.exception("sip: failed handling %s from %s", msg.method or msg.status, addr)
+            if msg.is_request and msg.method != "ACK":
+                self.send(make_response(msg, 500), addr, transport)
+
+    def _bad_message(self, data: bytes, addr: tuple[str, int], transport: str, why: str) -> None:
+        """Answer 400 when the request is whole enough to address a response; else drop it."""
+        log.info("sip: bad message from %s:%s: %s", *addr, why)
+        if len(data) <= self.settings.max_message_bytes and data[:8] != b"SIP/2.0 ":
+            try:
+                loose = parse_message(data, max_bytes=len(data) + 1, lenient=True)
+            except ValueError:
+                loose = None
+            if loose is not None and loose.method != "ACK":
+                self.send(make_response(loose, 400, f"Bad Request ({why[:80]})"), addr, transport)
+                return
+        self.dropped += 1
+
+    # requests ------------------------------------------------------------------------------
+    def _on_request(self, req: SipMessage, addr: tuple[str, int], transport: str) -> None:
+        if req.method != "ACK" and self.responses.replay(req):
+            return  # a retransmission: same answer, no second run
+        call = self.calls.get(req.call_id)
+        method = req.method
+        if method == "INVITE" and call is None:
+            self.spawn(self._new_call(req, addr, transport), name=f"sip-invite-{req.call_id[:12]}")
+        elif method == "ACK":
+            if call:
+                call.on_ack(req)
+        elif method == "OPTIONS":
+            self.respond(req, make_response(req, 200, headers=self._capabilities()), addr, transport)
+        elif call is None:
+            status = 481 if method in ("BYE", "CANCEL", "INVITE", "NOTIFY", "INFO", "REFER") else 405
+            extra = [("Allow", ALLOW)] if status == 405 else []
+            self.respond(req, make_response(req, status, headers=extra), addr, transport)
+        elif method == "BYE":
+            self.respond(req, make_response(req, 200), addr, transport)
+            call.on_remote_bye()
+        elif method == "CANCEL":
+            self.respond(req, make_response(req, 200), addr, transport)
+            call.on_cancel()
+        elif method == "INVITE":
+            self._reinvite(call, req, addr, transport)
+        elif method == "NOTIFY":
+            self.respond(req, make_response(req, 200), addr, transport)
+            call.on_notify(req)
+        elif method == "INFO":
+            self.respond(req, make_response(req, 200), addr, transport)
+            call.on_info(req)
+        else:
+            self.respond(req, make_response(req, 405, headers=[("Allow", ALLOW)]), addr, transport)
+
+    def respond(self, req: SipMessage, resp: SipMessage, addr: tuple[str, int], transport: str) -> None:
+        resp.add("User-Agent", USER_AGENT)
+        self.responses.respond(req, resp, addr, transport)
+
+    def _capabilities(self) -> list[tuple[str, str]]:
+        return [("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "replaces")]
+
+    def _peer_allowed(self, req: SipMessage, addr: tuple[str, int]) -> int | None:
+        """None if the caller may proceed, else the status to refuse with (401 challenge or 403)."""
+        try:
+            ip = ipaddress.ip_address(addr[0])
+        except ValueError:
+            ip = None
+        if ip is not None and any(ip in net for net in self._peers):
+            return None
+        if self._auth is None:
+            return 403
+        return None if self._auth.check(req.get("Authorization"), req.method) else 401
+
+    async def _new_call(self, req: SipMessage, addr: tuple[str, int], transport: str) -> None:
+        refusal = self._peer_allowed(req, addr)
+        if refusal is not None:
+            extra = [("WWW-Authenticate", self._auth.challenge())] if refusal == 401 and self._auth else []
+            self.respond(req, make_response(req, refusal, headers=extra), addr, transport)
+            return
+        if len(self.calls) >= self.settings.max_calls:
+            self.respond(req, make_response(req, 486, headers=[("Retry-After", "30")]), addr, transport)
+            return
+        if req.get("To") and "tag=" in req.get("To"):
+            self.respond(req, make_response(req, 481), addr, transport)  # re-INVITE for a dialog we don't know
+            return
+        try:
+            offer = parse_sdp(req.body)
+            codec, pt = choose_codec(offer, tuple(self.settings.codecs))
+        except ValueError as exc:
+            self.respond(req, make_response(req, 488, f"Not Acceptable Here ({exc})"[:120]), addr, transport)
+            return
+        dialog = Dialog.from_invite(req, addr, transport)
+        self.send(make_response(req, 100), addr, transport)
+        call = SipCall(self, dialog, req)
+        self.calls[req.call_id] = call
+        try:
+            call.rtp = await open_rtp(self.settings.host, self.rtp_ports, call.on_audio, call.on_dtmf)
+        except OSError as exc:
+            del self.calls[req.call_id]
+            log.error("sip: %s", exc)
+            self.respond(req, make_response(req, 503, headers=[("Retry-After", "5")]), addr, transport)
+            return
+        self.respond(req, make_response(req, 180, to_tag=dialog.local_tag), addr, transport)
+        dtmf_pt = offer.telephone_event_pt
+        call.rtp.start((offer.address, offer.port), codec, pt, dtmf_pt)
+        call.rtp.hold = offer.on_hold
+        ok = self._answer(call, req, addr, transport, [(codec, pt)], dtmf_pt, answer_direction(offer.direction))
+        self.on_call(call)
+        call.started.set()
+        if transport == "udp" and not await retransmit_until(call.acked, lambda: self.send(ok, addr, transport)):
+            log.warning("sip: call %s: no ACK for 200 OK, ending it", req.call_id)
+            await call.hangup()
+
+    def _answer(self, call: SipCall, req: SipMessage, addr: tuple[str, int], transport: str,
+                codecs: list[tuple[str, int]], dtmf_pt: int | None, direction: str) -> SipMessage:
+        assert call.rtp is not None
+        call.sdp_version += 1
+        body = build_sdp(self.address, call.rtp.local_port, codecs, dtmf_pt=dtmf_pt, direction=direction,
+                         session_id=call.sdp_session, version=call.sdp_version)
+        ok = make_response(req, 200, to_tag=call.dialog.local_tag, body=body,
+                           headers=[("Contact", self.contact(transport)), ("Content-Type", "application/sdp"),
+                                    *self._capabilities()])
+        call.acked.clear()
+        self.respond(req, ok, addr, transport)
+        return ok
+
+    def _reinvite(self, call: SipCall, req: SipMessage, addr: tuple[str, int], transport: str) -> None:
+        """Hold/unhold or a media change: update the stream and answer with our SDP."""
+        if call.rtp is None or call.ended:
+            self.respond(req, make_response(req, 481), addr, transport)
+            return
+        try:
+            offer = parse_sdp(req.body)
+            codec, pt = choose_codec(offer, (call.rtp.codec, *self.settings.codecs))
+        except ValueError as exc:
+            self.respond(req, make_response(req, 488, f"Not Acceptable Here ({exc})"[:120]), addr, transport)
+            return
+        call.rtp.update_remote((offer.address, offer.port), codec, pt, offer.telephone_event_pt)
+        call.rtp.hold = offer.on_hold
+        ok = self._answer(call, req, addr, transport, [(codec, pt)], offer.telephone_event_pt,
+                          answer_direction(offer.direction))
+        if transport == "udp":
+            self.spawn(retransmit_until(call.acked, lambda: self.send(ok, addr, transport)))
+
+    def forget(self, call: SipCall) -> None:
+        self.calls.pop(call.dialog.call_id, None)

@@ -1,0 +1,212 @@
+"""Twilio endpoints on the aiohttp server.
+
+    POST /twilio/voice   the number's voice webhook (optionally ?language=pl): TwiML <Connect><Stream>
+                         to our websocket, passing the caller's number and language as stream parameters
+    GET  /twilio/media   the Media Streams websocket: one `run_call` per stream
+
+With `twilio.auth_token` set, every request must carry a valid `X-Twilio-Signature`.
+Every inbound message is validated (twilio_messages.py); a bad one is logged and skipped, never fatal.
+    POST /twilio/after-stream  <Connect action>: once the stream ends, hang up or dial the human line
+
+If the bot cannot run the call (models not loaded, the pipeline raised) the caller is sent to the human
+line: through the REST API when credentials are configured, else by the <Connect action> TwiML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+
+import aiohttp
+from aiohttp import web
+
+from telephony import twilio_messages as tm
+from telephony import twilio_signature
+from telephony.leg_outcome import LANGUAGES, LegOutcomes
+from telephony.line_services import CALL_SERVICES
+from telephony.switch_access import switch_endpoint
+from telephony.twilio_media import TwilioLine
+from telephony.twilio_rest import TwilioRest, after_stream_twiml, stream_twiml
+from voicebot.dialog.types import CallInfo
+from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_SECS = 10.0
+MAX_BAD_MESSAGES_LOGGED = 5  # per stream; a flood of junk must not flood the log
+
+
+@dataclass
+class TwilioState:
+    rest: TwilioRest
+    outcomes: LegOutcomes
+    active: int = 0
+    bad_messages: int = 0  # total since start, for diagnostics
+
+
+TWILIO = web.AppKey("twilio", TwilioState)
+routes = web.RouteTableDef()
+
+
+async def twilio_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with aiohttp.ClientSession() as session:
+        app[TWILIO] = TwilioState(TwilioRest(settings.twilio, session), LegOutcomes(app[REDIS], app[STORE_KEYS]))
+        yield
+
+
+def _state(request: web.Request) -> TwilioState:
+    if not request.app[SETTINGS].twilio.enabled or TWILIO not in request.app:
+        raise web.HTTPNotFound(text="twilio is disabled (twilio.enabled)\n")
+    return request.app[TWILIO]
+
+
+def _public_urls(request: web.Request, websocket: bool = False) -> list[str]:
+    """The URLs Twilio may have signed for this request: as seen through a proxy, and as configured."""
+    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    if websocket:
+        proto = "wss" if proto in ("https", "wss") else "ws"
+    urls = [f"{proto}://{host}{request.path_qs}"]
+    stream_url = request.app[SETTINGS].twilio.stream_url
+    if websocket and stream_url:
+        urls.append(stream_url + (f"?{request.query_string}" if request.query_string else ""))
+    return urls
+
+
+def _check_signature(request: web.Request, params: dict[str, str], websocket: bool = False) -> None:
+    """With an auth token configured, only Twilio may drive calls: refuse unsigned or forged requests."""
+    token = request.app[SETTINGS].twilio.auth_token
+    if not token:
+        return
+    given = request.headers.get("X-Twilio-Signature", "")
+    if not twilio_signature.is_valid(_public_urls(request, websocket), params, token, given):
+        log.warning("twilio: refusing %s %s: bad or missing X-Twilio-Signature", request.method, request.path)
+        raise web.HTTPForbidden(text="invalid X-Twilio-Signature\n")
+
+
+async def _signed_form(request: web.Request) -> dict[str, str]:
+    form = {k: str(v) for k, v in (await request.post()).items()}
+    _check_signature(request, form)
+    return form
+
+
+@routes.post("/twilio/voice")
+@switch_endpoint
+async def voice_webhook(request: web.Request) -> web.Response:
+    _state(request)
+    form = await _signed_form(request)
+    cfg = request.app[SETTINGS].twilio
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    stream_url = cfg.stream_url or f"wss://{host}/twilio/media"  # Twilio only connects to wss://
+    language = request.query.get("language", "")
+    if language and language not in LANGUAGES:
+        raise web.HTTPBadRequest(text=f"language must be one of {', '.join(LANGUAGES)}, got {language[:8]!r}\n")
+    params = {"caller": form.get("From", ""), "called": form.get("To", ""), "language": language}
+    # Relative: Twilio resolves it against this webhook's URL, so it works behind any public host name.
+    twiml = stream_twiml(stream_url, params, action_url="/twilio/after-stream")
+    return web.Response(text=twiml, content_type="text/xml")
+
+
+@routes.post("/twilio/after-stream")
+@switch_endpoint
+async def after_stream(request: web.Request) -> web.Response:
+    """<Connect action>: the stream is over; hang up if the bot said goodbye, else dial the human line."""
+    state = _state(request)
+    call_sid = (await _signed_form(request)).get("CallSid", "")
+    outcome = await state.outcomes.get(call_sid) if call_sid else None
+    twiml = after_stream_twiml(outcome.disposition if outcome else None, outcome.handoff_id if outcome else "",
+                               request.app[SETTINGS].twilio.transfer_target)
+    return web.Response(text=twiml, content_type="text/xml")
+
+
+@routes.get("/twilio/media")
+@switch_endpoint
+async def media_stream(request: web.Request) -> web.StreamResponse:
+    state = _state(request)
+    _check_signature(request, {}, websocket=True)
+    settings = request.app[SETTINGS]
+    if state.active >= settings.twilio.max_calls:
+        # Refusing the upgrade ends <Connect>; Twilio continues the TwiML (or hangs up).
+        raise web.HTTPServiceUnavailable(text="too many Twilio streams\n")
+    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=1024 * 1024)
+    await ws.prepare(request)
+    state.active += 1
+    try:
+        await serve_stream(ws, state, partial(_run, request.app))
+    finally:
+        state.active -= 1
+        await ws.close()
+    return ws
+
+
+async def serve_stream(
+    ws: web.WebSocketResponse, state: TwilioState, run: Callable[[TwilioLine], Awaitable[None]]
+) -> None:
+    """Read a prepared Media Streams websocket until it closes; `run` the call once `start` arrives."""
+    bad = 0
+    line: TwilioLine | None = None
+    call: asyncio.Task | None = None
+    try:
+        async with asyncio.timeout(START_TIMEOUT_SECS) as start_deadline:
+            async for raw in ws:
+                if raw.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                    break
+                try:
+                    msg = tm.parse_message(raw.data)
+                except ValueError as exc:
+                    bad += 1
+                    state.bad_messages += 1
+                    if bad <= MAX_BAD_MESSAGES_LOGGED:
+                        log.warning("twilio stream: ignoring a bad message: %s", exc)
+                    continue
+                if line is not None:
+                    line.on_message(msg)
+                elif isinstance(msg, tm.Start):
+                    start_deadline.reschedule(None)
+                    line = TwilioLine(ws, msg, state.outcomes, state.rest)
+                    call = asyncio.create_task(_run_then_close(run, line))
+    except TimeoutError:
+        log.warning("twilio stream: no valid start message within %.0f s; closing", START_TIMEOUT_SECS)
+    if line is not None:
+        line.on_closed("Twilio stream closed")
+    if call is not None:
+        await call
+    if bad > MAX_BAD_MESSAGES_LOGGED:
+        log.warning("twilio stream: %d bad messages ignored in total", bad)
+
+
+async def _run_then_close(run: Callable[[TwilioLine], Awaitable[None]], line: TwilioLine) -> None:
+    """Once the bot is done with the call, close the stream: Twilio then asks /twilio/after-stream."""
+    try:
+        await run(line)
+    finally:
+        await line.end_stream()
+
+
+async def _run(app: web.Application, line: TwilioLine) -> None:
+    """The bot's side of one stream; if the bot cannot serve the caller, hand them to the human line."""
+    settings = app[SETTINGS]
+    params = line.start.custom_parameters
+    language = params.get("language", "")
+    info = CallInfo(
+        call_id=line.call_sid, caller_number=params.get("caller", ""), channel="twilio",
+        language=language if language in LANGUAGES else settings.dialog.default_language,
+        flow_id=settings.dialog.default_flow,
+    )
+    services = app.get(CALL_SERVICES)
+    try:
+        if services is None:
+            raise RuntimeError("the bot is not running (speech models not loaded)")
+        from voicebot.pipeline.call import run_call
+
+        await run_call(line, info, services)
+    except Exception:
+        log.exception("twilio call %s: the bot failed; sending the caller to the human line", line.call_sid)
+        if line.transferred is None:
+            result = await line.transfer("")
+            if not result.ok:
+                log.error("twilio call %s: could not reach the human line either: %s", line.call_sid, result.detail)

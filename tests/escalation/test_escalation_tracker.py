@@ -1,0 +1,249 @@
+"""Scripted conversations through the escalation tracker (both languages): decision, reason and signals.
+
+Each script is what the dialog engine would observe turn by turn; the lexicons are the real files in
+dialogs/lexicons, the policy is the shipped default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from voicebot.config import Settings
+from voicebot.escalation import make_tracker
+from voicebot.escalation.types import EscalationDecision, TurnObservation
+
+
+@dataclass
+class Turn:
+    text: str
+    intent: str | None = "order_status"
+    nlu: float | None = 0.9
+    asr: float | None = 0.9
+    no_match: bool = False
+    reprompts: int = 0
+    barge_in: bool = False
+
+
+def run(settings: Settings, lang: str, turns: list[Turn], flow: object = None) -> list[EscalationDecision]:
+    tracker = make_tracker(settings, flow)
+    return [tracker.observe(TurnObservation(t.text, lang, t.intent, t.nlu, t.asr, t.no_match, t.reprompts,
+                                            t.barge_in)) for t in turns]
+
+
+def first_transfer(decisions: list[EscalationDecision]) -> tuple[int, EscalationDecision] | None:
+    return next(((i + 1, d) for i, d in enumerate(decisions) if d.transfer), None)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("pl", "Chcę rozmawiać z konsultantem."),
+    ("pl", "Połącz mnie z żywym człowiekiem"),
+    ("pl", "polacz mnie z czlowiekiem"),  # typed without diacritics
+    ("en", "Can I talk to a real person please?"),
+    ("en", "Agent."),
+])
+def test_explicit_request_transfers_at_once(settings: Settings, lang: str, text: str) -> None:
+    decisions = run(settings, lang, [Turn("Dzień dobry" if lang == "pl" else "Hello", intent="greeting"),
+                                     Turn(text, intent=None, nlu=0.3)])
+    assert not decisions[0].transfer
+    d = decisions[1]
+    assert d.transfer and d.reason == "explicit_request"
+    assert d.signals["explicit_request"] > 0
+    assert "asked for a person" in d.explanation
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("pl", "Nie chcę konsultanta, chcę tylko sprawdzić paczkę"),
+    ("en", "I don't need an agent, just tell me where my parcel is"),
+])
+def test_negated_request_for_a_person_is_not_a_request(settings: Settings, lang: str, text: str) -> None:
+    [d] = run(settings, lang, [Turn(text)])
+    assert not d.transfer and "explicit_request" not in d.signals
+
+
+def test_explicit_request_recognised_as_an_intent(settings: Settings) -> None:
+    [d] = run(settings, "en", [Turn("can I get someone on the line", intent="talk_to_human")])
+    assert d.transfer and d.reason == "explicit_request"
+
+
+@pytest.mark.parametrize(("lang", "text", "stem"), [
+    ("pl", "Kurwa, gdzie jest ta paczka?", "kurw*"),
+    ("pl", "KURWA MAĆ gdzie jest ta paczka", "kurw*"),
+    ("pl", "to jest pojebane, gdzie jest ta paczka", "pojeb*"),
+    ("en", "Where the fuck is my parcel?", "fuck*"),
+])
+def test_swearing_transfers(settings: Settings, lang: str, text: str, stem: str) -> None:
+    decisions = run(settings, lang, [Turn("dzień dobry", intent="greeting"), Turn(text)])
+    assert not decisions[0].transfer
+    d = decisions[1]
+    assert d.transfer and d.reason == "frustration"
+    assert d.signals["swearing"] >= 0.7 and stem in d.explanation
+
+
+def test_mild_swearing_alone_does_not_transfer(settings: Settings) -> None:
+    decisions = run(settings, "pl", [Turn("kurczę, nie pamiętam numeru zamówienia", intent="order_status")])
+    assert not decisions[0].transfer and decisions[0].signals == {"mild_swearing": 0.25}
+
+
+@pytest.mark.parametrize(("lang", "turns"), [
+    ("pl", ["No super, znowu automat.", "Przecież mówię, że chodzi o paczkę."]),
+    ("en", ["Great, just great. Another machine.", "I already told you, my parcel!"]),
+])
+def test_sarcasm_then_complaint_transfers_on_second_turn(settings: Settings, lang: str, turns: list[str]) -> None:
+    # The first turn was out of scope, so the bot re-asked before the second.
+    decisions = run(settings, lang, [Turn(turns[0], intent=None, nlu=0.2, no_match=True),
+                                     Turn(turns[1], reprompts=1)])
+    first, second = decisions
+    assert not first.transfer and first.signals["sarcasm"] >= 0.4
+    assert second.transfer and second.reason == "frustration"
+    assert second.signals["frustration"] > 0 and second.signals["carry_over"] >= 0.2
+
+
+@pytest.mark.parametrize("text", ["Super, dziękuję!", "No super, to wszystko, dziękuję."])
+def test_genuine_praise_is_not_sarcasm(settings: Settings, text: str) -> None:
+    [d] = run(settings, "pl", [Turn(text, intent="goodbye")])
+    assert d.signals == {} and d.frustration == 0
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("pl", ["Chcę zmienić adres dostawy", "zmienić adres dostawy", "chcę zmienić adres dostawy!"]),
+    ("en", ["I want to change my delivery address", "change my delivery address",
+            "I want to change the delivery address"]),
+])
+def test_repeated_request_transfers(settings: Settings, lang: str, said: list[str]) -> None:
+    # The flow understood the intent each time but kept asking something else (a loop in the flow).
+    decisions = run(settings, lang, [Turn(s, intent="change_address", reprompts=0) for s in said])
+    assert [d.transfer for d in decisions] == [False, False, True]
+    assert decisions[1].signals["repetition"] == pytest.approx(0.25)
+    assert decisions[2].reason == "repeated_request"
+
+
+def test_different_requests_with_shared_words_are_not_repeats(settings: Settings) -> None:
+    decisions = run(settings, "pl", [Turn("chcę zmienić adres", intent="change_address"),
+                                     Turn("chcę zmienić taryfę", intent="change_tariff"),
+                                     Turn("chcę zmienić hasło", intent="change_password")])
+    assert not any(d.transfer for d in decisions)
+    assert all("repetition" not in d.signals for d in decisions)
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+def test_two_no_matches_transfer(settings: Settings, lang: str) -> None:
+    gibberish = ["blablabla kaloryfer", "pomidorowa w czwartek"] if lang == "pl" else ["purple monkey", "banana fax"]
+    decisions = run(settings, lang, [Turn(gibberish[0], intent=None, nlu=None, no_match=True),
+                                     Turn(gibberish[1], intent=None, nlu=None, no_match=True, reprompts=1)])
+    assert [d.transfer for d in decisions] == [False, True]
+    assert decisions[1].reason == "no_match" and "2 turns in a row" in decisions[1].explanation
+
+
+def test_no_match_streak_resets_after_an_understood_turn(settings: Settings) -> None:
+    decisions = run(settings, "en", [Turn("mmm", intent=None, no_match=True),
+                                     Turn("where is my parcel"),
+                                     Turn("uhh", intent=None, no_match=True)])
+    assert not any(d.transfer for d in decisions)
+
+
+def test_fallback_intent_and_silence_count_as_no_match(settings: Settings) -> None:
+    decisions = run(settings, "en", [Turn("", intent=None, nlu=None), Turn("hmm", intent="fallback", nlu=0.9)])
+    assert decisions[1].transfer and decisions[1].reason == "no_match"
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+def test_two_low_asr_confidence_turns_transfer(settings: Settings, lang: str) -> None:
+    decisions = run(settings, lang, [Turn("yyy paczka chyba", asr=0.3), Turn("mmm numer", asr=0.25, reprompts=1)])
+    assert [d.transfer for d in decisions] == [False, True]
+    assert decisions[1].reason == "low_confidence"
+    assert decisions[1].confidence == pytest.approx(0.25 * 0.9)
+
+
+def test_one_low_confidence_turn_is_tolerated(settings: Settings) -> None:
+    decisions = run(settings, "pl", [Turn("yyy", asr=0.2), Turn("gdzie jest moja paczka", asr=0.9),
+                                     Turn("numer dwanaście", asr=0.3)])
+    assert not any(d.transfer for d in decisions)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("pl", "Chcę złożyć reklamację, towar przyszedł uszkodzony"),
+    ("en", "I want to file a complaint about the damaged item"),
+])
+def test_complaint_intent_transfers_with_reason_complaint(settings: Settings, lang: str, text: str) -> None:
+    [d] = run(settings, lang, [Turn(text, intent="complaint")])
+    assert d.transfer and d.reason == "complaint" and "intent complaint" in d.explanation
+
+
+ROUTINE = {
+    "pl": [Turn("Dzień dobry, chciałbym sprawdzić status zamówienia", intent="order_status"),
+           Turn("Numer to 12345", intent="provide_order_number", reprompts=0),
+           Turn("Tak, zgadza się", intent="affirm"),
+           Turn("Super, dziękuję bardzo, do widzenia", intent="goodbye")],
+    "en": [Turn("Hi, I'd like to check my order status", intent="order_status"),
+           Turn("It's one two three four five", intent="provide_order_number", asr=0.6),
+           Turn("Yes that's right", intent="affirm"),
+           Turn("Great, thanks, that's all. Bye!", intent="goodbye")],
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+def test_routine_call_is_not_transferred(settings: Settings, lang: str) -> None:
+    decisions = run(settings, lang, ROUTINE[lang])
+    assert not any(d.transfer for d in decisions)
+    assert max(d.frustration for d in decisions) == 0
+
+
+def test_routine_call_with_one_reprompt_and_one_barge_in_is_not_transferred(settings: Settings) -> None:
+    decisions = run(settings, "en", [Turn("check my order", intent="order_status"),
+                                     Turn("one two three", intent=None, no_match=True, barge_in=True),
+                                     Turn("one two three four five", intent="provide_order_number", reprompts=1),
+                                     Turn("thanks, bye", intent="goodbye")])
+    assert not any(d.transfer for d in decisions)
+    assert decisions[1].signals == {"barge_in": 0.15}
+    assert 0 < decisions[2].frustration < 0.7
+
+
+def test_history_records_every_turn_with_its_signals(settings: Settings) -> None:
+    tracker = make_tracker(settings)
+    tracker.observe(TurnObservation("gdzie paczka", "pl", "order_status", 0.8, 0.7, False, 0))
+    tracker.observe(TurnObservation("kurwa, gdzie paczka", "pl", "order_status", 0.8, 0.6, False, 1))
+    h = tracker.history()
+    assert [x["turn"] for x in h] == [1, 2]
+    assert h[0]["confidence"] == pytest.approx(0.56) and h[0]["frustration"] == 0
+    assert h[1]["transfer"] and h[1]["reason"] == "frustration"
+    assert set(h[1]["signals"]) == {"swearing", "reprompts", "repetition"}
+    assert "kurw*" in h[1]["why"]["swearing"]
+
+
+def test_flow_overrides_policy(settings: Settings) -> None:
+    # A flow for a sensitive line: transfer at the first no-match, never because of repeats.
+    flow = {"id": "vip", "settings": {"escalation": {"no_match_turns": 1, "signal_weights": {"barge_in": 0.5}}}}
+    [d] = run(settings, "en", [Turn("purple monkey", intent=None, no_match=True, barge_in=True)], flow=flow)
+    assert d.transfer and d.reason == "no_match" and d.signals["barge_in"] == 0.5
+
+
+def test_flow_with_bad_override_names_flow_and_key(settings: Settings) -> None:
+    from voicebot.escalation.policy import EscalationConfigError, resolve_policy
+
+    with pytest.raises(EscalationConfigError, match=r"flow vip: settings\.escalation: no_match_turns"):
+        resolve_policy(settings.escalation, {"id": "vip", "settings": {"escalation": {"no_match_turns": 0}}})
+    with pytest.raises(EscalationConfigError, match=r"signal_weights.*unknown signal.*shouting"):
+        resolve_policy(settings.escalation,
+                       {"id": "vip", "settings": {"escalation": {"signal_weights": {"shouting": 1}}}})
+
+
+def test_bad_flow_override_at_call_time_falls_back_to_the_global_policy(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    # A call must start even if a published flow carries a bad value: log it, use [escalation].
+    flow = {"id": "vip", "settings": {"escalation": {"no_match_turns": 0}}}
+    decisions = run(settings, "en", [Turn("purple monkey", intent=None, no_match=True)] * 2, flow=flow)
+    assert [d.transfer for d in decisions] == [False, True]  # the default no_match_turns = 2
+    assert "flow vip: settings.escalation: no_match_turns" in caplog.text
+
+
+def test_a_second_booking_after_the_first_was_served_is_not_a_repeat(settings: Settings) -> None:
+    # From the dialog's flow tests: the caller books the same slot again once the first booking is done.
+    decisions = run(settings, "pl", [
+        Turn("chcę umówić wizytę trzydziestego listopada o dziewiątej", intent="book_appointment"),
+        Turn("tak", intent=None), Turn("chcę umówić jeszcze jedną wizytę", intent="book_appointment"),
+        Turn("trzydziestego listopada o dziewiątej", intent=None), Turn("tak", intent=None),
+        Turn("o jedenastej", intent=None), Turn("tak", intent=None)])
+    assert not any(d.transfer for d in decisions)
+    assert all("repetition" not in d.signals for d in decisions)

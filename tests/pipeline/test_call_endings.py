@@ -1,0 +1,90 @@
+"""How a call ends when the human line cannot take the caller, through `run_call` with real whisper/piper/VAD,
+the real dialog engine and real Redis, on the in-process 8 kHz file caller:
+
+- outside business hours the dialog books a callback: the bot says when to expect it, then hangs up
+  (no transfer into a queue nobody answers);
+- during business hours a transfer the line reports as failed becomes a callback booking, spoken, then hung up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from voicebot.callback_offer import CallbackOffer
+from voicebot.config import Settings
+from voicebot.dialog.loader import fixed_clock, load_engine
+from voicebot.dialog.types import CallInfo
+from voicebot.escalation.handoff import handoff_writer
+from voicebot.pipeline.call import run_call
+from voicebot.pipeline.file_media import FileMedia
+from voicebot.pipeline.models import SharedModels
+from voicebot.pipeline.services import CallServices
+from voicebot.store.calls import CallStore
+
+pytestmark = pytest.mark.models
+RATE = 8000
+WARSAW = ZoneInfo("Europe/Warsaw")
+SUNDAY_NIGHT = datetime(2026, 11, 29, 22, 0, tzinfo=WARSAW)  # the human line opens Monday 8:00
+
+
+def seconds(pcm: bytes | bytearray) -> float:
+    return len(pcm) / 2 / RATE
+
+
+async def spoken_seconds(models: SharedModels, text: str) -> float:
+    return seconds(await models.tts.synthesize(text, "en", RATE))
+
+
+def call_services(settings: Settings, models: SharedModels, store: CallStore, clock: datetime | None) -> CallServices:
+    callbacks = CallbackOffer.for_store(settings, store)
+    engine = load_engine(settings, callbacks=callbacks.store, clock=fixed_clock(clock) if clock else None)
+    return CallServices(settings=settings, models=models, dialog=engine, store=store,
+                        write_handoff=handoff_writer(settings), callbacks=callbacks)
+
+
+async def test_after_hours_the_bot_promises_a_callback_says_when_and_hangs_up(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore, speak) -> None:
+    media = FileMedia([speak("I want to talk to a person.", RATE)], RATE, fast=True)
+    info = CallInfo(call_id="after-hours", caller_number="+48600100200")
+    session = await run_call(media, info, call_services(settings, shared_models, call_store, SUNDAY_NIGHT))
+
+    last = session.replies[-1]
+    assert last.action == "callback" and "Monday, 30 November at 8 am" in last.text, last.text
+    assert media.record.hung_up and not media.record.transfers and not media.record.refused_transfers
+    # The whole promise was played before the hang-up.
+    assert seconds(media.record.bot_audio) > 0.95 * (await spoken_seconds(shared_models, session.replies[0].text)
+                                                     + await spoken_seconds(shared_models, last.text))
+    record = await call_store.get_call("after-hours")
+    assert record is not None and record["outcome"] == "callback"
+    [request] = await CallbackOffer.for_store(settings, call_store).store.due()
+    assert request.number == "+48600100200" and request.preferred_time == "2026-11-30T08:00:00+01:00"
+
+
+async def test_a_transfer_the_human_line_refuses_becomes_a_spoken_callback_booking(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore, speak) -> None:
+    hours = settings.business_hours.model_copy(update={"always_open": True})
+    settings = settings.model_copy(update={"business_hours": hours})
+    media = FileMedia([speak("I want to talk to a person.", RATE)], RATE, fast=True,
+                      transfer_fails="human line did not answer within 20 s")
+    info = CallInfo(call_id="no-agent", caller_number="+48600100500")
+    session = await run_call(media, info, call_services(settings, shared_models, call_store, None))
+
+    transfer, callback = session.replies[-2:]
+    assert transfer.action == "transfer" and callback.action == "callback"
+    assert "as soon as possible" in callback.text
+    assert transfer.handoff_id and media.record.refused_transfers == [transfer.handoff_id]
+    assert media.record.hung_up
+    assert not media.record.transfers
+    # The caller heard "connecting you", then the callback booking, in full.
+    heard = sum([await spoken_seconds(shared_models, r.text) for r in session.replies])
+    assert seconds(media.record.bot_audio) > 0.95 * heard
+    record = await call_store.get_call("no-agent")
+    assert record is not None and record["outcome"] == "callback"
+    assert record["transfer_failure"] == "human line did not answer within 20 s"
+    request = await CallbackOffer.for_store(settings, call_store).store.get(record["callback_id"])
+    assert request is not None and request.number == "+48600100500" and request.topic == "talk_to_human"
+    bot_turns = [t for t in await call_store.turns("no-agent") if t.role == "bot"]
+    assert bot_turns[-1].text == callback.text and bot_turns[-1].action == "callback"

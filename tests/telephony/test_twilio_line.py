@@ -1,0 +1,243 @@
+"""The Twilio Media Streams line as the pipeline uses it (no speech models): a real websocket speaking Twilio's
+JSON, real Redis, and a local aiohttp server standing in for Twilio's REST API.
+
+Scripts drive the `CallMedia` methods the pipeline calls; full calls through the real pipeline are in
+test_twilio_call.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import numpy as np
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from telephony.leg_outcome import LegOutcome, LegOutcomes
+from telephony.twilio_media import TwilioLine
+from telephony.twilio_rest import TwilioRest
+from telephony.twilio_web import TwilioState, serve_stream
+from tests.telephony.media_callers import TwilioCaller, rms_dbfs
+from tests.telephony.media_server import TWILIO_SID, TWILIO_TOKEN, FakeTwilioApi
+from voicebot.config import Settings
+from voicebot.store.keys import Keys
+from voicebot.web.app import create_app
+
+Script = Callable[[TwilioLine], Awaitable[None]]
+
+
+def tone(seconds: float) -> bytes:
+    t = np.arange(int(8000 * seconds)) / 8000
+    return (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16).tobytes()
+
+
+@pytest.fixture(scope="module")
+def twilio_api():
+    api = FakeTwilioApi()
+    url = api.start()
+    yield api, url
+    api.stop()
+
+
+@pytest.fixture
+async def stream(redis_client: aioredis.Redis, redis_prefix: str, settings: Settings, twilio_api):
+    """A websocket endpoint running `script` per stream, with or without Twilio credentials."""
+    _, url = twilio_api
+    opened: list[tuple[TestClient, aiohttp.ClientSession]] = []
+
+    async def start(script: Script, credentials: bool = True) -> TwilioCaller:
+        cfg = settings.twilio.model_copy(update={
+            "api_base_url": url, "transfer_target": "sip:agents@pbx.example.com",
+            **({"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN} if credentials else {}),
+        })
+        session = aiohttp.ClientSession()
+        state = TwilioState(TwilioRest(cfg, session), LegOutcomes(redis_client, Keys(redis_prefix)))
+
+        async def handler(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            await serve_stream(ws, state, script)
+            await ws.close()
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/twilio/media", handler)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        opened.append((client, session))
+        caller = TwilioCaller()
+        await caller.connect(client.session, str(client.make_url("/twilio/media")))
+        return caller
+
+    yield start
+    for client, session in opened:
+        await client.close()
+        await session.close()
+
+
+async def test_voice_webhook_answers_twiml_streaming_to_our_websocket_with_the_caller_number(settings) -> None:
+    async with TestClient(TestServer(create_app(settings, load_models=False))) as http:
+        resp = await http.post("/twilio/voice", data={"From": "+48 600 100 200", "To": "+48221234567",
+                                                      "CallSid": "CA1"}, headers={"Host": "bot.example.com"})
+        assert resp.status == 200 and resp.content_type == "text/xml"
+        stream = ET.fromstring(await resp.text()).find("./Connect/Stream")
+        assert stream is not None and stream.get("url") == "wss://bot.example.com/twilio/media"
+        params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+        assert params["caller"] == "+48 600 100 200"
+        assert ET.fromstring(await resp.text()).find("./Connect").get("action") == "/twilio/after-stream"
+        # A Polish number's webhook: .../twilio/voice?language=pl
+        resp = await http.post("/twilio/voice?language=pl", data={"From": "+48600100200", "CallSid": "CA2"})
+        stream = ET.fromstring(await resp.text()).find("./Connect/Stream")
+        assert {p.get("name"): p.get("value") for p in stream.findall("Parameter")}["language"] == "pl"
+        resp = await http.post("/twilio/voice?language=de", data={"CallSid": "CA3"})
+        assert resp.status == 400 and "language must be one of pl, en" in await resp.text()
+
+
+def with_twilio(settings: Settings, **twilio: str) -> Settings:
+    return settings.model_copy(update={"twilio": settings.twilio.model_copy(update=twilio)})
+
+
+async def test_after_the_stream_twilio_dials_the_human_line_unless_the_bot_ended_the_call(
+    settings: Settings, redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    outcomes = LegOutcomes(redis_client, Keys(redis_prefix))
+    await outcomes.record("CAdone", LegOutcome("hangup", channel="twilio"))
+    await outcomes.record("CAxfer", LegOutcome("transfer", handoff_id="HO-5", channel="twilio"))
+    app = create_app(with_twilio(settings, transfer_target="sip:agents@pbx.example.com"), load_models=False)
+    async with TestClient(TestServer(app)) as http:
+        async def next_twiml(call_sid: str) -> ET.Element:
+            resp = await http.post("/twilio/after-stream", data={"CallSid": call_sid})
+            assert resp.status == 200
+            return ET.fromstring(await resp.text())
+
+        assert (await next_twiml("CAdone")).find("Hangup") is not None
+        assert (await next_twiml("CAxfer")).findtext("./Dial/Sip") == (
+            "sip:agents@pbx.example.com?X-Voicebot-Handoff=HO-5")
+        # The bot left no word (it crashed): the caller still goes to a person.
+        assert (await next_twiml("CAunknown")).findtext("./Dial/Sip") == "sip:agents@pbx.example.com"
+
+
+async def test_with_the_bot_down_a_stream_is_handed_to_the_human_line(
+    settings: Settings, twilio_api, redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    api, url = twilio_api
+    app = create_app(with_twilio(settings, api_base_url=url, account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN,
+                                 transfer_target="sip:agents@pbx.example.com"), load_models=False)
+    async with TestClient(TestServer(app)) as http:
+        caller = TwilioCaller()
+        ws_url = str(http.make_url("/twilio/media")).replace("http://", "ws://")  # what Twilio signs
+        await caller.connect(http.session, ws_url, TWILIO_TOKEN)
+        await asyncio.wait_for(caller.ended.wait(), 10)
+        await caller.hangup()
+    update = next(u for u in api.updates if u["call_sid"] == caller.call_sid)
+    assert ET.fromstring(update["Twiml"]).findtext("./Dial/Sip") == "sip:agents@pbx.example.com"
+
+
+async def test_wait_played_follows_twilios_mark_echo_and_hangup_ends_call_over_rest(
+    stream, twilio_api, redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    api, _ = twilio_api
+    played_after: list[float] = []
+
+    async def script(line: TwilioLine) -> None:
+        t0 = time.monotonic()
+        await line.play(tone(1.0))
+        await line.wait_played()
+        played_after.append(time.monotonic() - t0)
+        await line.hangup()
+
+    caller = await stream(script)
+    await asyncio.wait_for(caller.ended.wait(), 10)
+    await caller.hangup()
+    assert len(caller.bot_audio) == 16000 and rms_dbfs(bytes(caller.bot_audio)) > -20
+    assert caller.marks_echoed and not caller.wrong_stream
+    assert 0.9 <= played_after[0] < 2.0, "wait_played must last as long as Twilio plays the audio"
+    assert {"call_sid": caller.call_sid, "Status": "completed"} in api.updates
+    stored = await redis_client.hgetall(Keys(redis_prefix).line(caller.call_sid))
+    assert stored["disposition"] == "hangup"
+
+
+async def test_clear_is_sent_on_barge_in_and_releases_wait_played(stream) -> None:
+    waited: list[float] = []
+
+    async def script(line: TwilioLine) -> None:
+        await line.play(tone(3.0))
+        await asyncio.sleep(0.3)
+        await line.clear()
+        t0 = time.monotonic()
+        await line.wait_played()
+        waited.append(time.monotonic() - t0)
+        await line.hangup()
+
+    caller = await stream(script)
+    await asyncio.wait_for(caller.ended.wait(), 10)
+    await caller.hangup()
+    assert caller.clears == 1
+    assert waited[0] < 0.5, f"wait_played took {waited[0]:.2f} s after clear"
+
+
+async def test_transfer_redirects_the_call_to_dial_the_human_line_with_the_handoff_id(
+    stream, twilio_api, redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    api, _ = twilio_api
+    results = []
+
+    async def script(line: TwilioLine) -> None:
+        async for event in line.events():
+            if getattr(event, "digit", None) == "0":
+                results.append(await line.transfer("HO-77"))
+                return
+
+    caller = await stream(script)
+    await caller.dtmf("0")
+    await asyncio.wait_for(caller.ended.wait(), 10)
+    await caller.hangup()
+    assert results[0].ok, results[0].detail
+    update = next(u for u in api.updates if u["call_sid"] == caller.call_sid)
+    dial = ET.fromstring(update["Twiml"]).find("./Dial/Sip")
+    assert dial is not None and dial.text == "sip:agents@pbx.example.com?X-Voicebot-Handoff=HO-77"
+    stored = await redis_client.hgetall(Keys(redis_prefix).line(caller.call_sid))
+    assert stored["handoff_id"] == "HO-77"
+
+
+async def test_without_credentials_transfer_says_so_and_the_call_goes_on(stream, twilio_api) -> None:
+    api, _ = twilio_api
+    results = []
+
+    async def script(line: TwilioLine) -> None:
+        results.append(await line.transfer("HO-1"))
+        await line.play(tone(0.5))  # the pipeline now offers a callback on the same stream
+        await line.wait_played()
+        await line.hangup()
+
+    caller = await stream(script, credentials=False)
+    await asyncio.wait_for(caller.ended.wait(), 10)
+    await caller.hangup()
+    assert not results[0].ok and "credentials" in results[0].detail
+    assert len(caller.bot_audio) == 8000
+    assert not [u for u in api.updates if u["call_sid"] == caller.call_sid]
+
+
+async def test_with_an_auth_token_only_requests_signed_by_twilio_are_served(settings: Settings) -> None:
+    app = create_app(with_twilio(settings, account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN), load_models=False)
+    form = {"CallSid": "CA1", "From": "+48600100200", "To": "+48221234567"}
+    async with TestClient(TestServer(app)) as http:
+        url = str(http.make_url("/twilio/voice"))
+        # Twilio's scheme: HMAC-SHA1(auth token, URL + sorted name+value pairs), base64.
+        mac = hmac.new(TWILIO_TOKEN.encode(), (url + "".join(k + form[k] for k in sorted(form))).encode(), "sha1")
+        good = base64.b64encode(mac.digest()).decode()
+        assert (await http.post("/twilio/voice", data=form)).status == 403
+        assert (await http.post("/twilio/voice", data=form, headers={"X-Twilio-Signature": "forged"})).status == 403
+        tampered = {**form, "From": "+1999"}
+        assert (await http.post("/twilio/voice", data=tampered, headers={"X-Twilio-Signature": good})).status == 403
+        resp = await http.post("/twilio/voice", data=form, headers={"X-Twilio-Signature": good})
+        assert resp.status == 200 and "<Stream" in await resp.text()
+        assert (await http.get("/twilio/media")).status == 403  # an unsigned websocket upgrade

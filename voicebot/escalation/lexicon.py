@@ -1,0 +1,261 @@
+"""Frustration lexicons: admin-editable YAML files (dialogs/lexicons/{lang}.yaml), validated on load.
+
+File layout::
+
+    language: pl
+    negations: [nie, bez]          # cancel a `negatable` category in the same clause ("nie chcę konsultanta")
+    categories:
+      swearing:                    # category name = signal name in the escalation decision
+        weight: 0.7                # frustration contribution of one hit (0..1)
+        phrases: [kurw*, "do diabla"]
+      sarcasm:
+        weight: 0.4
+        max_gap: 1                 # words allowed between the words of a phrase (default 2)
+        phrases: ["great just great"]
+        pairs: {first: [super, great], then: [znowu, again], within: 4}
+
+Phrase syntax (matched diacritics- and case-insensitively): words in order, a word ending in `*` is a
+stem that matches any ending (`konsultant*` -> konsultanta, konsultantem), a phrase starting with `=`
+must be the whole utterance (`= agent`). `pairs` fire when a `first` word is followed, within `within`
+words, by a `then` word: a positive word in a negative context is the usual shape of sarcasm.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voicebot.escalation.text import Words, fold, words
+
+# Category with special meaning for the policy: the caller asks for a person.
+EXPLICIT_REQUEST = "explicit_request"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_TERM = re.compile(r"^[a-z0-9]+\*?$")
+_MIN_STEM = 3  # shorter stems match half the dictionary ("ku*")
+
+
+class LexiconError(ValueError):
+    """A lexicon file is malformed; the message names the file, the place and what is expected."""
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    stem: bool
+
+    def matches(self, word: str) -> bool:
+        return word.startswith(self.text) if self.stem else word == self.text
+
+
+@dataclass(frozen=True)
+class Phrase:
+    source: str  # as written by the admin, for explanations
+    terms: tuple[Term, ...]
+    whole: bool = False
+
+    def find(self, w: Words, max_gap: int) -> tuple[int, int] | None:
+        """(first, last + 1) word indexes of the first match in `w`, or None."""
+        if self.whole:
+            ok = len(w) == len(self.terms) and all(t.matches(x) for t, x in zip(self.terms, w.tokens, strict=True))
+            return (0, len(w)) if ok else None
+        for start, word in enumerate(w.tokens):
+            if self.terms[0].matches(word) and (end := self._rest(w.tokens, start + 1, 1, max_gap)) is not None:
+                return start, end
+        return None
+
+    def _rest(self, tokens: tuple[str, ...], pos: int, k: int, max_gap: int) -> int | None:
+        if k == len(self.terms):
+            return pos
+        for i in range(pos, min(len(tokens), pos + max_gap + 1)):
+            if self.terms[k].matches(tokens[i]) and (end := self._rest(tokens, i + 1, k + 1, max_gap)) is not None:
+                return end
+        return None
+
+
+@dataclass(frozen=True)
+class Pairs:
+    first: tuple[Term, ...]
+    then: tuple[Term, ...]
+    within: int
+
+    def find(self, w: Words) -> tuple[int, int] | None:
+        """(first, last + 1) word indexes of the first pair in `w`, or None."""
+        for i, a in enumerate(w.tokens):
+            if not any(t.matches(a) for t in self.first):
+                continue
+            for j in range(i + 1, min(len(w), i + 1 + self.within)):
+                if any(t.matches(w.tokens[j]) for t in self.then):
+                    return i, j + 1
+        return None
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    weight: float
+    phrases: tuple[Phrase, ...]
+    max_gap: int = 2
+    negatable: bool = False
+    pairs: Pairs | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One category that fired in one utterance, and the phrases that made it fire."""
+
+    category: str
+    weight: float
+    matched: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    language: str
+    categories: tuple[Category, ...]
+    negations: frozenset[str] = frozenset()
+
+    def hits(self, text: str) -> list[Hit]:
+        w = words(text)
+        out: list[Hit] = []
+        for cat in self.categories:
+            matched: list[str] = []
+            taken: list[tuple[int, int]] = []
+            # Longest phrases first; a phrase inside one already matched ("i told you" within "i already
+            # told you") is the same complaint, not a second one.
+            for phrase in sorted(cat.phrases, key=lambda p: -len(p.terms)):
+                span = phrase.find(w, cat.max_gap)
+                if span is None or (cat.negatable and self._negated(w, span[0])):
+                    continue
+                if any(span[0] < b and a < span[1] for a, b in taken):
+                    continue
+                taken.append(span)
+                matched.append(phrase.source)
+            pair = cat.pairs.find(w) if cat.pairs else None
+            if pair and not any(pair[0] < b and a < pair[1] for a, b in taken):
+                matched.append(f"{w.tokens[pair[0]]} … {w.tokens[pair[1] - 1]}")
+            if matched:
+                out.append(Hit(cat.name, cat.weight, tuple(matched)))
+        return out
+
+    def _negated(self, w: Words, start: int) -> bool:
+        """A negation word up to 3 words before the match, in the same clause ("nie, chcę…" is not negated)."""
+        clause = w.clauses[start]
+        for i in range(max(0, start - 3), start):
+            if w.clauses[i] == clause and w.tokens[i] in self.negations:
+                return True
+        return False
+
+
+# -- loading and validation -------------------------------------------------------------------------------
+def load_lexicon(path: Path) -> Lexicon:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LexiconError(f"{path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise LexiconError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_lexicon(data, str(path))
+
+
+def load_lexicons(directory: Path) -> dict[str, Lexicon]:
+    """Every `{lang}.yaml` in `directory`, keyed by language. A missing directory is an error: without
+    lexicons the bot would silently stop noticing swearing and requests for a person."""
+    if not directory.is_dir():
+        raise LexiconError(f"{directory}: lexicon directory does not exist (escalation.lexicons_dir)")
+    out: dict[str, Lexicon] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        lex = load_lexicon(path)
+        if lex.language != path.stem:
+            raise LexiconError(f"{path}: language is {lex.language!r} but the file name says {path.stem!r}")
+        out[lex.language] = lex
+    if not out:
+        raise LexiconError(f"{directory}: no lexicon files (*.yaml)")
+    return out
+
+
+def parse_lexicon(data: Any, source: str) -> Lexicon:
+    if not isinstance(data, dict):
+        raise LexiconError(f"{source}: expected a mapping with 'language' and 'categories'")
+    unknown = set(data) - {"language", "negations", "categories"}
+    if unknown:
+        raise LexiconError(f"{source}: unknown key(s) {sorted(unknown)}; allowed: language, negations, categories")
+    language = data.get("language")
+    if not isinstance(language, str) or not re.fullmatch(r"[a-z]{2}", language):
+        raise LexiconError(f"{source}: 'language' must be a two-letter code like pl, got {language!r}")
+    negations = data.get("negations", [])
+    if not isinstance(negations, list):
+        raise LexiconError(f"{source}: 'negations' must be a list of words")
+    for i, n in enumerate(negations):
+        if not isinstance(n, str):  # bare `no`/`yes` in YAML are booleans
+            raise LexiconError(f"{source}: negations[{i}] must be a word, got {n!r} (quote it)")
+    cats = data.get("categories")
+    if not isinstance(cats, dict) or not cats:
+        raise LexiconError(f"{source}: 'categories' must be a non-empty mapping of name -> category")
+    categories = tuple(_category(name, spec, f"{source}: categories.{name}") for name, spec in cats.items())
+    return Lexicon(language, categories, frozenset(fold(n) for n in negations))
+
+
+def _category(name: Any, spec: Any, where: str) -> Category:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise LexiconError(f"{where}: category names are lower_case_words")
+    if not isinstance(spec, dict):
+        raise LexiconError(f"{where}: expected a mapping with weight and phrases")
+    unknown = set(spec) - {"weight", "phrases", "max_gap", "negatable", "pairs"}
+    if unknown:
+        raise LexiconError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: weight, phrases, max_gap, "
+                           "negatable, pairs")
+    weight = spec.get("weight")
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
+        raise LexiconError(f"{where}.weight: must be a number between 0 and 1, got {weight!r}")
+    max_gap = spec.get("max_gap", 2)
+    if isinstance(max_gap, bool) or not isinstance(max_gap, int) or not 0 <= max_gap <= 5:
+        raise LexiconError(f"{where}.max_gap: must be an integer 0..5, got {max_gap!r}")
+    raw_phrases = spec.get("phrases", [])
+    if not isinstance(raw_phrases, list):
+        raise LexiconError(f"{where}.phrases: must be a list of phrases")
+    phrases = tuple(_phrase(p, f"{where}.phrases[{i}]") for i, p in enumerate(raw_phrases))
+    pairs = _pairs(spec["pairs"], f"{where}.pairs") if "pairs" in spec else None
+    if not phrases and pairs is None:
+        raise LexiconError(f"{where}: needs at least one phrase or pairs")
+    return Category(name, float(weight), phrases, max_gap, bool(spec.get("negatable", False)), pairs)
+
+
+def _phrase(raw: Any, where: str) -> Phrase:
+    if not isinstance(raw, str) or not raw.strip():
+        raise LexiconError(f"{where}: must be a non-empty string, got {raw!r}")
+    text = raw.strip()
+    whole = text.startswith("=")
+    terms = tuple(_term(t, where) for t in fold(text.removeprefix("=")).split())
+    if not terms:
+        raise LexiconError(f"{where}: {raw!r} has no words")
+    return Phrase(raw, terms, whole)
+
+
+def _term(raw: str, where: str) -> Term:
+    if not _TERM.match(raw):
+        raise LexiconError(f"{where}: {raw!r} is not a word (letters/digits, optional * at the end)")
+    if raw.endswith("*") and len(raw) - 1 < _MIN_STEM:
+        raise LexiconError(f"{where}: stem {raw!r} is too short (at least {_MIN_STEM} letters before *)")
+    return Term(raw.rstrip("*"), raw.endswith("*"))
+
+
+def _pairs(spec: Any, where: str) -> Pairs:
+    if not isinstance(spec, dict) or set(spec) - {"first", "then", "within"}:
+        raise LexiconError(f"{where}: expected a mapping with first, then (word lists) and optional within")
+    lists = {}
+    for key in ("first", "then"):
+        value = spec.get(key)
+        if not isinstance(value, list) or not value:
+            raise LexiconError(f"{where}.{key}: must be a non-empty list of words")
+        for i, x in enumerate(value):
+            if not isinstance(x, str):
+                raise LexiconError(f"{where}.{key}[{i}]: must be a word, got {x!r} (quote it)")
+        lists[key] = tuple(_term(fold(x.strip()), f"{where}.{key}") for x in value)
+    within = spec.get("within", 4)
+    if isinstance(within, bool) or not isinstance(within, int) or not 1 <= within <= 10:
+        raise LexiconError(f"{where}.within: must be an integer 1..10, got {within!r}")
+    return Pairs(lists["first"], lists["then"], within)

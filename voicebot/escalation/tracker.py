@@ -1,0 +1,121 @@
+"""Per-call escalation tracker: one `observe()` per caller turn -> hand over now, and why.
+
+Triggers, in order of precedence (the reason vocabulary):
+  explicit_request  the caller asked for a person (lexicon), or the NLU recognised such an intent
+  complaint         an intent the policy maps to a reason (transfer_intents), e.g. the dialog's complaint
+  frustration       the frustration score reached frustration_threshold
+  repeated_request  the caller repeated the same request repeat_turns times
+  low_confidence    low_confidence_turns consecutive turns with ASR or NLU confidence under the minimum
+  no_match          no_match_turns consecutive turns the flow could not use
+`system_fault` is decided by voicebot/session.py when a component fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from voicebot.config import EscalationSettings, Settings
+from voicebot.escalation.frustration import FrustrationScorer, TurnScore
+from voicebot.escalation.lexicon import EXPLICIT_REQUEST, Lexicon
+from voicebot.escalation.policy import EscalationConfigError, lexicons_for, resolve_policy
+from voicebot.escalation.types import EscalationDecision, TurnObservation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Tracker:
+    policy: EscalationSettings
+    lexicons: dict[str, Lexicon]
+    low_streak: int = 0
+    no_match_streak: int = 0
+    repeats: int = 0
+    _scorer: FrustrationScorer = field(init=False)
+    _history: list[dict[str, Any]] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self._scorer = FrustrationScorer(self.policy, self.lexicons)
+
+    def observe(self, obs: TurnObservation) -> EscalationDecision:
+        p = self.policy
+        asr_low = obs.asr_confidence is not None and obs.asr_confidence < p.asr_confidence_min
+        # NLU confidence matters only for a turn taken as an intent: a slot answer ("48152") has no intent
+        # and a meaningless intent score, and a turn the flow could not use is a no-match instead.
+        nlu_low = (obs.intent is not None and obs.nlu_confidence is not None
+                   and obs.nlu_confidence < p.nlu_confidence_min)
+        no_match = obs.no_match or (obs.intent in p.no_match_intents) or (
+            p.silence_is_no_match and not obs.text.strip())
+        self.low_streak = self.low_streak + 1 if (asr_low or nlu_low) else 0
+        self.no_match_streak = self.no_match_streak + 1 if no_match else 0
+        confidence = round((1.0 if obs.asr_confidence is None else obs.asr_confidence)
+                           * (1.0 if obs.nlu_confidence is None else obs.nlu_confidence), 3)
+
+        turn = self._scorer.score(obs)
+        if turn.repeated:
+            self.repeats += 1
+        reason, why = self._trigger(obs, turn, asr_low)
+        decision = EscalationDecision(
+            transfer=reason is not None, reason=reason, frustration=turn.score, confidence=confidence,
+            signals=turn.contributions(), explanation=self._explain(reason, why, turn),
+        )
+        self._history.append({
+            # No caller text here: the transcript (PII-redacted by the store) has it.
+            "turn": len(self._history) + 1, "language": obs.language, "intent": obs.intent,
+            "asr_confidence": obs.asr_confidence, "nlu_confidence": obs.nlu_confidence, "confidence": confidence,
+            "low_confidence": asr_low or nlu_low, "no_match": no_match, "frustration": turn.score,
+            "signals": decision.signals, "why": {s.name: s.why for s in turn.signals},
+            "transfer": decision.transfer, "reason": reason, "explanation": decision.explanation,
+        })
+        return decision
+
+    def history(self) -> list[dict]:
+        return [dict(h) for h in self._history]
+
+    def _trigger(self, obs: TurnObservation, turn: TurnScore, asr_low: bool) -> tuple[str | None, str]:
+        p = self.policy
+        if p.explicit_request_transfers and EXPLICIT_REQUEST in turn.hits:
+            said = ", ".join(f"“{m}”" for m in turn.hits[EXPLICIT_REQUEST].matched)
+            return "explicit_request", f"the caller asked for a person ({said})"
+        if obs.intent and obs.intent in p.transfer_intents:
+            return p.transfer_intents[obs.intent], f"intent {obs.intent} always goes to a person"
+        if turn.score >= p.frustration_threshold:
+            return "frustration", f"frustration {turn.score:.2f} ≥ {p.frustration_threshold:.2f}"
+        if p.repeat_turns and self.repeats >= p.repeat_turns:
+            return "repeated_request", f"the caller repeated the same request {self.repeats}x"
+        low = self.low_streak >= p.low_confidence_turns
+        nomatch = self.no_match_streak >= p.no_match_turns
+        # When both fire, say which side failed: the bot not hearing (ASR) or not understanding (flow/NLU).
+        if low and (asr_low or not nomatch):
+            return "low_confidence", f"{self.low_streak} turns in a row with low recognition confidence"
+        if nomatch:
+            return "no_match", f"{self.no_match_streak} turns in a row the bot could not understand"
+        return None, ""
+
+    def _explain(self, reason: str | None, why: str, turn: TurnScore) -> str:
+        parts = [f"{s.name} +{s.contribution:.2f} ({s.why})" for s in turn.signals]
+        signals = "; ".join(parts) if parts else "no frustration signals"
+        if reason:
+            return f"Transfer ({reason}): {why}. Frustration {turn.score:.2f}: {signals}."
+        p = self.policy
+        return (f"No transfer: frustration {turn.score:.2f} < {p.frustration_threshold:.2f} ({signals}); "
+                f"low confidence {self.low_streak}/{p.low_confidence_turns}, "
+                f"no-match {self.no_match_streak}/{p.no_match_turns}.")
+
+
+def make_tracker(settings: Settings, flow: Any = None, *, lexicons: dict[str, Lexicon] | None = None) -> Tracker:
+    """A fresh tracker for one call of `flow` (whose settings.escalation may override the policy).
+
+    Called as a call starts, so a bad override must not stop the call: it is logged and the process-wide
+    policy applies. (`resolve_policy` raises instead, for flow validation and publishing.)
+    """
+    try:
+        policy = resolve_policy(settings.escalation, flow)
+    except EscalationConfigError as exc:
+        log.error("%s; using the [escalation] settings for this call", exc)
+        policy = settings.escalation
+    if lexicons is None:
+        lexicons = lexicons_for(settings.path(policy.lexicons_dir))
+    return Tracker(policy, lexicons)
+
