@@ -142,7 +142,10 @@ def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call
         their_end = call_start + best["speech_end_at_ms"] / 1000
         # Its VAD puts the end of speech within a few chunks of ours; a report ending well before ours is
         # about a fragment (the turn was cut at a pause mid-sentence), not about the whole sentence.
-        if not -SAME_END_SECS <= their_end - turn.speech_end <= 1.0:
+        if their_end - turn.speech_end < -SAME_END_SECS:
+            turn.answered_fragment = True
+            continue
+        if their_end - turn.speech_end > 1.0:
             continue
         eot, asr, reply = (their_end + best[f"{s}_ms"] / 1000 for s in STAGES)
         asr_done[turn.turn] = asr
