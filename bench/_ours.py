@@ -142,8 +142,10 @@ def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call
         their_end = call_start + best["speech_end_at_ms"] / 1000
         # Its VAD puts the end of speech within a few chunks of ours; a report ending well before ours is
         # about a fragment (the turn was cut at a pause mid-sentence), not about the whole sentence.
-        if their_end - turn.speech_end < -SAME_END_SECS:
-            turn.answered_fragment = True
+        offset = their_end - turn.speech_end
+        if offset < -SAME_END_SECS:
+            # Ending inside this sentence: an answer to a fragment; before it: another turn's report.
+            turn.answered_fragment = offset > -(turn.voiced_secs + 0.1)
             continue
         if their_end - turn.speech_end > 1.0:
             continue
