@@ -31,14 +31,17 @@ class TurnMeasure:
     parts: dict[str, float] = field(default_factory=dict)  # component timings in ms, where known
     talked_over: int = 0  # bot audio chunks played while the caller was still saying this sentence
     answer_identified: bool = False  # the pipeline told us when the answer to the whole sentence started
+    answered_fragment: bool = False  # the pipeline told us its answer was to a part cut off mid-sentence
     reply_text: str = ""
     heard_text: str = ""  # what the ASR made of it, where known
 
     @property
     def cut_off(self) -> bool:
-        """The bot answered a fragment while the caller was still speaking, and we can't tell when the answer
-        to the whole sentence started: such a turn has no meaningful voice-to-voice latency."""
-        return self.talked_over > 0 and not self.answer_identified
+        """The bot answered a fragment (it cut the sentence at a pause) and we can't tell when an answer to the
+        whole sentence started: such a turn has no meaningful voice-to-voice latency."""
+        if self.answer_identified:
+            return False
+        return self.answered_fragment or self.talked_over > 0
 
     @property
     def latency_ms(self) -> float | None:

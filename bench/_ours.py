@@ -25,6 +25,7 @@ from voicebot.store.keys import Keys
 # `run_call(on_turn=...)` reports each answered caller turn: ms after the pipeline's own notion of the
 # caller's last voiced chunk (`speech_end_at_ms` after the call started). We re-anchor them on our clock.
 STAGES = ("end_of_turn", "asr_done", "reply_ready")
+SAME_END_SECS = 0.2
 
 
 @dataclass
@@ -139,7 +140,14 @@ def _fill_parts(turns: list[TurnMeasure], reported: list[dict[str, float]], call
         if best is None or any(f"{s}_ms" not in best for s in STAGES):
             continue
         their_end = call_start + best["speech_end_at_ms"] / 1000
-        if abs(their_end - turn.speech_end) > 1.0:
+        # Its VAD puts the end of speech within a few chunks of ours; a report ending well before ours is
+        # about a fragment (the turn was cut at a pause mid-sentence), not about the whole sentence.
+        offset = their_end - turn.speech_end
+        if offset < -SAME_END_SECS:
+            # Ending inside this sentence: an answer to a fragment; before it: another turn's report.
+            turn.answered_fragment = offset > -(turn.voiced_secs + 0.1)
+            continue
+        if their_end - turn.speech_end > 1.0:
             continue
         eot, asr, reply = (their_end + best[f"{s}_ms"] / 1000 for s in STAGES)
         asr_done[turn.turn] = asr

@@ -31,7 +31,7 @@ class SystemResult:
 
     @property
     def missed(self) -> int:
-        return sum(1 for t in self.turns if t.first_audio is None)
+        return sum(1 for t in self.turns if t.first_audio is None and not t.cut_off)
 
     @property
     def cut_off(self) -> int:

@@ -6,8 +6,11 @@
 
 Latency of a turn = from the caller's LAST VOICED 20 ms frame (we synthesize the caller, so we know it)
 to the FIRST BOT AUDIO BYTE handed to the line. Caller audio is streamed in real time for both
-pipelines, so end-of-turn detection is part of the number. Both run in this process one after the
-other (never at the same time), measured by the same monotonic clock.
+pipelines, so end-of-turn detection is part of the number. Both run in this process, their calls
+alternating (never two at the same time), measured by the same monotonic clock.
+
+A turn the pipeline cut at a pause mid-sentence and answered while the caller was still speaking is
+reported as "cut off", not as a fast answer. The baseline's reply texts are the ones our dialog gave.
 """
 
 from __future__ import annotations
