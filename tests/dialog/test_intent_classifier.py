@@ -1,9 +1,9 @@
 """The intent classifier trained from the shipped flows: accuracy on utterances it never saw, rejection of
 everyday chatter, and tolerance of how callers and ASR actually produce text.
 
-The accuracy floor uses the development sets under bench/data (nlu_heldout, nlu_blind, nlu_final).
-bench/data/nlu_test.yaml is deliberately NOT used here: it stays a blind set for bench/nlu.py, so that a
-future change cannot be tuned against it through the test suite.
+The accuracy floor uses the development sets under bench/data (see bench/nlu.py). The newest set,
+nlu_test4, is deliberately NOT used here: it is the once-evaluated blind set, and the test suite must not
+turn it into something future changes are tuned against.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from voicebot.dialog.nlu import OUT_OF_SCOPE, IntentClassifier
 from voicebot.dialog.nlu_text import normalize
 from voicebot.dialog.registry import FlowRegistry
 
-DEV_SETS = ("nlu_heldout", "nlu_blind", "nlu_final")
+DEV_SETS = ("nlu_heldout", "nlu_blind", "nlu_final", "nlu_test", "nlu_test2", "nlu_test3")
 
 
 def _nlu(shipped_flows: FlowRegistry, lang: str) -> IntentClassifier:
@@ -38,7 +38,7 @@ def test_dev_sets_reach_95_percent_per_language(shipped_flows: FlowRegistry, lan
                 got = nlu.classify(text).intent or OUT_OF_SCOPE
                 if got != intent:
                     wrong.append(f"{text!r}: {intent} -> {got}")
-    assert total > 150
+    assert total > 450
     assert len(wrong) / total <= 0.05, "\n".join(wrong)
 
 
