@@ -15,13 +15,14 @@ import redis.asyncio as aioredis
 from voicebot.config import PROJECT_ROOT
 from voicebot.pipeline.file_media import write_wav
 from voicebot.pipeline.prosody import rms_dbfs
+from voicebot.store.callbacks import CallbackStore
 from voicebot.store.calls import CallStore
 
 
 def _voicebot(*args: str, redis_prefix: str, timeout: float = 180,
-             redis_url: str | None = None) -> subprocess.CompletedProcess[str]:
+             redis_url: str | None = None, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "REDIS_URL": redis_url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-           "VOICEBOT_REDIS_PREFIX": redis_prefix}
+           "VOICEBOT_REDIS_PREFIX": redis_prefix, **(env_extra or {})}
     return subprocess.run([sys.executable, "-m", "voicebot", *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -78,3 +79,20 @@ def test_call_command_rejects_unusable_audio_with_a_clear_message(tmp_path: Path
         assert proc.returncode == 2
         assert message in proc.stderr and str(path) in proc.stderr
         assert not (tmp_path / "o.wav").exists()
+
+
+@pytest.mark.models
+async def test_call_command_rehearses_a_human_line_that_does_not_answer(
+        tmp_path: Path, speak, call_store: CallStore, redis_prefix: str) -> None:
+    turn = tmp_path / "ask.wav"
+    write_wav(turn, speak("I want to talk to a person.", 8000), 8000)
+    proc = _voicebot("call", str(turn), "--out", str(tmp_path / "bot.wav"), "--fast", "--caller", "+48600100900",
+                     "--transfer-fails", "agents queue full", redis_prefix=redis_prefix,
+                     env_extra={"VOICEBOT_BUSINESS_HOURS_ALWAYS_OPEN": "true"})
+
+    assert proc.returncode == 0, proc.stderr
+    assert "outcome: callback, bot hung up" in proc.stdout, proc.stdout
+    assert "call you back as soon as possible" in proc.stdout  # the printed transcript
+    callback_id = proc.stdout.split("transfer failed (agents queue full); callback request: ")[1].split()[0]
+    request = await CallbackStore(call_store.client, call_store.keys).get(callback_id)
+    assert request is not None and request.number == "+48600100900"

@@ -8,6 +8,7 @@ the real dialog engine and real Redis, on the in-process 8 kHz file caller:
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -86,5 +87,9 @@ async def test_a_transfer_the_human_line_refuses_becomes_a_spoken_callback_booki
     assert record["transfer_failure"] == "human line did not answer within 20 s"
     request = await CallbackOffer.for_store(settings, call_store).store.get(record["callback_id"])
     assert request is not None and request.number == "+48600100500" and request.topic == "talk_to_human"
+    # The package the calling-back agent opens says what happened and points at the request.
+    package = json.loads(await call_store.client.get(call_store.keys.handoff(callback.handoff_id or "")))
+    assert package["action"] == "callback" and package["callback_id"] == request.id
+    assert "did not take the call (human line did not answer within 20 s)" in package["explanation"]
     bot_turns = [t for t in await call_store.turns("no-agent") if t.role == "bot"]
     assert bot_turns[-1].text == callback.text and bot_turns[-1].action == "callback"

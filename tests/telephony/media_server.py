@@ -74,6 +74,9 @@ class FakeTwilioApi:
     """
 
     updates: list[dict] = field(default_factory=list)
+    # Call SIDs whose updates Twilio refuses (the call cannot be redirected), as the real API does with 21220.
+    refuse: set[str] = field(default_factory=set)
+    refused: list[dict] = field(default_factory=list)
     port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
@@ -108,6 +111,10 @@ class FakeTwilioApi:
         if (auth.login, auth.password) != (TWILIO_SID, TWILIO_TOKEN) or request.match_info["sid"] != TWILIO_SID:
             return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
         form = dict(await request.post())
+        if request.match_info["call"] in self.refuse:
+            self.refused.append({"call_sid": request.match_info["call"], **form})
+            return web.json_response({"code": 21220, "message": "Call is not in-progress. Cannot redirect."},
+                                     status=400)
         self.updates.append({"call_sid": request.match_info["call"], **form})
         return web.json_response({"sid": request.match_info["call"], "status": "in-progress"})
 

@@ -17,6 +17,7 @@ import pytest
 
 from tests.telephony.media_callers import TwilioCaller, rms_dbfs
 from tests.telephony.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess, ended_call_record, synth_8k
+from voicebot.store.callbacks import CallbackStore
 from voicebot.store.calls import CallStore
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -92,6 +93,34 @@ async def test_asking_for_a_person_transfers_with_the_handoff_id(
     assert update is not None
     sip = ET.fromstring(update["Twiml"]).findtext("./Dial/Sip") or ""
     assert sip == f"sip:agents@pbx.example.com?X-Voicebot-Handoff={record['handoff_id']}" and record["handoff_id"]
+
+
+async def test_a_redirect_twilio_refuses_ends_with_a_spoken_callback_booking(
+    media_serve, media_twilio_api: FakeTwilioApi, http, media_store: CallStore
+) -> None:
+    caller = await dial(media_serve, http)
+    media_twilio_api.refuse.add(caller.call_sid)
+    try:
+        heard = len(caller.bot_audio)
+        await caller.dtmf("0")
+        await asyncio.wait_for(caller.ended.wait(), 60)  # the bot closes the stream once it has said goodbye
+        after_zero = bytes(caller.bot_audio[heard:])
+    finally:
+        await caller.hangup()
+    assert [r["call_sid"] for r in media_twilio_api.refused][:1] == [caller.call_sid], "the bot tried to redirect"
+    assert not [u for u in media_twilio_api.updates if u["call_sid"] == caller.call_sid]
+    record = await ended_call_record(media_store, caller.call_sid)
+    assert record["outcome"] == "callback", record
+    assert "HTTP 400" in record["transfer_failure"]
+    # "Connecting you" and then the callback booking were both spoken (several seconds of audible speech).
+    assert len(after_zero) / 16000 > 5.0 and rms_dbfs(after_zero) > -35
+    turns = await media_store.turns(caller.call_sid)
+    assert "as soon as possible" in [t for t in turns if t.role == "bot"][-1].text
+    request = await CallbackStore(media_store.client, media_store.keys).get(record["callback_id"])
+    assert request is not None and request.number == caller.caller_number and request.reason == "transfer_failed"
+    # Twilio's <Connect action> will hang up, not dial the human line.
+    line = await media_store.client.hgetall(media_store.keys.line(caller.call_sid))
+    assert line.get("disposition") == "hangup", line
 
 
 async def test_speaking_over_the_bot_clears_twilios_audio_buffer(media_serve, media_voice, http) -> None:

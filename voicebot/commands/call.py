@@ -74,12 +74,13 @@ async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
         session = await run_call(media, info, services, on_turn=_print_timings)
         write_wav(args.out, bytes(media.record.bot_audio), media.sample_rate)
         rec = media.record
+        if session.transfer_failure:  # the line's answer to a failed transfer does not pass through the dialog
+            print(f"bot:    {session.replies[-1].text}", flush=True)
+            print(f"transfer failed ({session.transfer_failure}); callback request: {session.callback_id or 'none'}")
         ending = (f"transferred (handoff {rec.transfers[-1] or '-'})" if rec.transfers
                   else "bot hung up" if rec.hung_up else "caller hung up")
         print(f"outcome: {session.outcome}, {ending}; bot audio {len(rec.bot_audio) / 2 / media.sample_rate:.1f}s "
               f"-> {args.out}", flush=True)
-        if session.transfer_failure:
-            print(f"transfer failed ({session.transfer_failure}); callback request: {session.callback_id or 'none'}")
         if rec.latencies_ms:
             print(f"voice-to-voice as the caller heard it (ms): {rec.latencies_ms}")
         return 0

@@ -109,7 +109,9 @@ def build_package(session: CallSession, reply: BotReply, policy: EscalationSetti
         # Called before the session records the transferring reply: the bridging sentence ends the transcript.
         turns.append({"role": "bot", "text": reply.text, "action": reply.action, "reason": reply.reason,
                       "ts": time.time()})
-    if reason == "system_fault":
+    if session.transfer_failure:  # CallSession.transfer_failed: the agent calls back instead
+        explanation = f"the human line did not take the call ({session.transfer_failure}); a callback was booked"
+    elif reason == "system_fault":
         explanation = "a component of the bot failed; the caller was handed over to keep the call going"
     elif last.get("transfer") and last.get("reason") == reason:
         explanation = last.get("explanation") or ""
@@ -127,7 +129,7 @@ def build_package(session: CallSession, reply: BotReply, policy: EscalationSetti
         flow_id=snapshot.get("flow_id") or info.flow_id, flow_version=snapshot.get("flow_version"),
         node=snapshot.get("node") or reply.node or "", intent=topic, intents=intents, slots=slots,
         verified=verified, frustration=frustration, confidence=last.get("confidence"),
-        transcript=turns, escalation_history=history, callback_id=snapshot.get("callback_id"),
+        transcript=turns, escalation_history=history, callback_id=snapshot.get("callback_id") or session.callback_id,
     )
 
 

@@ -61,7 +61,11 @@ class CallMedia(Protocol):
         ...
 
     async def transfer(self, handoff_id: str, target: str | None = None) -> TransferResult:
-        """Hand the caller to the human line, attaching the handoff id (SIP header, Twilio param...)."""
+        """Hand the caller to the human line, attaching the handoff id (SIP header, Twilio param...).
+
+        `ok=False` means the caller is still on this line (nobody answered, the switch refused): the pipeline
+        then books a callback, tells the caller (`play`, `wait_played`) and ends with `hangup`.
+        """
         ...
 
     async def hangup(self) -> None: ...

@@ -8,6 +8,8 @@ key                             type     content
 ==============================  =======  ==========================================================
 P call:{id}                     hash     call record: caller, language, flow, channel, started/ended,
                                          outcome, transfer reason, handoff id, last node, frustration,
+                                         transfer_failure + callback_id (the human line did not take
+                                         the call; outcome callback, or transfer_failed if none booked),
                                          turn_timings (JSON list per caller turn, ms after the caller's
                                          last voiced audio: end_of_turn, asr_done, reply_ready, first_audio)
 P call:{id}:turns               stream   transcript turns (role, text, intent, confidence, signals,
