@@ -168,14 +168,14 @@ async def test_phone_switch_callbacks_are_left_to_their_own_checks(settings, red
 
     from voicebot.web.app import create_app
 
-    async def switch_hook(request):
+    async def other(request):
         return aiohttp.web.Response(text="reached")
 
     app = create_app(settings, load_models=False)
-    app.router.add_post("/twilio/voice", switch_hook)
-    app.router.add_get("/api/audiosocket/{uuid}/next", switch_hook)
-    app.router.add_post("/api/other", switch_hook)
+    app.router.add_post("/api/other", other)
     async with TestClient(TestServer(app)) as c:
-        assert await (await c.post("/twilio/voice", data={"CallSid": "CA1"})).text() == "reached"
-        assert await (await c.get("/api/audiosocket/abc/next")).text() == "reached"
+        voice = await c.post("/twilio/voice", data={"CallSid": "CA1", "From": "+48600100200"})
+        assert voice.status == 200 and "<Connect" in await voice.text()  # TwiML, no login asked
+        nxt = await c.get("/api/audiosocket/2d1f7a52-0c1e-4b7e-9a55-1f2e3d4c5b6a/next")
+        assert nxt.status == 200 and (await nxt.text()).strip() == "queue"  # unknown call -> a human
         assert (await c.post("/api/other")).status == 401  # everything else still needs a login
