@@ -1,7 +1,9 @@
-"""The `CallServices` every phone line (SIP, AudioSocket, Twilio) hands to `run_call`, built once per process.
+"""The `CallServices` every line (SIP, AudioSocket, Twilio, the admin softphone) hands to `run_call`.
 
-Built by one cleanup-ctx after the models are loaded, so the dialog engine is compiled once and every
-line shares the same models, engine, escalation policy, store and callback booking.
+Built once per process by one cleanup-ctx after the models are loaded, so the dialog engine is compiled
+once and every line shares the same models, engine, escalation policy, store and callback booking. The
+engine starts on the flow versions admins published in Redis, and its registry follows later
+publications (voicebot.web.flow_sync), so phone calls pick up a published flow without a restart.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from voicebot.pipeline.services import CallServices
-from voicebot.web.keys import CALL_STORE, MODELS, SETTINGS
+from voicebot.web.keys import CALL_STORE, FLOW_REGISTRY, FLOW_STORE, MODELS, SETTINGS
 
 CALL_SERVICES = web.AppKey("call_services", CallServices)
 
@@ -33,10 +35,21 @@ def build_services(app: web.Application) -> CallServices:
     )
 
 
+async def build_live_services(app: web.Application) -> CallServices:
+    """`build_services`, then switch the engine to the versions that are live in Redis."""
+    from voicebot.web.flow_sync import apply_live_flows
+
+    services = await asyncio.to_thread(build_services, app)
+    if FLOW_STORE in app:
+        await apply_live_flows(app[FLOW_STORE], services.dialog.registry)
+    return services
+
+
 async def line_services_ctx(app: web.Application) -> AsyncIterator[None]:
     built = CALL_SERVICES not in app
     if built:
-        app[CALL_SERVICES] = await asyncio.to_thread(build_services, app)
+        app[CALL_SERVICES] = await build_live_services(app)
+        app[FLOW_REGISTRY] = app[CALL_SERVICES].dialog.registry
     yield
     close = getattr(app[CALL_SERVICES].dialog, "close", None) if built else None
     if close is not None:

@@ -39,7 +39,9 @@ def follow_published_flows(app: web.Application) -> None:
 
     async def on_event(event: dict[str, Any]) -> None:
         softphone = app.get(SOFTPHONE)
-        registries = [r for r in (app.get(FLOW_REGISTRY), getattr(softphone, "registry", None)) if r is not None]
+        candidates = (app.get(FLOW_REGISTRY), getattr(softphone, "registry", None))
+        # The softphone shares the phone lines' registry under `voicebot serve`: compile each one once.
+        registries = list({id(r): r for r in candidates if r is not None}.values())
         if not registries:
             return
         fv = await app[FLOW_STORE].get(str(event["flow_id"]), str(event["lang"]), int(event["version"]))

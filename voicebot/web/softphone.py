@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from voicebot.web.keys import CALL_STORE, CURRENT_USER, FLOW_STORE, LIVE_HUB, MODELS, SETTINGS, SOFTPHONE
+from voicebot.web.keys import CURRENT_USER, LIVE_HUB, MODELS, SETTINGS, SOFTPHONE
 from voicebot.web.render import render
 from voicebot.web.security import admin_only
 
@@ -33,23 +33,13 @@ class SoftphoneServices:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def get(self, app: web.Application) -> Any:
+        from telephony.line_services import CALL_SERVICES, build_live_services
+
         async with self.lock:
             if self.services is None:
-                from voicebot.dialog.loader import load_engine, make_tracker_factory
-                from voicebot.dialog.registry import FlowRegistry
-                from voicebot.escalation.handoff import handoff_writer
-                from voicebot.pipeline.services import CallServices
-                from voicebot.web.flow_sync import apply_live_flows
-
-                settings = app[SETTINGS]
-                # Files first, then what admins published in Redis: browser calls run the live versions.
-                registry = FlowRegistry(settings.path(settings.dialog.flows_dir), settings.business_hours)
-                await asyncio.to_thread(registry.reload)
-                await apply_live_flows(app[FLOW_STORE], registry)
-                engine = await asyncio.to_thread(load_engine, settings, make_tracker_factory(), registry=registry)
-                self.registry = registry
-                self.services = CallServices(settings=settings, models=app[MODELS], dialog=engine,
-                                             store=app[CALL_STORE], write_handoff=handoff_writer(settings))
+                # `voicebot serve` already built the phone lines' services: browser calls share them.
+                self.services = app.get(CALL_SERVICES) or await build_live_services(app)
+                self.registry = self.services.dialog.registry
             return self.services
 
 
