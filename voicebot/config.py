@@ -24,8 +24,8 @@ class _Section(BaseModel):
 
 
 class HttpSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    host: str = Field("127.0.0.1", description="web UI / API bind address (0.0.0.0 = all interfaces)")
+    port: int = Field(8080, ge=0, le=65535, description="web UI / API port (0 = any free port); env VOICEBOT_HTTP_PORT")
 
 
 class SipSettings(_Section):
@@ -93,29 +93,33 @@ class TwilioSettings(_Section):
 
 
 class RedisSettings(_Section):
-    # Empty = REDIS_URL if set, else 127.0.0.1:6379 if it answers, else an embedded redis-server under var/.
-    url: str = ""
-    prefix: str = "vb:"
-    embedded_dir: str = "var/redis"
+    url: str = Field("", description="redis:// or unix:// URL; empty = REDIS_URL if set, else 127.0.0.1:6379 if it "
+                     "answers, else an embedded redis-server under embedded_dir")
+    prefix: str = Field("vb:", description="prefix of every key, so several deployments can share one Redis")
+    embedded_dir: str = Field("var/redis", description="data folder of the embedded redis-server")
 
 
 class ModelSettings(_Section):
-    dir: str = "models"
-    whisper: str = "whisper-base"
-    compute_type: Literal["int8", "int8_float32", "float32"] = "int8"
+    dir: str = Field("models", description="where `voicebot models install` lays out model files")
+    whisper: str = Field("whisper-base", description="faster-whisper model folder under dir (add larger ones with "
+                         "`voicebot models add-whisper`)")
+    compute_type: Literal["int8", "int8_float32", "float32"] = Field(
+        "int8", description="CTranslate2 compute type for whisper on the CPU")
     cpu_threads: int = Field(0, ge=0, description="0 = all cores")
 
 
 class AsrSettings(_Section):
-    beam_size: int = Field(5, ge=1, le=10)
-    # Transcribe during short pauses so the text is ready when the turn ends.
-    speculative: bool = True
+    beam_size: int = Field(5, ge=1, le=10, description="whisper beam size (1 = greedy, faster, a little less accurate)")
+    speculative: bool = Field(True, description="transcribe during short pauses so the text is ready when the "
+                              "turn ends")
 
 
 class TtsSettings(_Section):
-    # language -> piper voice name under models/piper/
-    voices: dict[str, str] = Field(default_factory=lambda: {"en": "en_US-joe-medium"})
-    fallback: Literal["", "espeak-ng"] = ""
+    voices: dict[str, str] = Field(default_factory=lambda: {"en": "en_US-joe-medium"},
+                                   description="language -> piper voice under models/piper/ (add with "
+                                   "`voicebot models add-voice`)")
+    fallback: Literal["", "espeak-ng"] = Field(
+        "", description='"espeak-ng" speaks a language that has no piper voice; empty = such a language is an error')
 
 
 class TurnSettings(_Section):
@@ -128,10 +132,11 @@ class TurnSettings(_Section):
 
 
 class DialogSettings(_Section):
-    flows_dir: str = "dialogs"
-    default_flow: str = "customer_service"
-    default_language: Literal["pl", "en"] = "en"
-    crm_url: str = "http://127.0.0.1:8090"
+    flows_dir: str = Field("dialogs", description="folder of flow YAML files (validated before they go live)")
+    default_flow: str = Field("customer_service", description="flow id for calls that do not name one")
+    default_language: Literal["pl", "en"] = Field("en", description="language of calls that do not name one")
+    crm_url: str = Field("http://127.0.0.1:8090", description="base URL of the CRM the flows' webhooks call "
+                         "(`voicebot serve --demo-crm` serves a demo one here)")
 
 
 class EscalationSettings(_Section):
@@ -186,26 +191,30 @@ class EscalationSettings(_Section):
 
 
 class BusinessHoursSettings(_Section):
-    timezone: str = "Europe/Warsaw"
-    # weekday (mon..sun) -> "HH:MM-HH:MM"; a missing day is closed.
+    """When the human line is staffed; outside these hours a transfer becomes a callback request."""
+
+    timezone: str = Field("Europe/Warsaw", description="IANA time zone of the hours below")
     hours: dict[str, str] = Field(
         default_factory=lambda: {d: "08:00-20:00" for d in ("mon", "tue", "wed", "thu", "fri")}
-        | {"sat": "09:00-14:00"}
+        | {"sat": "09:00-14:00"},
+        description='weekday (mon..sun) -> "HH:MM-HH:MM"; a missing day is closed',
     )
-    always_open: bool = False
+    always_open: bool = Field(False, description="the human line is always staffed (ignore hours)")
 
 
 class WebSettings(_Section):
-    session_ttl_secs: int = Field(8 * 3600, ge=60)
-    login_attempts_per_minute: int = Field(5, ge=1)
-    secure_cookies: bool = False
+    session_ttl_secs: int = Field(8 * 3600, ge=60, description="a web login expires after this many seconds")
+    login_attempts_per_minute: int = Field(5, ge=1, description="failed logins allowed per user/address per minute")
+    secure_cookies: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
 
 
 class PrivacySettings(_Section):
-    redact_pii: bool = True
-    keep_originals_for_admins: bool = False
-    retention_days: int = Field(90, ge=1)
-    record_audio: bool = False
+    redact_pii: bool = Field(True, description="redact card numbers, PESEL, IBAN, phone numbers and e-mails in "
+                             "stored transcripts")
+    keep_originals_for_admins: bool = Field(False, description="also keep the unredacted text, readable by admins "
+                                            "only")
+    retention_days: int = Field(90, ge=1, description="calls older than this are deleted")
+    record_audio: bool = Field(False, description="record call audio (the greeting then tells the caller)")
 
 
 class Settings(_Section):
