@@ -37,3 +37,15 @@ def test_bad_value_names_allowed_values(tmp_path: Path) -> None:
 
 def test_shipped_config_toml_is_valid() -> None:
     load_settings(Path(__file__).parent.parent / "config.toml", {})
+
+
+def test_config_toml_documents_every_key() -> None:
+    """config.toml is the user's reference: every settings key appears in it, with its default."""
+    import tomllib
+
+    from voicebot.config import Settings
+
+    shipped = tomllib.loads((Path(__file__).parent.parent / "config.toml").read_text())
+    for section, field in Settings.model_fields.items():
+        for key in field.annotation.model_fields:
+            assert key in shipped.get(section, {}), f"config.toml lacks {section}.{key}"
