@@ -21,7 +21,15 @@ from telephony import audiosocket_frames as af
 from telephony.leg_outcome import LegOutcome, LegOutcomes
 from telephony.switch_access import peer_allowed
 from voicebot.dialog.types import CallInfo
-from voicebot.pipeline.media import AudioIn, CallMedia, DtmfIn, HangupIn, MediaEvent, TransferResult
+from voicebot.pipeline.media import (
+    AudioIn,
+    CallMedia,
+    DtmfIn,
+    HangupIn,
+    MediaEvent,
+    TransferResult,
+    events_until_hangup,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +69,8 @@ class AudioSocketLine:
         self._tasks = [asyncio.create_task(self._read_loop()), asyncio.create_task(self._send_loop())]
 
     # -- CallMedia ---------------------------------------------------------------------------------
-    async def events(self) -> AsyncIterator[MediaEvent]:
-        while True:
-            event = await self._events.get()
-            yield event
-            if isinstance(event, HangupIn):
-                return
+    def events(self) -> AsyncIterator[MediaEvent]:
+        return events_until_hangup(self._events)
 
     async def play(self, pcm: bytes) -> None:
         if self._closed or not pcm:

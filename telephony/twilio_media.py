@@ -19,7 +19,7 @@ from telephony import codecs
 from telephony import twilio_messages as tm
 from telephony.leg_outcome import LegOutcome, LegOutcomes
 from telephony.twilio_rest import TwilioRest
-from voicebot.pipeline.media import AudioIn, DtmfIn, HangupIn, MediaEvent, TransferResult
+from voicebot.pipeline.media import AudioIn, DtmfIn, HangupIn, MediaEvent, TransferResult, events_until_hangup
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +73,8 @@ class TwilioLine:
         self._marks_done.set()
 
     # -- CallMedia ------------------------------------------------------------------------------------
-    async def events(self) -> AsyncIterator[MediaEvent]:
-        while True:
-            event = await self._events.get()
-            yield event
-            if isinstance(event, HangupIn):
-                return
+    def events(self) -> AsyncIterator[MediaEvent]:
+        return events_until_hangup(self._events)
 
     async def play(self, pcm: bytes) -> None:
         if self._ended or self.ws.closed or not pcm:

@@ -6,6 +6,7 @@ file caller of `voicebot call`, a browser — is a `CallMedia`. The pipeline onl
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -69,3 +70,12 @@ class CallMedia(Protocol):
         ...
 
     async def hangup(self) -> None: ...
+
+
+async def events_until_hangup(queue: asyncio.Queue[MediaEvent]) -> AsyncIterator[MediaEvent]:
+    """`CallMedia.events()` for a line that queues what it receives: every event, ending after the hang-up."""
+    while True:
+        event = await queue.get()
+        yield event
+        if isinstance(event, HangupIn):
+            return

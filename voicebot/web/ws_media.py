@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from voicebot.pipeline.media import AudioIn, DtmfIn, HangupIn, MediaEvent, TransferResult
+from voicebot.pipeline.media import AudioIn, DtmfIn, HangupIn, MediaEvent, TransferResult, events_until_hangup
 
 SAMPLE_RATE = 16000
 CHUNK_BYTES = SAMPLE_RATE // 50 * 2  # 20 ms of s16le mono
@@ -43,12 +43,8 @@ class WebSocketMedia:
         self._events.put_nowait(HangupIn(reason))
 
     # -- CallMedia ----------------------------------------------------------------------------
-    async def events(self) -> AsyncIterator[MediaEvent]:
-        while True:
-            event = await self._events.get()
-            yield event
-            if isinstance(event, HangupIn):
-                return
+    def events(self) -> AsyncIterator[MediaEvent]:
+        return events_until_hangup(self._events)
 
     async def play(self, pcm: bytes) -> None:
         if self.ws.closed or not pcm:
