@@ -137,10 +137,11 @@ class TurnSettings(_Section):
          "with", "my", "ale", "że", "żeby", "bo", "albo", "lub", "czy", "oraz", "więc", "yyy", "eee", "yy",
          "w", "na", "z", "do", "mój", "moja", "moje"),
         description="a transcript ending with one of these words (lower case) is unfinished")
-    greeting_words: tuple[str, ...] = Field(
-        ("hello", "hi", "hey", "good", "morning", "afternoon", "evening", "dzień", "dobry", "witam", "cześć",
-         "halo", "hej", "wieczór"),
-        description="a transcript made only of these words (a bare greeting) is unfinished: the request follows")
+    opener_words: tuple[str, ...] = Field(
+        ("hello", "hi", "hey", "good", "morning", "afternoon", "evening", "thanks", "thank", "you", "no", "ok",
+         "okay", "dzień", "dobry", "witam", "cześć", "halo", "hej", "wieczór", "dzięki", "dziękuję"),
+        description="a transcript made only of these words (a greeting, 'no thanks') is unfinished: callers pause "
+                    "after them and go on; said alone, they are answered at max_silence_secs")
 
 
 class DialogSettings(_Section):

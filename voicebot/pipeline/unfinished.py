@@ -2,7 +2,8 @@
 
 smart-turn judges only the audio; at a 300-400 ms pause after a comma it often says "complete". Whisper's text
 is usually ready by then (speculative ASR), and its punctuation and last word are a strong second opinion:
-"Hello," or "No thanks, and" are not whole requests.
+"Hello," or "No thanks, and" are not whole requests. Nor is a bare "Hello" / "No thanks": callers pause
+after them far more often than they stop there.
 """
 
 from __future__ import annotations
@@ -21,4 +22,4 @@ def sounds_unfinished(text: str, turn: TurnSettings) -> bool:
         return False  # nothing said: nothing to wait for
     if text.endswith((",", "-", "…", "...")) or words[-1] in turn.unfinished_words:
         return True
-    return all(w in turn.greeting_words for w in words)
+    return all(w in turn.opener_words for w in words)
