@@ -44,7 +44,8 @@ class _Held:
 
     frame: CallerTurnFrame
     result: Transcript
-    release: asyncio.Task[None]  # answers the held turn alone once the silence cap is reached
+    # Answers the held turn alone once the silence cap is reached; None while the caller is speaking again.
+    release: asyncio.Task[None] | None
 
 
 class Transcriber(FrameProcessor):
@@ -56,6 +57,7 @@ class Transcriber(FrameProcessor):
         self._speculation: _Speculation | None = None
         self._last: asyncio.Task[None] | None = None  # turns are delivered in order
         self._held: _Held | None = None
+        self._speaking = False  # the caller is inside a turn (between UserStartedSpeaking and its CallerTurn)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -69,15 +71,19 @@ class Transcriber(FrameProcessor):
             task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
             self._speculation = _Speculation(frame.voiced_chunks, task)
         elif isinstance(frame, CallerTurnFrame):
+            self._speaking = False
             speculation, self._speculation = self._speculation, None
             if speculation and speculation.voiced_chunks != frame.voiced_chunks:
                 speculation.task.cancel()  # the caller spoke again after that pause: its text is incomplete
                 speculation = None
             self._last = self.create_task(self._deliver(frame, speculation, self._last), name="asr-turn")
         else:
-            if isinstance(frame, UserStartedSpeakingFrame) and self._held is not None:
-                # The caller goes on: the held turn now waits for this speech's turn, however long it is.
-                self._held.release.cancel()
+            if isinstance(frame, UserStartedSpeakingFrame):
+                self._speaking = True
+                if self._held is not None and self._held.release is not None:
+                    # The caller goes on: the held turn now waits for this speech's turn, however long it is.
+                    self._held.release.cancel()
+                    self._held.release = None
             await self.push_frame(frame, direction)
 
     def _drop_speculation(self) -> None:
@@ -116,14 +122,17 @@ class Transcriber(FrameProcessor):
             # Wait for the rest, but never past the silence cap counted from the caller's last word.
             wait_s = self._turn.max_silence_secs - (TurnClock.now() - clock.speech_end)
             log.info("turn %r sounds unfinished: waiting up to %.2fs for more", result.text, wait_s)
-            self._held = _Held(frame, result, self.create_task(self._release(wait_s), name="held-turn"))
+            # The caller may already be speaking again (ASR took a while): then the next turn completes it.
+            release = None if self._speaking else self.create_task(self._release(wait_s), name="held-turn")
+            self._held = _Held(frame, result, release)
             return
         await self._answer((frame, result))
 
     def _take_held(self) -> tuple[CallerTurnFrame, Transcript]:
         held, self._held = self._held, None
         assert held is not None
-        held.release.cancel()
+        if held.release is not None:
+            held.release.cancel()
         return held.frame, held.result
 
     async def _release(self, wait_s: float) -> None:
@@ -143,7 +152,7 @@ class Transcriber(FrameProcessor):
 
     async def cleanup(self) -> None:
         self._drop_speculation()
-        if self._held is not None:
+        if self._held is not None and self._held.release is not None:
             self._held.release.cancel()
         await super().cleanup()
 
