@@ -67,7 +67,8 @@ class SharedSmartTurn(LocalSmartTurnAnalyzerV3):
         self.set_sample_rate(sample_rate)
 
     def _predict_endpoint(self, audio_array: np.ndarray) -> dict[str, Any]:
-        # Pipecat calls a turn complete above 0.5; pauses mid-sentence often score 0.5-0.6, so we ask for more.
+        # Pipecat calls a turn complete above 0.5, a coin toss; a borderline score at a pause should wait for more
+        # speech or the silence cap (settings.turn.smart_turn_min_probability; not tuned on data yet).
         result = super()._predict_endpoint(audio_array)
         result["prediction"] = 1 if result["probability"] > self._min_probability else 0
         return result
