@@ -126,7 +126,7 @@ class TurnSettings(_Section):
     # Longest silence we wait before ending the turn even if smart-turn thinks the caller is not done.
     max_silence_secs: float = Field(1.2, gt=0)
     smart_turn_min_probability: float = Field(
-        0.6, gt=0, lt=1,
+        0.5, gt=0, lt=1,
         description="smart-turn's completion probability must exceed this to end a turn before max_silence_secs")
     hold_unfinished: bool = Field(
         True, description="a turn whose words sound unfinished (trailing comma, conjunction, filler, only a "
