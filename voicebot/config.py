@@ -129,6 +129,23 @@ class TurnSettings(_Section):
     smart_turn: bool = True
     # Longest silence we wait before ending the turn even if smart-turn thinks the caller is not done.
     max_silence_secs: float = Field(1.2, gt=0)
+    smart_turn_min_probability: float = Field(
+        0.5, gt=0, lt=1,
+        description="smart-turn's completion probability must exceed this to end a turn before max_silence_secs")
+    hold_unfinished: bool = Field(
+        True, description="a turn whose words sound unfinished (trailing comma, conjunction, filler, only a "
+                          "greeting) waits for more speech, up to max_silence_secs after the caller stopped")
+    unfinished_words: tuple[str, ...] = Field(
+        # English and Polish together: "i", "a" and "to" are unfinished endings in both.
+        ("and", "but", "or", "so", "because", "i", "um", "uh", "uhm", "er", "erm", "the", "a", "to", "that",
+         "with", "my", "ale", "że", "żeby", "bo", "albo", "lub", "czy", "oraz", "więc", "yyy", "eee", "yy",
+         "w", "na", "z", "do", "mój", "moja", "moje"),
+        description="a transcript ending with one of these words (lower case) is unfinished")
+    opener_words: tuple[str, ...] = Field(
+        ("hello", "hi", "hey", "good", "morning", "afternoon", "evening", "thanks", "thank", "you", "no", "ok",
+         "okay", "dzień", "dobry", "witam", "cześć", "halo", "hej", "wieczór", "dzięki", "dziękuję"),
+        description="a transcript made only of these words (a greeting, 'no thanks') is unfinished: callers pause "
+                    "after them and go on; said alone, they are answered at max_silence_secs")
 
 
 class DialogSettings(_Section):

@@ -8,7 +8,9 @@ we load each session once per process and give every call a cheap analyzer aroun
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
+import numpy as np
 import onnxruntime as ort
 from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn, SmartTurnParams
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
@@ -56,8 +58,17 @@ class SharedSileroVAD(SileroVADAnalyzer):
 class SharedSmartTurn(LocalSmartTurnAnalyzerV3):
     """smart-turn v3 end-of-turn model for one call around the process's ONNX session."""
 
-    def __init__(self, session: ort.InferenceSession, *, sample_rate: int, params: SmartTurnParams) -> None:
+    def __init__(self, session: ort.InferenceSession, *, sample_rate: int, params: SmartTurnParams,
+                 min_probability: float = 0.5) -> None:
         BaseSmartTurn.__init__(self, sample_rate=sample_rate, params=params)  # skip the per-call model load
         self._log_data = False
         self._session = session
+        self._min_probability = min_probability
         self.set_sample_rate(sample_rate)
+
+    def _predict_endpoint(self, audio_array: np.ndarray) -> dict[str, Any]:
+        # Pipecat calls a turn complete above 0.5, a coin toss; a borderline score at a pause should wait for more
+        # speech or the silence cap (settings.turn.smart_turn_min_probability; not tuned on data yet).
+        result = super()._predict_endpoint(audio_array)
+        result["prediction"] = 1 if result["probability"] > self._min_probability else 0
+        return result

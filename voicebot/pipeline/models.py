@@ -69,7 +69,8 @@ class SharedModels:
             return None
         # smart-turn's stop_secs is the silence after which the turn ends whatever the model thinks.
         params = SmartTurnParams(stop_secs=self.settings.turn.max_silence_secs)
-        return SharedSmartTurn(self.smart_turn_session, sample_rate=sample_rate, params=params)
+        return SharedSmartTurn(self.smart_turn_session, sample_rate=sample_rate, params=params,
+                               min_probability=self.settings.turn.smart_turn_min_probability)
 
     # -- reporting ------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""Caller turns -> caller words: whisper in the shared ASR thread, started early during short pauses."""
+"""Caller turns -> caller words: whisper in the shared ASR thread, started early during short pauses.
+
+A turn whose words sound unfinished ("Hello," / "No thanks, and") is held instead of answered: if the caller
+speaks again before `max_silence_secs` after their last word, the next turn's words are appended and the two
+reach the dialog as ONE turn; otherwise the held turn is answered when that silence cap is reached.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,17 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from pipecat.frames.frames import Frame
+import numpy as np
+from pipecat.frames.frames import Frame, UserStartedSpeakingFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from voicebot.config import TurnSettings
 from voicebot.dialog.types import CallerSaid
 from voicebot.pipeline import prosody
 from voicebot.pipeline.asr import SpeechRecognizer, Transcript
 from voicebot.pipeline.frames import CallerEventFrame, CallerTurnFrame, SpeechPausedFrame, SystemFaultFrame, TurnClock
 from voicebot.pipeline.turns import RATE
+from voicebot.pipeline.unfinished import sounds_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +38,26 @@ def _consume_result(task: asyncio.Task[Transcript]) -> None:
         task.exception()
 
 
+@dataclass
+class _Held:
+    """A turn that sounded unfinished, waiting for the rest of the sentence."""
+
+    frame: CallerTurnFrame
+    result: Transcript
+    # Answers the held turn alone once the silence cap is reached; None while the caller is speaking again.
+    release: asyncio.Task[None] | None
+
+
 class Transcriber(FrameProcessor):
-    def __init__(self, asr: SpeechRecognizer, language: str) -> None:
+    def __init__(self, asr: SpeechRecognizer, language: str, turn: TurnSettings | None = None) -> None:
         super().__init__(name="stt")
         self._asr = asr
         self._language = language
+        self._turn = turn or TurnSettings()
         self._speculation: _Speculation | None = None
         self._last: asyncio.Task[None] | None = None  # turns are delivered in order
+        self._held: _Held | None = None
+        self._speaking = False  # the caller is inside a turn (between UserStartedSpeaking and its CallerTurn)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -50,12 +71,19 @@ class Transcriber(FrameProcessor):
             task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
             self._speculation = _Speculation(frame.voiced_chunks, task)
         elif isinstance(frame, CallerTurnFrame):
+            self._speaking = False
             speculation, self._speculation = self._speculation, None
             if speculation and speculation.voiced_chunks != frame.voiced_chunks:
                 speculation.task.cancel()  # the caller spoke again after that pause: its text is incomplete
                 speculation = None
             self._last = self.create_task(self._deliver(frame, speculation, self._last), name="asr-turn")
         else:
+            if isinstance(frame, UserStartedSpeakingFrame):
+                self._speaking = True
+                if self._held is not None and self._held.release is not None:
+                    # The caller goes on: the held turn now waits for this speech's turn, however long it is.
+                    self._held.release.cancel()
+                    self._held.release = None
             await self.push_frame(frame, direction)
 
     def _drop_speculation(self) -> None:
@@ -85,14 +113,62 @@ class Transcriber(FrameProcessor):
                 await previous
         if not result.text.strip():
             log.info("turn of %.1fs had no words (noise?), ignored", result.duration_s)
+            if self._held is not None:
+                await self._answer(self._take_held())  # the caller went on with noise only: answer what they said
             return
+        if self._held is not None:
+            frame, result = _joined(self._take_held(), frame, result)
+        if self._turn.hold_unfinished and sounds_unfinished(result.text, self._turn):
+            # Wait for the rest, but never past the silence cap counted from the caller's last word.
+            wait_s = self._turn.max_silence_secs - (TurnClock.now() - clock.speech_end)
+            log.info("turn %r sounds unfinished: waiting up to %.2fs for more", result.text, wait_s)
+            # The caller may already be speaking again (ASR took a while): then the next turn completes it.
+            release = None if self._speaking else self.create_task(self._release(wait_s), name="held-turn")
+            self._held = _Held(frame, result, release)
+            return
+        await self._answer((frame, result))
+
+    def _take_held(self) -> tuple[CallerTurnFrame, Transcript]:
+        held, self._held = self._held, None
+        assert held is not None
+        if held.release is not None:
+            held.release.cancel()
+        return held.frame, held.result
+
+    async def _release(self, wait_s: float) -> None:
+        await asyncio.sleep(max(0.0, wait_s))
+        if self._held is not None and self._held.release is asyncio.current_task():
+            held, self._held = self._held, None
+            await self._answer((held.frame, held.result))
+
+    async def _answer(self, turn: tuple[CallerTurnFrame, Transcript]) -> None:
+        frame, result = turn
         said = CallerSaid(
             text=result.text, language=result.language, asr_confidence=round(result.confidence, 3),
             prosody=prosody.measure(frame.voiced, RATE, len(result.text.split()), frame.speech_s),
             barge_in=frame.barge_in,
         )
-        await self.push_frame(CallerEventFrame(said, clock))
+        await self.push_frame(CallerEventFrame(said, frame.clock))
 
     async def cleanup(self) -> None:
         self._drop_speculation()
+        if self._held is not None and self._held.release is not None:
+            self._held.release.cancel()
         await super().cleanup()
+
+
+def _joined(first: tuple[CallerTurnFrame, Transcript], frame: CallerTurnFrame,
+            result: Transcript) -> tuple[CallerTurnFrame, Transcript]:
+    """Two parts of one sentence as one turn: both texts, both audios, timed from the first word to the last."""
+    held_frame, held = first
+    clock = frame.clock
+    clock.call_start, clock.speech_start = held_frame.clock.call_start, held_frame.clock.speech_start
+    joined_frame = CallerTurnFrame(
+        audio=np.concatenate([held_frame.audio, frame.audio]), voiced=np.concatenate([held_frame.voiced, frame.voiced]),
+        voiced_chunks=held_frame.voiced_chunks + frame.voiced_chunks, clock=clock,
+        barge_in=held_frame.barge_in or frame.barge_in, speech_s=held_frame.speech_s + frame.speech_s)
+    joined = Transcript(
+        text=f"{held.text.strip()} {result.text.strip()}", language=result.language,
+        confidence=min(held.confidence, result.confidence), duration_s=held.duration_s + result.duration_s,
+        compute_ms=held.compute_ms + result.compute_ms)
+    return joined_frame, joined

@@ -2,6 +2,8 @@
 
 Also detects barge-in (the caller starts speaking while the bot's audio is playing) and, after a short
 pause, hands the utterance so far to the transcriber so the text is often ready when the turn ends.
+smart-turn hears only audio: the Transcriber gets a second opinion from the words and holds a turn that
+sounds unfinished ("Hello," ...) until the caller goes on or `max_silence_secs` passes (see stt.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,101 @@
+"""Callers pause mid-sentence ("Hello, ... what are your opening hours?"): the bot must wait for the rest.
+
+Real piper speech with real silence spliced in, played in real time through `run_call` (VAD, smart-turn,
+speculative whisper, the real dialog engine) on an 8 kHz line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from voicebot.config import Settings, TurnSettings
+from voicebot.dialog.loader import load_engine
+from voicebot.dialog.types import CallerEvent, CallerSaid, CallInfo
+from voicebot.pipeline.call import run_call
+from voicebot.pipeline.file_media import FileMedia, speech_end_offset
+from voicebot.pipeline.models import SharedModels
+from voicebot.pipeline.services import CallServices
+from voicebot.pipeline.unfinished import sounds_unfinished
+from voicebot.store.calls import CallStore
+
+RATE = 8000
+
+
+class RecordingEngine:
+    """The real dialog engine, noting every caller event it was given (what the pipeline heard)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.events: list[CallerEvent] = []
+
+    def new_session(self, call: CallInfo) -> Any:
+        inner, events = self.engine.new_session(call), self.events
+
+        class Session:
+            async def start(self) -> Any:
+                return await inner.start()
+
+            async def handle(self, event: CallerEvent) -> Any:
+                events.append(event)
+                return await inner.handle(event)
+
+            def snapshot(self) -> dict[str, Any]:
+                return inner.snapshot()
+
+        return Session()
+
+
+def with_pause(speak, first: str, rest: str, pause_s: float) -> bytes:
+    """`first`, exactly `pause_s` of silence after its last sound, then `rest` (piper's own lead-in trimmed)."""
+    head = speak(first, RATE)
+    head = head[: speech_end_offset(head, RATE)]
+    tail = speak(rest, RATE)
+    tail = tail[int(0.3 * RATE) * 2:]  # `speak` leads with 0.3 s of silence
+    return head + bytes(int(pause_s * RATE) * 2) + tail
+
+
+async def heard(settings: Settings, models: SharedModels, store: CallStore, pcm: bytes,
+                call_id: str) -> tuple[list[CallerSaid], Any]:
+    recorder = RecordingEngine(load_engine(settings))
+    media = FileMedia([pcm], RATE)  # real time: pauses last as long as they would on a phone
+    session = await run_call(media, CallInfo(call_id=call_id),
+                             CallServices(settings=settings, models=models, dialog=recorder, store=store))
+    return [e for e in recorder.events if isinstance(e, CallerSaid)], session
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(("first", "first_word"), [("Hello,", "hello"), ("No thanks,", "thanks")])
+async def test_pause_after_a_comma_does_not_end_the_callers_turn(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore, speak, first: str,
+        first_word: str) -> None:
+    # Cut at the pause, "No thanks" alone would get the goodbye and a hang-up while the caller goes on.
+    pcm = with_pause(speak, first, "what are your opening hours?", 0.4)
+    said, session = await heard(settings, shared_models, call_store, pcm, "comma-pause")
+
+    assert len(said) == 1, f"the sentence reached the dialog in pieces: {[s.text for s in said]}"
+    text = said[0].text.lower()
+    assert first_word in text and "opening hours" in text
+    assert any("monday to friday" in r.text.lower() for r in session.replies[1:]), session.replies
+    caller = [t for t in await call_store.turns("comma-pause") if t.role == "caller"]
+    assert len(caller) == 1 and "opening hours" in caller[0].text.lower()
+
+
+@pytest.mark.models
+async def test_a_bare_greeting_is_answered_once_the_caller_stays_silent(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore, speak) -> None:
+    # Held as unfinished, but nothing follows: the silence cap answers it, the caller is not left waiting.
+    said, session = await heard(settings, shared_models, call_store, speak("Hello.", RATE), "bare-hello")
+
+    assert len(said) == 1 and "hello" in said[0].text.lower()
+    assert len(session.replies) >= 2 and session.replies[1].text
+
+
+@pytest.mark.parametrize(("text", "unfinished"), [
+    ("Hello,", True), ("Hello.", True), ("No thanks.", True), ("Dzień dobry.", True), ("No thanks, and", True),
+    ("Chciałbym zmienić adres, yyy", True), ("I want to", True), ("Good morning, I need help", False),
+    ("What are your opening hours?", False), ("Yes.", False), ("No.", True), ("Tak, poproszę.", False), ("", False),
+])
+def test_which_transcripts_sound_unfinished(text: str, unfinished: bool) -> None:
+    assert sounds_unfinished(text, TurnSettings()) is unfinished

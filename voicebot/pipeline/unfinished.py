@@ -1,0 +1,25 @@
+"""Does a caller turn's transcript sound unfinished? Then the caller paused mid-sentence, not at its end.
+
+smart-turn judges only the audio; at a 300-400 ms pause after a comma it often says "complete". Whisper's text
+is usually ready by then (speculative ASR), and its punctuation and last word are a strong second opinion:
+"Hello," or "No thanks, and" are not whole requests. Nor is a bare "Hello" / "No thanks": callers pause
+after them far more often than they stop there.
+"""
+
+from __future__ import annotations
+
+import re
+
+from voicebot.config import TurnSettings
+
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)  # letters only: "dzień", "że"; punctuation and digits split words
+
+
+def sounds_unfinished(text: str, turn: TurnSettings) -> bool:
+    text = text.strip()
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not words:
+        return False  # nothing said: nothing to wait for
+    if text.endswith((",", "-", "…", "...")) or words[-1] in turn.unfinished_words:
+        return True
+    return all(w in turn.opener_words for w in words)
