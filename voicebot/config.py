@@ -123,12 +123,12 @@ class TtsSettings(_Section):
 
 
 class TurnSettings(_Section):
-    vad_confidence: float = Field(0.7, gt=0, le=1)
-    vad_start_secs: float = Field(0.2, ge=0)
-    vad_stop_secs: float = Field(0.2, ge=0)
-    smart_turn: bool = True
-    # Longest silence we wait before ending the turn even if smart-turn thinks the caller is not done.
-    max_silence_secs: float = Field(1.2, gt=0)
+    vad_confidence: float = Field(0.7, gt=0, le=1, description="Silero VAD: speech probability that counts as voice")
+    vad_start_secs: float = Field(0.2, ge=0, description="voice this long starts a caller turn (and barges in)")
+    vad_stop_secs: float = Field(0.2, ge=0, description="silence this long lets smart-turn decide the turn is over")
+    smart_turn: bool = Field(True, description="use the smart-turn v3 end-of-turn model (else only the silence cap)")
+    max_silence_secs: float = Field(1.2, gt=0, description="longest silence before the turn ends even if smart-turn "
+                                    "thinks the caller is not done")
     smart_turn_min_probability: float = Field(
         0.5, gt=0, lt=1,
         description="smart-turn's completion probability must exceed this to end a turn before max_silence_secs")
