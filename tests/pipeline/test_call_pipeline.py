@@ -16,9 +16,10 @@ import pytest
 from faster_whisper import WhisperModel
 from piper import PiperVoice
 
+from tests.pipeline.recording import RecordingEngine
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
-from voicebot.dialog.types import CallerEvent, CallerSaid, CallInfo
+from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.pipeline.asr import SpeechRecognizer
 from voicebot.pipeline.call import run_call
 from voicebot.pipeline.file_media import CallerTurn, FileMedia
@@ -43,30 +44,6 @@ def dbfs(pcm: bytes | bytearray) -> float:
 
 def services(settings: Settings, models: SharedModels, store: CallStore | None, dialog: Any = None) -> CallServices:
     return CallServices(settings=settings, models=models, dialog=dialog or load_engine(settings), store=store)
-
-
-class RecordingEngine:
-    """The real dialog engine, with a note of every caller event it was given (what the pipeline heard)."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.events: list[CallerEvent] = []
-
-    def new_session(self, call: CallInfo) -> Any:
-        inner, events = self.engine.new_session(call), self.events
-
-        class Session:
-            async def start(self) -> Any:
-                return await inner.start()
-
-            async def handle(self, event: CallerEvent) -> Any:
-                events.append(event)
-                return await inner.handle(event)
-
-            def snapshot(self) -> dict[str, Any]:
-                return inner.snapshot()
-
-        return Session()
 
 
 async def test_caller_is_transcribed_stored_and_answered_with_speech(

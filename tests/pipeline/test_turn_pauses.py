@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from tests.pipeline.recording import RecordingEngine
 from voicebot.config import Settings, TurnSettings
 from voicebot.dialog.loader import load_engine
-from voicebot.dialog.types import CallerEvent, CallerSaid, CallInfo
+from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.pipeline.call import run_call
 from voicebot.pipeline.file_media import FileMedia, speech_end_offset
 from voicebot.pipeline.models import SharedModels
@@ -21,30 +22,6 @@ from voicebot.pipeline.unfinished import sounds_unfinished
 from voicebot.store.calls import CallStore
 
 RATE = 8000
-
-
-class RecordingEngine:
-    """The real dialog engine, noting every caller event it was given (what the pipeline heard)."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.events: list[CallerEvent] = []
-
-    def new_session(self, call: CallInfo) -> Any:
-        inner, events = self.engine.new_session(call), self.events
-
-        class Session:
-            async def start(self) -> Any:
-                return await inner.start()
-
-            async def handle(self, event: CallerEvent) -> Any:
-                events.append(event)
-                return await inner.handle(event)
-
-            def snapshot(self) -> dict[str, Any]:
-                return inner.snapshot()
-
-        return Session()
 
 
 def with_pause(speak, first: str, rest: str, pause_s: float) -> bytes:
