@@ -5,7 +5,10 @@
 
 The bot (SIP line + real pipeline: VAD, whisper, dialog, piper) runs in this process with its models
 loaded once; sipp places N calls at once. Each caller waits for the greeting, then keeps asking the
-default flow questions (espeak-ng speech, one every `--turn-secs`) until the time is up.
+default flow questions (espeak-ng speech, one every `--turn-secs`) until the time is up. Like real callers,
+each starts asking at its own moment (a random pause of up to `--turn-secs` after the greeting), so turns of
+different calls overlap only by chance; `--lockstep` makes every caller speak at the same moment instead
+(calls 0.5 s apart), the worst case.
 
 Printed per N: voice-to-voice turn latency (caller stops speaking -> first bot audio on the line)
 p50/p95, the bot's RTP send-time jitter (lateness against the 20 ms grid) p50/p95/max, this process's
@@ -42,6 +45,8 @@ SENTENCES = [
     "How late are you open?", "What can you help me with?", "Are you open on Saturday?", "Can you say that again?",
 ]
 GREETING_MS = 8000
+# Where a turn's time goes (ms after the caller's last voiced audio, cumulative), printed p50/p95 per level.
+PARTS = ("end_of_turn", "asr_done", "reply_ready", "first_audio")
 
 _HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="bench caller">
@@ -84,7 +89,7 @@ Content-Length: 0
 
 ]]></send>
   <pause milliseconds="{greeting_ms}"/>
-"""
+{phase}"""
 _TURN = """  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
   <pause milliseconds="{turn_ms}"/>
 """
@@ -105,10 +110,11 @@ Content-Length: 0
 """
 
 
-def scenario(pcaps: list[Path], minutes: float, turn_secs: float) -> str:
+def scenario(pcaps: list[Path], minutes: float, turn_secs: float, lockstep: bool) -> str:
     turns = max(1, int((minutes * 60 - GREETING_MS / 1000) / turn_secs))
     body = "".join(_TURN.format(pcap=pcaps[i % len(pcaps)], turn_ms=int(turn_secs * 1000)) for i in range(turns))
-    return _HEAD.format(greeting_ms=GREETING_MS) + body + _TAIL
+    phase = "" if lockstep else f'  <pause distribution="uniform" min="0" max="{int(turn_secs * 1000)}"/>\n'
+    return _HEAD.format(greeting_ms=GREETING_MS, phase=phase) + body + _TAIL
 
 
 def pct(values: list[float], q: float) -> float:
@@ -120,16 +126,22 @@ async def run_level(settings: Settings, services: CallServices, n: int, scenario
     from voicebot.pipeline.call import run_call
 
     turn_ms: list[float] = []
+    parts: dict[str, list[float]] = {name: [] for name in PARTS}
 
     def on_turn(timings: dict[str, float]) -> None:
         if "first_audio_ms" in timings:
             turn_ms.append(timings["first_audio_ms"])
+            for name in PARTS:
+                if f"{name}_ms" in timings:
+                    parts[name].append(timings[f"{name}_ms"])
 
     line = SipLine(settings, services, functools.partial(run_call, on_turn=on_turn))
     port = await line.start()
     proc = psutil.Process()
     proc.cpu_percent(None)
+    psutil.cpu_percent(None)
     cpu: list[float] = []
+    machine_cpu: list[float] = []  # all processes (sipp too), 100% = all cores
     rss = proc.memory_info().rss
     sipp = await asyncio.create_subprocess_exec(
         "sipp", "-sf", str(scenario_file), f"127.0.0.1:{port}", "-i", "127.0.0.1", "-m", str(n), "-l", str(n),
@@ -142,6 +154,7 @@ async def run_level(settings: Settings, services: CallServices, n: int, scenario
         except TimeoutError:
             pass
         cpu.append(proc.cpu_percent(None))
+        machine_cpu.append(psutil.cpu_percent(None))
         rss = max(rss, proc.memory_info().rss)
     await asyncio.sleep(2)
     errors = tmp / f"errors{n}.log"
@@ -157,7 +170,10 @@ async def run_level(settings: Settings, services: CallServices, n: int, scenario
         "rtp_late_p50_ms": pct(lateness, 50), "rtp_late_p95_ms": pct(lateness, 95),
         "rtp_late_max_ms": max(lateness) if lateness else float("nan"),
         "cpu_mean_pct": statistics.fmean(cpu) if cpu else float("nan"), "cpu_max_pct": max(cpu, default=0.0),
+        "machine_cpu_pct": statistics.fmean(machine_cpu) if machine_cpu else float("nan"),
         "rss_mb": rss / 2**20, "sipp_rc": float(sipp.returncode or 0),
+        **{f"{name}_p50": pct(v, 50) for name, v in parts.items()},
+        **{f"{name}_p95": pct(v, 95) for name, v in parts.items()},
     }
 
 
@@ -166,6 +182,8 @@ async def main() -> int:
     ap.add_argument("--calls", default="1,4,8,16", help="comma-separated concurrency levels (default 1,4,8,16)")
     ap.add_argument("--minutes", type=float, default=2.0, help="how long each level runs (default 2)")
     ap.add_argument("--turn-secs", type=float, default=14.0, help="seconds between caller sentences (default 14)")
+    ap.add_argument("--lockstep", action="store_true",
+                    help="all callers speak at the same moment (worst case) instead of each at its own")
     args = ap.parse_args()
     levels = [int(x) for x in args.calls.split(",") if x.strip()]
     logging.basicConfig(level=logging.WARNING)
@@ -203,9 +221,10 @@ async def main() -> int:
         write_pcap(sub / "say.pcap", espeak_ulaw(sentence, sub))
         pcaps.append(sub / "say.pcap")
     scenario_file = tmp / "bench_caller.xml"
-    scenario_file.write_text(scenario(pcaps, args.minutes, args.turn_secs))
+    scenario_file.write_text(scenario(pcaps, args.minutes, args.turn_secs, args.lockstep))
 
-    print(f"{psutil.cpu_count()} CPUs; {args.minutes} min per level; a caller sentence every {args.turn_secs}s")
+    print(f"{psutil.cpu_count()} CPUs; {args.minutes} min per level; a caller sentence every {args.turn_secs}s; "
+          + ("all callers in lockstep" if args.lockstep else "each caller starting at a random moment"))
     header = (f"{'calls':>5} {'done':>4} {'turns':>5} {'turn p50':>9} {'turn p95':>9} {'rtp late p50':>12} "
               f"{'p95':>6} {'max':>7} {'cpu mean':>8} {'cpu max':>7} {'rss MB':>7}")
     rows = []
@@ -220,7 +239,12 @@ async def main() -> int:
         print(f"{r['calls']:>5} {r['completed']:>4} {r['turns']:>5} "
               f"{r['turn_p50_ms']:>7.0f}ms {r['turn_p95_ms']:>7.0f}ms "
               f"{r['rtp_late_p50_ms']:>10.2f}ms {r['rtp_late_p95_ms']:>4.1f}ms {r['rtp_late_max_ms']:>5.0f}ms "
-              f"{r['cpu_mean_pct']:>7.0f}% {r['cpu_max_pct']:>6.0f}% {r['rss_mb']:>7.0f}")
+              f"{r['cpu_mean_pct']:>7.0f}% {r['cpu_max_pct']:>6.0f}% {r['machine_cpu_pct']:>6.0f}% {r['rss_mb']:>7.0f}")
+    print("\nwhere the time goes, ms after the caller stopped (cumulative p50 / p95):")
+    print(f"{'calls':>5} " + " ".join(f"{name:>18}" for name in PARTS))
+    for r in rows:
+        print(f"{r['calls']:>5} " + " ".join(
+            f"{r[name + '_p50']:>8.0f} / {r[name + '_p95']:>6.0f}" + " " * 2 for name in PARTS))
     models.close()
     return 0
 

@@ -129,6 +129,10 @@ class TurnSettings(_Section):
     smart_turn: bool = Field(True, description="use the smart-turn v3 end-of-turn model (else only the silence cap)")
     max_silence_secs: float = Field(1.2, gt=0, description="longest silence before the turn ends even if smart-turn "
                                     "thinks the caller is not done")
+    finished_words_silence_secs: float = Field(
+        0.7, ge=0, description="silence that ends a turn whose words already sound whole (the speculative "
+        "transcript ends with . ? ! and nothing unfinished), even if smart-turn is unsure; 0 = off; needs "
+        "asr.speculative")
     smart_turn_min_probability: float = Field(
         0.5, gt=0, lt=1,
         description="smart-turn's completion probability must exceed this to end a turn before max_silence_secs")

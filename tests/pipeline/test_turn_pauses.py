@@ -18,7 +18,7 @@ from voicebot.pipeline.call import run_call
 from voicebot.pipeline.file_media import FileMedia, speech_end_offset
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
-from voicebot.pipeline.unfinished import sounds_unfinished
+from voicebot.pipeline.unfinished import sounds_finished, sounds_unfinished
 from voicebot.store.calls import CallStore
 
 RATE = 8000
@@ -67,6 +67,40 @@ async def test_a_bare_greeting_is_answered_once_the_caller_stays_silent(
 
     assert len(said) == 1 and "hello" in said[0].text.lower()
     assert len(session.replies) >= 2 and session.replies[1].text
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("finished_words_silence", [0.7, 0.0])
+async def test_a_sentence_that_sounds_whole_ends_the_turn_before_the_silence_cap(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore, speak,
+        finished_words_silence: float) -> None:
+    # smart-turn off, so only the words can end the turn before the 1.2 s cap (with it on, smart-turn often
+    # hesitates after digits, which is what made these turns slow).
+    turn = settings.turn.model_copy(update={"smart_turn": False, "max_silence_secs": 1.2,
+                                            "finished_words_silence_secs": finished_words_silence})
+    settings = settings.model_copy(update={"turn": turn})
+    timings: list[dict[str, float]] = []
+    recorder = RecordingEngine(load_engine(settings))
+    media = FileMedia([speak("The order number is 48152.", RATE)], RATE)
+    await run_call(media, CallInfo(call_id=f"whole-{finished_words_silence}"),
+                   CallServices(settings=settings, models=shared_models, dialog=recorder, store=call_store),
+                   on_turn=timings.append)
+
+    said = [e for e in recorder.events if isinstance(e, CallerSaid)]
+    assert len(said) == 1 and "48152" in said[0].text.replace(",", "").replace(" ", "")
+    ended_ms = timings[0]["end_of_turn_ms"]
+    if finished_words_silence:
+        assert ended_ms < 1000, f"the turn waited {ended_ms:.0f} ms for the silence cap although it sounded whole"
+    else:  # the switch works: without the words' opinion, the cap decides
+        assert ended_ms >= 1150
+
+
+@pytest.mark.parametrize(("text", "finished"), [
+    ("The order number is 48152.", True), ("What are your opening hours?", True), ("Goodbye!", True),
+    ("Hello.", False), ("I want to.", False), ("My number is...", False), ("Good morning, I need help", False),
+])
+def test_which_transcripts_sound_whole(text: str, finished: bool) -> None:
+    assert sounds_finished(text, TurnSettings()) is finished
 
 
 @pytest.mark.parametrize(("text", "unfinished"), [

@@ -1,16 +1,16 @@
 """Speech recognition: faster-whisper, run off the event loop on one worker thread shared by all calls.
 
+Finished turns go before speculative transcriptions in that thread's queue (see worker.py).
+
 We wrap faster-whisper ourselves instead of using pipecat's WhisperSTTService because that service
 forces English and hides the per-segment probabilities the escalation policy needs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import ctranslate2
@@ -18,6 +18,8 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
+
+from voicebot.pipeline.worker import SPARE, URGENT, PriorityWorker
 
 SAMPLE_RATE = 16000  # whisper's input rate
 FRAMES_PER_S = 100  # mel frames per second
@@ -64,7 +66,7 @@ class SpeechRecognizer:
         self.model = model
         self.beam_size = beam_size
         self.stats = AsrStats()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
+        self._worker = PriorityWorker("asr")
         self._stats_lock = threading.Lock()
         self._queued = 0  # submitted, not finished (event-loop side only)
 
@@ -77,12 +79,14 @@ class SpeechRecognizer:
         """Nothing queued or running: a speculative transcription would delay no one's final one."""
         return self._queued == 0
 
-    async def transcribe(self, audio: np.ndarray, language: str) -> Transcript:
-        """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass)."""
-        loop = asyncio.get_running_loop()
+    async def transcribe(self, audio: np.ndarray, language: str, *, speculative: bool = False) -> Transcript:
+        """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass).
+
+        `speculative`: the turn may not be over yet; any finished turn waiting for the thread goes first.
+        """
         self._queued += 1
         try:
-            return await loop.run_in_executor(self._executor, self.transcribe_sync, audio, language)
+            return await self._worker.run(SPARE if speculative else URGENT, self.transcribe_sync, audio, language)
         finally:
             self._queued -= 1
 
@@ -141,4 +145,4 @@ class SpeechRecognizer:
         return " ".join(texts), (weighted / weight) if weight else 0.0
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._worker.close()

@@ -57,6 +57,17 @@ class SpeechPausedFrame(SystemFrame):
 
 
 @dataclass
+class WordsSoundFinishedFrame(SystemFrame):
+    """Sent upstream by the Transcriber: the speculative text of the turn so far sounds like a whole sentence.
+
+    The TurnDetector may then end the turn at a shorter silence than its cap, if the caller has not spoken since
+    (`voiced_chunks` unchanged).
+    """
+
+    voiced_chunks: int
+
+
+@dataclass
 class CallerTurnFrame(SystemFrame):
     """End of a caller turn (decided by smart-turn or the silence cap)."""
 

@@ -20,9 +20,16 @@ from voicebot.config import TurnSettings
 from voicebot.dialog.types import CallerSaid
 from voicebot.pipeline import prosody
 from voicebot.pipeline.asr import SpeechRecognizer, Transcript
-from voicebot.pipeline.frames import CallerEventFrame, CallerTurnFrame, SpeechPausedFrame, SystemFaultFrame, TurnClock
+from voicebot.pipeline.frames import (
+    CallerEventFrame,
+    CallerTurnFrame,
+    SpeechPausedFrame,
+    SystemFaultFrame,
+    TurnClock,
+    WordsSoundFinishedFrame,
+)
 from voicebot.pipeline.turns import RATE
-from voicebot.pipeline.unfinished import sounds_unfinished
+from voicebot.pipeline.unfinished import sounds_finished, sounds_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +74,12 @@ class Transcriber(FrameProcessor):
                 return  # under load, speculation would only push other callers' final turns back
             # A plain asyncio task, not self.create_task: pipecat's task wrapper swallows exceptions, and a
             # failing recognizer must surface when the turn awaits this result.
-            task = asyncio.create_task(self._asr.transcribe(frame.audio, self._language), name="asr-speculative")
+            task = asyncio.create_task(self._asr.transcribe(frame.audio, self._language, speculative=True),
+                                       name="asr-speculative")
             task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
             self._speculation = _Speculation(frame.voiced_chunks, task)
+            if self._turn.finished_words_silence_secs > 0:
+                self.create_task(self._judge(self._speculation), name="asr-speculative-judge")
         elif isinstance(frame, CallerTurnFrame):
             self._speaking = False
             speculation, self._speculation = self._speculation, None
@@ -85,6 +95,14 @@ class Transcriber(FrameProcessor):
                     self._held.release.cancel()
                     self._held.release = None
             await self.push_frame(frame, direction)
+
+    async def _judge(self, speculation: _Speculation) -> None:
+        """Tell the TurnDetector when the words so far already sound whole: it may end the turn sooner."""
+        await asyncio.wait([speculation.task])
+        if speculation is not self._speculation or speculation.task.cancelled() or speculation.task.exception():
+            return  # the caller went on (or the turn ended) meanwhile; a failure surfaces in _deliver
+        if sounds_finished(speculation.task.result().text, self._turn):
+            await self.push_frame(WordsSoundFinishedFrame(speculation.voiced_chunks), FrameDirection.UPSTREAM)
 
     def _drop_speculation(self) -> None:
         if self._speculation is not None:

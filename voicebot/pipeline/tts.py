@@ -1,19 +1,22 @@
-"""Speech synthesis streamed sentence by sentence, off the event loop, at the phone line's sample rate."""
+"""Speech synthesis streamed sentence by sentence, off the event loop, at the phone line's sample rate.
+
+The first sentence of an answer (a caller is waiting for it) goes before other calls' later sentences, which
+have the first sentence's playing time to be ready (see worker.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import soxr
 
 from voicebot.pipeline.voices import EspeakVoice, Voice
+from voicebot.pipeline.worker import SOON, URGENT, PriorityWorker
 
 
 class NoVoice(LookupError):
@@ -44,7 +47,7 @@ class SpeechSynthesizer:
         self.voices = voices
         self.espeak_fallback = espeak_fallback
         self.stats = TtsStats()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts")
+        self._worker = PriorityWorker("tts")
         self._lock = threading.Lock()
 
     def voice(self, language: str) -> Voice:
@@ -60,14 +63,15 @@ class SpeechSynthesizer:
         """s16le mono PCM at `sample_rate`, one piece per sentence, each ready as soon as it is synthesized."""
         voice = self.voice(language)
         gen = voice.sentences(text)
-        loop = asyncio.get_running_loop()
+        priority = URGENT
         try:
             while True:
-                pcm = await loop.run_in_executor(self._executor, self._next_sentence, gen, voice, sample_rate)
+                pcm = await self._worker.run(priority, self._next_sentence, gen, voice, sample_rate)
                 if pcm is None:
                     return
                 if pcm:
                     yield pcm
+                    priority = SOON
         finally:
             # Cancelled (barge-in) while the worker thread is inside next(gen): that sentence finishes there and
             # is dropped; the generator can only be closed when it is not running.
@@ -92,4 +96,4 @@ class SpeechSynthesizer:
         return b"".join([pcm async for pcm in self.stream(text, language, sample_rate)])
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._worker.close()

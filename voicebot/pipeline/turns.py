@@ -3,7 +3,10 @@
 Also detects barge-in (the caller starts speaking while the bot's audio is playing) and, after a short
 pause, hands the utterance so far to the transcriber so the text is often ready when the turn ends.
 smart-turn hears only audio: the Transcriber gets a second opinion from the words and holds a turn that
-sounds unfinished ("Hello," ...) until the caller goes on or `max_silence_secs` passes (see stt.py).
+sounds unfinished ("Hello," ...) until the caller goes on or `max_silence_secs` passes (see stt.py). The
+opinion also works the other way: when the speculative text already sounds like a whole sentence, a shorter
+silence (`finished_words_silence_secs`) ends the turn even while smart-turn is unsure, which it often is after
+numbers ("The order number is 48152.") and short closings ("Goodbye.").
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from voicebot.pipeline.frames import CallerTurnFrame, SpeechPausedFrame, TurnClock
+from voicebot.pipeline.frames import CallerTurnFrame, SpeechPausedFrame, TurnClock, WordsSoundFinishedFrame
 
 RATE = 16000  # VAD, smart-turn and whisper all work at 16 kHz
 PREROLL_S = 1.0  # audio kept from before VAD confirms speech (it needs ~0.5 s on soft onsets): first words reach ASR
@@ -39,12 +42,14 @@ def to_float(pcm: bytes) -> np.ndarray:
 
 class TurnDetector(FrameProcessor):
     def __init__(self, vad: VADAnalyzer, turn_analyzer: BaseTurnAnalyzer | None, *, input_rate: int,
-                 max_silence_s: float, call_start: float, speculative: bool = True) -> None:
+                 max_silence_s: float, call_start: float, speculative: bool = True,
+                 finished_words_silence_s: float = 0.0) -> None:
         super().__init__(name="turns")
         self._vad = vad
         self._turn = turn_analyzer
         self._resampler = soxr.ResampleStream(input_rate, RATE, 1, dtype="int16") if input_rate != RATE else None
         self._max_silence_s = max_silence_s
+        self._finished_words_silence_s = finished_words_silence_s or max_silence_s
         self._call_start = call_start
         self._speculative = speculative
         self._bot_speaking = False
@@ -64,12 +69,17 @@ class TurnDetector(FrameProcessor):
         self._barge_in = False
         self._paused_sent = False
         self._vad_quiet = False
+        self._words_finished = False  # the Transcriber heard a whole sentence in the speech so far
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, InputAudioRawFrame):
             await self._on_audio(frame.audio)
             return  # caller audio stops here; downstream only needs turns
+        if isinstance(frame, WordsSoundFinishedFrame):
+            # Only about this turn's speech as it is now: a newer word makes the opinion stale.
+            self._words_finished = self._in_turn and frame.voiced_chunks == len(self._voiced)
+            return
         if isinstance(frame, BotStartedSpeakingFrame):
             self._bot_speaking = True
         elif isinstance(frame, BotStoppedSpeakingFrame):
@@ -100,6 +110,7 @@ class TurnDetector(FrameProcessor):
             self._silence_s = 0.0
             self._paused_sent = False
             self._vad_quiet = False
+            self._words_finished = False
             await self._end_if_too_long()
             return
         self._silence_s += seconds
@@ -114,7 +125,8 @@ class TurnDetector(FrameProcessor):
             self._vad_quiet = True
             if end_state != EndOfTurnState.COMPLETE:
                 end_state, _ = await self._turn.analyze_end_of_turn()
-        if end_state == EndOfTurnState.COMPLETE or self._silence_s >= self._max_silence_s:
+        cap = self._finished_words_silence_s if self._words_finished else self._max_silence_s
+        if end_state == EndOfTurnState.COMPLETE or self._silence_s >= min(cap, self._max_silence_s):
             await self._end_turn()
 
     async def _end_if_too_long(self) -> bool:

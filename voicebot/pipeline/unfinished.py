@@ -1,4 +1,4 @@
-"""Does a caller turn's transcript sound unfinished? Then the caller paused mid-sentence, not at its end.
+"""Does a caller turn's transcript sound unfinished (or whole)? Then the caller paused mid-sentence (or at its end).
 
 smart-turn judges only the audio; at a 300-400 ms pause after a comma it often says "complete". Whisper's text
 is usually ready by then (speculative ASR), and its punctuation and last word are a strong second opinion:
@@ -23,3 +23,9 @@ def sounds_unfinished(text: str, turn: TurnSettings) -> bool:
     if text.endswith((",", "-", "…", "...")) or words[-1] in turn.unfinished_words:
         return True
     return all(w in turn.opener_words for w in words)
+
+
+def sounds_finished(text: str, turn: TurnSettings) -> bool:
+    """A whole sentence: whisper closed it with . ? ! and nothing in it sounds unfinished."""
+    text = text.strip()
+    return text.endswith((".", "?", "!")) and not text.endswith("...") and not sounds_unfinished(text, turn)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import onnxruntime as ort
 from piper import PiperVoice
 
 # Split after . ! ? … followed by whitespace; keeps abbreviations like "ul." mostly intact because they are
@@ -58,13 +59,27 @@ class Voice(Protocol):
 class PiperSentenceVoice:
     def __init__(self, name: str, onnx: Path, config: Path) -> None:
         self.name = name
-        self.voice = PiperVoice.load(onnx, config_path=config)
+        voice = PiperVoice.load(onnx, config_path=config)
+        voice.session = _quiet_session(onnx)
+        self.voice = voice
         self.sample_rate = int(self.voice.config.sample_rate)
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
         for piece in speech_pieces(text):
             for chunk in self.voice.synthesize(piece):  # one AudioChunk per sentence piper finds
                 yield chunk.audio_int16_array
+
+
+def _quiet_session(onnx: Path) -> ort.InferenceSession:
+    """piper's model with threads that sleep, not spin, between pieces of work.
+
+    onnxruntime's default thread pool spins while it waits; with several calls busy on two cores those
+    spinning threads take the CPU whisper needs for another caller's turn.
+    """
+    opts = ort.SessionOptions()
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return ort.InferenceSession(str(onnx), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
 class EspeakVoice:
