@@ -141,7 +141,7 @@ class TurnSettings(_Section):
                           "greeting) waits for more speech, up to max_silence_secs after the caller stopped")
     unfinished_words: tuple[str, ...] = Field(
         # English and Polish together: "i", "a" and "to" are unfinished endings in both.
-        ("and", "but", "or", "so", "because", "i", "um", "uh", "uhm", "er", "erm", "the", "a", "to", "that",
+        ("and", "but", "or", "so", "because", "i", "um", "uh", "uhm", "er", "erm", "the", "a", "to",
          "with", "my", "ale", "że", "żeby", "bo", "albo", "lub", "czy", "oraz", "więc", "yyy", "eee", "yy",
          "w", "na", "z", "do", "mój", "moja", "moje"),
         description="a transcript ending with one of these words (lower case) is unfinished")
