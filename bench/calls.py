@@ -6,9 +6,9 @@
 The bot (SIP line + real pipeline: VAD, whisper, dialog, piper) runs in this process with its models
 loaded once; sipp places N calls at once. Each caller waits for the greeting, then keeps asking the
 default flow questions (espeak-ng speech, one every `--turn-secs`) until the time is up. Like real callers,
-each starts asking at its own moment (a random pause of up to `--turn-secs` after the greeting), so turns of
-different calls overlap only by chance; `--lockstep` makes every caller speak at the same moment instead
-(calls 0.5 s apart), the worst case.
+each starts asking at its own moment (a random pause of up to `--turn-secs` after the greeting, drawn with
+`--seed`, so two runs put the same load on the bot), so turns of different calls overlap only by chance;
+`--lockstep` makes every caller speak at the same moment instead (calls 0.5 s apart), the worst case.
 
 Printed per N: voice-to-voice turn latency (caller stops speaking -> first bot audio on the line)
 p50/p95, the bot's RTP send-time jitter (lateness against the 20 ms grid) p50/p95/max, this process's
@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import functools
 import logging
+import random
 import statistics
 import sys
 import tempfile
@@ -110,10 +111,26 @@ Content-Length: 0
 """
 
 
+_PHASE = """  <nop><action>
+    <assignstr assign_to="phase_text" value="[field0]"/>
+    <todouble assign_to="phase_ms" variable="phase_text"/>
+  </action></nop>
+  <pause variable="phase_ms"/>
+"""
+
+
+def phases_file(path: Path, calls: int, turn_secs: float, seed: int) -> Path:
+    """sipp injection file: for each call, how long after the greeting it starts asking (ms)."""
+    rng = random.Random(seed)
+    path.write_text("SEQUENTIAL\n" + "".join(f"{rng.uniform(0, turn_secs * 1000):.0f};\n" for _ in range(calls)))
+    return path
+
+
 def scenario(pcaps: list[Path], minutes: float, turn_secs: float, lockstep: bool) -> str:
     turns = max(1, int((minutes * 60 - GREETING_MS / 1000) / turn_secs))
     body = "".join(_TURN.format(pcap=pcaps[i % len(pcaps)], turn_ms=int(turn_secs * 1000)) for i in range(turns))
-    phase = "" if lockstep else f'  <pause distribution="uniform" min="0" max="{int(turn_secs * 1000)}"/>\n'
+    # Each call's start offset comes from the injection file (one line per call, in call order).
+    phase = "" if lockstep else _PHASE
     return _HEAD.format(greeting_ms=GREETING_MS, phase=phase) + body + _TAIL
 
 
@@ -122,7 +139,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run_level(settings: Settings, services: CallServices, n: int, scenario_file: Path, tmp: Path,
-                    minutes: float) -> dict[str, float]:
+                    minutes: float, phases: list[str]) -> dict[str, float]:
     from voicebot.pipeline.call import run_call
 
     turn_ms: list[float] = []
@@ -145,6 +162,7 @@ async def run_level(settings: Settings, services: CallServices, n: int, scenario
     rss = proc.memory_info().rss
     sipp = await asyncio.create_subprocess_exec(
         "sipp", "-sf", str(scenario_file), f"127.0.0.1:{port}", "-i", "127.0.0.1", "-m", str(n), "-l", str(n),
+        *phases,
         "-r", "2", "-nostdin", "-timeout", f"{int(minutes * 60 + 60)}s", "-trace_stat", "-stf",
         str(tmp / f"stat{n}.csv"), "-trace_err", "-error_file", str(tmp / f"errors{n}.log"),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=tmp)
@@ -182,6 +200,7 @@ async def main() -> int:
     ap.add_argument("--calls", default="1,4,8,16", help="comma-separated concurrency levels (default 1,4,8,16)")
     ap.add_argument("--minutes", type=float, default=2.0, help="how long each level runs (default 2)")
     ap.add_argument("--turn-secs", type=float, default=14.0, help="seconds between caller sentences (default 14)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the callers' start moments (default 1)")
     ap.add_argument("--lockstep", action="store_true",
                     help="all callers speak at the same moment (worst case) instead of each at its own")
     args = ap.parse_args()
@@ -230,7 +249,9 @@ async def main() -> int:
     rows = []
     for n in levels:
         started = time.monotonic()
-        r = await run_level(settings, services, n, scenario_file, tmp, args.minutes)
+        phases = [] if args.lockstep else ["-inf", str(phases_file(tmp / f"phases{n}.csv", n, args.turn_secs,
+                                                                     args.seed))]
+        r = await run_level(settings, services, n, scenario_file, tmp, args.minutes, phases)
         rows.append(r)
         print(f"  N={n}: {time.monotonic() - started:.0f}s; {r['ended_by_bot']} call(s) ended early by the bot "
               "(transfer/goodbye), turns measured until then", flush=True)

@@ -120,6 +120,8 @@ class TtsSettings(_Section):
                                    "`voicebot models add-voice`)")
     fallback: Literal["", "espeak-ng"] = Field(
         "", description='"espeak-ng" speaks a language that has no piper voice; empty = such a language is an error')
+    cache_mb: int = Field(32, ge=0, description="memory for bot sentences already synthesized (fixed prompts are "
+                          "synthesized once per process, not once per caller); 0 = off")
 
 
 class TurnSettings(_Section):

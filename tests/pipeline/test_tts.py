@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from voicebot.pipeline.models import SharedModels
-from voicebot.pipeline.tts import NoVoice
+from voicebot.pipeline.speech_cache import SpeechCache
+from voicebot.pipeline.tts import NoVoice, SpeechSynthesizer
 from voicebot.pipeline.voices import speech_pieces
 
 
@@ -37,3 +38,34 @@ async def test_replies_stream_one_piece_per_sentence_at_the_line_rate(shared_mod
 async def test_a_language_without_voice_is_a_clear_error(shared_models: SharedModels) -> None:
     with pytest.raises(NoVoice, match="no TTS voice for language 'de'"):
         [p async for p in shared_models.tts.stream("Guten Tag.", "de", 8000)]
+
+
+@pytest.mark.models
+async def test_a_sentence_said_before_is_not_synthesized_again(shared_models: SharedModels) -> None:
+    tts = SpeechSynthesizer(shared_models.tts.voices, espeak_fallback=False, cache_bytes=2**20)
+    try:
+        text = "We are open Monday to Friday. Anything else?"
+        first = [p async for p in tts.stream(text, "en", 8000)]
+        synthesized = tts.stats.sentences
+        again = [p async for p in tts.stream(text, "en", 8000)]
+        wideband = [p async for p in tts.stream("Anything else?", "en", 16000)]
+    finally:
+        tts.close()
+
+    assert again == first and synthesized == 2  # the next caller hears the same audio, at no CPU cost
+    assert tts.cache.hits == 2
+    assert len(wideband[0]) == pytest.approx(2 * len(first[1]), rel=0.1)  # another line rate: its own entry
+    assert tts.stats.sentences == 3
+
+
+def test_the_speech_cache_forgets_the_least_recently_used_pieces_first() -> None:
+    cache = SpeechCache(max_bytes=10)
+    cache.put("joe", "a", 8000, b"1234")
+    cache.put("joe", "b", 8000, b"5678")
+    assert cache.get("joe", "a", 8000) == b"1234"  # now the most recent
+    cache.put("joe", "c", 8000, b"9abc")  # over budget: "b" goes
+    assert cache.get("joe", "b", 8000) is None
+    assert cache.get("joe", "a", 8000) == b"1234" and cache.get("joe", "c", 8000) == b"9abc"
+    assert cache.size_bytes == 8
+    cache.put("joe", "huge", 8000, b"x" * 11)  # larger than the whole budget: not kept, nothing evicted
+    assert cache.get("joe", "huge", 8000) is None and cache.size_bytes == 8

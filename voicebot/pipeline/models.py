@@ -50,7 +50,8 @@ class SharedModels:
         models = cls(
             settings=settings,
             asr=SpeechRecognizer(whisper, settings.asr.beam_size),
-            tts=SpeechSynthesizer(voices, espeak_fallback=settings.tts.fallback == "espeak-ng"),
+            tts=SpeechSynthesizer(voices, espeak_fallback=settings.tts.fallback == "espeak-ng",
+                                  cache_bytes=settings.tts.cache_mb * 2**20),
             vad_session=load_vad_session(),
             smart_turn_session=load_smart_turn_session() if settings.turn.smart_turn else None,
         )
@@ -97,6 +98,8 @@ class SharedModels:
             ("voicebot_tts_sentences_total", "counter", "Sentences synthesized.", t.sentences),
             ("voicebot_tts_audio_seconds_total", "counter", "Bot audio synthesized.", t.audio_s),
             ("voicebot_tts_compute_seconds_total", "counter", "Time spent synthesizing.", t.compute_s),
+            ("voicebot_tts_cache_hits_total", "counter", "Bot sentences served from the speech cache.",
+             self.tts.cache.hits),
         ]
         lines: list[str] = []
         for name, kind, help_text, value in metrics:

@@ -70,8 +70,8 @@ class Transcriber(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, SpeechPausedFrame):
             self._drop_speculation()
-            if not self._asr.idle:
-                return  # under load, speculation would only push other callers' final turns back
+            # Even under load: the ASR thread runs every finished turn before any speculation, and without the
+            # speculative text a turn whose words sound whole could not end before the silence cap.
             # A plain asyncio task, not self.create_task: pipecat's task wrapper swallows exceptions, and a
             # failing recognizer must surface when the turn awaits this result.
             task = asyncio.create_task(self._asr.transcribe(frame.audio, self._language, speculative=True),

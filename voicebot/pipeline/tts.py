@@ -1,21 +1,21 @@
 """Speech synthesis streamed sentence by sentence, off the event loop, at the phone line's sample rate.
 
 The first sentence of an answer (a caller is waiting for it) goes before other calls' later sentences, which
-have the first sentence's playing time to be ready (see worker.py).
+have the first sentence's playing time to be ready (see worker.py). Pieces said before come from a cache.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import numpy as np
 import soxr
 
-from voicebot.pipeline.voices import EspeakVoice, Voice
+from voicebot.pipeline.speech_cache import SpeechCache
+from voicebot.pipeline.voices import EspeakVoice, Voice, speech_pieces
 from voicebot.pipeline.worker import SOON, URGENT, PriorityWorker
 
 
@@ -43,10 +43,11 @@ class SpeechSynthesizer:
     and because the ASR thread already uses the other core. Calls interleave at sentence granularity.
     """
 
-    def __init__(self, voices: dict[str, Voice], espeak_fallback: bool) -> None:
+    def __init__(self, voices: dict[str, Voice], espeak_fallback: bool, cache_bytes: int = 0) -> None:
         self.voices = voices
         self.espeak_fallback = espeak_fallback
         self.stats = TtsStats()
+        self.cache = SpeechCache(cache_bytes)
         self._worker = PriorityWorker("tts")
         self._lock = threading.Lock()
 
@@ -60,34 +61,28 @@ class SpeechSynthesizer:
         return voice
 
     async def stream(self, text: str, language: str, sample_rate: int) -> AsyncIterator[bytes]:
-        """s16le mono PCM at `sample_rate`, one piece per sentence, each ready as soon as it is synthesized."""
-        voice = self.voice(language)
-        gen = voice.sentences(text)
-        priority = URGENT
-        try:
-            while True:
-                pcm = await self._worker.run(priority, self._next_sentence, gen, voice, sample_rate)
-                if pcm is None:
-                    return
-                if pcm:
-                    yield pcm
-                    priority = SOON
-        finally:
-            # Cancelled (barge-in) while the worker thread is inside next(gen): that sentence finishes there and
-            # is dropped; the generator can only be closed when it is not running.
-            with contextlib.suppress(ValueError):
-                gen.close()
+        """s16le mono PCM at `sample_rate`, one piece per sentence, each ready as soon as it is synthesized.
 
-    def _next_sentence(self, gen: Iterator[np.ndarray], voice: Voice, sample_rate: int) -> bytes | None:
+        A barge-in cancels this between pieces (a piece being synthesized finishes in the worker, unused).
+        """
+        voice = self.voice(language)
+        priority = URGENT
+        for piece in speech_pieces(text):
+            pcm = self.cache.get(voice.name, piece, sample_rate)
+            if pcm is None:
+                pcm = await self._worker.run(priority, self._synthesize, voice, piece, sample_rate)
+                self.cache.put(voice.name, piece, sample_rate, pcm)
+            if pcm:
+                yield pcm
+                priority = SOON
+
+    def _synthesize(self, voice: Voice, piece: str, sample_rate: int) -> bytes:
         started = time.perf_counter()
-        try:
-            audio = next(gen)
-        except StopIteration:
-            return None
-        out = resample(audio, voice.sample_rate, sample_rate)
+        audio = [a for a in voice.sentences(piece) if len(a)]
+        out = b"".join(resample(a, voice.sample_rate, sample_rate) for a in audio)
         with self._lock:
-            self.stats.sentences += 1
-            self.stats.audio_s += len(audio) / voice.sample_rate
+            self.stats.sentences += len(audio)
+            self.stats.audio_s += sum(len(a) for a in audio) / voice.sample_rate
             self.stats.compute_s += time.perf_counter() - started
         return out
 
