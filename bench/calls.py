@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import functools
 import logging
+import os
 import random
 import statistics
 import sys
@@ -223,6 +224,7 @@ async def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-calls-"))
     settings = load_settings(environ={
+        **os.environ,  # e.g. VOICEBOT_TTS_CACHE_MB=0 to measure with every sentence synthesized
         "VOICEBOT_SIP_PORT": "0", "VOICEBOT_REDIS_PREFIX": "bench:calls:",
         # This measures speed, not the dialog: callers must not be escalated off the bot mid-run (an
         # ASR slip under load would otherwise end a call with a REFER the bench caller cannot take).
@@ -242,6 +244,7 @@ async def main() -> int:
     scenario_file = tmp / "bench_caller.xml"
     scenario_file.write_text(scenario(pcaps, args.minutes, args.turn_secs, args.lockstep))
 
+    print(f"speech cache {settings.tts.cache_mb} MB (0 = every bot sentence synthesized)")
     print(f"{psutil.cpu_count()} CPUs; {args.minutes} min per level; a caller sentence every {args.turn_secs}s; "
           + ("all callers in lockstep" if args.lockstep else "each caller starting at a random moment"))
     header = (f"{'calls':>5} {'done':>4} {'turns':>5} {'turn p50':>9} {'turn p95':>9} {'rtp late p50':>12} "

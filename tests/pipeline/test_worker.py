@@ -62,3 +62,28 @@ async def test_a_cancelled_job_never_runs_and_errors_reach_the_caller() -> None:
     assert ran == ["busy", "broken"]
     with pytest.raises(RuntimeError, match="closed"):
         await worker.run(URGENT, job, "late")
+
+
+async def test_a_promoted_speculation_runs_once_ahead_of_work_with_slack() -> None:
+    worker = PriorityWorker("test")
+    gate = threading.Event()
+    ran: list[str] = []
+
+    def job(name: str) -> str:
+        if name == "busy":
+            gate.wait(5)
+        ran.append(name)
+        return name
+
+    busy = worker.submit(URGENT, job, "busy")
+    await asyncio.sleep(0.05)
+    speculation = worker.submit(SPARE, job, "speculation")
+    later = worker.submit(SOON, job, "second sentence")
+    speculation.promote(URGENT)  # the turn ended as it was: the caller now waits for this text
+    gate.set()
+    results = await asyncio.gather(busy.result(), speculation.result(), later.result())
+    await asyncio.sleep(0.05)  # let the worker skip the job's old, spare entry
+    worker.close()
+
+    assert results == ["busy", "speculation", "second sentence"]
+    assert ran == ["busy", "speculation", "second sentence"]  # run once, not again from its spare entry

@@ -19,7 +19,7 @@ from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
-from voicebot.pipeline.worker import SPARE, URGENT, PriorityWorker
+from voicebot.pipeline.worker import SPARE, URGENT, Job, PriorityWorker
 
 SAMPLE_RATE = 16000  # whisper's input rate
 FRAMES_PER_S = 100  # mel frames per second
@@ -68,26 +68,32 @@ class SpeechRecognizer:
         self.stats = AsrStats()
         self._worker = PriorityWorker("asr")
         self._stats_lock = threading.Lock()
-        self._queued = 0  # submitted, not finished (event-loop side only)
+        self._queued = 0  # submitted, not finished (guarded by _stats_lock: the worker thread finishes jobs)
 
     @property
     def queued(self) -> int:
         return self._queued
 
-    @property
-    def idle(self) -> bool:
-        """Nothing queued or running: a speculative transcription would delay no one's final one."""
-        return self._queued == 0
+    async def transcribe(self, audio: np.ndarray, language: str) -> Transcript:
+        """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass)."""
+        return await self._submit(URGENT, audio, language).result()
 
-    async def transcribe(self, audio: np.ndarray, language: str, *, speculative: bool = False) -> Transcript:
-        """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass).
+    def speculate(self, audio: np.ndarray, language: str) -> Job[Transcript]:
+        """Transcribe a turn that may not be over: every finished turn waiting for the thread goes first.
 
-        `speculative`: the turn may not be over yet; any finished turn waiting for the thread goes first.
+        `promote(URGENT)` the job if the turn turns out to be over as it was: its caller now waits for it.
         """
-        self._queued += 1
-        try:
-            return await self._worker.run(SPARE if speculative else URGENT, self.transcribe_sync, audio, language)
-        finally:
+        return self._submit(SPARE, audio, language)
+
+    def _submit(self, priority: int, audio: np.ndarray, language: str) -> Job[Transcript]:
+        job = self._worker.submit(priority, self.transcribe_sync, audio, language)
+        with self._stats_lock:
+            self._queued += 1
+        job.future.add_done_callback(self._finished)
+        return job
+
+    def _finished(self, _future: object) -> None:
+        with self._stats_lock:
             self._queued -= 1
 
     def transcribe_sync(self, audio: np.ndarray, language: str) -> Transcript:

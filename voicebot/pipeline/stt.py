@@ -30,6 +30,7 @@ from voicebot.pipeline.frames import (
 )
 from voicebot.pipeline.turns import RATE
 from voicebot.pipeline.unfinished import sounds_finished, sounds_unfinished
+from voicebot.pipeline.worker import URGENT, Job
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 class _Speculation:
     voiced_chunks: int
     task: asyncio.Task[Transcript]
+    job: Job[Transcript]
 
 
 def _consume_result(task: asyncio.Task[Transcript]) -> None:
@@ -74,10 +76,10 @@ class Transcriber(FrameProcessor):
             # speculative text a turn whose words sound whole could not end before the silence cap.
             # A plain asyncio task, not self.create_task: pipecat's task wrapper swallows exceptions, and a
             # failing recognizer must surface when the turn awaits this result.
-            task = asyncio.create_task(self._asr.transcribe(frame.audio, self._language, speculative=True),
-                                       name="asr-speculative")
+            job = self._asr.speculate(frame.audio, self._language)
+            task = asyncio.create_task(job.result(), name="asr-speculative")
             task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
-            self._speculation = _Speculation(frame.voiced_chunks, task)
+            self._speculation = _Speculation(frame.voiced_chunks, task, job)
             if self._turn.finished_words_silence_secs > 0:
                 self.create_task(self._judge(self._speculation), name="asr-speculative-judge")
         elif isinstance(frame, CallerTurnFrame):
@@ -86,6 +88,8 @@ class Transcriber(FrameProcessor):
             if speculation and speculation.voiced_chunks != frame.voiced_chunks:
                 speculation.task.cancel()  # the caller spoke again after that pause: its text is incomplete
                 speculation = None
+            elif speculation:
+                speculation.job.promote(URGENT)  # the caller now waits for this text: no longer spare work
             self._last = self.create_task(self._deliver(frame, speculation, self._last), name="asr-turn")
         else:
             if isinstance(frame, UserStartedSpeakingFrame):

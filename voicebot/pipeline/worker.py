@@ -16,7 +16,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -27,48 +27,70 @@ SPARE = 2  # useful only if it is done early (speculation)
 _STOP = -1  # the stop marker sorts before every job
 
 
-class PriorityWorker:
-    """A single worker thread fed by a priority queue; equal priorities run in submission order.
+class Job(Generic[T]):
+    """One submitted job: await `result()`; `promote()` when someone starts waiting for it in silence."""
 
-    Cancelling the awaiting coroutine drops a job that has not started; a running job finishes unused.
-    """
+    def __init__(self, worker: PriorityWorker, fn: Callable[[], T]) -> None:
+        self.future: Future[T] = Future()
+        self.fn = fn
+        self._worker = worker
+
+    async def result(self) -> T:
+        """Cancelling the awaiting coroutine drops the job if it has not started; a running job finishes unused."""
+        return await asyncio.wrap_future(self.future)
+
+    def promote(self, priority: int) -> None:
+        """Queue it again at `priority`; whichever of its entries comes first runs it, the other is skipped."""
+        if not (self.future.done() or self.future.running()):
+            self._worker.put(priority, self)
+
+
+class PriorityWorker:
+    """A single worker thread fed by a priority queue; equal priorities run in submission order."""
 
     def __init__(self, name: str) -> None:
-        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], Any] | None, Future[Any] | None]] = (
-            queue.PriorityQueue())
+        self._queue: queue.PriorityQueue[tuple[int, int, Job[Any] | None]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._closed = False
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
-    async def run(self, priority: int, fn: Callable[..., T], *args: Any) -> T:
+    def submit(self, priority: int, fn: Callable[..., T], *args: Any) -> Job[T]:
         if self._closed:
             raise RuntimeError(f"{self._thread.name} worker is closed")
-        job: Future[T] = Future()
-        self._queue.put((priority, next(self._order), functools.partial(fn, *args), job))
-        return await asyncio.wrap_future(job)
+        job = Job(self, functools.partial(fn, *args))
+        self.put(priority, job)
+        return job
+
+    async def run(self, priority: int, fn: Callable[..., T], *args: Any) -> T:
+        return await self.submit(priority, fn, *args).result()
+
+    def put(self, priority: int, job: Job[Any]) -> None:
+        self._queue.put((priority, next(self._order), job))
 
     def _work(self) -> None:
         while True:
-            _, _, fn, job = self._queue.get()
-            if fn is None or job is None:
+            _, _, job = self._queue.get()
+            if job is None:
                 return
-            if not job.set_running_or_notify_cancel():
+            if job.future.done() or job.future.running():
+                continue  # already run through an earlier entry (it was promoted)
+            if not job.future.set_running_or_notify_cancel():
                 continue  # its caller gave up while it waited (barge-in, hang-up, stale speculation)
             try:
-                job.set_result(fn())
-            except BaseException as exc:
-                job.set_exception(exc)
+                job.future.set_result(job.fn())
+            except BaseException as exc:  # handed to the awaiting coroutine, which decides
+                job.future.set_exception(exc)
 
     def close(self) -> None:
         """Stop after the running job; jobs still waiting are cancelled (their callers see CancelledError)."""
         self._closed = True
         while True:
             try:
-                _, _, _, job = self._queue.get_nowait()
+                _, _, job = self._queue.get_nowait()
             except queue.Empty:
                 break
             if job is not None:
-                job.cancel()
+                job.future.cancel()
         with contextlib.suppress(Exception):
-            self._queue.put((_STOP, next(self._order), None, None))
+            self._queue.put((_STOP, next(self._order), None))
