@@ -104,7 +104,8 @@ def test_which_transcripts_sound_whole(text: str, finished: bool) -> None:
 
 
 @pytest.mark.parametrize(("text", "unfinished"), [
-    ("Hello,", True), ("Hello.", True), ("No thanks.", True), ("Dzień dobry.", True), ("No thanks, and", True),
+    ("Hello,", True), ("Hello.", True), ("Hello?", True), ("No thanks.", True), ("Dzień dobry.", True),
+    ("No thanks, and", True),
     ("Chciałbym zmienić adres, yyy", True), ("I want to", True), ("Good morning, I need help", False),
     ("What are your opening hours?", False), ("What can you help me with?", False), ("What can you do?", False),
     ("Please repeat that.", False), ("Yes.", False), ("No.", True), ("Tak, poproszę.", False), ("", False),

@@ -20,9 +20,8 @@ def sounds_unfinished(text: str, turn: TurnSettings) -> bool:
     words = [w.lower() for w in _WORD.findall(text)]
     if not words:
         return False  # nothing said: nothing to wait for
-    if text.endswith("?"):
-        return False  # whisper heard a question's end; questions may end on "with" / "for" / "do"
-    if text.endswith((",", "-", "…", "...")) or words[-1] in turn.unfinished_words:
+    # After a question mark whisper heard a question's end: questions may end on "with" / "for" / "do".
+    if not text.endswith("?") and (text.endswith((",", "-", "…", "...")) or words[-1] in turn.unfinished_words):
         return True
     return all(w in turn.opener_words for w in words)
 
