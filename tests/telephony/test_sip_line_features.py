@@ -12,7 +12,7 @@ import pytest
 
 from telephony.sip_line import SipLine
 from tests.telephony.conftest import line_services
-from tests.telephony.sip_helpers import RawPeer, RtpCapture, run_sipp, sip_request
+from tests.telephony.sip_helpers import RawPeer, RtpCapture, SippResult, run_sipp, sip_request
 from voicebot.config import Settings
 from voicebot.store.calls import CallStore
 
@@ -24,6 +24,23 @@ def _with_sip(settings: Settings, **sip: Any) -> Settings:
 
 
 @pytest.mark.models
+async def _call_until_done(line: SipLine, scenario: str, tmp_path: Path, extra: list[str] | None = None) -> SippResult:
+    """Start `line`, let a sipp caller run `scenario` against it, wait until the line has closed the call."""
+    await line.start()
+    capture = await RtpCapture.open()
+    try:
+        result = await run_sipp(scenario, line.port, tmp_path, {"capture_port": str(capture.port)}, timeout=30,
+                                extra=extra or [])
+        for _ in range(50):
+            if line.finished:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        capture.close()
+        await line.stop()
+    return result
+
+
 async def test_hold_silences_the_bot_and_calls_over_the_limit_get_busy(
         line_settings: Settings, call_store: CallStore, sip_models: Any, tmp_path: Path) -> None:
     settings = _with_sip(line_settings, max_calls=1)
@@ -61,19 +78,8 @@ async def test_a_failing_pipeline_hands_the_caller_to_the_human_line(
     # The speech models are missing (None): the pipeline fails as soon as the call starts.
     settings = _with_sip(line_settings, transport="both")
     line = SipLine(settings, line_services(settings, call_store, None))
-    await line.start()
-    capture = await RtpCapture.open()
-    try:
-        result = await run_sipp("caller_gets_refer_at_once", line.port, tmp_path,
-                                {"capture_port": str(capture.port)}, timeout=30,
-                                extra=["-t", "t1"] if transport == "tcp" else [])
-        for _ in range(50):
-            if line.finished:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        capture.close()
-        await line.stop()
+    result = await _call_until_done(line, "caller_gets_refer_at_once", tmp_path,
+                                    extra=["-t", "t1"] if transport == "tcp" else [])
     assert result.returncode == 0, result.stdout + result.log  # REFER, NOTIFY 200, BYE: transferred
     info, call = line.finished[0]
     assert f"HANDOFF={info.call_id}" in result.log  # the agent can find the call's transcript
@@ -86,18 +92,7 @@ async def test_transfer_fails_cleanly_when_the_human_line_does_not_answer(
     # Nobody listens on the human line; the caller's phone refuses REFER, so the bot tries to bridge.
     settings = _with_sip(line_settings, transfer_timeout_secs=2.0)
     line = SipLine(settings, line_services(settings, call_store, None))
-    await line.start()
-    capture = await RtpCapture.open()
-    try:
-        result = await run_sipp("caller_refuses_refer_at_once", line.port, tmp_path,
-                                {"capture_port": str(capture.port)}, timeout=30)
-        for _ in range(50):
-            if line.finished:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        capture.close()
-        await line.stop()
+    result = await _call_until_done(line, "caller_refuses_refer_at_once", tmp_path)
     assert result.returncode == 0, result.stdout + result.log  # REFER refused, then a clean BYE
     _, call = line.finished[0]
     assert len(call.transfers) == 1 and not call.transfers[0].ok
