@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import always_staffed
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.loader import fixed_clock, load_engine
@@ -21,17 +22,12 @@ TUESDAY_NOON = datetime(2026, 11, 24, 12, 0, tzinfo=WARSAW)  # the human line is
 SATURDAY_EVENING = datetime(2026, 11, 28, 18, 0, tzinfo=WARSAW)  # closed until Monday 8:00
 
 
-def open_hours(settings: Settings) -> Settings:
-    return settings.model_copy(update={"business_hours": settings.business_hours.model_copy(
-        update={"always_open": True})})
-
-
 async def transferred_session(settings: Settings, store: CallStore, info: CallInfo, words: str,
                               offer_clock: datetime) -> CallSession:
     """A call in which the caller asked for a person and the dialog decided to transfer."""
     offer = CallbackOffer.for_store(settings, store)
     offer.clock = fixed_clock(offer_clock)
-    engine = load_engine(open_hours(settings), callbacks=offer.store, clock=fixed_clock(TUESDAY_NOON))
+    engine = load_engine(always_staffed(settings), callbacks=offer.store, clock=fixed_clock(TUESDAY_NOON))
     session = CallSession(info, engine.new_session(info), store, callbacks=offer)
     await session.begin()
     reply = await session.on_event(CallerSaid(words, language=info.language, asr_confidence=0.9))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import always_staffed
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.loader import fixed_clock, load_engine
@@ -66,8 +67,7 @@ async def test_after_hours_the_bot_promises_a_callback_says_when_and_hangs_up(
 
 async def test_a_transfer_the_human_line_refuses_becomes_a_spoken_callback_booking(
         settings: Settings, shared_models: SharedModels, call_store: CallStore, speak) -> None:
-    hours = settings.business_hours.model_copy(update={"always_open": True})
-    settings = settings.model_copy(update={"business_hours": hours})
+    settings = always_staffed(settings)
     media = FileMedia([speak("I want to talk to a person.", RATE)], RATE, fast=True,
                       transfer_fails="human line did not answer within 20 s")
     info = CallInfo(call_id="no-agent", caller_number="+48600100500")

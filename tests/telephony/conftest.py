@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from telephony.sip_line import SipLine
-from tests.conftest import TEST_REDIS_URL
+from tests.conftest import TEST_REDIS_URL, always_staffed
 from tests.telephony.media_server import FakeTwilioApi, ServeProcess
 from voicebot.config import Settings, load_settings
 from voicebot.pipeline.services import CallServices
@@ -41,8 +41,7 @@ def line_settings(settings: Settings) -> Settings:
     from tests.telephony.sip_helpers import free_port
 
     sip = settings.sip.model_copy(update={"human_line_uri": f"sip:agents@127.0.0.1:{free_port()}"})
-    hours = settings.business_hours.model_copy(update={"always_open": True})
-    return settings.model_copy(update={"sip": sip, "business_hours": hours})
+    return always_staffed(settings.model_copy(update={"sip": sip}))
 
 
 def line_services(settings: Settings, store: CallStore, models: Any) -> CallServices:

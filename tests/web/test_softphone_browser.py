@@ -10,6 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import async_playwright, expect
 
+from tests.conftest import always_staffed
 from tests.web.conftest import PASSWORDS
 from voicebot.pipeline.tts import resample
 from voicebot.web.app import create_app
@@ -37,7 +38,7 @@ def _caller_wav(models, path: Path, text: str) -> Path:
 
 @pytest.fixture
 async def model_server(settings, redis_client, shared_models) -> AsyncIterator[TestServer]:
-    app = create_app(settings, load_models=False)
+    app = create_app(always_staffed(settings), load_models=False)  # asking for a person transfers
     app[MODELS] = shared_models  # loaded once per test session, as once per process in `voicebot serve`
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
