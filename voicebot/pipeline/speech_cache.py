@@ -17,7 +17,6 @@ class SpeechCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.hits = 0
-        self.misses = 0
         self._pieces: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
         self._bytes = 0
 
@@ -29,7 +28,6 @@ class SpeechCache:
         key = (voice, text, rate)
         pcm = self._pieces.get(key)
         if pcm is None:
-            self.misses += 1
             return None
         self.hits += 1
         self._pieces.move_to_end(key)
