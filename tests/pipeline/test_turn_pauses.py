@@ -74,7 +74,7 @@ async def test_a_bare_greeting_is_answered_once_the_caller_stays_silent(
 
 @pytest.mark.models
 @pytest.mark.parametrize("answer", ["Yes.", "No.", "Okay."])
-def test_a_one_word_answer_starts_a_turn_wherever_it_falls_in_the_vad_windows(
+async def test_a_one_word_answer_starts_a_turn_wherever_it_falls_in_the_vad_windows(
         shared_models: SharedModels, speak, answer: str) -> None:
     # Silero judges 32 ms windows, the line delivers 20 ms packets: where the word starts relative to those
     # windows depends on how long the caller waited. A short answer must be heard at every offset.
@@ -84,8 +84,10 @@ def test_a_one_word_answer_starts_a_turn_wherever_it_falls_in_the_vad_windows(
         vad = shared_models.new_vad(16000)
         upsample = soxr.ResampleStream(RATE, 16000, 1, dtype="int16")
         audio = bytes(lead_packets * 320) + pcm
-        states = [vad._run_analyzer(upsample.resample_chunk(np.frombuffer(audio[i:i + 320], np.int16)).tobytes())
+        states = [await vad.analyze_audio(
+                      upsample.resample_chunk(np.frombuffer(audio[i:i + 320], np.int16)).tobytes())
                   for i in range(0, len(audio) - 319, 320)]
+        await vad.cleanup()
         if VADState.SPEAKING not in states:
             missed.append(lead_packets)
     assert not missed, f"{answer!r} was not heard as speech after {missed} packets of silence"
