@@ -54,8 +54,10 @@ async def test_a_sentence_said_before_is_not_synthesized_again(shared_models: Sh
 
     assert again == first and synthesized == 2  # the next caller hears the same audio, at no CPU cost
     assert tts.cache.hits == 2
-    assert len(wideband[0]) == pytest.approx(2 * len(first[1]), rel=0.1)  # another line rate: its own entry
+    # Another line rate gets its own entry: synthesized afresh at twice the samples (piper draws phoneme
+    # durations at random, so the same sentence is up to ~10 % longer or shorter each time it is synthesized).
     assert tts.stats.sentences == 3
+    assert len(wideband[0]) == pytest.approx(2 * len(first[1]), rel=0.25)
 
 
 def test_the_speech_cache_forgets_the_least_recently_used_pieces_first() -> None:

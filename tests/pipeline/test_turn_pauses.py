@@ -94,6 +94,40 @@ async def test_a_one_word_answer_starts_a_turn_wherever_it_falls_in_the_vad_wind
 
 
 @pytest.mark.models
+async def test_smart_turn_scores_the_callers_turn_however_fast_the_audio_arrives(
+        shared_models: SharedModels, speak) -> None:
+    # A line catching up after a stall (or a busy machine) delivers seconds of audio at once. smart-turn must
+    # still score this turn's speech (from 0.5 s before it), not whatever arrived in the last half second of
+    # wall time: otherwise whether a caller is cut off depends on how loaded the machine is.
+    upsample = soxr.ResampleStream(RATE, 16000, 1, dtype="int16")
+    pcm = upsample.resample_chunk(np.frombuffer(bytes(4 * RATE) + speak("I would like to check my order.", RATE)
+                                                + bytes(RATE // 2), np.int16)).tobytes()
+    vad, turn = shared_models.new_vad(16000), shared_models.new_turn_analyzer(16000)
+    assert turn is not None
+    scored: list[int] = []
+    predict = turn._predict_endpoint
+
+    def recording_predict(audio: np.ndarray) -> dict[str, Any]:
+        scored.append(len(audio))
+        return predict(audio)
+
+    turn._predict_endpoint = recording_predict  # type: ignore[method-assign]
+    first_voiced = None
+    for i in range(0, len(pcm), 640):  # 20 ms packets, as fast as the loop runs
+        voiced = await vad.analyze_audio(pcm[i:i + 640]) in (VADState.STARTING, VADState.SPEAKING)
+        if voiced and first_voiced is None:
+            first_voiced = i // 2
+        turn.append_audio(pcm[i:i + 640], voiced)
+    await turn.analyze_end_of_turn()
+    await vad.cleanup()
+    await turn.cleanup()
+
+    assert first_voiced is not None and scored
+    expected = len(pcm) // 2 - first_voiced + 8000 - 320  # 0.5 s lead-in, stamped by each packet's end
+    assert scored[0] == pytest.approx(expected, abs=640), f"scored {scored[0] / 16000:.2f} s of audio"
+
+
+@pytest.mark.models
 @pytest.mark.parametrize("finished_words_silence", [0.7, 0.0])
 async def test_a_sentence_that_sounds_whole_ends_the_turn_before_the_silence_cap(
         settings: Settings, shared_models: SharedModels, call_store: CallStore, speak,

@@ -71,6 +71,21 @@ async def test_a_cancelled_job_never_runs_and_errors_reach_the_caller(jobs: Jobs
         await jobs.worker.run(URGENT, jobs.job, "late")
 
 
+async def test_jobs_still_waiting_when_the_worker_stops_fail_instead_of_hanging(jobs: Jobs) -> None:
+    busy = jobs.worker.submit(URGENT, jobs.job, "busy")
+    await asyncio.sleep(0.05)
+    second_sentence = asyncio.create_task(jobs.worker.run(SOON, jobs.job, "second sentence"))
+    await asyncio.sleep(0.05)
+    jobs.worker.close()  # e.g. the model process is shutting down mid-reply
+    jobs.release()
+
+    assert await busy.result() == "busy"  # the job already running finishes
+    # An error the speaker turns into a hand-over; a cancellation would end its reply silently.
+    with pytest.raises(RuntimeError, match="worker is closed"):
+        await asyncio.wait_for(second_sentence, 2)
+    assert jobs.ran == ["busy"]
+
+
 async def test_a_promoted_speculation_runs_once_ahead_of_work_with_slack(jobs: Jobs) -> None:
     busy = jobs.worker.submit(URGENT, jobs.job, "busy")
     await asyncio.sleep(0.05)

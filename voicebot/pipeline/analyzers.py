@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
 from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn, SmartTurnParams
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
@@ -72,7 +73,36 @@ class SharedSmartTurn(LocalSmartTurnAnalyzerV3):
         self._log_data = False
         self._session = session
         self._min_probability = min_probability
+        self._audio_s = 0.0  # audio received so far, in seconds: this analyzer's clock
         self.set_sample_rate(sample_rate)
+
+    def append_audio(self, buffer: bytes, is_speech: bool) -> EndOfTurnState:
+        # Pipecat stamps each chunk with the wall clock and picks the segment it scores (from `pre_speech_ms`
+        # before the speech) by those stamps. Audio that arrives in a burst (a line catching up after a stall,
+        # a busy machine, the file caller in fast mode) then has seconds of it inside one wall-clock half
+        # second, and the model scores a different stretch of audio depending on how busy the machine was.
+        # Here a chunk's stamp is the audio time at its end.
+        chunk = np.frombuffer(buffer, dtype=np.int16)
+        self._audio_s += len(chunk) / self.sample_rate
+        self._audio_buffer.append((self._audio_s, chunk))
+        if is_speech:
+            self._silence_ms = 0
+            self._speech_triggered = True
+            if not self._speech_start_time:
+                self._speech_start_time = self._audio_s
+            return EndOfTurnState.INCOMPLETE
+        if not self._speech_triggered:  # keep only what could be scored as the lead-in to speech
+            keep_s = self._params.pre_speech_ms / 1000 + self._vad_start_secs + len(chunk) / self.sample_rate
+            stale = 0
+            while stale < len(self._audio_buffer) and self._audio_buffer[stale][0] < self._audio_s - keep_s:
+                stale += 1
+            del self._audio_buffer[:stale]
+            return EndOfTurnState.INCOMPLETE
+        self._silence_ms += 1000 * len(chunk) / self.sample_rate
+        if self._silence_ms < self._stop_ms:
+            return EndOfTurnState.INCOMPLETE
+        self._clear(EndOfTurnState.COMPLETE)  # silence cap reached: over, whatever the model would say
+        return EndOfTurnState.COMPLETE
 
     def _predict_endpoint(self, audio_array: np.ndarray) -> dict[str, Any]:
         # Pipecat calls a turn complete above 0.5, a coin toss; a borderline score at a pause should wait for more

@@ -67,6 +67,8 @@ class PriorityWorker:
 
     def put(self, priority: int, job: Job[Any]) -> None:
         self._queue.put((priority, next(self._order), job))
+        if self._closed:  # closed while this was being queued: nobody will run it
+            self._fail_waiting()
 
     def _work(self) -> None:
         while True:
@@ -75,22 +77,32 @@ class PriorityWorker:
                 return
             if job.future.done() or job.future.running():
                 continue  # already run through an earlier entry (it was promoted)
-            if not job.future.set_running_or_notify_cancel():
-                continue  # its caller gave up while it waited (barge-in, hang-up, stale speculation)
+            try:
+                if not job.future.set_running_or_notify_cancel():
+                    continue  # its caller gave up while it waited (barge-in, hang-up, stale speculation)
+            except RuntimeError:
+                continue  # failed by close() a moment ago
             try:
                 job.future.set_result(job.fn())
             except BaseException as exc:  # handed to the awaiting coroutine, which decides
                 job.future.set_exception(exc)
 
     def close(self) -> None:
-        """Stop after the running job; jobs still waiting are cancelled (their callers see CancelledError)."""
+        """Stop after the running job. Jobs still waiting fail with "worker is closed": their callers handle it
+        like any other failure of the model (the caller goes to a person). Cancelling them instead would leave a
+        reply half-spoken with nobody noticing: CancelledError is not an error to the code awaiting it."""
         self._closed = True
+        self._fail_waiting()
+
+    def _fail_waiting(self) -> None:
         while True:
             try:
                 _, _, job = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if job is not None:
-                job.future.cancel()
-        with contextlib.suppress(Exception):
-            self._queue.put((_STOP, next(self._order), None))
+            if job is None:
+                continue
+            with contextlib.suppress(Exception):  # already cancelled, running or done (promoted twice)
+                if job.future.set_running_or_notify_cancel():
+                    job.future.set_exception(RuntimeError(f"{self._thread.name} worker is closed"))
+        self._queue.put((_STOP, next(self._order), None))  # then the thread ends (a second marker is harmless)
