@@ -119,6 +119,35 @@ async def test_mumbling_on_a_noisy_line_goes_to_a_person(engine: FlowEngine, eng
     assert package and package["reason"] == last.reason
 
 
+async def test_a_call_replayed_is_heard_exactly_the_same_way(engine: FlowEngine, engine_settings: Settings,
+                                                           crm: RunningCrm, shared_models: Any, voice: Any) -> None:
+    # Finding out why the bot misheard someone starts with replaying their call. On a noisy line a difference of
+    # one bit in the audio turns into other words, so the audio whisper gets must not vary from run to run, even
+    # while other work (this call's own replies) runs in the speech threads.
+    mumbled = ["-s", "170", "-a", "100", "-p", "40"]
+    turns = [voice("mm so the uh ordr thng ya know", mumbled, NOISY_LINE),
+             voice("uh the thng I ment ya the ordr", mumbled, NOISY_LINE)]
+    heard: list[list[tuple[bytes, str]]] = []
+    recognizer = shared_models.asr
+    transcribe = recognizer.transcribe_sync
+    try:
+        for replay in range(2):
+            heard.append([])
+
+            def recording(audio: Any, language: str, into: list[tuple[bytes, str]] = heard[-1]) -> Any:
+                transcript = transcribe(audio, language)
+                into.append((audio.tobytes(), transcript.text))
+                return transcript
+
+            recognizer.transcribe_sync = recording
+            await call(engine, engine_settings, shared_models, None, f"replay-{replay}", turns)
+    finally:
+        recognizer.transcribe_sync = transcribe
+
+    assert [text for _, text in heard[0]] == [text for _, text in heard[1]]
+    assert heard[0] == heard[1], "the same call audio reached whisper differently"
+
+
 async def test_asr_failing_mid_call_transfers_with_every_turn_stored(
         engine: FlowEngine, engine_settings: Settings, crm: RunningCrm, shared_models: Any, voice: Any,
         call_store: CallStore) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from voicebot.pipeline.models import SharedModels
-from voicebot.pipeline.tts import resample
+from voicebot.pipeline.pcm import resample
 
 Speak = Callable[[str, int], bytes]
 

@@ -24,9 +24,10 @@ from voicebot.pipeline.asr import SpeechRecognizer
 from voicebot.pipeline.call import run_call
 from voicebot.pipeline.file_media import CallerTurn, FileMedia
 from voicebot.pipeline.models import SharedModels
+from voicebot.pipeline.pcm import resample
 from voicebot.pipeline.prosody import rms_dbfs
 from voicebot.pipeline.services import CallServices
-from voicebot.pipeline.tts import SpeechSynthesizer, resample
+from voicebot.pipeline.tts import SpeechSynthesizer
 from voicebot.pipeline.voices import EspeakVoice
 from voicebot.store.calls import CallStore
 

@@ -12,7 +12,7 @@ from playwright.async_api import async_playwright, expect
 
 from tests.conftest import always_staffed
 from tests.web.conftest import PASSWORDS
-from voicebot.pipeline.tts import resample
+from voicebot.pipeline.pcm import resample
 from voicebot.web.app import create_app
 from voicebot.web.keys import CALL_STORE, MODELS, USERS
 

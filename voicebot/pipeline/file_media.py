@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import soxr
 
 from voicebot.pipeline.media import AudioIn, DtmfIn, HangupIn, MediaEvent, TransferResult
+from voicebot.pipeline.pcm import resample, to_float
 
 CHUNK_S = 0.02
 SPEECH_FLOOR_DBFS = -45.0  # 20 ms frames louder than this count as the caller speaking
@@ -54,9 +54,7 @@ def read_wav(path: Path | str, sample_rate: int) -> bytes:
         audio = audio.reshape(-1, channels).mean(axis=1).astype(np.int16)
     if audio.size == 0:
         raise BadAudio(f"{path}: contains no audio")
-    if rate != sample_rate:
-        audio = soxr.resample(audio, rate, sample_rate)
-    return np.asarray(audio, dtype=np.int16).tobytes()
+    return resample(audio, rate, sample_rate)
 
 
 def write_wav(path: Path | str, pcm: bytes, sample_rate: int) -> None:
@@ -70,7 +68,7 @@ def write_wav(path: Path | str, pcm: bytes, sample_rate: int) -> None:
 def speech_end_offset(pcm: bytes, sample_rate: int) -> int:
     """Byte offset just after the last 20 ms frame louder than SPEECH_FLOOR_DBFS (0 if all quiet)."""
     n = int(sample_rate * CHUNK_S)
-    audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+    audio = to_float(pcm)
     frames = len(audio) // n
     if frames == 0:
         return 0

@@ -11,9 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import numpy as np
-import soxr
-
+from voicebot.pipeline.pcm import resample
 from voicebot.pipeline.speech_cache import SpeechCache
 from voicebot.pipeline.voices import EspeakVoice, Voice, speech_pieces
 from voicebot.pipeline.worker import SOON, URGENT, PriorityWorker
@@ -28,12 +26,6 @@ class TtsStats:
     sentences: int = 0
     audio_s: float = 0.0
     compute_s: float = 0.0
-
-
-def resample(pcm: np.ndarray, rate_in: int, rate_out: int) -> bytes:
-    if rate_in != rate_out:
-        pcm = soxr.resample(pcm, rate_in, rate_out, quality="HQ")
-    return np.asarray(pcm, dtype=np.int16).tobytes()
 
 
 class SpeechSynthesizer:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections import deque
 
-import numpy as np
-import soxr
 from pipecat.audio.turn.base_turn_analyzer import BaseTurnAnalyzer, EndOfTurnState
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADState
 from pipecat.frames.frames import (
@@ -29,15 +27,12 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.pipeline.frames import CallerTurnFrame, SpeechPausedFrame, TurnClock, WordsSoundFinishedFrame
+from voicebot.pipeline.pcm import StreamResampler, to_float
 
 RATE = 16000  # VAD, smart-turn and whisper all work at 16 kHz
 PREROLL_S = 1.0  # audio kept from before VAD confirms speech (it needs ~0.5 s on soft onsets): first words reach ASR
 MAX_TURN_S = 45.0  # a caller who never pauses still gets an answer (and memory stays bounded)
 PAUSE_S = 0.1  # silence after which we transcribe speculatively, before the turn is known to be over
-
-
-def to_float(pcm: bytes) -> np.ndarray:
-    return np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
 
 
 class TurnDetector(FrameProcessor):
@@ -47,7 +42,7 @@ class TurnDetector(FrameProcessor):
         super().__init__(name="turns")
         self._vad = vad
         self._turn = turn_analyzer
-        self._resampler = soxr.ResampleStream(input_rate, RATE, 1, dtype="int16") if input_rate != RATE else None
+        self._resampler = StreamResampler(input_rate, RATE) if input_rate != RATE else None
         self._max_silence_s = max_silence_s
         self._finished_words_silence_s = finished_words_silence_s or max_silence_s
         self._call_start = call_start
@@ -88,7 +83,7 @@ class TurnDetector(FrameProcessor):
 
     async def _on_audio(self, pcm: bytes) -> None:
         if self._resampler is not None:
-            pcm = self._resampler.resample_chunk(np.frombuffer(pcm, dtype=np.int16)).tobytes()
+            pcm = self._resampler.resample_chunk(pcm)
         if not pcm:
             return
         now = TurnClock.now()
