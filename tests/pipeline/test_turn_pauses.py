@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import soxr
 from pipecat.audio.vad.vad_analyzer import VADState
 
 from tests.pipeline.recording import RecordingEngine
@@ -20,6 +19,7 @@ from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.pipeline.call import run_call
 from voicebot.pipeline.file_media import FileMedia, speech_end_offset
 from voicebot.pipeline.models import SharedModels
+from voicebot.pipeline.pcm import StreamResampler, resample
 from voicebot.pipeline.services import CallServices
 from voicebot.pipeline.unfinished import sounds_finished, sounds_unfinished
 from voicebot.store.calls import CallStore
@@ -82,10 +82,9 @@ async def test_a_one_word_answer_starts_a_turn_wherever_it_falls_in_the_vad_wind
     missed = []
     for lead_packets in range(16):  # 16 x 20 ms covers every alignment against the 32 ms windows twice over
         vad = shared_models.new_vad(16000)
-        upsample = soxr.ResampleStream(RATE, 16000, 1, dtype="int16")
+        upsample = StreamResampler(RATE, 16000)
         audio = bytes(lead_packets * 320) + pcm
-        states = [await vad.analyze_audio(
-                      upsample.resample_chunk(np.frombuffer(audio[i:i + 320], np.int16)).tobytes())
+        states = [await vad.analyze_audio(upsample.resample_chunk(audio[i:i + 320]))
                   for i in range(0, len(audio) - 319, 320)]
         await vad.cleanup()
         if VADState.SPEAKING not in states:
@@ -99,9 +98,7 @@ async def test_smart_turn_scores_the_callers_turn_however_fast_the_audio_arrives
     # A line catching up after a stall (or a busy machine) delivers seconds of audio at once. smart-turn must
     # still score this turn's speech (from 0.5 s before it), not whatever arrived in the last half second of
     # wall time: otherwise whether a caller is cut off depends on how loaded the machine is.
-    upsample = soxr.ResampleStream(RATE, 16000, 1, dtype="int16")
-    pcm = upsample.resample_chunk(np.frombuffer(bytes(4 * RATE) + speak("I would like to check my order.", RATE)
-                                                + bytes(RATE // 2), np.int16)).tobytes()
+    pcm = resample(bytes(4 * RATE) + speak("I would like to check my order.", RATE) + bytes(RATE // 2), RATE, 16000)
     vad, turn = shared_models.new_vad(16000), shared_models.new_turn_analyzer(16000)
     assert turn is not None
     scored: list[int] = []

@@ -57,7 +57,7 @@ class PriorityWorker:
 
     def submit(self, priority: int, fn: Callable[..., T], *args: Any) -> Job[T]:
         if self._closed:
-            raise RuntimeError(f"{self._thread.name} worker is closed")
+            raise self._closed_error()
         job = Job(self, functools.partial(fn, *args))
         self.put(priority, job)
         return job
@@ -94,6 +94,9 @@ class PriorityWorker:
         self._closed = True
         self._fail_waiting()
 
+    def _closed_error(self) -> RuntimeError:
+        return RuntimeError(f"{self._thread.name} worker is closed")
+
     def _fail_waiting(self) -> None:
         while True:
             try:
@@ -104,5 +107,5 @@ class PriorityWorker:
                 continue
             with contextlib.suppress(Exception):  # already cancelled, running or done (promoted twice)
                 if job.future.set_running_or_notify_cancel():
-                    job.future.set_exception(RuntimeError(f"{self._thread.name} worker is closed"))
+                    job.future.set_exception(self._closed_error())
         self._queue.put((_STOP, next(self._order), None))  # then the thread ends (a second marker is harmless)
