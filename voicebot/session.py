@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from voicebot.callback_offer import CALLBACK_TEXT, CallbackOffer
-from voicebot.dialog.types import BotReply, CallerDtmf, CallerEvent, CallerSaid, CallInfo, DialogSession
+from voicebot.dialog.types import BotReply, CallerDtmf, CallerEvent, CallerNoInput, CallerSaid, CallInfo, DialogSession
 from voicebot.store.calls import CallStore, TurnRecord
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,9 @@ class CallSession:
                              language=event.language, timings=dict(timings or {}))
         elif isinstance(event, CallerDtmf):
             rec = TurnRecord(role="caller", text=f"[DTMF {event.digits}]")
+        elif isinstance(event, CallerNoInput):
+            rec = TurnRecord(role="caller", text="[noise, no words]" if event.noise else
+                             f"[silence {event.waited_s:.0f} s]")
         else:  # pragma: no cover - exhaustive
             return
         self.transcript.append(rec)

@@ -65,6 +65,7 @@ class SayNode(_Model):
     say: Text
     next: str | None = None  # None: listen, and route the caller's answer by intent
     routes: dict[str, str] = Field(default_factory=dict)  # intent -> node, overriding the intent's goto
+    no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
 
 
 class AskNode(_Model):
@@ -78,6 +79,7 @@ class AskNode(_Model):
     max_length: int | None = Field(None, ge=1)
     choices: dict[str, list[str]] = Field(default_factory=dict)
     max_attempts: int | None = Field(None, ge=1, le=10)
+    no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
     next: str
     on_fail: str = "handoff"
 
@@ -129,11 +131,18 @@ class Messages(_Model):
     callback_offer: Text  # outside the human line's hours; may use {callback_time}
     goodbye: Text
     action_failed: Text  # said when a webhook fails, before the node's on_error
+    # Said when the caller is silent past the no-input timer: variant n on the n-th silence in a row (the
+    # question follows, reworded from the second on). Missing: the no_match variants are used.
+    no_input: list[str] | None = None
+    noisy_line: Text | None = None  # said for a turn of noise without words (missing: no_input / no_match)
 
 
 class FlowSettings(_Model):
     nlu_threshold: float = Field(0.5, ge=0, le=1)
     max_attempts: int = Field(3, ge=1, le=10)
+    # Silence after a question before the bot asks again; None = [dialog] no_input_secs of the config.
+    no_input_secs: float | None = Field(None, gt=0, le=600)
+    no_input_attempts: int = Field(3, ge=1, le=10)  # silent/noisy turns in a row at one node, then a person
     escalation: dict[str, Any] | None = None  # override of [escalation] for this flow
     business_hours: BusinessHoursSettings | None = None
 

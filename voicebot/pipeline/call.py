@@ -82,7 +82,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
                      speculative=settings.asr.speculative,
                      finished_words_silence_s=settings.turn.finished_words_silence_secs),
         Transcriber(models.asr, info.language, settings.turn),
-        DialogResponder(session),
+        DialogResponder(session, no_input_s=settings.dialog.no_input_secs),
         Speaker(models.tts, media.sample_rate),
         MediaSink(media, turn_answered, line_closed),
     ]

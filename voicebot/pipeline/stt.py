@@ -17,7 +17,7 @@ from pipecat.frames.frames import Frame, UserStartedSpeakingFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.config import TurnSettings
-from voicebot.dialog.types import CallerSaid
+from voicebot.dialog.types import CallerNoInput, CallerSaid
 from voicebot.pipeline import prosody
 from voicebot.pipeline.asr import SpeechRecognizer, Transcript
 from voicebot.pipeline.frames import (
@@ -134,9 +134,12 @@ class Transcriber(FrameProcessor):
             with contextlib.suppress(Exception):
                 await previous
         if not result.text.strip():
-            log.info("turn of %.1fs had no words (noise?), ignored", result.duration_s)
             if self._held is not None:
                 await self._answer(self._take_held())  # the caller went on with noise only: answer what they said
+                return
+            # Sound without words: a no-input turn of its own ("the line is noisy..."), never silence.
+            log.info("turn of %.1fs had no words (noise?): a no-input turn", result.duration_s)
+            await self.push_frame(CallerEventFrame(CallerNoInput(noise=True), frame.clock))
             return
         if self._held is not None:
             frame, result = _joined(self._take_held(), frame, result)
