@@ -19,6 +19,7 @@ from aiohttp import web
 from telephony.sip.call import SipCall
 from telephony.sip.register import Registration
 from telephony.sip.ua import SipUserAgent
+from telephony.sip.uri import parse_uri
 from voicebot.config import Settings
 from voicebot.dialog.types import CallInfo
 from voicebot.pipeline.media import CallMedia
@@ -70,9 +71,13 @@ class SipLine:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, call: SipCall) -> None:
+        try:  # the number the caller dialled picks the language ([languages] numbers)
+            dialled = parse_uri(call.invite.uri).user
+        except ValueError:
+            dialled = ""
+        language = self.settings.languages.for_number(dialled) or self.settings.dialog.default_language
         info = CallInfo(call_id=uuid.uuid4().hex[:16], caller_number=call.caller_number,
-                        language=self.settings.dialog.default_language, flow_id=self.settings.dialog.default_flow,
-                        channel="sip")
+                        language=language, flow_id=self.settings.dialog.default_flow, channel="sip")
         try:
             run_call = self._run_call or _pipeline_run_call()
             await run_call(call, info, self.services)

@@ -183,6 +183,11 @@ class TurnSettings(_Section):
          "okay", "dzień", "dobry", "witam", "cześć", "halo", "hej", "wieczór", "dzięki", "dziękuję"),
         description="a transcript made only of these words (a greeting, 'no thanks') is unfinished: callers pause "
                     "after them and go on; said alone, they are answered at max_silence_secs")
+    sound_words: tuple[str, ...] = Field(
+        ("ah", "ahh", "aah", "oh", "ohh", "hmm", "hm", "mm", "mmm", "uh", "um", "uhm", "eh", "er", "erm", "yyy", "yy",
+         "eee", "ee"),
+        description="a turn whose transcript holds only these (whisper's rendering of breath, hum and line noise) "
+                    "has no words: the bot answers it as a noisy line, not as a request")
 
 
 class DialogSettings(_Section):

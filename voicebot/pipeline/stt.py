@@ -29,7 +29,7 @@ from voicebot.pipeline.frames import (
     WordsSoundFinishedFrame,
 )
 from voicebot.pipeline.turns import RATE
-from voicebot.pipeline.unfinished import sounds_finished, sounds_unfinished
+from voicebot.pipeline.unfinished import no_words, sounds_finished, sounds_unfinished
 from voicebot.pipeline.worker import URGENT, Job
 
 log = logging.getLogger(__name__)
@@ -140,11 +140,9 @@ class Transcriber(FrameProcessor):
             if self._held is not None:
                 await self._answer(self._take_held())  # the caller went on with noise only: answer what they said
                 return
-            # Sound without words: a no-input turn of its own ("the line is noisy..."), never silence.
-            log.info("turn of %.1fs had no words (noise?): a no-input turn", result.duration_s)
-            await self.push_frame(CallerEventFrame(CallerNoInput(noise=True), frame.clock))
+            await self._answer((frame, result))  # sound without words: "the line is noisy...", never silence
             return
-        if self._detect is not None:
+        if self._detect is not None and not no_words(result.text, self._turn):
             # The first words decide the call's language; later turns are read in it without detection.
             self._detect = None
             if result.language != self._language:
@@ -178,6 +176,10 @@ class Transcriber(FrameProcessor):
 
     async def _answer(self, turn: tuple[CallerTurnFrame, Transcript]) -> None:
         frame, result = turn
+        if no_words(result.text, self._turn):
+            log.info("turn %r has no words (noise?): a no-input turn", result.text)
+            await self.push_frame(CallerEventFrame(CallerNoInput(noise=True), frame.clock))
+            return
         said = CallerSaid(
             text=result.text, language=result.language, asr_confidence=round(result.confidence, 3),
             prosody=prosody.measure(frame.voiced, RATE, len(result.text.split()), frame.speech_s),
