@@ -68,11 +68,12 @@ async def test_a_polish_caller_on_an_english_line_is_switched_to_polish_by_detec
                              services(settings, shared_models, call_store))
 
     greeting, answer = session.replies[0], session.replies[-1]
-    assert greeting.language == "en" and answer.language == "pl"  # greeted as dialled, answered in Polish
+    said = [(r.language, r.text, r.action, r.reason) for r in session.replies]
+    assert greeting.language == "en" and answer.language == "pl", said  # greeted as dialled, answered in Polish
     caller = [t for t in await call_store.turns("det-pl") if t.role == "caller"]
     assert len(caller) == 1 and caller[0].language == "pl"  # the one turn, read in Polish: nothing repeated
-    assert "konsultant" in caller[0].text.lower()
-    assert answer.action == "transfer" and answer.reason == "explicit_request"
+    assert "konsultant" in caller[0].text.lower(), caller[0].text
+    assert answer.action == "transfer" and answer.reason == "explicit_request", said
     call = await call_store.get_call("det-pl")
     assert call is not None and call["language"] == "pl"
     package = await HandoffStore(call_store.client, call_store.keys).get(answer.handoff_id or "")
