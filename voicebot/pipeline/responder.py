@@ -91,6 +91,7 @@ class DialogResponder(FrameProcessor):
     async def _wait_for_input(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
         if self._no_input is asyncio.current_task() and self._awaiting_s is not None:
+            log.info("call %s: no input for %.1fs", self._session.info.call_id, seconds)
             # Through our own queue, so it is answered in order with any caller event already waiting there.
             await self.queue_frame(CallerEventFrame(CallerNoInput(waited_s=seconds)))
 
