@@ -83,8 +83,9 @@ async def test_a_polish_caller_on_an_english_line_is_switched_to_polish_by_detec
     greeting_pcm = await shared_models.tts.synthesize(greeting.text, "en", RATE)  # the same, from the cache
     reply_pcm = media.record.bot_audio[len(greeting_pcm):]
     assert seconds(reply_pcm) > 1.5 and dbfs(reply_pcm) > -35
+    # English speech gets a Polish share of at most 0.13 (bench/language_id.py); this robotic Polish ~0.9.
     language, polish_share, words = await heard_language(shared_models, reply_pcm)
-    assert language == "pl" and polish_share > 0.9, (polish_share, words)
+    assert language == "pl" and polish_share > 0.7, (polish_share, words)
 
 
 async def test_an_english_caller_stays_in_english(settings: Settings, shared_models: SharedModels,
