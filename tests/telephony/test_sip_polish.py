@@ -1,4 +1,5 @@
-"""A Polish call over SIP/RTP from a real SIP peer (sipp): the dialled number picks Polish ([languages] numbers),
+"""Polish calls over SIP/RTP from a real SIP peer (sipp): the dialled number picks Polish ([languages] numbers), or
+the caller's first words do (language detection on an English number);
 and the caller hears Polish speech, greeting and answer, spoken by the default espeak-ng voice.
 
 "Polish" is judged from what came back over RTP: there is speech (energy), and whisper, asked to choose
@@ -68,3 +69,32 @@ async def test_a_call_to_a_polish_number_is_answered_in_polish_speech(
     assert record is not None and record["language"] == "pl" and record["channel"] == "sip"
     assert [t.language for t in turns if t.role == "bot"][:2] == ["pl", "pl"]
     assert [t.language for t in turns if t.role == "caller"] == ["pl"]
+
+
+async def test_a_polish_caller_on_an_english_number_is_switched_to_polish_by_detection(
+        line_settings: Settings, call_store: CallStore, sip_models: Any, tmp_path: Path) -> None:
+    line = SipLine(line_settings, line_services(line_settings, call_store, sip_models))  # no numbers: English
+    await line.start()
+    capture = await RtpCapture.open()
+    speech = espeak_ulaw("Kiedy jesteście otwarci?", tmp_path, voice="pl+f2")
+    write_pcap(tmp_path / "caller.pcap", speech)
+    english_greeting_ms = 8000
+    try:
+        result = await run_sipp("caller_dials_number", line.port, tmp_path, {
+            "capture_port": str(capture.port), "pcap": str(tmp_path / "caller.pcap"),
+            "greeting_ms": str(english_greeting_ms), "listen_ms": "12000"}, timeout=60, extra=["-s", "voicebot"])
+        call_id = await finished_call(line)
+    finally:
+        capture.close()
+        await line.stop()
+    turns = await call_store.turns(call_id)
+    assert result.returncode == 0, [(t.role, t.text, t.intent, t.reason) for t in turns]
+
+    start = capture.packets[0].arrival
+    answer = capture.audio(since=start + english_greeting_ms / 1000 + len(speech) / 8000 + 0.3)
+    assert voiced_seconds(answer) > 1.0
+    share, words = await polish_share(sip_models, answer)
+    assert share > 0.7, (share, words)
+    record = await call_store.get_call(call_id)
+    assert record is not None and record["language"] == "pl"
+    assert [(t.role, t.language) for t in turns][:3] == [("bot", "en"), ("caller", "pl"), ("bot", "pl")]
