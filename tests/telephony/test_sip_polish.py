@@ -8,6 +8,7 @@ between Polish and English, hears Polish in it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,66 +36,64 @@ async def polish_share(models: Any, pcm: np.ndarray) -> tuple[float, str]:
     return heard.language_shares["pl"], heard.text
 
 
+@dataclass
+class PolishCall:
+    """One sipp call that says "Kiedy jesteście otwarci?" (when are you open?) after `greeting_ms`."""
+
+    greeting: np.ndarray  # what the caller heard before speaking
+    answer: np.ndarray  # what the caller heard after speaking
+    turns: list[Any]
+    call: dict[str, Any]
+
+
+async def polish_call(settings: Settings, store: CallStore, models: Any, tmp: Path, dialled: str,
+                      greeting_ms: int) -> PolishCall:
+    line = SipLine(settings, line_services(settings, store, models))
+    await line.start()
+    capture = await RtpCapture.open()
+    speech = espeak_ulaw("Kiedy jesteście otwarci?", tmp, voice="pl+f2")
+    write_pcap(tmp / "caller.pcap", speech)
+    try:
+        result = await run_sipp("caller_dials_number", line.port, tmp, {
+            "capture_port": str(capture.port), "pcap": str(tmp / "caller.pcap"),
+            "greeting_ms": str(greeting_ms), "listen_ms": "12000"}, timeout=60, extra=["-s", dialled])
+        call_id = await finished_call(line)
+    finally:
+        capture.close()
+        await line.stop()
+    turns = await store.turns(call_id)
+    assert result.returncode == 0, [(t.role, t.text, t.intent, t.reason) for t in turns]
+    call = await store.get_call(call_id)
+    assert call is not None
+    start = capture.packets[0].arrival
+    spoke_until = start + greeting_ms / 1000 + len(speech) / 8000
+    greeting = ulaw_to_pcm(b"".join(p.payload for p in capture.packets if p.arrival < start + greeting_ms / 1000))
+    return PolishCall(greeting, capture.audio(since=spoke_until + 0.3), turns, call)
+
+
 async def test_a_call_to_a_polish_number_is_answered_in_polish_speech(
         line_settings: Settings, call_store: CallStore, sip_models: Any, tmp_path: Path) -> None:
     languages = line_settings.languages.model_copy(update={"numbers": {"+4822": "pl", "+44": "en"}})
     settings = line_settings.model_copy(update={"languages": languages})
-    line = SipLine(settings, line_services(settings, call_store, sip_models))
-    await line.start()
-    capture = await RtpCapture.open()
-    speech = espeak_ulaw("Kiedy jesteście otwarci?", tmp_path, voice="pl+f2")
-    write_pcap(tmp_path / "caller.pcap", speech)
-    try:
-        result = await run_sipp("caller_dials_number", line.port, tmp_path, {
-            "capture_port": str(capture.port), "pcap": str(tmp_path / "caller.pcap"),
-            "greeting_ms": str(GREETING_MS), "listen_ms": "12000"}, timeout=60, extra=["-s", "+48221234567"])
-        call_id = await finished_call(line)
-    finally:
-        capture.close()
-        await line.stop()
-    turns = await call_store.turns(call_id)
-    assert result.returncode == 0, [(t.role, t.text, t.intent, t.reason) for t in turns]
+    call = await polish_call(settings, call_store, sip_models, tmp_path, "+48221234567", GREETING_MS)
 
-    start = capture.packets[0].arrival
-    spoke_until = start + GREETING_MS / 1000 + len(speech) / 8000
-    greeting = ulaw_to_pcm(b"".join(p.payload for p in capture.packets if p.arrival < start + GREETING_MS / 1000))
-    answer = capture.audio(since=spoke_until + 0.3)
-    assert voiced_seconds(greeting) > 3.0 and voiced_seconds(answer) > 1.0
-    for heard in (greeting, answer):
+    assert voiced_seconds(call.greeting) > 3.0 and voiced_seconds(call.answer) > 1.0
+    for heard in (call.greeting, call.answer):
         # English speech gets a Polish share of at most 0.13 here (bench/language_id.py); robotic Polish ~0.9.
         share, words = await polish_share(sip_models, heard)
         assert share > 0.7, (share, words)
-
-    record = await call_store.get_call(call_id)
-    assert record is not None and record["language"] == "pl" and record["channel"] == "sip"
-    assert [t.language for t in turns if t.role == "bot"][:2] == ["pl", "pl"]
-    assert [t.language for t in turns if t.role == "caller"] == ["pl"]
+    assert call.call["language"] == "pl" and call.call["channel"] == "sip"
+    assert [t.language for t in call.turns if t.role == "bot"][:2] == ["pl", "pl"]
+    assert [t.language for t in call.turns if t.role == "caller"] == ["pl"]
 
 
 async def test_a_polish_caller_on_an_english_number_is_switched_to_polish_by_detection(
         line_settings: Settings, call_store: CallStore, sip_models: Any, tmp_path: Path) -> None:
-    line = SipLine(line_settings, line_services(line_settings, call_store, sip_models))  # no numbers: English
-    await line.start()
-    capture = await RtpCapture.open()
-    speech = espeak_ulaw("Kiedy jesteście otwarci?", tmp_path, voice="pl+f2")
-    write_pcap(tmp_path / "caller.pcap", speech)
-    english_greeting_ms = 8000
-    try:
-        result = await run_sipp("caller_dials_number", line.port, tmp_path, {
-            "capture_port": str(capture.port), "pcap": str(tmp_path / "caller.pcap"),
-            "greeting_ms": str(english_greeting_ms), "listen_ms": "12000"}, timeout=60, extra=["-s", "voicebot"])
-        call_id = await finished_call(line)
-    finally:
-        capture.close()
-        await line.stop()
-    turns = await call_store.turns(call_id)
-    assert result.returncode == 0, [(t.role, t.text, t.intent, t.reason) for t in turns]
+    # No [languages] numbers: the call starts in English (~6.5 s greeting), the caller answers in Polish.
+    call = await polish_call(line_settings, call_store, sip_models, tmp_path, "voicebot", 8000)
 
-    start = capture.packets[0].arrival
-    answer = capture.audio(since=start + english_greeting_ms / 1000 + len(speech) / 8000 + 0.3)
-    assert voiced_seconds(answer) > 1.0
-    share, words = await polish_share(sip_models, answer)
+    assert voiced_seconds(call.answer) > 1.0
+    share, words = await polish_share(sip_models, call.answer)
     assert share > 0.7, (share, words)
-    record = await call_store.get_call(call_id)
-    assert record is not None and record["language"] == "pl"
-    assert [(t.role, t.language) for t in turns][:3] == [("bot", "en"), ("caller", "pl"), ("bot", "pl")]
+    assert call.call["language"] == "pl"
+    assert [(t.role, t.language) for t in call.turns][:3] == [("bot", "en"), ("caller", "pl"), ("bot", "pl")]
