@@ -1,17 +1,25 @@
-"""Writes that survive a Redis outage: buffered in memory, replayed in order when Redis returns.
+"""Writes that survive a Redis outage and never hold up a call: queued in memory, written in order.
 
-A call must go on when Redis is down, and no transcript turn may be lost. Every store write is a
-small closure over the client; if Redis refuses it, it waits here and is retried by `flush()`, which
-the server calls periodically. Once anything is buffered, later writes queue behind it so the order of
-turns in Redis stays the order they happened.
+A call must go on when Redis is down, slow or hung, and no transcript turn may be lost. Every store write
+is a small closure over the client, queued here and run by one background drain task, in order, so the
+order of turns in Redis stays the order they happened. `write()` waits for its own write at most
+`wait_secs` (a healthy Redis answers in a millisecond; a hung one would otherwise stall the caller's reply
+for the whole socket timeout), then leaves it to the drain.
+
+When Redis refuses a connection the queue stops and `flush()` (the server calls it every second) starts
+it again. A write that fails for another reason (out of memory, a wrong key type) is retried on the next
+flushes and dropped, with an error in the log, after `max_failures`: one bad write must not block the
+turns queued behind it forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import redis
 
@@ -21,54 +29,115 @@ Write = Callable[[], Awaitable[object]]
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, ConnectionError, OSError, asyncio.TimeoutError)
 
 
+@dataclass(eq=False)
+class _Queued:
+    what: str
+    op: Write
+    done: asyncio.Future[bool]
+    failures: int = 0
+
+    def resolve(self, written: bool) -> None:
+        if not self.done.done():
+            self.done.set_result(written)
+
+
 class WriteBuffer:
-    def __init__(self, max_items: int = 100_000) -> None:
-        self._pending: deque[tuple[str, Write]] = deque()
+    def __init__(self, max_items: int = 100_000, wait_secs: float = 0.04, max_failures: int = 3) -> None:
+        self._pending: deque[_Queued] = deque()
         self._max_items = max_items
-        self._lock = asyncio.Lock()
+        self.wait_secs = wait_secs
+        self.max_failures = max_failures
+        self._drainer: asyncio.Task[int] | None = None
+        self._down = False  # Redis refused the last attempt: say so once, not per write
+        self.dropped = 0  # writes given up on (buffer full, or failing for a reason other than an outage)
 
     def __len__(self) -> int:
         return len(self._pending)
 
     async def write(self, what: str, op: Write) -> bool:
-        """Run `op` now if nothing is waiting; else (or if Redis is down) keep it. True = written now."""
-        if self._pending:
-            self._keep(what, op)
-            await self.flush()
-            return False
+        """Queue `op` and wait for it at most `wait_secs`. True = written by then, False = still queued."""
+        entry = _Queued(what, op, asyncio.get_running_loop().create_future())
+        self._keep(entry)
+        self._kick()
         try:
-            await op()
-            return True
-        except REDIS_DOWN as exc:
-            log.warning("redis unavailable, buffering %s: %s", what, exc)
-            self._keep(what, op)
+            return await asyncio.wait_for(asyncio.shield(entry.done), self.wait_secs)
+        except TimeoutError:
             return False
 
-    def _keep(self, what: str, op: Write) -> None:
+    def _keep(self, entry: _Queued) -> None:
         if len(self._pending) >= self._max_items:
-            dropped, _ = self._pending.popleft()
-            log.error("write buffer full (%d): dropping oldest write %s", self._max_items, dropped)
-        self._pending.append((what, op))
+            dropped = self._pending.popleft()
+            dropped.resolve(False)
+            self.dropped += 1
+            log.error("write buffer full (%d): dropping oldest write %s", self._max_items, dropped.what)
+        self._pending.append(entry)
 
-    async def flush(self) -> int:
-        """Replay buffered writes in order; stop at the first failure. Returns how many were written."""
-        if not self._pending or self._lock.locked():
-            return 0
+    def _kick(self) -> None:
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.get_running_loop().create_task(self._drain(), name="redis-write-buffer")
+
+    async def _drain(self) -> int:
+        """Write queued ops in order until the queue is empty or Redis fails. Returns how many were written."""
         done = 0
-        async with self._lock:
-            while self._pending:
-                _, op = self._pending[0]
-                try:
-                    await op()
-                except REDIS_DOWN:
+        while self._pending:
+            entry = self._pending[0]
+            try:
+                await entry.op()
+            except REDIS_DOWN as exc:
+                if not self._down:
+                    log.warning("redis unavailable, buffering %s and later writes: %s", entry.what, exc)
+                self._down = True
+                entry.resolve(False)
+                break
+            except Exception as exc:
+                entry.failures += 1
+                entry.resolve(False)
+                if entry.failures < self.max_failures:
+                    log.warning("redis write %s failed (%d/%d), retrying on the next flush: %r",
+                                entry.what, entry.failures, self.max_failures, exc)
                     break
-                self._pending.popleft()
-                done += 1
-        if done:
-            log.info("flushed %d buffered redis writes (%d left)", done, len(self._pending))
+                log.error("redis write %s failed %d times, dropping it: %r", entry.what, entry.failures, exc)
+                self.dropped += 1
+                self._remove(entry)
+                continue
+            self._remove(entry)
+            entry.resolve(True)
+            done += 1
+        else:
+            if self._down:
+                log.info("redis is back: buffered writes flushed")
+            self._down = False
         return done
 
+    def _remove(self, entry: _Queued) -> None:
+        # The head may have been dropped meanwhile by a full buffer.
+        if self._pending and self._pending[0] is entry:
+            self._pending.popleft()
+
+    async def settle(self, timeout: float = 2.0) -> None:
+        """Wait (bounded) for writes already under way: a read then sees what was just written."""
+        if self._drainer is not None and not self._drainer.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._drainer), timeout)
+
+    async def flush(self) -> int:
+        """Write everything queued, in order; stop at the first failure. Returns how many were written."""
+        while self._drainer is not None and not self._drainer.done():
+            await asyncio.shield(self._drainer)
+        if not self._pending:
+            return 0
+        self._kick()
+        assert self._drainer is not None
+        written = await asyncio.shield(self._drainer)
+        if written:
+            log.info("flushed %d buffered redis writes (%d left)", written, len(self._pending))
+        return written
+
     async def flush_forever(self, interval: float = 1.0) -> None:
+        """The server's flusher: it must outlive any error, or buffered writes would wait forever."""
         while True:
             await asyncio.sleep(interval)
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("flushing buffered redis writes failed; retrying in %.0f s", interval)
