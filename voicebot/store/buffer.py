@@ -3,8 +3,8 @@
 A call must go on when Redis is down, slow or hung, and no transcript turn may be lost. Every store write
 is a small closure over the client, queued here and run by one background drain task, in order, so the
 order of turns in Redis stays the order they happened. `write()` waits for its own write at most
-`wait_secs` (a healthy Redis answers in a millisecond; a hung one would otherwise stall the caller's reply
-for the whole socket timeout), then leaves it to the drain.
+`wait_secs`, and only when nothing is queued before it (a healthy Redis answers in a millisecond; a hung
+one would otherwise stall the caller's reply for the whole socket timeout), then leaves it to the drain.
 
 When Redis refuses a connection the queue stops and `flush()` (the server calls it every second) starts
 it again. A write that fails for another reason (out of memory, a wrong key type) is retried on the next
@@ -55,10 +55,17 @@ class WriteBuffer:
         return len(self._pending)
 
     async def write(self, what: str, op: Write) -> bool:
-        """Queue `op` and wait for it at most `wait_secs`. True = written by then, False = still queued."""
+        """Queue `op` and wait for it at most `wait_secs`. True = written by then, False = still queued.
+
+        Behind other queued writes (Redis slow, hung or down) it does not wait at all: a call's turns go
+        on at full speed and are written, in order, when Redis answers.
+        """
         entry = _Queued(what, op, asyncio.get_running_loop().create_future())
+        behind = bool(self._pending)
         self._keep(entry)
         self._kick()
+        if behind:
+            return False
         try:
             return await asyncio.wait_for(asyncio.shield(entry.done), self.wait_secs)
         except TimeoutError:
@@ -122,13 +129,13 @@ class WriteBuffer:
 
     async def flush(self) -> int:
         """Write everything queued, in order; stop at the first failure. Returns how many were written."""
+        written = 0
         while self._drainer is not None and not self._drainer.done():
-            await asyncio.shield(self._drainer)
-        if not self._pending:
-            return 0
-        self._kick()
-        assert self._drainer is not None
-        written = await asyncio.shield(self._drainer)
+            written += await asyncio.shield(self._drainer)  # a drain under way counts: it is this flush's work
+        if self._pending:
+            self._kick()
+            assert self._drainer is not None
+            written += await asyncio.shield(self._drainer)
         if written:
             log.info("flushed %d buffered redis writes (%d left)", written, len(self._pending))
         return written
