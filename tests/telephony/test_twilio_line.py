@@ -25,7 +25,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from telephony.leg_outcome import LegOutcome, LegOutcomes
 from telephony.twilio_media import TwilioLine
 from telephony.twilio_rest import TwilioRest
-from telephony.twilio_signature import signature, stream_token_ok
+from telephony.twilio_signature import signature, stream_token, stream_token_ok
 from telephony.twilio_web import TwilioState, serve_stream
 from tests.telephony.media_callers import TwilioCaller, rms_dbfs
 from tests.telephony.media_server import TWILIO_SID, TWILIO_TOKEN, FakeTwilioApi
@@ -55,7 +55,8 @@ async def stream(redis_client: aioredis.Redis, redis_prefix: str, settings: Sett
     _, url = twilio_api
     opened: list[tuple[TestClient, aiohttp.ClientSession]] = []
 
-    async def start(script: Script, credentials: bool = True) -> TwilioCaller:
+    async def start(script: Script, credentials: bool = True, caller: TwilioCaller | None = None,
+                    parameters: dict[str, str] | None = None) -> TwilioCaller:
         # Without REST credentials (no account SID) Twilio still signs with the auth token.
         cfg = settings.twilio.model_copy(update={
             "api_base_url": url, "transfer_target": "sip:agents@pbx.example.com", "auth_token": TWILIO_TOKEN,
@@ -76,8 +77,8 @@ async def stream(redis_client: aioredis.Redis, redis_prefix: str, settings: Sett
         client = TestClient(TestServer(app))
         await client.start_server()
         opened.append((client, session))
-        caller = TwilioCaller()
-        await caller.connect(client.session, str(client.make_url("/twilio/media")), TWILIO_TOKEN)
+        caller = caller or TwilioCaller()
+        await caller.connect(client.session, str(client.make_url("/twilio/media")), TWILIO_TOKEN, parameters)
         return caller
 
     yield start
@@ -260,3 +261,65 @@ async def test_with_an_auth_token_only_requests_signed_by_twilio_are_served(sett
         resp = await http.post("/twilio/voice", data=form, headers={"X-Twilio-Signature": good})
         assert resp.status == 200 and "<Stream" in await resp.text()
         assert (await http.get("/twilio/media")).status == 403  # an unsigned websocket upgrade
+
+
+def test_twilio_on_without_an_auth_token_refuses_to_start(tmp_path) -> None:
+    from voicebot.config import ConfigError, load_settings
+
+    assert not load_settings(tmp_path / "none.toml", {}).twilio.enabled  # off unless asked for
+    with pytest.raises(ConfigError, match=r"twilio\.auth_token is required when twilio\.enabled = true"):
+        load_settings(tmp_path / "none.toml", {"VOICEBOT_TWILIO_ENABLED": "true"})
+    on = load_settings(tmp_path / "none.toml", {"VOICEBOT_TWILIO_ENABLED": "true",
+                                                "VOICEBOT_TWILIO_AUTH_TOKEN": TWILIO_TOKEN})
+    assert on.twilio.enabled
+
+
+async def test_an_app_with_twilio_on_and_no_token_does_not_start(settings: Settings) -> None:
+    open_twilio = settings.model_copy(update={"twilio": settings.twilio.model_copy(update={"enabled": True})})
+    with pytest.raises(RuntimeError, match=r"twilio\.auth_token is empty"):
+        async with TestClient(TestServer(create_app(open_twilio, load_models=False))):
+            pass
+
+
+async def test_every_twilio_webhook_needs_twilios_signature_and_a_real_call_sid(settings: Settings) -> None:
+    async with TestClient(TestServer(create_app(with_twilio(settings), load_models=False))) as http:
+        assert (await http.post("/twilio/after-stream", data={"CallSid": sid()})).status == 403
+        assert (await http.post("/twilio/voice", data={"CallSid": sid(), "From": "+1"})).status == 403
+        for bad in ("", "CA1", "CA" + "0" * 31 + "\n", "a1b2c3d4e5f60718", "CA" + "0" * 33):
+            resp = await signed_post(http, "/twilio/voice", {"CallSid": bad, "From": "+48600100200"})
+            assert resp.status == 400 and "CallSid" in await resp.text(), bad
+        # A 100,000-character caller number never reaches the stream parameters.
+        resp = await signed_post(http, "/twilio/voice", {"CallSid": sid(), "From": "+4" * 50_000})
+        params = {p.get("name"): p.get("value") for p in ET.fromstring(await resp.text()).iter("Parameter")}
+        assert "caller" not in params and len(await resp.text()) < 1000
+
+
+async def test_a_browser_cannot_open_the_media_stream(settings: Settings) -> None:
+    async with TestClient(TestServer(create_app(with_twilio(settings), load_models=False))) as http:
+        url = str(http.make_url("/twilio/media")).replace("http://", "ws://")
+        signed = {"X-Twilio-Signature": signature(url, {}, TWILIO_TOKEN)}
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.session.ws_connect(url, headers=signed, origin="http://evil.example")
+        assert refused.value.status == 403
+
+
+@pytest.mark.parametrize("forgery", ["no token", "another call's token", "caller changed", "expired"])
+async def test_a_start_the_voice_webhook_did_not_issue_is_refused(stream, forgery: str) -> None:
+    ran: list[str] = []
+
+    async def script(line: TwilioLine) -> None:
+        ran.append(line.call_sid)
+
+    caller = TwilioCaller()
+    params = {"caller": caller.caller_number}
+    if forgery == "another call's token":
+        params["token"] = stream_token(TWILIO_TOKEN, sid(), params)
+    elif forgery == "caller changed":
+        params["token"] = stream_token(TWILIO_TOKEN, caller.call_sid, params)
+        params["caller"] = "+48999999999"
+    elif forgery == "expired":
+        params["token"] = stream_token(TWILIO_TOKEN, caller.call_sid, params, now=time.time() - 600)
+    await stream(script, caller=caller, parameters=params)
+    await asyncio.wait_for(caller.ended.wait(), 5)  # the stream is closed
+    await caller.hangup()
+    assert ran == []
