@@ -7,12 +7,12 @@ The server runs as deployed (`python -m voicebot serve`: models, SIP line, web, 
 process; sipp keeps N calls up at once, each a caller that waits for the greeting and asks the default
 flow a few questions (espeak-ng speech, like bench/calls.py) and hangs up, and starts a new call as soon
 as one ends, until M minutes have passed. Every `--sample-secs` the server's RSS, open file descriptors
-and threads are sampled; printed over time, then compared:
+and threads are sampled; printed over time, then compared. First one warm-up round of N short calls
+(models, caches, thread pools and Redis connections reach their working size), then:
 
-* descriptors and threads once every call has ended against before the first call (a leak per call
-  shows as a difference that grows with the number of calls);
-* RSS in the last third of the run against the first third (after warm-up: models and caches settle
-  in the first calls) — growth over a few percent while the load is steady is a leak.
+* RSS, descriptors and threads once every call has ended against after the warm-up, both idle: what
+  the soak's calls left behind (a leak per call grows with the number of calls);
+* RSS in the last third of the run against the first third, under the same steady load.
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ STAY_ON_THE_BOT = {
 
 @dataclass(frozen=True)
 class Sample:
-    t: float  # seconds since the calls started (negative: before)
+    t: float  # seconds since the soak's calls started
     rss_mb: float
     fds: int
     threads: int
-    phase: str  # before | calls | after
+    phase: str  # start | before (after the warm-up) | calls | after
 
 
 def sample(proc: psutil.Process, t: float, phase: str) -> Sample:
@@ -66,6 +66,19 @@ def sample(proc: psutil.Process, t: float, phase: str) -> Sample:
         except psutil.NoSuchProcess:
             continue
     return Sample(t, rss / 2**20, fds, threads, phase)
+
+
+async def start_sipp(scenario_file: Path, port: int, total: int, concurrent: int, timeout_s: int,
+                     out: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        "sipp", "-sf", str(scenario_file), f"127.0.0.1:{port}", "-i", "127.0.0.1", "-m", str(total),
+        "-l", str(concurrent), "-r", str(concurrent), "-nostdin", "-timeout", f"{timeout_s}s", "-trace_stat",
+        "-stf", f"{out}.stat.csv", "-fd", "5", "-trace_err", "-error_file", f"{out}.errors.log",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=out.parent)
+
+
+async def run_sipp(scenario_file: Path, port: int, total: int, concurrent: int, timeout_s: int, out: Path) -> None:
+    await (await start_sipp(scenario_file, port, total, concurrent, timeout_s, out)).wait()
 
 
 def sipp_counts(stat_file: Path) -> dict[str, int]:
@@ -90,6 +103,8 @@ async def soak(args: argparse.Namespace) -> int:
         pcaps.append(sub / "say.pcap")
     scenario_file = tmp / "soak_caller.xml"
     scenario_file.write_text(scenario(pcaps, args.call_secs / 60, args.turn_secs, lockstep=True))
+    warmup_file = tmp / "warmup_caller.xml"
+    warmup_file.write_text(scenario(pcaps, 25 / 60, args.turn_secs, lockstep=True))  # greeting + one question
     per_slot = max(1, math.ceil(args.minutes * 60 / args.call_secs))
     total_calls = args.calls * per_slot
 
@@ -103,16 +118,17 @@ async def soak(args: argparse.Namespace) -> int:
         assert server.proc is not None
         proc = psutil.Process(server.proc.pid)
         await asyncio.sleep(5)  # let start-up finish (flows seeded, first connections made)
+        idle = sample(proc, 0, "start")
+        print(f"warm-up: {args.calls} short calls (idle: rss {idle.rss_mb:.0f} MB, fds {idle.fds}, "
+              f"threads {idle.threads})", flush=True)
+        await run_sipp(warmup_file, server.sip_port, args.calls, args.calls, 120, tmp / "warmup")
+        await asyncio.sleep(args.settle_secs)
         t0 = time.monotonic()
         samples.append(sample(proc, 0.0, "before"))
         print(f"{args.calls} calls at once, each ~{args.call_secs:.0f} s, {total_calls} in all over "
               f"~{args.minutes} min; sampling every {args.sample_secs:.0f} s", flush=True)
-        sipp = await asyncio.create_subprocess_exec(
-            "sipp", "-sf", str(scenario_file), f"127.0.0.1:{server.sip_port}", "-i", "127.0.0.1",
-            "-m", str(total_calls), "-l", str(args.calls), "-r", str(args.calls), "-nostdin",
-            "-timeout", f"{int(args.minutes * 60 + args.call_secs + 120)}s", "-trace_stat", "-stf",
-            str(tmp / "stat.csv"), "-fd", "5", "-trace_err", "-error_file", str(tmp / "errors.log"),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=tmp)
+        sipp = await start_sipp(scenario_file, server.sip_port, total_calls, args.calls,
+                                int(args.minutes * 60 + args.call_secs + 120), tmp / "soak")
         while sipp.returncode is None:
             try:
                 await asyncio.wait_for(sipp.wait(), args.sample_secs)
@@ -130,8 +146,8 @@ async def soak(args: argparse.Namespace) -> int:
     finally:
         server.stop()
 
-    counts = sipp_counts(tmp / "stat.csv")
-    errors = tmp / "errors.log"
+    counts = sipp_counts(tmp / "soak.stat.csv")
+    errors = tmp / "soak.errors.log"
     ended_by_bot = errors.read_text(errors="replace").count("Aborting call on unexpected message") \
         if errors.exists() else 0
     before, after = samples[0], samples[-1]
@@ -139,22 +155,24 @@ async def soak(args: argparse.Namespace) -> int:
     third = max(1, len(during) // 3)
     first_rss = statistics.median(s.rss_mb for s in during[:third]) if during else float("nan")
     last_rss = statistics.median(s.rss_mb for s in during[-third:]) if during else float("nan")
-    print(f"\nsoak: {args.calls} concurrent calls for {calls_secs / 60:.1f} min; sipp placed {counts.get('placed', '?')}, "
-          f"{counts.get('ok', '?')} completed, {counts.get('failed', '?')} failed "
+    print(f"\nsoak: {args.calls} concurrent calls for {calls_secs / 60:.1f} min; sipp placed "
+          f"{counts.get('placed', '?')}, {counts.get('ok', '?')} completed, {counts.get('failed', '?')} failed "
           f"({ended_by_bot} ended early by the bot: transfer/goodbye)")
-    print(f"{'':>22} {'rss MB':>8} {'fds':>6} {'threads':>8}")
-    print(f"{'before the calls':>22} {before.rss_mb:8.1f} {before.fds:6d} {before.threads:8d}")
+    print(f"{'':>24} {'rss MB':>8} {'fds':>6} {'threads':>8}")
+    rows = [("idle after warm-up", [before])]
     if during:
-        print(f"{'calls, first third':>22} {first_rss:8.1f} {max(s.fds for s in during[:third]):6d} "
-              f"{max(s.threads for s in during[:third]):8d}")
-        print(f"{'calls, last third':>22} {last_rss:8.1f} {max(s.fds for s in during[-third:]):6d} "
-              f"{max(s.threads for s in during[-third:]):8d}")
-    print(f"{'after the calls':>22} {after.rss_mb:8.1f} {after.fds:6d} {after.threads:8d}")
-    rss_growth = (last_rss - first_rss) / first_rss * 100 if during else float("nan")
+        rows += [("calls, first third", during[:third]), ("calls, last third", during[-third:])]
+    rows.append(("idle after the calls", [after]))
+    for name, group in rows:
+        print(f"{name:>24} {statistics.median(s.rss_mb for s in group):8.1f} {max(s.fds for s in group):6d} "
+              f"{max(s.threads for s in group):8d}")
+    steady = (last_rss - first_rss) / first_rss * 100 if during else float("nan")
+    idle = (after.rss_mb - before.rss_mb) / before.rss_mb * 100
     fd_growth, thread_growth = after.fds - before.fds, after.threads - before.threads
-    print(f"RSS last vs first third: {rss_growth:+.1f}%; descriptors after vs before: {fd_growth:+d}; "
-          f"threads after vs before: {thread_growth:+d}")
-    grows = rss_growth > args.rss_growth_pct or fd_growth > args.fd_slack or thread_growth > args.fd_slack
+    print(f"RSS under load, last vs first third: {steady:+.1f}%; idle, after vs before: {idle:+.1f}%; "
+          f"descriptors: {fd_growth:+d}; threads: {thread_growth:+d}")
+    grows = (steady > args.rss_growth_pct or idle > args.rss_growth_pct or fd_growth > args.fd_slack
+             or thread_growth > args.fd_slack)
     print("verdict: " + ("GROWS (look for a leak)" if grows else "no growth"))
     return 2 if grows else 0
 

@@ -3,8 +3,11 @@
 import asyncio
 import time
 
+import pytest
+import redis
 import redis.asyncio as aioredis
 
+from voicebot.store.buffer import live_call_writes
 from voicebot.store.calls import CallStore, TurnRecord
 from voicebot.store.keys import Keys
 
@@ -65,8 +68,11 @@ async def test_a_write_redis_keeps_refusing_is_dropped_and_the_queue_goes_on(
         await redis_client.set(f"{redis_prefix}plain", "x")
         await redis_client.xadd(f"{redis_prefix}plain", {"a": "b"})
 
-    await store.buffer.write("poisoned", wrong_type)
-    await store.add_turn("c3", TurnRecord(role="caller", text="after the bad write"))
+    with pytest.raises(redis.ResponseError):  # a writer that waits hears of it, as it always did
+        await store.buffer.write("refused", wrong_type)
+    with live_call_writes():  # a live call's writes: retried, then dropped, never raised
+        await store.buffer.write("poisoned", wrong_type)
+        await store.add_turn("c3", TurnRecord(role="caller", text="after the bad write"))
     flusher = asyncio.create_task(store.buffer.flush_forever(interval=0.05))
     try:
         for _ in range(100):

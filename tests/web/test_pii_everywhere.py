@@ -40,6 +40,7 @@ async def test_a_pesel_said_during_a_call_is_nowhere_in_the_handoff_package(
     await session.finish()
     assert reply.handoff_id
 
+    await store.buffer.flush()  # the call queued its writes without waiting for Redis
     raw = await store.client.get(store.keys.handoff(reply.handoff_id))
     package = json.loads(raw)
     assert PESEL not in raw and "4111" not in raw, raw

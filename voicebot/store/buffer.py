@@ -2,23 +2,25 @@
 
 A call must go on when Redis is down, slow or hung, and no transcript turn may be lost. Every store write
 is a small closure over the client, queued here and run by one background drain task, in order, so the
-order of turns in Redis stays the order they happened. `write()` waits for its own write at most
-`wait_secs`, and only when nothing is queued before it (a healthy Redis answers in a millisecond; a hung
-one would otherwise stall the caller's reply for the whole socket timeout), then leaves it to the drain.
+order of turns in Redis stays the order they happened. `write()` waits for its own write, at most
+`wait_secs`; inside `live_call_writes()` (a live call's turn path, where a hung Redis would otherwise
+stall the caller's reply for the whole socket timeout) at most `LIVE_WAIT_SECS`; and behind writes
+already queued (Redis slow, hung or down) not at all.
 
 When Redis refuses a connection the queue stops and `flush()` (the server calls it every second) starts
-it again. A write that fails for another reason (out of memory, a wrong key type) is retried on the next
-flushes and dropped, with an error in the log, after `max_failures`: one bad write must not block the
-turns queued behind it forever.
+it again. A write that fails for another reason (out of memory, a wrong key type) raises in the writer
+if it is waiting for it; a queued one is retried on the next flushes and dropped, with an error in the
+log, after `max_failures`: one bad write must not block the turns queued behind it forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import redis
@@ -27,6 +29,19 @@ log = logging.getLogger(__name__)
 
 Write = Callable[[], Awaitable[object]]
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, ConnectionError, OSError, asyncio.TimeoutError)
+# A healthy Redis answers in a millisecond; a caller's reply must not wait longer than this for it.
+LIVE_WAIT_SECS = 0.05
+_LIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("live_call_writes", default=False)
+
+
+@contextlib.contextmanager
+def live_call_writes() -> Iterator[None]:
+    """Writes made inside (by this task) wait at most LIVE_WAIT_SECS, then stay queued: a call's turn path."""
+    token = _LIVE.set(True)
+    try:
+        yield
+    finally:
+        _LIVE.reset(token)
 
 
 @dataclass(eq=False)
@@ -34,6 +49,7 @@ class _Queued:
     what: str
     op: Write
     done: asyncio.Future[bool]
+    waited: bool = False  # a writer awaits the result: an error other than an outage is raised to it
     failures: int = 0
 
     def resolve(self, written: bool) -> None:
@@ -42,7 +58,7 @@ class _Queued:
 
 
 class WriteBuffer:
-    def __init__(self, max_items: int = 100_000, wait_secs: float = 0.04, max_failures: int = 3) -> None:
+    def __init__(self, max_items: int = 100_000, wait_secs: float = 2.0, max_failures: int = 3) -> None:
         self._pending: deque[_Queued] = deque()
         self._max_items = max_items
         self.wait_secs = wait_secs
@@ -57,8 +73,8 @@ class WriteBuffer:
     async def write(self, what: str, op: Write) -> bool:
         """Queue `op` and wait for it at most `wait_secs`. True = written by then, False = still queued.
 
-        Behind other queued writes (Redis slow, hung or down) it does not wait at all: a call's turns go
-        on at full speed and are written, in order, when Redis answers.
+        Behind other queued writes (Redis slow, hung or down) it does not wait at all: they are written, in
+        order, when Redis answers. Inside `live_call_writes()` it waits at most LIVE_WAIT_SECS.
         """
         entry = _Queued(what, op, asyncio.get_running_loop().create_future())
         behind = bool(self._pending)
@@ -66,9 +82,12 @@ class WriteBuffer:
         self._kick()
         if behind:
             return False
+        live = _LIVE.get()
+        entry.waited = not live  # a live call never hears of a failed write: it is retried, then dropped
         try:
-            return await asyncio.wait_for(asyncio.shield(entry.done), self.wait_secs)
+            return await asyncio.wait_for(asyncio.shield(entry.done), LIVE_WAIT_SECS if live else self.wait_secs)
         except TimeoutError:
+            entry.waited = False
             return False
 
     def _keep(self, entry: _Queued) -> None:
@@ -97,6 +116,10 @@ class WriteBuffer:
                 entry.resolve(False)
                 break
             except Exception as exc:
+                if entry.waited and not entry.done.done():  # the writer hears of it (as before the queue)
+                    self._remove(entry)
+                    entry.done.set_exception(exc)
+                    continue
                 entry.failures += 1
                 entry.resolve(False)
                 if entry.failures < self.max_failures:

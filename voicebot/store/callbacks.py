@@ -54,11 +54,13 @@ class CallbackStore:
         return request.id
 
     async def get(self, callback_id: str) -> CallbackRequest | None:
+        await self.buffer.settle()
         raw = await self.client.get(self.keys.callback(callback_id))
         return CallbackRequest(**json.loads(raw)) if raw else None
 
     async def due(self, until: float | None = None, limit: int = 100) -> list[CallbackRequest]:
         """Requests due by `until` (default: all), earliest first."""
+        await self.buffer.settle()
         ids = await self.client.zrangebyscore(self.keys.callbacks, "-inf", until if until is not None else "+inf",
                                               start=0, num=limit)
         found = [await self.get(i) for i in ids]

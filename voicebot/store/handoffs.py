@@ -75,6 +75,7 @@ class HandoffStore:
     async def get(self, handoff_id: str) -> dict[str, Any] | None:
         if not HANDOFF_ID.match(handoff_id):
             return None
+        await self.buffer.settle()
         raw = await self.client.get(self.keys.handoff(handoff_id))
         package = json.loads(raw) if raw else None
         return self.clean(package) if isinstance(package, dict) else package
