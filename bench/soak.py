@@ -33,10 +33,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.calls import SENTENCES, scenario
+from bench.calls import caller_pcaps, scenario
 from tests.conftest import TEST_REDIS_URL
 from tests.telephony.media_server import ServeProcess, _rtp_range
-from tests.telephony.sip_helpers import espeak_ulaw, write_pcap
 
 # A soak caller stays on the bot: no escalation because an ASR slip under load repeated a request.
 STAY_ON_THE_BOT = {
@@ -95,12 +94,7 @@ def sipp_counts(stat_file: Path) -> dict[str, int]:
 
 async def soak(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-soak-"))
-    pcaps = []
-    for i, sentence in enumerate(SENTENCES):
-        sub = tmp / f"s{i}"
-        sub.mkdir()
-        write_pcap(sub / "say.pcap", espeak_ulaw(sentence, sub))
-        pcaps.append(sub / "say.pcap")
+    pcaps = caller_pcaps(tmp)
     scenario_file = tmp / "soak_caller.xml"
     scenario_file.write_text(scenario(pcaps, args.call_secs / 60, args.turn_secs, lockstep=True))
     warmup_file = tmp / "warmup_caller.xml"
