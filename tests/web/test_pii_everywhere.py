@@ -62,12 +62,15 @@ async def test_packages_stored_before_redaction_are_redacted_when_shown(web_serv
     store: CallStore = web_server.app[CALL_STORE]
     await store.start_call("pii-old", caller_number="+48600100200", language="pl")
     await store.end_call("pii-old", "transferred", handoff_id="h-pii-old")
+    await store.client.hset(store.keys.call("pii-old"), "transfer_failure", f"said PESEL {PESEL}")
+    await store.client.xadd(store.keys.turns("pii-old"), {"role": "caller", "text": f"karta {CARD_DOTS}", "ts": "1"})
     await store.client.set(store.keys.handoff("h-pii-old"), json.dumps({
         "handoff_id": "h-pii-old", "call_id": "pii-old", "caller_number": "+48600100200",
         "summary": f"Klient +48600100200 podał PESEL {PESEL}", "slots": {"pesel": int(PESEL), "card": CARD_DOTS},
     }))
     sup = await make_client("sup")
-    for path in ("/agent/handoff/h-pii-old", "/api/handoffs/h-pii-old", "/api/calls/pii-old"):
+    for path in ("/agent/handoff/h-pii-old", "/api/handoffs/h-pii-old", "/api/calls/pii-old",
+                 "/supervisor/calls/pii-old"):
         async with sup.http.get(sup.url(path)) as r:
             body = await r.text()
         assert r.status == 200 and PESEL not in body and "4111" not in body, (path, body[:300])

@@ -117,7 +117,8 @@ class CallStore:
         """The id a live call's record really has (see `start_call`)."""
         return self._stored_as.get(call_id, call_id)
 
-    def _clean(self, fields: dict[str, str]) -> dict[str, str]:
+    def clean_record(self, fields: dict[str, str]) -> dict[str, str]:
+        """Call record fields through the redactor (identifiers and the caller's own number kept)."""
         if self.redact is _no_redaction:
             return fields
         keep = (fields["caller_number"],) if fields.get("caller_number") else ()
@@ -126,7 +127,7 @@ class CallStore:
     # -- writes (buffered) -------------------------------------------------------------------
     async def start_call(self, call_id: str, **fields: Any) -> None:
         started = time.time()
-        given = self._clean({k: str(v) for k, v in fields.items()})
+        given = self.clean_record({k: str(v) for k, v in fields.items()})
 
         async def op() -> None:
             stored = call_id
@@ -166,7 +167,8 @@ class CallStore:
         await self.buffer.write(f"turn {call_id}", op)
 
     async def update_call(self, call_id: str, **fields: Any) -> None:
-        mapping = self._clean({k: (json.dumps(v) if isinstance(v, dict | list) else str(v)) for k, v in fields.items()})
+        mapping = self.clean_record(
+            {k: (json.dumps(v) if isinstance(v, dict | list) else str(v)) for k, v in fields.items()})
 
         async def op() -> None:
             await self.client.hset(self.keys.call(self.stored_id(call_id)), mapping=mapping)
@@ -174,7 +176,7 @@ class CallStore:
         await self.buffer.write(f"update_call {call_id}", op)
 
     async def end_call(self, call_id: str, outcome: str, **fields: Any) -> None:
-        mapping = self._clean({"ended_at": str(time.time()), "outcome": outcome,
+        mapping = self.clean_record({"ended_at": str(time.time()), "outcome": outcome,
                                **{k: str(v) for k, v in fields.items()}})
 
         async def op() -> None:

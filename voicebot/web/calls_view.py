@@ -100,7 +100,10 @@ async def load_call(store: CallStore, call_id: str) -> CallDetail:
     call = await store.get_call(call_id)
     if call is None:
         raise NotFound(f"no call {call_id!r}")
-    return CallDetail(call, await store.turns(call_id), await load_handoff(store, call.get("handoff_id", "")))
+    turns = await store.turns(call_id)
+    for turn in turns:  # records written before redaction covered everything are redacted when shown
+        turn.text = store.redact(turn.text)
+    return CallDetail(store.clean_record(call), turns, await load_handoff(store, call.get("handoff_id", "")))
 
 
 async def load_handoff(store: CallStore, handoff_id: str) -> dict[str, Any] | None:
