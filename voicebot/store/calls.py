@@ -177,7 +177,7 @@ class CallStore:
 
     async def end_call(self, call_id: str, outcome: str, **fields: Any) -> None:
         mapping = self.clean_record({"ended_at": str(time.time()), "outcome": outcome,
-                               **{k: str(v) for k, v in fields.items()}})
+                                     **{k: str(v) for k, v in fields.items()}})
 
         async def op() -> None:
             stored = self._stored_as.pop(call_id, call_id)
