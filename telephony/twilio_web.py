@@ -86,7 +86,7 @@ def _public_urls(request: web.Request, websocket: bool = False) -> list[str]:
 
 
 def _check_signature(request: web.Request, params: dict[str, str], websocket: bool = False) -> None:
-    """With an auth token configured, only Twilio may drive calls: refuse unsigned or forged requests."""
+    """Only Twilio may drive calls: refuse unsigned or forged requests (and everything without a token)."""
     token = request.app[SETTINGS].twilio.auth_token
     given = request.headers.get("X-Twilio-Signature", "")
     if not token or not twilio_signature.is_valid(_public_urls(request, websocket), params, token, given):
