@@ -227,8 +227,24 @@ class BusinessHoursSettings(_Section):
 
 class WebSettings(_Section):
     session_ttl_secs: int = Field(8 * 3600, ge=60, description="a web login expires after this many seconds")
-    login_attempts_per_minute: int = Field(5, ge=1, description="failed logins allowed per user/address per minute")
+    login_attempts_per_minute: int = Field(
+        5, ge=1, description="login attempts allowed per minute for one user name from one address (the same "
+        "name from another address has its own budget, so nobody can lock a user out)")
+    login_attempts_per_address_per_minute: int = Field(
+        30, ge=1, description="login attempts allowed per minute from one address, whatever the user names")
     secure_cookies: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
+    api_token_days: int = Field(30, ge=1, description="lifetime of a new API token that does not ask for another (days)")
+    api_token_max_days: int = Field(365, ge=1, description="longest lifetime an API token may ask for")
+    header_timeout_secs: float = Field(
+        5.0, gt=0, le=300, description="a connection that has not sent complete request headers (or sits idle "
+        "between requests) this long is closed")
+    metrics_allowed: tuple[str, ...] = Field(
+        ("127.0.0.1/8", "::1"), description="addresses (IPs/CIDRs) that may read GET /metrics without a token")
+    metrics_token: str = Field(
+        "", description="bearer token that also opens /metrics (set env VOICEBOT_WEB_METRICS_TOKEN, never commit)")
+    first_admin_password_file: str = Field(
+        "var/first-admin-password", description="where the first start writes the first admin's one-time "
+        "password (mode 0600; never to the log)")
 
 
 class PrivacySettings(_Section):
