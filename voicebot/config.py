@@ -236,7 +236,7 @@ class WebSettings(_Section):
     api_token_days: int = Field(30, ge=1, description="lifetime of a new API token that does not ask for another (days)")
     api_token_max_days: int = Field(365, ge=1, description="longest lifetime an API token may ask for")
     header_timeout_secs: float = Field(
-        5.0, gt=0, le=300, description="a connection that has not sent complete request headers (or sits idle "
+        10.0, gt=0, le=300, description="a connection that has not sent complete request headers (or sits idle "
         "between requests) this long is closed")
     metrics_allowed: tuple[str, ...] = Field(
         ("127.0.0.1/8", "::1"), description="addresses (IPs/CIDRs) that may read GET /metrics without a token")

@@ -162,7 +162,8 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     if user is None:
         if is_api(request) or request.method not in ("GET", "HEAD"):
             raise http_error(request, web.HTTPUnauthorized, "log in first")
-        raise web.HTTPFound(f"/login?next={request.rel_url.path_qs}")
+        # quoted, or "&" in the page's own query would end `next` early
+        raise web.HTTPFound(URL("/login").with_query(next=request.rel_url.raw_path_qs))
     if access == "admin" and not user.is_admin:
         raise http_error(request, web.HTTPForbidden, "this page needs the admin role")
     if request.method in UNSAFE_METHODS:
