@@ -12,9 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.web.conftest import Client
-from voicebot.config import Settings
+from voicebot.config import PROJECT_ROOT, Settings
 from voicebot.web.app import create_app
-from voicebot.web.keys import USERS
+from voicebot.web.keys import FLOW_STORE, USERS
 from voicebot.web.security import SECURITY_HEADERS
 
 METRICS_TOKEN = "metrics-secret-for-the-test"
@@ -66,7 +66,9 @@ async def test_metrics_only_for_allowed_addresses_or_the_token(server) -> None:
 
 # -- finding 13: errors keep the security headers --------------------------------------------------------
 
-async def test_huge_version_number_is_a_404_with_security_headers(make_client) -> None:
+async def test_huge_version_number_is_a_404_with_security_headers(web_server, make_client) -> None:
+    text = (PROJECT_ROOT / "dialogs" / "customer_service.en.yaml").read_text()
+    await web_server.app[FLOW_STORE].save("customer_service", "en", text, author="test")  # Redis has the list
     sup = await make_client("sup")
     for version in ("99999999999999999999999999", str(2**63), "0"):
         async with sup.http.get(sup.url(f"/api/flows/customer_service/en/versions/{version}")) as r:
