@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.web.conftest import Client
+from tests.web.conftest import Client, SeedCall, seed_calls
 from voicebot.config import PROJECT_ROOT, Settings
 from voicebot.web.app import create_app
 from voicebot.web.keys import FLOW_STORE, USERS
@@ -136,3 +136,18 @@ async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
     except ConnectionResetError:
         return True
     return data == b"" or data.startswith(b"HTTP/1.1 408")
+
+
+# -- output encoding (checked by the report, kept by this test) ----------------------------------------------
+
+async def test_what_a_caller_said_is_shown_as_text_never_as_markup(web_server, make_client, call_store) -> None:
+    said = '<img src=x onerror=alert(1)> "quoted" </td><script>alert(2)</script>'
+    await seed_calls(call_store, [SeedCall("call-xss", "+48500100200", "en", 60, 30, "contained", caller_text=said)])
+    sup = await make_client("sup")
+    async with sup.http.get(sup.url("/supervisor/calls/call-xss")) as r:
+        page = await r.text()
+    assert r.status == 200 and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<img src=x" not in page and "<script>alert" not in page
+    async with sup.http.get(sup.url("/supervisor/calls"), params={"q": '"><script>alert(3)</script>'}) as r:
+        page = await r.text()  # the search box shows the query back
+    assert r.status == 200 and "<script>alert(3)" not in page and "&lt;script&gt;alert(3)" in page
