@@ -233,8 +233,8 @@ class WebSettings(_Section):
     login_attempts_per_address_per_minute: int = Field(
         30, ge=1, description="login attempts allowed per minute from one address, whatever the user names")
     secure_cookies: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
-    api_token_days: int = Field(30, ge=1, description="lifetime of a new API token that does not ask for another (days)")
-    api_token_max_days: int = Field(365, ge=1, description="longest lifetime an API token may ask for")
+    api_token_days: int = Field(30, ge=1, description="days a new API token lives unless it asks for another lifetime")
+    api_token_max_days: int = Field(365, ge=1, description="longest lifetime (days) an API token may ask for")
     header_timeout_secs: float = Field(
         10.0, gt=0, le=300, description="a connection that has not sent complete request headers (or sits idle "
         "between requests) this long is closed")

@@ -214,7 +214,7 @@ async def test_failed_logins_are_in_the_audit_trail(make_client) -> None:
     async with admin.http.get(admin.url("/api/audit")) as r:
         failed = [e for e in (await r.json())["entries"] if e["action"] == "user.login_failed"]
     assert {e["target"] for e in failed} == {"user:sup", "user:nobody-here"}
-    assert all("127.0.0.1" in e["detail"] for e in failed)
+    assert all(e["who"] == "127.0.0.1" for e in failed)  # the address tried; the name may be anyone's
     async with admin.http.get(admin.url("/admin/audit")) as r:
         assert "user.login_failed" in await r.text()
 

@@ -14,6 +14,7 @@ from aiohttp import web
 from voicebot.store.errors import Invalid
 from voicebot.store.flows import check_ids, version_json
 from voicebot.store.search import search_calls
+from voicebot.store.users import check_password
 from voicebot.web import account, flow_ops
 from voicebot.web.auth import set_session_cookie
 from voicebot.web.calls_view import filter_from_query, live_calls, load_call, row_dict, turn_dict
@@ -217,6 +218,8 @@ async def change_user(request: web.Request) -> web.Response:
     data = await _body(request)
     users, changed = request.app[USERS], []
     await users.require(name)
+    if "password" in data:
+        check_password(_field(data, "password", str), name)  # before any change: all or nothing
     if "role" in data:
         await users.set_role(name, _field(data, "role", str))
         changed.append("role")

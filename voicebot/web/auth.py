@@ -63,7 +63,8 @@ async def login(request: web.Request) -> web.Response:
     user = await app[USERS].verify(name, password)
     if user is None:
         log.warning("failed login for %r from %s", name[:64], address)
-        await app[AUDIT].record(name[:64] or "-", "user.login_failed", f"user:{name[:64]}", address)
+        # who = the address: nobody is authenticated, and the name typed may be anyone's
+        await app[AUDIT].record(address, "user.login_failed", f"user:{name[:64]}", "wrong user name or password")
         return _login_page(request, "Wrong user name or password.", 401, name)
     await app[LOGIN_LIMIT].succeeded(name, address)
     await app[AUDIT].record(user.name, "user.login", f"user:{user.name}", address)

@@ -140,7 +140,9 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
             raise  # its handshake was already sent: there is no answer left to give
         # aiohttp's own 500 page would go out without our headers; say little, log the rest.
         log.exception("unexpected error on %s %r", request.method, request.path)
-        response = http_error(request, web.HTTPInternalServerError, "internal error; it has been logged")
+        crash = http_error(request, web.HTTPInternalServerError, "internal error; it has been logged")
+        _set_headers(crash)
+        raise crash from None
     _set_headers(response)
     return response
 
