@@ -77,7 +77,11 @@ async def bootstrap_ctx(app: web.Application) -> AsyncIterator[None]:
     if await users.count() == 0:
         password = secrets.token_urlsafe(12)
         path = app[SETTINGS].path(app[SETTINGS].web.first_admin_password_file)
-        _write_private(path, password + "\n")
+        try:
+            _write_private(path, password + "\n")
+        except OSError as exc:  # no admin rather than an admin whose password nobody can read
+            raise RuntimeError(f"cannot write the first admin's password to {path} ({exc}); set "
+                               "web.first_admin_password_file to a writable path") from exc
         await users.add(BOOTSTRAP_ADMIN, password, "admin", must_change=True)
         await app[AUDIT].record("system", "user.add", f"user:{BOOTSTRAP_ADMIN}", "first start: random password")
         print(f"voicebot: no web users existed; created user {BOOTSTRAP_ADMIN!r} (role admin). Its one-time "
