@@ -86,7 +86,7 @@ def current_user(request: web.Request) -> User:
 
 
 def http_error(request: web.Request, status: type[web.HTTPException], message: str,
-           problems: list[tuple[int | None, str]] | None = None) -> web.HTTPException:
+               problems: list[tuple[int | None, str]] | None = None) -> web.HTTPException:
     if is_api(request) or request.headers.get("Accept", "").startswith("application/json"):
         body: dict[str, Any] = {"error": message}
         if problems:
