@@ -1,0 +1,166 @@
+"""RFC 4475 torture messages: the strict parser on bytes, then the running user agent over UDP.
+
+What a SIP peer notices: every request gets the RFC 3261 answer (a valid one is processed, an
+invalid one gets 400 naming the fault or the specific 4xx/505), responses are never answered,
+and the user agent still answers OPTIONS afterwards. No speech models: the few calls answered
+here are ended by the test's own BYE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from telephony.sip.call import SipCall
+from telephony.sip.message import SipSyntaxError, parse_message
+from telephony.sip.transaction import server_key
+from telephony.sip.ua import SipUserAgent
+from tests.telephony.rfc4475 import CASES, DBLREQ, INTMETH, INV2543, LONGREQ, WSINV, Case
+from tests.telephony.sip_helpers import RawPeer
+from tests.telephony.sip_helpers import sip_request as request
+from voicebot.config import Settings
+
+_STATUS = re.compile(rb"^SIP/2\.0 (\d{3}) ")
+
+
+def test_the_corpus_is_the_rfcs_list() -> None:
+    assert len(CASES) == 49 and len({c.name for c in CASES}) == 49
+    assert [c.section for c in CASES if c.section.startswith("3.1.1.")] == [f"3.1.1.{n}" for n in range(1, 14)]
+    assert [c.section for c in CASES if c.section.startswith("3.1.2.")] == [f"3.1.2.{n}" for n in range(1, 20)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_rfc4475_message_parses_or_names_its_fault(case: Case) -> None:
+    if case.parses:
+        msg = parse_message(case.data)
+        assert msg.is_request == (case.status is not None)
+        return
+    with pytest.raises(SipSyntaxError) as err:
+        parse_message(case.data)
+    if case.status is not None:
+        assert err.value.status == case.status, str(err.value)
+    assert str(err.value)
+
+
+@pytest.mark.parametrize(("name", "fault"), [
+    ("badinv01", "empty parameter in Via"), ("clerr", "shorter than Content-Length"), ("ncl", "Content-Length"),
+    ("scalar02", "CSeq number"), ("quotbal", "unterminated quoted string in To"), ("ltgtruri", "Request-URI"),
+    ("lwsruri", "space inside the Request-URI"), ("lwsstart", "more than one space"),
+    ("trws", "spaces after the SIP version"), ("escruri", "Request-URI carries headers"), ("baddate", "Date"),
+    ("regbadct", "must be enclosed in <> in Contact"), ("badaspec", "spaces inside <...> in To"),
+    ("baddn", "must be quoted in From"), ("badvers", "SIP/7.0"), ("mismatch01", "CSeq method 'INVITE'"),
+    ("mismatch02", "CSeq method 'INVITE'"), ("insuf", "missing From, To, Call-ID headers"),
+    ("multi01", "headers where one is allowed"), ("mcl01", "2 Content-Length headers"),
+])
+def test_the_error_names_the_fault(name: str, fault: str) -> None:
+    case = next(c for c in CASES if c.name == name)
+    with pytest.raises(SipSyntaxError, match=re.escape(fault)):
+        parse_message(case.data)
+
+
+def test_valid_torture_messages_keep_their_meaning() -> None:
+    wsinv = parse_message(WSINV)
+    assert wsinv.cseq == (9, "INVITE") and wsinv.get("Max-Forwards") == "0068"
+    assert len(wsinv.get_all("Via")) == 3 and wsinv.branch == "390skdjuw"
+    assert wsinv.get("NewFangledHeader") == "newfangled value continued newfangled value"
+    assert wsinv.get("Subject") == "" and len(wsinv.body) == 150
+    assert wsinv.get_all("Contact") == ['"Quoted string \\"\\"" <sip:jdrosen@example.com> ; newparam = '
+                                        'newvalue ; secondparam ; q = 0.33']
+    intmeth = parse_message(INTMETH)
+    assert intmeth.method == "!interesting-Method0123456789_*+`.%indeed'~"  # methods are case-sensitive tokens
+    assert intmeth.get("extensionHeader-!.%*+_`'~") == "\ufeff\u5927\u505c\u96fb"
+    longreq = parse_message(LONGREQ)
+    assert len(longreq.get_all("Via")) == 34 and longreq.call_id == "longreq.one" + "really" * 20 + "longcallid"
+    assert parse_message(DBLREQ).body == b""  # Content-Length 0: the INVITE after it is not a body
+    inv2543 = parse_message(INV2543)
+    assert inv2543.body.endswith(b"m=audio 49217 RTP/AVP 0\r\n")  # no Content-Length: the rest of the datagram
+
+
+def test_requests_without_an_rfc3261_branch_are_told_apart() -> None:
+    """RFC 2543 peers send no branch: two different requests must not look like one retransmission."""
+    a, b = parse_message(INV2543), parse_message(LONGREQ)
+    assert a.branch == b.branch == ""
+    assert server_key(a) != server_key(b)
+    assert server_key(a) == server_key(parse_message(INV2543))
+
+
+@pytest.fixture
+async def ua(settings: Settings) -> AsyncIterator[SipUserAgent]:
+    calls: list[SipCall] = []
+    agent = SipUserAgent(settings.sip, calls.append)
+    await agent.start()
+    yield agent
+    await agent.stop()
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[RawPeer]:
+    transport, proto = await asyncio.get_running_loop().create_datagram_endpoint(
+        RawPeer, local_addr=("127.0.0.1", 0))
+    yield proto
+    transport.close()
+
+
+async def final_answer(peer: RawPeer, data: bytes, dest: tuple[str, int], timeout: float) -> bytes | None:
+    """Send one message; the first final response to it (matched by Call-ID or Via), or None."""
+    assert peer.transport is not None
+    while not peer.inbox.empty():
+        peer.inbox.get_nowait()
+    key = re.search(rb"(?i)\r\n(?:Call-ID|i)[ \t]*:\s*(\S+)", data) or re.search(rb"branch=(\S+)", data)
+    peer.transport.sendto(data, dest)
+    try:
+        while True:
+            reply = await asyncio.wait_for(peer.inbox.get(), timeout)
+            status = _STATUS.match(reply)
+            if status and int(status.group(1)) >= 200 and (key is None or key.group(1) in reply):
+                return reply
+    except TimeoutError:
+        return None
+
+
+async def end_call(peer: RawPeer, ok_bytes: bytes, dest: tuple[str, int]) -> int | None:
+    """ACK the bot's 200 OK and hang up; the status of the BYE."""
+    ok = parse_message(ok_bytes)
+    number = ok.cseq[0]
+    common = (f"From: {ok.get('From')}\r\nTo: {ok.get('To')}\r\nCall-ID: {ok.call_id}\r\n"
+              "Max-Forwards: 70\r\nContent-Length: 0\r\n")
+    for method, cseq in (("ACK", number), ("BYE", number + 1)):
+        data = (f"{method} sip:voicebot@127.0.0.1:{dest[1]} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{peer.port};branch=z9hG4bK{uuid.uuid4().hex[:12]}\r\n"
+                f"CSeq: {cseq} {method}\r\n{common}\r\n").encode()
+        if method == "ACK":
+            assert peer.transport is not None
+            peer.transport.sendto(data, dest)
+            continue
+        reply = await final_answer(peer, data, dest, timeout=3.0)
+        return int(reply[8:11]) if reply else None
+    return None
+
+
+async def test_every_rfc4475_message_gets_the_rfc_answer_over_udp(ua: SipUserAgent, peer: RawPeer) -> None:
+    dest = ("127.0.0.1", ua.port)
+    answers: dict[str, int | None] = {}
+    for case in CASES:
+        reply = await final_answer(peer, case.data, dest, timeout=3.0 if case.status else 0.5)
+        answers[case.name] = int(reply[8:11]) if reply else None
+        if reply is None:
+            continue
+        if case.is_invite_call and answers[case.name] == 200:
+            assert await end_call(peer, reply, dest) == 200, f"{case.name}: the call could not be ended"
+        head = reply.partition(b"\r\n\r\n")[0]
+        if case.name == "bext01":  # 420 lists the option tags we do not support
+            assert b"Unsupported: nothingSupportsThis, nothingSupportsThisEither\r\n" in head
+        if case.name == "invut":
+            assert b"Accept: application/sdp\r\n" in head
+        if answers[case.name] == 400:
+            assert re.match(rb"SIP/2\.0 400 Bad Request \(.+\)\r\n", head), head[:120]
+    assert answers == {c.name: c.status for c in CASES}
+
+    # The user agent is still fine: a plain OPTIONS is answered, and no call is left behind.
+    resp = await peer.ask(request("OPTIONS", peer.port), dest)
+    assert resp is not None and resp.status == 200
+    assert not ua.calls
