@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,9 +23,10 @@ from telephony.sip.message import SipSyntaxError, parse_message
 from telephony.sip.transaction import server_key
 from telephony.sip.ua import SipUserAgent
 from tests.telephony.rfc4475 import CASES, DBLREQ, INTMETH, INV2543, LONGREQ, WSINV, Case
-from tests.telephony.sip_helpers import RawPeer
+from tests.telephony.sip_helpers import RawPeer, RtpCapture, run_sipp, ulaw_to_pcm, voiced_seconds
 from tests.telephony.sip_helpers import sip_request as request
 from voicebot.config import Settings
+from voicebot.store.calls import CallStore
 
 _STATUS = re.compile(rb"^SIP/2\.0 (\d{3}) ")
 
@@ -164,3 +168,28 @@ async def test_every_rfc4475_message_gets_the_rfc_answer_over_udp(ua: SipUserAge
     resp = await peer.ask(request("OPTIONS", peer.port), dest)
     assert resp is not None and resp.status == 200
     assert not ua.calls
+
+
+@pytest.mark.models
+@pytest.mark.slow
+async def test_sipp_caller_with_long_header_values_hears_the_bot(sip_line: Any, call_store: CallStore,
+                                                                 tmp_path: Path) -> None:
+    """RFC 4475 "Long Values in Header Fields" from a real SIP peer: 100, 180, 200, then the greeting."""
+    capture = await RtpCapture.open()
+    call_id = "longreq.one" + "really" * 20 + "longcallid"
+    try:
+        result = await run_sipp("caller_long_headers", sip_line.port, tmp_path, {
+            "capture_port": str(capture.port), "greeting_ms": "8000"}, timeout=40,
+            extra=["-cid_str", call_id + "-%u-%p@%s"])
+    finally:
+        capture.close()
+    assert result.returncode == 0, result.stdout + result.log  # sipp required 100, 180 and 200, in order
+    assert "SIP/2.0 100 Trying" in result.messages and "SIP/2.0 180 Ringing" in result.messages
+    assert voiced_seconds(ulaw_to_pcm(b"".join(p.payload for p in capture.packets))) > 2.0, "no greeting heard"
+
+    deadline = time.monotonic() + 15
+    while not sip_line.finished:  # the pipeline writes the call's end after the BYE
+        assert time.monotonic() < deadline, "the call never finished on the bot's side"
+        await asyncio.sleep(0.1)
+    record = await call_store.get_call(sip_line.finished[0][0].call_id)
+    assert record is not None and record["caller_number"] == "amazinglylongcallername" * 5
