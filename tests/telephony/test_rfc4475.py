@@ -170,6 +170,39 @@ async def test_every_rfc4475_message_gets_the_rfc_answer_over_udp(ua: SipUserAge
     assert not ua.calls
 
 
+async def tcp_answer(port: int, data: bytes, *, then_closed: bool = True) -> tuple[bytes, bool]:
+    """Send `data` on a fresh TCP connection: (what came back, whether the server then closed it)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        reply = await asyncio.wait_for(reader.read(4096), 3)
+        closed = then_closed and await asyncio.wait_for(reader.read(1), 3) == b""
+        return reply, closed
+    finally:
+        writer.close()
+
+
+async def test_limits_hit_over_tcp_are_answered_before_the_stream_closes(settings: Settings) -> None:
+    sip = settings.sip.model_copy(update={"transport": "tcp", "max_message_bytes": 2000})
+    agent = SipUserAgent(sip, lambda call: None)
+    port = await agent.start()
+    try:
+        big = request("OPTIONS", 5099, extra="X-Pad: " + "a" * 3000 + "\r\n")
+        reply, closed = await tcp_answer(port, big)
+        assert reply.startswith(b"SIP/2.0 513 Message Too Large") and closed
+        huge_body = request("OPTIONS", 5099).replace(b"Content-Length: 0", b"Content-Length: 60000")
+        reply, closed = await tcp_answer(port, huge_body)
+        assert reply.startswith(b"SIP/2.0 513 ") and closed  # the body is never read into memory
+        negative = request("OPTIONS", 5099).replace(b"Content-Length: 0", b"Content-Length: -5")
+        reply, closed = await tcp_answer(port, negative)
+        assert reply.startswith(b"SIP/2.0 400 Bad Request (bad Content-Length '-5')") and closed
+        reply, _ = await tcp_answer(port, request("OPTIONS", 5099), then_closed=False)
+        assert reply.startswith(b"SIP/2.0 200 OK")
+    finally:
+        await agent.stop()
+
+
 @pytest.mark.models
 @pytest.mark.slow
 async def test_sipp_caller_with_long_header_values_hears_the_bot(sip_line: Any, call_store: CallStore,
