@@ -22,6 +22,7 @@ from telephony.sip.call import SipCall
 from telephony.sip.message import SipSyntaxError, parse_message
 from telephony.sip.transaction import server_key
 from telephony.sip.ua import SipUserAgent
+from telephony.sip.uri import parse_name_addr
 from tests.telephony.rfc4475 import CASES, DBLREQ, INTMETH, INV2543, LONGREQ, WSINV, Case
 from tests.telephony.sip_helpers import RawPeer, RtpCapture, run_sipp, ulaw_to_pcm, voiced_seconds
 from tests.telephony.sip_helpers import sip_request as request
@@ -72,6 +73,9 @@ def test_valid_torture_messages_keep_their_meaning() -> None:
     assert len(wsinv.get_all("Via")) == 3 and wsinv.branch == "390skdjuw"
     assert wsinv.get("NewFangledHeader") == "newfangled value continued newfangled value"
     assert wsinv.get("Subject") == "" and len(wsinv.body) == 150
+    caller = parse_name_addr(wsinv.get("From"))  # quoted-pairs: an escaped backslash, then an escaped quote
+    assert (caller.display, caller.params["tag"]) == ('J Rosenberg \\"', "98asjd8")
+    assert parse_name_addr(str(caller)).display == caller.display  # written back escaped, e.g. in our BYE
     assert wsinv.get_all("Contact") == ['"Quoted string \\"\\"" <sip:jdrosen@example.com> ; newparam = '
                                         'newvalue ; secondparam ; q = 0.33']
     intmeth = parse_message(INTMETH)
