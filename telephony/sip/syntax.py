@@ -15,6 +15,8 @@ _WORD = re.compile(r"[A-Za-z0-9.!%*_+`'~\-()<>:\\\"/\[\]?{}]+")  # Call-ID words
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_]+)(?::(\d{1,5}))?")
 _ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_URI_PARAM = re.compile(r"[A-Za-z0-9\[\]/:&+$\-_.!~*'()%]+")  # RFC 3261 paramchar (e.g. gr=urn:uuid:...)
+_IPV6 = re.compile(r"\[?[0-9A-Fa-f:.]+\]?")  # Via received= may carry a bare IPv6 address
 _VIA = re.compile(
     rf"([{TOKEN_CHARS}]+)[ \t]*/[ \t]*([{TOKEN_CHARS}]+)[ \t]*/[ \t]*([{TOKEN_CHARS}]+)[ \t]+"
     r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_]+)(?:[ \t]*:[ \t]*(\d{1,5}))?[ \t]*(;.*)?"
@@ -77,8 +79,10 @@ def _quoted_end(text: str, start: int, header: str) -> int:
     raise SipSyntaxError(f"unterminated quoted string in {header}")
 
 
-def check_params(text: str, header: str) -> None:
-    """`*( SEMI name [EQUAL value] )`; every parameter has a name, every `=` a value."""
+def check_params(text: str, header: str, *, uri: bool = False) -> None:
+    """`*( SEMI name [EQUAL value] )`; every parameter has a name, every `=` a value.
+
+    `uri`: parameters of a SIP URI, whose characters are paramchar rather than token."""
     text = text.strip()
     if not text:
         return
@@ -89,11 +93,11 @@ def check_params(text: str, header: str) -> None:
         name, val = name.strip(), val.strip()
         if not name:
             raise SipSyntaxError(f"empty parameter in {header}")
-        if not TOKEN.fullmatch(name):
+        if not (_URI_PARAM if uri else TOKEN).fullmatch(name):
             raise SipSyntaxError(f"bad parameter name {name[:20]!r} in {header}")
         if eq and not val:
             raise SipSyntaxError(f"parameter {name[:20]!r} without a value in {header}")
-        if val and not (TOKEN.fullmatch(val) or re.fullmatch(r"\[[0-9A-Fa-f:.]+\]", val)):
+        if val and not (_URI_PARAM if uri else TOKEN).fullmatch(val) and not _IPV6.fullmatch(val):
             if not (val.startswith('"') and _quoted_end(val, 0, header) == len(val)):
                 raise SipSyntaxError(f"bad value of parameter {name[:20]!r} in {header}")
 
@@ -114,7 +118,7 @@ def check_uri(uri: str, header: str, *, request_line: bool = False) -> str:
         host = _HOST.match(hostport)
         if not host or (host.group(2) is not None and not 0 < int(host.group(2)) < 65536):
             raise SipSyntaxError(f"bad host or port in {header} URI {uri[:60]!r}")
-        check_params(hostport[host.end():], f"{header} URI")
+        check_params(hostport[host.end():], f"{header} URI", uri=True)
         if _ESCAPE.search(uri):
             raise SipSyntaxError(f"'%' without two hex digits in {header} URI")
         if qmark and request_line:

@@ -88,6 +88,23 @@ def test_valid_torture_messages_keep_their_meaning() -> None:
     assert inv2543.body.endswith(b"m=audio 49217 RTP/AVP 0\r\n")  # no Content-Length: the rest of the datagram
 
 
+def test_everyday_values_other_stacks_send_stay_valid() -> None:
+    """Strict is not fussy: GRUU/instance Contact parameters, a bare IPv6 received=, quoted UTF-8 names."""
+    ok = (
+        "SIP/2.0 200 OK\r\n"
+        "Via: SIP/2.0/UDP [2001:db8::5]:5060;branch=z9hG4bK776;received=2001:db8::9;rport=5062\r\n"
+        'From: "Łukasz Żółw" <sip:48600700800@pbx.example.pl>;tag=a1\r\n'
+        "To: <sip:voicebot@pbx.example.pl>;tag=b2\r\n"
+        "Call-ID: 7f3c@pbx\r\nCSeq: 2 REGISTER\r\n"
+        'Contact: <sip:voicebot@10.0.0.5:5060;gr=urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6;ob>;expires=600;'
+        '+sip.instance="<urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>", <sip:voicebot@[::1]>;q=0.5\r\n'
+        "Supported: \r\nDate: Wed, 02 Dec 2026 01:00:00 GMT\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+    msg = parse_message(ok)
+    assert msg.status == 200 and len(msg.get_all("Contact")) == 2
+    assert parse_name_addr(msg.get("From")).display == "Łukasz Żółw"
+
+
 def test_requests_without_an_rfc3261_branch_are_told_apart() -> None:
     """RFC 2543 peers send no branch: two different requests must not look like one retransmission."""
     a, b = parse_message(INV2543), parse_message(LONGREQ)
