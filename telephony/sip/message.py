@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from telephony.sip.syntax import (
     TOKEN,
@@ -75,15 +75,20 @@ REASONS = {
 }
 
 
-@dataclass
+Header = tuple[str, str]
+
+
+@dataclass(frozen=True)
 class SipMessage:
-    """A request (method + uri) or a response (status + reason); headers keep their order."""
+    """A request (method + uri) or a response (status + reason); headers keep their order.
+
+    Frozen like `RtpPacket`: a parsed message is what arrived; `with_headers` makes a new one."""
 
     method: str = ""
     uri: str = ""
     status: int = 0
     reason: str = ""
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: tuple[Header, ...] = ()
     body: bytes = b""
 
     @property
@@ -105,15 +110,9 @@ class SipMessage:
             return [part for v in values for part in split_list(v)]
         return values
 
-    def set(self, name: str, value: str) -> None:
-        """Replace every `name` header with one value (appended if absent)."""
-        lname = name.lower()
-        idx = next((i for i, (n, _) in enumerate(self.headers) if n.lower() == lname), None)
-        self.headers = [(n, v) for n, v in self.headers if n.lower() != lname]
-        self.headers.insert(len(self.headers) if idx is None else idx, (name, value))
-
-    def add(self, name: str, value: str) -> None:
-        self.headers.append((name, value))
+    def with_headers(self, *headers: Header) -> SipMessage:
+        """A copy with `headers` appended."""
+        return replace(self, headers=self.headers + headers)
 
     @property
     def call_id(self) -> str:
@@ -155,12 +154,11 @@ def parse_message(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES, max_header
     msg = _parse_start_line(start)
     if not blank:
         raise SipSyntaxError("no empty line after the headers")
-    msg.headers = _parse_headers(lines)
+    msg = replace(msg, headers=tuple(_parse_headers(lines)))
     if len(msg.headers) > max_headers:
         raise SipSyntaxError(f"more than {max_headers} headers")
     _check_headers(msg)
-    msg.body = _frame_body(msg, body)
-    return msg
+    return replace(msg, body=_frame_body(msg, body))
 
 
 def _parse_start_line(line: str) -> SipMessage:
@@ -189,9 +187,9 @@ def _parse_start_line(line: str) -> SipMessage:
     return SipMessage(method=method, uri=uri)
 
 
-def _parse_headers(lines: list[str]) -> list[tuple[str, str]]:
+def _parse_headers(lines: list[str]) -> list[Header]:
     """Header lines -> (name, value); compact names expanded, folded lines joined with one space."""
-    headers: list[tuple[str, str]] = []
+    headers: list[Header] = []
     for line in lines:
         if line[:1] in (" ", "\t"):  # folding: continues the previous value
             if not headers:
@@ -251,18 +249,19 @@ def reply_envelope(data: bytes) -> SipMessage | None:
     method = start.split(" ", 1)[0]
     if not TOKEN.fullmatch(method) or method.startswith("SIP/") or method == "ACK":
         return None
-    msg = SipMessage(method=method, uri="")
+    headers: list[Header] = []
     for line in lines:
-        if line[:1] in (" ", "\t") and msg.headers:
-            name, value = msg.headers[-1]
-            msg.headers[-1] = (name, f"{value} {line.strip()}".strip())
+        if line[:1] in (" ", "\t") and headers:
+            name, value = headers[-1]
+            headers[-1] = (name, f"{value} {line.strip()}".strip())
             continue
         name, colon, value = line.partition(":")
         name = name.strip()
         if colon and TOKEN.fullmatch(name):
             name = _COMPACT.get(name.lower(), name) if len(name) == 1 else name
-            if name.lower() == "via" or not msg.get_raw(name):
-                msg.headers.append((name, value.strip()))
+            if name.lower() == "via" or all(n.lower() != name.lower() for n, _ in headers):
+                headers.append((name, value.strip()))
+    msg = SipMessage(method=method, headers=tuple(headers))
     return msg if msg.get("Via") else None
 
 
@@ -282,16 +281,14 @@ def header_params(value: str) -> dict[str, str]:
 
 
 def make_response(req: SipMessage, status: int, reason: str = "", *, to_tag: str = "",
-                  headers: list[tuple[str, str]] | None = None, body: bytes = b"") -> SipMessage:
+                  headers: list[Header] | None = None, body: bytes = b"") -> SipMessage:
     """A response that copies what RFC 3261 section 8.2.6 requires from the request."""
-    resp = SipMessage(status=status, reason=reason or REASONS.get(status, ""))
+    copied: list[Header] = []
     for name in ("Via", "From", "To", "Call-ID", "CSeq", "Record-Route"):
         for n, v in req.headers:
             if n.lower() == name.lower():
                 if name == "To" and to_tag and "tag" not in header_params(v):
                     v = f"{v};tag={to_tag}"
-                resp.add(name, v)
-    for n, v in headers or []:
-        resp.add(n, v)
-    resp.body = body
-    return resp
+                copied.append((name, v))
+    return SipMessage(status=status, reason=reason or REASONS.get(status, ""),
+                      headers=(*copied, *(headers or [])), body=body)

@@ -139,6 +139,9 @@ class SipUserAgent:
         call = self.calls.get(req.call_id)
         method = req.method
         if method == "INVITE" and call is None:
+            # 100 at once, through the response cache: a retransmission arriving before the call
+            # is set up is answered with it instead of starting a second call.
+            self.respond(req, make_response(req, 100), addr, transport)
             self.spawn(self._new_call(req, addr, transport), name=f"sip-invite-{req.call_id[:12]}")
         elif method == "ACK":
             if call:
@@ -166,9 +169,11 @@ class SipUserAgent:
         else:
             self.respond(req, make_response(req, 405, headers=[("Allow", ALLOW)]), addr, transport)
 
-    def respond(self, req: SipMessage, resp: SipMessage, addr: tuple[str, int], transport: str) -> None:
-        resp.add("User-Agent", USER_AGENT)
-        self.responses.respond(req, resp, addr, transport)
+    def respond(self, req: SipMessage, resp: SipMessage, addr: tuple[str, int], transport: str) -> SipMessage:
+        """Send `resp` (with our User-Agent) and keep it for retransmissions; returns what was sent."""
+        sent = resp.with_headers(("User-Agent", USER_AGENT))
+        self.responses.respond(req, sent, addr, transport)
+        return sent
 
     def _capabilities(self) -> list[tuple[str, str]]:
         return [("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", SUPPORTED)]
@@ -208,7 +213,6 @@ class SipUserAgent:
         except ValueError as exc:  # e.g. a Contact in a scheme we cannot send BYE to
             self.respond(req, make_response(req, 416, f"Unsupported URI Scheme ({exc})"[:120]), addr, transport)
             return
-        self.send(make_response(req, 100), addr, transport)
         call = SipCall(self, dialog, req)
         self.calls[req.call_id] = call
         try:
@@ -239,8 +243,7 @@ class SipUserAgent:
                            headers=[("Contact", self.contact(transport)), ("Content-Type", "application/sdp"),
                                     *self._capabilities()])
         call.acked.clear()
-        self.respond(req, ok, addr, transport)
-        return ok
+        return self.respond(req, ok, addr, transport)
 
     def _reinvite(self, call: SipCall, req: SipMessage, addr: tuple[str, int], transport: str) -> None:
         """Hold/unhold or a media change: update the stream and answer with our SDP."""
