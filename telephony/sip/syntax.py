@@ -11,7 +11,8 @@ import re
 
 TOKEN_CHARS = r"A-Za-z0-9.!%*_+`'~\-"
 TOKEN = re.compile(rf"[{TOKEN_CHARS}]+")
-_WORD = re.compile(r"[A-Za-z0-9.!%*_+`'~\-()<>:\\\"/\[\]?{}]+")  # Call-ID words
+# Call-ID words; "=" is not in RFC 3261's set, but base64 Call-IDs from real phones carry it.
+_WORD = re.compile(r"[A-Za-z0-9.!%*_+`'~\-()<>:\\\"/\[\]?{}=]+")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_]+)(?::(\d{1,5}))?")
 _ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
