@@ -45,7 +45,7 @@ class SipSettings(_Section):
         description="IP addresses/CIDRs that may call without auth; others must pass digest auth or get 403",
     )
     max_calls: int = Field(32, ge=1, description="concurrent calls; more are refused with 486 Busy Here")
-    max_message_bytes: int = Field(8192, ge=1024, le=65535, description="larger SIP messages are dropped")
+    max_message_bytes: int = Field(8192, ge=1024, le=65535, description="larger SIP requests get 513 Message Too Large")
     max_headers: int = Field(64, ge=10, le=500, description="SIP messages with more headers get 400")
     human_line_uri: str = Field("sip:agents@127.0.0.1:5070", description="where transfers go (REFER or bridge)")
     transfer_timeout_secs: float = Field(
