@@ -11,6 +11,9 @@ import re
 
 TOKEN_CHARS = r"A-Za-z0-9.!%*_+`'~\-"
 TOKEN = re.compile(rf"[{TOKEN_CHARS}]+")
+# An unquoted display name is tokens (RFC 3261 25.1); phones also send names like `Łukasz Żółw` unquoted, so
+# letters outside ASCII count as token characters there. Separators (`,` `;` `"` ...) stay a fault (RFC 4475 baddn).
+DISPLAY_WORD = re.compile(rf"(?:[{TOKEN_CHARS}]|[^\x00-\x7f])+")
 # Call-ID words; "=" is not in RFC 3261's set, but base64 Call-IDs from real phones carry it.
 _WORD = re.compile(r"[A-Za-z0-9.!%*_+`'~\-()<>:\\\"/\[\]?{}=]+")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
@@ -138,7 +141,7 @@ def check_address(value: str, header: str) -> None:
         _check_angle(rest, header)
     elif "<" in text:
         display, _, _ = text.partition("<")
-        if display.strip() and not all(TOKEN.fullmatch(w) for w in display.split()):
+        if display.strip() and not all(DISPLAY_WORD.fullmatch(w) for w in display.split()):
             raise SipSyntaxError(f"display name {display.strip()[:30]!r} must be quoted in {header}")
         _check_angle(text[len(display):], header)
     else:

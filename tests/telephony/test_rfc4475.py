@@ -103,6 +103,8 @@ def test_everyday_values_other_stacks_send_stay_valid() -> None:
     msg = parse_message(ok)
     assert msg.status == 200 and len(msg.get_all("Contact")) == 2
     assert parse_name_addr(msg.get("From")).display == "Łukasz Żółw"
+    unquoted = parse_message(ok.replace('"Łukasz Żółw"'.encode(), "Łukasz Żółw".encode()))
+    assert parse_name_addr(unquoted.get("From")).display == "Łukasz Żółw"
 
 
 def test_requests_without_an_rfc3261_branch_are_told_apart() -> None:
