@@ -45,7 +45,7 @@ class SipSettings(_Section):
         description="IP addresses/CIDRs that may call without auth; others must pass digest auth or get 403",
     )
     max_calls: int = Field(32, ge=1, description="concurrent calls; more are refused with 486 Busy Here")
-    max_message_bytes: int = Field(8192, ge=1024, le=65535, description="larger SIP messages are dropped")
+    max_message_bytes: int = Field(8192, ge=1024, le=65535, description="larger SIP requests get 513 Message Too Large")
     max_headers: int = Field(64, ge=10, le=500, description="SIP messages with more headers get 400")
     human_line_uri: str = Field("sip:agents@127.0.0.1:5070", description="where transfers go (REFER or bridge)")
     transfer_timeout_secs: float = Field(
@@ -237,8 +237,24 @@ class BusinessHoursSettings(_Section):
 
 class WebSettings(_Section):
     session_ttl_secs: int = Field(8 * 3600, ge=60, description="a web login expires after this many seconds")
-    login_attempts_per_minute: int = Field(5, ge=1, description="failed logins allowed per user/address per minute")
+    login_attempts_per_minute: int = Field(
+        5, ge=1, description="login attempts allowed per minute for one user name from one address (the same "
+        "name from another address has its own budget, so nobody can lock a user out)")
+    login_attempts_per_address_per_minute: int = Field(
+        30, ge=1, description="login attempts allowed per minute from one address, whatever the user names")
     secure_cookies: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
+    api_token_days: int = Field(30, ge=1, description="days a new API token lives unless it asks for another lifetime")
+    api_token_max_days: int = Field(365, ge=1, description="longest lifetime (days) an API token may ask for")
+    header_timeout_secs: float = Field(
+        10.0, gt=0, le=300, description="a connection that has not sent complete request headers (or sits idle "
+        "between requests) this long is closed")
+    metrics_allowed: tuple[str, ...] = Field(
+        ("127.0.0.1/8", "::1"), description="addresses (IPs/CIDRs) that may read GET /metrics without a token")
+    metrics_token: str = Field(
+        "", description="bearer token that also opens /metrics (set env VOICEBOT_WEB_METRICS_TOKEN, never commit)")
+    first_admin_password_file: str = Field(
+        "var/first-admin-password", description="where the first start writes the first admin's one-time "
+        "password (mode 0600; never to the log)")
 
 
 class PrivacySettings(_Section):

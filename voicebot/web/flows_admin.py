@@ -12,7 +12,7 @@ from voicebot.dialog.yamlpos import YamlSyntaxError, load_positioned
 from voicebot.store.errors import Conflict, Invalid, NotFound
 from voicebot.store.flows import FlowVersion, check_ids, diff
 from voicebot.web import flow_ops
-from voicebot.web.keys import AUDIT, CURRENT_USER, FLOW_STORE, USERS
+from voicebot.web.keys import AUDIT, CURRENT_USER, FLOW_STORE, TOKENS, USERS
 from voicebot.web.render import render
 from voicebot.web.security import admin_only
 from voicebot.web.svg import flow_diagram
@@ -147,4 +147,6 @@ async def audit_page(request: web.Request) -> web.Response:
 @routes.get("/admin/users")
 @admin_only
 async def users_page(request: web.Request) -> web.Response:
-    return render(request, "users.html", users=await request.app[USERS].list())
+    users = await request.app[USERS].list()
+    tokens = {u.name: await request.app[TOKENS].list(u.name) for u in users}
+    return render(request, "users.html", users=users, tokens=tokens)
