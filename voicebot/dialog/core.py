@@ -202,7 +202,8 @@ class FlowMachine:
                 return self._fill(st, fx, node, value, ev.at, ev.text)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at):
                 return None
-            return self._no_match(st, fx, ev.at, ev.out_of_scope)
+            # Not the menu here: "one two three" for a five-digit number is a bad answer, not another topic.
+            return self._no_match(st, fx, ev.at)
         if isinstance(node, YesNoNode):
             return self._on_yes_no(st, fx, node, ev)
         if isinstance(node, SayNode):

@@ -82,11 +82,13 @@ def _with_faq_answers(flow: Flow, doc: PositionedYaml, file: str, flows_dir: Pat
     path = faq_file(flows_dir, flow.language)
     answers, problems = load_faq(path, flow.language)
     errors = [FlowError("faq_invalid", p.file, p.line, p.path, p.message) for p in problems]
+    reported = {p.path for p in problems}
+    unreadable = bool(reported & {"", "answers"})  # the whole file failed: one error says so
     intents = dict(flow.intents)
     for name, topic in wanted.items():
         if topic in answers:
             intents[name] = intents[name].model_copy(update={"answer": answers[topic]})
-        elif not problems:
+        elif not unreadable and f"answers.{topic}" not in reported:
             errors.append(FlowError("unknown_faq_topic", file, doc.line_of(f"intents.{name}.faq"),
                                     f"intents.{name}.faq", f"no answer for topic '{topic}' in {path}"))
         if flow.intents[name].answer or flow.intents[name].goto:
