@@ -132,19 +132,19 @@ async def create_return(request: web.Request) -> web.Response:
 
 @routes.post("/address-changes")
 async def change_address(request: web.Request) -> web.Response:
-    body = await _body(request, ("address",))
-    data = request.app[CRM_DATA]
-    ticket = f"C{next(data.ids)}"
-    data.address_changes.append({"ticket": ticket, **body})
-    return web.json_response({"ticket": ticket}, status=201)
+    return await _change_request(request, "address", request.app[CRM_DATA].address_changes, "C")
 
 
 @routes.post("/contact-changes")
 async def change_contact(request: web.Request) -> web.Response:
-    body = await _body(request, ("contact",))
-    data = request.app[CRM_DATA]
-    ticket = f"K{next(data.ids)}"
-    data.contact_changes.append({"ticket": ticket, **body})
+    return await _change_request(request, "contact", request.app[CRM_DATA].contact_changes, "K")
+
+
+async def _change_request(request: web.Request, field_: str, log: list[dict], prefix: str) -> web.Response:
+    """A change someone will carry out later: recorded with a ticket number the caller is told."""
+    body = await _body(request, (field_,))
+    ticket = f"{prefix}{next(request.app[CRM_DATA].ids)}"
+    log.append({"ticket": ticket, **body})
     return web.json_response({"ticket": ticket}, status=201)
 
 
