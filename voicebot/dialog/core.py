@@ -231,7 +231,10 @@ class FlowMachine:
             value = ev.intent == "affirm"
         if value is not None:
             st.intents.append("affirm" if value else "deny")
-            return self._goto(st, fx, node.on_yes if value else node.on_no, ev.at)
+            target = node.on_yes if value else node.on_no
+            if isinstance(self.nodes.get(target), EndNode):
+                st.reason = "caller_goodbye"  # "no" to "anything else?": the caller closes the call
+            return self._goto(st, fx, target, ev.at)
         if ev.intent in ANYWHERE and ev.intent not in node.routes:
             return self._global(st, fx, ev.intent, ev.at)
         return self._no_match(st, fx, ev.at, ev.out_of_scope)
