@@ -1,10 +1,10 @@
 """NLU benchmark: intent accuracy on held-out utterances, per language and per intent, the share of
 out-of-scope utterances rejected, and training time per flow.
 
-Nine sets, none ever trained on. The leak guard compares each utterance with the flow's examples after the
+Nine sets, none of them training data. The leak guard compares each utterance with the flow's examples after the
 classifier's own folding (case, diacritics, punctuation, fillers, a leading greeting) and as near-duplicates
 (similarity >= 0.9): such utterances are listed and left out of the score (`--strict` refuses the set).
-Each test set was written and committed blind, evaluated ONCE (result in the git log: "first and only
+Each test set (all but nlu_dev2) was written and committed blind, evaluated ONCE (result in the git log: "first and only
 evaluation of ..."), and only then were its errors read and turned into flow examples, which made it a
 development set; the next test set had been committed before that. So the newest set is the honest
 estimate, the older ones track regressions:
