@@ -196,7 +196,9 @@ class EscalationSettings(_Section):
         description="share of word stems (of the shorter turn) two turns of one intent share to be the same request")
     explicit_request_transfers: bool = Field(True, description="transfer as soon as the caller asks for a person")
     closing_intents: tuple[str, ...] = Field(
-        ("goodbye",), description="intents that end the call; said with sarcasm/anger they go to a person instead")
+        ("goodbye", "thanks", "deny"),
+        description="intents that end the call or close a topic (\"thanks for nothing\", an angry \"no\" to "
+                    "\"anything else?\"); said with sarcasm/anger they go to a person instead")
     transfer_intents: dict[str, str] = Field(
         default_factory=lambda: {"complaint": "complaint", "talk_to_human": "explicit_request",
                                  "agent": "explicit_request"},
