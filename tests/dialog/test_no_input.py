@@ -76,3 +76,25 @@ async def test_silence_is_no_match_counts_silent_turns_toward_no_match_turns(
     await engine.close()
     assert actions == ["continue"] * (transferred_at - 1) + ["transfer"]
     assert session.snapshot()["reason"] == ("no_match" if silence_is_no_match else "no_input")
+
+
+async def test_silence_at_the_yes_no_anything_else_question_asks_it_again(call) -> None:
+    c = call("en")
+    await c.start()
+    answered = await c.say("what payment methods do you accept")
+    assert answered.node == "anything_else"  # settings.after_answer: a yes/no question
+    again = await c.session.handle(CallerNoInput(waited_s=6))
+    assert again.action == "continue" and again.text.startswith("Are you still there?")
+    assert again.text.endswith(answered.text.split(". ")[-1])
+
+
+async def test_a_caller_who_asked_us_to_wait_gets_one_quiet_timer_before_being_asked(call) -> None:
+    c = call("pl")
+    await c.start()
+    await c.say("gdzie jest moja paczka")
+    hold = await c.say("chwileczkę, szukam numeru")
+    assert "poczekam" in hold.text
+    quiet = await c.session.handle(CallerNoInput(waited_s=6))
+    assert quiet.action == "continue" and quiet.text == ""  # still waiting, as promised
+    asked = await c.session.handle(CallerNoInput(waited_s=6))
+    assert asked.text.startswith("Czy jest Pan lub Pani na linii?")
