@@ -36,9 +36,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from telephony.sip_line import SipLine
 from tests.telephony.sip_helpers import espeak_ulaw, write_pcap
 from voicebot.config import Settings, load_settings
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices
 
 # Questions the default flow answers without escalating (varied, so no "repeated request").

@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from voicebot.config import PROJECT_ROOT
-from voicebot.pipeline.file_media import write_wav
+from voicebot.lines.wav import write_wav
 from voicebot.pipeline.prosody import rms_dbfs
 from voicebot.store.callbacks import CallbackStore
 from voicebot.store.calls import CallStore

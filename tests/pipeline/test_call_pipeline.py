@@ -20,9 +20,9 @@ from tests.pipeline.recording import RecordingEngine
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
 from voicebot.dialog.types import CallerSaid, CallInfo
+from voicebot.lines.wav import CallerTurn, FileMedia
 from voicebot.pipeline.asr import SpeechRecognizer
 from voicebot.pipeline.call import run_call
-from voicebot.pipeline.file_media import CallerTurn, FileMedia
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.pcm import resample
 from voicebot.pipeline.prosody import rms_dbfs

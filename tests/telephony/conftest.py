@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import redis
 
-from telephony.sip_line import SipLine
 from tests.conftest import TEST_REDIS_URL, always_staffed
 from tests.telephony.media_server import FakeTwilioApi, ServeProcess
 from voicebot.config import Settings, load_settings
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from telephony.sip_line import SipLine
 from tests.telephony.sip_helpers import (
     RtpCapture,
     baresip_config,
@@ -27,6 +26,7 @@ from tests.telephony.sip_helpers import (
     voiced_seconds,
     write_pcap,
 )
+from voicebot.lines.sip import SipLine
 from voicebot.store.calls import CallStore
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]

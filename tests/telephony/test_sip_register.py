@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from telephony.sip_line import SipLine
 from tests.telephony.sip_helpers import SIPP_DIR, free_port
 from voicebot.config import Settings
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices
 
 

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from aiohttp import web
 
-from telephony.sip_line import SIP_LINE
 from tests.telephony.sip_helpers import RawPeer
 from tests.telephony.sip_helpers import sip_request as request
 from voicebot.config import Settings
+from voicebot.lines.sip import SIP_LINE
 from voicebot.web.app import create_app
 
 pytestmark = pytest.mark.models

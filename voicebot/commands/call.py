@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _call(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_pipecat(args.verbose)
+    from voicebot.lines.wav import BadAudio, FileMedia
     from voicebot.models.catalog import ModelMissing
-    from voicebot.pipeline.file_media import BadAudio, FileMedia
 
     if not 8000 <= args.rate <= 48000:
         print(f"voicebot call: --rate {args.rate}: a line rate must be between 8000 and 48000 Hz", file=sys.stderr)
@@ -54,8 +54,8 @@ async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
     from voicebot.dialog.loader import load_engine, make_tracker_factory
     from voicebot.dialog.types import CallInfo
     from voicebot.escalation.handoff import handoff_writer
+    from voicebot.lines.wav import write_wav
     from voicebot.pipeline.call import run_call
-    from voicebot.pipeline.file_media import write_wav
     from voicebot.pipeline.models import SharedModels
     from voicebot.pipeline.services import CallServices
 

@@ -34,7 +34,7 @@ async def start_demo_crm(host: str = "127.0.0.1", port: int = 0, delay_s: float 
 async def demo_crm_ctx(app: web.Application) -> AsyncIterator[None]:
     """aiohttp cleanup context for `voicebot serve --demo-crm`: the demo CRM in the same event loop, on
     the host/port of dialog.crm_url."""
-    from voicebot.web.keys import SETTINGS
+    from voicebot.appkeys import SETTINGS
 
     url = urlsplit(app[SETTINGS].dialog.crm_url)
     crm = await start_demo_crm(url.hostname or "127.0.0.1", url.port or 80)

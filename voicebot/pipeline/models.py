@@ -15,13 +15,13 @@ from aiohttp import web
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.vad.vad_analyzer import VADParams
 
+from voicebot.appkeys import MODELS, SETTINGS
 from voicebot.config import Settings
 from voicebot.models import catalog
 from voicebot.pipeline.analyzers import SharedSileroVAD, SharedSmartTurn, load_smart_turn_session, load_vad_session
 from voicebot.pipeline.asr import SpeechRecognizer
 from voicebot.pipeline.tts import SpeechSynthesizer
 from voicebot.pipeline.voices import EspeakVoice, PiperSentenceVoice, Voice
-from voicebot.web.keys import MODELS, SETTINGS
 
 log = logging.getLogger(__name__)
 

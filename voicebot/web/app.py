@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from telephony import audiosocket_web, twilio_web
-from telephony.audiosocket_web import audiosocket_ctx
-from telephony.line_services import line_services_ctx
-from telephony.sip_line import sip_ctx
-from telephony.twilio_web import twilio_ctx
+from voicebot.appkeys import SETTINGS
 from voicebot.config import Settings
+from voicebot.lines import audiosocket_web, twilio_web
+from voicebot.lines.audiosocket_web import audiosocket_ctx
+from voicebot.lines.services import line_services_ctx
+from voicebot.lines.sip import sip_ctx
+from voicebot.lines.twilio_web import twilio_ctx
 from voicebot.web import api, auth, dashboard, flows_admin, handoffs, health, softphone, supervisor
-from voicebot.web.keys import SETTINGS
 from voicebot.web.render import STATIC_DIR
 from voicebot.web.resources import redis_ctx
 from voicebot.web.retention_job import retention_ctx

@@ -7,8 +7,8 @@ import os
 import psutil
 from aiohttp import web
 
+from voicebot.appkeys import CALL_STORE, MODELS, REDIS
 from voicebot.store.connection import ping
-from voicebot.web.keys import CALL_STORE, MODELS, REDIS
 from voicebot.web.security import public
 
 routes = web.RouteTableDef()

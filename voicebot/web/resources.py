@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from voicebot.appkeys import CALL_STORE, EMBEDDED_REDIS, REDIS, REDIS_URL, SETTINGS, STORE_KEYS
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect, ping, resolve_redis_url
 from voicebot.store.keys import Keys
 from voicebot.store.redact import redact
-from voicebot.web.keys import CALL_STORE, EMBEDDED_REDIS, REDIS, REDIS_URL, SETTINGS, STORE_KEYS
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from voicebot.store.audit import AuditLog
-from voicebot.store.flows import FlowStore
-from voicebot.store.sessions import LoginRateLimit, SessionStore
-from voicebot.store.users import UserStore
-from voicebot.web.flow_sync import follow_published_flows
-from voicebot.web.flowcheck import FlowChecker, seed_flows
-from voicebot.web.keys import (
+from voicebot.appkeys import (
     AUDIT,
     FLOW_CHECKER,
     FLOW_STORE,
@@ -28,9 +22,15 @@ from voicebot.web.keys import (
     TEMPLATES,
     USERS,
 )
+from voicebot.lines.softphone import SoftphoneServices
+from voicebot.store.audit import AuditLog
+from voicebot.store.flows import FlowStore
+from voicebot.store.sessions import LoginRateLimit, SessionStore
+from voicebot.store.users import UserStore
+from voicebot.web.flow_sync import follow_published_flows
+from voicebot.web.flowcheck import FlowChecker, seed_flows
 from voicebot.web.live import LiveHub, hub_ctx
 from voicebot.web.render import make_templates
-from voicebot.web.softphone import SoftphoneServices
 
 log = logging.getLogger(__name__)
 BOOTSTRAP_ADMIN = "admin"

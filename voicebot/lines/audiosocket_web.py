@@ -18,12 +18,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from telephony.audiosocket import AudioSocketServer
-from telephony.leg_outcome import LANGUAGES, LegAnnouncement, LegOutcomes
-from telephony.line_services import CALL_SERVICES
-from telephony.switch_access import peer_allowed, switch_endpoint
+from voicebot.appkeys import REDIS, SETTINGS, STORE_KEYS
+from voicebot.lines.audiosocket import AudioSocketServer
+from voicebot.lines.leg_outcome import LANGUAGES, LegAnnouncement, LegOutcomes
+from voicebot.lines.services import CALL_SERVICES
+from voicebot.lines.switch_access import peer_allowed, switch_endpoint
 from voicebot.store.buffer import REDIS_DOWN
-from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
 
 log = logging.getLogger(__name__)
 

@@ -25,13 +25,13 @@ from aiohttp import web
 
 from telephony import twilio_messages as tm
 from telephony import twilio_signature
-from telephony.leg_outcome import LANGUAGES, LegOutcomes
-from telephony.line_services import CALL_SERVICES
-from telephony.switch_access import switch_endpoint
-from telephony.twilio_media import TwilioLine
 from telephony.twilio_rest import TwilioRest, after_stream_twiml, stream_twiml
+from voicebot.appkeys import REDIS, SETTINGS, STORE_KEYS
 from voicebot.dialog.types import CallInfo
-from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
+from voicebot.lines.leg_outcome import LANGUAGES, LegOutcomes
+from voicebot.lines.services import CALL_SERVICES
+from voicebot.lines.switch_access import switch_endpoint
+from voicebot.lines.twilio import TwilioLine
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Talk to the bot from the admin page: the browser's microphone is a phone line (voicebot.web.ws_media).
+"""Talk to the bot from the admin page: the browser's microphone is a phone line (voicebot.lines.browser).
 
 The call runs through the same `run_call` pipeline, dialog engine, store and handoff writer as a SIP
 call; its transcript comes back live from the ch:calls relay.
@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from voicebot.web.keys import CURRENT_USER, LIVE_HUB, MODELS, SETTINGS, SOFTPHONE
+from voicebot.appkeys import CURRENT_USER, LIVE_HUB, MODELS, SETTINGS, SOFTPHONE
 from voicebot.web.render import render
 from voicebot.web.security import admin_only
 
@@ -33,7 +33,7 @@ class SoftphoneServices:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def get(self, app: web.Application) -> Any:
-        from telephony.line_services import CALL_SERVICES, build_live_services
+        from voicebot.lines.services import CALL_SERVICES, build_live_services
 
         async with self.lock:
             if self.services is None:
@@ -56,8 +56,8 @@ async def softphone_ws(request: web.Request) -> web.WebSocketResponse:
     microphone audio, and {"type": "dtmf", "digits": "1"} / {"type": "hangup"} text frames. The server
     sends binary bot audio and JSON frames: turn, clear, transfer, hangup, ended, error."""
     from voicebot.dialog.types import CallInfo
+    from voicebot.lines.browser import WebSocketMedia
     from voicebot.pipeline.call import run_call
-    from voicebot.web.ws_media import WebSocketMedia
 
     app = request.app
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=1 << 20)

@@ -97,8 +97,8 @@ SIP_LINE = web.AppKey("sip_line", SipLine)
 async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
     """aiohttp cleanup-ctx: listen for SIP calls while the app runs (after `line_services_ctx`, whose
     `CallServices` — models, dialog engine, store — every line shares: nothing is loaded twice)."""
-    from telephony.line_services import CALL_SERVICES
-    from voicebot.web.keys import SETTINGS
+    from voicebot.appkeys import SETTINGS
+    from voicebot.lines.services import CALL_SERVICES
 
     settings: Settings = app[SETTINGS]
     if not settings.sip.enabled:

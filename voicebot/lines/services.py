@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from voicebot.appkeys import CALL_STORE, FLOW_REGISTRY, FLOW_STORE, MODELS, SETTINGS
 from voicebot.pipeline.services import CallServices
-from voicebot.web.keys import CALL_STORE, FLOW_REGISTRY, FLOW_STORE, MODELS, SETTINGS
 
 CALL_SERVICES = web.AppKey("call_services", CallServices)
 

@@ -41,7 +41,7 @@ FLOW_REGISTRY = web.AppKey("flow_registry", Any)
 # voicebot.web.flowcheck.FlowChecker: the dialog engine's validation and flow test runner
 FLOW_CHECKER = web.AppKey("flow_checker", Any)
 
-# voicebot.web.softphone.SoftphoneServices: what browser test calls run on (engine loaded on first call)
+# voicebot.lines.softphone.SoftphoneServices: what browser test calls run on (engine loaded on first call)
 SOFTPHONE = web.AppKey("softphone", Any)
 
 # Set by the auth middleware on every request that carries a valid session or API token.
