@@ -21,10 +21,10 @@ from aiohttp.test_utils import TestServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from voicebot.app import create_app
 from voicebot.appkeys import CALL_STORE, USERS
 from voicebot.config import load_settings
 from voicebot.store.calls import TurnRecord
-from voicebot.web.app import create_app
 
 REQUESTS = {
     "list newest 200": "/api/calls",

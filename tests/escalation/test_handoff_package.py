@@ -10,6 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
+from voicebot.app import create_app
 from voicebot.appkeys import USERS
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import RunningCrm
@@ -18,7 +19,6 @@ from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.escalation.handoff import handoff_writer
 from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
-from voicebot.web.app import create_app
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from voicebot.app import create_app
 from voicebot.config import Settings, load_settings
 from voicebot.models.catalog import ModelMissing
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.voices import EspeakVoice
-from voicebot.web.app import create_app
 
 pytestmark = pytest.mark.models
 

@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from telephony.audiosocket_frames import uuid_frame
 from tests.telephony.media_callers import AudioSocketCaller, rms_dbfs
 from tests.telephony.media_server import free_port
+from voicebot.app import create_app
 from voicebot.config import Settings
 from voicebot.dialog.types import CallInfo
 from voicebot.lines.audiosocket import AudioSocketServer
@@ -28,7 +29,6 @@ from voicebot.lines.leg_outcome import LegAnnouncement, LegOutcome, LegOutcomes
 from voicebot.pipeline.media import CallMedia, DtmfIn, HangupIn
 from voicebot.store.connection import connect
 from voicebot.store.keys import Keys
-from voicebot.web.app import create_app
 
 
 def tone(seconds: float, hz: float = 440.0) -> bytes:

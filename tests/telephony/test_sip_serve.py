@@ -9,9 +9,9 @@ from aiohttp import web
 
 from tests.telephony.sip_helpers import RawPeer
 from tests.telephony.sip_helpers import sip_request as request
+from voicebot.app import create_app
 from voicebot.config import Settings
 from voicebot.lines.sip import SIP_LINE
-from voicebot.web.app import create_app
 
 pytestmark = pytest.mark.models
 

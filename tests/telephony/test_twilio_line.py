@@ -24,12 +24,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from telephony.twilio_rest import TwilioRest
 from tests.telephony.media_callers import TwilioCaller, rms_dbfs
 from tests.telephony.media_server import TWILIO_SID, TWILIO_TOKEN, FakeTwilioApi
+from voicebot.app import create_app
 from voicebot.config import Settings
 from voicebot.lines.leg_outcome import LegOutcome, LegOutcomes
 from voicebot.lines.twilio import TwilioLine
 from voicebot.lines.twilio_web import TwilioState, serve_stream
 from voicebot.store.keys import Keys
-from voicebot.web.app import create_app
 
 Script = Callable[[TwilioLine], Awaitable[None]]
 

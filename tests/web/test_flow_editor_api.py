@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from voicebot.app import create_app
 from voicebot.appkeys import FLOW_REGISTRY, FLOW_STORE
 from voicebot.config import PROJECT_ROOT
-from voicebot.web.app import create_app
 from voicebot.web.flow_sync import apply_live_flows
 from voicebot.web.flowcheck import seed_flows
 

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
-    from voicebot.web.app import create_app
+    from voicebot.app import create_app
 
     http = settings.http.model_copy(
         update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
