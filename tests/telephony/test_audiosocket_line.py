@@ -21,10 +21,10 @@ from telephony.audiosocket_frames import uuid_frame
 from tests.telephony.media_callers import AudioSocketCaller, rms_dbfs
 from tests.telephony.media_server import free_port
 from voicebot.app import create_app
+from voicebot.appkeys import AUDIOSOCKET
 from voicebot.config import Settings
 from voicebot.dialog.types import CallInfo
 from voicebot.lines.audiosocket import AudioSocketServer
-from voicebot.lines.audiosocket_web import AUDIOSOCKET
 from voicebot.lines.leg_outcome import LegAnnouncement, LegOutcome, LegOutcomes
 from voicebot.pipeline.media import CallMedia, DtmfIn, HangupIn
 from voicebot.store.connection import connect

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from voicebot.appkeys import CALL_STORE, MODELS, SETTINGS
+from voicebot.app import line_services_ctx
+from voicebot.appkeys import CALL_SERVICES, CALL_STORE, MODELS, SETTINGS, SIP_LINE
 from voicebot.config import Settings
 from voicebot.dialog.types import CallerSaid, CallInfo
-from voicebot.lines.services import CALL_SERVICES, line_services_ctx
-from voicebot.lines.sip import SIP_LINE, sip_ctx
+from voicebot.lines.sip import sip_ctx
 from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
 

@@ -10,8 +10,8 @@ from aiohttp import web
 from tests.telephony.sip_helpers import RawPeer
 from tests.telephony.sip_helpers import sip_request as request
 from voicebot.app import create_app
+from voicebot.appkeys import SIP_LINE
 from voicebot.config import Settings
-from voicebot.lines.sip import SIP_LINE
 
 pytestmark = pytest.mark.models
 

@@ -24,8 +24,10 @@ from telephony.sip.options import UaOptions
 from telephony.sip.register import Registration
 from telephony.sip.transfer import transfer_call
 from telephony.sip.ua import SipUserAgent
+from voicebot.appkeys import CALL_SERVICES, SETTINGS, SIP_LINE
 from voicebot.config import Settings, SipSettings
 from voicebot.dialog.types import CallInfo
+from voicebot.pipeline.call import run_call as pipeline_run_call
 from voicebot.pipeline.media import AudioIn, CallMedia, DtmfIn, HangupIn, MediaEvent, TransferResult
 from voicebot.pipeline.services import CallServices
 
@@ -91,12 +93,6 @@ class SipLineCall(SipCall):
         self._wake.set()
 
 
-def _pipeline_run_call() -> RunCall:
-    from voicebot.pipeline.call import run_call  # heavy (pipecat, models): only when a call arrives
-
-    return run_call
-
-
 class SipLine:
     def __init__(self, settings: Settings, services: CallServices, run_call: RunCall | None = None) -> None:
         self.settings = settings
@@ -137,7 +133,7 @@ class SipLine:
                         language=self.settings.dialog.default_language, flow_id=self.settings.dialog.default_flow,
                         channel="sip")
         try:
-            run_call = self._run_call or _pipeline_run_call()
+            run_call = self._run_call or pipeline_run_call
             await run_call(call, info, self.services)
         except asyncio.CancelledError:
             raise
@@ -154,15 +150,9 @@ class SipLine:
             self.finished = [*self.finished[-49:], (info, call)]
 
 
-SIP_LINE = web.AppKey("sip_line", SipLine)
-
-
 async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
     """aiohttp cleanup-ctx: listen for SIP calls while the app runs (after `line_services_ctx`, whose
     `CallServices` — models, dialog engine, store — every line shares: nothing is loaded twice)."""
-    from voicebot.appkeys import SETTINGS
-    from voicebot.lines.services import CALL_SERVICES
-
     settings: Settings = app[SETTINGS]
     if not settings.sip.enabled:
         yield

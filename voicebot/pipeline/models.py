@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import onnxruntime as ort
-from aiohttp import web
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.vad.vad_analyzer import VADParams
 
-from voicebot.appkeys import MODELS, SETTINGS
 from voicebot.config import Settings
 from voicebot.models import catalog
 from voicebot.pipeline.analyzers import SharedSileroVAD, SharedSmartTurn, load_smart_turn_session, load_vad_session
@@ -127,12 +123,3 @@ def _load_voices(settings: Settings) -> dict[str, Voice]:
         voices[language] = PiperSentenceVoice(found.name, found.onnx, found.config)
     return voices
 
-
-async def models_ctx(app: web.Application) -> AsyncIterator[None]:
-    """aiohttp cleanup_ctx: load the models in a thread at start-up, share them via app[MODELS]."""
-    models = await asyncio.to_thread(SharedModels.load, app[SETTINGS])
-    app[MODELS] = models
-    try:
-        yield
-    finally:
-        models.close()

@@ -17,12 +17,10 @@ from voicebot.appkeys import (
     REDIS,
     SESSIONS,
     SETTINGS,
-    SOFTPHONE,
     STORE_KEYS,
     TEMPLATES,
     USERS,
 )
-from voicebot.lines.softphone import SoftphoneServices
 from voicebot.store.audit import AuditLog
 from voicebot.store.flows import FlowStore
 from voicebot.store.sessions import LoginRateLimit, SessionStore
@@ -46,7 +44,6 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
     app[FLOW_STORE] = FlowStore(client, keys)
     app[TEMPLATES] = make_templates()
     app[FLOW_CHECKER] = FlowChecker(settings)
-    app[SOFTPHONE] = SoftphoneServices()
     hub = LiveHub(client, keys)
     app[LIVE_HUB] = hub
     follow_published_flows(app)
