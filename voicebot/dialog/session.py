@@ -13,9 +13,9 @@ import aiohttp
 
 from voicebot.dialog import core
 from voicebot.dialog.actions import ActionOutcome, ActionRegistry, run_webhook
+from voicebot.dialog.escalation import EscalationTracker, TurnObservation
 from voicebot.dialog.registry import LoadedFlow
 from voicebot.dialog.types import BotAction, BotReply, CallerDtmf, CallerEvent, CallerSaid, CallInfo
-from voicebot.escalation.types import EscalationTracker, TurnObservation
 from voicebot.store.callbacks import CallbackRequest, CallbackStore
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voicebot.config import EscalationSettings, Settings
+from voicebot.dialog.escalation import EscalationDecision, TurnObservation
 from voicebot.escalation.frustration import FrustrationScorer, TurnScore
 from voicebot.escalation.lexicon import EXPLICIT_REQUEST, Lexicon
 from voicebot.escalation.policy import EscalationConfigError, lexicons_for, resolve_policy
-from voicebot.escalation.types import EscalationDecision, TurnObservation
 
 log = logging.getLogger(__name__)
 # Lexicon categories that make a "goodbye" suspicious (mild swearing alone does not: "kurczę, dzięki, pa").
