@@ -33,8 +33,9 @@ from voicebot.appkeys import (
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import start_demo_crm
-from voicebot.dialog.loader import load_engine, make_tracker_factory
+from voicebot.dialog.loader import load_engine
 from voicebot.escalation.handoff import handoff_writer
+from voicebot.escalation.tracker import make_tracker
 from voicebot.lines import audiosocket_web, softphone, twilio_web
 from voicebot.lines.audiosocket_web import audiosocket_ctx
 from voicebot.lines.sip import sip_ctx
@@ -133,7 +134,7 @@ def build_services(app: web.Application) -> CallServices:
     store = app.get(CALL_STORE)
     # One callback store for the dialog (outside business hours) and the lines (a failed transfer).
     callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
-    engine = load_engine(settings, make_tracker_factory(), callbacks=callbacks.store if callbacks else None)
+    engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None)
     return CallServices(
         settings=settings, models=app[MODELS], dialog=engine, store=store,
         write_handoff=handoff_writer(settings), callbacks=callbacks,

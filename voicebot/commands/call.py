@@ -12,7 +12,17 @@ import sys
 import uuid
 from typing import Any
 
+from loguru import logger
+
+from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
+from voicebot.dialog.types import CallInfo
+from voicebot.escalation.handoff import handoff_writer
+from voicebot.escalation.tracker import make_tracker
+from voicebot.models.catalog import ModelMissing
+from voicebot.store.calls import CallStore
+from voicebot.store.connection import RedisUnavailable, connect, ping, resolve_redis_url
+from voicebot.store.keys import Keys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _call(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_pipecat(args.verbose)
     from voicebot.lines.wav import BadAudio, FileMedia
-    from voicebot.models.catalog import ModelMissing
 
     if not 8000 <= args.rate <= 48000:
         print(f"voicebot call: --rate {args.rate}: a line rate must be between 8000 and 48000 Hz", file=sys.stderr)
@@ -50,10 +59,7 @@ def _call(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
-    from voicebot.callback_offer import CallbackOffer
-    from voicebot.dialog.loader import load_engine, make_tracker_factory
-    from voicebot.dialog.types import CallInfo
-    from voicebot.escalation.handoff import handoff_writer
+    from voicebot.dialog.loader import load_engine
     from voicebot.lines.wav import write_wav
     from voicebot.pipeline.call import run_call
     from voicebot.pipeline.models import SharedModels
@@ -66,7 +72,7 @@ async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
                         language=args.lang or settings.dialog.default_language,
                         flow_id=args.flow or settings.dialog.default_flow, channel="local")
         callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
-        engine = load_engine(settings, make_tracker_factory(), callbacks=callbacks.store if callbacks else None)
+        engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None)
         services = CallServices(settings=settings, models=models, dialog=_Printing(engine), store=store,
                                 write_handoff=handoff_writer(settings), callbacks=callbacks)
         print(f"call {info.call_id}: {len(args.wavs)} caller turn(s), {info.language}, flow {info.flow_id}, "
@@ -91,9 +97,6 @@ async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
 
 async def _open_store(settings: Settings) -> tuple[Any, Any]:
     """A CallStore if Redis answers (or an embedded one starts), else None; plus how to close it."""
-    from voicebot.store.calls import CallStore
-    from voicebot.store.connection import RedisUnavailable, connect, ping, resolve_redis_url
-    from voicebot.store.keys import Keys
 
     async def nothing() -> None:
         return None
@@ -163,7 +166,6 @@ def _print_timings(timings: dict[str, float]) -> None:
 
 def _quiet_pipecat(verbose: bool) -> None:
     """pipecat logs every frame setup at DEBUG through loguru; keep the CLI's output readable."""
-    from loguru import logger
 
     logger.remove()
     logger.add(sys.stderr, level="DEBUG" if verbose else "WARNING")

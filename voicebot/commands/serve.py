@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from aiohttp import web
+
 from voicebot.config import Settings
 
 
@@ -18,8 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
-
     from voicebot.app import create_app
 
     http = settings.http.model_copy(

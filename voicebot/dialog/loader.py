@@ -106,11 +106,3 @@ def fixed_clock(moment: datetime) -> Callable[[], Any]:
     """A clock stuck at `moment` (simulate --now, tests)."""
     return lambda: moment
 
-
-def make_tracker_factory() -> TrackerFactory | None:
-    """The real escalation policy when it is installed in this checkout, else None (no-op tracker)."""
-    try:
-        from voicebot.escalation.tracker import make_tracker
-    except ImportError:
-        return None
-    return make_tracker

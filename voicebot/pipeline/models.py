@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import onnxruntime as ort
+from faster_whisper import WhisperModel
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.vad.vad_analyzer import VADParams
 
@@ -39,8 +40,6 @@ class SharedModels:
         models_dir = settings.path(settings.models.dir)
         whisper_path = catalog.whisper_dir(models_dir, settings.models.whisper)
         voices = _load_voices(settings)
-        from faster_whisper import WhisperModel  # heavy import (ctranslate2), only when models load
-
         whisper = WhisperModel(str(whisper_path), device="cpu", compute_type=settings.models.compute_type,
                                cpu_threads=settings.models.cpu_threads or (os.cpu_count() or 1), num_workers=1)
         models = cls(
