@@ -36,7 +36,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.telephony.sip_helpers import espeak_ulaw, write_pcap
+from tests.support.sip_helpers import espeak_ulaw, write_pcap
 from voicebot.config import Settings, load_settings
 from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices

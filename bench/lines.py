@@ -28,8 +28,8 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.conftest import TEST_REDIS_URL
-from tests.telephony.media_callers import AudioSocketCaller, CallerBase, TwilioCaller
-from tests.telephony.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess, synth_8k
+from tests.support.media_callers import AudioSocketCaller, CallerBase, TwilioCaller
+from tests.support.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess, synth_8k
 from voicebot.config import PROJECT_ROOT
 
 QUESTIONS = ("What are your opening hours?", "Where is my order?", "I want to return an item.")

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.telephony.sip_helpers import RtpCapture, run_sipp, voiced_seconds, write_pcap
+from tests.support.sip_helpers import RtpCapture, run_sipp, voiced_seconds, write_pcap
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine

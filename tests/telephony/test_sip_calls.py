@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.telephony.sip_helpers import (
+from tests.support.sip_helpers import (
     RtpCapture,
     baresip_config,
     espeak_ulaw,

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.support.sip_helpers import RawPeer, RtpCapture, SippResult, run_sipp, sip_request
 from tests.telephony.conftest import line_services
-from tests.telephony.sip_helpers import RawPeer, RtpCapture, SippResult, run_sipp, sip_request
 from voicebot.config import Settings
 from voicebot.lines.sip import SipLine
 from voicebot.store.calls import CallStore

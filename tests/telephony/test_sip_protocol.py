@@ -15,8 +15,8 @@ import pytest
 from telephony.sdp import parse_sdp
 from telephony.sip.digest import parse_auth_header
 from telephony.sip.message import parse_message
-from tests.telephony.sip_helpers import RawPeer
-from tests.telephony.sip_helpers import sip_request as request
+from tests.support.sip_helpers import RawPeer
+from tests.support.sip_helpers import sip_request as request
 from voicebot.config import Settings
 from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.telephony.sip_helpers import SIPP_DIR, free_port
+from tests.support.sip_helpers import SIPP_DIR, free_port
 from voicebot.config import Settings
 from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices

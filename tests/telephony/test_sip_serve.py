@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from aiohttp import web
 
-from tests.telephony.sip_helpers import RawPeer
-from tests.telephony.sip_helpers import sip_request as request
+from tests.support.sip_helpers import RawPeer
+from tests.support.sip_helpers import sip_request as request
 from voicebot.app import create_app
 from voicebot.appkeys import SIP_LINE
 from voicebot.config import Settings

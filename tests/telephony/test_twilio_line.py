@@ -22,8 +22,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from telephony.twilio_rest import TwilioRest
-from tests.telephony.media_callers import TwilioCaller, rms_dbfs
-from tests.telephony.media_server import TWILIO_SID, TWILIO_TOKEN, FakeTwilioApi
+from tests.support.media_callers import TwilioCaller, rms_dbfs
+from tests.support.media_server import TWILIO_SID, TWILIO_TOKEN, FakeTwilioApi
 from voicebot.app import create_app
 from voicebot.config import Settings
 from voicebot.lines.leg_outcome import LegOutcome, LegOutcomes

@@ -144,7 +144,7 @@ class SippResult:
 
 async def run_sipp(scenario: str, sip_port: int, tmp: Path, keys: dict[str, str], *, timeout: float = 60,
                    calls: int = 1, rate: float = 1.0, extra: list[str] | None = None) -> SippResult:
-    """Run a sipp scenario from tests/telephony/sipp against 127.0.0.1:sip_port."""
+    """Run a sipp scenario from tests/support/sipp against 127.0.0.1:sip_port."""
     name = scenario.removesuffix(".xml")
     args = ["sipp", "-sf", str(SIPP_DIR / f"{name}.xml"), f"127.0.0.1:{sip_port}", "-i", "127.0.0.1",
             "-p", str(free_port()), "-mp", str(free_port() & ~1), "-m", str(calls), "-r", str(rate),
