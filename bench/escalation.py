@@ -8,7 +8,7 @@ call would, minus audio. Printed:
   turns-to-transfer  per needing-a-person call: transfer turn - trouble turn + 1 (1 = at once)
   dropped          calls the bot ended while the caller was still talking, or that crashed (target 0)
 
-Usage: .venv/bin/python bench/escalation.py [--set FILE] [--verbose]
+Usage: .venv/bin/python -m bench.escalation [--set FILE] [--verbose]
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from voicebot.config import Settings, load_settings
 
-from voicebot.config import Settings, load_settings  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_SET = ROOT / "bench" / "data" / "escalation_set.yaml"
 # A Wednesday morning in Warsaw: the human line is open, so a hand-over is a transfer, not a callback.

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from telephony.audiosocket_frames import uuid_frame
 from tests.support.media_callers import AudioSocketCaller, rms_dbfs
-from tests.support.media_server import free_port
+from tests.support.ports import free_port
 from voicebot.app import create_app
 from voicebot.appkeys import AUDIOSOCKET
 from voicebot.config import Settings

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import async_playwright, expect
 
-from tests.conftest import always_staffed
+from tests.support.env import always_staffed
 from tests.web.conftest import PASSWORDS
 from voicebot.app import create_app
 from voicebot.appkeys import CALL_STORE, MODELS, USERS
