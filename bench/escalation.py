@@ -63,8 +63,8 @@ def load_set(path: Path) -> list[dict[str, Any]]:
 
 
 async def run_conversation(engine: Any, conv: dict[str, Any]) -> Outcome:
+    from voicebot.call_session import CallSession
     from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
-    from voicebot.session import CallSession
 
     out = Outcome(conv["id"], conv["language"], conv["label"], conv.get("trouble_turn"))
     info = CallInfo(call_id=f"bench-{conv['id']}", caller_number="+48600100200", language=conv["language"],

@@ -20,7 +20,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "telephony": ("voicebot",),  # wire only: could be published on its own
     "voicebot.config": OURS,
     "voicebot.store": ("telephony", "voicebot.app", "voicebot.appkeys", "voicebot.web", "voicebot.lines",
-                       "voicebot.pipeline", "voicebot.dialog", "voicebot.escalation", "voicebot.session",
+                       "voicebot.pipeline", "voicebot.dialog", "voicebot.escalation", "voicebot.call_session",
                        "voicebot.callback_offer", "voicebot.commands", "voicebot.models"),
     "voicebot.dialog": ("telephony", "voicebot.app", "voicebot.appkeys", "voicebot.web", "voicebot.lines",
                         "voicebot.pipeline", "voicebot.escalation", "voicebot.commands"),

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.support.env import always_staffed
+from voicebot.call_session import CallSession
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.loader import fixed_clock, load_engine
 from voicebot.dialog.types import CallerSaid, CallInfo
-from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
 
 WARSAW = ZoneInfo("Europe/Warsaw")

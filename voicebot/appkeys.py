@@ -17,7 +17,7 @@ from voicebot.store.calls import CallStore
 from voicebot.store.connection import EmbeddedRedis
 from voicebot.store.flows import FlowStore
 from voicebot.store.keys import Keys
-from voicebot.store.sessions import LoginRateLimit, Session, SessionStore
+from voicebot.store.logins import LoginRateLimit, Session, SessionStore
 from voicebot.store.users import User, UserStore
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import RunningCrm
 from voicebot.dialog.loader import FlowEngine
@@ -23,7 +24,6 @@ from voicebot.pipeline.asr import SpeechRecognizer
 from voicebot.pipeline.call import run_call
 from voicebot.pipeline.services import CallServices
 from voicebot.pipeline.tts import SpeechSynthesizer
-from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
 from voicebot.store.handoffs import HandoffStore
 

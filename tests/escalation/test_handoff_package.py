@@ -12,12 +12,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from voicebot.app import create_app
 from voicebot.appkeys import USERS
+from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import RunningCrm
 from voicebot.dialog.loader import FlowEngine
 from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.escalation.handoff import handoff_writer
-from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
 
 

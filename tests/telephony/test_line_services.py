@@ -8,10 +8,10 @@ from aiohttp import web
 
 from voicebot.app import line_services_ctx
 from voicebot.appkeys import CALL_SERVICES, CALL_STORE, MODELS, SETTINGS, SIP_LINE
+from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.lines.sip import sip_ctx
-from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
 
 

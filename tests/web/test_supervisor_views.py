@@ -9,7 +9,7 @@ import aiohttp
 
 from tests.web.conftest import seed_calls
 from voicebot.appkeys import CALL_STORE
-from voicebot.session import CallSession
+from voicebot.call_session import CallSession
 from voicebot.store.calls import CallStore, TurnRecord
 from voicebot.store.retention import delete_old_calls
 

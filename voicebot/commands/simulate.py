@@ -9,11 +9,11 @@ import json
 import sys
 from datetime import datetime
 
+from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import start_demo_crm
 from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
 from voicebot.escalation.tracker import make_tracker
-from voicebot.session import CallSession
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -12,7 +12,7 @@ from voicebot.store.audit import AuditLog
 from voicebot.store.connection import connect, resolve_redis_url
 from voicebot.store.errors import StoreError
 from voicebot.store.keys import Keys
-from voicebot.store.sessions import SessionStore
+from voicebot.store.logins import SessionStore
 from voicebot.store.users import UserStore
 
 

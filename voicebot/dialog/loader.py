@@ -17,9 +17,9 @@ import aiohttp
 from voicebot.config import Settings
 from voicebot.dialog.actions import ActionRegistry
 from voicebot.dialog.escalation import EscalationDecision, EscalationTracker, TurnObservation
+from voicebot.dialog.flow_session import FlowSession, Runtime
 from voicebot.dialog.registry import FlowRegistry, LoadedFlow
 from voicebot.dialog.schema import Flow
-from voicebot.dialog.session import FlowSession, Runtime
 from voicebot.dialog.types import CallInfo
 from voicebot.dialog.validate import FlowInvalid
 from voicebot.store.callbacks import CallbackStore

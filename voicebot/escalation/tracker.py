@@ -8,7 +8,7 @@ Triggers, in order of precedence (the reason vocabulary):
   repeated_request  the caller repeated the same request repeat_turns times
   low_confidence    low_confidence_turns consecutive turns with ASR or NLU confidence under the minimum
   no_match          no_match_turns consecutive turns the flow could not use
-`system_fault` is decided by voicebot/session.py when a component fails.
+`system_fault` is decided by voicebot/call_session.py when a component fails.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from voicebot.appkeys import (
 )
 from voicebot.store.audit import AuditLog
 from voicebot.store.flows import FlowStore
-from voicebot.store.sessions import LoginRateLimit, SessionStore
+from voicebot.store.logins import LoginRateLimit, SessionStore
 from voicebot.store.users import UserStore
 from voicebot.web.flow_sync import follow_published_flows
 from voicebot.web.flowcheck import FlowChecker, seed_flows
