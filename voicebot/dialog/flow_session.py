@@ -62,7 +62,7 @@ class FlowSession:
         elif isinstance(event, CallerDtmf):
             intent = "talk_to_human" if event.digits.strip("#") == "0" else None
             confidence = 1.0 if intent else None
-            ev = core.Keys(event.digits, now)
+            ev = core.KeysPressed(event.digits, now)
         else:
             raise TypeError(f"unknown caller event {event!r}")
         state, effects = self.loaded.machine.step(self.state, ev)
