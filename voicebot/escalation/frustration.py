@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from voicebot.config import EscalationSettings
 from voicebot.dialog.escalation import TurnObservation
+from voicebot.dialog.text import stems
 from voicebot.escalation.lexicon import Hit, Lexicon
 from voicebot.escalation.prosody import ProsodyBaseline
-from voicebot.escalation.text import stems
 
 EXTRA_HIT = 0.6  # each further distinct phrase of a category adds 60 % of its weight...
 MAX_EXTRA_HITS = 2  # ...at most twice

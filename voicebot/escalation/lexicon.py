@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from voicebot.escalation.text import Words, fold, words
+from voicebot.dialog.text import Words, fold, words
 
 # Category with special meaning for the policy: the caller asks for a person.
 EXPLICIT_REQUEST = "explicit_request"
