@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from voicebot.config import EscalationSettings
 from voicebot.dialog.escalation import TurnObservation
-from voicebot.dialog.text import stems
+from voicebot.dialog.text import content_stems
 from voicebot.escalation.lexicon import Hit, Lexicon
 from voicebot.escalation.prosody import ProsodyBaseline
 
@@ -105,7 +105,7 @@ class FrustrationScorer:
         Only the previous turn counts while the conversation moves on (`stuck` False): a caller booking a
         second appointment after the first one was served is not repeating themselves.
         """
-        current = stems(text)
+        current = content_stems(text)
         earlier = self.requests[-REPEAT_LOOKBACK:] if stuck else self.requests[-1:]
         self.requests.append((current, intent))
         if len(current) < MIN_REQUEST_WORDS:
