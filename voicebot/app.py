@@ -60,10 +60,13 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool = False,
                demo_crm: bool = False) -> web.Application:
     """`bootstrap`: import flow files and create the first admin (only `voicebot serve` asks for it).
-    `demo_crm`: also serve the demo CRM on dialog.crm_url's host and port (`voicebot serve --demo-crm`)."""
+    `demo_crm`: also serve the demo CRM on dialog.crm_url's host and port (`voicebot serve --demo-crm`); with
+    no dialog.crm_url configured, calls get the demo CRM anyway, in this process on a free port."""
     app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[security_middleware])
     app[SETTINGS] = settings
     app[SOFTPHONE] = SoftphoneServices(phone_services)
+    if demo_crm or (load_models and not settings.dialog.crm_url):
+        app.cleanup_ctx.append(demo_crm_ctx)  # first: the dialog engine reads the CRM's URL when it loads
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(web_ctx)
     if bootstrap:
@@ -75,8 +78,6 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
         app.cleanup_ctx.append(sip_ctx)
         app.cleanup_ctx.append(audiosocket_ctx)
     app.cleanup_ctx.append(twilio_ctx)
-    if demo_crm:
-        app.cleanup_ctx.append(demo_crm_ctx)
     app.add_routes(health.routes)
     route_tables = (auth.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
                     handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes)
@@ -127,18 +128,21 @@ async def models_ctx(app: web.Application) -> AsyncIterator[None]:
         models.close()
 
 
-def build_services(app: web.Application) -> CallServices:
-    """The `CallServices` every line (SIP, AudioSocket, Twilio, the admin softphone) hands to `run_call`:
-    the models, the dialog engine with its escalation policy, the store, handoffs and callback booking."""
-    settings = app[SETTINGS]
-    store = app.get(CALL_STORE)
+def assemble_services(settings: Settings, models: SharedModels | None, store: CallStore | None) -> CallServices:
+    """The `CallServices` every line (SIP, AudioSocket, Twilio, the admin softphone, `voicebot call`'s WAV files)
+    hands to `run_call`: the models, the dialog engine with its escalation policy, the store, handoffs and
+    callback booking. The caller closes `services.dialog` when done (its CRM client)."""
     # One callback store for the dialog (outside business hours) and the lines (a failed transfer).
     callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
     engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None)
     return CallServices(
-        settings=settings, models=app[MODELS], dialog=engine, store=store,
+        settings=settings, models=models, dialog=engine, store=store,
         write_handoff=handoff_writer(settings), callbacks=callbacks,
     )
+
+
+def build_services(app: web.Application) -> CallServices:
+    return assemble_services(app[SETTINGS], app[MODELS], app.get(CALL_STORE))
 
 
 async def build_live_services(app: web.Application) -> CallServices:
@@ -168,9 +172,32 @@ async def line_services_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def demo_crm_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The demo CRM in the same event loop, on the host/port of dialog.crm_url."""
-    url = urlsplit(app[SETTINGS].dialog.crm_url)
-    crm = await start_demo_crm(url.hostname or "127.0.0.1", url.port or 80)
+    """The demo CRM in the same event loop: on the host/port of dialog.crm_url, or on a free port (and then the
+    app's settings point dialog.crm_url at it) when none is configured."""
+    settings = app[SETTINGS]
+    if settings.dialog.crm_url:
+        url = urlsplit(settings.dialog.crm_url)
+        crm = await start_demo_crm(url.hostname or "127.0.0.1", url.port or 80)
+    else:
+        crm = await start_demo_crm()
+        app[SETTINGS] = with_crm_url(settings, crm.url)
     print(f"voicebot: demo CRM at {crm.url}/", flush=True)
     yield
     await crm.stop()
+
+
+@contextlib.asynccontextmanager
+async def crm_settings(settings: Settings) -> AsyncIterator[Settings]:
+    """`settings` whose dialog.crm_url answers: as configured, else the demo CRM started here for the duration."""
+    if settings.dialog.crm_url:
+        yield settings
+        return
+    crm = await start_demo_crm()
+    try:
+        yield with_crm_url(settings, crm.url)
+    finally:
+        await crm.stop()
+
+
+def with_crm_url(settings: Settings, url: str) -> Settings:
+    return settings.model_copy(update={"dialog": settings.dialog.model_copy(update={"crm_url": url})})
