@@ -67,6 +67,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
         timings = clock.timings()
         turn_timings.append(timings)
         log.info("call %s turn timings (ms after caller stopped): %s", info.call_id, timings)
+        models.record_turn(timings)
         if on_turn is not None:
             on_turn(timings)
 
