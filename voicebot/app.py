@@ -47,7 +47,7 @@ from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect, ping, resolve_redis_url
 from voicebot.store.keys import Keys
 from voicebot.store.redact import redact
-from voicebot.web import api, auth, dashboard, flows_admin, handoffs, health, supervisor
+from voicebot.web import account, api, auth, dashboard, flows_admin, handoffs, health, supervisor
 from voicebot.web.flow_sync import apply_live_flows
 from voicebot.web.render import STATIC_DIR
 from voicebot.web.retention_job import retention_ctx
@@ -62,7 +62,10 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
     """`bootstrap`: import flow files and create the first admin (only `voicebot serve` asks for it).
     `demo_crm`: also serve the demo CRM on dialog.crm_url's host and port (`voicebot serve --demo-crm`); with
     no dialog.crm_url configured, calls get the demo CRM anyway, in this process on a free port."""
-    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[security_middleware])
+    # keepalive_timeout also bounds how long aiohttp waits for a new connection's request headers (it is
+    # armed when the connection opens and closes an idle handler): half-sent requests cannot pile up.
+    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[security_middleware],
+                          handler_args={"keepalive_timeout": settings.web.header_timeout_secs})
     app[SETTINGS] = settings
     app[SOFTPHONE] = SoftphoneServices(phone_services)
     if demo_crm or (load_models and not settings.dialog.crm_url):
@@ -79,7 +82,7 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
         app.cleanup_ctx.append(audiosocket_ctx)
     app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)
-    route_tables = (auth.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
+    route_tables = (auth.routes, account.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
                     handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes)
     for table in route_tables:
         app.add_routes(table)

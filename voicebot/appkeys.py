@@ -18,6 +18,7 @@ from voicebot.store.connection import EmbeddedRedis
 from voicebot.store.flows import FlowStore
 from voicebot.store.keys import Keys
 from voicebot.store.logins import LoginRateLimit, Session, SessionStore
+from voicebot.store.tokens import ApiToken, TokenStore
 from voicebot.store.users import User, UserStore
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ TWILIO: web.AppKey[TwilioState] = web.AppKey("twilio")
 # -- web UI / API state (voicebot.web.state.web_ctx) ------------------------------------------------
 USERS = web.AppKey("users", UserStore)
 SESSIONS = web.AppKey("sessions", SessionStore)
+TOKENS = web.AppKey("tokens", TokenStore)
 LOGIN_LIMIT = web.AppKey("login_limit", LoginRateLimit)
 AUDIT = web.AppKey("audit", AuditLog)
 FLOW_STORE = web.AppKey("flow_store", FlowStore)
@@ -64,3 +66,5 @@ SOFTPHONE: web.AppKey[SoftphoneServices] = web.AppKey("softphone")
 # Set by the auth middleware on every request that carries a valid session or API token.
 CURRENT_USER = web.RequestKey("current_user", User)
 CURRENT_SESSION = web.RequestKey("current_session", Session)
+# Set instead of CURRENT_SESSION when the request came with an API token.
+CURRENT_TOKEN = web.RequestKey("current_token", ApiToken)

@@ -19,7 +19,7 @@ class UaOptions:
     codecs: tuple[str, ...] = ("PCMU", "PCMA")  # preferred first
     allowed_peers: tuple[str, ...] = ("127.0.0.1/8", "::1")  # may call without digest auth
     max_calls: int = 32  # more get 486 Busy Here
-    max_message_bytes: int = 8192  # larger messages are dropped
+    max_message_bytes: int = 8192  # larger requests get 513 Message Too Large
     max_headers: int = 64  # more get 400
     human_line_uri: str = "sip:agents@127.0.0.1:5070"  # where transfers go (REFER or bridge)
     transfer_timeout_secs: float = 30.0

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from voicebot.app import create_app
-from voicebot.appkeys import USERS
+from voicebot.appkeys import TOKENS, USERS
 from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import RunningCrm
@@ -27,7 +27,7 @@ async def api(settings: Settings) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(app)) as c:
         # The API sits behind the web login (voicebot.web.security): call it like an agent-desktop script.
         await app[USERS].add("agent", "agent-password-1", "supervisor")
-        c.session.headers["Authorization"] = f"Bearer {await app[USERS].issue_token('agent')}"
+        c.session.headers["Authorization"] = f"Bearer {(await app[TOKENS].issue('agent', days=1))[0]}"
         yield c
 
 

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from voicebot.app import create_app
-from voicebot.appkeys import USERS
+from voicebot.appkeys import TOKENS, USERS
 from voicebot.config import Settings
 from voicebot.store.handoffs import HandoffStore
 from voicebot.store.keys import Keys
@@ -29,7 +29,7 @@ async def client(settings: Settings) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(app)) as c:
         # The API sits behind the web login (voicebot.web.security): call it like an agent-desktop script.
         await app[USERS].add("agent", "agent-password-1", "supervisor")
-        c.session.headers["Authorization"] = f"Bearer {await app[USERS].issue_token('agent')}"
+        c.session.headers["Authorization"] = f"Bearer {(await app[TOKENS].issue('agent', days=1))[0]}"
         yield c
 
 

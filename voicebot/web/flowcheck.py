@@ -44,7 +44,8 @@ class FlowChecker:
     def validate(self, flow_id: str, lang: str, text: str) -> list[Problem]:
         """Every problem the dialog engine finds, each with its line in `text` when known."""
         try:
-            flow = parse_flow(text, file=f"{flow_id}.{lang}.yaml")
+            flow = parse_flow(text, file=f"{flow_id}.{lang}.yaml",
+                              flows_dir=self.settings.path(self.settings.dialog.flows_dir))
         except FlowInvalid as exc:
             return [Problem(e.line, f"{e.path}: {e.message}" if e.path else e.message) for e in exc.errors]
         except yaml.YAMLError:  # e.g. control characters: the YAML reader refuses them before parsing

@@ -1,4 +1,5 @@
-"""`GET /health` (load balancers, `make run` checks) and `GET /metrics` (Prometheus text format, prometheus_client)."""
+"""`GET /health` (load balancers, `make run` checks) and `GET /metrics` (Prometheus text format via prometheus_client;
+only from web.metrics_allowed addresses or with the web.metrics_token bearer token)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from voicebot.appkeys import CALL_STORE, MODELS, REDIS
 from voicebot.store.connection import ping
-from voicebot.web.security import public
+from voicebot.web.security import check_metrics_access, public
 
 routes = web.RouteTableDef()
 
@@ -35,6 +36,7 @@ async def health(request: web.Request) -> web.Response:
 @routes.get("/metrics")
 @public
 async def metrics(request: web.Request) -> web.Response:
+    check_metrics_access(request)  # memory and counters are not for everyone: web.metrics_allowed/_token
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_AppMetrics(request.app))
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
