@@ -207,8 +207,9 @@ class DialogSettings(_Section):
     no_input_secs: float = Field(
         6.0, ge=0, description="silence after the bot's question before it asks again (a flow's settings or a node's "
         "no_input_secs override it); 0 = never")
-    crm_url: str = Field("http://127.0.0.1:8090", description="base URL of the CRM the flows' webhooks call "
-                         "(`voicebot serve --demo-crm` serves a demo one here)")
+    crm_url: str = Field("", description="base URL of the CRM the flows' webhooks call; empty = the demo CRM "
+                         "(sample orders and appointment slots) in the process of `voicebot serve`/`call`/`simulate` "
+                         "(`voicebot serve --demo-crm` serves it at a configured URL)")
 
 
 class EscalationSettings(_Section):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.dialog.conftest import CLOSED, OPEN
-from voicebot.dialog.loader import fixed_clock, load_engine, make_tracker_factory
+from voicebot.dialog.loader import fixed_clock, load_engine
 from voicebot.dialog.types import CallerNoInput, CallInfo
+from voicebot.escalation import make_tracker
 
 
 @pytest.mark.parametrize(("lang", "still_there", "rephrased"), [
@@ -68,7 +69,7 @@ async def test_silence_is_no_match_counts_silent_turns_toward_no_match_turns(
     # no_match_turns = 2: with silence_is_no_match the escalation policy hands over at the second silent turn,
     # without it the flow's own no-input steps (ask, reword, hand over) run to the third.
     escalation = settings.escalation.model_copy(update={"silence_is_no_match": silence_is_no_match})
-    engine = load_engine(settings.model_copy(update={"escalation": escalation}), make_tracker_factory(),
+    engine = load_engine(settings.model_copy(update={"escalation": escalation}), make_tracker,
                          clock=fixed_clock(OPEN), registry=shipped_flows)
     session = engine.new_session(CallInfo("s1", language="en"))
     await session.start()

@@ -14,15 +14,15 @@ import wave
 import numpy as np
 import pytest
 
-from tests.conftest import always_staffed
 from tests.pipeline.test_call_pipeline import RATE, dbfs, seconds
+from tests.support.env import always_staffed
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
 from voicebot.dialog.types import CallInfo
 from voicebot.escalation.handoff import handoff_writer
+from voicebot.lines.wav import FileMedia
 from voicebot.pipeline.asr import Detect
 from voicebot.pipeline.call import run_call
-from voicebot.pipeline.file_media import FileMedia
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.pcm import resample, to_float
 from voicebot.pipeline.services import CallServices

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from telephony.sip_line import SipLine
+from tests.support.sip_helpers import RtpCapture, finished_call, run_sipp, ulaw_to_pcm, write_pcap
 from tests.telephony.conftest import line_services
-from tests.telephony.sip_helpers import RtpCapture, run_sipp, ulaw_to_pcm, write_pcap
-from tests.telephony.test_sip_calls import GREETING_MS, finished_call
+from tests.telephony.test_sip_calls import GREETING_MS
 from voicebot.config import Settings
+from voicebot.lines.sip import SipLine
 from voicebot.store.calls import CallStore
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -58,9 +58,10 @@ async def test_a_silent_sip_caller_is_asked_again_after_the_no_input_time(
 
     spans = voiced_spans(ulaw_to_pcm(b"".join(p.payload for p in capture.packets if p.payload_type == 0)))
     assert len(spans) >= 3, spans  # greeting, "are you still there", the reworded question
-    silences = [b[0] - a[1] for a, b in itertools.pairwise(spans)]
-    # Each silence the caller sat through: the configured 2 s, plus the time to start speaking again (up to ~3 s
-    # more when seven test runs share two cores).
+    # The two silences the caller sat through (greeting -> "still there?" -> the reworded question): the configured
+    # 2 s, plus the time to start speaking again (up to ~3 s more when seven test runs share two cores). Later gaps
+    # may be pauses inside the reworded reply, between sentences synthesized on a busy machine.
+    silences = [b[0] - a[1] for a, b in itertools.pairwise(spans)][:2]
     assert all(NO_INPUT_S - 0.3 < s < NO_INPUT_S + 4.0 for s in silences), silences
     assert [t for r, t in said if r == "caller"][:2] == ["[silence 2 s]"] * 2
     bot = [t for r, t in said if r == "bot"]

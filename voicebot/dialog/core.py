@@ -54,7 +54,7 @@ class Heard:
 
 
 @dataclass(frozen=True)
-class Keys:
+class KeysPressed:
     digits: str
     at: datetime
 
@@ -83,7 +83,7 @@ class NoInput:
     noise: bool = False
 
 
-Event = Start | Heard | Keys | ActionResult | Escalate | NoInput
+Event = Start | Heard | KeysPressed | ActionResult | Escalate | NoInput
 
 
 # -- effects -----------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ class FlowMachine:
         st = copy.deepcopy(state)
         fx: list[Effect] = []
         st.no_match = False
-        if isinstance(event, Heard | Keys):
+        if isinstance(event, Heard | KeysPressed):
             st.holding = False
         if isinstance(event, Start):
             fx.append(Say(self._text(st, self.flow.greeting, "__greeting__")))
@@ -175,7 +175,7 @@ class FlowMachine:
             self._on_result(st, fx, event)
         elif isinstance(event, NoInput):
             self._no_input(st, fx, event)
-        elif isinstance(event, Keys):
+        elif isinstance(event, KeysPressed):
             st.silences = 0
             self._on_keys(st, fx, event)
         else:
@@ -257,7 +257,7 @@ class FlowMachine:
             return self._global(st, fx, ev.intent, ev.at)
         return self._no_match(st, fx, ev.at, ev.out_of_scope)
 
-    def _on_keys(self, st: DialogState, fx: list[Effect], ev: Keys) -> None:
+    def _on_keys(self, st: DialogState, fx: list[Effect], ev: KeysPressed) -> None:
         node = self.nodes.get(st.node or "")
         if ev.digits.strip("#") == "0":  # the keypad's universal "give me a person"
             return self._global(st, fx, "talk_to_human", ev.at)

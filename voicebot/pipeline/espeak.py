@@ -17,6 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+try:  # a declared dependency; a broken install falls back to the espeak-ng binary (voices.EspeakVoice)
+    import espeakng_loader
+except ImportError:  # pragma: no cover - only on an incomplete install
+    espeakng_loader = None
+
 AUDIO_OUTPUT_SYNCHRONOUS = 2  # espeak_Synth returns when done, the callback runs in the calling thread
 POS_CHARACTER = 1
 CHARS_UTF8 = 1
@@ -82,10 +87,8 @@ def shared() -> EspeakLibrary:
     global _shared
     with _shared_lock:
         if _shared is None:
-            try:
-                import espeakng_loader
-            except ImportError as exc:
-                raise EspeakUnavailable("the espeakng-loader package is not installed (run `make setup`)") from exc
+            if espeakng_loader is None:
+                raise EspeakUnavailable("the espeakng-loader package is not installed (run `make setup`)")
             data = Path(espeakng_loader.get_data_path())
             _shared = EspeakLibrary(Path(espeakng_loader.get_library_path()), data.parent)
         return _shared

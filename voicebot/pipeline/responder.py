@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from pipecat.frames.frames import BotStoppedSpeakingFrame, Frame, StartFrame, UserStartedSpeakingFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from voicebot.call_session import CallSession
 from voicebot.dialog.types import BotReply, CallerNoInput
 from voicebot.pipeline.frames import (
     BotActionFrame,
@@ -23,7 +24,6 @@ from voicebot.pipeline.frames import (
     TransferFailedFrame,
     TurnClock,
 )
-from voicebot.session import CallSession
 
 log = logging.getLogger(__name__)
 
