@@ -8,7 +8,7 @@ switch, which costs an English caller the whole call), and the threshold the con
 Polish share any English turn got plus a 0.3 margin (voices and lines we did not try), rounded up to the
 next 0.05, and never below 0.55 (Polish must clearly beat English).
 
-    .venv/bin/python bench/language_id.py [--model whisper-base]
+    .venv/bin/python -m bench.language_id [--model whisper-base]
 
 Numbers from a shared, loaded machine are still right: nothing here is timed.
 """
@@ -18,14 +18,10 @@ from __future__ import annotations
 import argparse
 import math
 import subprocess
-import sys
 import wave
 from io import BytesIO
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from telephony import codecs
 from voicebot.config import PROJECT_ROOT
