@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from voicebot.pipeline.services import CallServices
-from voicebot.web.keys import CALL_STORE, FLOW_REGISTRY, FLOW_STORE, MODELS, SETTINGS
+from voicebot.web.keys import CALL_STORE, DRAIN, FLOW_REGISTRY, FLOW_STORE, MODELS, SETTINGS
 
 CALL_SERVICES = web.AppKey("call_services", CallServices)
 
@@ -31,7 +31,7 @@ def build_services(app: web.Application) -> CallServices:
     engine = load_engine(settings, make_tracker_factory(), callbacks=callbacks.store if callbacks else None)
     return CallServices(
         settings=settings, models=app[MODELS], dialog=engine, store=store,
-        write_handoff=handoff_writer(settings), callbacks=callbacks,
+        write_handoff=handoff_writer(settings), callbacks=callbacks, drain=app.get(DRAIN),
     )
 
 

@@ -41,6 +41,9 @@ class SipLine:
         self.services = services
         self._run_call = run_call
         self.ua = SipUserAgent(settings.sip, self._on_call)
+        drain = services.drain
+        if drain is not None:
+            self.ua.draining = lambda: drain.draining
         self.registration: Registration | None = None
         self.finished: list[tuple[CallInfo, SipCall]] = []  # recent calls, newest last (for tests/metrics)
         self._tasks: set[asyncio.Task] = set()

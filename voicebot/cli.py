@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "voicebot.commands.flows",
     "voicebot.commands.users",
     "voicebot.commands.privacy",
+    "voicebot.commands.cluster",
 )
 
 

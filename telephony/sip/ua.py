@@ -44,6 +44,9 @@ class SipUserAgent:
         self._tasks: set[asyncio.Task] = set()
         self.dropped = 0  # messages we could not even answer (counted for tests/metrics)
         self.on_response: Callable[[SipMessage, tuple[str, int]], None] | None = None  # unmatched (registrar...)
+        # True while the worker drains (voicebot/drain.py): OPTIONS and new INVITEs get 503 + Retry-After,
+        # so a SIP proxy takes this worker out of its set and tries the next one.
+        self.draining: Callable[[], bool] = lambda: False
 
     @property
     def address(self) -> str:
@@ -122,7 +125,10 @@ class SipUserAgent:
             return  # a retransmission: same answer, no second run
         call = self.calls.get(req.call_id)
         method = req.method
-        if method == "INVITE" and call is None:
+        if method in ("INVITE", "OPTIONS") and call is None and self.draining():
+            self.respond(req, make_response(req, 503, "Service Unavailable (draining)",
+                                            headers=[("Retry-After", "30")]), addr, transport)
+        elif method == "INVITE" and call is None:
             self.spawn(self._new_call(req, addr, transport), name=f"sip-invite-{req.call_id[:12]}")
         elif method == "ACK":
             if call:

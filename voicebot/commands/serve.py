@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from voicebot.config import Settings
 
@@ -18,9 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
-
     from voicebot.web.app import create_app
+    from voicebot.web.lifecycle import serve_until_signal
 
     http = settings.http.model_copy(
         update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
@@ -32,5 +32,4 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
         app.cleanup_ctx.append(demo_crm_ctx)
     print(f"voicebot: serving http://{http.host}:{http.port}/ (health: /health)", flush=True)
-    web.run_app(app, host=http.host, port=http.port, print=None)
-    return 0
+    return asyncio.run(serve_until_signal(app, http.host, http.port))

@@ -41,6 +41,7 @@ REASONS: dict[str, dict[str, str]] = {
         "no_match": "bot nie rozumie prośby klienta",
         "complaint": "reklamacja",
         "system_fault": "błąd techniczny systemu",
+        "maintenance": "restart serwera w trakcie rozmowy",
         "repeated_request": "klient kilka razy powtórzył tę samą prośbę",
     },
     "en": {
@@ -50,6 +51,7 @@ REASONS: dict[str, dict[str, str]] = {
         "no_match": "the bot does not understand the request",
         "complaint": "complaint",
         "system_fault": "technical fault",
+        "maintenance": "the server restarted during the call",
         "repeated_request": "the caller repeated the same request several times",
     },
 }

@@ -16,8 +16,9 @@ from telephony.line_services import line_services_ctx
 from telephony.sip_line import sip_ctx
 from telephony.twilio_web import twilio_ctx
 from voicebot.config import Settings
+from voicebot.drain import Drain, worker_id
 from voicebot.web import account, api, auth, dashboard, flows_admin, handoffs, health, softphone, supervisor
-from voicebot.web.keys import SETTINGS
+from voicebot.web.keys import DRAIN, SETTINGS
 from voicebot.web.render import STATIC_DIR
 from voicebot.web.resources import redis_ctx
 from voicebot.web.retention_job import retention_ctx
@@ -32,6 +33,7 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
     app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[security_middleware],
                           handler_args={"keepalive_timeout": settings.web.header_timeout_secs})
     app[SETTINGS] = settings
+    app[DRAIN] = Drain(worker_id(settings))
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(web_ctx)
     if bootstrap:

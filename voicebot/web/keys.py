@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from voicebot.config import Settings
+from voicebot.drain import Drain
 from voicebot.store.audit import AuditLog
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import EmbeddedRedis
@@ -25,6 +26,8 @@ STORE_KEYS = web.AppKey("store_keys", Keys)
 CALL_STORE = web.AppKey("call_store", CallStore)
 # Set by voicebot.pipeline.models.models_ctx: the SharedModels instance (ASR/TTS/VAD loaded once).
 MODELS = web.AppKey("models", Any)
+# The worker's graceful drain (voicebot/drain.py): /health shows it, the lines and calls obey it.
+DRAIN = web.AppKey("drain", Drain)
 
 # -- web UI / API state (voicebot.web.state.web_ctx) ------------------------------------------------
 USERS = web.AppKey("users", UserStore)
