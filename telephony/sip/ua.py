@@ -145,6 +145,10 @@ class SipUserAgent:
         elif method == "CANCEL":
             self.respond(req, make_response(req, 200), addr, transport)
             call.on_cancel()
+        elif method == "INVITE" and req.branch == call.invite.branch and not call.started.is_set():
+            # The first INVITE retransmitted (a proxy's timer under load) while its RTP is being set up:
+            # it is the same call, not a re-INVITE; the 180/200 are on their way.
+            self.send(make_response(req, 100), addr, transport)
         elif method == "INVITE":
             self._reinvite(call, req, addr, transport)
         elif method == "NOTIFY":
