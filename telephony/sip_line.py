@@ -53,6 +53,10 @@ class SipLine:
         return self.ua.port
 
     async def start(self) -> int:
+        if self._run_call is None:
+            # Import the pipeline now, not on the first call: that import would stall the event loop (and
+            # every other call's SIP answers, which a proxy then times out) for seconds on a busy host.
+            self._run_call = await asyncio.to_thread(_pipeline_run_call)
         port = await self.ua.start()
         if self.settings.sip.register_uri:
             self.registration = Registration(self.ua)

@@ -106,9 +106,9 @@ def subdir(tmp: Path, name: str) -> Path:
     return tmp / name
 
 
-async def calls(cluster: LocalCluster, tmp: Path, n: int, hold_ms: int = 1500, rate: float = 2) -> SippResult:
+async def calls(cluster: LocalCluster, tmp: Path, n: int, hold_ms: int = 1500, rate: float = 1) -> SippResult:
     return await run_sipp(str(SIPP / "short_call"), cluster.proxy_port, tmp, {"hold_ms": str(hold_ms)},
-                          calls=n, rate=rate, timeout=60, extra=["-l", "4"])
+                          calls=n, rate=rate, timeout=60, extra=["-l", "2"])
 
 
 def assert_all_succeeded(result: SippResult, n: int) -> None:
@@ -205,3 +205,37 @@ async def test_a_worker_sent_sigterm_hands_its_call_over_and_gets_nothing_new(
     assert await asyncio.to_thread(draining.wait, 60) == 0  # drained, then a clean exit
     log = draining.log_path.read_text(errors="replace")
     assert "drain: worker" in log and "handing them to the human line" in log
+
+
+async def test_a_rolling_restart_of_every_worker_under_load_fails_no_call(cluster: LocalCluster,
+                                                                          tmp_path: Path) -> None:
+    """4 concurrent sipp callers (short calls, one after another) while each worker in turn is sent SIGTERM,
+    drains, exits 0 and is started again: sipp counts 0 failed calls."""
+    out = subdir(tmp_path, "load")
+    sipp = await asyncio.create_subprocess_exec(
+        "sipp", "-sf", str(SIPP / "short_call.xml"), f"127.0.0.1:{cluster.proxy_port}", "-i", "127.0.0.1",
+        "-p", str(_free_block(1, 20000, 30000, socket.SOCK_DGRAM)), "-mp",
+        str(_free_block(2, 30000, 40000, socket.SOCK_DGRAM)), "-key", "hold_ms", "1500", "-r", "1", "-l", "4",
+        "-m", "100000", "-nostdin", "-timeout", "600s", "-trace_stat", "-stf", str(out / "stats.csv"),
+        "-fd", "1", "-trace_logs", "-log_file", str(out / "sipp_logs.log"),
+        "-trace_err", "-error_file", str(out / "sipp_errors.log"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=out)
+    try:
+        await asyncio.sleep(5)
+        for worker in cluster.members:
+            worker.signal(signal.SIGTERM)
+            assert await asyncio.to_thread(worker.wait, 60) == 0
+            worker.start()
+            await asyncio.to_thread(worker.wait_ready, 300)
+            await asyncio.sleep(PING_S * 2 + 1)  # Kamailio's keepalive sees it again
+        await asyncio.sleep(5)
+    finally:
+        sipp.send_signal(signal.SIGUSR1)  # sipp's soft exit: no new calls, the running ones finish
+        stdout, _ = await asyncio.wait_for(sipp.communicate(), 60)
+    screen = stdout.decode(errors="replace")
+    succeeded = int(re.search(r"Successful call\s*\|\s*\d+\s*\|\s*(\d+)", screen).group(1))  # type: ignore[union-attr]
+    failed = int(re.search(r"Failed call\s*\|\s*\d+\s*\|\s*(\d+)", screen).group(1))  # type: ignore[union-attr]
+    assert failed == 0, screen[-3000:]
+    assert succeeded >= 20, screen[-3000:]
+    assert {m.group(1) for m in re.finditer(r"WORKER=(\S+)", (out / "sipp_logs.log").read_text())} == {
+        w.sip_address for w in cluster.members}

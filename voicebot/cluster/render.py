@@ -16,6 +16,9 @@ from voicebot.config import PROJECT_ROOT, ClusterSettings
 
 TEMPLATE_DIR = PROJECT_ROOT / "deploy" / "kamailio"
 DISPATCHER_SET = 1
+# A worker that sends no response at all (not even 100 Trying, sent on arrival) in this long is dead to the
+# proxy: the INVITE goes to the next one. Long enough for a busy host's event loop, short for a caller.
+INVITE_TIMEOUT_MS = 4000
 
 
 class ClusterConfigError(ValueError):
@@ -63,7 +66,7 @@ def render(cluster: ClusterSettings, list_file: Path, *, workers: list[str] | No
                              keep_trailing_newline=True, autoescape=False)
     config = env.get_template("kamailio.cfg.j2").render(
         workers=parsed, listen_host=cluster.proxy_host, proxy_port=cluster.proxy_port, advertise=advertise,
-        ping_interval=cluster.ping_interval_secs, invite_timeout_ms=2000, list_file=str(list_file),
+        ping_interval=cluster.ping_interval_secs, invite_timeout_ms=INVITE_TIMEOUT_MS, list_file=str(list_file),
         debug=debug, children=children, mpath=mpath,
     )
     lines = ["# setid destination flags priority attributes (rendered by `voicebot cluster render`)"]
