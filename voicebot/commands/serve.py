@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
+import sys
 
 from voicebot.config import Settings
 
@@ -32,4 +35,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
         app.cleanup_ctx.append(demo_crm_ctx)
     print(f"voicebot: serving http://{http.host}:{http.port}/ (health: /health)", flush=True)
-    return asyncio.run(serve_until_signal(app, http.host, http.port))
+    code = asyncio.run(serve_until_signal(app, http.host, http.port))
+    # Lines are closed and Redis writes flushed by now. Leave without running the native model libraries'
+    # static destructors: with a model thread still finishing a job they abort the process ("terminate called
+    # without an active exception"), and a drained worker must exit 0 for its supervisor.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
