@@ -63,14 +63,33 @@ def _free_block(size: int, low: int, high: int, kind: int) -> int:
     raise RuntimeError("no free port block")
 
 
+def _free_base(workers: int) -> int:
+    """A base port where Kamailio (UDP+TCP base), the workers' SIP (UDP base+i) and HTTP (TCP base+100+i) fit."""
+    for _ in range(50):
+        base = _free_block(workers + 1, 40000, 50000, socket.SOCK_DGRAM)
+        wanted = [(base, socket.SOCK_STREAM)] + [(base + 100 + i, socket.SOCK_STREAM) for i in range(1, workers + 1)]
+        socks: list[socket.socket] = []
+        try:
+            for port, kind in wanted:
+                s = socket.socket(socket.AF_INET, kind)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port block")
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     prefix = f"test:cluster{random.randrange(1 << 30):x}:"
     run_dir = tmp_path_factory.mktemp("cluster")
     c = LocalCluster(
         ClusterSettings(ping_interval_secs=PING_S), run_dir, workers=2,
-        base_port=_free_block(3, 40000, 50000, socket.SOCK_DGRAM), rtp_base=_free_block(400, 50000, 60000,
-                                                                                            socket.SOCK_DGRAM),
+        base_port=_free_base(2), rtp_base=_free_block(400, 50000, 60000, socket.SOCK_DGRAM),
         worker_env={"REDIS_URL": TEST_REDIS_URL, "VOICEBOT_REDIS_PREFIX": prefix,
                     "VOICEBOT_CONFIG": str(run_dir / "none.toml"),  # embedded defaults
                     "VOICEBOT_BUSINESS_HOURS_ALWAYS_OPEN": "true",
