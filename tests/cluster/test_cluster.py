@@ -92,6 +92,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         base_port=_free_base(2), rtp_base=_free_block(400, 50000, 60000, socket.SOCK_DGRAM),
         worker_env={"REDIS_URL": TEST_REDIS_URL, "VOICEBOT_REDIS_PREFIX": prefix,
                     "VOICEBOT_CONFIG": str(run_dir / "none.toml"),  # embedded defaults
+                    "VOICEBOT_WEB_FIRST_ADMIN_PASSWORD_FILE": str(run_dir / "first-admin-password"),
                     "VOICEBOT_BUSINESS_HOURS_ALWAYS_OPEN": "true",
                     "VOICEBOT_CLUSTER_DRAIN_TIMEOUT_SECS": str(DRAIN_TIMEOUT_S),
                     "VOICEBOT_CLUSTER_HANDOVER_GRACE_SECS": "40"},
