@@ -43,7 +43,8 @@ P ch:calls                      channel  live call events (started, turn, ended)
 P ch:handoffs                   channel  new handoff packages for agent desktops
 P ch:flows                      channel  flow publications, so every process reloads
 P job:{name}                    string   worker id running a once-per-cluster job this round (TTL = the
-                                         job's interval): several workers, one retention run
+                                         job's interval): several workers, one retention run,
+                                         one first-admin creation (job:first-admin, 300 s)
 ==============================  =======  ==========================================================
 """
 
