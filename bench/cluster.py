@@ -72,7 +72,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as d:
         tmp = Path(d)
         cluster = LocalCluster(settings.cluster, tmp / "run", workers=args.workers, base_port=args.port,
-                               rtp_base=31000, worker_env={"VOICEBOT_REDIS_PREFIX": "bench:cluster:"})
+                               rtp_base=31000, worker_env={"VOICEBOT_REDIS_PREFIX": "bench:cluster:",
+                                           "VOICEBOT_WEB_FIRST_ADMIN_PASSWORD_FILE": str(tmp / "admin-password")})
         t0 = time.monotonic()
         cluster.start()
         print(f"cluster up: Kamailio + {args.workers} workers in {time.monotonic() - t0:.0f} s")
