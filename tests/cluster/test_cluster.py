@@ -43,23 +43,27 @@ PING_S = 2
 DRAIN_TIMEOUT_S = 3
 
 
+def _all_free(wanted: list[tuple[int, int]]) -> bool:
+    """Whether every (port, socket kind) can be bound now (other tests run in parallel)."""
+    socks: list[socket.socket] = []
+    try:
+        for port, kind in wanted:
+            s = socket.socket(socket.AF_INET, kind)
+            socks.append(s)
+            s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for s in socks:
+            s.close()
+
+
 def _free_block(size: int, low: int, high: int, kind: int) -> int:
-    """A port block nobody holds now (other tests run in parallel)."""
-    rng = random.Random()
     for _ in range(50):
-        base = rng.randrange(low, high - size, 2)
-        socks: list[socket.socket] = []
-        try:
-            for port in range(base, base + size):
-                s = socket.socket(socket.AF_INET, kind)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
+        base = random.randrange(low, high - size, 2)
+        if _all_free([(p, kind) for p in range(base, base + size)]):
             return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
     raise RuntimeError("no free port block")
 
 
@@ -67,19 +71,9 @@ def _free_base(workers: int) -> int:
     """A base port where Kamailio (UDP+TCP base), the workers' SIP (UDP base+i) and HTTP (TCP base+100+i) fit."""
     for _ in range(50):
         base = _free_block(workers + 1, 40000, 50000, socket.SOCK_DGRAM)
-        wanted = [(base, socket.SOCK_STREAM)] + [(base + 100 + i, socket.SOCK_STREAM) for i in range(1, workers + 1)]
-        socks: list[socket.socket] = []
-        try:
-            for port, kind in wanted:
-                s = socket.socket(socket.AF_INET, kind)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
+        if _all_free([(base, socket.SOCK_STREAM)] + [(base + 100 + i, socket.SOCK_STREAM)
+                                                    for i in range(1, workers + 1)]):
             return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
     raise RuntimeError("no free port block")
 
 
