@@ -52,8 +52,8 @@ def test_workers_take_calls_from_the_proxy_and_listen_where_it_sends_them(tmp_pa
     assert any(proxy_ip in ipaddress.ip_network(p, strict=False) for p in settings.sip.allowed_peers)
     assert settings.sip.host == "0.0.0.0" and settings.http.host == "0.0.0.0"
     assert int(_env("kamailio")["VOICEBOT_WORKER_SIP_PORT"]) == settings.sip.port
-    # Kamailio is the only published SIP port; the workers publish nothing to the host.
-    assert "ports" not in SERVICES["voicebot"]
+    # Kamailio is the only published SIP port; a worker publishes only its web UI (one host port per replica).
+    assert SERVICES["voicebot"]["ports"] == [f"8080-8089:{settings.http.port}"]
     published = {_port_range(p.split(":", 1)[1]) for p in SERVICES["kamailio"]["ports"]}
     proxy_port = int(_env("kamailio")["VOICEBOT_CLUSTER_PROXY_PORT"])
     assert published == {(proxy_port, proxy_port, "udp"), (proxy_port, proxy_port, "tcp")}

@@ -172,10 +172,15 @@ async def test_phone_switch_callbacks_are_left_to_their_own_checks(settings, red
     async def other(request):
         return aiohttp.web.Response(text="reached")
 
-    app = create_app(settings, load_models=False)
+    from telephony.twilio_signature import signature
+
+    twilio = settings.twilio.model_copy(update={"enabled": True, "auth_token": "tw-token"})
+    app = create_app(settings.model_copy(update={"twilio": twilio}), load_models=False)
     app.router.add_post("/api/other", other)
     async with TestClient(TestServer(app)) as c:
-        voice = await c.post("/twilio/voice", data={"CallSid": "CA1", "From": "+48600100200"})
+        form = {"CallSid": "CA" + "0" * 32, "From": "+48600100200"}
+        signed = {"X-Twilio-Signature": signature(str(c.make_url("/twilio/voice")), form, "tw-token")}
+        voice = await c.post("/twilio/voice", data=form, headers=signed)
         assert voice.status == 200 and "<Connect" in await voice.text()  # TwiML, no login asked
         nxt = await c.get("/api/audiosocket/2d1f7a52-0c1e-4b7e-9a55-1f2e3d4c5b6a/next")
         assert nxt.status == 200 and (await nxt.text()).strip() == "queue"  # unknown call -> a human
