@@ -1,8 +1,8 @@
 """Kamailio in front of N workers: call set-up time through the proxy vs straight to a worker, and the calls/s
 the cluster accepts.
 
-    .venv/bin/python bench/cluster.py                    # 2 workers, 20 calls per rate, rates 1,2,4 calls/s
-    .venv/bin/python bench/cluster.py --workers 3 --calls 40 --rates 2,4,8
+    .venv/bin/python -m bench.cluster                    # 2 workers, 20 calls per rate, rates 1,2,4 calls/s
+    .venv/bin/python -m bench.cluster --workers 3 --calls 40 --rates 2,4,8
 
 Starts Kamailio (Debian's package) and the workers as `voicebot cluster up` does (each loads the models),
 then places short sipp calls (INVITE -> 200 OK -> ACK, 0.5 s of call, BYE). Set-up time = INVITE sent ->
@@ -17,18 +17,15 @@ import argparse
 import asyncio
 import csv
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.telephony.sip_helpers import run_sipp
+from tests.support.sip_helpers import run_sipp
 from voicebot.cluster.local import LocalCluster
 from voicebot.config import load_settings
 
-SCENARIO = Path(__file__).resolve().parent.parent / "tests" / "cluster" / "sipp" / "short_call"
+SCENARIO = "short_call"  # tests/support/sipp/short_call.xml
 
 
 def _rtts(tmp: Path) -> list[float]:
@@ -53,7 +50,7 @@ def _mkdir(path: Path) -> Path:
 async def _run(port: int, tmp: Path, calls: int, rate: float) -> tuple[int, int, float, list[float]]:
     tmp = _mkdir(tmp)
     start = time.monotonic()
-    res = await run_sipp(str(SCENARIO), port, tmp, {"hold_ms": "500"}, calls=calls, rate=rate, timeout=120,
+    res = await run_sipp(SCENARIO, port, tmp, {"hold_ms": "500"}, calls=calls, rate=rate, timeout=120,
                          extra=["-trace_rtt", "-rtt_freq", "1", "-l", str(max(2, int(rate * 2)))])
     wall = time.monotonic() - start
     ok = res.log.count("WORKER=")

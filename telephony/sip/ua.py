@@ -28,10 +28,10 @@ from telephony.sip.message import (
     parse_message,
     reply_envelope,
 )
+from telephony.sip.options import UaOptions
 from telephony.sip.transaction import ClientTransactions, ResponseCache, retransmit_until
 from telephony.sip.transport import SipTransport
 from telephony.sip.uas import ACCEPT, ALLOW, SUPPORTED, refusal
-from voicebot.config import SipSettings
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,11 @@ USER_AGENT = "voicebot"
 
 
 class SipUserAgent:
-    def __init__(self, settings: SipSettings, on_call: Callable[[SipCall], None]) -> None:
+    def __init__(self, settings: UaOptions, on_call: Callable[[SipCall], None],
+                 call_factory: Callable[[SipUserAgent, Dialog, SipMessage], SipCall] = SipCall) -> None:
         self.settings = settings
         self.on_call = on_call  # called once per answered call (after the 200 OK is sent)
+        self.call_factory = call_factory  # what an answered call is (the application's media-carrying subclass)
         self.transport = SipTransport(self._on_data, settings.max_message_bytes, on_oversize=self._on_oversize)
         self.client = ClientTransactions(self.send)
         self.responses = ResponseCache(self.send)
@@ -53,8 +55,8 @@ class SipUserAgent:
         self._tasks: set[asyncio.Task] = set()
         self.dropped = 0  # messages we could not answer: malformed responses, junk without a Via
         self.on_response: Callable[[SipMessage, tuple[str, int]], None] | None = None  # unmatched (registrar...)
-        # True while the worker drains (voicebot/drain.py): OPTIONS and new INVITEs get 503 + Retry-After,
-        # so a SIP proxy takes this worker out of its set and tries the next one.
+        # Set by the application: True while it drains (shutting down, finishing its calls). OPTIONS and new
+        # INVITEs then get 503 + Retry-After, so a SIP proxy takes this UA out of its set and tries the next one.
         self.draining: Callable[[], bool] = lambda: False
 
     @property
@@ -219,7 +221,7 @@ class SipUserAgent:
         except ValueError as exc:  # e.g. a Contact in a scheme we cannot send BYE to
             self.respond(req, make_response(req, 416, f"Unsupported URI Scheme ({exc})"[:120]), addr, transport)
             return
-        call = SipCall(self, dialog, req)
+        call = self.call_factory(self, dialog, req)
         self.calls[req.call_id] = call
         try:
             call.rtp = await open_rtp(self.settings.host, self.rtp_ports, call.on_audio, call.on_dtmf)

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from tests.conftest import TEST_REDIS_URL
-from tests.telephony.sip_helpers import RawPeer, SippResult, run_sipp
-from tests.telephony.sip_helpers import sip_request as request
+from tests.support.env import TEST_REDIS_URL
+from tests.support.sip_helpers import SIPP_DIR, RawPeer, SippResult, run_sipp
+from tests.support.sip_helpers import sip_request as request
 from voicebot.cluster.local import LocalCluster, WorkerProcess
 from voicebot.config import ClusterSettings
 from voicebot.store.calls import CallStore
@@ -38,7 +38,6 @@ pytestmark = [pytest.mark.models, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("kamailio") is None and not Path("/usr/sbin/kamailio").exists(),
                                  reason="Debian's kamailio is not installed (make test installs it)")]
 
-SIPP = Path(__file__).parent / "sipp"
 PING_S = 2
 DRAIN_TIMEOUT_S = 3
 
@@ -121,7 +120,7 @@ def subdir(tmp: Path, name: str) -> Path:
 
 
 async def calls(cluster: LocalCluster, tmp: Path, n: int, hold_ms: int = 1500, rate: float = 1) -> SippResult:
-    return await run_sipp(str(SIPP / "short_call"), cluster.proxy_port, tmp, {"hold_ms": str(hold_ms)},
+    return await run_sipp("short_call", cluster.proxy_port, tmp, {"hold_ms": str(hold_ms)},
                           calls=n, rate=rate, timeout=60, extra=["-l", "2"])
 
 
@@ -175,7 +174,7 @@ async def test_a_killed_worker_is_out_after_the_keepalive_and_calls_go_to_the_ot
 async def test_a_worker_sent_sigterm_hands_its_call_over_and_gets_nothing_new(
         cluster: LocalCluster, store: CallStore, tmp_path: Path) -> None:
     long_dir = subdir(tmp_path, "long")
-    long_call = asyncio.create_task(run_sipp(str(SIPP / "handed_over"), cluster.proxy_port, long_dir, {},
+    long_call = asyncio.create_task(run_sipp("handed_over", cluster.proxy_port, long_dir, {},
                                              timeout=90))
     by_port = {w.sip_address: w for w in cluster.members}
     draining: WorkerProcess | None = None
@@ -229,7 +228,7 @@ async def test_a_rolling_restart_of_every_worker_under_load_fails_no_call(cluste
     drains, exits 0 and is started again: sipp counts 0 failed calls."""
     out = subdir(tmp_path, "load")
     sipp = await asyncio.create_subprocess_exec(
-        "sipp", "-sf", str(SIPP / "short_call.xml"), f"127.0.0.1:{cluster.proxy_port}", "-i", "127.0.0.1",
+        "sipp", "-sf", str(SIPP_DIR / "short_call.xml"), f"127.0.0.1:{cluster.proxy_port}", "-i", "127.0.0.1",
         "-p", str(_free_block(1, 20000, 30000, socket.SOCK_DGRAM)), "-mp",
         str(_free_block(2, 30000, 40000, socket.SOCK_DGRAM)), "-key", "hold_ms", "1500", "-r", "1", "-l", "4",
         "-m", "100000", "-nostdin", "-timeout", "600s", "-trace_stat", "-stf", str(out / "stats.csv"),

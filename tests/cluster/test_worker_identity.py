@@ -11,11 +11,11 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.conftest import TEST_REDIS_URL
+from tests.support.env import TEST_REDIS_URL
+from voicebot.app import create_app
 from voicebot.config import load_settings
 from voicebot.drain import worker_id
 from voicebot.store.keys import Keys
-from voicebot.web.app import create_app
 
 
 async def test_health_and_metrics_name_the_worker_and_its_drain_state(tmp_path: Path) -> None:
@@ -26,8 +26,9 @@ async def test_health_and_metrics_name_the_worker_and_its_drain_state(tmp_path: 
         health = await (await client.get("/health")).json()
         metrics = await (await client.get("/metrics")).text()
     assert health["worker"] == "bot-a" and health["status"] == "ok" and health["active_calls"] == 0
-    assert 'voicebot_worker_info{worker="bot-a"} 1' in metrics
-    assert 'voicebot_draining{worker="bot-a"} 0' in metrics
+    assert 'voicebot_worker_info{worker="bot-a"} 1.0' in metrics
+    assert 'voicebot_active_calls{worker="bot-a"} 0.0' in metrics
+    assert 'voicebot_draining{worker="bot-a"} 0.0' in metrics
 
 
 def test_the_default_worker_id_is_host_name_and_sip_port(tmp_path: Path) -> None:

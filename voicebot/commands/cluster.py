@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from voicebot.cluster.local import ClusterStartError, LocalCluster
+from voicebot.cluster.render import ClusterConfigError, render
 from voicebot.config import Settings
 
 
@@ -31,8 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _render(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebot.cluster.render import ClusterConfigError, render
-
     out = settings.path(args.out)
     workers = [w for w in args.workers.split(",") if w.strip()] if args.workers else None
     try:
@@ -48,8 +48,6 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebot.cluster.local import ClusterStartError, LocalCluster
-
     if args.workers < 1:
         print("voicebot cluster up: --workers must be at least 1", file=sys.stderr)
         return 2

@@ -9,6 +9,8 @@ import os
 import sys
 
 from voicebot.config import Settings
+from voicebot.drain import Drain, worker_id
+from voicebot.lifecycle import serve_until_signal
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,20 +24,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebot.web.app import create_app
-    from voicebot.web.lifecycle import serve_until_signal
+    from voicebot.app import create_app
 
     http = settings.http.model_copy(
         update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     )
     settings = settings.model_copy(update={"http": http})
-    app = create_app(settings, load_models=not args.no_models, bootstrap=True)
-    if args.demo_crm:
-        from voicebot.dialog.crm_server import demo_crm_ctx
-
-        app.cleanup_ctx.append(demo_crm_ctx)
+    drain = Drain(worker_id(settings))  # SIGTERM: finish the calls first (voicebot/drain.py)
+    app = create_app(settings, load_models=not args.no_models, bootstrap=True, demo_crm=args.demo_crm,
+                     drain=drain)
     print(f"voicebot: serving http://{http.host}:{http.port}/ (health: /health)", flush=True)
-    code = asyncio.run(serve_until_signal(app, http.host, http.port))
+    code = asyncio.run(serve_until_signal(app, http.host, http.port, drain, settings.cluster))
     # Lines are closed and Redis writes flushed by now. Leave without running the native model libraries'
     # static destructors: with a model thread still finishing a job they abort the process ("terminate called
     # without an active exception"), and a drained worker must exit 0 for its supervisor.

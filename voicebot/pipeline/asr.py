@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ctranslate2
@@ -73,6 +74,10 @@ class SpeechRecognizer:
     @property
     def queued(self) -> int:
         return self._queued
+
+    def observe_queue_delay(self, observe: Callable[[float], None]) -> None:
+        """`observe(seconds)` for each transcription as it leaves the queue and starts (a /metrics histogram)."""
+        self._worker.on_start = observe
 
     async def transcribe(self, audio: np.ndarray, language: str) -> Transcript:
         """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass)."""

@@ -1,16 +1,19 @@
-"""`GET /health` (load balancers, `make run` checks) and `GET /metrics` (Prometheus text format; only from
-web.metrics_allowed addresses or with the web.metrics_token bearer token)."""
+"""`GET /health` (load balancers, `make run` checks) and `GET /metrics` (Prometheus text format via prometheus_client;
+only from web.metrics_allowed addresses or with the web.metrics_token bearer token)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import psutil
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Metric, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 
+from voicebot.appkeys import CALL_STORE, DRAIN, MODELS, REDIS
 from voicebot.drain import Drain
 from voicebot.store.connection import ping
-from voicebot.web.keys import CALL_STORE, DRAIN, MODELS, REDIS
 from voicebot.web.security import check_metrics_access, public
 
 routes = web.RouteTableDef()
@@ -39,34 +42,37 @@ async def health(request: web.Request) -> web.Response:
 @public
 async def metrics(request: web.Request) -> web.Response:
     check_metrics_access(request)  # memory and counters are not for everyone: web.metrics_allowed/_token
-    app = request.app
-    proc = psutil.Process(os.getpid())
-    lines = [
-        "# HELP voicebot_process_rss_bytes Resident memory of the server process.",
-        "# TYPE voicebot_process_rss_bytes gauge",
-        f"voicebot_process_rss_bytes {proc.memory_info().rss}",
-        "# HELP voicebot_buffered_redis_writes Store writes waiting for Redis.",
-        "# TYPE voicebot_buffered_redis_writes gauge",
-        f"voicebot_buffered_redis_writes {len(app[CALL_STORE].buffer) if CALL_STORE in app else 0}",
-        *_worker_lines(app[DRAIN]),
-    ]
-    models = app.get(MODELS)
-    if models is not None:
-        lines += models.prometheus_lines()
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_AppMetrics(request.app))
+    return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def _worker_lines(drain: Drain) -> list[str]:
+class _AppMetrics:
+    """A prometheus_client collector reading this app's state at scrape time."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        app = self.app
+        yield GaugeMetricFamily("voicebot_process_rss_bytes", "Resident memory of the server process.",
+                                value=psutil.Process(os.getpid()).memory_info().rss)
+        yield GaugeMetricFamily("voicebot_buffered_redis_writes", "Store writes waiting for Redis.",
+                                value=len(app[CALL_STORE].buffer) if CALL_STORE in app else 0)
+        yield from _worker_metrics(app[DRAIN])
+        models = app.get(MODELS)
+        if models is not None:
+            yield from models.metric_families()
+
+
+def _worker_metrics(drain: Drain) -> Iterator[Metric]:
     """Which worker this is (a label: several workers behind one proxy), its calls and whether it drains."""
-    label = drain.worker.replace("\\", "\\\\").replace('"', '\\"')
-    return [
-        "# HELP voicebot_worker_info This worker's id (cluster.worker_id).",
-        "# TYPE voicebot_worker_info gauge",
-        f'voicebot_worker_info{{worker="{label}"}} 1',
-        "# HELP voicebot_active_calls Calls running on this worker (every line).",
-        "# TYPE voicebot_active_calls gauge",
-        f'voicebot_active_calls{{worker="{label}"}} {drain.active_calls}',
-        "# HELP voicebot_draining 1 while the worker drains (SIGTERM): no new calls.",
-        "# TYPE voicebot_draining gauge",
-        f'voicebot_draining{{worker="{label}"}} {int(drain.draining)}',
-    ]
+    info = GaugeMetricFamily("voicebot_worker_info", "This worker's id (cluster.worker_id).", labels=["worker"])
+    info.add_metric([drain.worker], 1)
+    calls = GaugeMetricFamily("voicebot_active_calls", "Calls running on this worker (every line).",
+                              labels=["worker"])
+    calls.add_metric([drain.worker], drain.active_calls)
+    draining = GaugeMetricFamily("voicebot_draining", "1 while the worker drains (SIGTERM): no new calls.",
+                                 labels=["worker"])
+    draining.add_metric([drain.worker], int(drain.draining))
+    yield from (info, calls, draining)

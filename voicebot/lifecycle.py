@@ -1,7 +1,9 @@
-"""Run the app until a signal: SIGTERM drains first (voicebot/drain.py), SIGINT (Ctrl-C) stops at once.
+"""The `voicebot serve` process's life: run the app (voicebot/app.py) until a signal. SIGTERM drains first
+(voicebot/drain.py), SIGINT (Ctrl-C) stops at once.
 
 aiohttp's own `run_app` treats both signals alike and closes the phone lines at once, which cuts every
-call in progress; a rolling restart of a cluster needs the drain instead.
+call in progress; a rolling restart of a cluster needs the drain instead. The drain and its timeouts are
+handed in, so this module needs none of the app's keys.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import signal
 
 from aiohttp import web
 
-from voicebot.web.keys import DRAIN, SETTINGS
+from voicebot.config import ClusterSettings
+from voicebot.drain import Drain
 
 log = logging.getLogger(__name__)
 
 
-async def serve_until_signal(app: web.Application, host: str, port: int) -> int:
+async def serve_until_signal(app: web.Application, host: str, port: int, drain: Drain,
+                             cluster: ClusterSettings) -> int:
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()  # cleanup contexts: Redis, models, phone lines
     stop = asyncio.Event()
@@ -38,11 +42,10 @@ async def serve_until_signal(app: web.Application, host: str, port: int) -> int:
         await stop.wait()
         if how["signal"] == "SIGTERM":
             stop.clear()
-            cluster = app[SETTINGS].cluster
-            drain = asyncio.create_task(app[DRAIN].run(cluster.drain_timeout_secs, cluster.handover_grace_secs))
+            drained = asyncio.create_task(drain.run(cluster.drain_timeout_secs, cluster.handover_grace_secs))
             interrupted = asyncio.create_task(stop.wait())
-            await asyncio.wait({drain, interrupted}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (drain, interrupted):
+            await asyncio.wait({drained, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (drained, interrupted):
                 task.cancel()
         log.warning("stopping (%s)", how["signal"])
     finally:
