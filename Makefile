@@ -7,12 +7,17 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Debian packages the tests use: test audio (espeak-ng, sox), real SIP peers (sipp, baresip),
 # a browser for UI tests. Installed only when missing, and only where apt-get can run.
-DEB_PACKAGES := espeak-ng sox sip-tester baresip chromium chromium-driver
+DEB_PACKAGES := espeak-ng sox sip-tester baresip chromium chromium-driver kamailio
 
-.PHONY: run test setup models system-deps speech-deps lint bench clean
+.PHONY: run test setup models system-deps speech-deps lint bench clean cluster
 
 run: setup speech-deps
 	$(PY) -m voicebot serve
+
+# Kamailio (Debian's package) in front of WORKERS local workers, no Docker: `make cluster WORKERS=3`.
+WORKERS ?= 2
+cluster: setup system-deps
+	$(PY) -m voicebot cluster up --workers $(WORKERS)
 
 test: setup system-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)

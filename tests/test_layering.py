@@ -16,6 +16,9 @@ PACKAGES = ("telephony", "voicebot")
 # voicebot/lines <- pipeline (audio) <- dialog (meaning) <- escalation (decision) <- store (Redis) <- web (HTTP);
 # voicebot/app.py, the composition root, imports them all and nothing imports it but the CLI.
 OURS = ("telephony", "voicebot")
+OURS_BUT_CONFIG = ("telephony", *(f"voicebot.{m}" for m in (
+    "app", "appkeys", "web", "lines", "pipeline", "dialog", "escalation", "store", "call_session", "callback_offer",
+    "commands", "models", "drain", "lifecycle", "cluster")))
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "telephony": ("voicebot",),  # wire only: could be published on its own
     "voicebot.config": OURS,
@@ -31,6 +34,13 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "voicebot.web": ("telephony", "voicebot.app", "voicebot.lines", "voicebot.pipeline", "voicebot.commands"),
     "voicebot.lines": ("voicebot.app", "voicebot.commands"),
     "voicebot.appkeys": ("voicebot.app", "voicebot.commands"),
+    # The process around the layers: the worker's drain (shared by the lines, the pipeline and /health: it knows
+    # only the settings), the serve loop that runs whatever app it is handed, and the cluster tooling that starts
+    # workers as processes and renders Kamailio's config (it never imports the server).
+    "voicebot.drain": (*OURS_BUT_CONFIG,),
+    "voicebot.lifecycle": ("telephony", "voicebot.app", "voicebot.appkeys", "voicebot.web", "voicebot.lines",
+                           "voicebot.pipeline", "voicebot.commands", "voicebot.cluster"),
+    "voicebot.cluster": (*OURS_BUT_CONFIG,),
 }
 # Only the store's own modules and the settings: the store is the bottom of the application.
 STORE_MAY_IMPORT = ("voicebot.store", "voicebot.config")
@@ -125,6 +135,8 @@ def test_a_wrong_arrow_is_caught() -> None:
         "voicebot.dialog.bad": "if True:\n    import voicebot.escalation.tracker\n",  # dialog calls its protocol
         "voicebot.web.bad": "from voicebot.lines import sip\n",  # web serving a line's internals
         "voicebot.pipeline.bad": "from voicebot import app\n",  # anything but the CLI importing the root
+        "voicebot.drain.bad": "from voicebot.pipeline.frames import MaintenanceFrame\n",  # the drain above config
+        "voicebot.cluster.bad": "from voicebot.app import create_app\n",  # tooling importing the server
     }
     found = layering_violations({**sources, **wrong})
     assert sorted({p.split(":")[0] for p in found}) == sorted(wrong), found

@@ -20,6 +20,7 @@ from aiohttp import web
 from voicebot.appkeys import (
     CALL_SERVICES,
     CALL_STORE,
+    DRAIN,
     EMBEDDED_REDIS,
     FLOW_REGISTRY,
     FLOW_STORE,
@@ -34,6 +35,7 @@ from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import start_demo_crm
 from voicebot.dialog.loader import load_engine
+from voicebot.drain import Drain, worker_id
 from voicebot.escalation.handoff import handoff_writer
 from voicebot.escalation.tracker import make_tracker
 from voicebot.lines import audiosocket_web, softphone, twilio_web
@@ -58,15 +60,17 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool = False,
-               demo_crm: bool = False) -> web.Application:
+               demo_crm: bool = False, drain: Drain | None = None) -> web.Application:
     """`bootstrap`: import flow files and create the first admin (only `voicebot serve` asks for it).
     `demo_crm`: also serve the demo CRM on dialog.crm_url's host and port (`voicebot serve --demo-crm`); with
-    no dialog.crm_url configured, calls get the demo CRM anyway, in this process on a free port."""
+    no dialog.crm_url configured, calls get the demo CRM anyway, in this process on a free port.
+    `drain`: the process's graceful drain (voicebot/lifecycle.py runs it on SIGTERM); a new one by default."""
     # keepalive_timeout also bounds how long aiohttp waits for a new connection's request headers (it is
     # armed when the connection opens and closes an idle handler): half-sent requests cannot pile up.
     app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[security_middleware],
                           handler_args={"keepalive_timeout": settings.web.header_timeout_secs})
     app[SETTINGS] = settings
+    app[DRAIN] = drain or Drain(worker_id(settings))
     app[SOFTPHONE] = SoftphoneServices(phone_services)
     if demo_crm or (load_models and not settings.dialog.crm_url):
         app.cleanup_ctx.append(demo_crm_ctx)  # first: the dialog engine reads the CRM's URL when it loads
@@ -131,21 +135,23 @@ async def models_ctx(app: web.Application) -> AsyncIterator[None]:
         models.close()
 
 
-def assemble_services(settings: Settings, models: SharedModels | None, store: CallStore | None) -> CallServices:
+def assemble_services(settings: Settings, models: SharedModels | None, store: CallStore | None,
+                      drain: Drain | None = None) -> CallServices:
     """The `CallServices` every line (SIP, AudioSocket, Twilio, the admin softphone, `voicebot call`'s WAV files)
     hands to `run_call`: the models, the dialog engine with its escalation policy, the store, handoffs and
-    callback booking. The caller closes `services.dialog` when done (its CRM client)."""
+    callback booking, and the worker's drain (`voicebot serve` only). The caller closes `services.dialog` when
+    done (its CRM client)."""
     # One callback store for the dialog (outside business hours) and the lines (a failed transfer).
     callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
     engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None)
     return CallServices(
         settings=settings, models=models, dialog=engine, store=store,
-        write_handoff=handoff_writer(settings), callbacks=callbacks,
+        write_handoff=handoff_writer(settings), callbacks=callbacks, drain=drain,
     )
 
 
 def build_services(app: web.Application) -> CallServices:
-    return assemble_services(app[SETTINGS], app[MODELS], app.get(CALL_STORE))
+    return assemble_services(app[SETTINGS], app[MODELS], app.get(CALL_STORE), app[DRAIN])
 
 
 async def build_live_services(app: web.Application) -> CallServices:

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from voicebot.config import Settings
+from voicebot.drain import Drain
 from voicebot.store.audit import AuditLog
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import EmbeddedRedis
@@ -45,6 +46,8 @@ CALL_SERVICES: web.AppKey[CallServices] = web.AppKey("call_services")
 SIP_LINE: web.AppKey[SipLine] = web.AppKey("sip_line")
 AUDIOSOCKET: web.AppKey[AudioSocketServer] = web.AppKey("audiosocket")
 TWILIO: web.AppKey[TwilioState] = web.AppKey("twilio")
+# The worker's graceful drain (voicebot/drain.py): /health shows it, the lines and calls obey it.
+DRAIN = web.AppKey("drain", Drain)
 
 # -- web UI / API state (voicebot.web.state.web_ctx) ------------------------------------------------
 USERS = web.AppKey("users", UserStore)

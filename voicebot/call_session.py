@@ -27,6 +27,11 @@ SYSTEM_FAULT_TEXT = {
     "en": "Sorry, I am having a technical problem. I am connecting you to a colleague.",
 }
 
+MAINTENANCE_TEXT = {
+    "pl": "Przepraszam, musimy na chwilę wyłączyć tę linię. Łączę z konsultantem, który zna naszą rozmowę.",
+    "en": "Sorry, this line is being restarted. I am connecting you to a colleague who can see our conversation.",
+}
+
 
 class CallSession:
     def __init__(
@@ -105,6 +110,14 @@ class CallSession:
         """
         log.error("call %s: %s failed (%s): transferring to a human", self.info.call_id, component, detail)
         return await self._after_reply(self.system_fault(), timings={})
+
+    async def maintenance(self) -> BotReply:
+        """The worker is draining (voicebot/drain.py): hand the caller over, with the handoff package."""
+        log.warning("call %s: worker shutting down: transferring to a human", self.info.call_id)
+        lang = self.info.language
+        reply = BotReply(text=MAINTENANCE_TEXT.get(lang, MAINTENANCE_TEXT["en"]), action="transfer",
+                         reason="maintenance", language=lang)
+        return await self._after_reply(reply, timings={})
 
     async def transfer_failed(self, detail: str) -> BotReply:
         """The line could not hand the caller over (`detail` says why): book a callback and say goodbye.

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "voicebot.commands.flows",
     "voicebot.commands.users",
     "voicebot.commands.privacy",
+    "voicebot.commands.cluster",
 )
 
 

@@ -310,6 +310,26 @@ class PrivacySettings(_Section):
     record_audio: bool = Field(False, description="record call audio (the greeting then tells the caller)")
 
 
+class ClusterSettings(_Section):
+    """Several workers behind one SIP proxy (Kamailio): this worker's name, its drain, the proxy's view."""
+
+    worker_id: str = Field("", description="this worker's name in /health, /metrics and logs; empty = host name + "
+                           "SIP port; env VOICEBOT_CLUSTER_WORKER_ID")
+    drain_timeout_secs: float = Field(
+        60.0, ge=0, description="on SIGTERM, how long calls in progress may go on before they are handed to the "
+        "human line (reason maintenance); new calls are refused with 503 from the first moment")
+    handover_grace_secs: float = Field(
+        20.0, ge=0, description="after the drain timeout, how long the hand-overs may take before the process stops")
+    proxy_host: str = Field("127.0.0.1", description="address Kamailio listens on (`voicebot cluster render/up`)")
+    proxy_port: int = Field(5060, ge=1, le=65535, description="Kamailio's SIP port (UDP and TCP)")
+    ping_interval_secs: int = Field(
+        2, ge=1, le=60, description="Kamailio's OPTIONS keepalive interval: a dead or draining worker is out of "
+        "the dispatcher set after about this long")
+    workers: tuple[str, ...] = Field(
+        ("127.0.0.1:5071", "127.0.0.1:5072"),
+        description="SIP addresses (host:port) of the workers Kamailio dispatches to")
+
+
 class Settings(_Section):
     http: HttpSettings = HttpSettings()
     sip: SipSettings = SipSettings()
@@ -326,6 +346,7 @@ class Settings(_Section):
     business_hours: BusinessHoursSettings = BusinessHoursSettings()
     web: WebSettings = WebSettings()
     privacy: PrivacySettings = PrivacySettings()
+    cluster: ClusterSettings = ClusterSettings()
 
     def path(self, relative: str) -> Path:
         """Resolve a path setting against the project root (absolute paths pass through)."""

@@ -55,6 +55,9 @@ class SipUserAgent:
         self._tasks: set[asyncio.Task] = set()
         self.dropped = 0  # messages we could not answer: malformed responses, junk without a Via
         self.on_response: Callable[[SipMessage, tuple[str, int]], None] | None = None  # unmatched (registrar...)
+        # Set by the application: True while it drains (shutting down, finishing its calls). OPTIONS and new
+        # INVITEs then get 503 + Retry-After, so a SIP proxy takes this UA out of its set and tries the next one.
+        self.draining: Callable[[], bool] = lambda: False
 
     @property
     def address(self) -> str:
@@ -140,7 +143,10 @@ class SipUserAgent:
             return
         call = self.calls.get(req.call_id)
         method = req.method
-        if method == "INVITE" and call is None:
+        if method in ("INVITE", "OPTIONS") and call is None and self.draining():
+            self.respond(req, make_response(req, 503, "Service Unavailable (draining)",
+                                            headers=[("Retry-After", "30")]), addr, transport)
+        elif method == "INVITE" and call is None:
             # 100 at once, through the response cache: a retransmission arriving before the call
             # is set up is answered with it instead of starting a second call.
             self.respond(req, make_response(req, 100), addr, transport)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
-
-from aiohttp import web
+import asyncio
+import logging
+import os
+import sys
 
 from voicebot.config import Settings
+from voicebot.drain import Drain, worker_id
+from voicebot.lifecycle import serve_until_signal
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +30,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     )
     settings = settings.model_copy(update={"http": http})
-    app = create_app(settings, load_models=not args.no_models, bootstrap=True, demo_crm=args.demo_crm)
+    drain = Drain(worker_id(settings))  # SIGTERM: finish the calls first (voicebot/drain.py)
+    app = create_app(settings, load_models=not args.no_models, bootstrap=True, demo_crm=args.demo_crm,
+                     drain=drain)
     print(f"voicebot: serving http://{http.host}:{http.port}/ (health: /health)", flush=True)
-    web.run_app(app, host=http.host, port=http.port, print=None)
-    return 0
+    code = asyncio.run(serve_until_signal(app, http.host, http.port, drain, settings.cluster))
+    # Lines are closed and Redis writes flushed by now. Leave without running the native model libraries'
+    # static destructors: with a model thread still finishing a job they abort the process ("terminate called
+    # without an active exception"), and a drained worker must exit 0 for its supervisor.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -115,6 +115,8 @@ def build_package(session: CallSession, reply: BotReply, policy: EscalationSetti
         explanation = f"the human line did not take the call ({session.transfer_failure}); a callback was booked"
     elif reason == "system_fault":
         explanation = "a component of the bot failed; the caller was handed over to keep the call going"
+    elif reason == "maintenance":
+        explanation = "the bot's server was shutting down (drain timeout passed); the caller was handed over"
     elif last.get("transfer") and last.get("reason") == reason:
         explanation = last.get("explanation") or ""
     else:  # the flow itself transferred (a transfer node, business rules), not the escalation policy

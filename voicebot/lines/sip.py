@@ -99,6 +99,9 @@ class SipLine:
         self.services = services
         self._run_call = run_call
         self.ua = SipUserAgent(ua_options(settings.sip), self._on_call, SipLineCall)
+        drain = services.drain
+        if drain is not None:  # while the worker drains, the UA refuses OPTIONS and new INVITEs (503)
+            self.ua.draining = lambda: drain.draining
         self.registration: Registration | None = None
         self.finished: list[tuple[CallInfo, SipLineCall]] = []  # recent calls, newest last (for tests/metrics)
         self._tasks: set[asyncio.Task] = set()

@@ -23,7 +23,7 @@ from voicebot.call_session import CallSession
 from voicebot.dialog.types import BotReply, CallInfo
 from voicebot.pipeline.asr import Detect
 from voicebot.pipeline.dtmf import DtmfCollector
-from voicebot.pipeline.frames import SystemFaultFrame, TurnClock
+from voicebot.pipeline.frames import MaintenanceFrame, SystemFaultFrame, TurnClock
 from voicebot.pipeline.media import CallMedia
 from voicebot.pipeline.media_io import MediaSink, MediaSource
 from voicebot.pipeline.responder import DialogResponder
@@ -117,20 +117,35 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
             faulted = True
             await worker.queue_frame(SystemFaultFrame("pipeline", str(frame.error)))
 
+    async def hand_over_on_drain(hand_over: asyncio.Event) -> None:
+        # The worker is shutting down and this call outlived the drain timeout: to a human, with context.
+        await hand_over.wait()
+        await worker.queue_frame(MaintenanceFrame())
+
     runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
     await runner.add_workers(worker)
+    drain = services.drain
     running = asyncio.create_task(runner.run(), name=f"call-{info.call_id}")
     ended = asyncio.create_task(end.done.wait())
+    watcher = asyncio.create_task(hand_over_on_drain(drain.hand_over)) if drain is not None else None
+    if drain is not None:
+        drain.call_started()
     try:
         await asyncio.wait({running, ended}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         ended.cancel()
+        if watcher is not None:
+            watcher.cancel()
         if not running.done():
             await worker.cancel(reason=end.reason or "call ended")
             with contextlib.suppress(asyncio.CancelledError):
                 await running
         log.info("call %s ended: %s", info.call_id, end.reason or "pipeline stopped")
-        if services.store is not None and turn_timings:
-            await services.store.update_call(info.call_id, turn_timings=turn_timings)
-        await session.finish()
+        try:
+            if services.store is not None and turn_timings:
+                await services.store.update_call(info.call_id, turn_timings=turn_timings)
+            await session.finish()
+        finally:
+            if drain is not None:  # only now: a draining worker stops once every call's record is written
+                drain.call_ended()
     return session

@@ -98,6 +98,14 @@ class SystemFaultFrame(DataFrame):
 
 
 @dataclass
+class MaintenanceFrame(DataFrame):
+    """The worker is shutting down (voicebot/drain.py) and the call is still running: the dialog hands the
+    caller to a human with reason maintenance, context included."""
+
+    interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
 class TransferFailedFrame(DataFrame):
     """Sent upstream by the line's sink: the human line did not take the caller (`detail` says why).
 

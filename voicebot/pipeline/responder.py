@@ -20,6 +20,7 @@ from voicebot.pipeline.frames import (
     BotActionFrame,
     BotReplyFrame,
     CallerEventFrame,
+    MaintenanceFrame,
     SystemFaultFrame,
     TransferFailedFrame,
     TurnClock,
@@ -66,6 +67,10 @@ class DialogResponder(FrameProcessor):
             await self._after_greeting()
             if not self._closing:
                 await self._reply(await self._session.component_failed(frame.component, frame.detail), None)
+        elif isinstance(frame, MaintenanceFrame):
+            await self._after_greeting()
+            if not self._closing:
+                await self._reply(await self._session.maintenance(), None)
         elif isinstance(frame, TransferFailedFrame):
             # The call was closing on a transfer the line could not make: offer a callback instead.
             await self._reply(await self._session.transfer_failed(frame.detail), None)

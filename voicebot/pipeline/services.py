@@ -13,6 +13,7 @@ from voicebot.call_session import HandoffWriter
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.types import DialogEngine
+from voicebot.drain import Drain
 from voicebot.store.calls import CallStore
 
 
@@ -26,3 +27,5 @@ class CallServices:
     # Books a callback when a transfer fails (the human line did not answer); None: the caller is asked
     # to call again instead.
     callbacks: CallbackOffer | None = None
+    # The worker's drain (SIGTERM): calls register while they run and hand over when it says so.
+    drain: Drain | None = None

@@ -42,6 +42,9 @@ P ratelimit:login:{who}         string   login attempts counter (TTL 60 s), who 
 P ch:calls                      channel  live call events (started, turn, ended) for supervisors
 P ch:handoffs                   channel  new handoff packages for agent desktops
 P ch:flows                      channel  flow publications, so every process reloads
+P job:{name}                    string   worker id running a once-per-cluster job this round (TTL = the
+                                         job's interval): several workers, one retention run,
+                                         one first-admin creation (job:first-admin, 300 s)
 ==============================  =======  ==========================================================
 """
 
@@ -131,3 +134,6 @@ class Keys:
     @property
     def channel_flows(self) -> str:
         return f"{self.prefix}ch:flows"
+
+    def job(self, name: str) -> str:
+        return f"{self.prefix}job:{name}"

@@ -11,7 +11,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Metric, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from voicebot.appkeys import CALL_STORE, MODELS, REDIS
+from voicebot.appkeys import CALL_STORE, DRAIN, MODELS, REDIS
+from voicebot.drain import Drain
 from voicebot.store.connection import ping
 from voicebot.web.security import check_metrics_access, public
 
@@ -24,8 +25,12 @@ async def health(request: web.Request) -> web.Response:
     app = request.app
     models = app.get(MODELS)
     redis_ok = await ping(app[REDIS]) if REDIS in app else False
+    drain = app[DRAIN]
     body = {
-        "status": "ok",
+        # "draining": the worker finishes its calls and takes no new ones (SIGTERM; voicebot/drain.py).
+        "status": "draining" if drain.draining else "ok",
+        "worker": drain.worker,
+        "active_calls": drain.active_calls,
         "redis": "ok" if redis_ok else "down (buffering writes)",
         "models": models.describe() if models is not None else "not loaded",
         "buffered_writes": len(app[CALL_STORE].buffer) if CALL_STORE in app else 0,
@@ -54,6 +59,20 @@ class _AppMetrics:
                                 value=psutil.Process(os.getpid()).memory_info().rss)
         yield GaugeMetricFamily("voicebot_buffered_redis_writes", "Store writes waiting for Redis.",
                                 value=len(app[CALL_STORE].buffer) if CALL_STORE in app else 0)
+        yield from _worker_metrics(app[DRAIN])
         models = app.get(MODELS)
         if models is not None:
             yield from models.metric_families()
+
+
+def _worker_metrics(drain: Drain) -> Iterator[Metric]:
+    """Which worker this is (a label: several workers behind one proxy), its calls and whether it drains."""
+    info = GaugeMetricFamily("voicebot_worker_info", "This worker's id (cluster.worker_id).", labels=["worker"])
+    info.add_metric([drain.worker], 1)
+    calls = GaugeMetricFamily("voicebot_active_calls", "Calls running on this worker (every line).",
+                              labels=["worker"])
+    calls.add_metric([drain.worker], drain.active_calls)
+    draining = GaugeMetricFamily("voicebot_draining", "1 while the worker drains (SIGTERM): no new calls.",
+                                 labels=["worker"])
+    draining.add_metric([drain.worker], int(drain.draining))
+    yield from (info, calls, draining)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from voicebot.appkeys import AUDIT, CALL_STORE, SETTINGS
+from voicebot.appkeys import AUDIT, CALL_STORE, DRAIN, REDIS, SETTINGS, STORE_KEYS
 from voicebot.store.retention import delete_old_calls
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,10 @@ async def _loop(app: web.Application, stop: asyncio.Event) -> None:
     days = app[SETTINGS].privacy.retention_days
     while not stop.is_set():
         try:
-            n = await delete_old_calls(app[CALL_STORE], days)
+            # Several workers share one Redis: the first to claim this round runs it, the others skip it.
+            mine = await app[REDIS].set(app[STORE_KEYS].job("retention"), app[DRAIN].worker, nx=True,
+                                        ex=INTERVAL_S - 60)
+            n = await delete_old_calls(app[CALL_STORE], days) if mine else 0
             if n:
                 log.info("retention: deleted %d call(s) older than %d days", n, days)
                 await app[AUDIT].record("system", "retention.delete", "calls", f"{n} older than {days} days")

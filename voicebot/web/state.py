@@ -12,6 +12,7 @@ from aiohttp import web
 
 from voicebot.appkeys import (
     AUDIT,
+    DRAIN,
     FLOW_CHECKER,
     FLOW_STORE,
     LIVE_HUB,
@@ -71,7 +72,9 @@ async def bootstrap_ctx(app: web.Application) -> AsyncIterator[None]:
     except Exception:  # the web UI must still start; the flow editor shows what is there
         log.exception("could not import flow files")
     users = app[USERS]
-    if await users.count() == 0:
+    # Workers started together on one fresh Redis: one of them (the first to claim it) creates the admin.
+    if await users.count() == 0 and await app[REDIS].set(app[STORE_KEYS].job("first-admin"), app[DRAIN].worker,
+                                                          nx=True, ex=300):
         password = secrets.token_urlsafe(12)
         path = app[SETTINGS].path(app[SETTINGS].web.first_admin_password_file)
         try:

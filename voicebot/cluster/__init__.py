@@ -1,0 +1,1 @@
+"""Several `voicebot serve` workers behind one Kamailio: config rendering and a local launcher."""
