@@ -45,11 +45,13 @@ class SharedModels:
         voices = _load_voices(settings)
         from faster_whisper import WhisperModel  # heavy import (ctranslate2), only when models load
 
+        workers, threads = asr_workers(settings)
+        # One model in memory; `num_workers` lets that many transcriptions run at once from our worker threads.
         whisper = WhisperModel(str(whisper_path), device="cpu", compute_type=settings.models.compute_type,
-                               cpu_threads=settings.models.cpu_threads or (os.cpu_count() or 1), num_workers=1)
+                               cpu_threads=threads, num_workers=workers)
         models = cls(
             settings=settings,
-            asr=SpeechRecognizer(whisper, settings.asr.beam_size),
+            asr=SpeechRecognizer(whisper, settings.asr.beam_size, workers=workers),
             tts=SpeechSynthesizer(voices, espeak_fallback=settings.tts.fallback == "espeak-ng",
                                   cache_bytes=settings.tts.cache_mb * 2**20),
             vad_session=load_vad_session(),
@@ -79,6 +81,7 @@ class SharedModels:
             "whisper": self.settings.models.whisper,
             "compute_type": self.settings.models.compute_type,
             "beam_size": self.asr.beam_size,
+            "asr_workers": self.asr.workers,
             "voices": {lang: v.name for lang, v in self.tts.voices.items()},
             "tts_fallback": self.settings.tts.fallback or None,
             "vad": "silero (pipecat bundled)",
@@ -109,6 +112,15 @@ class SharedModels:
     def close(self) -> None:
         self.asr.close()
         self.tts.close()
+
+
+def asr_workers(settings: Settings) -> tuple[int, int]:
+    """(whisper workers, threads each): by default one single-threaded worker per core. Concurrent calls'
+    turns then run side by side instead of queueing behind one transcription that cannot use both cores
+    (whisper-base on short turns scales poorly past one thread)."""
+    cores = os.cpu_count() or 1
+    workers = settings.asr.workers or cores
+    return workers, settings.models.cpu_threads or max(1, cores // workers)
 
 
 def _load_voices(settings: Settings) -> dict[str, Voice]:
