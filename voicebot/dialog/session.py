@@ -14,6 +14,7 @@ import aiohttp
 from voicebot.dialog import core
 from voicebot.dialog.actions import ActionOutcome, ActionRegistry, run_webhook
 from voicebot.dialog.registry import LoadedFlow
+from voicebot.dialog.schema import AskNode
 from voicebot.dialog.types import BotAction, BotReply, CallerDtmf, CallerEvent, CallerSaid, CallInfo
 from voicebot.escalation.types import EscalationTracker, TurnObservation
 from voicebot.store.callbacks import CallbackRequest, CallbackStore
@@ -147,8 +148,11 @@ class FlowSession:
                 action, reason = "callback", e.reason
             elif isinstance(e, core.End):
                 action, reason = "end", e.reason
+        node = self.loaded.machine.nodes.get(self.state.node or "")
+        expects = node if isinstance(node, AskNode) and action == "continue" else None
         return BotReply(text=text, action=action, reason=reason, intent=intent, confidence=confidence,
-                        slots=dict(self.state.slots), node=self.state.node, language=self.language)
+                        slots=dict(self.state.slots), node=self.state.node, language=self.language,
+                        expects=expects)
 
     def snapshot(self) -> dict[str, Any]:
         flow = self.loaded.flow

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from voicebot.dialog.schema import AskNode
+
 BotAction = Literal["continue", "transfer", "callback", "end", "hangup"]
 
 
@@ -66,6 +68,9 @@ class BotReply:
     frustration: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)  # escalation signal -> contribution
     handoff_id: str | None = None  # set once the handoff package is stored
+    # The question the caller is answering next (its slot type/length), if any: the pipeline ends the
+    # caller's turn as soon as the words so far fill it (see voicebot.pipeline.stt).
+    expects: AskNode | None = None
 
 
 class DialogSession(Protocol):

@@ -14,6 +14,7 @@ from voicebot.pipeline.frames import (
     BotActionFrame,
     BotReplyFrame,
     CallerEventFrame,
+    SlotExpectedFrame,
     SystemFaultFrame,
     TransferFailedFrame,
     TurnClock,
@@ -76,5 +77,6 @@ class DialogResponder(FrameProcessor):
 
     async def _reply(self, reply: BotReply, clock: TurnClock | None) -> None:
         self._closing = reply.action != "continue"
+        await self.push_frame(SlotExpectedFrame(reply.expects, reply.language), FrameDirection.UPSTREAM)
         await self.push_frame(BotReplyFrame(reply, clock))
         await self.push_frame(BotActionFrame(reply))
