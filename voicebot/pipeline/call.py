@@ -62,10 +62,14 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
     call_start = TurnClock.now()
     end = _CallEnd()
     turn_timings: list[dict[str, float]] = []
+    load = models.calls
+    admitted = load.admit()  # else: "all lines are busy" and a person, not slow answers for every caller
 
     def turn_answered(clock: TurnClock) -> None:
         timings = clock.timings()
         turn_timings.append(timings)
+        if "first_audio_ms" in timings:
+            load.turn_answered(timings["first_audio_ms"])
         log.info("call %s turn timings (ms after caller stopped): %s", info.call_id, timings)
         if on_turn is not None:
             on_turn(timings)
@@ -82,7 +86,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
                      speculative=settings.asr.speculative,
                      finished_words_silence_s=settings.turn.finished_words_silence_secs),
         Transcriber(models.asr, info.language, settings.turn),
-        DialogResponder(session),
+        DialogResponder(session, busy=not admitted),
         Speaker(models.tts, media.sample_rate),
         MediaSink(media, turn_answered, line_closed),
     ]
@@ -106,6 +110,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
 
     runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
     await runner.add_workers(worker)
+    load.call_started(admitted)
     running = asyncio.create_task(runner.run(), name=f"call-{info.call_id}")
     ended = asyncio.create_task(end.done.wait())
     try:
@@ -116,6 +121,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
             await worker.cancel(reason=end.reason or "call ended")
             with contextlib.suppress(asyncio.CancelledError):
                 await running
+        load.call_ended()
         log.info("call %s ended: %s", info.call_id, end.reason or "pipeline stopped")
         if services.store is not None and turn_timings:
             await services.store.update_call(info.call_id, turn_timings=turn_timings)

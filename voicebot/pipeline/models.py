@@ -19,6 +19,7 @@ from voicebot.config import Settings
 from voicebot.models import catalog
 from voicebot.pipeline.analyzers import SharedSileroVAD, SharedSmartTurn, load_smart_turn_session, load_vad_session
 from voicebot.pipeline.asr import SpeechRecognizer
+from voicebot.pipeline.load import CallLoad
 from voicebot.pipeline.tts import SpeechSynthesizer
 from voicebot.pipeline.voices import EspeakVoice, PiperSentenceVoice, Voice
 from voicebot.web.keys import MODELS, SETTINGS
@@ -35,6 +36,10 @@ class SharedModels:
     smart_turn_session: ort.InferenceSession | None
     load_seconds: float = 0.0
     loaded_at: float = field(default_factory=time.time)
+    calls: CallLoad = field(init=False)  # calls served now, slow turns, admission of new calls
+
+    def __post_init__(self) -> None:
+        self.calls = CallLoad(self.asr, self.settings.asr.admit_queue_delay_ms)
 
     @classmethod
     def load(cls, settings: Settings) -> SharedModels:
@@ -103,6 +108,7 @@ class SharedModels:
             ("voicebot_tts_compute_seconds_total", "counter", "Time spent synthesizing.", t.compute_s),
             ("voicebot_tts_cache_hits_total", "counter", "Bot sentences served from the speech cache.",
              self.tts.cache.hits),
+            *self.calls.prometheus_metrics(),
         ]
         lines: list[str] = []
         for name, kind, help_text, value in metrics:

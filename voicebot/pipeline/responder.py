@@ -28,9 +28,10 @@ DIALOG_TIMEOUT_S = 15.0
 
 
 class DialogResponder(FrameProcessor):
-    def __init__(self, session: CallSession, timeout_s: float = DIALOG_TIMEOUT_S) -> None:
+    def __init__(self, session: CallSession, timeout_s: float = DIALOG_TIMEOUT_S, *, busy: bool = False) -> None:
         super().__init__(name="dialog")
         self._session = session
+        self._busy = busy  # overloaded: the busy message and a transfer instead of the greeting
         self._timeout_s = timeout_s
         self._greeting: asyncio.Task[None] | None = None
         self._closing = False  # a transfer/hang-up was decided: later caller events change nothing
@@ -62,7 +63,8 @@ class DialogResponder(FrameProcessor):
             await self.push_frame(frame, direction)
 
     async def _greet(self) -> None:
-        await self._reply(await self._guarded(self._session.begin()), None)
+        greeting = self._session.turn_away() if self._busy else self._session.begin()
+        await self._reply(await self._guarded(greeting), None)
 
     async def _after_greeting(self) -> None:
         if self._greeting is not None:

@@ -29,8 +29,10 @@ URGENT = 0  # a caller is waiting in silence for this
 SOON = 1  # needed before the audio already on its way has played
 SPARE = 2  # useful only if it is done early (speculation)
 
-# How fast the measured queue delay follows new urgent jobs (weight of the newest one).
+# How fast the measured queue delay follows new urgent jobs (weight of the newest one), and how fast it fades
+# when no urgent job runs (an idle server that was overloaded a minute ago is not overloaded now).
 DELAY_SMOOTHING = 0.2
+DELAY_HALF_LIFE_S = 5.0
 
 
 class Job(Generic[T]):
@@ -68,7 +70,8 @@ class PriorityWorker:
         self._closed = False
         self._spare_running = 0
         self._spare_limit = max(1, threads - 1)
-        self._delay_s = 0.0  # smoothed wait of urgent jobs before a thread took them
+        self._delay_s = 0.0  # smoothed wait of urgent jobs before a thread took them ...
+        self._delay_at = 0.0  # ... as of this time (monotonic)
         self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}" if threads > 1 else name,
                                           daemon=True) for i in range(max(1, threads))]
         for thread in self._threads:
@@ -106,7 +109,10 @@ class PriorityWorker:
         with self._cond:
             waiting = [now - job.urgent_since for _, _, job in self._heap
                        if job.urgent_since is not None and not (job.future.done() or job.future.running())]
-            return max([self._delay_s, *waiting])
+            return max([self._faded_delay(now), *waiting])
+
+    def _faded_delay(self, now: float) -> float:
+        return self._delay_s * 0.5 ** ((now - self._delay_at) / DELAY_HALF_LIFE_S)
 
     def _next(self) -> Job[Any] | None:
         """The most urgent runnable job (None: closed). Called with the condition held."""
@@ -133,8 +139,10 @@ class PriorityWorker:
                 spare = job.priority >= SPARE
                 self._spare_running += spare
                 if job.urgent_since is not None:
-                    waited = time.monotonic() - job.urgent_since
-                    self._delay_s += DELAY_SMOOTHING * (waited - self._delay_s)
+                    now = time.monotonic()
+                    faded = self._faded_delay(now)
+                    self._delay_s = faded + DELAY_SMOOTHING * (now - job.urgent_since - faded)
+                    self._delay_at = now
             try:
                 job.future.set_result(job.fn())
             except BaseException as exc:  # handed to the awaiting coroutine, which decides

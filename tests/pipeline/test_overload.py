@@ -1,0 +1,64 @@
+"""Above what the host can answer in time, a new caller hears "all lines are busy" and goes to a person,
+instead of every caller getting slow answers (admission control from the measured ASR queue delay)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from tests.telephony.sip_helpers import voiced_seconds
+from voicebot.config import Settings
+from voicebot.dialog.loader import load_engine
+from voicebot.dialog.types import CallInfo
+from voicebot.pipeline.call import run_call
+from voicebot.pipeline.file_media import FileMedia
+from voicebot.pipeline.models import SharedModels
+from voicebot.pipeline.pcm import resample, to_float
+from voicebot.pipeline.services import CallServices
+from voicebot.store.calls import CallStore
+
+RATE = 8000
+
+
+@pytest.mark.models
+async def test_an_overloaded_server_answers_a_new_call_with_the_busy_path_not_silence(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore, speak) -> None:
+    load = shared_models.calls
+    threshold_s = load.admit_queue_delay_ms / 1000
+    # Real overload: many callers' finished turns (real speech, real whisper) queued at once, more than the
+    # workers can get through within the admission threshold.
+    turn = to_float(resample(speak("I would like to check the status of my order, the number is four eight one"
+                                   " five two, and I also want to change my delivery address.", RATE), RATE, 16000))
+    backlog = [asyncio.create_task(shared_models.asr.transcribe(turn, "en")) for _ in range(6 * shared_models.asr.workers)]
+    try:
+        for _ in range(300):
+            if shared_models.asr.queue_delay_s() > threshold_s:
+                break
+            await asyncio.sleep(0.05)
+        assert shared_models.asr.queue_delay_s() > threshold_s, "the backlog did not delay speech recognition"
+        turned_away = load.turned_away
+        media = FileMedia([speak("Hello, where is my order?", RATE)], RATE)
+        session = await run_call(media, CallInfo(call_id="busy-call", caller_number="+48500100200"),
+                                 CallServices(settings=settings, models=shared_models, dialog=load_engine(settings),
+                                              store=call_store))
+    finally:
+        await asyncio.gather(*backlog, return_exceptions=True)
+        for _ in range(600):  # the measured delay fades once the backlog is gone: later tests' calls get in
+            if shared_models.asr.queue_delay_s() <= threshold_s / 2:
+                break
+            await asyncio.sleep(0.1)
+
+    # The caller heard the busy message (speech, not silence) and was handed to a person.
+    heard = np.frombuffer(bytes(media.record.bot_audio), dtype=np.int16)
+    assert voiced_seconds(heard) > 1.0, "the overloaded bot said nothing"
+    assert media.record.transfers, "the caller was not transferred"
+    assert session.replies[0].reason == "overload" and "busy" in session.replies[0].text
+    call = await call_store.get_call("busy-call")
+    assert call is not None and call.get("outcome") == "transferred" and call.get("transfer_reason") == "overload"
+    assert load.turned_away == turned_away + 1
+    metrics = "\n".join(shared_models.prometheus_lines())
+    for name in ("voicebot_asr_queue_delay_seconds", "voicebot_calls_active", "voicebot_turns_over_1s_total",
+                 "voicebot_calls_turned_away_total"):
+        assert f"\n{name} " in metrics
