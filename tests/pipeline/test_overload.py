@@ -31,7 +31,8 @@ async def test_an_overloaded_server_answers_a_new_call_with_the_busy_path_not_si
     # workers can get through within the admission threshold.
     turn = to_float(resample(speak("I would like to check the status of my order, the number is four eight one"
                                    " five two, and I also want to change my delivery address.", RATE), RATE, 16000))
-    backlog = [asyncio.create_task(shared_models.asr.transcribe(turn, "en")) for _ in range(6 * shared_models.asr.workers)]
+    asr = shared_models.asr
+    backlog = [asyncio.create_task(asr.transcribe(turn, "en")) for _ in range(6 * asr.workers)]
     try:
         for _ in range(300):
             if shared_models.asr.queue_delay_s() > threshold_s:
