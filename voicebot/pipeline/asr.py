@@ -160,5 +160,6 @@ class SpeechRecognizer:
             weight += w
         return " ".join(texts), (weighted / weight) if weight else 0.0
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 0.0) -> None:
         self._worker.close()
+        self._worker.join(wait_s)

@@ -25,6 +25,7 @@ from voicebot.pipeline.voices import EspeakVoice, PiperSentenceVoice, Voice
 from voicebot.web.keys import MODELS, SETTINGS
 
 log = logging.getLogger(__name__)
+SHUTDOWN_WAIT_S = 10.0  # the longest a job still running at shutdown may take (a long turn under load)
 
 
 @dataclass
@@ -116,8 +117,9 @@ class SharedModels:
         return lines
 
     def close(self) -> None:
-        self.asr.close()
-        self.tts.close()
+        """Stop the speech workers, waiting a moment for a transcription/synthesis still running to end."""
+        self.asr.close(wait_s=SHUTDOWN_WAIT_S)
+        self.tts.close(wait_s=SHUTDOWN_WAIT_S)
 
 
 def asr_workers(settings: Settings) -> tuple[int, int]:

@@ -160,6 +160,14 @@ class PriorityWorker:
         self._closed = True
         self._fail_waiting()
 
+    def join(self, timeout_s: float) -> None:
+        """Wait (up to `timeout_s` in all) for the jobs still running after `close()`: a process that exits while
+        whisper runs in one of these daemon threads is aborted by the C++ runtime ("terminate called")."""
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
     def _closed_error(self) -> RuntimeError:
         return RuntimeError(f"{self.name} worker is closed")
 
