@@ -170,3 +170,20 @@ async def test_the_wait_of_urgent_jobs_is_measured() -> None:
     await asyncio.gather(busy.result(), waiting.result())
     assert 0 < gates.worker.queue_delay_s() < 0.3  # smoothed: one slow turn does not stick at its full wait
     gates.worker.close()
+
+
+async def test_an_abandoned_speculation_stops_holding_the_spare_thread() -> None:
+    # The caller spoke again: the running speculation of their earlier pause is useless, the new one must not
+    # wait for it to finish.
+    gates = Gates(threads=2)
+    stale = gates.worker.submit(SPARE, gates.job, "stale speculation")
+    await _until(lambda: gates.started == ["stale speculation"])
+    fresh = gates.worker.submit(SPARE, gates.job, "fresh speculation")
+    await asyncio.sleep(0.1)
+    assert "fresh speculation" not in gates.started
+    stale.abandon()
+    await _until(lambda: "fresh speculation" in gates.started)
+    gates.gate("stale speculation").set()
+    gates.gate("fresh speculation").set()
+    assert await fresh.result() == "fresh speculation"
+    gates.worker.close()

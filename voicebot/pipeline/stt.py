@@ -94,6 +94,7 @@ class Transcriber(FrameProcessor):
             speculation, self._speculation = self._speculation, None
             if speculation and speculation.voiced_chunks != frame.voiced_chunks:
                 speculation.task.cancel()  # the caller spoke again after that pause: its text is incomplete
+                speculation.job.abandon()
                 speculation = None
             elif speculation:
                 speculation.job.promote(URGENT)  # the caller now waits for this text: no longer spare work
@@ -125,6 +126,7 @@ class Transcriber(FrameProcessor):
     def _drop_speculation(self) -> None:
         if self._speculation is not None:
             self._speculation.task.cancel()  # a queued job never runs; a running one finishes unused
+            self._speculation.job.abandon()  # ... and stops holding the spare worker
             self._speculation = None
 
     async def _deliver(self, frame: CallerTurnFrame, speculation: _Speculation | None,

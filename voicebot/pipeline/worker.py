@@ -49,6 +49,12 @@ class Job(Generic[T]):
         """Cancelling the awaiting coroutine drops the job if it has not started; a running job finishes unused."""
         return await asyncio.wrap_future(self.future)
 
+    def abandon(self) -> None:
+        """Nobody wants the result any more: a queued job never runs; a running one finishes unused and no longer
+        counts as spare work holding a thread (a newer speculation of the same turn may start beside it)."""
+        self.future.cancel()
+        self._worker.abandoned(self)
+
     def promote(self, priority: int) -> None:
         """Queue it again at `priority`; whichever of its entries comes first runs it, the other is skipped."""
         if not (self.future.done() or self.future.running()):
@@ -68,7 +74,7 @@ class PriorityWorker:
         self._cond = threading.Condition()
         self._order = itertools.count()
         self._closed = False
-        self._spare_running = 0
+        self._spare_running: set[Job[Any]] = set()  # running SPARE jobs whose result is still wanted
         self._spare_limit = max(1, threads - 1)
         self._delay_s = 0.0  # smoothed wait of urgent jobs before a thread took them ...
         self._delay_at = 0.0  # ... as of this time (monotonic)
@@ -102,6 +108,13 @@ class PriorityWorker:
         if self._closed:  # closed while this was being queued: nobody will run it
             self._fail_waiting()
 
+    def abandoned(self, job: Job[Any]) -> None:
+        """`job` ended or its result is no longer wanted: it stops counting against the spare limit."""
+        with self._cond:
+            if job in self._spare_running:
+                self._spare_running.discard(job)
+                self._cond.notify()
+
     def queue_delay_s(self) -> float:
         """How long a caller's finished turn waits for a thread now: the smoothed wait of recent urgent jobs,
         or longer when an urgent job has already been waiting longer than that."""
@@ -121,7 +134,7 @@ class PriorityWorker:
                 return None
             while self._heap and (self._heap[0][2].future.done() or self._heap[0][2].future.running()):
                 heapq.heappop(self._heap)  # already run through an earlier entry (it was promoted), or cancelled
-            if self._heap and (self._heap[0][0] < SPARE or self._spare_running < self._spare_limit):
+            if self._heap and (self._heap[0][0] < SPARE or len(self._spare_running) < self._spare_limit):
                 return heapq.heappop(self._heap)[2]
             self._cond.wait()
 
@@ -136,8 +149,8 @@ class PriorityWorker:
                         continue  # its caller gave up while it waited (barge-in, hang-up, stale speculation)
                 except RuntimeError:
                     continue  # failed by close() a moment ago
-                spare = job.priority >= SPARE
-                self._spare_running += spare
+                if job.priority >= SPARE:
+                    self._spare_running.add(job)
                 if job.urgent_since is not None:
                     now = time.monotonic()
                     faded = self._faded_delay(now)
@@ -148,10 +161,7 @@ class PriorityWorker:
             except BaseException as exc:  # handed to the awaiting coroutine, which decides
                 job.future.set_exception(exc)
             finally:
-                if spare:
-                    with self._cond:
-                        self._spare_running -= 1
-                        self._cond.notify()
+                self.abandoned(job)
 
     def close(self) -> None:
         """Stop after the running jobs. Jobs still waiting fail with "worker is closed": their callers handle it
