@@ -8,6 +8,7 @@ real models and the real customer-service flow.
 from __future__ import annotations
 
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from tests.pipeline.recording import RecordingEngine
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
 from voicebot.dialog.numbers import parse_digits
+from voicebot.dialog.schema import AskNode
+from voicebot.dialog.slots import fills
 from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.pipeline.call import run_call
 from voicebot.pipeline.file_media import FileMedia, speech_end_offset
@@ -62,8 +65,23 @@ async def test_the_fifth_digit_of_an_order_number_ends_the_turn_at_once(
 
     assert len(said) >= 2 and parse_digits(said[1].text) == "48172", [s.text for s in said]
     ended_ms = caller_side_end_of_turn_ms(media, timings, 1)
-    print("SLOT-END", ended_ms, timings[1])
     assert ended_ms <= 300, f"the turn ended {ended_ms:.0f} ms after the fifth digit (pipeline: {timings[1]})"
+
+
+@pytest.mark.models
+async def test_only_the_filled_slot_can_end_the_number_turn_before_a_long_silence_cap(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore, tmp_path: Path) -> None:
+    # The same turn with every other early ending off (no smart-turn, no "sounds whole" rule) and a 4 s cap:
+    # an end well before the cap can only come from the answer filling the slot, however slow whisper is.
+    turn = settings.turn.model_copy(update={"smart_turn": False, "max_silence_secs": 4.0,
+                                            "finished_words_silence_secs": 0.0, "hold_unfinished": False})
+    settings = settings.model_copy(update={"turn": turn})
+    turns = [espeak("Where is my order?", tmp_path), espeak("The order number is four eight one seven two.", tmp_path)]
+    said, timings, _media = await call(settings, shared_models, call_store, turns, "slot-only")
+
+    assert len(said) >= 2 and parse_digits(said[1].text) == "48172", [s.text for s in said]
+    assert timings[1]["end_of_turn_ms"] < 3500, f"the number turn waited for the silence cap: {timings[1]}"
+    assert timings[1]["end_of_turn_ms"] >= timings[1]["asr_done_ms"] - 50  # ended by its own transcript
 
 
 @pytest.mark.models
@@ -79,3 +97,18 @@ async def test_digits_said_slowly_still_wait_for_the_rest(
 
     # One turn with all five digits (whisper may mishear one of them; that is not what this test is about).
     assert len(said) >= 2 and len(parse_digits(said[1].text) or "") == 5, [s.text for s in said]
+
+
+@pytest.mark.parametrize(("node", "text", "filled"), [
+    ({"type": "digits", "length": 5}, "The order number is 48152.", True),
+    ({"type": "digits", "length": 5}, "The order number is 4-8-1", False),  # slowly: three digits so far
+    ({"type": "digits", "min_length": 4, "max_length": 8}, "1234", False),  # more may follow
+    ({"type": "yes_no"}, "Yes.", True),
+    ({"type": "yes_no"}, "Well, let me think", False),
+    ({"type": "date"}, "Next Tuesday, please.", True),
+    ({"type": "time"}, "At ten", False),  # "ten ... thirty": a time may go on
+    ({"type": "free_text"}, "Main Street 5, Warsaw", False),
+])
+def test_which_words_fill_the_question_asked(node: dict, text: str, filled: bool) -> None:
+    ask = AskNode.model_validate({"kind": "ask", "slot": "x", "next": "y", **node})
+    assert fills(ask, text, datetime(2026, 12, 2, 10, 0), "en") is filled
