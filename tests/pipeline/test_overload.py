@@ -3,11 +3,10 @@ instead of every caller getting slow answers (admission control from the measure
 
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 import pytest
 
+from tests.pipeline.overload import asr_backlog
 from tests.telephony.sip_helpers import voiced_seconds
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
@@ -26,30 +25,16 @@ RATE = 8000
 async def test_an_overloaded_server_answers_a_new_call_with_the_busy_path_not_silence(
         settings: Settings, shared_models: SharedModels, call_store: CallStore, speak) -> None:
     load = shared_models.calls
-    threshold_s = load.admit_queue_delay_ms / 1000
     # Real overload: many callers' finished turns (real speech, real whisper) queued at once, more than the
     # workers can get through within the admission threshold.
     turn = to_float(resample(speak("I would like to check the status of my order, the number is four eight one"
                                    " five two, and I also want to change my delivery address.", RATE), RATE, 16000))
-    asr = shared_models.asr
-    backlog = [asyncio.create_task(asr.transcribe(turn, "en")) for _ in range(6 * asr.workers)]
-    try:
-        for _ in range(300):
-            if shared_models.asr.queue_delay_s() > threshold_s:
-                break
-            await asyncio.sleep(0.05)
-        assert shared_models.asr.queue_delay_s() > threshold_s, "the backlog did not delay speech recognition"
+    async with asr_backlog(shared_models, turn):
         turned_away = load.turned_away
         media = FileMedia([speak("Hello, where is my order?", RATE)], RATE)
         session = await run_call(media, CallInfo(call_id="busy-call", caller_number="+48500100200"),
                                  CallServices(settings=settings, models=shared_models, dialog=load_engine(settings),
                                               store=call_store))
-    finally:
-        await asyncio.gather(*backlog, return_exceptions=True)
-        for _ in range(600):  # the measured delay fades once the backlog is gone: later tests' calls get in
-            if shared_models.asr.queue_delay_s() <= threshold_s / 2:
-                break
-            await asyncio.sleep(0.1)
 
     # The caller heard the busy message (speech, not silence) and was handed to a person.
     heard = np.frombuffer(bytes(media.record.bot_audio), dtype=np.int16)
