@@ -7,7 +7,7 @@ turn's latency is what a caller on the line experiences: from the send time of t
 its sentence to the arrival of the bot's first voiced packet after it. Queueing anywhere in the bot (before
 the VAD, in ASR, in TTS, in the RTP pacer) is inside that number.
 
-Deliberately independent of the bot's SIP/RTP code: its own message text, its own parsing.
+Deliberately independent of the bot's SIP/RTP code: its own message text, its own parsing, the tests' G.711.
 """
 
 from __future__ import annotations
@@ -23,18 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tests.telephony.sip_helpers import ulaw_to_pcm  # the tests' own G.711 decoder, not the bot's
+
 FRAME_S = 0.02
 FRAME_BYTES = 160  # PCMU, 8 kHz
 SILENCE = b"\xff" * FRAME_BYTES
 VOICED_DBFS = -40.0  # a 20 ms frame louder than this is speech (line silence and comfort noise are far below)
-_EXP = np.array([0, 132, 396, 924, 1980, 4092, 8316, 16764])
-
-
-def ulaw_to_pcm(data: bytes) -> np.ndarray:
-    u = ~np.frombuffer(data, dtype=np.uint8)
-    exp = (u >> 4) & 7
-    mag = _EXP[exp] + ((u & 0x0F).astype(np.int64) << (exp + 3))
-    return np.where(u & 0x80, -mag, mag).astype(np.int16)
 
 
 def voiced(frame: bytes) -> bool:

@@ -40,6 +40,7 @@ import numpy as np
 import psutil
 
 from bench._sip_caller import BenchCall, CallResult, Sentence
+from tests.telephony.sip_helpers import espeak_ulaw
 
 # The script of every call (the issue's three turns): an order question, the number, an opening-hours question.
 SCRIPT = ("Where is my order?", "It is four eight one five two.", "What are your opening hours on Saturday?")
@@ -73,14 +74,6 @@ def table_line(values: list[object]) -> str:
 
 def header() -> str:
     return "  ".join(f"{c.title:>{c.width}}" for c in COLUMNS)
-
-
-def espeak_sentence(text: str, tmp: Path) -> Sentence:
-    """Caller speech: espeak-ng (en-us, 150 wpm), 8 kHz mu-law by sox."""
-    wav, ul = tmp / "s.wav", tmp / "s.ul"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
-    subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ul)], check=True)
-    return Sentence.from_ulaw(text, ul.read_bytes())
 
 
 class Bot:
@@ -218,7 +211,8 @@ async def run(args: argparse.Namespace, sentences: list[Sentence], commit: str) 
 def main() -> int:
     args = _parse()
     tmp = Path(tempfile.mkdtemp(prefix="bench-calls-"))
-    sentences = [espeak_sentence(text, tmp) for text in SCRIPT]
+    # Caller speech: espeak-ng (en-us, 150 wpm), 8 kHz mu-law by sox.
+    sentences = [Sentence.from_ulaw(text, espeak_ulaw(text, tmp)) for text in SCRIPT]
     return asyncio.run(run(args, sentences, _commit()))
 
 

@@ -113,6 +113,10 @@ class Gates:
         with self._lock:
             return self._gates.setdefault(name, threading.Event())
 
+    def release(self, *names: str) -> None:
+        for name in names:
+            self.gate(name).set()
+
     def job(self, name: str) -> str:
         with self._lock:
             self.started.append(name)
@@ -133,8 +137,7 @@ async def test_two_threads_run_two_callers_turns_at_once() -> None:
     a = gates.worker.submit(URGENT, gates.job, "turn A")
     b = gates.worker.submit(URGENT, gates.job, "turn B")
     await _until(lambda: len(gates.started) == 2)  # both running although neither has finished
-    gates.gate("turn A").set()
-    gates.gate("turn B").set()
+    gates.release("turn A", "turn B")
     assert await asyncio.gather(a.result(), b.result()) == ["turn A", "turn B"]
     gates.worker.close()
 
@@ -151,8 +154,7 @@ async def test_speculation_never_takes_the_last_free_thread() -> None:
     turn = gates.worker.submit(URGENT, gates.job, "finished turn C")
     await _until(lambda: "finished turn C" in gates.started)
     assert "speculation B" not in gates.started
-    for name in ("finished turn C", "speculation A", "speculation B"):
-        gates.gate(name).set()
+    gates.release("finished turn C", "speculation A", "speculation B")
     assert await asyncio.gather(turn.result(), s1.result(), s2.result()) == [
         "finished turn C", "speculation A", "speculation B"]
     gates.worker.close()
@@ -165,8 +167,7 @@ async def test_the_wait_of_urgent_jobs_is_measured() -> None:
     waiting = gates.worker.submit(URGENT, gates.job, "waiting turn")
     await asyncio.sleep(0.3)
     assert gates.worker.queue_delay_s() >= 0.3  # a turn waiting now counts before it starts
-    gates.gate("busy").set()
-    gates.gate("waiting turn").set()
+    gates.release("busy", "waiting turn")
     await asyncio.gather(busy.result(), waiting.result())
     assert 0 < gates.worker.queue_delay_s() < 0.3  # smoothed: one slow turn does not stick at its full wait
     gates.worker.close()
@@ -183,7 +184,6 @@ async def test_an_abandoned_speculation_stops_holding_the_spare_thread() -> None
     assert "fresh speculation" not in gates.started
     stale.abandon()
     await _until(lambda: "fresh speculation" in gates.started)
-    gates.gate("stale speculation").set()
-    gates.gate("fresh speculation").set()
+    gates.release("stale speculation", "fresh speculation")
     assert await fresh.result() == "fresh speculation"
     gates.worker.close()

@@ -3,7 +3,6 @@ over RTP and is handed to the human line by REFER, instead of silence or slow an
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from telephony.sip_line import SipLine
 from tests.pipeline.overload import asr_backlog
 from tests.telephony.conftest import line_services
 from tests.telephony.sip_helpers import RtpCapture, espeak_ulaw, run_sipp, ulaw_to_pcm, voiced_seconds
+from tests.telephony.test_sip_calls import finished_call
 from voicebot.config import Settings
 from voicebot.pipeline.pcm import resample, to_float
 from voicebot.store.calls import CallStore
@@ -31,10 +31,7 @@ async def test_an_overloaded_bot_answers_a_sip_caller_with_the_busy_message_and_
         async with asr_backlog(sip_models, to_float(resample(pcm, 8000, 16000))):
             result = await run_sipp("caller_gets_refer_at_once", line.port, tmp_path,
                                     {"capture_port": str(capture.port)}, timeout=60)
-        for _ in range(50):
-            if line.finished:
-                break
-            await asyncio.sleep(0.1)
+        await finished_call(line)
     finally:
         capture.close()
         await line.stop()
