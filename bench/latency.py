@@ -9,6 +9,9 @@ to the FIRST BOT AUDIO BYTE handed to the line. Caller audio is streamed in real
 pipelines, so end-of-turn detection is part of the number. Both run in this process, their calls
 alternating (never two at the same time), measured by the same monotonic clock.
 
+The baseline is pipecat's stock pipeline exactly as shipped (its first printed line says so); our speech
+cache is off unless --speech-cache, since the baseline has none (with it on, its hits are reported).
+
 A turn the pipeline cut at a pause mid-sentence and answered while the caller was still speaking is
 reported as "cut off", not as a fast answer. The baseline's reply texts are the ones our dialog gave.
 """
