@@ -60,7 +60,9 @@ class TurnResult:
     call: int
     turn: int
     text: str
+    spoke_start: float = 0.0  # when the sentence started going out
     spoke_end: float = 0.0  # send time of the sentence's last voiced RTP packet
+    talked_over: bool = False  # the bot spoke while the caller was saying this sentence
     answered: float | None = None  # arrival of the bot's first voiced RTP packet after it
 
     @property
@@ -302,7 +304,9 @@ class BenchCall:
                 return
             turn = TurnResult(self.index, i, sentence.text)
             self.result.turns.append(turn)
+            turn.spoke_start = time.monotonic()
             turn.spoke_end = await self._say(sentence)
+            turn.talked_over = any(turn.spoke_start < v < turn.spoke_end for v in self._rtp.voiced_at)
             deadline = turn.spoke_end + self.answer_timeout_s
             while turn.answered is None and time.monotonic() < deadline and not self._ended.is_set():
                 turn.answered = self._rtp.first_voiced_after(turn.spoke_end)

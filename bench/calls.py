@@ -13,7 +13,8 @@ inside it. Calls start evenly spread over one turn cycle (`--cycle-secs`), as in
 each says the script (`--rounds` times). One warm-up call runs first and is not counted.
 
 Printed per level: turns, answered (a voiced reply within `--answer-timeout`), p50/p95/max latency, the share
-of turns answered within 1 s, calls turned away by the bot's overload admission (busy message + transfer),
+of turns answered within 1 s, turns the bot talked over (it spoke while the caller was still saying the
+sentence: an answer to a fragment), calls turned away by the bot's overload admission (busy message + transfer),
 the bot process's CPU (100 % = one core; mean and peak) and peak RSS.
 """
 
@@ -59,8 +60,8 @@ class Column:
 COLUMNS = (
     Column("calls", 5, "d"), Column("turns", 5, "d"), Column("answered", 8, "s"), Column("p50 ms", 7, ".0f"),
     Column("p95 ms", 7, ".0f"), Column("max ms", 7, ".0f"), Column("<=1 s", 6, ".0%"),
-    Column("turned away", 11, "d"), Column("cpu mean", 8, ".0%"), Column("cpu peak", 8, ".0%"),
-    Column("rss MB", 6, ".0f"),
+    Column("talked over", 11, "d"), Column("turned away", 11, "d"), Column("cpu mean", 8, ".0%"),
+    Column("cpu peak", 8, ".0%"), Column("rss MB", 6, ".0f"),
 )
 
 
@@ -130,6 +131,7 @@ async def run_level(bot: Bot, n: int, sentences: list[Sentence], args: argparse.
         "p95": float(np.percentile(lat, 95)) if lat else float("nan"),
         "max": max(lat) if lat else float("nan"),
         "within_1s": (sum(v <= WITHIN_S * 1000 for v in lat) / len(turns)) if turns else float("nan"),
+        "talked_over": sum(t.talked_over for t in turns),
         "turned_away": after["turned_away"] - before["turned_away"],
         "cache_hits": after["cache_hits"] - before["cache_hits"],
         "setup_errors": [r.setup_error for r in results if r.setup_error],
@@ -143,7 +145,7 @@ async def run_level(bot: Bot, n: int, sentences: list[Sentence], args: argparse.
 def _row(r: dict[str, object]) -> str:
     answered = f"{r['answered']}/{r['turns']}"
     return table_line([r["calls"], r["turns"], answered, r["p50"], r["p95"], r["max"], r["within_1s"],
-                       r["turned_away"], r["cpu_mean"], r["cpu_peak"], r["rss_mb"]])
+                       r["talked_over"], r["turned_away"], r["cpu_mean"], r["cpu_peak"], r["rss_mb"]])
 
 
 def _parse() -> argparse.Namespace:
