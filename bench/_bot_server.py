@@ -1,6 +1,6 @@
 """The bot as `bench/calls.py` measures it: a separate process serving SIP calls with the real pipeline.
 
-    .venv/bin/python bench/_bot_server.py [--speech-cache]
+    .venv/bin/python -m bench._bot_server [--speech-cache]
 
 Prints `READY <sip port>` once the models are loaded and serves calls until its stdin closes; each line
 `stats` on its stdin is answered with `STATS {json}` (the bot's own counters so far: calls turned away,
@@ -10,22 +10,17 @@ caller so the caller's work is not the server's CPU, and the server's queueing s
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make `telephony` and `voicebot` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import argparse
 import asyncio
 import json
 import logging
 import os
+import sys
 
-from telephony.sip_line import SipLine
 from voicebot.config import load_settings
 from voicebot.dialog.crm_server import start_demo_crm
 from voicebot.dialog.loader import load_engine
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tests.telephony.sip_helpers import ulaw_to_pcm  # the tests' own G.711 decoder, not the bot's
+from tests.support.sip_helpers import ulaw_to_pcm  # the tests' own G.711 decoder, not the bot's
 
 FRAME_S = 0.02
 FRAME_BYTES = 160  # PCMU, 8 kHz

@@ -1,8 +1,8 @@
 """Concurrent phone calls against the bot, timed on the wire from the caller's side.
 
-    .venv/bin/python bench/calls.py                          # 1, 4, 8, 16, 24 calls, three turns each
-    .venv/bin/python bench/calls.py --calls 1,4 --rounds 1   # a short smoke run
-    .venv/bin/python bench/calls.py --speech-cache           # the bot's speech cache on (off by default)
+    .venv/bin/python -m bench.calls                          # 1, 4, 8, 16, 24 calls, three turns each
+    .venv/bin/python -m bench.calls --calls 1,4 --rounds 1   # a short smoke run
+    .venv/bin/python -m bench.calls --speech-cache           # the bot's speech cache on (off by default)
 
 The bot runs in its own process (bench/_bot_server.py: SIP line + the real pipeline, models loaded once).
 One caller process (this one) places every call over real SIP/RTP (bench/_sip_caller.py): G.711 at 8 kHz,
@@ -20,12 +20,6 @@ the bot process's CPU (100 % = one core; mean and peak) and peak RSS.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make `bench` and `tests` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import argparse
 import asyncio
 import json
@@ -33,15 +27,17 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import psutil
 
 from bench._sip_caller import BenchCall, CallResult, Sentence
-from tests.telephony.sip_helpers import espeak_ulaw
+from tests.support.sip_helpers import espeak_ulaw
 
 # The script of every call (the issue's three turns): an order question, the number, an opening-hours question.
 SCRIPT = ("Where is my order?", "It is four eight one five two.", "What are your opening hours on Saturday?")
@@ -81,7 +77,7 @@ class Bot:
     """The bot server process, and its CPU/RSS as the OS sees them."""
 
     def __init__(self, speech_cache: bool, turn_log: bool) -> None:
-        cmd = [sys.executable, str(ROOT / "bench" / "_bot_server.py"), *(["--speech-cache"] if speech_cache else []),
+        cmd = [sys.executable, "-m", "bench._bot_server", *(["--speech-cache"] if speech_cache else []),
                *(["--turn-log"] if turn_log else [])]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         assert self.proc.stdout is not None

@@ -8,7 +8,7 @@ call would, minus audio. Printed:
   turns-to-transfer  per needing-a-person call: transfer turn - trouble turn + 1 (1 = at once)
   dropped          calls the bot ended while the caller was still talking, or that crashed (target 0)
 
-Usage: .venv/bin/python bench/escalation.py [--set FILE] [--verbose]
+Usage: .venv/bin/python -m bench.escalation [--set FILE] [--verbose]
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from voicebot.config import Settings, load_settings
 
-from voicebot.config import Settings, load_settings  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_SET = ROOT / "bench" / "data" / "escalation_set.yaml"
 # A Wednesday morning in Warsaw: the human line is open, so a hand-over is a transfer, not a callback.
@@ -64,8 +63,8 @@ def load_set(path: Path) -> list[dict[str, Any]]:
 
 
 async def run_conversation(engine: Any, conv: dict[str, Any]) -> Outcome:
+    from voicebot.call_session import CallSession
     from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
-    from voicebot.session import CallSession
 
     out = Outcome(conv["id"], conv["language"], conv["label"], conv.get("trouble_turn"))
     info = CallInfo(call_id=f"bench-{conv['id']}", caller_number="+48600100200", language=conv["language"],

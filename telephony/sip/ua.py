@@ -19,9 +19,9 @@ from telephony.sip.call import SipCall
 from telephony.sip.dialog import Dialog
 from telephony.sip.digest import DigestChecker
 from telephony.sip.message import SipMessage, make_response, parse_message
+from telephony.sip.options import UaOptions
 from telephony.sip.transaction import ClientTransactions, ResponseCache, retransmit_until
 from telephony.sip.transport import SipTransport
-from voicebot.config import SipSettings
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,11 @@ USER_AGENT = "voicebot"
 
 
 class SipUserAgent:
-    def __init__(self, settings: SipSettings, on_call: Callable[[SipCall], None]) -> None:
+    def __init__(self, settings: UaOptions, on_call: Callable[[SipCall], None],
+                 call_factory: Callable[[SipUserAgent, Dialog, SipMessage], SipCall] = SipCall) -> None:
         self.settings = settings
         self.on_call = on_call  # called once per answered call (after the 200 OK is sent)
+        self.call_factory = call_factory  # what an answered call is (the application's media-carrying subclass)
         self.transport = SipTransport(self._on_data, settings.max_message_bytes)
         self.client = ClientTransactions(self.send)
         self.responses = ResponseCache(self.send)
@@ -189,7 +191,7 @@ class SipUserAgent:
             return
         dialog = Dialog.from_invite(req, addr, transport)
         self.send(make_response(req, 100), addr, transport)
-        call = SipCall(self, dialog, req)
+        call = self.call_factory(self, dialog, req)
         self.calls[req.call_id] = call
         try:
             call.rtp = await open_rtp(self.settings.host, self.rtp_ports, call.on_audio, call.on_dtmf)

@@ -3,16 +3,19 @@ instead of every caller getting slow answers (admission control from the measure
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+from prometheus_client import generate_latest
 
 from tests.pipeline.overload import asr_backlog
-from tests.telephony.sip_helpers import voiced_seconds
+from tests.support.sip_helpers import voiced_seconds
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
 from voicebot.dialog.types import CallInfo
+from voicebot.lines.wav import FileMedia
 from voicebot.pipeline.call import run_call
-from voicebot.pipeline.file_media import FileMedia
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.pcm import resample, to_float
 from voicebot.pipeline.services import CallServices
@@ -44,7 +47,8 @@ async def test_an_overloaded_server_answers_a_new_call_with_the_busy_path_not_si
     call = await call_store.get_call("busy-call")
     assert call is not None and call.get("outcome") == "transferred" and call.get("transfer_reason") == "overload"
     assert load.turned_away == turned_away + 1
-    metrics = "\n".join(shared_models.prometheus_lines())
+    # /metrics renders these families (voicebot.web.health); generate_latest only needs their collect().
+    metrics = generate_latest(SimpleNamespace(collect=shared_models.metric_families)).decode()
     for name in ("voicebot_asr_queue_delay_seconds", "voicebot_calls_active", "voicebot_turns_over_1s_total",
                  "voicebot_calls_turned_away_total"):
         assert f"\n{name} " in metrics

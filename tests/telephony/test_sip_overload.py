@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from telephony.sip_line import SipLine
 from tests.pipeline.overload import asr_backlog
+from tests.support.sip_helpers import RtpCapture, espeak_ulaw, run_sipp, ulaw_to_pcm, voiced_seconds
 from tests.telephony.conftest import line_services
-from tests.telephony.sip_helpers import RtpCapture, espeak_ulaw, run_sipp, ulaw_to_pcm, voiced_seconds
 from tests.telephony.test_sip_calls import finished_call
 from voicebot.config import Settings
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.pcm import resample, to_float
 from voicebot.store.calls import CallStore
 

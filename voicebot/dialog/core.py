@@ -50,7 +50,7 @@ class Heard:
 
 
 @dataclass(frozen=True)
-class Keys:
+class KeysPressed:
     digits: str
     at: datetime
 
@@ -71,7 +71,7 @@ class Escalate:
     at: datetime
 
 
-Event = Start | Heard | Keys | ActionResult | Escalate
+Event = Start | Heard | KeysPressed | ActionResult | Escalate
 
 
 # -- effects -----------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class FlowMachine:
             self._goto(st, fx, "handoff", event.at)
         elif isinstance(event, ActionResult):
             self._on_result(st, fx, event)
-        elif isinstance(event, Keys):
+        elif isinstance(event, KeysPressed):
             self._on_keys(st, fx, event)
         else:
             self._on_heard(st, fx, event)
@@ -204,7 +204,7 @@ class FlowMachine:
         fx.append(Say(st.last_prompt))
         return None
 
-    def _on_keys(self, st: DialogState, fx: list[Effect], ev: Keys) -> None:
+    def _on_keys(self, st: DialogState, fx: list[Effect], ev: KeysPressed) -> None:
         node = self.nodes.get(st.node or "")
         if ev.digits.strip("#") == "0":  # the keypad's universal "give me a person"
             return self._global(st, fx, "talk_to_human", ev.at)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from voicebot.dialog.text import fold
 
 _UNITS_EN = {
     "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -29,12 +30,6 @@ THOUSAND = frozenset({"thousand", "tysiac", "tysiace", "tysiecy"})
 HUNDRED = frozenset({"hundred"})
 _DOUBLE = {"double": 2, "triple": 3, "podwojne": 2}
 _FILLER = frozenset({"and", "i", "-", "a"})
-
-
-def fold(text: str) -> str:
-    """Lower-case without diacritics (ł -> l too): 'Pięć' -> 'piec'."""
-    text = text.lower().replace("ł", "l")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def tokens(text: str) -> list[str]:

@@ -8,7 +8,7 @@ Triggers, in order of precedence (the reason vocabulary):
   repeated_request  the caller repeated the same request repeat_turns times
   low_confidence    low_confidence_turns consecutive turns with ASR or NLU confidence under the minimum
   no_match          no_match_turns consecutive turns the flow could not use
-`system_fault` is decided by voicebot/session.py when a component fails.
+`system_fault` is decided by voicebot/call_session.py when a component fails.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voicebot.config import EscalationSettings, Settings
+from voicebot.dialog.escalation import EscalationDecision, TurnObservation
 from voicebot.escalation.frustration import FrustrationScorer, TurnScore
 from voicebot.escalation.lexicon import EXPLICIT_REQUEST, Lexicon
 from voicebot.escalation.policy import EscalationConfigError, lexicons_for, resolve_policy
-from voicebot.escalation.types import EscalationDecision, TurnObservation
 
 log = logging.getLogger(__name__)
 # Lexicon categories that make a "goodbye" suspicious (mild swearing alone does not: "kurczę, dzięki, pa").

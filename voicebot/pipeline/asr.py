@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ctranslate2
@@ -83,6 +84,10 @@ class SpeechRecognizer:
     def queue_delay_s(self) -> float:
         """How long a finished turn waits for a free worker now (see PriorityWorker.queue_delay_s)."""
         return self._worker.queue_delay_s()
+
+    def observe_queue_delay(self, observe: Callable[[float], None]) -> None:
+        """`observe(seconds)` for each transcription as it leaves the queue and starts (a /metrics histogram)."""
+        self._worker.on_start = observe
 
     async def transcribe(self, audio: np.ndarray, language: str) -> Transcript:
         """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass)."""

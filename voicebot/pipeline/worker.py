@@ -44,6 +44,7 @@ class Job(Generic[T]):
         self._worker = worker
         self.priority = SPARE + 1  # lowered by every put
         self.urgent_since: float | None = None  # when a caller started waiting for it in silence
+        self.queued_at = time.monotonic()
 
     async def result(self) -> T:
         """Cancelling the awaiting coroutine drops the job if it has not started; a running job finishes unused."""
@@ -74,6 +75,7 @@ class PriorityWorker:
         self._cond = threading.Condition()
         self._order = itertools.count()
         self._closed = False
+        self.on_start: Callable[[float], None] | None = None  # gets each job's seconds in the queue (/metrics)
         self._spare_running: set[Job[Any]] = set()  # running SPARE jobs whose result is still wanted
         self._spare_limit = max(1, threads - 1)
         self._delay_s = 0.0  # smoothed wait of urgent jobs before a thread took them ...
@@ -156,6 +158,8 @@ class PriorityWorker:
                     faded = self._faded_delay(now)
                     self._delay_s = faded + DELAY_SMOOTHING * (now - job.urgent_since - faded)
                     self._delay_at = now
+            if self.on_start is not None:
+                self.on_start(time.monotonic() - job.queued_at)
             try:
                 job.future.set_result(job.fn())
             except BaseException as exc:  # handed to the awaiting coroutine, which decides

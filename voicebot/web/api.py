@@ -11,13 +11,13 @@ from typing import Any
 
 from aiohttp import web
 
+from voicebot.appkeys import AUDIT, CALL_STORE, CURRENT_SESSION, CURRENT_USER, FLOW_STORE, SESSIONS, USERS
 from voicebot.store.errors import Invalid
 from voicebot.store.flows import check_ids, version_json
 from voicebot.store.search import search_calls
 from voicebot.web import flow_ops
 from voicebot.web.calls_view import filter_from_query, live_calls, load_call, row_dict, turn_dict
 from voicebot.web.dashboard import kpis_for
-from voicebot.web.keys import AUDIT, CALL_STORE, CURRENT_SESSION, CURRENT_USER, FLOW_STORE, SESSIONS, USERS
 from voicebot.web.openapi import openapi_document
 from voicebot.web.security import admin_only, public
 

@@ -8,7 +8,7 @@ import secrets
 
 from aiohttp import web
 
-from voicebot.web.keys import AUDIT, CURRENT_SESSION, LOGIN_LIMIT, SESSIONS, SETTINGS, USERS
+from voicebot.appkeys import AUDIT, CURRENT_SESSION, LOGIN_LIMIT, SESSIONS, SETTINGS, USERS
 from voicebot.web.render import render
 from voicebot.web.security import SESSION_COOKIE, public
 

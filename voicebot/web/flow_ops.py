@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from voicebot.appkeys import AUDIT, FLOW_CHECKER, FLOW_STORE
 from voicebot.store.errors import Conflict, Invalid
 from voicebot.store.flows import FlowVersion
-from voicebot.web.keys import AUDIT, FLOW_CHECKER, FLOW_STORE
 
 MAX_FLOW_BYTES = 512 * 1024
 

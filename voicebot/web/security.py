@@ -16,9 +16,9 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from voicebot.appkeys import CURRENT_SESSION, CURRENT_USER, SESSIONS, USERS
 from voicebot.store.errors import Conflict, Invalid, NotFound
 from voicebot.store.users import User
-from voicebot.web.keys import CURRENT_SESSION, CURRENT_USER, SESSIONS, USERS
 
 log = logging.getLogger(__name__)
 
