@@ -22,12 +22,15 @@ from pathlib import Path
 
 from tests.support.number_turn import ORDER_NUMBER, ORDER_QUESTION, call, caller_side_end_of_turn_ms, espeak
 from voicebot.config import ConfigError, load_settings
+from voicebot.dialog.crm_server import start_demo_crm
 from voicebot.dialog.numbers import parse_digits
 from voicebot.pipeline.models import SharedModels
 
 
 async def measure(voices: list[str], speeds: list[int], runs: int) -> None:
-    settings = load_settings(environ={**os.environ, "VOICEBOT_TTS_CACHE_MB": "0"})  # speech cache off
+    crm = await start_demo_crm()  # the order look-up answers from the demo CRM, as in `voicebot serve`
+    settings = load_settings(environ={**os.environ, "VOICEBOT_TTS_CACHE_MB": "0",  # speech cache off
+                                      "VOICEBOT_DIALOG_CRM_URL": crm.url})
     models = await asyncio.to_thread(SharedModels.load, settings)
     print(f"{'voice':<10} {'speed':>5} {'heard':>6} {'p50 ms':>7} {'max ms':>7} {'pipeline p50 ms':>15}")
     try:
@@ -51,6 +54,7 @@ async def measure(voices: list[str], speeds: list[int], runs: int) -> None:
                           f"{max(ended):>7.0f} {statistics.median(pipeline):>15.0f}", flush=True)
     finally:
         models.close()
+        await crm.stop()
 
 
 def main() -> int:

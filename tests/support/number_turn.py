@@ -37,9 +37,12 @@ async def call(settings: Settings, models: SharedModels, store: CallStore | None
     recorder = RecordingEngine(load_engine(settings))
     media = FileMedia(turns, RATE, linger_s=0.5)
     timings: list[dict[str, float]] = []
-    await run_call(media, CallInfo(call_id=call_id),
-                   CallServices(settings=settings, models=models, dialog=recorder, store=store),
-                   on_turn=timings.append)
+    try:
+        await run_call(media, CallInfo(call_id=call_id),
+                       CallServices(settings=settings, models=models, dialog=recorder, store=store),
+                       on_turn=timings.append)
+    finally:
+        await recorder.engine.close()  # its CRM client
     return [e for e in recorder.events if isinstance(e, CallerSaid)], timings, media
 
 
