@@ -1,8 +1,10 @@
-"""The baseline: a voice pipeline made only of pipecat's stock pieces, fed the same caller audio.
+"""The baseline: pipecat's stock pipeline exactly as it ships, fed the same caller audio.
 
     CallerSource -> VADProcessor(SileroVADAnalyzer()) -> WhisperSTTService(models/whisper-base)
-      -> ScriptedReplies (same reply texts as our dialog) -> PiperTTSService(models/piper voice)
-      -> WholeReply (the reply is synthesized completely before it is sent) -> LineSink
+      -> ScriptedReplies (same reply texts as our dialog) -> PiperTTSService(models/piper voice) -> LineSink
+
+Nothing is added between the stock services and the line: piper's audio reaches the line as the stock
+service streams it (sentence by sentence), exactly as a pipecat app would play it.
 
 It runs under pipecat's `PipelineWorker`/`WorkerRunner`. Models are loaded once and the one pipeline
 serves every scripted call in turn (calls are separated by the caller script, not by restarting), so
@@ -27,10 +29,7 @@ from pipecat.frames.frames import (
     OutputAudioRawFrame,
     StartFrame,
     TranscriptionFrame,
-    TTSAudioRawFrame,
     TTSSpeakFrame,
-    TTSStartedFrame,
-    TTSStoppedFrame,
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
@@ -43,6 +42,9 @@ from pipecat.workers.runner import WorkerRunner
 
 from bench._caller import ScriptedCaller, TurnMeasure
 
+# The first line every bench prints about the baseline, so nobody reads it as something it is not.
+STOCK_NOTE = ("baseline: pipecat's stock pipeline exactly as shipped (VADProcessor(SileroVADAnalyzer()) defaults,"
+              " WhisperSTTService, PiperTTSService streaming its audio as it synthesizes; nothing added, no cache)")
 IN_RATE = 16000  # faster-whisper reads raw PCM as 16 kHz, so the stock STT needs 16 kHz input
 
 
@@ -149,29 +151,6 @@ class ScriptedReplies(FrameProcessor):
         await self.push_frame(TTSSpeakFrame(turn.reply_text, append_to_context=False))
 
 
-class WholeReply(FrameProcessor):
-    """Holds the TTS audio of a reply until it is complete, then sends it as one frame (no streaming)."""
-
-    def __init__(self) -> None:
-        super().__init__(name="whole-reply")
-        self._buf = bytearray()
-        self._rate = 0
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if isinstance(frame, TTSStartedFrame):
-            self._buf.clear()
-        elif isinstance(frame, TTSAudioRawFrame):
-            self._buf += frame.audio
-            self._rate = frame.sample_rate
-            return
-        elif isinstance(frame, TTSStoppedFrame) and self._buf:
-            await self.push_frame(OutputAudioRawFrame(audio=bytes(self._buf), sample_rate=self._rate,
-                                                      num_channels=1))
-            self._buf.clear()
-        await self.push_frame(frame, direction)
-
-
 class LineSink(FrameProcessor):
     """The phone line: bot audio reaching it counts as played."""
 
@@ -219,7 +198,6 @@ class BaselineHarness:
             models.stt,
             ScriptedReplies(self._calls, reply_for),
             models.tts,
-            WholeReply(),
             LineSink(self._calls),
         ])
         out_rate = models.tts._voice.config.sample_rate  # the voice's own rate: no resampling for the baseline

@@ -110,7 +110,9 @@ class OursHarness:
         models = self.services.models
         a, t = models.asr.stats, models.tts.stats
         return (f"in-pipeline ASR: {a.transcriptions} transcriptions, RTF {a.compute_s / max(a.audio_s, 1e-9):.3f};"
-                f" TTS: {t.sentences} sentences, RTF {t.compute_s / max(t.audio_s, 1e-9):.3f}")
+                f" TTS: {t.sentences} sentences, RTF {t.compute_s / max(t.audio_s, 1e-9):.3f};"
+                + (f" speech cache: {models.tts.cache.hits} pieces served from memory"
+                   if models.tts.cache.max_bytes else " speech cache off"))
 
     async def close(self) -> None:
         keys = [k async for k in self._redis.scan_iter(match=f"{self.store.keys.prefix}*", count=500)]

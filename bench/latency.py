@@ -9,6 +9,9 @@ to the FIRST BOT AUDIO BYTE handed to the line. Caller audio is streamed in real
 pipelines, so end-of-turn detection is part of the number. Both run in this process, their calls
 alternating (never two at the same time), measured by the same monotonic clock.
 
+The baseline is pipecat's stock pipeline exactly as shipped (its first printed line says so); our speech
+cache is off unless --speech-cache, since the baseline has none (with it on, its hits are reported).
+
 A turn the pipeline cut at a pause mid-sentence and answered while the caller was still speaking is
 reported as "cut off", not as a fast answer. The baseline's reply texts are the ones our dialog gave.
 """
@@ -43,6 +46,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--turns", type=int, default=20, help="caller turns in all (split into calls of <= 4 turns)")
     p.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
                    help="also run the stock-pipecat baseline on the same audio (default: yes)")
+    p.add_argument("--speech-cache", action=argparse.BooleanOptionalAction, default=False,
+                   help="let our pipeline serve bot sentences said before from memory (default: off, as the"
+                   " baseline has no cache; cache hits are reported when on)")
     p.add_argument("--json", type=Path, help="also write every number to this JSON file")
     p.add_argument("--line-rate", type=int, choices=(8000, 16000), default=16000,
                    help="sample rate of our phone line (the baseline always gets the 16 kHz copy)")
@@ -164,6 +170,12 @@ async def _measure(args: argparse.Namespace, settings: Settings, script: list[Sc
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    if args.baseline:
+        from bench._baseline import STOCK_NOTE
+
+        print(STOCK_NOTE, flush=True)
+    if not args.speech_cache:  # every bot sentence synthesized, as in the baseline
+        settings = settings.model_copy(update={"tts": settings.tts.model_copy(update={"cache_mb": 0})})
     script = build_script(args.turns)
     models_dir = settings.path(settings.models.dir)
     voice_path = models_dir / "piper" / f"{settings.tts.voices['en']}.onnx"
@@ -200,9 +212,10 @@ def _setup(args: argparse.Namespace, settings: Settings) -> list[str]:
     lines = [
         f"ours: line {args.line_rate} Hz; {m.whisper} {m.compute_type} beam {a.beam_size}, speculative ASR"
         f" {'on' if a.speculative else 'off'}; Silero VAD stop {t.vad_stop_secs}s + smart-turn"
-        f" {'on' if t.smart_turn else 'off'} (max silence {t.max_silence_secs}s); piper streamed by sentence",
+        f" {'on' if t.smart_turn else 'off'} (max silence {t.max_silence_secs}s); piper streamed by sentence;"
+        f" speech cache {f'{settings.tts.cache_mb} MB' if settings.tts.cache_mb else 'off'}",
         f"baseline: line {BASELINE_RATE} Hz; VADProcessor(SileroVADAnalyzer()) defaults; WhisperSTTService"
-        f" ({m.whisper}, {m.compute_type}); PiperTTSService; whole reply synthesized before it is sent",
+        f" ({m.whisper}, {m.compute_type}); PiperTTSService streaming as shipped; no cache",
     ]
     return lines if args.baseline else lines[:1]
 

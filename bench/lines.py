@@ -7,7 +7,8 @@ Starts a real `voicebot serve` (models loaded once) and, one call at a time, pla
 wire (the same Asterisk/Twilio peers the tests use): waits for the greeting, asks a question with
 piper-synthesized 8 kHz speech in real-time 20 ms frames, and times the gap from the caller's last
 frame to the first audible bot audio arriving back. Also prints the server's own per-turn timings
-(`first_audio_ms`: caller's last voiced audio -> first bot audio handed to the line).
+(`first_audio_ms`: caller's last voiced audio -> first bot audio handed to the line). The server's speech
+cache is off unless `--speech-cache` (then its hits are printed).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -76,7 +78,10 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=5, help="calls per line")
     parser.add_argument("--line", choices=("audiosocket", "twilio", "both"), default="both")
+    parser.add_argument("--speech-cache", action="store_true", help="the server's speech cache on (default: off)")
     args = parser.parse_args()
+    if not args.speech_cache:
+        os.environ["VOICEBOT_TTS_CACHE_MB"] = "0"  # the server (started with our environment) synthesizes everything
 
     from piper import PiperVoice
 
@@ -100,6 +105,11 @@ async def main() -> int:
                         served.append(server_first_audio_ms(prefix, call_id))
                     print(f"{line:12s} caller hears the answer after: {describe(heard)}")
                     print(f"{'':12s} server first_audio_ms:          {describe(served)}")
+                if args.speech_cache:
+                    async with http.get(f"http://127.0.0.1:{server.http_port}/metrics") as resp:
+                        hits = [m for m in (await resp.text()).splitlines()
+                                if m.startswith("voicebot_tts_cache_hits_total ")]
+                    print(f"speech cache: {hits[0].split()[1] if hits else '?'} pieces served from memory")
         finally:
             server.stop()
             api.stop()

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.calls import caller_pcaps, scenario
+from bench._sipp_load import caller_pcaps, scenario
 from tests.support.env import TEST_REDIS_URL
 from tests.support.media_server import ServeProcess, _rtp_range
 

@@ -26,6 +26,11 @@ SYSTEM_FAULT_TEXT = {
     "pl": "Przepraszam, mam problem techniczny. Łączę z konsultantem.",
     "en": "Sorry, I am having a technical problem. I am connecting you to a colleague.",
 }
+# Said instead of the greeting when the bot cannot answer another call in time (voicebot.pipeline.load).
+BUSY_TEXT = {
+    "pl": "Wszystkie linie są teraz zajęte. Łączę z konsultantem.",
+    "en": "All our lines are busy right now. I am connecting you to a colleague.",
+}
 
 MAINTENANCE_TEXT = {
     "pl": "Przepraszam, musimy na chwilę wyłączyć tę linię. Łączę z konsultantem, który zna naszą rozmowę.",
@@ -60,16 +65,29 @@ class CallSession:
         self.callback_id: str | None = None
 
     async def begin(self) -> BotReply:
-        if self.store:
-            await self._safely("start_call", self.store.start_call(
-                self.info.call_id, caller_number=self.info.caller_number, language=self.info.language,
-                flow_id=self.info.flow_id, channel=self.info.channel,
-            ))
+        await self._record_start()
         try:
             reply = await self.dialog.start()
         except Exception:
             log.exception("call %s: dialog failed at greeting", self.info.call_id)
             reply = self.system_fault()
+        return await self._after_reply(reply, timings=None)
+
+    async def _record_start(self) -> None:
+        if self.store:
+            await self._safely("start_call", self.store.start_call(
+                self.info.call_id, caller_number=self.info.caller_number, language=self.info.language,
+                flow_id=self.info.flow_id, channel=self.info.channel,
+            ))
+
+    async def turn_away(self) -> BotReply:
+        """The bot is overloaded: instead of the flow's greeting, a short "all lines are busy" and a transfer
+        (the line offers a callback when the human line does not take it). Recorded like any call."""
+        await self._record_start()
+        lang = self.info.language
+        log.warning("call %s: speech recognition overloaded: busy message and transfer", self.info.call_id)
+        reply = BotReply(text=BUSY_TEXT.get(lang, BUSY_TEXT["en"]), action="transfer", reason="overload",
+                         language=lang)
         return await self._after_reply(reply, timings=None)
 
     async def on_event(self, event: CallerEvent, timings: dict[str, float] | None = None) -> BotReply:

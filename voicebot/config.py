@@ -115,13 +115,19 @@ class ModelSettings(_Section):
                          "`voicebot models add-whisper`)")
     compute_type: Literal["int8", "int8_float32", "float32"] = Field(
         "int8", description="CTranslate2 compute type for whisper on the CPU")
-    cpu_threads: int = Field(0, ge=0, description="0 = all cores")
+    cpu_threads: int = Field(0, ge=0, description="whisper threads per ASR worker (asr.workers); 0 = the cores "
+                             "shared out between the workers (at least 1 each)")
 
 
 class AsrSettings(_Section):
     beam_size: int = Field(5, ge=1, le=10, description="whisper beam size (1 = greedy, faster, a little less accurate)")
     speculative: bool = Field(True, description="transcribe during short pauses so the text is ready when the "
                               "turn ends")
+    workers: int = Field(0, ge=0, le=64, description="whisper transcriptions run at once (one shared model); "
+                         "0 = one per CPU core, so concurrent calls' turns use every core")
+    admit_queue_delay_ms: int = Field(
+        700, ge=0, description="a new call is answered with the busy message and sent to a person (or offered a "
+        "callback) while finished turns wait longer than this for speech recognition; 0 = admit every call")
 
 
 class TtsSettings(_Section):

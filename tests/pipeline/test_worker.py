@@ -98,3 +98,92 @@ async def test_a_promoted_speculation_runs_once_ahead_of_work_with_slack(jobs: J
 
     assert results == ["busy", "speculation", "second sentence"]
     assert jobs.ran == ["busy", "speculation", "second sentence"]  # run once, not again from its spare entry
+
+
+class Gates:
+    """Jobs held until released one by one by name, so a test decides what is still running."""
+
+    def __init__(self, threads: int) -> None:
+        self.worker = PriorityWorker("test", threads=threads)
+        self.started: list[str] = []
+        self._gates: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def gate(self, name: str) -> threading.Event:
+        with self._lock:
+            return self._gates.setdefault(name, threading.Event())
+
+    def release(self, *names: str) -> None:
+        for name in names:
+            self.gate(name).set()
+
+    def job(self, name: str) -> str:
+        with self._lock:
+            self.started.append(name)
+        self.gate(name).wait(5)
+        return name
+
+
+async def _until(check, timeout: float = 2.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_two_threads_run_two_callers_turns_at_once() -> None:
+    gates = Gates(threads=2)
+    a = gates.worker.submit(URGENT, gates.job, "turn A")
+    b = gates.worker.submit(URGENT, gates.job, "turn B")
+    await _until(lambda: len(gates.started) == 2)  # both running although neither has finished
+    gates.release("turn A", "turn B")
+    assert await asyncio.gather(a.result(), b.result()) == ["turn A", "turn B"]
+    gates.worker.close()
+
+
+async def test_speculation_never_takes_the_last_free_thread() -> None:
+    # Two calls pause at once: one speculation runs, the other waits, so the finished turn that comes next
+    # starts at once instead of waiting for a whole speculative transcription.
+    gates = Gates(threads=2)
+    s1 = gates.worker.submit(SPARE, gates.job, "speculation A")
+    s2 = gates.worker.submit(SPARE, gates.job, "speculation B")
+    await _until(lambda: len(gates.started) == 1)
+    await asyncio.sleep(0.1)
+    assert gates.started == ["speculation A"]
+    turn = gates.worker.submit(URGENT, gates.job, "finished turn C")
+    await _until(lambda: "finished turn C" in gates.started)
+    assert "speculation B" not in gates.started
+    gates.release("finished turn C", "speculation A", "speculation B")
+    assert await asyncio.gather(turn.result(), s1.result(), s2.result()) == [
+        "finished turn C", "speculation A", "speculation B"]
+    gates.worker.close()
+
+
+async def test_the_wait_of_urgent_jobs_is_measured() -> None:
+    gates = Gates(threads=1)
+    busy = gates.worker.submit(URGENT, gates.job, "busy")
+    await _until(lambda: gates.started == ["busy"])
+    waiting = gates.worker.submit(URGENT, gates.job, "waiting turn")
+    await asyncio.sleep(0.3)
+    assert gates.worker.queue_delay_s() >= 0.3  # a turn waiting now counts before it starts
+    gates.release("busy", "waiting turn")
+    await asyncio.gather(busy.result(), waiting.result())
+    assert 0 < gates.worker.queue_delay_s() < 0.3  # smoothed: one slow turn does not stick at its full wait
+    gates.worker.close()
+
+
+async def test_an_abandoned_speculation_stops_holding_the_spare_thread() -> None:
+    # The caller spoke again: the running speculation of their earlier pause is useless, the new one must not
+    # wait for it to finish.
+    gates = Gates(threads=2)
+    stale = gates.worker.submit(SPARE, gates.job, "stale speculation")
+    await _until(lambda: gates.started == ["stale speculation"])
+    fresh = gates.worker.submit(SPARE, gates.job, "fresh speculation")
+    await asyncio.sleep(0.1)
+    assert "fresh speculation" not in gates.started
+    stale.abandon()
+    await _until(lambda: "fresh speculation" in gates.started)
+    gates.release("stale speculation", "fresh speculation")
+    assert await fresh.result() == "fresh speculation"
+    gates.worker.close()

@@ -15,6 +15,7 @@ from voicebot.dialog import core
 from voicebot.dialog.actions import ActionOutcome, ActionRegistry, run_webhook
 from voicebot.dialog.escalation import EscalationTracker, TurnObservation
 from voicebot.dialog.registry import LoadedFlow
+from voicebot.dialog.schema import AskNode
 from voicebot.dialog.types import BotAction, BotReply, CallerDtmf, CallerEvent, CallerNoInput, CallerSaid, CallInfo
 from voicebot.store.callbacks import CallbackRequest, CallbackStore
 
@@ -151,9 +152,11 @@ class FlowSession:
                 action, reason = "callback", e.reason
             elif isinstance(e, core.End):
                 action, reason = "end", e.reason
+        node = self.loaded.machine.nodes.get(self.state.node or "")
+        expects = node if isinstance(node, AskNode) and action == "continue" else None
         return BotReply(text=text, action=action, reason=reason, intent=intent, confidence=confidence,
                         slots=dict(self.state.slots), node=self.state.node, language=self.language,
-                        no_input_secs=self.loaded.machine.no_input_secs(self.state))
+                        no_input_secs=self.loaded.machine.no_input_secs(self.state), expects=expects)
 
     def snapshot(self) -> dict[str, Any]:
         flow = self.loaded.flow

@@ -90,6 +90,21 @@ def extract(node: AskNode, text: str, now: datetime, language: str = "en") -> An
     raise ValueError(f"unknown slot type {kind!r}")  # validation rejects these at load time
 
 
+# Slot types whose answer is complete once it parses: a caller who said five digits, "yes" or "next Tuesday"
+# has answered. A time ("ten ... thirty"), a number ("twenty ... five") or free text may still go on.
+COMPLETE_WHEN_PARSED = ("digits", "yes_no", "date", "choice")
+
+
+def fills(node: AskNode, text: str, now: datetime, language: str = "en") -> bool:
+    """The words so far already answer `node`'s question in full (digits: all of them, at the maximum length)."""
+    if node.type not in COMPLETE_WHEN_PARSED:
+        return False
+    value = extract(node, text, now, language)
+    if node.type == "digits":
+        return value is not None and len(value) == (node.length or node.max_length or 32)
+    return value is not None
+
+
 def from_dtmf(node: AskNode, keys: str) -> Any:
     """Keypad input: digits and numbers directly, 1/2 for yes/no, the n-th choice."""
     keys = keys.strip().rstrip("#")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from voicebot.dialog.schema import AskNode
+
 BotAction = Literal["continue", "transfer", "callback", "end", "hangup"]
 
 
@@ -77,6 +79,9 @@ class BotReply:
     # Silence after this reply before the bot asks again (the node's or flow's no_input_secs); None = the
     # line's default ([dialog] no_input_secs).
     no_input_secs: float | None = None
+    # The question the caller is answering next (its slot type/length), if any: the pipeline ends the
+    # caller's turn as soon as the words so far fill it (see voicebot.pipeline.stt).
+    expects: AskNode | None = None
 
 
 class DialogSession(Protocol):

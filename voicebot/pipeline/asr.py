@@ -1,6 +1,7 @@
-"""Speech recognition: faster-whisper, run off the event loop on one worker thread shared by all calls.
+"""Speech recognition: faster-whisper, run off the event loop on worker threads shared by all calls.
 
-Finished turns go before speculative transcriptions in that thread's queue (see worker.py).
+One model, several workers (one per core by default): concurrent calls' turns run side by side. Finished
+turns go before speculative transcriptions in the workers' queue (see worker.py).
 
 We wrap faster-whisper ourselves instead of using pipecat's WhisperSTTService because that service
 forces English and hides the per-segment probabilities the escalation policy needs.
@@ -68,23 +69,32 @@ def segment_confidence(avg_logprob: float, no_speech_prob: float) -> float:
 
 
 class SpeechRecognizer:
-    """One whisper model, one worker thread: concurrent calls queue their turns instead of fighting for 2 cores.
+    """One whisper model, `workers` threads (the model's CTranslate2 workers): turns beyond that queue, most
+    urgent first, instead of fighting for the cores.
 
     A queued (not yet started) transcription is dropped when its asyncio caller cancels it, which is how a
     stale speculative transcription gets out of the way.
     """
 
-    def __init__(self, model: WhisperModel, beam_size: int) -> None:
+    def __init__(self, model: WhisperModel, beam_size: int, workers: int = 1) -> None:
         self.model = model
         self.beam_size = beam_size
         self.stats = AsrStats()
-        self._worker = PriorityWorker("asr")
+        self._worker = PriorityWorker("asr", threads=workers)
         self._stats_lock = threading.Lock()
         self._queued = 0  # submitted, not finished (guarded by _stats_lock: the worker thread finishes jobs)
 
     @property
     def queued(self) -> int:
         return self._queued
+
+    @property
+    def workers(self) -> int:
+        return self._worker.threads
+
+    def queue_delay_s(self) -> float:
+        """How long a finished turn waits for a free worker now (see PriorityWorker.queue_delay_s)."""
+        return self._worker.queue_delay_s()
 
     def observe_queue_delay(self, observe: Callable[[float], None]) -> None:
         """`observe(seconds)` for each transcription as it leaves the queue and starts (a /metrics histogram)."""
@@ -183,5 +193,6 @@ class SpeechRecognizer:
             weight += w
         return " ".join(texts), (weighted / weight) if weight else 0.0
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 0.0) -> None:
         self._worker.close()
+        self._worker.join(wait_s)

@@ -74,10 +74,14 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
     call_start = TurnClock.now()
     end = _CallEnd()
     turn_timings: list[dict[str, float]] = []
+    load = models.calls
+    admitted = load.admit()  # else: "all lines are busy" and a person, not slow answers for every caller
 
     def turn_answered(clock: TurnClock) -> None:
         timings = clock.timings()
         turn_timings.append(timings)
+        if "first_audio_ms" in timings:
+            load.turn_answered(timings["first_audio_ms"])
         log.info("call %s turn timings (ms after caller stopped): %s", info.call_id, timings)
         models.record_turn(timings)
         if on_turn is not None:
@@ -95,7 +99,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
                      speculative=settings.asr.speculative,
                      finished_words_silence_s=settings.turn.finished_words_silence_secs),
         Transcriber(models.asr, info.language, settings.turn, _detection(services, info)),
-        DialogResponder(session, no_input_s=settings.dialog.no_input_secs),
+        DialogResponder(session, no_input_s=settings.dialog.no_input_secs, busy=not admitted),
         Speaker(models.tts, media.sample_rate),
         MediaSink(media, turn_answered, line_closed),
     ]
@@ -125,6 +129,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
     runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
     await runner.add_workers(worker)
     drain = services.drain
+    load.call_started(admitted)
     running = asyncio.create_task(runner.run(), name=f"call-{info.call_id}")
     ended = asyncio.create_task(end.done.wait())
     watcher = asyncio.create_task(hand_over_on_drain(drain.hand_over)) if drain is not None else None
@@ -140,6 +145,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
             await worker.cancel(reason=end.reason or "call ended")
             with contextlib.suppress(asyncio.CancelledError):
                 await running
+        load.call_ended()
         log.info("call %s ended: %s", info.call_id, end.reason or "pipeline stopped")
         try:
             if services.store is not None and turn_timings:

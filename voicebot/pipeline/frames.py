@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pipecat.frames.frames import DataFrame, SystemFrame
 
+from voicebot.dialog.schema import AskNode
 from voicebot.dialog.types import BotReply, CallerEvent
 
 
@@ -61,10 +62,21 @@ class WordsSoundFinishedFrame(SystemFrame):
     """Sent upstream by the Transcriber: the speculative text of the turn so far sounds like a whole sentence.
 
     The TurnDetector may then end the turn at a shorter silence than its cap, if the caller has not spoken since
-    (`voiced_chunks` unchanged).
+    (`voiced_chunks` unchanged). `fills_slot`: the words already answer the question the bot asked (five
+    digits of a five-digit number, a yes or no): the turn ends at once.
     """
 
     voiced_chunks: int
+    fills_slot: bool = False
+
+
+@dataclass
+class SlotExpectedFrame(SystemFrame):
+    """Sent upstream by the DialogResponder after each reply: the question the caller answers next (None: no
+    question with a definite answer). The Transcriber checks the speculative words against it."""
+
+    expects: AskNode | None
+    language: str
 
 
 @dataclass

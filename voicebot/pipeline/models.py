@@ -19,10 +19,12 @@ from voicebot.config import Settings
 from voicebot.models import catalog
 from voicebot.pipeline.analyzers import SharedSileroVAD, SharedSmartTurn, load_smart_turn_session, load_vad_session
 from voicebot.pipeline.asr import SpeechRecognizer
+from voicebot.pipeline.load import CallLoad
 from voicebot.pipeline.tts import SpeechSynthesizer
 from voicebot.pipeline.voices import EspeakVoice, PiperSentenceVoice, Voice, espeak_voice_name
 
 log = logging.getLogger(__name__)
+SHUTDOWN_WAIT_S = 10.0  # the longest a job still running at shutdown may take (a long turn under load)
 
 
 @dataclass
@@ -34,13 +36,19 @@ class SharedModels:
     smart_turn_session: ort.InferenceSession | None
     load_seconds: float = 0.0
     loaded_at: float = field(default_factory=time.time)
+    calls: CallLoad = field(init=False)  # calls served now, slow turns, admission of new calls
     # Histograms of this process's calls for /metrics (not in a global registry: each SharedModels has its own).
+    # The wait histogram is not named voicebot_asr_queue_delay_seconds: that name is the smoothed gauge that
+    # admission control reads (CallLoad.prometheus_metrics).
     turn_latency: Histogram = field(default_factory=lambda: Histogram(
         "voicebot_turn_latency_seconds", "Voice-to-voice: the caller's last voiced audio to the bot's first audio.",
         buckets=(0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0), registry=None))
     asr_queue_delay: Histogram = field(default_factory=lambda: Histogram(
-        "voicebot_asr_queue_delay_seconds", "Time a transcription waited for the whisper thread.",
+        "voicebot_asr_queue_wait_seconds", "Time each transcription waited for a whisper worker.",
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=None))
+
+    def __post_init__(self) -> None:
+        self.calls = CallLoad(self.asr, self.settings.asr.admit_queue_delay_ms)
 
     @classmethod
     def load(cls, settings: Settings) -> SharedModels:
@@ -49,11 +57,13 @@ class SharedModels:
         models_dir = settings.path(settings.models.dir)
         whisper_path = catalog.whisper_dir(models_dir, settings.models.whisper)
         voices = _load_voices(settings)
+        workers, threads = asr_workers(settings)
+        # One model in memory; `num_workers` lets that many transcriptions run at once from our worker threads.
         whisper = WhisperModel(str(whisper_path), device="cpu", compute_type=settings.models.compute_type,
-                               cpu_threads=settings.models.cpu_threads or (os.cpu_count() or 1), num_workers=1)
+                               cpu_threads=threads, num_workers=workers)
         models = cls(
             settings=settings,
-            asr=SpeechRecognizer(whisper, settings.asr.beam_size),
+            asr=SpeechRecognizer(whisper, settings.asr.beam_size, workers=workers),
             tts=SpeechSynthesizer(voices, espeak_fallback=settings.tts.fallback == "espeak-ng",
                                   cache_bytes=settings.tts.cache_mb * 2**20),
             vad_session=load_vad_session(),
@@ -84,6 +94,7 @@ class SharedModels:
             "whisper": self.settings.models.whisper,
             "compute_type": self.settings.models.compute_type,
             "beam_size": self.asr.beam_size,
+            "asr_workers": self.asr.workers,
             "voices": {lang: v.name for lang, v in self.tts.voices.items()},
             "tts_fallback": self.settings.tts.fallback or None,
             "vad": "silero (pipecat bundled)",
@@ -111,6 +122,7 @@ class SharedModels:
             ("voicebot_tts_compute_seconds_total", "counter", "Time spent synthesizing.", t.compute_s),
             ("voicebot_tts_cache_hits_total", "counter", "Bot sentences served from the speech cache.",
              self.tts.cache.hits),
+            *self.calls.prometheus_metrics(),
         ]
         families: list[Metric] = []
         for name, kind, help_text, value in metrics:
@@ -121,8 +133,18 @@ class SharedModels:
         return families
 
     def close(self) -> None:
-        self.asr.close()
-        self.tts.close()
+        """Stop the speech workers, waiting a moment for a transcription/synthesis still running to end."""
+        self.asr.close(wait_s=SHUTDOWN_WAIT_S)
+        self.tts.close(wait_s=SHUTDOWN_WAIT_S)
+
+
+def asr_workers(settings: Settings) -> tuple[int, int]:
+    """(whisper workers, threads each): by default one single-threaded worker per core. Concurrent calls'
+    turns then run side by side instead of queueing behind one transcription that cannot use both cores
+    (whisper-base on short turns scales poorly past one thread)."""
+    cores = os.cpu_count() or 1
+    workers = settings.asr.workers or cores
+    return workers, settings.models.cpu_threads or max(1, cores // workers)
 
 
 def _load_voices(settings: Settings) -> dict[str, Voice]:

@@ -21,6 +21,7 @@ from voicebot.pipeline.frames import (
     BotReplyFrame,
     CallerEventFrame,
     MaintenanceFrame,
+    SlotExpectedFrame,
     SystemFaultFrame,
     TransferFailedFrame,
     TurnClock,
@@ -33,9 +34,11 @@ DIALOG_TIMEOUT_S = 15.0
 
 
 class DialogResponder(FrameProcessor):
-    def __init__(self, session: CallSession, timeout_s: float = DIALOG_TIMEOUT_S, no_input_s: float = 0.0) -> None:
+    def __init__(self, session: CallSession, timeout_s: float = DIALOG_TIMEOUT_S, no_input_s: float = 0.0, *,
+                 busy: bool = False) -> None:
         super().__init__(name="dialog")
         self._session = session
+        self._busy = busy  # overloaded: the busy message and a transfer instead of the greeting
         self._timeout_s = timeout_s
         self._no_input_default_s = no_input_s  # for replies whose flow/node sets none; 0 = no timer
         self._greeting: asyncio.Task[None] | None = None
@@ -101,7 +104,8 @@ class DialogResponder(FrameProcessor):
             await self.queue_frame(CallerEventFrame(CallerNoInput(waited_s=seconds)))
 
     async def _greet(self) -> None:
-        await self._reply(await self._guarded(self._session.begin()), None)
+        greeting = self._session.turn_away() if self._busy else self._session.begin()
+        await self._reply(await self._guarded(greeting), None)
 
     async def _after_greeting(self) -> None:
         if self._greeting is not None:
@@ -118,6 +122,7 @@ class DialogResponder(FrameProcessor):
         self._closing = reply.action != "continue"
         waits = reply.no_input_secs or self._no_input_default_s
         self._awaiting_s = waits if (waits > 0 and not self._closing) else None
+        await self.push_frame(SlotExpectedFrame(reply.expects, reply.language), FrameDirection.UPSTREAM)
         await self.push_frame(BotReplyFrame(reply, clock))
         await self.push_frame(BotActionFrame(reply))
         if self._awaiting_s is not None and not reply.text.strip():

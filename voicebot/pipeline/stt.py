@@ -11,18 +11,22 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from pipecat.frames.frames import Frame, UserStartedSpeakingFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.config import TurnSettings
+from voicebot.dialog.schema import AskNode
+from voicebot.dialog.slots import fills
 from voicebot.dialog.types import CallerNoInput, CallerSaid
 from voicebot.pipeline import prosody
 from voicebot.pipeline.asr import Detect, SpeechRecognizer, Transcript
 from voicebot.pipeline.frames import (
     CallerEventFrame,
     CallerTurnFrame,
+    SlotExpectedFrame,
     SpeechPausedFrame,
     SystemFaultFrame,
     TurnClock,
@@ -70,10 +74,13 @@ class Transcriber(FrameProcessor):
         self._last: asyncio.Task[None] | None = None  # turns are delivered in order
         self._held: _Held | None = None
         self._speaking = False  # the caller is inside a turn (between UserStartedSpeaking and its CallerTurn)
+        self._expects: AskNode | None = None  # the question the caller is answering (from the dialog's reply)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
-        if isinstance(frame, SpeechPausedFrame):
+        if isinstance(frame, SlotExpectedFrame):
+            self._expects = frame.expects
+        elif isinstance(frame, SpeechPausedFrame):
             self._drop_speculation()
             # Even under load: the ASR thread runs every finished turn before any speculation, and without the
             # speculative text a turn whose words sound whole could not end before the silence cap.
@@ -83,13 +90,14 @@ class Transcriber(FrameProcessor):
             task = asyncio.create_task(job.result(), name="asr-speculative")
             task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
             self._speculation = _Speculation(frame.voiced_chunks, task, job)
-            if self._turn.finished_words_silence_secs > 0:
+            if self._turn.finished_words_silence_secs > 0 or self._expects is not None:
                 self.create_task(self._judge(self._speculation), name="asr-speculative-judge")
         elif isinstance(frame, CallerTurnFrame):
             self._speaking = False
             speculation, self._speculation = self._speculation, None
             if speculation and speculation.voiced_chunks != frame.voiced_chunks:
                 speculation.task.cancel()  # the caller spoke again after that pause: its text is incomplete
+                speculation.job.abandon()
                 speculation = None
             elif speculation:
                 speculation.job.promote(URGENT)  # the caller now waits for this text: no longer spare work
@@ -108,12 +116,20 @@ class Transcriber(FrameProcessor):
         await asyncio.wait([speculation.task])
         if speculation is not self._speculation or speculation.task.cancelled() or speculation.task.exception():
             return  # the caller went on (or the turn ended) meanwhile; a failure surfaces in _deliver
-        if sounds_finished(speculation.task.result().text, self._turn):
+        text = speculation.task.result().text
+        if self._fills_slot(text):
+            await self.push_frame(WordsSoundFinishedFrame(speculation.voiced_chunks, fills_slot=True),
+                                  FrameDirection.UPSTREAM)
+        elif self._turn.finished_words_silence_secs > 0 and sounds_finished(text, self._turn):
             await self.push_frame(WordsSoundFinishedFrame(speculation.voiced_chunks), FrameDirection.UPSTREAM)
+
+    def _fills_slot(self, text: str) -> bool:
+        return self._expects is not None and fills(self._expects, text, datetime.now(), self._language)
 
     def _drop_speculation(self) -> None:
         if self._speculation is not None:
             self._speculation.task.cancel()  # a queued job never runs; a running one finishes unused
+            self._speculation.job.abandon()  # ... and stops holding the spare worker
             self._speculation = None
 
     async def _deliver(self, frame: CallerTurnFrame, speculation: _Speculation | None,
@@ -151,7 +167,8 @@ class Transcriber(FrameProcessor):
                 self._language = result.language
         if self._held is not None:
             frame, result = _joined(self._take_held(), frame, result)
-        if self._turn.hold_unfinished and sounds_unfinished(result.text, self._turn):
+        if self._turn.hold_unfinished and sounds_unfinished(result.text, self._turn) \
+                and not self._fills_slot(result.text):  # "No." to a yes/no question is a whole answer
             # Wait for the rest, but never past the silence cap counted from the caller's last word.
             wait_s = self._turn.max_silence_secs - (TurnClock.now() - clock.speech_end)
             log.info("turn %r sounds unfinished: waiting up to %.2fs for more", result.text, wait_s)

@@ -82,5 +82,6 @@ class SpeechSynthesizer:
         """The whole reply at once (tests, tools)."""
         return b"".join([pcm async for pcm in self.stream(text, language, sample_rate)])
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 0.0) -> None:
         self._worker.close()
+        self._worker.join(wait_s)

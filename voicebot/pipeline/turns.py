@@ -7,6 +7,9 @@ sounds unfinished ("Hello," ...) until the caller goes on or `max_silence_secs` 
 opinion also works the other way: when the speculative text already sounds like a whole sentence, a shorter
 silence (`finished_words_silence_secs`) ends the turn even while smart-turn is unsure, which it often is after
 numbers ("The order number is 48152.") and short closings ("Goodbye.").
+When the bot asked a question with a definite answer (five digits, yes/no, a date) and the speculative words
+already give it, the turn ends at once: the caller has said all there is to say. Digits said slowly ("four
+eight ... one") do not fill the slot at the pause, so that turn still waits.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class TurnDetector(FrameProcessor):
         if isinstance(frame, WordsSoundFinishedFrame):
             # Only about this turn's speech as it is now: a newer word makes the opinion stale.
             self._words_finished = self._in_turn and frame.voiced_chunks == len(self._voiced)
+            if self._words_finished and frame.fills_slot:
+                await self._end_turn()  # "four eight one five two" to a five-digit question: nothing to wait for
             return
         if isinstance(frame, BotStartedSpeakingFrame):
             self._bot_speaking = True

@@ -76,9 +76,13 @@ def _quiet_session(onnx: Path) -> ort.InferenceSession:
     """piper's model with threads that sleep, not spin, between pieces of work.
 
     onnxruntime's default thread pool spins while it waits; with several calls busy on two cores those
-    spinning threads take the CPU whisper needs for another caller's turn.
+    spinning threads take the CPU whisper needs for another caller's turn. And one thread only: whisper's
+    workers (one per core) must never wait behind speech synthesis for a core, however many calls are
+    being answered at once.
     """
     opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return ort.InferenceSession(str(onnx), sess_options=opts, providers=["CPUExecutionProvider"])

@@ -1,9 +1,13 @@
-"""One thread that runs the CPU-heavy speech jobs of all calls (whisper or piper), most urgent first.
+"""Worker threads that run the CPU-heavy speech jobs of all calls (whisper or piper), most urgent first.
 
 With several calls on two cores, jobs pile up at busy moments. A plain FIFO would let one caller's third
 sentence of a long answer delay another caller's first words; here a job a caller is waiting for in silence
 (their finished turn, the first sentence of their answer) goes before work that has slack (the rest of an
 answer, which plays after the first sentence; a speculative transcription).
+
+With several threads (whisper on both cores), spare work never takes the last free thread: a finished turn
+arriving while every thread is busy speculating would wait for a whole transcription. The time urgent jobs
+wait before a thread takes them is measured: it is what a caller feels, and what admission control reads.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import heapq
 import itertools
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +29,10 @@ URGENT = 0  # a caller is waiting in silence for this
 SOON = 1  # needed before the audio already on its way has played
 SPARE = 2  # useful only if it is done early (speculation)
 
-_STOP = -1  # the stop marker sorts before every job
+# How fast the measured queue delay follows new urgent jobs (weight of the newest one), and how fast it fades
+# when no urgent job runs (an idle server that was overloaded a minute ago is not overloaded now).
+DELAY_SMOOTHING = 0.2
+DELAY_HALF_LIFE_S = 5.0
 
 
 class Job(Generic[T]):
@@ -35,11 +42,19 @@ class Job(Generic[T]):
         self.future: Future[T] = Future()
         self.fn = fn
         self._worker = worker
+        self.priority = SPARE + 1  # lowered by every put
+        self.urgent_since: float | None = None  # when a caller started waiting for it in silence
         self.queued_at = time.monotonic()
 
     async def result(self) -> T:
         """Cancelling the awaiting coroutine drops the job if it has not started; a running job finishes unused."""
         return await asyncio.wrap_future(self.future)
+
+    def abandon(self) -> None:
+        """Nobody wants the result any more: a queued job never runs; a running one finishes unused and no longer
+        counts as spare work holding a thread (a newer speculation of the same turn may start beside it)."""
+        self.future.cancel()
+        self._worker.abandoned(self)
 
     def promote(self, priority: int) -> None:
         """Queue it again at `priority`; whichever of its entries comes first runs it, the other is skipped."""
@@ -48,15 +63,31 @@ class Job(Generic[T]):
 
 
 class PriorityWorker:
-    """A single worker thread fed by a priority queue; equal priorities run in submission order."""
+    """`threads` worker threads fed by one priority queue; equal priorities run in submission order.
 
-    def __init__(self, name: str) -> None:
-        self._queue: queue.PriorityQueue[tuple[int, int, Job[Any] | None]] = queue.PriorityQueue()
+    SPARE jobs run on at most `threads - 1` threads at once (on the only thread when there is one), so a
+    finished turn finds a thread without waiting for a speculation to end.
+    """
+
+    def __init__(self, name: str, threads: int = 1) -> None:
+        self.name = name
+        self._heap: list[tuple[int, int, Job[Any]]] = []
+        self._cond = threading.Condition()
         self._order = itertools.count()
         self._closed = False
         self.on_start: Callable[[float], None] | None = None  # gets each job's seconds in the queue (/metrics)
-        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
-        self._thread.start()
+        self._spare_running: set[Job[Any]] = set()  # running SPARE jobs whose result is still wanted
+        self._spare_limit = max(1, threads - 1)
+        self._delay_s = 0.0  # smoothed wait of urgent jobs before a thread took them ...
+        self._delay_at = 0.0  # ... as of this time (monotonic)
+        self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}" if threads > 1 else name,
+                                          daemon=True) for i in range(max(1, threads))]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def threads(self) -> int:
+        return len(self._threads)
 
     def submit(self, priority: int, fn: Callable[..., T], *args: Any) -> Job[T]:
         if self._closed:
@@ -69,48 +100,96 @@ class PriorityWorker:
         return await self.submit(priority, fn, *args).result()
 
     def put(self, priority: int, job: Job[Any]) -> None:
-        self._queue.put((priority, next(self._order), job))
+        with self._cond:
+            if priority < job.priority:
+                job.priority = priority
+                if priority == URGENT and job.urgent_since is None:
+                    job.urgent_since = time.monotonic()
+            heapq.heappush(self._heap, (priority, next(self._order), job))
+            self._cond.notify()
         if self._closed:  # closed while this was being queued: nobody will run it
             self._fail_waiting()
 
+    def abandoned(self, job: Job[Any]) -> None:
+        """`job` ended or its result is no longer wanted: it stops counting against the spare limit."""
+        with self._cond:
+            if job in self._spare_running:
+                self._spare_running.discard(job)
+                self._cond.notify()
+
+    def queue_delay_s(self) -> float:
+        """How long a caller's finished turn waits for a thread now: the smoothed wait of recent urgent jobs,
+        or longer when an urgent job has already been waiting longer than that."""
+        now = time.monotonic()
+        with self._cond:
+            waiting = [now - job.urgent_since for _, _, job in self._heap
+                       if job.urgent_since is not None and not (job.future.done() or job.future.running())]
+            return max([self._faded_delay(now), *waiting])
+
+    def _faded_delay(self, now: float) -> float:
+        return self._delay_s * 0.5 ** ((now - self._delay_at) / DELAY_HALF_LIFE_S)
+
+    def _next(self) -> Job[Any] | None:
+        """The most urgent runnable job (None: closed). Called with the condition held."""
+        while True:
+            if self._closed:
+                return None
+            while self._heap and (self._heap[0][2].future.done() or self._heap[0][2].future.running()):
+                heapq.heappop(self._heap)  # already run through an earlier entry (it was promoted), or cancelled
+            if self._heap and (self._heap[0][0] < SPARE or len(self._spare_running) < self._spare_limit):
+                return heapq.heappop(self._heap)[2]
+            self._cond.wait()
+
     def _work(self) -> None:
         while True:
-            _, _, job = self._queue.get()
-            if job is None:
-                return
-            if job.future.done() or job.future.running():
-                continue  # already run through an earlier entry (it was promoted)
-            try:
-                if not job.future.set_running_or_notify_cancel():
-                    continue  # its caller gave up while it waited (barge-in, hang-up, stale speculation)
-            except RuntimeError:
-                continue  # failed by close() a moment ago
+            with self._cond:
+                job = self._next()
+                if job is None:
+                    return
+                try:
+                    if not job.future.set_running_or_notify_cancel():
+                        continue  # its caller gave up while it waited (barge-in, hang-up, stale speculation)
+                except RuntimeError:
+                    continue  # failed by close() a moment ago
+                if job.priority >= SPARE:
+                    self._spare_running.add(job)
+                if job.urgent_since is not None:
+                    now = time.monotonic()
+                    faded = self._faded_delay(now)
+                    self._delay_s = faded + DELAY_SMOOTHING * (now - job.urgent_since - faded)
+                    self._delay_at = now
             if self.on_start is not None:
                 self.on_start(time.monotonic() - job.queued_at)
             try:
                 job.future.set_result(job.fn())
             except BaseException as exc:  # handed to the awaiting coroutine, which decides
                 job.future.set_exception(exc)
+            finally:
+                self.abandoned(job)
 
     def close(self) -> None:
-        """Stop after the running job. Jobs still waiting fail with "worker is closed": their callers handle it
+        """Stop after the running jobs. Jobs still waiting fail with "worker is closed": their callers handle it
         like any other failure of the model (the caller goes to a person). Cancelling them instead would leave a
         reply half-spoken with nobody noticing: CancelledError is not an error to the code awaiting it."""
         self._closed = True
         self._fail_waiting()
 
+    def join(self, timeout_s: float) -> None:
+        """Wait (up to `timeout_s` in all) for the jobs still running after `close()`: a process that exits while
+        whisper runs in one of these daemon threads is aborted by the C++ runtime ("terminate called")."""
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
     def _closed_error(self) -> RuntimeError:
-        return RuntimeError(f"{self._thread.name} worker is closed")
+        return RuntimeError(f"{self.name} worker is closed")
 
     def _fail_waiting(self) -> None:
-        while True:
-            try:
-                _, _, job = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if job is None:
-                continue
+        with self._cond:
+            waiting, self._heap = self._heap, []
+            self._cond.notify_all()  # the threads see `_closed` and end
+        for _, _, job in waiting:
             with contextlib.suppress(Exception):  # already cancelled, running or done (promoted twice)
                 if job.future.set_running_or_notify_cancel():
                     job.future.set_exception(self._closed_error())
-        self._queue.put((_STOP, next(self._order), None))  # then the thread ends (a second marker is harmless)

@@ -1,0 +1,62 @@
+"""How loaded the speech side is, and whether a new call can still be answered in time (admission control).
+
+Above capacity, queueing every caller's turns behind everyone else's makes every call slow: answers arrive
+seconds late and callers talk over them. Instead a new call is turned away politely ("all lines are busy",
+then a person or a callback) while finished turns wait longer than `asr.admit_queue_delay_ms` for speech
+recognition. The measure is the one callers feel: how long a finished turn waits for a whisper worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+SLOW_TURN_MS = 1000.0  # a caller waiting longer than this for the answer notices
+
+
+class QueueDelay(Protocol):
+    def queue_delay_s(self) -> float: ...
+
+
+@dataclass
+class CallLoad:
+    """Counters of the calls this process serves; shared by every call (used from the event loop only)."""
+
+    asr: QueueDelay
+    admit_queue_delay_ms: int  # 0 = admit every call
+    active: int = 0
+    turns: int = 0
+    slow_turns: int = 0  # answered more than SLOW_TURN_MS after the caller stopped speaking
+    turned_away: int = 0
+
+    def admit(self) -> bool:
+        """Can a new call be served in time? (False: give it the busy path.)"""
+        if not self.admit_queue_delay_ms:
+            return True
+        return self.asr.queue_delay_s() * 1000 <= self.admit_queue_delay_ms
+
+    def call_started(self, admitted: bool) -> None:
+        self.active += 1
+        self.turned_away += not admitted
+
+    def call_ended(self) -> None:
+        self.active -= 1
+
+    def turn_answered(self, first_audio_ms: float) -> None:
+        self.turns += 1
+        self.slow_turns += first_audio_ms > SLOW_TURN_MS
+
+    def prometheus_metrics(self) -> list[tuple[str, str, str, float]]:
+        return [
+            ("voicebot_asr_queue_delay_seconds", "gauge",
+             "How long a caller's finished turn waits for a speech-recognition worker (smoothed).",
+             self.asr.queue_delay_s()),
+            ("voicebot_calls_active", "gauge", "Calls connected to the bot now (busy-path calls included).",
+             self.active),
+            ("voicebot_calls_turned_away_total", "counter",
+             "New calls answered with the busy message because speech recognition was overloaded.",
+             self.turned_away),
+            ("voicebot_turns_total", "counter", "Caller turns answered.", self.turns),
+            ("voicebot_turns_over_1s_total", "counter",
+             "Caller turns answered more than 1 s after the caller stopped speaking.", self.slow_turns),
+        ]
