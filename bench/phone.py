@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import logging
 import os
 import subprocess
@@ -42,6 +43,7 @@ from tests.telephony.sip_helpers import write_pcap
 from voicebot.config import Settings, load_settings
 from voicebot.dialog.numbers import UNITS, fold, tokens
 from voicebot.pipeline.call import run_call
+from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
 from voicebot.store.calls import CallStore
 
@@ -67,7 +69,7 @@ class Result:
 
 
 # -- caller audio ------------------------------------------------------------------------------------
-def speak(text: str, conv: dict, models, tmp: Path) -> np.ndarray:  # noqa: ANN001 - SharedModels
+def speak(text: str, conv: dict, models: SharedModels, tmp: Path) -> np.ndarray:
     """The caller's sentence as 8 kHz int16: espeak-ng (voice, speed) or piper, resampled by sox."""
     if conv["voice"] == "piper":
         pcm = asyncio.run_coroutine_threadsafe(models.tts.synthesize(text, conv["language"], RATE),
@@ -92,7 +94,7 @@ def to_ulaw(pcm: np.ndarray, noise_dbfs: float | None, rng: np.random.Generator,
     return ul.read_bytes()
 
 
-def scenario_for(conv: dict, models, tmp: Path, reply_secs: float, rng: np.random.Generator) -> Path:  # noqa: ANN001
+def scenario_for(conv: dict, models: SharedModels, tmp: Path, reply_secs: float, rng: np.random.Generator) -> Path:
     body = ""
     for i, text in enumerate(conv["turns"]):
         pcap = tmp / f"turn{i}.pcap"
@@ -156,7 +158,7 @@ async def judge(conv: dict, store: CallStore, call_id: str) -> Result:
 LOOP: asyncio.AbstractEventLoop
 
 
-async def run_one(conv: dict, line: SipLine, store: CallStore, models, tmp: Path, reply_secs: float,  # noqa: ANN001
+async def run_one(conv: dict, line: SipLine, store: CallStore, models: SharedModels, tmp: Path, reply_secs: float,
                   rng: np.random.Generator) -> Result:
     sub = tmp / conv["id"]
     sub.mkdir()
@@ -167,8 +169,9 @@ async def run_one(conv: dict, line: SipLine, store: CallStore, models, tmp: Path
         "-timeout", "300s", "-trace_err", "-error_file", str(sub / "errors.log"),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=sub)
     await sipp.wait()
-    deadline = time.monotonic() + 20
-    while len(line.finished) <= before and time.monotonic() < deadline:
+    for _ in range(100):  # the line lets the call go shortly after sipp's BYE (at most ~20 s)
+        if len(line.finished) > before:
+            break
         await asyncio.sleep(0.2)
     if len(line.finished) <= before:
         return Result(conv, outcome="no call record")
@@ -210,7 +213,7 @@ def report(results: list[Result], title: str) -> str:
     pairs = [(conf, edits(words(ref), words(hyp)) / max(1, len(words(ref))))
              for r in results if len(r.heard) == len(r.conv["turns"])
              for ref, hyp, conf in zip(r.conv["turns"], r.heard, r.confidences, strict=True)]
-    for lo, hi in zip(CONF_BUCKETS, CONF_BUCKETS[1:], strict=False):
+    for lo, hi in itertools.pairwise(CONF_BUCKETS):
         inside = [w for conf, w in pairs if lo <= conf < hi]
         lines.append(f"| {lo:.2f}–{min(hi, 1):.2f} | {len(inside)} | "
                      f"{pct(sum(w <= RIGHT_TURN_WER for w in inside), len(inside))} |")
@@ -237,7 +240,6 @@ async def main() -> int:
     from voicebot.dialog.crm_server import start_demo_crm
     from voicebot.dialog.loader import load_engine
     from voicebot.escalation.handoff import handoff_writer
-    from voicebot.pipeline.models import SharedModels
     from voicebot.store.connection import connect
     from voicebot.store.keys import Keys
 

@@ -16,6 +16,7 @@ from voicebot.dialog import slots as slot_values
 from voicebot.dialog import templates
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
+from voicebot.dialog.numbers import parse_digits, tokens
 from voicebot.dialog.schema import (
     GLOBAL_INTENTS,
     ActionNode,
@@ -33,6 +34,7 @@ from voicebot.dialog.schema import (
 PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say before being asked
 FREE_TEXT_SWITCH = 0.7  # NLU confidence above which a free-text answer is read as a new request instead
 MAX_CHAIN = 50  # nodes entered in one step; more means a loop of non-listening nodes
+EARLY_BYE_WORDS = 2  # a "goodbye" this short before any request is confirmed, not obeyed
 
 
 # -- events ------------------------------------------------------------------------------------------
@@ -121,6 +123,9 @@ class DialogState:
     finished: bool = False
     no_match: bool = False  # the last caller turn could not be used
     variables: dict[str, Any] = field(default_factory=dict)  # built-ins bound by the session
+    partial: dict[str, str] = field(default_factory=dict)  # slot -> digits heard so far, too few to use
+    served: bool = False  # the caller got something they asked for (an answer, an action done)
+    confirm_end: bool = False  # we asked "did you want to end the call?" after an early lone "bye"
 
 
 class FlowMachine:
@@ -163,6 +168,15 @@ class FlowMachine:
             self._on_heard(st, fx, event)
         return st, fx
 
+    def hints(self, st: DialogState) -> str:
+        """What the caller is likely to say next, for speech recognition (the listening node's vocabulary)."""
+        node = self.nodes.get(st.node or "")
+        if isinstance(node, AskNode):
+            return node.hints
+        if isinstance(node, SayNode):
+            return self.flow.settings.hints if node.hints is None else node.hints
+        return ""
+
     def context(self, st: DialogState) -> dict[str, Any]:
         lang = self.flow.language
         ctx: dict[str, Any] = dict(st.variables)
@@ -177,12 +191,30 @@ class FlowMachine:
     # -- caller turns --------------------------------------------------------------------------------
     def _on_heard(self, st: DialogState, fx: list[Effect], ev: Heard) -> None:
         node = self.nodes.get(st.node or "")
+        if st.confirm_end:
+            st.confirm_end = False
+            answer = slot_values.yes_no(ev.text, self.flow.language)
+            if answer is True:
+                return self._global(st, fx, "goodbye", ev.at)
+            if answer is False:
+                fx.append(Say(st.last_prompt))
+                return None
+            # Anything else: the caller went on with what they called about.
+        elif ev.intent == "goodbye" and self._early_fragment(st, ev.text):
+            # On a phone line "Hi, I would like..." cut after one word is heard as "Bye.": never hang up on it.
+            st.confirm_end = self.flow.messages.confirm_end is not None
+            confirm = self._text(st, self.flow.messages.confirm_end, "__confirm_end__")
+            fx.append(Say(confirm or st.last_prompt))
+            return None
         if isinstance(node, AskNode):
             value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None),
                                        self.flow.language)
             if ev.intent == "talk_to_human":
                 return self._global(st, fx, ev.intent, ev.at)
+            if value is None and node.type == "digits":
+                value = slot_values.completed_digits(node, st.partial.get(node.slot, ""), ev.text)
             if value is not None and node.type != "free_text":
+                st.partial.pop(node.slot, None)
                 return self._fill(st, fx, node, value, ev.at, ev.text)
             if ev.intent in GLOBAL_INTENTS:
                 return self._global(st, fx, ev.intent, ev.at)
@@ -193,6 +225,8 @@ class FlowMachine:
                 return self._fill(st, fx, node, value, ev.at, ev.text)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at):
                 return None
+            if node.type == "digits" and (heard := parse_digits(ev.text)):
+                return self._no_match(st, fx, ev.at, reask=self._wrong_length(st, node, heard))
             return self._no_match(st, fx, ev.at)
         if isinstance(node, SayNode):
             if ev.intent in GLOBAL_INTENTS and ev.intent not in node.routes:
@@ -219,6 +253,7 @@ class FlowMachine:
         if not isinstance(node, ActionNode) or st.node != ev.node:
             return
         if ev.ok:
+            st.served = True
             if node.result:
                 st.results[node.result] = ev.data
                 st.verified[node.result] = True
@@ -256,6 +291,7 @@ class FlowMachine:
         if spec and (spec.answer or target):
             st.intents.append(intent)  # the history holds what the caller asked for, not every guess
         if spec and spec.answer and not (routes or {}).get(intent):
+            st.served = True
             fx.append(Say(self._text(st, spec.answer, f"__answer_{intent}__")))
             node = self.nodes.get(st.node or "")
             resume = self.flow.messages.anything_else if isinstance(node, SayNode) else None
@@ -268,7 +304,29 @@ class FlowMachine:
             return True
         return False
 
-    def _no_match(self, st: DialogState, fx: list[Effect], at: datetime) -> None:
+    def _early_fragment(self, st: DialogState, text: str) -> bool:
+        """A one- or two-word "bye" before the caller asked for anything: likely a cut-off greeting."""
+        return not st.intents and not st.served and len(tokens(text)) <= EARLY_BYE_WORDS
+
+    def _wrong_length(self, st: DialogState, node: AskNode, heard: str) -> str | None:
+        """'I heard 4 8 1 2, that's 4 digits...': the re-ask for a number with digits missing (or extra).
+
+        Too few digits are kept: the next turn may be the rest of the number (completed_digits)."""
+        lo = node.length or node.min_length or 1
+        hi = node.length or node.max_length or 32
+        if len(heard) < lo:
+            st.partial[node.slot] = heard
+        else:
+            st.partial.pop(node.slot, None)
+        if self.flow.messages.wrong_length is None:
+            return None
+        ctx = {**self.context(st), "heard": " ".join(heard), "count": len(heard),
+               "length": lo if len(heard) < lo else hi}
+        variants = self.flow.messages.wrong_length
+        text = variants[st.attempts % len(variants)] if isinstance(variants, list) else variants
+        return templates.render(text, ctx, self.filters)
+
+    def _no_match(self, st: DialogState, fx: list[Effect], at: datetime, reask: str | None = None) -> None:
         st.no_match = True
         st.attempts += 1
         node = self.nodes.get(st.node or "")
@@ -276,7 +334,9 @@ class FlowMachine:
         if st.attempts >= limit:
             st.reason = "no_match"
             return self._goto(st, fx, node.on_fail if isinstance(node, AskNode) else "handoff", at)
-        if isinstance(node, AskNode) and node.reprompts:
+        if reask:
+            fx.append(Say(reask))
+        elif isinstance(node, AskNode) and node.reprompts:
             text = node.reprompts[(st.attempts - 1) % len(node.reprompts)]
             fx.append(Say(templates.render(text, self.context(st), self.filters)))
         else:

@@ -16,6 +16,8 @@ SLOT_TYPES = ("digits", "number", "date", "time", "yes_no", "choice", "free_text
 GLOBAL_INTENTS = ("talk_to_human", "repeat", "help", "goodbye")
 # Steps every flow has without writing them; a flow may override one by defining a node with its name.
 BUILTIN_NODES = ("handoff", "callback", "goodbye")
+# Template variables messages.wrong_length may use: the digits heard, how many, how many expected.
+WRONG_LENGTH_VARIABLES = ("heard", "count", "length")
 
 
 class _Model(BaseModel):
@@ -65,6 +67,7 @@ class SayNode(_Model):
     say: Text
     next: str | None = None  # None: listen, and route the caller's answer by intent
     routes: dict[str, str] = Field(default_factory=dict)  # intent -> node, overriding the intent's goto
+    hints: str | None = None  # what callers say here, for speech recognition; None = settings.hints
 
 
 class AskNode(_Model):
@@ -80,6 +83,7 @@ class AskNode(_Model):
     max_attempts: int | None = Field(None, ge=1, le=10)
     next: str
     on_fail: str = "handoff"
+    hints: str = ""  # what callers say here, for speech recognition (never digits: whisper would copy them)
 
 
 class BranchNode(_Model):
@@ -129,6 +133,12 @@ class Messages(_Model):
     callback_offer: Text  # outside the human line's hours; may use {callback_time}
     goodbye: Text
     action_failed: Text  # said when a webhook fails, before the node's on_error
+    # A digits answer with too few/many digits: "I heard {heard}, that's {count} digits..." ({length} expected).
+    # Without it the node's reprompts are used.
+    wrong_length: Text | None = None
+    # A lone "bye" before the caller asked for anything is often a cut-off "Hi, ..." on a phone line:
+    # the bot asks this instead of hanging up. Without it the bot repeats its question.
+    confirm_end: Text | None = None
 
 
 class FlowSettings(_Model):
@@ -136,6 +146,10 @@ class FlowSettings(_Model):
     max_attempts: int = Field(3, ge=1, le=10)
     escalation: dict[str, Any] | None = None  # override of [escalation] for this flow
     business_hours: BusinessHoursSettings | None = None
+    # Words callers say at the flow's listening say-nodes (menu, "anything else?"): given to speech
+    # recognition as the text before the caller's turn, so an 8 kHz "opening hours on Saturday" is not heard
+    # as "opening hour months after day". A node's own `hints` replaces it.
+    hints: str = ""
 
 
 class Flow(_Model):

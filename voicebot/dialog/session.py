@@ -148,7 +148,8 @@ class FlowSession:
             elif isinstance(e, core.End):
                 action, reason = "end", e.reason
         return BotReply(text=text, action=action, reason=reason, intent=intent, confidence=confidence,
-                        slots=dict(self.state.slots), node=self.state.node, language=self.language)
+                        slots=dict(self.state.slots), node=self.state.node, language=self.language,
+                        asr_hints=self.loaded.machine.hints(self.state))
 
     def snapshot(self) -> dict[str, Any]:
         flow = self.loaded.flow
@@ -157,6 +158,9 @@ class FlowSession:
             "node": self.state.node, "intents": list(self.state.intents), "slots": dict(self.state.slots),
             "verified": {k: self.state.results.get(k) for k in self.state.verified},
             "reason": self.state.reason, "callback_id": self.callback_id,
+            # The caller got what they asked for and the bot was not lost (re-asking) at their last turn:
+            # a caller hanging up now was served, not abandoned.
+            "served": self.state.served and self.state.attempts == 0 and not self.state.confirm_end,
             # Per-turn confidence/frustration/signals for the handoff package (voicebot/escalation/handoff.py).
             "escalation_history": self.tracker.history(),
         }

@@ -66,6 +66,7 @@ class BotReply:
     frustration: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)  # escalation signal -> contribution
     handoff_id: str | None = None  # set once the handoff package is stored
+    asr_hints: str = ""  # words the caller is likely to say next (the flow node's hints), for the ASR
 
 
 class DialogSession(Protocol):

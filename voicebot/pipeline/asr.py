@@ -50,6 +50,13 @@ class AsrStats:
     compute_s: float = 0.0
 
 
+def _prompt_tokens(tokenizer: Tokenizer, prompt: str) -> list[int]:
+    """Whisper's "previous text" slot (as faster-whisper's initial_prompt): <|startofprev|> + the last tokens."""
+    if not prompt.strip():
+        return []
+    return [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-(MAX_TOKENS // 2 - 1):]]
+
+
 def segment_confidence(avg_logprob: float, no_speech_prob: float) -> float:
     """exp(mean token log-prob) is the geometric-mean token probability; discount it by the chance of no speech."""
     return max(0.0, min(1.0, math.exp(avg_logprob) * (1.0 - no_speech_prob)))
@@ -74,19 +81,22 @@ class SpeechRecognizer:
     def queued(self) -> int:
         return self._queued
 
-    async def transcribe(self, audio: np.ndarray, language: str) -> Transcript:
-        """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass)."""
-        return await self._submit(URGENT, audio, language).result()
+    async def transcribe(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
+        """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass).
 
-    def speculate(self, audio: np.ndarray, language: str) -> Job[Transcript]:
+        `prompt`: words the caller is likely to say now (the dialog node's vocabulary), given to whisper as
+        the text before this turn: it then spells digits and our words the way the dialog expects."""
+        return await self._submit(URGENT, audio, language, prompt).result()
+
+    def speculate(self, audio: np.ndarray, language: str, prompt: str = "") -> Job[Transcript]:
         """Transcribe a turn that may not be over: every finished turn waiting for the thread goes first.
 
         `promote(URGENT)` the job if the turn turns out to be over as it was: its caller now waits for it.
         """
-        return self._submit(SPARE, audio, language)
+        return self._submit(SPARE, audio, language, prompt)
 
-    def _submit(self, priority: int, audio: np.ndarray, language: str) -> Job[Transcript]:
-        job = self._worker.submit(priority, self.transcribe_sync, audio, language)
+    def _submit(self, priority: int, audio: np.ndarray, language: str, prompt: str) -> Job[Transcript]:
+        job = self._worker.submit(priority, self.transcribe_sync, audio, language, prompt)
         with self._stats_lock:
             self._queued += 1
         job.future.add_done_callback(self._finished)
@@ -96,13 +106,13 @@ class SpeechRecognizer:
         with self._stats_lock:
             self._queued -= 1
 
-    def transcribe_sync(self, audio: np.ndarray, language: str) -> Transcript:
+    def transcribe_sync(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
         started = time.perf_counter()
         features = self.model.feature_extractor(audio)
         if features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
-            text, confidence = self._decode_short(features, language)
+            text, confidence = self._decode_short(features, language, prompt)
         else:  # a turn longer than one window: faster-whisper's own sliding windows
-            text, confidence = self._decode_long(audio, language)
+            text, confidence = self._decode_long(audio, language, prompt)
         elapsed = time.perf_counter() - started
         duration = len(audio) / SAMPLE_RATE
         with self._stats_lock:
@@ -112,7 +122,7 @@ class SpeechRecognizer:
         return Transcript(text=text, language=language, confidence=confidence, duration_s=duration,
                           compute_ms=elapsed * 1000)
 
-    def _decode_short(self, features: np.ndarray, language: str) -> tuple[str, float]:
+    def _decode_short(self, features: np.ndarray, language: str, prompt: str) -> tuple[str, float]:
         tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
                               language=language)
         frames = min(FULL_WINDOW_FRAMES, max(MIN_WINDOW_FRAMES, features.shape[-1] + WINDOW_MARGIN_FRAMES))
@@ -120,7 +130,7 @@ class SpeechRecognizer:
         window[0, :, : features.shape[-1]] = features
         result = self.model.model.generate(
             ctranslate2.StorageView.from_array(window),
-            [[*tokenizer.sot_sequence, tokenizer.no_timestamps]],
+            [[*_prompt_tokens(tokenizer, prompt), *tokenizer.sot_sequence, tokenizer.no_timestamps]],
             beam_size=self.beam_size, max_length=MAX_TOKENS, return_scores=True, return_no_speech_prob=True,
             suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1]) or []),
         )[0]
@@ -132,9 +142,10 @@ class SpeechRecognizer:
             return "", 0.0  # whisper's own rule (as in faster-whisper): noise, not words
         return text, segment_confidence(avg_logprob, result.no_speech_prob) if text else 0.0
 
-    def _decode_long(self, audio: np.ndarray, language: str) -> tuple[str, float]:
+    def _decode_long(self, audio: np.ndarray, language: str, prompt: str) -> tuple[str, float]:
         segments, _info = self.model.transcribe(
             audio, language=language, beam_size=self.beam_size, without_timestamps=True,
+            initial_prompt=prompt or None,
             vad_filter=False, condition_on_previous_text=False, temperature=0.0,
         )
         # The generator is lazy: decoding happens while we iterate, so drain it here, in the worker thread.

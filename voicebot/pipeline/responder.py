@@ -14,6 +14,7 @@ from voicebot.pipeline.frames import (
     BotActionFrame,
     BotReplyFrame,
     CallerEventFrame,
+    ListeningFrame,
     SystemFaultFrame,
     TransferFailedFrame,
     TurnClock,
@@ -76,5 +77,6 @@ class DialogResponder(FrameProcessor):
 
     async def _reply(self, reply: BotReply, clock: TurnClock | None) -> None:
         self._closing = reply.action != "continue"
+        await self.push_frame(ListeningFrame(reply.asr_hints), FrameDirection.UPSTREAM)
         await self.push_frame(BotReplyFrame(reply, clock))
         await self.push_frame(BotActionFrame(reply))

@@ -23,6 +23,7 @@ from voicebot.pipeline.asr import SpeechRecognizer, Transcript
 from voicebot.pipeline.frames import (
     CallerEventFrame,
     CallerTurnFrame,
+    ListeningFrame,
     SpeechPausedFrame,
     SystemFaultFrame,
     TurnClock,
@@ -67,16 +68,19 @@ class Transcriber(FrameProcessor):
         self._last: asyncio.Task[None] | None = None  # turns are delivered in order
         self._held: _Held | None = None
         self._speaking = False  # the caller is inside a turn (between UserStartedSpeaking and its CallerTurn)
+        self._hints = ""  # the dialog's listening node vocabulary, whisper's context for the next turns
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
-        if isinstance(frame, SpeechPausedFrame):
+        if isinstance(frame, ListeningFrame):
+            self._hints = frame.hints  # from the dialog downstream; nothing upstream needs it
+        elif isinstance(frame, SpeechPausedFrame):
             self._drop_speculation()
             # Even under load: the ASR thread runs every finished turn before any speculation, and without the
             # speculative text a turn whose words sound whole could not end before the silence cap.
             # A plain asyncio task, not self.create_task: pipecat's task wrapper swallows exceptions, and a
             # failing recognizer must surface when the turn awaits this result.
-            job = self._asr.speculate(frame.audio, self._language)
+            job = self._asr.speculate(frame.audio, self._language, self._hints)
             task = asyncio.create_task(job.result(), name="asr-speculative")
             task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
             self._speculation = _Speculation(frame.voiced_chunks, task, job)
@@ -121,7 +125,7 @@ class Transcriber(FrameProcessor):
                 result = await speculation.task
                 clock.speculative_hit = True
             else:
-                result = await self._asr.transcribe(frame.audio, self._language)
+                result = await self._asr.transcribe(frame.audio, self._language, self._hints)
         except Exception as exc:  # the caller must reach a human, not silence
             log.exception("speech recognition failed")
             if previous is not None:
