@@ -262,13 +262,15 @@ async def main() -> int:
     rng = np.random.default_rng(args.seed)
     results: list[Result] = []
     lines: dict[str, SipLine] = {}
+    engines = []
     try:
         for conv in convs:
             lang = conv["language"]
             if lang not in lines:
                 settings: Settings = base.model_copy(update={
                     "dialog": base.dialog.model_copy(update={"default_language": lang})})
-                services = CallServices(settings=settings, models=models, dialog=load_engine(settings), store=store,
+                engines.append(load_engine(settings))
+                services = CallServices(settings=settings, models=models, dialog=engines[-1], store=store,
                                         write_handoff=handoff_writer(settings))
                 lines[lang] = SipLine(settings, services, run_call)
                 await lines[lang].start()
@@ -281,6 +283,8 @@ async def main() -> int:
     finally:
         for line in lines.values():
             await line.stop()
+        for engine in engines:
+            await engine.close()
         keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=500)]
         if keys:
             await client.delete(*keys)

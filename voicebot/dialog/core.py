@@ -49,6 +49,7 @@ class Heard:
     intent: str | None  # None: out of scope / not confident
     confidence: float
     at: datetime
+    alternatives: tuple[str, ...] = ()  # other likely transcripts (ASR n-best), best first
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,11 @@ class FlowMachine:
                                        self.flow.language)
             if ev.intent == "talk_to_human":
                 return self._global(st, fx, ev.intent, ev.at)
+            if value is None and node.type in PREFILL_TYPES:
+                # The best transcript does not fit ("4 8 1 2" for five digits): the first one that does.
+                local = self.hours.local(ev.at).replace(tzinfo=None)
+                value = next((v for alt in ev.alternatives
+                              if (v := slot_values.extract(node, alt, local, self.flow.language)) is not None), None)
             if value is None and node.type == "digits":
                 value = slot_values.completed_digits(node, st.partial.get(node.slot, ""), ev.text)
             if value is not None and node.type != "free_text":

@@ -41,6 +41,7 @@ class CallerSaid:
     asr_confidence: float | None = None  # 0..1; None for typed text
     prosody: Prosody | None = None
     barge_in: bool = False  # the caller spoke over the bot
+    alternatives: tuple[str, ...] = ()  # the ASR's other likely transcripts, best first
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ class Transcript:
     confidence: float  # 0..1, from avg_logprob and no_speech_prob of the segments
     duration_s: float  # audio length
     compute_ms: float  # time spent in whisper
+    # Whisper's other beam hypotheses, best first: on an 8 kHz line a digit the best one lost ("4 8 1 2") is
+    # often in the next ones, and the dialog may take the first that fits its question (a 5-digit number).
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass
@@ -109,8 +112,9 @@ class SpeechRecognizer:
     def transcribe_sync(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
         started = time.perf_counter()
         features = self.model.feature_extractor(audio)
+        alternatives: tuple[str, ...] = ()
         if features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
-            text, confidence = self._decode_short(features, language, prompt)
+            text, confidence, alternatives = self._decode_short(features, language, prompt)
         else:  # a turn longer than one window: faster-whisper's own sliding windows
             text, confidence = self._decode_long(audio, language, prompt)
         elapsed = time.perf_counter() - started
@@ -120,9 +124,9 @@ class SpeechRecognizer:
             self.stats.audio_s += duration
             self.stats.compute_s += elapsed
         return Transcript(text=text, language=language, confidence=confidence, duration_s=duration,
-                          compute_ms=elapsed * 1000)
+                          compute_ms=elapsed * 1000, alternatives=alternatives)
 
-    def _decode_short(self, features: np.ndarray, language: str, prompt: str) -> tuple[str, float]:
+    def _decode_short(self, features: np.ndarray, language: str, prompt: str) -> tuple[str, float, tuple[str, ...]]:
         tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
                               language=language)
         frames = min(FULL_WINDOW_FRAMES, max(MIN_WINDOW_FRAMES, features.shape[-1] + WINDOW_MARGIN_FRAMES))
@@ -131,7 +135,8 @@ class SpeechRecognizer:
         result = self.model.model.generate(
             ctranslate2.StorageView.from_array(window),
             [[*_prompt_tokens(tokenizer, prompt), *tokenizer.sot_sequence, tokenizer.no_timestamps]],
-            beam_size=self.beam_size, max_length=MAX_TOKENS, return_scores=True, return_no_speech_prob=True,
+            beam_size=self.beam_size, num_hypotheses=self.beam_size, max_length=MAX_TOKENS, return_scores=True,
+            return_no_speech_prob=True,
             suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1]) or []),
         )[0]
         tokens = result.sequences_ids[0]
@@ -139,8 +144,9 @@ class SpeechRecognizer:
         # ctranslate2's score is the length-normalized log-prob; faster-whisper's avg_logprob divides by len+1.
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_MAX and avg_logprob < LOGPROB_MIN:
-            return "", 0.0  # whisper's own rule (as in faster-whisper): noise, not words
-        return text, segment_confidence(avg_logprob, result.no_speech_prob) if text else 0.0
+            return "", 0.0, ()  # whisper's own rule (as in faster-whisper): noise, not words
+        others = dict.fromkeys(t for ids in result.sequences_ids[1:] if (t := tokenizer.decode(ids).strip()) != text)
+        return text, segment_confidence(avg_logprob, result.no_speech_prob) if text else 0.0, tuple(others)
 
     def _decode_long(self, audio: np.ndarray, language: str, prompt: str) -> tuple[str, float]:
         segments, _info = self.model.transcribe(

@@ -172,7 +172,7 @@ class Transcriber(FrameProcessor):
         said = CallerSaid(
             text=result.text, language=result.language, asr_confidence=round(result.confidence, 3),
             prosody=prosody.measure(frame.voiced, RATE, len(result.text.split()), frame.speech_s),
-            barge_in=frame.barge_in,
+            barge_in=frame.barge_in, alternatives=result.alternatives,
         )
         await self.push_frame(CallerEventFrame(said, frame.clock))
 
@@ -196,5 +196,6 @@ def _joined(first: tuple[CallerTurnFrame, Transcript], frame: CallerTurnFrame,
     joined = Transcript(
         text=f"{held.text.strip()} {result.text.strip()}", language=result.language,
         confidence=min(held.confidence, result.confidence), duration_s=held.duration_s + result.duration_s,
-        compute_ms=held.compute_ms + result.compute_ms)
+        compute_ms=held.compute_ms + result.compute_ms,
+        alternatives=tuple(f"{held.text.strip()} {alt.strip()}" for alt in result.alternatives))
     return joined_frame, joined
