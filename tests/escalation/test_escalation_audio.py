@@ -134,8 +134,9 @@ async def test_a_call_replayed_is_heard_exactly_the_same_way(engine: FlowEngine,
         for replay in range(2):
             heard.append([])
 
-            def recording(audio: Any, language: str, into: list[tuple[bytes, str]] = heard[-1]) -> Any:
-                transcript = transcribe(audio, language)
+            def recording(audio: Any, language: str, prompt: str = "",
+                          into: list[tuple[bytes, str]] = heard[-1]) -> Any:
+                transcript = transcribe(audio, language, prompt)
                 into.append((audio.tobytes(), transcript.text))
                 return transcript
 
