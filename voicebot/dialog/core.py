@@ -370,6 +370,7 @@ class FlowMachine:
                 name = node.next
             elif isinstance(node, AskNode):
                 st.slots.pop(node.slot, None)  # re-entering an ask (caller changed their mind) asks again
+                st.partial.pop(node.slot, None)
                 value = None
                 if trigger and node.type in PREFILL_TYPES:
                     value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None),

@@ -9,8 +9,10 @@ forces English and hides the per-segment probabilities the escalation policy nee
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 
 import ctranslate2
@@ -32,6 +34,9 @@ WINDOW_MARGIN_FRAMES = 100
 MAX_TOKENS = 224
 NO_SPEECH_MAX = 0.6
 LOGPROB_MIN = -1.0
+COMPRESSION_MAX = 2.4  # faster-whisper's compression_ratio_threshold: above it a transcript repeats itself
+MAX_LOOPING_CHARS = 60
+COPIED_PHRASES = 2  # a transcript made of this many of the prompt's phrases was copied from it
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,24 @@ def _prompt_tokens(tokenizer: Tokenizer, prompt: str) -> list[int]:
     if not prompt.strip():
         return []
     return [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-(MAX_TOKENS // 2 - 1):]]
+
+
+def _compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def _copied(text: str, prompt: str) -> bool:
+    """The transcript is the prompt's own list ("Order status, where is my order"): two or more of its
+    comma-separated phrases, and no word that is not in the prompt. One phrase ("where is my order") is a caller."""
+    said = " ".join(_words(text))
+    phrases = [p for part in re.split(r"[,.;:]", prompt) if (p := " ".join(_words(part)))]
+    inside = sum(f" {p} " in f" {said} " for p in phrases)
+    return inside >= COPIED_PHRASES and set(_words(text)) <= set(_words(prompt))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
 
 
 def segment_confidence(avg_logprob: float, no_speech_prob: float) -> float:
@@ -115,6 +138,10 @@ class SpeechRecognizer:
         alternatives: tuple[str, ...] = ()
         if features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
             text, confidence, alternatives = self._decode_short(features, language, prompt)
+            if prompt and _copied(text, prompt):
+                # Unclear audio: whisper repeated its context ("Order status, where is my order") instead of
+                # the caller's words. Heard again without context.
+                text, confidence, alternatives = self._decode_short(features, language, "")
         else:  # a turn longer than one window: faster-whisper's own sliding windows
             text, confidence = self._decode_long(audio, language, prompt)
         elapsed = time.perf_counter() - started
@@ -139,13 +166,18 @@ class SpeechRecognizer:
             return_no_speech_prob=True,
             suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1]) or []),
         )[0]
-        tokens = result.sequences_ids[0]
-        text = tokenizer.decode(tokens).strip()
+        texts = [tokenizer.decode(ids).strip() for ids in result.sequences_ids]
+        # A looping hypothesis ("Janic Janic Janic ...", whisper on unclear audio) is not what anyone said:
+        # faster-whisper's compression-ratio rule. The best hypothesis that does not loop is taken instead.
+        best = next((i for i, t in enumerate(texts) if _compression_ratio(t) <= COMPRESSION_MAX), None)
+        if best is None:
+            return texts[0][:MAX_LOOPING_CHARS], 0.0, ()  # words, but no confidence in them: a re-ask
+        tokens, text = result.sequences_ids[best], texts[best]
         # ctranslate2's score is the length-normalized log-prob; faster-whisper's avg_logprob divides by len+1.
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        avg_logprob = result.scores[best] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_MAX and avg_logprob < LOGPROB_MIN:
             return "", 0.0, ()  # whisper's own rule (as in faster-whisper): noise, not words
-        others = dict.fromkeys(t for ids in result.sequences_ids[1:] if (t := tokenizer.decode(ids).strip()) != text)
+        others = dict.fromkeys(t for t in texts[best + 1:] if t != text and _compression_ratio(t) <= COMPRESSION_MAX)
         return text, segment_confidence(avg_logprob, result.no_speech_prob) if text else 0.0, tuple(others)
 
     def _decode_long(self, audio: np.ndarray, language: str, prompt: str) -> tuple[str, float]:
