@@ -98,3 +98,12 @@ async def test_the_first_transcript_that_fits_the_question_is_taken(call) -> Non
     # At a question with no number the best transcript is used as it is.
     assert (await c.session.handle(CallerSaid("what are your opening hours", alternatives=("4 8 1 5 2",)))).text \
         .startswith("Our consultants are available")
+
+
+async def test_a_goodbye_heard_with_low_asr_confidence_is_asked_about(call) -> None:
+    c = call("en")
+    await c.start()
+    await c.say("where is my order")
+    asked = await c.session.handle(CallerSaid("that's all, goodbye", asr_confidence=0.2))
+    assert asked.action == "continue" and "end the call" in asked.text
+    assert (await c.session.handle(CallerSaid("that's all, goodbye", asr_confidence=0.9))).action == "end"

@@ -35,6 +35,9 @@ PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say be
 FREE_TEXT_SWITCH = 0.7  # NLU confidence above which a free-text answer is read as a new request instead
 MAX_CHAIN = 50  # nodes entered in one step; more means a loop of non-listening nodes
 EARLY_BYE_WORDS = 2  # a "goodbye" this short before any request is confirmed, not obeyed
+# A "goodbye" heard with less ASR confidence is confirmed, not obeyed: on phone audio fewer than half of such
+# transcripts are right (bench/results/phone.md calibration), and hanging up on a caller is the worst mistake.
+GOODBYE_ASR_MIN = 0.45
 
 
 # -- events ------------------------------------------------------------------------------------------
@@ -50,6 +53,7 @@ class Heard:
     confidence: float
     at: datetime
     alternatives: tuple[str, ...] = ()  # other likely transcripts (ASR n-best), best first
+    asr_confidence: float | None = None  # None: typed text
 
 
 @dataclass(frozen=True)
@@ -201,8 +205,11 @@ class FlowMachine:
                 fx.append(Say(st.last_prompt))
                 return None
             # Anything else: the caller went on with what they called about.
-        elif ev.intent == "goodbye" and self._early_fragment(st, ev.text):
-            # On a phone line "Hi, I would like..." cut after one word is heard as "Bye.": never hang up on it.
+        elif ev.intent == "goodbye" and (self._early_fragment(st, ev.text) or (
+                ev.asr_confidence is not None and ev.asr_confidence < GOODBYE_ASR_MIN)):
+            # On a phone line "Hi, I would like..." cut after one word is heard as "Bye.", and mumbling can look
+            # like a goodbye: never hang up on it. Unclear, so a no-match for escalation.
+            st.no_match = True
             st.confirm_end = self.flow.messages.confirm_end is not None
             confirm = self._text(st, self.flow.messages.confirm_end, "__confirm_end__")
             fx.append(Say(confirm or st.last_prompt))

@@ -58,7 +58,8 @@ class FlowSession:
         if isinstance(event, CallerSaid):
             understood = self.loaded.nlu.classify(event.text)
             intent, confidence = understood.intent, understood.confidence
-            ev: core.Event = core.Heard(event.text, intent, understood.confidence, now, event.alternatives)
+            ev: core.Event = core.Heard(event.text, intent, understood.confidence, now, event.alternatives,
+                                        event.asr_confidence)
         elif isinstance(event, CallerDtmf):
             intent = "talk_to_human" if event.digits.strip("#") == "0" else None
             confidence = 1.0 if intent else None
