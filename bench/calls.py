@@ -135,6 +135,17 @@ def scenario(pcaps: list[Path], minutes: float, turn_secs: float, lockstep: bool
     return _HEAD.format(greeting_ms=GREETING_MS, phase=phase) + body + _TAIL
 
 
+def caller_pcaps(tmp: Path) -> list[Path]:
+    """One pcap per caller sentence (espeak-ng speech, mu-law RTP) for sipp's play_pcap_audio."""
+    pcaps = []
+    for i, sentence in enumerate(SENTENCES):
+        sub = tmp / f"s{i}"
+        sub.mkdir()
+        write_pcap(sub / "say.pcap", espeak_ulaw(sentence, sub))
+        pcaps.append(sub / "say.pcap")
+    return pcaps
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -235,12 +246,7 @@ async def main() -> int:
     models = await asyncio.to_thread(SharedModels.load, settings)
     services = CallServices(settings=settings, models=models, dialog=load_engine(settings), store=None,
                             write_handoff=handoff_writer(settings))
-    pcaps = []
-    for i, sentence in enumerate(SENTENCES):
-        sub = tmp / f"s{i}"
-        sub.mkdir()
-        write_pcap(sub / "say.pcap", espeak_ulaw(sentence, sub))
-        pcaps.append(sub / "say.pcap")
+    pcaps = caller_pcaps(tmp)
     scenario_file = tmp / "bench_caller.xml"
     scenario_file.write_text(scenario(pcaps, args.minutes, args.turn_secs, args.lockstep))
 

@@ -8,6 +8,10 @@ call would, minus audio. Printed:
   turns-to-transfer  per needing-a-person call: transfer turn - trouble turn + 1 (1 = at once)
   dropped          calls the bot ended while the caller was still talking, or that crashed (target 0)
 
+Sets: escalation_set.yaml (development, the default); escalation_blind2.yaml (issue 12: both languages, payment
+problems, technical faults, small talk, yes/no answers, FAQ; written before reading the flows, evaluated once,
+result in bench/results/issue12-blind.md).
+
 Usage: .venv/bin/python bench/escalation.py [--set FILE] [--verbose]
 """
 

@@ -10,12 +10,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass, field
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
 # A media message carries 20 ms (160 bytes) in practice; refuse absurd ones instead of decoding them.
 MAX_PAYLOAD_BYTES = 64_000
 MAX_MESSAGE_CHARS = 200_000
+# Twilio SIDs: two letters and 32 hex digits. Checked strictly: a callSid names records and log lines.
+CALL_SID = re.compile(r"CA[0-9a-f]{32}")
+STREAM_SID = re.compile(r"MZ[0-9a-f]{32}")
+ACCOUNT_SID = re.compile(r"AC[0-9A-Za-z]{0,62}")
+MAX_PARAMETERS = 16
+PARAMETER_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+MAX_PARAMETER_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,14 @@ class Stop:
 
 
 TwilioMessage = Connected | Start | Media | Mark | Dtmf | Stop
+
+# What Twilio puts in From/To: "+48600100200", "anonymous", "client:alice", "sip:alice@example.com".
+PARTY = re.compile(r"[A-Za-z0-9+:@._()\- ]{1,64}")
+
+
+def party(value: object) -> str:
+    """A caller/called number as Twilio sends it, or "" for anything else (too long, odd characters)."""
+    return value if isinstance(value, str) and PARTY.fullmatch(value) else ""
 
 
 def _obj(value: object, what: str) -> dict:
@@ -106,17 +122,30 @@ def _parse_start(msg: dict) -> Start:
     stream_sid = msg.get("streamSid") or start.get("streamSid")
     if not isinstance(stream_sid, str) or not stream_sid:
         raise ValueError("start.streamSid must be a non-empty string")
+    if not STREAM_SID.fullmatch(stream_sid):
+        raise ValueError(f"start.streamSid {stream_sid[:40]!r} is not a Twilio stream SID (MZ + 32 hex digits)")
+    call_sid = _str(start, "callSid", "start")
+    if not CALL_SID.fullmatch(call_sid):
+        raise ValueError(f"start.callSid {call_sid[:40]!r} is not a Twilio call SID (CA + 32 hex digits)")
+    account_sid = _str(start, "accountSid", "start", required=False)
+    if account_sid and not ACCOUNT_SID.fullmatch(account_sid):
+        raise ValueError(f"start.accountSid {account_sid[:40]!r} is not a Twilio account SID")
     params = start.get("customParameters") or {}
     params = _obj(params, "start.customParameters")
+    if len(params) > MAX_PARAMETERS:
+        raise ValueError(f"start.customParameters: more than {MAX_PARAMETERS} parameters")
+    for name, value in params.items():
+        if not PARAMETER_NAME.fullmatch(name) or not isinstance(value, str) or len(value) > MAX_PARAMETER_CHARS:
+            raise ValueError(f"start.customParameters.{name[:40]!r}: a name of letters/digits and a string "
+                             f"of at most {MAX_PARAMETER_CHARS} characters")
     fmt = _obj(start.get("mediaFormat") or {}, "start.mediaFormat")
     encoding = fmt.get("encoding", "audio/x-mulaw")
     rate = fmt.get("sampleRate", 8000)
     if encoding != "audio/x-mulaw" or rate != 8000:
         raise ValueError(f"unsupported media format {encoding!r} at {rate!r} Hz (want audio/x-mulaw at 8000)")
     return Start(
-        stream_sid=stream_sid, call_sid=_str(start, "callSid", "start"),
-        account_sid=_str(start, "accountSid", "start", required=False),
-        custom_parameters={str(k): str(v) for k, v in params.items()},
+        stream_sid=stream_sid, call_sid=call_sid, account_sid=account_sid,
+        custom_parameters=dict(params),
         encoding=encoding, sample_rate=rate,
     )
 

@@ -4,9 +4,13 @@
                          to our websocket, passing the caller's number and language as stream parameters
     GET  /twilio/media   the Media Streams websocket: one `run_call` per stream
 
-With `twilio.auth_token` set, every request must carry a valid `X-Twilio-Signature`.
-Every inbound message is validated (twilio_messages.py); a bad one is logged and skipped, never fatal.
     POST /twilio/after-stream  <Connect action>: once the stream ends, hang up or dial the human line
+
+Twilio drives calls only with `twilio.auth_token` configured: the server refuses to start with Twilio
+enabled and no token. Every webhook and the websocket upgrade must carry a valid `X-Twilio-Signature`;
+the stream's `start` must carry the per-call token the voice webhook issued (twilio_signature.py); a
+websocket with an `Origin` (a browser: Twilio sends none) is refused. Every inbound message is validated
+(twilio_messages.py: SIDs, parameters, numbers); a bad one is logged and skipped, never fatal.
 
 If the bot cannot run the call (models not loaded, the pipeline raised) the caller is sent to the human
 line: through the REST API when credentials are configured, else by the <Connect action> TwiML.
@@ -53,6 +57,10 @@ routes = web.RouteTableDef()
 
 async def twilio_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    if settings.twilio.enabled and not settings.twilio.auth_token:
+        # Settings validation says the same; this also covers settings built without it (model_copy).
+        raise RuntimeError("twilio.enabled is true but twilio.auth_token is empty: anyone could drive calls. "
+                           "Set env VOICEBOT_TWILIO_AUTH_TOKEN, or twilio.enabled = false")
     async with aiohttp.ClientSession() as session:
         app[TWILIO] = TwilioState(TwilioRest(settings.twilio, session), LegOutcomes(app[REDIS], app[STORE_KEYS]))
         yield
@@ -78,12 +86,10 @@ def _public_urls(request: web.Request, websocket: bool = False) -> list[str]:
 
 
 def _check_signature(request: web.Request, params: dict[str, str], websocket: bool = False) -> None:
-    """With an auth token configured, only Twilio may drive calls: refuse unsigned or forged requests."""
+    """Only Twilio may drive calls: refuse unsigned or forged requests (and everything without a token)."""
     token = request.app[SETTINGS].twilio.auth_token
-    if not token:
-        return
     given = request.headers.get("X-Twilio-Signature", "")
-    if not twilio_signature.is_valid(_public_urls(request, websocket), params, token, given):
+    if not token or not twilio_signature.is_valid(_public_urls(request, websocket), params, token, given):
         log.warning("twilio: refusing %s %s: bad or missing X-Twilio-Signature", request.method, request.path)
         raise web.HTTPForbidden(text="invalid X-Twilio-Signature\n")
 
@@ -92,6 +98,13 @@ async def _signed_form(request: web.Request) -> dict[str, str]:
     form = {k: str(v) for k, v in (await request.post()).items()}
     _check_signature(request, form)
     return form
+
+
+def _call_sid(form: dict[str, str]) -> str:
+    call_sid = form.get("CallSid", "")
+    if not tm.CALL_SID.fullmatch(call_sid):
+        raise web.HTTPBadRequest(text="CallSid must be a Twilio call SID (CA + 32 hex digits)\n")
+    return call_sid
 
 
 @routes.post("/twilio/voice")
@@ -105,7 +118,9 @@ async def voice_webhook(request: web.Request) -> web.Response:
     language = request.query.get("language", "")
     if language and language not in LANGUAGES:
         raise web.HTTPBadRequest(text=f"language must be one of {', '.join(LANGUAGES)}, got {language[:8]!r}\n")
-    params = {"caller": form.get("From", ""), "called": form.get("To", ""), "language": language}
+    call_sid = _call_sid(form)
+    params = {"caller": tm.party(form.get("From")), "called": tm.party(form.get("To")), "language": language}
+    params[twilio_signature.STREAM_TOKEN] = twilio_signature.stream_token(cfg.auth_token, call_sid, params)
     # Relative: Twilio resolves it against this webhook's URL, so it works behind any public host name.
     twiml = stream_twiml(stream_url, params, action_url="/twilio/after-stream")
     return web.Response(text=twiml, content_type="text/xml")
@@ -116,8 +131,8 @@ async def voice_webhook(request: web.Request) -> web.Response:
 async def after_stream(request: web.Request) -> web.Response:
     """<Connect action>: the stream is over; hang up if the bot said goodbye, else dial the human line."""
     state = _state(request)
-    call_sid = (await _signed_form(request)).get("CallSid", "")
-    outcome = await state.outcomes.get(call_sid) if call_sid else None
+    call_sid = _call_sid(await _signed_form(request))
+    outcome = await state.outcomes.get(call_sid)
     twiml = after_stream_twiml(outcome.disposition if outcome else None, outcome.handoff_id if outcome else "",
                                request.app[SETTINGS].twilio.transfer_target)
     return web.Response(text=twiml, content_type="text/xml")
@@ -127,6 +142,9 @@ async def after_stream(request: web.Request) -> web.Response:
 @switch_endpoint
 async def media_stream(request: web.Request) -> web.StreamResponse:
     state = _state(request)
+    if "Origin" in request.headers:  # a browser's websocket: Twilio sends no Origin
+        log.warning("twilio: refusing a media websocket from origin %r", request.headers["Origin"][:100])
+        raise web.HTTPForbidden(text="no browser may open the Twilio media stream\n")
     _check_signature(request, {}, websocket=True)
     settings = request.app[SETTINGS]
     if state.active >= settings.twilio.max_calls:
@@ -166,6 +184,11 @@ async def serve_stream(
                 if line is not None:
                     line.on_message(msg)
                 elif isinstance(msg, tm.Start):
+                    if not twilio_signature.stream_token_ok(state.rest.cfg.auth_token, msg.call_sid,
+                                                            msg.custom_parameters):
+                        log.warning("twilio stream: refusing start for %s: no valid stream token "
+                                    "(the voice webhook did not issue this stream)", msg.call_sid)
+                        break
                     start_deadline.reschedule(None)
                     line = TwilioLine(ws, msg, state.outcomes, state.rest)
                     call = asyncio.create_task(_run_then_close(run, line))
@@ -193,7 +216,7 @@ async def _run(app: web.Application, line: TwilioLine) -> None:
     params = line.start.custom_parameters
     language = params.get("language", "")
     info = CallInfo(
-        call_id=line.call_sid, caller_number=params.get("caller", ""), channel="twilio",
+        call_id=line.call_sid, caller_number=tm.party(params.get("caller")), channel="twilio",
         language=language if language in LANGUAGES else settings.dialog.default_language,
         flow_id=settings.dialog.default_flow,
     )

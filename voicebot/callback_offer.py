@@ -60,7 +60,7 @@ class CallbackOffer:
     @classmethod
     def for_store(cls, settings: Settings, calls: CallStore) -> CallbackOffer:
         """Requests go next to the call records, through their write buffer (an outage keeps the promise)."""
-        store = CallbackStore(calls.client, calls.keys, calls.buffer)
+        store = CallbackStore(calls.client, calls.keys, calls.buffer, redact=calls.redact)
         return cls(store, BusinessHours.from_settings(settings.business_hours))
 
     async def book(self, info: CallInfo, *, topic: str, reason: str, detail: str,

@@ -11,7 +11,9 @@ import importlib
 import logging
 import sys
 
+from voicebot import log_lines
 from voicebot.config import ConfigError, load_settings
+from voicebot.store.redact import redact
 
 COMMAND_MODULES = (
     "voicebot.commands.serve",
@@ -52,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"voicebot: {exc}", file=sys.stderr)
         return 2
+    log_lines.install(redact if settings.privacy.redact_pii else None)
     return int(args.func(args, settings) or 0)
 
 

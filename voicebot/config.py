@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.toml"
@@ -45,7 +45,7 @@ class SipSettings(_Section):
         description="IP addresses/CIDRs that may call without auth; others must pass digest auth or get 403",
     )
     max_calls: int = Field(32, ge=1, description="concurrent calls; more are refused with 486 Busy Here")
-    max_message_bytes: int = Field(8192, ge=1024, le=65535, description="larger SIP messages are dropped")
+    max_message_bytes: int = Field(8192, ge=1024, le=65535, description="larger SIP requests get 513 Message Too Large")
     max_headers: int = Field(64, ge=10, le=500, description="SIP messages with more headers get 400")
     human_line_uri: str = Field("sip:agents@127.0.0.1:5070", description="where transfers go (REFER or bridge)")
     transfer_timeout_secs: float = Field(
@@ -75,9 +75,11 @@ class AudioSocketSettings(_Section):
 
 
 class TwilioSettings(_Section):
-    enabled: bool = Field(True, description="serve POST /twilio/voice and the GET /twilio/media websocket")
+    enabled: bool = Field(False, description="serve the /twilio/* webhooks and the /twilio/media websocket "
+                          "(needs auth_token: the server refuses to start without one)")
     account_sid: str = Field("", description="REST call updates (transfer, hang-up); env VOICEBOT_TWILIO_ACCOUNT_SID")
-    auth_token: str = Field("", description="REST API secret; set env VOICEBOT_TWILIO_AUTH_TOKEN, never commit it")
+    auth_token: str = Field("", description="checks X-Twilio-Signature on every Twilio request and signs stream "
+                            "tokens; REST API secret; set env VOICEBOT_TWILIO_AUTH_TOKEN, never commit it")
     api_base_url: str = Field("https://api.twilio.com", description="Twilio REST API root (tests point it elsewhere)")
     # TwiML URL that dials the human line; the handoff id is appended as a query parameter.
     transfer_twiml_url: str = Field(
@@ -90,6 +92,14 @@ class TwilioSettings(_Section):
         "", description="public wss://.../twilio/media URL for the TwiML <Stream>; empty = from the request's host"
     )
     max_calls: int = Field(32, ge=1, description="concurrent Twilio media streams")
+
+    @model_validator(mode="after")
+    def _signed_or_off(self) -> TwilioSettings:
+        # Without the token nobody can tell Twilio's requests from anyone else's.
+        if self.enabled and not self.auth_token:
+            raise ValueError("twilio.auth_token is required when twilio.enabled = true (every Twilio request is "
+                             "checked against it): set env VOICEBOT_TWILIO_AUTH_TOKEN, or twilio.enabled = false")
+        return self
 
 
 class RedisSettings(_Section):
@@ -187,7 +197,9 @@ class EscalationSettings(_Section):
         description="share of word stems (of the shorter turn) two turns of one intent share to be the same request")
     explicit_request_transfers: bool = Field(True, description="transfer as soon as the caller asks for a person")
     closing_intents: tuple[str, ...] = Field(
-        ("goodbye",), description="intents that end the call; said with sarcasm/anger they go to a person instead")
+        ("goodbye", "thanks", "deny"),
+        description="intents that end the call or close a topic (\"thanks for nothing\", an angry \"no\" to "
+                    "\"anything else?\"); said with sarcasm/anger they go to a person instead")
     transfer_intents: dict[str, str] = Field(
         default_factory=lambda: {"complaint": "complaint", "talk_to_human": "explicit_request",
                                  "agent": "explicit_request"},
@@ -228,8 +240,24 @@ class BusinessHoursSettings(_Section):
 
 class WebSettings(_Section):
     session_ttl_secs: int = Field(8 * 3600, ge=60, description="a web login expires after this many seconds")
-    login_attempts_per_minute: int = Field(5, ge=1, description="failed logins allowed per user/address per minute")
+    login_attempts_per_minute: int = Field(
+        5, ge=1, description="login attempts allowed per minute for one user name from one address (the same "
+        "name from another address has its own budget, so nobody can lock a user out)")
+    login_attempts_per_address_per_minute: int = Field(
+        30, ge=1, description="login attempts allowed per minute from one address, whatever the user names")
     secure_cookies: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
+    api_token_days: int = Field(30, ge=1, description="days a new API token lives unless it asks for another lifetime")
+    api_token_max_days: int = Field(365, ge=1, description="longest lifetime (days) an API token may ask for")
+    header_timeout_secs: float = Field(
+        10.0, gt=0, le=300, description="a connection that has not sent complete request headers (or sits idle "
+        "between requests) this long is closed")
+    metrics_allowed: tuple[str, ...] = Field(
+        ("127.0.0.1/8", "::1"), description="addresses (IPs/CIDRs) that may read GET /metrics without a token")
+    metrics_token: str = Field(
+        "", description="bearer token that also opens /metrics (set env VOICEBOT_WEB_METRICS_TOKEN, never commit)")
+    first_admin_password_file: str = Field(
+        "var/first-admin-password", description="where the first start writes the first admin's one-time "
+        "password (mode 0600; never to the log)")
 
 
 class PrivacySettings(_Section):

@@ -13,6 +13,7 @@ from typing import Any
 
 from voicebot.callback_offer import CALLBACK_TEXT, CallbackOffer
 from voicebot.dialog.types import BotReply, CallerDtmf, CallerEvent, CallerSaid, CallInfo, DialogSession
+from voicebot.store.buffer import live_call_writes
 from voicebot.store.calls import CallStore, TurnRecord
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ class CallSession:
     async def _after_reply(self, reply: BotReply, timings: dict[str, float] | None) -> BotReply:
         if reply.action in ("transfer", "callback") and self.write_handoff and reply.handoff_id is None:
             try:
-                reply.handoff_id = await self.write_handoff(self, reply)
+                with live_call_writes():  # Redis hung: the package is queued, in order
+                    reply.handoff_id = await self.write_handoff(self, reply)
             except Exception:  # the caller still reaches a human, just without the package
                 log.exception("call %s: could not write the handoff package", self.info.call_id)
         self.replies.append(reply)
@@ -160,9 +162,11 @@ class CallSession:
     async def _safely(self, what: str, write: Awaitable[None]) -> None:
         """A store write must never end a call. Outages are buffered by the store itself; any other store
         error (Redis out of memory, read-only replica) is logged and the call goes on: the turns are still
-        in `self.transcript` and reach the human in the handoff package."""
+        in `self.transcript` and reach the human in the handoff package. A hung Redis must not stall the
+        caller's reply: writes wait for it briefly, then stay queued and are written in order."""
         try:
-            await write
+            with live_call_writes():
+                await write
         except Exception:
             log.exception("call %s: store %s failed", self.info.call_id, what)
 

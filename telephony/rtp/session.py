@@ -6,6 +6,11 @@ event loop pull one frame from the jitter buffer, so the pipeline sees a steady 
 the caller's phone stops sending (silence suppression, end of a recording) and turn detection keeps
 working. A thread, because the event loop is shared with every call's pipeline and can stall for
 hundreds of milliseconds under load; a phone hears that as broken audio.
+
+Only the caller's media is heard: packets from the SDP's address/port are always taken, otherwise the
+first packets' source is latched (a phone behind NAT sends from another port than its SDP says), and
+packets from any other source are dropped and counted. Anyone else on the network could otherwise talk
+into the call or press "0" (RFC 4733) and transfer it.
 """
 
 from __future__ import annotations
@@ -77,17 +82,34 @@ class RtpSession(asyncio.DatagramProtocol):
         self.pacing = PacingStats()
         self.relay: RtpSession | None = None  # bridged to a human: caller packets go there verbatim
         self.bad_packets = 0
+        self.foreign_packets = 0  # from a source other than the caller's (see the module docstring)
+        self.source: tuple[str, int] | None = None  # where the caller's RTP comes from, once latched
         self._speaking = False
 
     # asyncio protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
+    def _from_caller(self, addr: tuple[str, int]) -> bool:
+        source = addr[:2]
+        if source == self.source:
+            return True
+        if (self.remote is not None and source == tuple(self.remote[:2])) or self.source is None:
+            self.source = source  # the SDP's own address wins over a latched one
+            return True
+        self.foreign_packets += 1
+        if self.foreign_packets == 1:
+            log.warning("rtp port %s: dropping packets from %s:%s (the caller's media comes from %s:%s)",
+                        self.local_port, *source, *self.source)
+        return False
+
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
             pkt = parse_rtp(data)
         except ValueError:
             self.bad_packets += 1  # noise on the port: ignore, never break the call
+            return
+        if not self._from_caller(addr):
             return
         if self.relay is not None:
             self.relay.send_raw(pkt)
@@ -122,6 +144,8 @@ class RtpSession(asyncio.DatagramProtocol):
     def update_remote(self, remote: tuple[str, int], codec: str, payload_type: int, dtmf_pt: int | None) -> None:
         if codec != self.codec:
             self.jitter = JitterBuffer(codec)
+        if remote != self.remote:
+            self.source = None  # a new SDP (re-INVITE): latch again
         with self._lock:
             self.remote, self.codec, self.payload_type, self.dtmf_pt = remote, codec, payload_type, dtmf_pt
 

@@ -75,21 +75,17 @@ class Dialog:
         if cseq is None:
             self.local_cseq += 1
             cseq = self.local_cseq
-        msg = SipMessage(method=method, uri=str(self.remote_target))
-        msg.add("Via", f"SIP/2.0/{self.transport.upper()} {via_host}:{via_port};branch={new_branch()};rport")
-        msg.add("Max-Forwards", "70")
-        for route in self.route_set:
-            msg.add("Route", route)
-        msg.add("From", f"{self.local_uri};tag={self.local_tag}")
-        msg.add("To", f"{self.remote_uri};tag={self.remote_tag}" if self.remote_tag else self.remote_uri)
-        msg.add("Call-ID", self.call_id)
-        msg.add("CSeq", f"{cseq} {method}")
-        for n, v in headers or []:
-            msg.add(n, v)
-        if body:
-            msg.add("Content-Type", content_type or "application/sdp")
-        msg.body = body
-        return msg
+        return SipMessage(method=method, uri=str(self.remote_target), body=body, headers=(
+            ("Via", f"SIP/2.0/{self.transport.upper()} {via_host}:{via_port};branch={new_branch()};rport"),
+            ("Max-Forwards", "70"),
+            *(("Route", route) for route in self.route_set),
+            ("From", f"{self.local_uri};tag={self.local_tag}"),
+            ("To", f"{self.remote_uri};tag={self.remote_tag}" if self.remote_tag else self.remote_uri),
+            ("Call-ID", self.call_id),
+            ("CSeq", f"{cseq} {method}"),
+            *(headers or []),
+            *([("Content-Type", content_type or "application/sdp")] if body else []),
+        ))
 
 
 def _strip_tag(value: str) -> str:

@@ -85,18 +85,17 @@ class Registration:
 
     def _request(self, registrar_uri: str, aor: str, expires: int, auth: tuple[str, str] | None) -> SipMessage:
         self._cseq += 1
-        msg = SipMessage(method="REGISTER", uri=registrar_uri)
-        msg.add("Via", f"SIP/2.0/UDP {self.ua.address}:{self.ua.port};branch={new_branch()};rport")
-        msg.add("Max-Forwards", "70")
-        msg.add("From", f"<{aor}>;tag={self._tag}")
-        msg.add("To", f"<{aor}>")
-        msg.add("Call-ID", self._call_id)
-        msg.add("CSeq", f"{self._cseq} REGISTER")
-        msg.add("Contact", self.ua.contact())
-        msg.add("Expires", str(expires))
-        if auth:
-            msg.add(*auth)
-        return msg
+        return SipMessage(method="REGISTER", uri=registrar_uri, headers=(
+            ("Via", f"SIP/2.0/UDP {self.ua.address}:{self.ua.port};branch={new_branch()};rport"),
+            ("Max-Forwards", "70"),
+            ("From", f"<{aor}>;tag={self._tag}"),
+            ("To", f"<{aor}>"),
+            ("Call-ID", self._call_id),
+            ("CSeq", f"{self._cseq} REGISTER"),
+            ("Contact", self.ua.contact()),
+            ("Expires", str(expires)),
+            *([auth] if auth else []),
+        ))
 
 
 def _granted_expiry(resp: SipMessage, asked: int) -> int:

@@ -9,18 +9,39 @@ and a 2xx to INVITE is retransmitted until its ACK arrives.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from telephony.sip.message import SipMessage, make_response
+from telephony.sip.message import SipMessage, header_params, make_response
 
 T1 = 0.5
 T2 = 4.0
 TIMER_F = 32.0
 
 Sender = Callable[[SipMessage, tuple[str, int], str], None]
-Key = tuple[str, str]  # (Via branch, CSeq method)
+Key = tuple[str, ...]  # (Via branch, CSeq method), or the RFC 2543 request identity
+MAGIC_COOKIE = "z9hG4bK"
+
+
+def server_key(req: SipMessage) -> Key:
+    """The server transaction a request belongs to (RFC 3261 section 17.2.3).
+
+    With an RFC 3261 branch: branch, sent-by and method. Without one (an RFC 2543 peer, or a
+    bare magic cookie) the branch says nothing, so the request's own identity is the key:
+    otherwise unrelated requests with no branch would be answered as retransmissions of each
+    other. Call-ID and CSeq are in both: a retransmission repeats them, and a peer that reuses
+    branch values across calls still gets each call answered.
+    """
+    vias = req.get_all("Via")
+    top = vias[0] if vias else ""
+    sent_by = re.search(r"/\s*[^/\s]+\s+([^;]*)", top)
+    ident = (req.call_id, req.get("CSeq"), "".join(sent_by.group(1).split()) if sent_by else top)
+    branch = req.branch
+    if branch.startswith(MAGIC_COOKIE) and len(branch) > len(MAGIC_COOKIE):
+        return branch, req.cseq[1], *ident
+    return req.uri, header_params(req.get("To")).get("tag", ""), header_params(req.get("From")).get("tag", ""), *ident
 
 
 @dataclass
@@ -94,7 +115,7 @@ class ResponseCache:
     _sent: dict[Key, _Sent] = field(default_factory=dict)
 
     def respond(self, req: SipMessage, resp: SipMessage, addr: tuple[str, int], transport: str) -> None:
-        self._sent[(req.branch, req.cseq[1])] = _Sent(resp, addr, transport, time.monotonic() + self.linger_s)
+        self._sent[server_key(req)] = _Sent(resp, addr, transport, time.monotonic() + self.linger_s)
         self.send(resp, addr, transport)
 
     def replay(self, req: SipMessage) -> bool:
@@ -102,7 +123,7 @@ class ResponseCache:
         now = time.monotonic()
         if len(self._sent) > 256:
             self._sent = {k: v for k, v in self._sent.items() if v.expires > now}
-        hit = self._sent.get((req.branch, req.cseq[1]))
+        hit = self._sent.get(server_key(req))
         if hit is None or hit.expires < now:
             return False
         self.send(hit.response, hit.addr, hit.transport)

@@ -110,19 +110,18 @@ async def bridge(call: SipCall, handoff_id: str, target: str) -> TransferResult:
     except OSError as exc:
         return TransferResult(False, f"bridge: {exc}")
     target_uri = parse_uri(target)
-    invite = SipMessage(method="INVITE", uri=str(target_uri))
-    invite.add("Via", f"SIP/2.0/UDP {ua.address}:{ua.port};branch={new_branch()};rport")
-    invite.add("Max-Forwards", "70")
-    invite.add("From", f"<sip:{call.caller_number or 'voicebot'}@{ua.address}>;tag={new_tag()}")
-    invite.add("To", f"<{target_uri}>")
-    invite.add("Call-ID", f"{new_tag()}{new_tag()}@{ua.address}")
-    invite.add("CSeq", "1 INVITE")
-    invite.add("Contact", ua.contact())
-    if handoff_id:
-        invite.add(HANDOFF_HEADER, handoff_id)
-    invite.add("Content-Type", "application/sdp")
     # Only the caller's codec is offered, so packets are relayed as they are: no transcoding.
-    invite.body = build_sdp(ua.address, leg_rtp.local_port, [(codec, pt)], dtmf_pt=dtmf_pt)
+    invite = SipMessage(method="INVITE", uri=str(target_uri), headers=(
+        ("Via", f"SIP/2.0/UDP {ua.address}:{ua.port};branch={new_branch()};rport"),
+        ("Max-Forwards", "70"),
+        ("From", f"<sip:{call.caller_number or 'voicebot'}@{ua.address}>;tag={new_tag()}"),
+        ("To", f"<{target_uri}>"),
+        ("Call-ID", f"{new_tag()}{new_tag()}@{ua.address}"),
+        ("CSeq", "1 INVITE"),
+        ("Contact", ua.contact()),
+        *([(HANDOFF_HEADER, handoff_id)] if handoff_id else []),
+        ("Content-Type", "application/sdp"),
+    ), body=build_sdp(ua.address, leg_rtp.local_port, [(codec, pt)], dtmf_pt=dtmf_pt))
     resp = await ua.request(invite, target_uri.address, "udp", timeout=ua.settings.transfer_timeout_secs)
     if resp.status >= 300 or resp.status < 200:
         leg_rtp.close()
@@ -155,20 +154,14 @@ def _ack_for(invite: SipMessage, resp: SipMessage, dialog: Dialog | None) -> Sip
     """ACK: for a 2xx a new in-dialog request; for an error the same branch (RFC 3261 17.1.1.3)."""
     if dialog is not None:
         return dialog.request("ACK", *_via_of(invite), cseq=invite.cseq[0])
-    ack = SipMessage(method="ACK", uri=invite.uri)
-    for name in ("Via", "Max-Forwards", "From", "Call-ID"):
-        ack.add(name, invite.get(name))
-    ack.add("To", resp.get("To"))
-    ack.add("CSeq", f"{invite.cseq[0]} ACK")
-    return ack
+    copied = tuple((name, invite.get(name)) for name in ("Via", "Max-Forwards", "From", "Call-ID"))
+    return SipMessage(method="ACK", uri=invite.uri,
+                      headers=(*copied, ("To", resp.get("To")), ("CSeq", f"{invite.cseq[0]} ACK")))
 
 
 def _cancel_for(invite: SipMessage) -> SipMessage:
-    cancel = SipMessage(method="CANCEL", uri=invite.uri)
-    for name in ("Via", "Max-Forwards", "From", "To", "Call-ID"):
-        cancel.add(name, invite.get(name))
-    cancel.add("CSeq", f"{invite.cseq[0]} CANCEL")
-    return cancel
+    copied = tuple((name, invite.get(name)) for name in ("Via", "Max-Forwards", "From", "To", "Call-ID"))
+    return SipMessage(method="CANCEL", uri=invite.uri, headers=(*copied, ("CSeq", f"{invite.cseq[0]} CANCEL")))
 
 
 def _via_of(msg: SipMessage) -> tuple[str, int]:

@@ -30,9 +30,10 @@ class _Udp(asyncio.DatagramProtocol):
 
 
 class SipTransport:
-    def __init__(self, handler: Handler, max_bytes: int) -> None:
+    def __init__(self, handler: Handler, max_bytes: int, on_oversize: Handler | None = None) -> None:
         self.handler = handler
         self.max_bytes = max_bytes
+        self.on_oversize = on_oversize  # gets the headers of a TCP message too large to read
         self.udp: asyncio.DatagramTransport | None = None
         self.tcp: asyncio.Server | None = None
         self.port = 0
@@ -79,15 +80,19 @@ class SipTransport:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                if len(head) > self.max_bytes:
-                    break
                 length = 0
                 for line in head.split(b"\r\n"):
                     name, _, value = line.partition(b":")
                     if name.strip().lower() in (b"content-length", b"l"):
                         length = int(value.strip() or b"0") if value.strip().isdigit() else -1
-                if length < 0 or len(head) + length > self.max_bytes:
-                    break  # unframeable: the stream cannot be trusted any more
+                # Past here the stream cannot be framed any more: answer from the headers, then close.
+                if len(head) > self.max_bytes or (length >= 0 and len(head) + length > self.max_bytes):
+                    if self.on_oversize:
+                        self.on_oversize(head, addr, "tcp")
+                    break
+                if length < 0:
+                    self.handler(head, addr, "tcp")  # bad Content-Length: the parser names it in a 400
+                    break
                 body = await reader.readexactly(length) if length else b""
                 self.handler(head + body, addr, "tcp")
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):

@@ -18,14 +18,23 @@ from telephony.sdp import answer_direction, build_sdp, choose_codec, parse_sdp
 from telephony.sip.call import SipCall
 from telephony.sip.dialog import Dialog
 from telephony.sip.digest import DigestChecker
-from telephony.sip.message import SipMessage, make_response, parse_message
+from telephony.sip.message import (
+    REASONS,
+    MessageTooLarge,
+    SipMessage,
+    SipSyntaxError,
+    header_params,
+    make_response,
+    parse_message,
+    reply_envelope,
+)
 from telephony.sip.transaction import ClientTransactions, ResponseCache, retransmit_until
 from telephony.sip.transport import SipTransport
+from telephony.sip.uas import ACCEPT, ALLOW, SUPPORTED, refusal
 from voicebot.config import SipSettings
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO"
 USER_AGENT = "voicebot"
 
 
@@ -33,7 +42,7 @@ class SipUserAgent:
     def __init__(self, settings: SipSettings, on_call: Callable[[SipCall], None]) -> None:
         self.settings = settings
         self.on_call = on_call  # called once per answered call (after the 200 OK is sent)
-        self.transport = SipTransport(self._on_data, settings.max_message_bytes)
+        self.transport = SipTransport(self._on_data, settings.max_message_bytes, on_oversize=self._on_oversize)
         self.client = ClientTransactions(self.send)
         self.responses = ResponseCache(self.send)
         self.calls: dict[str, SipCall] = {}  # by SIP Call-ID
@@ -42,7 +51,7 @@ class SipUserAgent:
         self._auth = DigestChecker(settings.realm, settings.username, settings.password) \
             if settings.username and settings.password else None
         self._tasks: set[asyncio.Task] = set()
-        self.dropped = 0  # messages we could not even answer (counted for tests/metrics)
+        self.dropped = 0  # messages we could not answer: malformed responses, junk without a Via
         self.on_response: Callable[[SipMessage, tuple[str, int]], None] | None = None  # unmatched (registrar...)
 
     @property
@@ -90,8 +99,8 @@ class SipUserAgent:
         try:
             msg = parse_message(data, max_bytes=self.settings.max_message_bytes,
                                 max_headers=self.settings.max_headers)
-        except ValueError as exc:
-            self._bad_message(data, addr, transport, str(exc))
+        except SipSyntaxError as exc:
+            self._bad_message(data, addr, transport, exc)
             return
         try:
             if msg.is_request:
@@ -103,26 +112,36 @@ class SipUserAgent:
             if msg.is_request and msg.method != "ACK":
                 self.send(make_response(msg, 500), addr, transport)
 
-    def _bad_message(self, data: bytes, addr: tuple[str, int], transport: str, why: str) -> None:
-        """Answer 400 when the request is whole enough to address a response; else drop it."""
-        log.info("sip: bad message from %s:%s: %s", *addr, why)
-        if len(data) <= self.settings.max_message_bytes and data[:8] != b"SIP/2.0 ":
-            try:
-                loose = parse_message(data, max_bytes=len(data) + 1, lenient=True)
-            except ValueError:
-                loose = None
-            if loose is not None and loose.method != "ACK":
-                self.send(make_response(loose, 400, f"Bad Request ({why[:80]})"), addr, transport)
-                return
-        self.dropped += 1
+    def _bad_message(self, data: bytes, addr: tuple[str, int], transport: str, exc: SipSyntaxError) -> None:
+        """Answer a malformed request with the error's status (400/505/513) and the fault in the
+        reason phrase, so the peer stops retransmitting; drop what cannot be addressed (responses, junk)."""
+        log.info("sip: bad message from %s:%s: %s", *addr, exc)
+        req = reply_envelope(data)
+        if req is None:
+            self.dropped += 1
+            return
+        reason = f"{REASONS[exc.status]} ({exc})"[:160]
+        self.send(make_response(req, exc.status, reason, headers=[("User-Agent", USER_AGENT)]), addr, transport)
+
+    def _on_oversize(self, head: bytes, addr: tuple[str, int], transport: str) -> None:
+        """A TCP message whose headers and body are over the size limit: 513, then the stream closes."""
+        self._bad_message(head, addr, transport, MessageTooLarge(
+            f"message over the {self.settings.max_message_bytes}-byte limit"))
 
     # requests ------------------------------------------------------------------------------
     def _on_request(self, req: SipMessage, addr: tuple[str, int], transport: str) -> None:
         if req.method != "ACK" and self.responses.replay(req):
             return  # a retransmission: same answer, no second run
+        refused = refusal(req) if req.method != "ACK" else None
+        if refused is not None:
+            self.respond(req, refused, addr, transport)
+            return
         call = self.calls.get(req.call_id)
         method = req.method
         if method == "INVITE" and call is None:
+            # 100 at once, through the response cache: a retransmission arriving before the call
+            # is set up is answered with it instead of starting a second call.
+            self.respond(req, make_response(req, 100), addr, transport)
             self.spawn(self._new_call(req, addr, transport), name=f"sip-invite-{req.call_id[:12]}")
         elif method == "ACK":
             if call:
@@ -150,12 +169,14 @@ class SipUserAgent:
         else:
             self.respond(req, make_response(req, 405, headers=[("Allow", ALLOW)]), addr, transport)
 
-    def respond(self, req: SipMessage, resp: SipMessage, addr: tuple[str, int], transport: str) -> None:
-        resp.add("User-Agent", USER_AGENT)
-        self.responses.respond(req, resp, addr, transport)
+    def respond(self, req: SipMessage, resp: SipMessage, addr: tuple[str, int], transport: str) -> SipMessage:
+        """Send `resp` (with our User-Agent) and keep it for retransmissions; returns what was sent."""
+        sent = resp.with_headers(("User-Agent", USER_AGENT))
+        self.responses.respond(req, sent, addr, transport)
+        return sent
 
     def _capabilities(self) -> list[tuple[str, str]]:
-        return [("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "replaces")]
+        return [("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", SUPPORTED)]
 
     def _peer_allowed(self, req: SipMessage, addr: tuple[str, int]) -> int | None:
         """None if the caller may proceed, else the status to refuse with (401 challenge or 403)."""
@@ -178,7 +199,7 @@ class SipUserAgent:
         if len(self.calls) >= self.settings.max_calls:
             self.respond(req, make_response(req, 486, headers=[("Retry-After", "30")]), addr, transport)
             return
-        if req.get("To") and "tag=" in req.get("To"):
+        if header_params(req.get("To")).get("tag"):
             self.respond(req, make_response(req, 481), addr, transport)  # re-INVITE for a dialog we don't know
             return
         try:
@@ -187,8 +208,11 @@ class SipUserAgent:
         except ValueError as exc:
             self.respond(req, make_response(req, 488, f"Not Acceptable Here ({exc})"[:120]), addr, transport)
             return
-        dialog = Dialog.from_invite(req, addr, transport)
-        self.send(make_response(req, 100), addr, transport)
+        try:
+            dialog = Dialog.from_invite(req, addr, transport)
+        except ValueError as exc:  # e.g. a Contact in a scheme we cannot send BYE to
+            self.respond(req, make_response(req, 416, f"Unsupported URI Scheme ({exc})"[:120]), addr, transport)
+            return
         call = SipCall(self, dialog, req)
         self.calls[req.call_id] = call
         try:
@@ -219,8 +243,7 @@ class SipUserAgent:
                            headers=[("Contact", self.contact(transport)), ("Content-Type", "application/sdp"),
                                     *self._capabilities()])
         call.acked.clear()
-        self.respond(req, ok, addr, transport)
-        return ok
+        return self.respond(req, ok, addr, transport)
 
     def _reinvite(self, call: SipCall, req: SipMessage, addr: tuple[str, int], transport: str) -> None:
         """Hold/unhold or a media change: update the stream and answer with our SDP."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_NAME_ADDR = re.compile(r'^\s*(?:"(?P<q>[^"]*)"|(?P<t>[^<"]*?))\s*<(?P<uri>[^>]*)>(?P<params>.*)$')
+# A quoted display name may hold quoted-pairs (\" and \\), RFC 3261 section 25.1.
+_NAME_ADDR = re.compile(r'^\s*(?:"(?P<q>(?:[^"\\]|\\.)*)"|(?P<t>[^<"]*?))\s*<(?P<uri>[^>]*)>(?P<params>.*)$', re.S)
 
 
 @dataclass
@@ -63,7 +64,8 @@ class NameAddr:
     params: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        disp = f'"{self.display}" ' if self.display else ""
+        escaped = self.display.replace("\\", "\\\\").replace('"', '\\"')
+        disp = f'"{escaped}" ' if self.display else ""
         params = "".join(f";{k}={v}" if v else f";{k}" for k, v in self.params.items())
         return f"{disp}<{self.uri}>{params}"
 
@@ -71,7 +73,8 @@ class NameAddr:
 def parse_name_addr(text: str) -> NameAddr:
     m = _NAME_ADDR.match(text)
     if m:
-        display = (m.group("q") if m.group("q") is not None else m.group("t") or "").strip()
+        quoted = m.group("q")
+        display = re.sub(r"\\(.)", r"\1", quoted, flags=re.S) if quoted is not None else (m.group("t") or "").strip()
         uri_text, param_text = m.group("uri"), m.group("params")
     else:  # addr-spec without <>: parameters belong to the header, not the URI
         uri_text, _, param_text = text.strip().partition(";")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 
 import redis.asyncio as aioredis
@@ -72,6 +73,7 @@ async def test_flow_can_override_business_hours(call, tmp_path) -> None:
     text = text.replace("settings:\n  nlu_threshold: 0.4", "settings:\n  business_hours: {always_open: true}\n"
                                                            "  nlu_threshold: 0.4")
     (tmp_path / "customer_service.en.yaml").write_text(text, encoding="utf-8")
+    shutil.copytree(PROJECT_ROOT / "dialogs" / "faq", tmp_path / "faq")  # the flow's FAQ answers
     c = call("en", now=CLOSED, flows_dir=str(tmp_path))
     await c.start()
     assert (await c.say("connect me to a human")).action == "transfer"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
 from voicebot.session import CallSession
 
@@ -32,6 +34,7 @@ async def test_broken_language_file_falls_back_to_the_other_language(engine_fact
     src = PROJECT_ROOT / "dialogs"
     (tmp_path / "customer_service.pl.yaml").write_text((src / "customer_service.pl.yaml").read_text("utf-8"), "utf-8")
     (tmp_path / "customer_service.en.yaml").write_text("id: customer_service\nlanguage: en\n", "utf-8")
+    shutil.copytree(src / "faq", tmp_path / "faq")
     engine = engine_factory(flows_dir=str(tmp_path))  # the broken English file is logged and skipped
     session = engine.new_session(CallInfo("fallback", language="en"))
     assert "Dzień dobry" in (await session.start()).text

@@ -16,6 +16,7 @@ async def test_reload_keeps_old_version_on_error_and_live_call_keeps_its_version
 
     path = tmp_path / "customer_service.en.yaml"
     shutil.copy(EN, path)
+    shutil.copytree(EN.parent / "faq", tmp_path / "faq")
     engine = engine_factory(flows_dir=str(tmp_path))
     registry = engine.registry
     live = engine.new_session(CallInfo("v1-call", language="en"))
@@ -45,6 +46,7 @@ async def test_reload_keeps_old_version_on_error_and_live_call_keeps_its_version
 
 def test_missing_language_falls_back_to_default(engine_factory, tmp_path: Path) -> None:
     shutil.copy(EN, tmp_path / EN.name)
+    shutil.copytree(EN.parent / "faq", tmp_path / "faq")
     engine = engine_factory(flows_dir=str(tmp_path))
     from voicebot.dialog.types import CallInfo
 

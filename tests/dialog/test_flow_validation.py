@@ -189,3 +189,27 @@ def test_wrong_length_message_may_use_what_was_heard() -> None:
     parse_flow(text, "dialogs/mini.en.yaml")
     (err,) = errors_of(text.replace("{count}", "{cuont}"))
     assert err.rule == "undefined_variable" and err.path == "messages.wrong_length"
+
+
+def test_an_alias_bomb_is_refused_quickly_with_a_clear_error() -> None:
+    import time
+
+    lines = ['x0: &x0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"x{i}: &x{i} [" + ",".join([f"*x{i - 1}"] * 9) + "]" for i in range(1, 9)]  # 9**9 values
+    bomb = MINIMAL + "\n".join(lines) + "\n"
+    t0 = time.perf_counter()
+    (err,) = errors_of(bomb)
+    assert time.perf_counter() - t0 < 1.0
+    assert err.rule == "yaml_syntax" and "aliases" in err.message and err.line > 1
+
+
+def test_an_alias_that_contains_itself_is_refused() -> None:
+    (err,) = errors_of(MINIMAL + "loop: &loop [1, *loop]\n")
+    assert err.rule == "yaml_syntax" and "itself" in err.message
+
+
+def test_a_flow_may_still_reuse_a_few_values_with_aliases() -> None:
+    text = MINIMAL.replace('  handoff: "Connecting you."', '  handoff: &bye "Connecting you."').replace(
+        '  goodbye: "Bye."', '  goodbye: *bye')
+    assert text != MINIMAL
+    parse_flow(text)

@@ -74,7 +74,8 @@ async def test_redis_refusing_writes_still_transfers_the_caller(
     assert greeting.action == "continue"
     reply = await say(session, "Chcę rozmawiać z konsultantem")
     assert reply.action == "transfer" and reply.reason == "explicit_request"
-    assert reply.handoff_id is None  # the package could not be written; the person still gets the caller
+    # The package is queued, never awaited on the turn path; Redis refuses it and it is dropped after a few
+    # tries (logged): the person still gets the caller.
     await session.finish()
     assert session.outcome == "transferred"
     assert [t.role for t in session.transcript] == ["bot", "caller", "bot"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ async def test_yaml_flow_override_applies_to_its_calls(tmp_path: Path) -> None:
     strict = source.replace("\nsettings:\n", "\nsettings:\n  escalation:\n    no_match_turns: 1\n"
                                              "    signal_weights: {barge_in: 0.4}\n", 1)
     (flows / "customer_service.en.yaml").write_text(strict, encoding="utf-8")
+    shutil.copytree(PROJECT_ROOT / "dialogs" / "faq", flows / "faq")
     settings = load_settings(tmp_path / "none.toml", {"VOICEBOT_DIALOG_FLOWS_DIR": str(flows),
                                                       "VOICEBOT_ESCALATION_LEXICONS_DIR":
                                                       str(PROJECT_ROOT / "dialogs" / "lexicons")})

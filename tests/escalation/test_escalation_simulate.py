@@ -139,5 +139,8 @@ def test_after_hours_the_caller_gets_a_callback_offer() -> None:
 def test_sarcasm_mistaken_for_goodbye_is_handed_over_not_hung_up(results: tuple[str, dict]) -> None:
     _, calls = results
     t = calls["sarcastic_goodbye"][-1]
-    assert t["intent"] == "goodbye"  # what the NLU heard
-    assert t["action"] == "transfer" and t["reason"] == "frustration" and t["signals"]["sarcasm"] > 0
+    assert t["action"] not in ("end", "hangup")  # never hung up on, whatever the NLU heard
+    if t["intent"] in ("goodbye", "thanks"):  # a closing heard in it: a person takes over
+        assert t["action"] == "transfer" and t["reason"] == "frustration" and t["signals"]["sarcasm"] > 0
+    else:  # not heard as a closing: the bot asks again and the sarcasm counts towards a hand-over
+        assert t["action"] == "continue" and t["signals"]["sarcasm"] > 0

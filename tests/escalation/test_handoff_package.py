@@ -18,7 +18,7 @@ from voicebot.escalation.handoff import handoff_writer
 from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
 from voicebot.web.app import create_app
-from voicebot.web.keys import USERS
+from voicebot.web.keys import TOKENS, USERS
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ async def api(settings: Settings) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(app)) as c:
         # The API sits behind the web login (voicebot.web.security): call it like an agent-desktop script.
         await app[USERS].add("agent", "agent-password-1", "supervisor")
-        c.session.headers["Authorization"] = f"Bearer {await app[USERS].issue_token('agent')}"
+        c.session.headers["Authorization"] = f"Bearer {(await app[TOKENS].issue('agent', days=1))[0]}"
         yield c
 
 

@@ -14,7 +14,7 @@ from voicebot.config import Settings
 from voicebot.store.handoffs import HandoffStore
 from voicebot.store.keys import Keys
 from voicebot.web.app import create_app
-from voicebot.web.keys import USERS
+from voicebot.web.keys import TOKENS, USERS
 
 PACKAGE = {
     "handoff_id": "0123456789abcdef", "call_id": "call-1", "caller_number": "+48500100200", "language": "pl",
@@ -29,7 +29,7 @@ async def client(settings: Settings) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(app)) as c:
         # The API sits behind the web login (voicebot.web.security): call it like an agent-desktop script.
         await app[USERS].add("agent", "agent-password-1", "supervisor")
-        c.session.headers["Authorization"] = f"Bearer {await app[USERS].issue_token('agent')}"
+        c.session.headers["Authorization"] = f"Bearer {(await app[TOKENS].issue('agent', days=1))[0]}"
         yield c
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from telephony import audiosocket_frames as af
 from telephony import codecs
-from telephony.twilio_signature import signature
+from telephony.twilio_signature import STREAM_TOKEN, signature, stream_token
 
 FRAME_BYTES = 320  # 20 ms of 8 kHz s16le
 SILENCE = bytes(FRAME_BYTES)
@@ -166,15 +166,24 @@ class TwilioCaller(CallerBase):
     ws: aiohttp.ClientWebSocketResponse | None = None
     _seq: int = 0
 
-    async def connect(self, session: aiohttp.ClientSession, url: str, auth_token: str = "") -> None:
-        """Open the stream as Twilio does; with `auth_token`, sign the handshake like Twilio."""
+    async def connect(self, session: aiohttp.ClientSession, url: str, auth_token: str = "",
+                      parameters: dict[str, str] | None = None) -> None:
+        """Open the stream as Twilio does; with `auth_token`, sign the handshake like Twilio.
+
+        `parameters` are the TwiML <Parameter>s the voice webhook gave; by default the ones it would give
+        this caller (the caller's number and its stream token).
+        """
         headers = {"X-Twilio-Signature": signature(url, {}, auth_token)} if auth_token else {}
+        if parameters is None:
+            parameters = {"caller": self.caller_number}
+            if auth_token:
+                parameters[STREAM_TOKEN] = stream_token(auth_token, self.call_sid, parameters)
         self.ws = await session.ws_connect(url, headers=headers)
         await self.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
         await self.send_json({
             "event": "start", "streamSid": self.stream_sid,
             "start": {"accountSid": "ACtest", "streamSid": self.stream_sid, "callSid": self.call_sid,
-                      "tracks": ["inbound"], "customParameters": {"caller": self.caller_number},
+                      "tracks": ["inbound"], "customParameters": parameters,
                       "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}},
         })
         self._tasks = [asyncio.create_task(self._pump()), asyncio.create_task(self._receive())]

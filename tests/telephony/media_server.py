@@ -159,6 +159,7 @@ class ServeProcess:
             "VOICEBOT_SIP_RTP_PORT_MAX": str(self.rtp_ports[1]),
             "VOICEBOT_AUDIOSOCKET_ENABLED": "true",
             "VOICEBOT_AUDIOSOCKET_PORT": str(self.audiosocket_port),
+            "VOICEBOT_TWILIO_ENABLED": "true",
             "VOICEBOT_TWILIO_ACCOUNT_SID": TWILIO_SID,
             "VOICEBOT_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
             "VOICEBOT_TWILIO_API_BASE_URL": self.twilio_api,

@@ -18,7 +18,7 @@ import pytest
 from tests.telephony.media_callers import TwilioCaller, rms_dbfs
 from tests.telephony.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess, ended_call_record, synth_8k
 from voicebot.store.callbacks import CallbackStore
-from voicebot.store.calls import CallStore
+from voicebot.store.calls import CallStore, TurnRecord
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -138,3 +138,27 @@ async def test_speaking_over_the_bot_clears_twilios_audio_buffer(media_serve, me
     finally:
         await caller.hangup()
     assert caller.clears >= 1, "barge-in must flush the audio Twilio has queued"
+
+
+async def test_a_stream_naming_an_existing_call_never_touches_its_record(
+    media_serve, http, media_store: CallStore
+) -> None:
+    """A start whose callSid is an existing call's id (a SIP call, an old Twilio call) gets its own record."""
+    caller = TwilioCaller()
+    await media_store.start_call(caller.call_sid, caller_number="+48500100200", channel="sip", language="pl")
+    await media_store.add_turn(caller.call_sid, TurnRecord(role="caller", text="gdzie jest paczka"))
+    await media_store.end_call(caller.call_sid, "transferred", handoff_id="h-sip", transfer_reason="frustration")
+    before = await media_store.get_call(caller.call_sid)
+
+    await caller.connect(http, f"ws://127.0.0.1:{media_serve.http_port}/twilio/media", TWILIO_TOKEN)
+    try:
+        await caller.wait_bot_quiet(quiet=1.0, timeout=60)  # the caller is served all the same
+    finally:
+        await caller.hangup()
+    await asyncio.sleep(1.0)
+    assert await media_store.get_call(caller.call_sid) == before
+    assert [t.text for t in await media_store.turns(caller.call_sid)] == ["gdzie jest paczka"]
+    [own] = [c for c in await media_store.recent_call_ids() if c.startswith(caller.call_sid + "-")]
+    record = await ended_call_record(media_store, own)
+    assert record["channel"] == "twilio" and record["caller_number"] == caller.caller_number
+    assert any(t.role == "bot" for t in await media_store.turns(own))

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hmac
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 
@@ -24,6 +25,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from telephony.leg_outcome import LegOutcome, LegOutcomes
 from telephony.twilio_media import TwilioLine
 from telephony.twilio_rest import TwilioRest
+from telephony.twilio_signature import signature, stream_token, stream_token_ok
 from telephony.twilio_web import TwilioState, serve_stream
 from tests.telephony.media_callers import TwilioCaller, rms_dbfs
 from tests.telephony.media_server import TWILIO_SID, TWILIO_TOKEN, FakeTwilioApi
@@ -53,10 +55,12 @@ async def stream(redis_client: aioredis.Redis, redis_prefix: str, settings: Sett
     _, url = twilio_api
     opened: list[tuple[TestClient, aiohttp.ClientSession]] = []
 
-    async def start(script: Script, credentials: bool = True) -> TwilioCaller:
+    async def start(script: Script, credentials: bool = True, caller: TwilioCaller | None = None,
+                    parameters: dict[str, str] | None = None) -> TwilioCaller:
+        # Without REST credentials (no account SID) Twilio still signs with the auth token.
         cfg = settings.twilio.model_copy(update={
-            "api_base_url": url, "transfer_target": "sip:agents@pbx.example.com",
-            **({"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN} if credentials else {}),
+            "api_base_url": url, "transfer_target": "sip:agents@pbx.example.com", "auth_token": TWILIO_TOKEN,
+            **({"account_sid": TWILIO_SID} if credentials else {}),
         })
         session = aiohttp.ClientSession()
         state = TwilioState(TwilioRest(cfg, session), LegOutcomes(redis_client, Keys(redis_prefix)))
@@ -73,8 +77,8 @@ async def stream(redis_client: aioredis.Redis, redis_prefix: str, settings: Sett
         client = TestClient(TestServer(app))
         await client.start_server()
         opened.append((client, session))
-        caller = TwilioCaller()
-        await caller.connect(client.session, str(client.make_url("/twilio/media")))
+        caller = caller or TwilioCaller()
+        await caller.connect(client.session, str(client.make_url("/twilio/media")), TWILIO_TOKEN, parameters)
         return caller
 
     yield start
@@ -83,46 +87,62 @@ async def stream(redis_client: aioredis.Redis, redis_prefix: str, settings: Sett
         await session.close()
 
 
+def with_twilio(settings: Settings, **twilio: str) -> Settings:
+    """Twilio on, with the auth token every Twilio request is signed with (and anything else given)."""
+    return settings.model_copy(update={"twilio": settings.twilio.model_copy(
+        update={"enabled": True, "auth_token": TWILIO_TOKEN, **twilio})})
+
+
+async def signed_post(http: TestClient, path: str, form: dict[str, str]) -> aiohttp.ClientResponse:
+    """POST a webhook as Twilio does: signed over the URL it requested and the form."""
+    url = str(http.make_url(path))
+    return await http.post(path, data=form, headers={"X-Twilio-Signature": signature(url, form, TWILIO_TOKEN)})
+
+
+def sid(prefix: str = "CA") -> str:
+    return prefix + uuid.uuid4().hex
+
+
 async def test_voice_webhook_answers_twiml_streaming_to_our_websocket_with_the_caller_number(settings) -> None:
-    async with TestClient(TestServer(create_app(settings, load_models=False))) as http:
-        resp = await http.post("/twilio/voice", data={"From": "+48 600 100 200", "To": "+48221234567",
-                                                      "CallSid": "CA1"}, headers={"Host": "bot.example.com"})
+    async with TestClient(TestServer(create_app(with_twilio(settings), load_models=False))) as http:
+        form = {"From": "+48 600 100 200", "To": "+48221234567", "CallSid": sid()}
+        url = "http://bot.example.com/twilio/voice"
+        resp = await http.post("/twilio/voice", data=form, headers={
+            "Host": "bot.example.com", "X-Twilio-Signature": signature(url, form, TWILIO_TOKEN)})
         assert resp.status == 200 and resp.content_type == "text/xml"
         stream = ET.fromstring(await resp.text()).find("./Connect/Stream")
         assert stream is not None and stream.get("url") == "wss://bot.example.com/twilio/media"
         params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
         assert params["caller"] == "+48 600 100 200"
+        assert stream_token_ok(TWILIO_TOKEN, form["CallSid"], params)  # the stream's start must bring it back
         assert ET.fromstring(await resp.text()).find("./Connect").get("action") == "/twilio/after-stream"
         # A Polish number's webhook: .../twilio/voice?language=pl
-        resp = await http.post("/twilio/voice?language=pl", data={"From": "+48600100200", "CallSid": "CA2"})
+        resp = await signed_post(http, "/twilio/voice?language=pl", {"From": "+48600100200", "CallSid": sid()})
         stream = ET.fromstring(await resp.text()).find("./Connect/Stream")
         assert {p.get("name"): p.get("value") for p in stream.findall("Parameter")}["language"] == "pl"
-        resp = await http.post("/twilio/voice?language=de", data={"CallSid": "CA3"})
+        resp = await signed_post(http, "/twilio/voice?language=de", {"CallSid": sid()})
         assert resp.status == 400 and "language must be one of pl, en" in await resp.text()
-
-
-def with_twilio(settings: Settings, **twilio: str) -> Settings:
-    return settings.model_copy(update={"twilio": settings.twilio.model_copy(update=twilio)})
 
 
 async def test_after_the_stream_twilio_dials_the_human_line_unless_the_bot_ended_the_call(
     settings: Settings, redis_client: aioredis.Redis, redis_prefix: str
 ) -> None:
     outcomes = LegOutcomes(redis_client, Keys(redis_prefix))
-    await outcomes.record("CAdone", LegOutcome("hangup", channel="twilio"))
-    await outcomes.record("CAxfer", LegOutcome("transfer", handoff_id="HO-5", channel="twilio"))
+    done, xfer, unknown = sid(), sid(), sid()
+    await outcomes.record(done, LegOutcome("hangup", channel="twilio"))
+    await outcomes.record(xfer, LegOutcome("transfer", handoff_id="HO-5", channel="twilio"))
     app = create_app(with_twilio(settings, transfer_target="sip:agents@pbx.example.com"), load_models=False)
     async with TestClient(TestServer(app)) as http:
         async def next_twiml(call_sid: str) -> ET.Element:
-            resp = await http.post("/twilio/after-stream", data={"CallSid": call_sid})
+            resp = await signed_post(http, "/twilio/after-stream", {"CallSid": call_sid})
             assert resp.status == 200
             return ET.fromstring(await resp.text())
 
-        assert (await next_twiml("CAdone")).find("Hangup") is not None
-        assert (await next_twiml("CAxfer")).findtext("./Dial/Sip") == (
+        assert (await next_twiml(done)).find("Hangup") is not None
+        assert (await next_twiml(xfer)).findtext("./Dial/Sip") == (
             "sip:agents@pbx.example.com?X-Voicebot-Handoff=HO-5")
         # The bot left no word (it crashed): the caller still goes to a person.
-        assert (await next_twiml("CAunknown")).findtext("./Dial/Sip") == "sip:agents@pbx.example.com"
+        assert (await next_twiml(unknown)).findtext("./Dial/Sip") == "sip:agents@pbx.example.com"
 
 
 async def test_with_the_bot_down_a_stream_is_handed_to_the_human_line(
@@ -228,7 +248,7 @@ async def test_without_credentials_transfer_says_so_and_the_call_goes_on(stream,
 
 async def test_with_an_auth_token_only_requests_signed_by_twilio_are_served(settings: Settings) -> None:
     app = create_app(with_twilio(settings, account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN), load_models=False)
-    form = {"CallSid": "CA1", "From": "+48600100200", "To": "+48221234567"}
+    form = {"CallSid": sid(), "From": "+48600100200", "To": "+48221234567"}
     async with TestClient(TestServer(app)) as http:
         url = str(http.make_url("/twilio/voice"))
         # Twilio's scheme: HMAC-SHA1(auth token, URL + sorted name+value pairs), base64.
@@ -241,3 +261,65 @@ async def test_with_an_auth_token_only_requests_signed_by_twilio_are_served(sett
         resp = await http.post("/twilio/voice", data=form, headers={"X-Twilio-Signature": good})
         assert resp.status == 200 and "<Stream" in await resp.text()
         assert (await http.get("/twilio/media")).status == 403  # an unsigned websocket upgrade
+
+
+def test_twilio_on_without_an_auth_token_refuses_to_start(tmp_path) -> None:
+    from voicebot.config import ConfigError, load_settings
+
+    assert not load_settings(tmp_path / "none.toml", {}).twilio.enabled  # off unless asked for
+    with pytest.raises(ConfigError, match=r"twilio\.auth_token is required when twilio\.enabled = true"):
+        load_settings(tmp_path / "none.toml", {"VOICEBOT_TWILIO_ENABLED": "true"})
+    on = load_settings(tmp_path / "none.toml", {"VOICEBOT_TWILIO_ENABLED": "true",
+                                                "VOICEBOT_TWILIO_AUTH_TOKEN": TWILIO_TOKEN})
+    assert on.twilio.enabled
+
+
+async def test_an_app_with_twilio_on_and_no_token_does_not_start(settings: Settings) -> None:
+    open_twilio = settings.model_copy(update={"twilio": settings.twilio.model_copy(update={"enabled": True})})
+    with pytest.raises(RuntimeError, match=r"twilio\.auth_token is empty"):
+        async with TestClient(TestServer(create_app(open_twilio, load_models=False))):
+            pass
+
+
+async def test_every_twilio_webhook_needs_twilios_signature_and_a_real_call_sid(settings: Settings) -> None:
+    async with TestClient(TestServer(create_app(with_twilio(settings), load_models=False))) as http:
+        assert (await http.post("/twilio/after-stream", data={"CallSid": sid()})).status == 403
+        assert (await http.post("/twilio/voice", data={"CallSid": sid(), "From": "+1"})).status == 403
+        for bad in ("", "CA1", "CA" + "0" * 31 + "\n", "a1b2c3d4e5f60718", "CA" + "0" * 33):
+            resp = await signed_post(http, "/twilio/voice", {"CallSid": bad, "From": "+48600100200"})
+            assert resp.status == 400 and "CallSid" in await resp.text(), bad
+        # A 100,000-character caller number never reaches the stream parameters.
+        resp = await signed_post(http, "/twilio/voice", {"CallSid": sid(), "From": "+4" * 50_000})
+        params = {p.get("name"): p.get("value") for p in ET.fromstring(await resp.text()).iter("Parameter")}
+        assert "caller" not in params and len(await resp.text()) < 1000
+
+
+async def test_a_browser_cannot_open_the_media_stream(settings: Settings) -> None:
+    async with TestClient(TestServer(create_app(with_twilio(settings), load_models=False))) as http:
+        url = str(http.make_url("/twilio/media")).replace("http://", "ws://")
+        signed = {"X-Twilio-Signature": signature(url, {}, TWILIO_TOKEN)}
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.session.ws_connect(url, headers=signed, origin="http://evil.example")
+        assert refused.value.status == 403
+
+
+@pytest.mark.parametrize("forgery", ["no token", "another call's token", "caller changed", "expired"])
+async def test_a_start_the_voice_webhook_did_not_issue_is_refused(stream, forgery: str) -> None:
+    ran: list[str] = []
+
+    async def script(line: TwilioLine) -> None:
+        ran.append(line.call_sid)
+
+    caller = TwilioCaller()
+    params = {"caller": caller.caller_number}
+    if forgery == "another call's token":
+        params["token"] = stream_token(TWILIO_TOKEN, sid(), params)
+    elif forgery == "caller changed":
+        params["token"] = stream_token(TWILIO_TOKEN, caller.call_sid, params)
+        params["caller"] = "+48999999999"
+    elif forgery == "expired":
+        params["token"] = stream_token(TWILIO_TOKEN, caller.call_sid, params, now=time.time() - 600)
+    await stream(script, caller=caller, parameters=params)
+    await asyncio.wait_for(caller.ended.wait(), 5)  # the stream is closed
+    await caller.hangup()
+    assert ran == []

@@ -9,9 +9,11 @@ import pytest
 
 from telephony import twilio_messages as tm
 
+MZ = "MZ" + "0123456789abcdef" * 2
+CA = "CA" + "fedcba9876543210" * 2
 START = {
-    "event": "start", "sequenceNumber": "1", "streamSid": "MZ123",
-    "start": {"accountSid": "AC1", "streamSid": "MZ123", "callSid": "CA9", "tracks": ["inbound"],
+    "event": "start", "sequenceNumber": "1", "streamSid": MZ,
+    "start": {"accountSid": "AC1", "streamSid": MZ, "callSid": CA, "tracks": ["inbound"],
               "customParameters": {"caller": "+48600100200"},
               "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}},
 }
@@ -19,7 +21,7 @@ START = {
 
 def test_documented_events_parse() -> None:
     start = tm.parse_message(json.dumps(START))
-    assert start == tm.Start("MZ123", "CA9", "AC1", {"caller": "+48600100200"})
+    assert start == tm.Start(MZ, CA, "AC1", {"caller": "+48600100200"})
     payload = base64.b64encode(b"\xff" * 160).decode()
     media = {"event": "media", "streamSid": "MZ123",
              "media": {"track": "inbound", "chunk": "2", "timestamp": "20", "payload": payload}}
@@ -41,6 +43,14 @@ def test_documented_events_parse() -> None:
     (json.dumps({**START, "start": {**START["start"], "mediaFormat": {"encoding": "audio/l16", "sampleRate": 16000}}}),
      "unsupported media format"),
     ("\"" + "A" * 300_000 + "\"", "too long"),
+    # The fields a start names records and log lines with: strictly Twilio's SID formats, bounded parameters.
+    (json.dumps({**START, "streamSid": "MZ1", "start": {**START["start"], "streamSid": "MZ1"}}), "stream SID"),
+    (json.dumps({**START, "start": {**START["start"], "callSid": "a1b2c3d4e5f60718"}}), "call SID"),
+    (json.dumps({**START, "start": {**START["start"], "callSid": CA + "\n2026 INFO admin logged in"}}), "call SID"),
+    (json.dumps({**START, "start": {**START["start"], "customParameters": {"caller": "+4" * 50_000}}}),
+     "at most 256 characters"),
+    (json.dumps({**START, "start": {**START["start"], "customParameters": {f"p{i}": "x" for i in range(17)}}}),
+     "more than 16 parameters"),
     ("[" * 5000 + "]" * 5000, "nested too deeply"),
 ])
 def test_bad_messages_raise_value_error(text: str, reason: str) -> None:
@@ -53,3 +63,10 @@ def test_outgoing_messages_are_what_twilio_expects() -> None:
         "event": "media", "streamSid": "MZ1", "media": {"payload": "AAE="}}
     assert json.loads(tm.mark_message("MZ1", "m")) == {"event": "mark", "streamSid": "MZ1", "mark": {"name": "m"}}
     assert json.loads(tm.clear_message("MZ1")) == {"event": "clear", "streamSid": "MZ1"}
+
+
+def test_caller_numbers_are_bounded_and_plain() -> None:
+    assert tm.party("+48 600 100 200") == "+48 600 100 200"
+    assert tm.party("client:alice") == "client:alice" and tm.party("anonymous") == "anonymous"
+    assert tm.party("+48" + "1" * 100_000) == ""  # 100,000 characters stored as a caller number
+    assert tm.party("+48600\nFORGED") == "" and tm.party(None) == ""

@@ -3,8 +3,10 @@
 Screenshots of every page visited go to test-output/web-*.png.
 """
 
+import re
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -12,7 +14,7 @@ from tests.web.conftest import PASSWORDS, seed_calls
 from voicebot.config import PROJECT_ROOT
 from voicebot.store.calls import TurnRecord
 from voicebot.web.flowcheck import seed_flows
-from voicebot.web.keys import CALL_STORE, FLOW_STORE
+from voicebot.web.keys import CALL_STORE, FLOW_STORE, USERS
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -130,4 +132,38 @@ async def test_admin_breaks_fixes_publishes_and_rolls_back_a_flow(browser, web_s
     await page.goto("/admin/audit")
     await expect(page.locator("#audit")).to_contain_text("flow.rollback")
     await page.screenshot(path=output_dir / "web-audit.png", full_page=True)
+    assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+async def test_a_user_replaces_a_given_password_then_issues_and_revokes_a_token(browser, web_server,
+                                                                              output_dir) -> None:
+    """Issue 16 (findings 3 and 15) as a person sees it: a password someone else set must be changed first;
+    API tokens are shown once, listed, and revoked from the account page."""
+    base = str(web_server.make_url("")).rstrip("/")
+    await web_server.app[USERS].set_password("sup", PASSWORDS["sup"], must_change=True)  # as after a reset
+    page = await _login(browser, base, "sup")
+    await expect(page).to_have_url(re.compile(r"/account$"))
+    await expect(page.locator("p.error")).to_contain_text("Choose a new password")
+    await page.click("nav a[href=\"/supervisor/calls\"]")
+    await expect(page).to_have_url(re.compile(r"/account$"))  # nothing else until the password is new
+    await page.fill("form.password input[name=current]", PASSWORDS["sup"])
+    await page.fill("form.password input[name=new]", "my very own passphrase 9")
+    await page.fill("form.password input[name=again]", "my very own passphrase 9")
+    await page.click("text=Change password")
+    await expect(page.locator("p.ok")).to_contain_text("Password changed")
+
+    await page.fill("form.token input[name=label]", "wallboard")
+    await page.click("text=New API token")
+    token = (await page.locator("#new-token").text_content() or "").strip()
+    await expect(page.locator("#tokens")).to_contain_text("wallboard")
+    await page.screenshot(path=output_dir / "web-account.png", full_page=True)
+    async with aiohttp.ClientSession() as script:
+        async with script.get(base + "/api/me", headers={"Authorization": f"Bearer {token}"}) as r:
+            assert r.status == 200 and (await r.json())["name"] == "sup"
+        await page.click("#tokens >> text=Revoke")
+        await expect(page.locator("#tokens")).to_contain_text("No API tokens")
+        async with script.get(base + "/api/me", headers={"Authorization": f"Bearer {token}"}) as r:
+            assert r.status == 401
+    await page.click("nav a[href=\"/supervisor/calls\"]")
+    await expect(page).to_have_url(re.compile(r"/supervisor/calls$"))
     assert not page.errors, page.errors  # type: ignore[attr-defined]

@@ -132,3 +132,38 @@ async def test_publication_reaches_another_process_without_touching_live_calls(a
     assert not fresh.reload() and fresh.get("customer_service", "en").text == EN_FLOW
     assert await apply_live_flows(web_server.app[FLOW_STORE], fresh) == 2
     assert fresh.get("customer_service", "en").text == RENAMED
+
+
+def alias_bomb(levels: int) -> str:
+    """A few hundred bytes of YAML that expand to 9**levels values ("billion laughs")."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+async def test_an_alias_bomb_is_refused_and_the_server_stays_responsive(admin) -> None:
+    bomb = alias_bomb(7)  # 4.8 million values once expanded
+    assert len(bomb) < 400
+    health: list[float] = []
+    stop = asyncio.Event()
+
+    async def poll_health() -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            t0 = loop.time()
+            async with admin.http.get(admin.url("/health")) as r:
+                assert r.status in (200, 503)
+            health.append(loop.time() - t0)
+            await asyncio.sleep(0.02)
+
+    poller = asyncio.create_task(poll_health())
+    await asyncio.sleep(0.1)
+    async with admin.http.post(admin.url(f"{BASE}/versions"), json={"yaml": bomb}, headers=admin.headers()) as r:
+        status, body = r.status, await r.json()
+    await asyncio.sleep(0.1)
+    stop.set()
+    await poller
+    assert status == 422, body
+    assert any("aliases" in p["message"] for p in body["problems"]), body
+    assert max(health) < 1.0, f"/health took {max(health):.2f} s while the flow was checked"

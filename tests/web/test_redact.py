@@ -29,6 +29,10 @@ from voicebot.store.redact import iban_ok, luhn_ok, pesel_ok, redact
     ("write to jan.kowalski@example.pl please", "write to [EMAIL] please"),
     # two numbers in one breath
     ("4111111111111111 44051401359", "[CARD] [PESEL]"),
+    # card numbers as whisper writes them when spoken: thousands separators, dotted groups
+    ("my card is 4,111,111,111,111,111.", "my card is [CARD]."),
+    ("it's 4111.1111.1111.1111 thanks", "it's [CARD] thanks"),
+    ("PESEL 44.051.401.359", "PESEL [PESEL]"),
 ])
 def test_pii_is_replaced(text: str, expected: str) -> None:
     assert redact(text) == expected
@@ -42,6 +46,8 @@ def test_pii_is_replaced(text: str, expected: str) -> None:
     "order 12345 for 100 zł on 2024 05 01",
     "I want two tickets for five people",
     "chcę dwa bilety na piątek",
+    "it costs 12.50, then 1, 2, 3 more",  # decimals and lists are not numbers to hide
+    "4111.1111.1111.1112",  # a dotted number that fails Luhn
 ])
 def test_invalid_or_harmless_numbers_stay(text: str) -> None:
     assert redact(text) == text

@@ -19,6 +19,7 @@ from voicebot.dialog.hours import BusinessHours
 from voicebot.dialog.numbers import parse_digits, tokens
 from voicebot.dialog.schema import (
     GLOBAL_INTENTS,
+    SMALL_TALK_INTENTS,
     ActionNode,
     AskNode,
     BranchNode,
@@ -29,6 +30,7 @@ from voicebot.dialog.schema import (
     SayNode,
     Text,
     TransferNode,
+    YesNoNode,
 )
 
 PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say before being asked
@@ -38,6 +40,7 @@ EARLY_BYE_WORDS = 2  # a "goodbye" this short before any request is confirmed, n
 # A "goodbye" heard with less ASR confidence is confirmed, not obeyed: on phone audio fewer than half of such
 # transcripts are right (bench/results/phone.md calibration), and hanging up on a caller is the worst mistake.
 GOODBYE_ASR_MIN = 0.45
+ANYWHERE = GLOBAL_INTENTS + SMALL_TALK_INTENTS  # understood at every listening node
 
 
 # -- events ------------------------------------------------------------------------------------------
@@ -54,6 +57,7 @@ class Heard:
     at: datetime
     alternatives: tuple[str, ...] = ()  # other likely transcripts (ASR n-best), best first
     asr_confidence: float | None = None  # None: typed text
+    out_of_scope: bool = False  # the classifier recognised a request the bot does not handle
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class DialogState:
     reason: str | None = None  # why we are heading to the handoff
     finished: bool = False
     no_match: bool = False  # the last caller turn could not be used
+    holding: bool = False  # the caller asked us to wait ("one moment"); cleared by their next turn
     variables: dict[str, Any] = field(default_factory=dict)  # built-ins bound by the session
     partial: dict[str, str] = field(default_factory=dict)  # slot -> digits heard so far, too few to use
     served: bool = False  # the caller got something they asked for (an answer, an action done)
@@ -157,6 +162,8 @@ class FlowMachine:
         st = copy.deepcopy(state)
         fx: list[Effect] = []
         st.no_match = False
+        if isinstance(event, Heard | Keys):
+            st.holding = False
         if isinstance(event, Start):
             fx.append(Say(self._text(st, self.flow.greeting, "__greeting__")))
             self._goto(st, fx, self.flow.start, event.at)
@@ -178,7 +185,7 @@ class FlowMachine:
         node = self.nodes.get(st.node or "")
         if isinstance(node, AskNode):
             return node.hints
-        if isinstance(node, SayNode):
+        if isinstance(node, SayNode | YesNoNode):
             return self.flow.settings.hints if node.hints is None else node.hints
         return ""
 
@@ -199,6 +206,8 @@ class FlowMachine:
         if st.confirm_end:
             st.confirm_end = False
             answer = slot_values.yes_no(ev.text, self.flow.language)
+            if answer is None and ev.intent in ("affirm", "deny"):
+                answer = ev.intent == "affirm"
             if answer is True:
                 return self._global(st, fx, "goodbye", ev.at)
             if answer is False:
@@ -226,10 +235,12 @@ class FlowMachine:
                               if (v := slot_values.extract(node, alt, local, self.flow.language)) is not None), None)
             if value is None and node.type == "digits":
                 value = slot_values.completed_digits(node, st.partial.get(node.slot, ""), ev.text)
+            if value is None and node.type == "yes_no" and ev.intent in ("affirm", "deny"):
+                value = ev.intent == "affirm"  # "sure", "no dobra": the yes/no words the parser lacks
             if value is not None and node.type != "free_text":
                 st.partial.pop(node.slot, None)
                 return self._fill(st, fx, node, value, ev.at, ev.text)
-            if ev.intent in GLOBAL_INTENTS:
+            if ev.intent in ANYWHERE:
                 return self._global(st, fx, ev.intent, ev.at)
             if node.type == "free_text" and value is not None:
                 # Free text takes anything, except a clear new request ("when are you open?").
@@ -238,18 +249,44 @@ class FlowMachine:
                 return self._fill(st, fx, node, value, ev.at, ev.text)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at):
                 return None
+            # Not the menu here: "one two three" for a five-digit number is a bad answer, not another topic.
             if node.type == "digits" and (heard := parse_digits(ev.text)):
                 return self._no_match(st, fx, ev.at, reask=self._wrong_length(st, node, heard))
             return self._no_match(st, fx, ev.at)
+        if isinstance(node, YesNoNode):
+            return self._on_yes_no(st, fx, node, ev)
         if isinstance(node, SayNode):
-            if ev.intent in GLOBAL_INTENTS and ev.intent not in node.routes:
+            if ev.intent in ANYWHERE and ev.intent not in node.routes:
                 return self._global(st, fx, ev.intent, ev.at)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at, routes=node.routes):
                 return None
-            return self._no_match(st, fx, ev.at)
+            return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
         # Not listening (should not happen while an action runs): keep the caller informed.
         fx.append(Say(st.last_prompt))
         return None
+
+    def _on_yes_no(self, st: DialogState, fx: list[Effect], node: YesNoNode, ev: Heard) -> None:
+        """The answer to a yes/no question, unless the caller clearly asks for something else instead."""
+        value = slot_values.yes_no(ev.text, self.flow.language)
+        if ev.intent == "talk_to_human" and "talk_to_human" not in node.routes:
+            return self._global(st, fx, ev.intent, ev.at)
+        # "no, I'd like to send something back" is a return; a bare "yes" is an answer.
+        request = ev.intent is not None and ev.intent not in ANYWHERE
+        said_more = len(ev.text.split()) > 3  # more than a yes/no phrase: the rest is the request
+        if request and (value is None or said_more or ev.confidence >= FREE_TEXT_SWITCH) \
+                and self._switch(st, fx, str(ev.intent), ev.text, ev.at, routes=node.routes):
+            return None
+        if value is None and ev.intent in ("affirm", "deny"):
+            value = ev.intent == "affirm"
+        if value is not None:
+            st.intents.append("affirm" if value else "deny")
+            target = node.on_yes if value else node.on_no
+            if isinstance(self.nodes.get(target), EndNode):
+                st.reason = "caller_goodbye"  # "no" to "anything else?": the caller closes the call
+            return self._goto(st, fx, target, ev.at)
+        if ev.intent in ANYWHERE and ev.intent not in node.routes:
+            return self._global(st, fx, ev.intent, ev.at)
+        return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
 
     def _on_keys(self, st: DialogState, fx: list[Effect], ev: Keys) -> None:
         node = self.nodes.get(st.node or "")
@@ -259,6 +296,8 @@ class FlowMachine:
             value = slot_values.from_dtmf(node, ev.digits)
             if value is not None:
                 return self._fill(st, fx, node, value, ev.at)
+        if isinstance(node, YesNoNode) and ev.digits.strip("#") in ("1", "2"):
+            return self._goto(st, fx, node.on_yes if ev.digits.strip("#") == "1" else node.on_no, ev.at)
         return self._no_match(st, fx, ev.at)
 
     def _on_result(self, st: DialogState, fx: list[Effect], ev: ActionResult) -> None:
@@ -293,6 +332,16 @@ class FlowMachine:
         elif intent == "goodbye":
             st.reason = "caller_goodbye"
             self._goto(st, fx, (spec.goto if spec else None) or "goodbye", at)
+        elif intent in ("affirm", "deny"):  # a yes or no with no yes/no question open
+            st.intents.pop()
+            self._no_match(st, fx, at)
+        else:  # small talk: answer it, then the question again (or, asked to wait, wait quietly)
+            if spec and spec.answer:
+                fx.append(Say(self._text(st, spec.answer, f"__answer_{intent}__")))
+            if intent == "hold_on":
+                st.holding = True
+            else:
+                fx.append(Say(st.last_prompt))
 
     def _switch(self, st: DialogState, fx: list[Effect], intent: str, text: str, at: datetime,
                 routes: dict[str, str] | None = None) -> bool:
@@ -307,7 +356,11 @@ class FlowMachine:
             st.served = True
             fx.append(Say(self._text(st, spec.answer, f"__answer_{intent}__")))
             node = self.nodes.get(st.node or "")
-            resume = self.flow.messages.anything_else if isinstance(node, SayNode) else None
+            after = self.flow.settings.after_answer
+            if after and isinstance(node, SayNode | YesNoNode):
+                self._goto(st, fx, after, at)  # "Anything else?" as a real yes/no question
+                return True
+            resume = self.flow.messages.anything_else if isinstance(node, SayNode | YesNoNode) else None
             fx.append(Say(self._text(st, resume, "__anything_else__") if resume else st.last_prompt))
             if resume:
                 st.last_prompt = fx[-1].text  # type: ignore[union-attr]
@@ -339,7 +392,8 @@ class FlowMachine:
         text = variants[st.attempts % len(variants)] if isinstance(variants, list) else variants
         return templates.render(text, ctx, self.filters)
 
-    def _no_match(self, st: DialogState, fx: list[Effect], at: datetime, reask: str | None = None) -> None:
+    def _no_match(self, st: DialogState, fx: list[Effect], at: datetime, reask: str | None = None,
+                  out_of_scope: bool = False) -> None:
         st.no_match = True
         st.attempts += 1
         node = self.nodes.get(st.node or "")
@@ -349,6 +403,10 @@ class FlowMachine:
             return self._goto(st, fx, node.on_fail if isinstance(node, AskNode) else "handoff", at)
         if reask:
             fx.append(Say(reask))
+        elif out_of_scope and (menu := self.flow.messages.out_of_scope):
+            # not a topic we handle: say what we do handle, then ask again
+            fx.append(Say(self._text(st, menu, "__out_of_scope__")))
+            fx.append(Say(st.last_prompt))
         elif isinstance(node, AskNode) and node.reprompts:
             text = node.reprompts[(st.attempts - 1) % len(node.reprompts)]
             fx.append(Say(templates.render(text, self.context(st), self.filters)))
@@ -369,6 +427,10 @@ class FlowMachine:
         for _ in range(MAX_CHAIN):
             node = self.nodes[name]
             st.node, st.attempts = name, 0
+            if isinstance(node, YesNoNode):
+                fx.append(Say(self._text(st, node.say, name)))
+                st.last_prompt = fx[-1].text  # type: ignore[union-attr]
+                return
             if isinstance(node, SayNode):
                 fx.append(Say(self._text(st, node.say, name)))
                 if node.next is None:

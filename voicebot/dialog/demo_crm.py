@@ -1,5 +1,6 @@
 """A small demo CRM (aiohttp app factory) the default flow's webhooks talk to: sample orders, free
-appointment slots, returns and address changes. `voicebot serve --demo-crm` and the tests start it.
+appointment slots, appointments by phone number (to move or cancel), returns, address and contact changes.
+`voicebot serve --demo-crm` and the tests start it.
 
 `delay_s` / `fail_status` make it slow or failing on purpose, to show what callers hear when a real
 CRM misbehaves.
@@ -20,6 +21,8 @@ SAMPLE_ORDERS = {
     "90210": {"status": "cancelled", "item": "toaster", "item_pl": "toster", "eta": ""},
 }
 DAY_SLOTS = ("09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00")
+# The demo caller (voicebot simulate / flow tests) already has a visit booked, so moving and cancelling work.
+SAMPLE_APPOINTMENTS = {"+48600100200": ("2026-11-27", "10:00")}
 
 
 @dataclass
@@ -28,6 +31,8 @@ class CrmData:
     booked: set[tuple[str, str]] = field(default_factory=set)
     returns: dict[str, str] = field(default_factory=dict)
     address_changes: list[dict] = field(default_factory=list)
+    contact_changes: list[dict] = field(default_factory=list)
+    appointments: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(SAMPLE_APPOINTMENTS))
     ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
 
 
@@ -82,7 +87,36 @@ async def book(request: web.Request) -> web.Response:
                                                                           if (slot[0], t) not in data.booked]},
                                  status=409)
     data.booked.add(slot)
+    if body.get("phone"):
+        data.appointments[str(body["phone"])] = slot
     return web.json_response({"confirmation": f"A{next(data.ids)}", "date": slot[0], "time": slot[1]}, status=201)
+
+
+@routes.post("/appointments/move")
+async def move(request: web.Request) -> web.Response:
+    body = await _body(request, ("phone", "date", "time"))
+    data = request.app[CRM_DATA]
+    old = data.appointments.get(str(body["phone"]))
+    if old is None:
+        return web.json_response({"error": "no appointment for this phone number"}, status=404)
+    slot = (str(body["date"]), str(body["time"]))
+    if slot[1] not in DAY_SLOTS or (slot in data.booked and slot != old):
+        return web.json_response({"error": "slot not available"}, status=409)
+    data.booked.discard(old)
+    data.booked.add(slot)
+    data.appointments[str(body["phone"])] = slot
+    return web.json_response({"confirmation": f"A{next(data.ids)}", "date": slot[0], "time": slot[1]})
+
+
+@routes.post("/appointments/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    body = await _body(request, ("phone",))
+    data = request.app[CRM_DATA]
+    old = data.appointments.pop(str(body["phone"]), None)
+    if old is None:
+        return web.json_response({"error": "no appointment for this phone number"}, status=404)
+    data.booked.discard(old)
+    return web.json_response({"date": old[0], "time": old[1]})
 
 
 @routes.post("/returns")
@@ -98,10 +132,19 @@ async def create_return(request: web.Request) -> web.Response:
 
 @routes.post("/address-changes")
 async def change_address(request: web.Request) -> web.Response:
-    body = await _body(request, ("address",))
-    data = request.app[CRM_DATA]
-    ticket = f"C{next(data.ids)}"
-    data.address_changes.append({"ticket": ticket, **body})
+    return await _change_request(request, "address", request.app[CRM_DATA].address_changes, "C")
+
+
+@routes.post("/contact-changes")
+async def change_contact(request: web.Request) -> web.Response:
+    return await _change_request(request, "contact", request.app[CRM_DATA].contact_changes, "K")
+
+
+async def _change_request(request: web.Request, field_: str, log: list[dict], prefix: str) -> web.Response:
+    """A change someone will carry out later: recorded with a ticket number the caller is told."""
+    body = await _body(request, (field_,))
+    ticket = f"{prefix}{next(request.app[CRM_DATA].ids)}"
+    log.append({"ticket": ticket, **body})
     return web.json_response({"ticket": ticket}, status=201)
 
 

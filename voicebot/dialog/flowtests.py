@@ -93,7 +93,8 @@ async def run_flow_tests(flow: str | Flow | LoadedFlow, cases: str | dict | Test
         except ValueError as exc:
             raise ValueError(f"not a valid flow test file: {exc}") from exc
     if isinstance(flow, str):
-        loaded = compile_flow(flow, "<draft>", settings.business_hours)
+        loaded = compile_flow(flow, "<draft>", settings.business_hours,
+                              flows_dir=settings.path(settings.dialog.flows_dir))
     elif isinstance(flow, Flow):
         loaded = build_loaded(flow, "", "<model>", settings.business_hours)
     else:

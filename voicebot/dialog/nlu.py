@@ -28,6 +28,7 @@ class Understanding:
     intent: str | None  # None = out of scope or not confident enough
     confidence: float  # calibrated probability of the best in-scope intent
     best: str  # best in-scope intent even when rejected (for logs and the handoff)
+    out_of_scope: bool = False  # rejected because it looks like a request we do not handle (not just unsure)
 
 
 class IntentClassifier:
@@ -70,5 +71,5 @@ class IntentClassifier:
         # Sigmoid calibration is one-vs-rest; renormalised scores stay in 0..1.
         confidence = round(in_scope[best], 3)
         if top == OUT_OF_SCOPE or confidence < self.threshold:
-            return Understanding(None, confidence, best)
+            return Understanding(None, confidence, best, out_of_scope=top == OUT_OF_SCOPE)
         return Understanding(best, confidence, best)

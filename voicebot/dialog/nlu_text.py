@@ -21,16 +21,32 @@ _FILLERS = {
 }
 # Language unknown: only sounds that are hesitations in every language we serve.
 _ANY_FILLERS = (_FILLERS["en"] | _FILLERS["pl"]) - {"no", "well"}
+# Openers that carry no request ("dzień dobry, dzwonię w sprawie zamówienia" is about the order): dropped
+# when a request of two or more words follows, so a greeting does not outvote it. Folded, per language.
+_OPENERS = {
+    "en": ("good morning", "good afternoon", "good evening", "hello there", "hi there", "hey there", "hello", "hi",
+           "hey", "hiya"),
+    "pl": ("dzien dobry", "dobry wieczor", "witam serdecznie", "witam", "halo", "czesc", "hej"),
+}
 STEM_LENGTH = 5  # long enough to tell "zamow(ienie)" from "zamkn(iete)", short enough to merge endings
 
 
 def normalize(text: str, language: str | None = None) -> str:
-    """Lower-case, fold diacritics, digits -> one token, drop punctuation and fillers."""
+    """Lower-case, fold diacritics, digits -> one token, drop punctuation, fillers and a leading greeting."""
     text = re.sub(r"\d+", " 0 ", fold(text))  # order numbers differ per caller; "a number was said" matters
     words = re.findall(r"[\w']+", text)
     fillers = _FILLERS.get(language or "", _ANY_FILLERS)
-    kept = [w for w in words if w not in fillers]
-    return " ".join(kept or words)
+    kept = [w for w in words if w not in fillers] or words
+    openers = _OPENERS.get(language or "", _OPENERS["en"] + _OPENERS["pl"])
+    stripped = True
+    while stripped:
+        stripped = False
+        for opener in openers:
+            n = opener.count(" ") + 1
+            if " ".join(kept[:n]) == opener and len(kept) - n >= 2:
+                kept, stripped = kept[n:], True
+                break
+    return " ".join(kept)
 
 
 def stems(text: str) -> list[str]:

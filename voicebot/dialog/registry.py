@@ -40,9 +40,11 @@ class LoadedFlow:
 
 
 def compile_flow(text: str, source: str, default_hours: BusinessHoursSettings, actions: Iterable[str] = (),
-                 version: int = 1) -> LoadedFlow:
-    """Validate, train the NLU and build the state machine; raise FlowInvalid on any error."""
-    return build_loaded(parse_flow(text, source, actions), text, source, default_hours, version)
+                 version: int = 1, flows_dir: Path | None = None) -> LoadedFlow:
+    """Validate, train the NLU and build the state machine; raise FlowInvalid on any error.
+
+    `flows_dir` holds the FAQ files (default: the folder of `source`)."""
+    return build_loaded(parse_flow(text, source, actions, flows_dir), text, source, default_hours, version)
 
 
 def build_loaded(flow: Flow, text: str, source: str, default_hours: BusinessHoursSettings,
@@ -53,7 +55,9 @@ def build_loaded(flow: Flow, text: str, source: str, default_hours: BusinessHour
     nlu = IntentClassifier(examples, list(flow.out_of_scope), flow.settings.nlu_threshold, flow.language)
     train = time.perf_counter() - t0
     hours = BusinessHours.from_settings(flow.settings.business_hours or default_hours)
-    return LoadedFlow(flow, FlowMachine(flow, hours), nlu, version, _sha(text), source, text, train)
+    # The FAQ answers count: an edited FAQ file makes a new version even though the flow text is the same.
+    sha = _sha(text + flow.model_dump_json(include={"intents"}))
+    return LoadedFlow(flow, FlowMachine(flow, hours), nlu, version, sha, source, text, train)
 
 
 def _sha(text: str) -> str:
@@ -84,7 +88,7 @@ class FlowRegistry:
 
     def publish(self, text: str, source: str = "<published>") -> LoadedFlow:
         """Make `text` the live version of its flow (unchanged text keeps the current version)."""
-        loaded = compile_flow(text, source, self.default_hours, self.actions)
+        loaded = compile_flow(text, source, self.default_hours, self.actions, flows_dir=self.directory)
         history = self._versions.setdefault(loaded.key, [])
         if history and history[-1].sha == loaded.sha:
             return history[-1]

@@ -14,6 +14,10 @@ from voicebot.config import BusinessHoursSettings
 
 SLOT_TYPES = ("digits", "number", "date", "time", "yes_no", "choice", "free_text")
 GLOBAL_INTENTS = ("talk_to_human", "repeat", "help", "goodbye")
+# Small talk understood at every listening node when the flow defines the intent (optional, unlike the
+# globals above). Greeting, thanks, "who am I talking to" and "wait a moment" are answered with the intent's
+# `answer`; affirm/deny answer the yes/no question just asked (see YesNoNode) and carry no effect elsewhere.
+SMALL_TALK_INTENTS = ("greeting", "thanks", "who_are_you", "hold_on", "affirm", "deny")
 # Steps every flow has without writing them; a flow may override one by defining a node with its name.
 BUILTIN_NODES = ("handoff", "callback", "goodbye")
 # Template variables messages.wrong_length may use: the digits heard, how many, how many expected.
@@ -39,6 +43,7 @@ class IntentDef(_Model):
     examples: list[str] = Field(min_length=1)
     goto: str | None = None  # node to go to when the caller asks for this
     answer: Text | None = None  # short answer; the conversation then resumes where it was
+    faq: str | None = None  # answer from the FAQ data file (dialogs/faq/<lang>.yaml) under this topic
 
 
 class VariableDef(_Model):
@@ -67,6 +72,18 @@ class SayNode(_Model):
     say: Text
     next: str | None = None  # None: listen, and route the caller's answer by intent
     routes: dict[str, str] = Field(default_factory=dict)  # intent -> node, overriding the intent's goto
+    hints: str | None = None  # what callers say here, for speech recognition; None = settings.hints
+
+
+class YesNoNode(_Model):
+    """A yes/no question: "yes"/"sure"/"tak tak śmiało" go to `on_yes`, "no"/"nie, dziękuję" to `on_no`; any other
+    request is routed as at a say node ("no, I want to return something" is a return, not a no)."""
+
+    kind: Literal["yes_no"]
+    say: Text
+    on_yes: str  # ("yes"/"no" as YAML keys would read as booleans)
+    on_no: str
+    routes: dict[str, str] = Field(default_factory=dict)
     hints: str | None = None  # what callers say here, for speech recognition; None = settings.hints
 
 
@@ -120,7 +137,7 @@ class EndNode(_Model):
 
 
 Node = Annotated[
-    SayNode | AskNode | BranchNode | ActionNode | TransferNode | CallbackNode | EndNode,
+    SayNode | YesNoNode | AskNode | BranchNode | ActionNode | TransferNode | CallbackNode | EndNode,
     Field(discriminator="kind"),
 ]
 
@@ -139,11 +156,17 @@ class Messages(_Model):
     # A lone "bye" before the caller asked for anything is often a cut-off "Hi, ..." on a phone line:
     # the bot asks this instead of hanging up. Without it the bot repeats its question.
     confirm_end: Text | None = None
+    # Said (then the last question again) when the caller asks for something the bot does not do: the
+    # "I can help with ..." menu. Without it an out-of-scope turn gets a no_match message.
+    out_of_scope: Text | None = None
 
 
 class FlowSettings(_Model):
     nlu_threshold: float = Field(0.5, ge=0, le=1)
     max_attempts: int = Field(3, ge=1, le=10)
+    # Node to go to after answering a question at a listening node (e.g. a yes/no "anything else?" node);
+    # without it the answer is followed by messages.anything_else and the caller stays where they were.
+    after_answer: str | None = None
     escalation: dict[str, Any] | None = None  # override of [escalation] for this flow
     business_hours: BusinessHoursSettings | None = None
     # Words callers say at the flow's listening say-nodes (menu, "anything else?"): given to speech

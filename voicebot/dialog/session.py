@@ -58,8 +58,9 @@ class FlowSession:
         if isinstance(event, CallerSaid):
             understood = self.loaded.nlu.classify(event.text)
             intent, confidence = understood.intent, understood.confidence
-            ev: core.Event = core.Heard(event.text, intent, understood.confidence, now, event.alternatives,
-                                        event.asr_confidence)
+            ev: core.Event = core.Heard(event.text, intent, understood.confidence, now,
+                                        alternatives=event.alternatives, asr_confidence=event.asr_confidence,
+                                        out_of_scope=understood.out_of_scope)
         elif isinstance(event, CallerDtmf):
             intent = "talk_to_human" if event.digits.strip("#") == "0" else None
             confidence = 1.0 if intent else None

@@ -13,7 +13,7 @@ from voicebot.dialog.schema import AskNode
 # Folded (no diacritics) words and phrases; phrases are matched before single words.
 _YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "absolutely", "definitely",
         "certainly", "indeed", "tak", "jasne", "zgadza", "dobrze", "oczywiscie", "pewnie", "owszem", "zgoda",
-        "potwierdzam", "dokladnie", "okej", "prawda"})
+        "potwierdzam", "dokladnie", "okej", "prawda", "dobra", "smialo"})
 _NO = frozenset({"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "nie", "niestety", "zle", "blednie",
        "wcale", "nigdy"})
 _YES_PHRASES = ("that's right", "thats right", "sounds good", "go ahead", "of course", "no jasne", "no pewnie",

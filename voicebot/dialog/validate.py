@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from voicebot.config import EscalationSettings
 from voicebot.dialog import templates
+from voicebot.dialog.faq import faq_file, load_faq
 from voicebot.dialog.numbers import TENS, UNITS, tokens
 from voicebot.dialog.schema import (
     BUILTIN_NODES,
     GLOBAL_INTENTS,
     SLOT_TYPES,
+    SMALL_TALK_INTENTS,
     WRONG_LENGTH_VARIABLES,
     ActionNode,
     AskNode,
@@ -26,6 +29,7 @@ from voicebot.dialog.schema import (
     EndNode,
     Flow,
     SayNode,
+    YesNoNode,
 )
 from voicebot.dialog.yamlpos import PositionedYaml, YamlSyntaxError, load_positioned
 
@@ -52,8 +56,11 @@ class FlowInvalid(ValueError):
         self.errors = errors
 
 
-def parse_flow(text: str, file: str = "<flow>", actions: Iterable[str] = ()) -> Flow:
-    """Parse and validate a flow's YAML text; raise FlowInvalid listing every problem found."""
+def parse_flow(text: str, file: str = "<flow>", actions: Iterable[str] = (), flows_dir: Path | None = None) -> Flow:
+    """Parse and validate a flow's YAML text; raise FlowInvalid listing every problem found.
+
+    Intents answered from the FAQ file get its answer copied in; the file is looked up under `flows_dir`
+    (default: the folder of `file`)."""
     try:
         doc = load_positioned(text)
     except YamlSyntaxError as exc:
@@ -64,10 +71,33 @@ def parse_flow(text: str, file: str = "<flow>", actions: Iterable[str] = ()) -> 
         flow = Flow.model_validate(doc.data)
     except ValidationError as exc:
         raise FlowInvalid(list(_schema_errors(exc, doc, file))) from exc
-    errors = list(semantic_errors(flow, doc, file, set(actions)))
+    flow, faq_errors = _with_faq_answers(flow, doc, file, flows_dir or Path(file).parent)
+    errors = faq_errors + list(semantic_errors(flow, doc, file, set(actions)))
     if errors:
         raise FlowInvalid(errors)
     return flow
+
+
+def _with_faq_answers(flow: Flow, doc: PositionedYaml, file: str, flows_dir: Path) -> tuple[Flow, list[FlowError]]:
+    wanted = {name: i.faq for name, i in flow.intents.items() if i.faq}
+    if not wanted:
+        return flow, []
+    path = faq_file(flows_dir, flow.language)
+    answers, problems = load_faq(path, flow.language)
+    errors = [FlowError("faq_invalid", p.file, p.line, p.path, p.message) for p in problems]
+    reported = {p.path for p in problems}
+    unreadable = bool(reported & {"", "answers"})  # the whole file failed: one error says so
+    intents = dict(flow.intents)
+    for name, topic in wanted.items():
+        if topic in answers:
+            intents[name] = intents[name].model_copy(update={"answer": answers[topic]})
+        elif not unreadable and f"answers.{topic}" not in reported:
+            errors.append(FlowError("unknown_faq_topic", file, doc.line_of(f"intents.{name}.faq"),
+                                    f"intents.{name}.faq", f"no answer for topic '{topic}' in {path}"))
+        if flow.intents[name].answer or flow.intents[name].goto:
+            errors.append(FlowError("faq_with_answer", file, doc.line_of(f"intents.{name}"), f"intents.{name}",
+                                    "an intent answered from the FAQ has no 'answer' or 'goto' of its own"))
+    return flow.model_copy(update={"intents": intents}), errors
 
 
 def _schema_errors(exc: ValidationError, doc: PositionedYaml, file: str) -> Iterator[FlowError]:
@@ -111,12 +141,16 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         elif source is not None:
             edges[source].append(target)
 
+    if flow.settings.after_answer and flow.settings.after_answer not in known:
+        broken = True
+        yield err("unknown_target", "settings.after_answer", f"unknown node '{flow.settings.after_answer}'")
     if flow.start not in known:
         broken = True
         yield err("unknown_target", "start", f"unknown node '{flow.start}'")
 
     # Reachability from the start and from every intent (intents can be reached at any listening node).
-    roots = [flow.start, *BUILTIN_NODES] + [i.goto for i in flow.intents.values() if i.goto]
+    roots = [flow.start, *BUILTIN_NODES, *filter(None, [flow.settings.after_answer])] + \
+        [i.goto for i in flow.intents.values() if i.goto]
     seen: set[str] = set()
     todo = [r for r in roots if r in known]
     while todo:
@@ -140,7 +174,8 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         if len(intent.examples) < MIN_EXAMPLES:
             yield err("too_few_examples", f"intents.{name}.examples",
                       f"intent '{name}' needs at least {MIN_EXAMPLES} examples")
-        if name not in GLOBAL_INTENTS and not intent.goto and not intent.answer:
+        if name not in GLOBAL_INTENTS + SMALL_TALK_INTENTS and not intent.goto and not intent.answer \
+                and not intent.faq:
             yield err("intent_without_effect", f"intents.{name}", f"intent '{name}' needs 'goto' or 'answer'")
 
     hints = [("settings.hints", flow.settings.hints)] + [
@@ -163,14 +198,14 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                 yield err("choice_without_choices", f"{base}.choices", "a choice slot needs 'choices'")
             if not _has_text(node.prompt):
                 yield err("missing_prompt", f"{base}.prompt", f"ask node '{name}' has no prompt")
-        elif isinstance(node, SayNode | EndNode | CallbackNode) and not _has_text(node.say):
+        elif isinstance(node, SayNode | YesNoNode | EndNode | CallbackNode) and not _has_text(node.say):
             yield err("missing_prompt", f"{base}.say", f"node '{name}' has nothing to say")
         elif isinstance(node, ActionNode):
             if node.result:
                 results.add(node.result)
             if node.action not in flow.actions and node.action not in registry_actions:
                 yield err("unknown_action", f"{base}.action", f"unknown action '{node.action}'")
-        elif isinstance(node, SayNode):
+        if isinstance(node, SayNode | YesNoNode):
             for intent in node.routes:
                 if intent not in intents:
                     yield err("unknown_intent", f"{base}.routes.{intent}", f"unknown intent '{intent}'")
@@ -236,6 +271,11 @@ def _targets(flow: Flow) -> Iterator[tuple[str, str, str | None]]:
         if isinstance(node, SayNode):
             if node.next:
                 yield f"{base}.next", node.next, name
+            for intent, target in node.routes.items():
+                yield f"{base}.routes.{intent}", target, name
+        elif isinstance(node, YesNoNode):
+            yield f"{base}.on_yes", node.on_yes, name
+            yield f"{base}.on_no", node.on_no, name
             for intent, target in node.routes.items():
                 yield f"{base}.routes.{intent}", target, name
         elif isinstance(node, AskNode):

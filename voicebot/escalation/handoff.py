@@ -104,7 +104,9 @@ def build_package(session: CallSession, reply: BotReply, policy: EscalationSetti
     reason = reply.reason or last.get("reason") or "unknown"
     frustration = float(reply.frustration or last.get("frustration") or 0.0)
     caller_turns = [t for t in session.transcript if t.role == "caller"]
-    turns = [asdict(t) for t in session.transcript[-policy.handoff_transcript_turns:]]
+    # Never the admin-only unredacted text: the agent sees what supervisors see.
+    turns = [{k: v for k, v in asdict(t).items() if k != "text_original"}
+             for t in session.transcript[-policy.handoff_transcript_turns:]]
     if not (turns and turns[-1]["role"] == "bot" and turns[-1]["text"] == reply.text):
         # Called before the session records the transferring reply: the bridging sentence ends the transcript.
         turns.append({"role": "bot", "text": reply.text, "action": reply.action, "reason": reply.reason,
@@ -141,8 +143,9 @@ async def write_handoff(session: CallSession, reply: BotReply, *, policy: Escala
     if session.store is None:
         log.warning("call %s: no store, handoff package %s not saved", session.info.call_id, package.handoff_id)
         return None
-    store = HandoffStore(session.store.client, session.store.keys, session.store.buffer,
-                         ttl_secs=policy.handoff_ttl_days * 86400)
+    calls = session.store
+    store = HandoffStore(calls.client, calls.keys, calls.buffer, ttl_secs=policy.handoff_ttl_days * 86400,
+                         redact=calls.redact, stored_id=calls.stored_id)
     await store.save(package.to_dict())
     return package.handoff_id
 

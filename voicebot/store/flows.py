@@ -20,6 +20,7 @@ from voicebot.store.errors import Invalid, NotFound
 from voicebot.store.keys import Keys
 
 _ID_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+MAX_VERSION = 2**31 - 1  # far more versions than anyone saves; bigger numbers cannot exist
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class FlowStore:
 
     async def get(self, flow_id: str, lang: str, version: int) -> FlowVersion:
         check_ids(flow_id, lang)
-        if version < 1:
+        if not 1 <= version <= MAX_VERSION:  # Redis list indexes are 64-bit: a huge number would be an error
             raise NotFound(f"flow {flow_id}/{lang} has no version {version}")
         raw = await self.client.lindex(self.keys.flow_versions(flow_id, lang), version - 1)
         if raw is None:

@@ -29,11 +29,16 @@ P callback:{id}                 string   callback request (JSON): number, topic,
 P flow:{flow}:{lang}:versions   list     published/draft flow versions (JSON with YAML text)
 P flow:{flow}:{lang}:live       string   version number that is live
 P audit                         stream   who changed what, when (flows, users)
-P user:{name}                   hash     web user: password hash, role
+P user:{name}                   hash     web user: password hash, role, must_change (1 = must pick a
+                                         new password before anything else)
 P users                         set      names of all web users
-P apitoken:{sha256}             string   user name an API token (for scripts) belongs to
-P session:{token}               hash     web session (TTL = web.session_ttl_secs)
-P ratelimit:login:{who}         string   login attempts counter (TTL 60 s)
+P userepoch:{name}              string   counter raised on password/role change and deletion; sessions
+                                         and API tokens of an older epoch are dead (kept after deletion)
+P apitoken:{sha256}             hash     API token (for scripts): user, scope, epoch, id, created_at,
+                                         expires_at, label (TTL = its lifetime)
+P apitokens:{name}              hash     token id -> sha256, the user's tokens (for listing/revoking)
+P session:{token}               hash     web session: user, role, csrf, epoch (TTL = web.session_ttl_secs)
+P ratelimit:login:{who}         string   login attempts counter (TTL 60 s), who = user+address or address
 P ch:calls                      channel  live call events (started, turn, ended) for supervisors
 P ch:handoffs                   channel  new handoff packages for agent desktops
 P ch:flows                      channel  flow publications, so every process reloads
@@ -102,6 +107,12 @@ class Keys:
 
     def api_token(self, token_hash: str) -> str:
         return f"{self.prefix}apitoken:{token_hash}"
+
+    def api_tokens_of(self, name: str) -> str:
+        return f"{self.prefix}apitokens:{name}"
+
+    def user_epoch(self, name: str) -> str:
+        return f"{self.prefix}userepoch:{name}"
 
     def session(self, token: str) -> str:
         return f"{self.prefix}session:{token}"

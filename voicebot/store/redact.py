@@ -10,6 +10,13 @@ What is removed (and replaced by a tag such as ``[CARD]``):
 * phone numbers (``+48 600 100 200``, ``600-100-200``, ``(555) 123-4567``);
 * e-mail addresses.
 
+Digit groups may be joined by spaces, hyphens, brackets, and by a comma or dot standing between two digits
+(``4,111,111,111,111,111`` and ``4111.1111.1111.1111`` are how whisper writes a spoken card number).
+
+`redact_value` applies the same pass to everything else that is stored or shown (handoff packages, slots,
+summaries, callbacks, call records): every string inside, except fields that must stay as they are (the
+caller's own number, ids) and except the caller's own number inside a text.
+
 Numbers that fail their checksum are left alone on purpose: an order number or an amount must stay readable
 for supervisors, and a check digit is what tells a real card/PESEL from a random digit string.
 """
@@ -17,7 +24,9 @@ for supervisors, and a check digit is what tells a real card/PESEL from a random
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 CARD, PESEL, IBAN, PHONE, EMAIL = "[CARD]", "[PESEL]", "[IBAN]", "[PHONE]", "[EMAIL]"
 
@@ -36,6 +45,7 @@ _IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
 # Tokens: a digit group, a word, or one other character (separators are handled by the run scanner).
 _TOKEN_RE = re.compile(r"\d+|[^\W\d_]+|\S", re.UNICODE)
 _JOINERS = {"-", "(", ")", "/"}
+_DIGIT_JOINERS = {",", "."}  # only between two digits: "4,111" joins, "200. 5" and "1, 2" do not
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,10 @@ def _is_phone(d: str, plus: bool) -> bool:
     return len(d) in (9, 10) or (len(d) == 11 and d.startswith("48"))
 
 
+def _between_digits(text: str, i: int) -> bool:
+    return 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()
+
+
 def _digit_runs(text: str) -> list[tuple[list[_Group], bool]]:
     """Runs of digit groups/spoken digits separated only by spaces, hyphens or brackets.
 
@@ -121,7 +135,7 @@ def _digit_runs(text: str) -> list[tuple[list[_Group], bool]]:
                 current = []
             pending_plus = True
             continue
-        if tok in _JOINERS:
+        if tok in _JOINERS or (tok in _DIGIT_JOINERS and _between_digits(text, m.start())):
             continue
         if current:
             runs.append((current, plus))
@@ -161,3 +175,37 @@ def redact(text: str) -> str:
             start -= 1
         text = text[:start] + tag + text[end:]
     return text
+
+
+# Fields copied as they are: identifiers, times, and the caller's number (the agent calls it back).
+KEEP_FIELDS = frozenset({
+    "call_id", "handoff_id", "callback_id", "id", "caller_number", "number", "created_at", "started_at",
+    "ended_at", "ts", "due", "preferred_time", "flow_id", "flow_version", "language", "channel", "node", "last_node",
+})
+
+
+def redact_keeping(text: str, keep: tuple[str, ...] = (), redactor: Callable[[str], str] = redact) -> str:
+    """`redactor(text)`, leaving the exact strings in `keep` (the caller's own number) readable."""
+    for k in keep:
+        if k and k in text:
+            return k.join(redact_keeping(part, keep, redactor) for part in text.split(k))
+    return redactor(text)
+
+
+def redact_value(value: object, redactor: Callable[[str], str] = redact, keep: tuple[str, ...] = (),
+                 keep_fields: frozenset[str] = KEEP_FIELDS) -> Any:
+    """Every string (and whole number) inside dicts/lists redacted, fields in `keep_fields` as they are.
+
+    A number slot (a PESEL captured as an int) comes back as its tag when it is PII.
+    """
+    if isinstance(value, str):
+        return redact_keeping(value, keep, redactor)
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+        cleaned = redactor(text)
+        return value if cleaned == text else cleaned
+    if isinstance(value, dict):
+        return {k: v if k in keep_fields else redact_value(v, redactor, keep, keep_fields) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v, redactor, keep, keep_fields) for v in value]
+    return value

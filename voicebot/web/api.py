@@ -14,12 +14,23 @@ from aiohttp import web
 from voicebot.store.errors import Invalid
 from voicebot.store.flows import check_ids, version_json
 from voicebot.store.search import search_calls
-from voicebot.web import flow_ops
+from voicebot.store.users import check_password
+from voicebot.web import account, flow_ops
+from voicebot.web.auth import set_session_cookie
 from voicebot.web.calls_view import filter_from_query, live_calls, load_call, row_dict, turn_dict
 from voicebot.web.dashboard import kpis_for
-from voicebot.web.keys import AUDIT, CALL_STORE, CURRENT_SESSION, CURRENT_USER, FLOW_STORE, SESSIONS, USERS
+from voicebot.web.keys import (
+    AUDIT,
+    CALL_STORE,
+    CURRENT_SESSION,
+    CURRENT_USER,
+    FLOW_STORE,
+    SESSIONS,
+    TOKENS,
+    USERS,
+)
 from voicebot.web.openapi import openapi_document
-from voicebot.web.security import admin_only, public
+from voicebot.web.security import admin_only, public, session_only
 
 routes = web.RouteTableDef()
 
@@ -189,19 +200,89 @@ async def delete_user(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name == request[CURRENT_USER].name:
         raise Invalid("you cannot delete yourself")
-    await request.app[USERS].delete(name)
+    await request.app[USERS].delete(name)  # ends their sessions and tokens (their epoch moves on)
     await request.app[SESSIONS].delete_for_user(name)
+    await request.app[TOKENS].revoke_all(name)
     await request.app[AUDIT].record(request[CURRENT_USER].name, "user.delete", f"user:{name}")
     return web.json_response({"deleted": name})
 
 
+@routes.patch("/api/users/{name}")
+@admin_only
+async def change_user(request: web.Request) -> web.Response:
+    """Another user's role and/or password (a reset: they must choose a new one at their next login).
+    Either ends all their sessions and API tokens."""
+    name, me = request.match_info["name"], request[CURRENT_USER].name
+    if name == me:
+        raise Invalid("change your own password with POST /api/me/password; your role, another admin")
+    data = await _body(request)
+    users, changed = request.app[USERS], []
+    await users.require(name)
+    if "password" in data:
+        check_password(_field(data, "password", str), name)  # before any change: all or nothing
+    if "role" in data:
+        await users.set_role(name, _field(data, "role", str))
+        changed.append("role")
+    if "password" in data:
+        await users.set_password(name, _field(data, "password", str), must_change=True)
+        changed.append("password")
+    if not changed:
+        raise Invalid("give role and/or password")
+    await request.app[SESSIONS].delete_for_user(name)
+    await request.app[TOKENS].revoke_all(name)
+    await request.app[AUDIT].record(me, "user.change", f"user:{name}", ", ".join(changed))
+    return web.json_response(asdict(await users.require(name)))
+
+
+@routes.post("/api/me/password")
+@session_only
+async def change_my_password(request: web.Request) -> web.Response:
+    """Ends every other session and API token of the user; this browser gets a new session cookie and CSRF."""
+    data = await _body(request)
+    session = await account.change_password(request, _field(data, "current", str), _field(data, "new", str))
+    resp = web.json_response({"changed": True, "csrf": session.csrf})
+    set_session_cookie(request, resp, session)
+    return resp
+
+
+@routes.get("/api/tokens")
+@session_only
+async def list_tokens(request: web.Request) -> web.Response:
+    tokens = await request.app[TOKENS].list(request[CURRENT_USER].name)
+    return web.json_response({"tokens": [asdict(t) for t in tokens]})
+
+
 @routes.post("/api/tokens")
+@session_only
 async def issue_token(request: web.Request) -> web.Response:
-    """An API token for scripts, acting as the logged-in user. Shown once."""
-    user = request[CURRENT_USER]
-    token = await request.app[USERS].issue_token(user.name)
-    await request.app[AUDIT].record(user.name, "token.issue", f"user:{user.name}")
-    return web.json_response({"token": token}, status=201)
+    """An API token for scripts, acting as the logged-in user (at most their role). Shown once."""
+    data = await _body(request) if request.can_read_body else {}
+    secret, token = await account.issue_token(request, request[CURRENT_USER], _field(data, "scope", str, ""),
+                                              _field(data, "days", int, None) if "days" in data else None,
+                                              _field(data, "label", str, ""))
+    return web.json_response({"token": secret, **asdict(token)}, status=201)
+
+
+@routes.delete("/api/tokens/{token_id}")
+@session_only
+async def revoke_token(request: web.Request) -> web.Response:
+    await account.revoke_token(request, request[CURRENT_USER].name, request.match_info["token_id"])
+    return web.json_response({"revoked": request.match_info["token_id"]})
+
+
+@routes.get("/api/users/{name}/tokens")
+@admin_only
+async def user_tokens(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    await request.app[USERS].require(name)
+    return web.json_response({"tokens": [asdict(t) for t in await request.app[TOKENS].list(name)]})
+
+
+@routes.delete("/api/users/{name}/tokens/{token_id}")
+@admin_only
+async def revoke_user_token(request: web.Request) -> web.Response:
+    await account.revoke_token(request, request.match_info["name"], request.match_info["token_id"])
+    return web.json_response({"revoked": request.match_info["token_id"]})
 
 
 @routes.get("/api/audit")

@@ -16,7 +16,7 @@ from telephony.line_services import line_services_ctx
 from telephony.sip_line import sip_ctx
 from telephony.twilio_web import twilio_ctx
 from voicebot.config import Settings
-from voicebot.web import api, auth, dashboard, flows_admin, handoffs, health, softphone, supervisor
+from voicebot.web import account, api, auth, dashboard, flows_admin, handoffs, health, softphone, supervisor
 from voicebot.web.keys import SETTINGS
 from voicebot.web.render import STATIC_DIR
 from voicebot.web.resources import redis_ctx
@@ -27,7 +27,10 @@ from voicebot.web.state import bootstrap_ctx, web_ctx
 
 def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool = False) -> web.Application:
     """`bootstrap`: import flow files and create the first admin (only `voicebot serve` asks for it)."""
-    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[security_middleware])
+    # keepalive_timeout also bounds how long aiohttp waits for a new connection's request headers (it is
+    # armed when the connection opens and closes an idle handler): half-sent requests cannot pile up.
+    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[security_middleware],
+                          handler_args={"keepalive_timeout": settings.web.header_timeout_secs})
     app[SETTINGS] = settings
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(web_ctx)
@@ -41,7 +44,7 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
         app.cleanup_ctx.append(audiosocket_ctx)
     app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)
-    route_tables = (auth.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
+    route_tables = (auth.routes, account.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
                     handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes)
     for table in route_tables:
         app.add_routes(table)

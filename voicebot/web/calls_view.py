@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -60,6 +61,19 @@ def filter_from_query(q: MultiMapping[str]) -> CallFilter:
     )
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), +cmd|...).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d .]*")  # "+48 600 100 200", "-0.5": a number, never a formula
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading formula character gets an apostrophe before it."""
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def turn_dict(turn: TurnRecord, *, admin: bool) -> dict[str, Any]:
     d = asdict(turn)
     if not admin or d.get("text_original") is None:
@@ -86,7 +100,10 @@ async def load_call(store: CallStore, call_id: str) -> CallDetail:
     call = await store.get_call(call_id)
     if call is None:
         raise NotFound(f"no call {call_id!r}")
-    return CallDetail(call, await store.turns(call_id), await load_handoff(store, call.get("handoff_id", "")))
+    turns = await store.turns(call_id)
+    for turn in turns:  # records written before redaction covered everything are redacted when shown
+        turn.text = store.redact(turn.text)
+    return CallDetail(store.clean_record(call), turns, await load_handoff(store, call.get("handoff_id", "")))
 
 
 async def load_handoff(store: CallStore, handoff_id: str) -> dict[str, Any] | None:
@@ -94,7 +111,7 @@ async def load_handoff(store: CallStore, handoff_id: str) -> dict[str, Any] | No
     if not handoff_id:
         return None
     try:
-        data = await HandoffStore(store.client, store.keys).get(handoff_id)
+        data = await HandoffStore(store.client, store.keys, redact=store.redact).get(handoff_id)
     except ValueError:  # not JSON: show what is there rather than failing the page
         raw = await store.client.get(store.keys.handoff(handoff_id))
         return {"unreadable": (raw or "")[:2000]}

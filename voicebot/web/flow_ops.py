@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from voicebot.store.errors import Conflict, Invalid
@@ -16,7 +18,8 @@ async def save_version(app: web.Application, who: str, flow_id: str, lang: str, 
     """Validate with the dialog engine, then store as a new (not yet live) version."""
     if len(text.encode()) > MAX_FLOW_BYTES:
         raise Invalid(f"flow text is larger than {MAX_FLOW_BYTES // 1024} KiB")
-    problems = app[FLOW_CHECKER].validate(flow_id, lang, text)
+    # In a thread: a large or hostile flow must not freeze every call and page on the event loop.
+    problems = await asyncio.to_thread(app[FLOW_CHECKER].validate, flow_id, lang, text)
     if problems:
         raise Invalid(f"the flow has {len(problems)} problem(s); nothing was saved",
                       [(p.line, p.message) for p in problems])
@@ -37,7 +40,7 @@ async def publish(app: web.Application, who: str, flow_id: str, lang: str, versi
     previous = await store.live_version(flow_id, lang)
     if action == "rolled_back" and version == previous:
         raise Conflict(f"version {version} is already live")
-    problems = app[FLOW_CHECKER].validate(flow_id, lang, fv.yaml)
+    problems = await asyncio.to_thread(app[FLOW_CHECKER].validate, flow_id, lang, fv.yaml)
     if problems:
         raise Invalid(f"version {version} does not validate; not published", [(p.line, p.message) for p in problems])
     report = await app[FLOW_CHECKER].run_tests(flow_id, lang, fv.yaml)

@@ -46,7 +46,8 @@ class FlowChecker:
         except ImportError:  # dialog engine not in this build: at least catch YAML syntax errors
             return _yaml_problems(text)
         try:
-            flow = parse_flow(text, file=f"{flow_id}.{lang}.yaml")
+            flow = parse_flow(text, file=f"{flow_id}.{lang}.yaml",
+                              flows_dir=self.settings.path(self.settings.dialog.flows_dir))
         except FlowInvalid as exc:
             return [Problem(e.line, f"{e.path}: {e.message}" if e.path else e.message) for e in exc.errors]
         except yaml.YAMLError:  # e.g. control characters: the YAML reader refuses them before parsing

@@ -3,15 +3,16 @@ audit trail and users."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-import yaml
 from aiohttp import web
 
+from voicebot.dialog.yamlpos import YamlSyntaxError, load_positioned
 from voicebot.store.errors import Conflict, Invalid, NotFound
 from voicebot.store.flows import FlowVersion, check_ids, diff
 from voicebot.web import flow_ops
-from voicebot.web.keys import AUDIT, CURRENT_USER, FLOW_STORE, USERS
+from voicebot.web.keys import AUDIT, CURRENT_USER, FLOW_STORE, TOKENS, USERS
 from voicebot.web.render import render
 from voicebot.web.security import admin_only
 from voicebot.web.svg import flow_diagram
@@ -26,9 +27,10 @@ def _ids(request: web.Request) -> tuple[str, str]:
 
 
 def _diagram(text: str) -> str:
+    """The flow as SVG; nothing for text that is not YAML or is too large once aliases are expanded."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = load_positioned(text).data
+    except YamlSyntaxError:
         return ""
     return flow_diagram(data) if isinstance(data, dict) else ""
 
@@ -52,7 +54,7 @@ async def _editor(request: web.Request, flow_id: str, lang: str, *, text: str | 
     return render(request, "flow_edit.html", status=status, flow_id=flow_id, lang=lang, text=text,
                   lines=text.splitlines() or [""], by_line=by_line, general=general, shown=shown,
                   versions=list(reversed(versions)), live=await store.live_version(flow_id, lang),
-                  diagram=_diagram(text), message=message, error=error,
+                  diagram=await asyncio.to_thread(_diagram, text), message=message, error=error,
                   audit=await request.app[AUDIT].recent(20, target=f"flow:{flow_id}:{lang}"))
 
 
@@ -145,4 +147,6 @@ async def audit_page(request: web.Request) -> web.Response:
 @routes.get("/admin/users")
 @admin_only
 async def users_page(request: web.Request) -> web.Response:
-    return render(request, "users.html", users=await request.app[USERS].list())
+    users = await request.app[USERS].list()
+    tokens = {u.name: await request.app[TOKENS].list(u.name) for u in users}
+    return render(request, "users.html", users=users, tokens=tokens)

@@ -9,7 +9,7 @@ import redis
 from aiohttp import web
 
 from voicebot.store.handoffs import HANDOFF_ID, HandoffStore
-from voicebot.web.keys import REDIS, STORE_KEYS
+from voicebot.web.keys import CALL_STORE, REDIS, STORE_KEYS
 
 routes = web.RouteTableDef()
 
@@ -19,7 +19,7 @@ async def get_handoff(request: web.Request) -> web.Response:
     handoff_id = request.match_info["handoff_id"]
     if not HANDOFF_ID.match(handoff_id):
         return web.json_response({"error": "bad handoff id"}, status=400)
-    store = HandoffStore(request.app[REDIS], request.app[STORE_KEYS])
+    store = HandoffStore(request.app[REDIS], request.app[STORE_KEYS], redact=request.app[CALL_STORE].redact)
     try:
         package = await store.get(handoff_id)
     except (redis.RedisError, OSError):

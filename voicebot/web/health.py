@@ -1,4 +1,5 @@
-"""`GET /health` (load balancers, `make run` checks) and `GET /metrics` (Prometheus text format)."""
+"""`GET /health` (load balancers, `make run` checks) and `GET /metrics` (Prometheus text format; only from
+web.metrics_allowed addresses or with the web.metrics_token bearer token)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aiohttp import web
 
 from voicebot.store.connection import ping
 from voicebot.web.keys import CALL_STORE, MODELS, REDIS
-from voicebot.web.security import public
+from voicebot.web.security import check_metrics_access, public
 
 routes = web.RouteTableDef()
 
@@ -32,6 +33,7 @@ async def health(request: web.Request) -> web.Response:
 @routes.get("/metrics")
 @public
 async def metrics(request: web.Request) -> web.Response:
+    check_metrics_access(request)  # memory and counters are not for everyone: web.metrics_allowed/_token
     app = request.app
     proc = psutil.Process(os.getpid())
     lines = [

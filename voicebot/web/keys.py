@@ -14,6 +14,7 @@ from voicebot.store.connection import EmbeddedRedis
 from voicebot.store.flows import FlowStore
 from voicebot.store.keys import Keys
 from voicebot.store.sessions import LoginRateLimit, Session, SessionStore
+from voicebot.store.tokens import ApiToken, TokenStore
 from voicebot.store.users import User, UserStore
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -28,6 +29,7 @@ MODELS = web.AppKey("models", Any)
 # -- web UI / API state (voicebot.web.state.web_ctx) ------------------------------------------------
 USERS = web.AppKey("users", UserStore)
 SESSIONS = web.AppKey("sessions", SessionStore)
+TOKENS = web.AppKey("tokens", TokenStore)
 LOGIN_LIMIT = web.AppKey("login_limit", LoginRateLimit)
 AUDIT = web.AppKey("audit", AuditLog)
 FLOW_STORE = web.AppKey("flow_store", FlowStore)
@@ -47,3 +49,5 @@ SOFTPHONE = web.AppKey("softphone", Any)
 # Set by the auth middleware on every request that carries a valid session or API token.
 CURRENT_USER = web.RequestKey("current_user", User)
 CURRENT_SESSION = web.RequestKey("current_session", Session)
+# Set instead of CURRENT_SESSION when the request came with an API token.
+CURRENT_TOKEN = web.RequestKey("current_token", ApiToken)

@@ -16,7 +16,7 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "malformed id", 503: "store unavailable, try again",
             401: "not logged in", 403: "wrong role or CSRF token", 404: "not found", 409: "conflict",
-            422: "invalid input"}
+            422: "invalid input", 429: "too many attempts"}
     return {str(c): _json(ERROR, text[c]) for c in codes}
 
 
@@ -49,6 +49,7 @@ CALL_FILTERS = [
 ]
 ADMIN = "Needs role admin."
 UNSAFE = "Session callers must send the X-CSRF-Token header."
+SESSION = "Needs a login session: API tokens are refused."
 
 
 def openapi_document() -> dict[str, Any]:
@@ -107,11 +108,43 @@ def openapi_document() -> dict[str, Any]:
                      "requestBody": _body({"type": "object", "required": ["name", "password", "role"], "properties": {
                          "name": STR, "password": STR, "role": {"type": "string", "enum": ["supervisor", "admin"]}}}),
                      "responses": {"201": _json(OBJ), **_errors(401, 403, 409, 422)}}},
-        "/api/users/{name}": {"delete": {"summary": "Delete a user", "description": f"{ADMIN} {UNSAFE}",
-                                         "parameters": [_path_param("name")],
-                                         "responses": {"200": _json(OBJ), **_errors(401, 403, 404, 422)}}},
-        "/api/tokens": {"post": {"summary": "Issue an API token for scripts (shown once)", "description": UNSAFE,
-                                 "responses": {"201": _json(OBJ), **_errors(401, 403)}}},
+        "/api/users/{name}": {
+            "delete": {"summary": "Delete a user (ends their sessions and API tokens)",
+                       "description": f"{ADMIN} {UNSAFE}",
+                       "parameters": [_path_param("name")],
+                       "responses": {"200": _json(OBJ), **_errors(401, 403, 404, 422)}},
+            "patch": {"summary": "Change another user's role and/or reset their password (they must choose a new "
+                                 "one at their next login); ends their sessions and API tokens",
+                      "description": f"{ADMIN} {UNSAFE}", "parameters": [_path_param("name")],
+                      "requestBody": _body({"type": "object", "properties": {
+                          "role": {"type": "string", "enum": ["supervisor", "admin"]}, "password": STR}}),
+                      "responses": {"200": _json(OBJ), **_errors(401, 403, 404, 422)}}},
+        "/api/users/{name}/tokens": {"get": {
+            "summary": "A user's live API tokens (ids, scopes, expiry; never the secrets)", "description": ADMIN,
+            "parameters": [_path_param("name")], "responses": {"200": _json(OBJ), **_errors(401, 403, 404)}}},
+        "/api/users/{name}/tokens/{token_id}": {"delete": {
+            "summary": "Revoke a user's API token", "description": f"{ADMIN} {UNSAFE}",
+            "parameters": [_path_param("name"), _path_param("token_id")],
+            "responses": {"200": _json(OBJ), **_errors(401, 403, 404)}}},
+        "/api/me/password": {"post": {
+            "summary": "Change your password; ends your other sessions and your API tokens, returns the new CSRF "
+                       "token", "description": f"{SESSION} {UNSAFE}",
+            "requestBody": _body({"type": "object", "required": ["current", "new"],
+                                  "properties": {"current": STR, "new": STR}}),
+            "responses": {"200": _json(OBJ), **_errors(401, 403, 422, 429)}}},
+        "/api/tokens": {
+            "get": {"summary": "Your live API tokens", "description": SESSION,
+                    "responses": {"200": _json(OBJ), **_errors(401, 403)}},
+            "post": {"summary": "Issue an API token for scripts (the secret is shown once)",
+                     "description": f"{SESSION} {UNSAFE} Scope read = GET only; the scope is at most your role.",
+                     "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                         "type": "object", "properties": {
+                             "scope": {"type": "string", "enum": ["read", "supervisor", "admin"]},
+                             "days": {"type": "integer", "minimum": 1}, "label": STR}}}}},
+                     "responses": {"201": _json(OBJ), **_errors(401, 403, 422)}}},
+        "/api/tokens/{token_id}": {"delete": {
+            "summary": "Revoke one of your API tokens", "description": f"{SESSION} {UNSAFE}",
+            "parameters": [_path_param("token_id")], "responses": {"200": _json(OBJ), **_errors(401, 403, 404)}}},
         "/api/audit": {"get": {"summary": "Audit trail: who changed what, when", "description": ADMIN,
                                "responses": {"200": _json(OBJ), **_errors(401, 403)}}},
     }

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
 from voicebot.store.audit import AuditLog
 from voicebot.store.flows import FlowStore
 from voicebot.store.sessions import LoginRateLimit, SessionStore
+from voicebot.store.tokens import TokenStore
 from voicebot.store.users import UserStore
 from voicebot.web.flow_sync import follow_published_flows
 from voicebot.web.flowcheck import FlowChecker, seed_flows
@@ -26,6 +29,7 @@ from voicebot.web.keys import (
     SOFTPHONE,
     STORE_KEYS,
     TEMPLATES,
+    TOKENS,
     USERS,
 )
 from voicebot.web.live import LiveHub, hub_ctx
@@ -40,8 +44,10 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
     """Runs after redis_ctx: everything here talks to the same Redis client."""
     settings, client, keys = app[SETTINGS], app[REDIS], app[STORE_KEYS]
     app[USERS] = UserStore(client, keys)
+    app[TOKENS] = TokenStore(client, keys, app[USERS])
     app[SESSIONS] = SessionStore(client, keys, settings.web.session_ttl_secs)
-    app[LOGIN_LIMIT] = LoginRateLimit(client, keys, settings.web.login_attempts_per_minute)
+    app[LOGIN_LIMIT] = LoginRateLimit(client, keys, settings.web.login_attempts_per_minute,
+                                      settings.web.login_attempts_per_address_per_minute)
     app[AUDIT] = AuditLog(client, keys)
     app[FLOW_STORE] = FlowStore(client, keys)
     app[TEMPLATES] = make_templates()
@@ -57,7 +63,9 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
 async def bootstrap_ctx(app: web.Application) -> AsyncIterator[None]:
     """`voicebot serve` only: import flow files, and create the first admin if there are no users.
 
-    There is no default password: the first admin gets a random one, printed once on the console.
+    There is no default password: the first admin gets a random one, written to a file only its owner can
+    read (web.first_admin_password_file), never to the console or the log, which often end up in log
+    collectors. The first login with it must choose a new password.
     """
     try:
         imported = await seed_flows(app[FLOW_STORE], app[SETTINGS])
@@ -68,9 +76,26 @@ async def bootstrap_ctx(app: web.Application) -> AsyncIterator[None]:
     users = app[USERS]
     if await users.count() == 0:
         password = secrets.token_urlsafe(12)
-        await users.add(BOOTSTRAP_ADMIN, password, "admin")
+        path = app[SETTINGS].path(app[SETTINGS].web.first_admin_password_file)
+        try:
+            _write_private(path, password + "\n")
+        except OSError as exc:  # no admin rather than an admin whose password nobody can read
+            raise RuntimeError(f"cannot write the first admin's password to {path} ({exc}); set "
+                               "web.first_admin_password_file to a writable path") from exc
+        await users.add(BOOTSTRAP_ADMIN, password, "admin", must_change=True)
         await app[AUDIT].record("system", "user.add", f"user:{BOOTSTRAP_ADMIN}", "first start: random password")
-        print(f"voicebot: no web users existed; created user {BOOTSTRAP_ADMIN!r} (role admin) with password "
-              f"{password}\nvoicebot: it is shown only now; change it with "
-              f"`voicebot users add {BOOTSTRAP_ADMIN} --role admin --replace`", flush=True)
+        print(f"voicebot: no web users existed; created user {BOOTSTRAP_ADMIN!r} (role admin). Its one-time "
+              f"password is in {path} (readable only by this account); the first login asks for a new one.",
+              flush=True)
     yield
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to a file with mode 0600 from the start (no moment where others could read it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an older file may have had looser bits
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)

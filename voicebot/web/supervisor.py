@@ -14,7 +14,15 @@ from aiohttp import WSMsgType, web
 
 from voicebot.store.errors import NotFound
 from voicebot.store.search import search_calls
-from voicebot.web.calls_view import CSV_COLUMNS, filter_from_query, live_calls, load_call, load_handoff, turn_dict
+from voicebot.web.calls_view import (
+    CSV_COLUMNS,
+    csv_cell,
+    filter_from_query,
+    live_calls,
+    load_call,
+    load_handoff,
+    turn_dict,
+)
 from voicebot.web.keys import CALL_STORE, CURRENT_USER, LIVE_HUB, SETTINGS
 from voicebot.web.render import render
 
@@ -80,7 +88,7 @@ async def calls_csv(request: web.Request) -> web.Response:
     writer = csv.writer(buf)
     writer.writerow([*CSV_COLUMNS, "intents"])
     for r in rows:
-        writer.writerow([r.call.get(c, "") for c in CSV_COLUMNS] + [" ".join(r.intents)])
+        writer.writerow([csv_cell(v) for v in [r.call.get(c, "") for c in CSV_COLUMNS] + [" ".join(r.intents)]])
     return web.Response(text=buf.getvalue(), content_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="calls.csv"'})
 

@@ -54,7 +54,7 @@ def hbar_chart(title: str, bars: list[tuple[str, float]], *, pct: bool = False) 
 
 
 # -- flow diagram ------------------------------------------------------------------------------------
-_EDGE_KEYS = {"next", "goto", "default", "on_fail", "on_error", "routes", "on_status", "cases"}
+_EDGE_KEYS = {"next", "goto", "default", "on_fail", "on_error", "routes", "on_status", "cases", "on_yes", "on_no"}
 _CONDITION_KEYS = {"when"}  # inside a branch case: compared values, not node names
 BOX_W, BOX_H, COL_W, ROW_H = 150, 34, 200, 56
 

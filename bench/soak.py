@@ -1,0 +1,193 @@
+"""Soak: N concurrent SIP calls for M minutes against a real `voicebot serve`; does the server leak?
+
+    .venv/bin/python bench/soak.py                        # 16 calls for 10 minutes
+    .venv/bin/python bench/soak.py --calls 8 --minutes 2  # a shorter run
+
+The server runs as deployed (`python -m voicebot serve`: models, SIP line, web, real Redis) in its own
+process; sipp keeps N calls up at once, each a caller that waits for the greeting and asks the default
+flow a few questions (espeak-ng speech, like bench/calls.py) and hangs up, and starts a new call as soon
+as one ends, until M minutes have passed. Every `--sample-secs` the server's RSS, open file descriptors
+and threads are sampled; printed over time, then compared. First one warm-up round of N short calls
+(models, caches, thread pools and Redis connections reach their working size), then:
+
+* descriptors and threads once every call has ended against after the warm-up, both idle: what the
+  soak's calls left behind (a leak per call grows with the number of calls);
+* RSS: how fast it still grows in the last third of the run (MB/min, least squares), under the same
+  steady load. Caches (the speech cache, `tts.cache_mb`) and the allocator's arenas fill in the first
+  minutes; a leak keeps growing to the end. The idle RSS before/after is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.calls import caller_pcaps, scenario
+from tests.conftest import TEST_REDIS_URL
+from tests.telephony.media_server import ServeProcess, _rtp_range
+
+# A soak caller stays on the bot: no escalation because an ASR slip under load repeated a request.
+STAY_ON_THE_BOT = {
+    "VOICEBOT_ESCALATION_LOW_CONFIDENCE_TURNS": "99", "VOICEBOT_ESCALATION_NO_MATCH_TURNS": "99",
+    "VOICEBOT_ESCALATION_REPEAT_TURNS": "99", "VOICEBOT_ESCALATION_FRUSTRATION_THRESHOLD": "1.0",
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float  # seconds since the soak's calls started
+    rss_mb: float
+    fds: int
+    threads: int
+    phase: str  # start | before (after the warm-up) | calls | after
+
+
+def sample(proc: psutil.Process, t: float, phase: str) -> Sample:
+    """The server process and its children (none today; a future worker process would count)."""
+    procs = [proc, *proc.children(recursive=True)]
+    rss = fds = threads = 0
+    for p in procs:
+        try:
+            rss += p.memory_info().rss
+            fds += p.num_fds()
+            threads += p.num_threads()
+        except psutil.NoSuchProcess:
+            continue
+    return Sample(t, rss / 2**20, fds, threads, phase)
+
+
+async def start_sipp(scenario_file: Path, port: int, total: int, concurrent: int, timeout_s: int,
+                     out: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        "sipp", "-sf", str(scenario_file), f"127.0.0.1:{port}", "-i", "127.0.0.1", "-m", str(total),
+        "-l", str(concurrent), "-r", str(concurrent), "-nostdin", "-timeout", f"{timeout_s}s", "-trace_stat",
+        "-stf", f"{out}.stat.csv", "-fd", "5", "-trace_err", "-error_file", f"{out}.errors.log",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=out.parent)
+
+
+async def run_sipp(scenario_file: Path, port: int, total: int, concurrent: int, timeout_s: int, out: Path) -> None:
+    await (await start_sipp(scenario_file, port, total, concurrent, timeout_s, out)).wait()
+
+
+def sipp_counts(stat_file: Path) -> dict[str, int]:
+    """Successful / failed calls from sipp's -trace_stat CSV (its last line holds the totals)."""
+    if not stat_file.exists():
+        return {}
+    rows = list(csv.reader(stat_file.open(errors="replace"), delimiter=";"))
+    if len(rows) < 2:
+        return {}
+    head, last = rows[0], rows[-1]
+    wanted = {"SuccessfulCall(C)": "ok", "FailedCall(C)": "failed", "OutgoingCall(C)": "placed"}
+    return {name: int(last[head.index(col)]) for col, name in wanted.items() if col in head}
+
+
+async def soak(args: argparse.Namespace) -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-soak-"))
+    pcaps = caller_pcaps(tmp)
+    scenario_file = tmp / "soak_caller.xml"
+    scenario_file.write_text(scenario(pcaps, args.call_secs / 60, args.turn_secs, lockstep=True))
+    warmup_file = tmp / "warmup_caller.xml"
+    warmup_file.write_text(scenario(pcaps, 25 / 60, args.turn_secs, lockstep=True))  # greeting + one question
+    per_slot = max(1, math.ceil(args.minutes * 60 / args.call_secs))
+    total_calls = args.calls * per_slot
+
+    os.environ.update(STAY_ON_THE_BOT)  # ServeProcess passes the environment on
+    server = ServeProcess(TEST_REDIS_URL, f"bench:soak:{os.getpid()}:", "http://127.0.0.1:9",
+                          tmp / "serve.log", rtp_ports=_rtp_range(max(40, 4 * args.calls)))
+    print(f"starting voicebot serve (log {server.log_path}) ...", flush=True)
+    server.start()
+    samples: list[Sample] = []
+    try:
+        assert server.proc is not None
+        proc = psutil.Process(server.proc.pid)
+        await asyncio.sleep(5)  # let start-up finish (flows seeded, first connections made)
+        idle = sample(proc, 0, "start")
+        print(f"warm-up: {args.calls} short calls (idle: rss {idle.rss_mb:.0f} MB, fds {idle.fds}, "
+              f"threads {idle.threads})", flush=True)
+        await run_sipp(warmup_file, server.sip_port, args.calls, args.calls, 120, tmp / "warmup")
+        await asyncio.sleep(args.settle_secs)
+        t0 = time.monotonic()
+        samples.append(sample(proc, 0.0, "before"))
+        print(f"{args.calls} calls at once, each ~{args.call_secs:.0f} s, {total_calls} in all over "
+              f"~{args.minutes} min; sampling every {args.sample_secs:.0f} s", flush=True)
+        sipp = await start_sipp(scenario_file, server.sip_port, total_calls, args.calls,
+                                int(args.minutes * 60 + args.call_secs + 120), tmp / "soak")
+        while sipp.returncode is None:
+            try:
+                await asyncio.wait_for(sipp.wait(), args.sample_secs)
+            except TimeoutError:
+                pass
+            samples.append(sample(proc, time.monotonic() - t0, "calls"))
+            s = samples[-1]
+            print(f"  {s.t:6.0f} s  rss {s.rss_mb:7.1f} MB  fds {s.fds:4d}  threads {s.threads:3d}", flush=True)
+        calls_secs = time.monotonic() - t0
+        await asyncio.sleep(args.settle_secs)  # calls end, RTP ports close, buffered writes flush
+        samples.append(sample(proc, time.monotonic() - t0, "after"))
+        if server.proc.poll() is not None:
+            print(f"the server died (exit {server.proc.returncode}); see {server.log_path}")
+            return 1
+    finally:
+        server.stop()
+
+    counts = sipp_counts(tmp / "soak.stat.csv")
+    errors = tmp / "soak.errors.log"
+    ended_by_bot = errors.read_text(errors="replace").count("Aborting call on unexpected message") \
+        if errors.exists() else 0
+    before, after = samples[0], samples[-1]
+    during = [s for s in samples if s.phase == "calls"]
+    third = max(1, len(during) // 3)
+    first_rss = statistics.median(s.rss_mb for s in during[:third]) if during else float("nan")
+    last_rss = statistics.median(s.rss_mb for s in during[-third:]) if during else float("nan")
+    print(f"\nsoak: {args.calls} concurrent calls for {calls_secs / 60:.1f} min; sipp placed "
+          f"{counts.get('placed', '?')}, {counts.get('ok', '?')} completed, {counts.get('failed', '?')} failed "
+          f"({ended_by_bot} ended early by the bot: transfer/goodbye)")
+    print(f"{'':>24} {'rss MB':>8} {'fds':>6} {'threads':>8}")
+    rows = [("idle after warm-up", [before])]
+    if during:
+        rows += [("calls, first third", during[:third]), ("calls, last third", during[-third:])]
+    rows.append(("idle after the calls", [after]))
+    for name, group in rows:
+        print(f"{name:>24} {statistics.median(s.rss_mb for s in group):8.1f} {max(s.fds for s in group):6d} "
+              f"{max(s.threads for s in group):8d}")
+    steady = (last_rss - first_rss) / first_rss * 100 if during else float("nan")
+    tail = during[-third:] if len(during[-third:]) >= 2 else during[-2:]
+    slope = statistics.linear_regression([s.t / 60 for s in tail], [s.rss_mb for s in tail]).slope \
+        if len(tail) >= 2 else float("nan")
+    idle = (after.rss_mb - before.rss_mb) / before.rss_mb * 100
+    fd_growth, thread_growth = after.fds - before.fds, after.threads - before.threads
+    print(f"RSS under load, last vs first third: {steady:+.1f}%, last third still growing {slope:+.1f} MB/min; "
+          f"idle, after vs before: {idle:+.1f}%; descriptors: {fd_growth:+d}; threads: {thread_growth:+d}")
+    grows = slope > args.rss_slope or fd_growth > args.fd_slack or thread_growth > args.fd_slack
+    print("verdict: " + ("GROWS (look for a leak)" if grows else "no growth"))
+    return 2 if grows else 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--calls", type=int, default=16, help="calls up at once (default 16)")
+    ap.add_argument("--minutes", type=float, default=10.0, help="how long calls keep coming (default 10)")
+    ap.add_argument("--call-secs", type=float, default=60.0, help="length of one call (default 60)")
+    ap.add_argument("--turn-secs", type=float, default=14.0, help="seconds between caller sentences (default 14)")
+    ap.add_argument("--sample-secs", type=float, default=10.0, help="sampling interval (default 10)")
+    ap.add_argument("--settle-secs", type=float, default=15.0, help="wait after the last call (default 15)")
+    ap.add_argument("--rss-slope", type=float, default=2.0,
+                    help="RSS growth in the last third (MB/min) that counts as a leak (default 2)")
+    ap.add_argument("--fd-slack", type=int, default=4, help="descriptors/threads left over that count as a leak")
+    return asyncio.run(soak(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
