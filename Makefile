@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: setup
-	$(PY) bench/latency.py
+	$(PY) -m bench.latency
 
 clean:
 	rm -rf $(VENV) models/whisper-* models/piper models/manifest.json var

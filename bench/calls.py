@@ -1,7 +1,7 @@
 """Concurrent SIP calls against the real bot: per-turn latency, RTP pacing, CPU and memory.
 
-    .venv/bin/python bench/calls.py                       # N = 1, 4, 8, 16 for 2 minutes each
-    .venv/bin/python bench/calls.py --calls 1,4 --minutes 0.5   # a short smoke run
+    .venv/bin/python -m bench.calls                       # N = 1, 4, 8, 16 for 2 minutes each
+    .venv/bin/python -m bench.calls --calls 1,4 --minutes 0.5   # a short smoke run
 
 The bot (SIP line + real pipeline: VAD, whisper, dialog, piper) runs in this process with its models
 loaded once; sipp places N calls at once. Each caller waits for the greeting, then keeps asking the
@@ -34,11 +34,9 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from telephony.sip_line import SipLine
-from tests.telephony.sip_helpers import espeak_ulaw, write_pcap
+from tests.support.sip_helpers import espeak_ulaw, write_pcap
 from voicebot.config import Settings, load_settings
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices
 
 # Questions the default flow answers without escalating (varied, so no "repeated request").

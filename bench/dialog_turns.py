@@ -1,7 +1,7 @@
 """Dialog turn latency without audio: every conversation in dialogs/tests run through the engine against
 the in-process demo CRM; prints per-turn time (NLU + step + webhooks) percentiles per language.
 
-    .venv/bin/python bench/dialog_turns.py [--rounds 3]
+    .venv/bin/python -m bench.dialog_turns [--rounds 3]
 """
 
 from __future__ import annotations
@@ -9,18 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from voicebot.config import Settings
+from voicebot.dialog.crm_server import start_demo_crm
+from voicebot.dialog.flowtests import load_test_files
+from voicebot.dialog.loader import load_engine
+from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
 
-from voicebot.config import Settings  # noqa: E402
-from voicebot.dialog.crm_server import start_demo_crm  # noqa: E402
-from voicebot.dialog.flowtests import load_test_files  # noqa: E402
-from voicebot.dialog.loader import load_engine  # noqa: E402
-from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def run(rounds: int) -> None:

@@ -12,7 +12,7 @@ Sets: escalation_set.yaml (development, the default); escalation_blind2.yaml (is
 problems, technical faults, small talk, yes/no answers, FAQ; written before reading the flows, evaluated once,
 result in bench/results/issue12-blind.md).
 
-Usage: .venv/bin/python bench/escalation.py [--set FILE] [--verbose]
+Usage: .venv/bin/python -m bench.escalation [--set FILE] [--verbose]
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from voicebot.config import Settings, load_settings
 
-from voicebot.config import Settings, load_settings  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_SET = ROOT / "bench" / "data" / "escalation_set.yaml"
 # A Wednesday morning in Warsaw: the human line is open, so a hand-over is a transfer, not a callback.
@@ -68,8 +67,8 @@ def load_set(path: Path) -> list[dict[str, Any]]:
 
 
 async def run_conversation(engine: Any, conv: dict[str, Any]) -> Outcome:
+    from voicebot.call_session import CallSession
     from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
-    from voicebot.session import CallSession
 
     out = Outcome(conv["id"], conv["language"], conv["label"], conv.get("trouble_turn"))
     info = CallInfo(call_id=f"bench-{conv['id']}", caller_number="+48600100200", language=conv["language"],

@@ -1,8 +1,8 @@
 """Voice-to-voice latency of our pipeline vs. a stock-pipecat baseline, on the same caller audio.
 
-    .venv/bin/python bench/latency.py                      # 20 turns, ours + baseline, table on stdout
-    .venv/bin/python bench/latency.py --turns 2 --no-baseline   # quick smoke check
-    .venv/bin/python bench/latency.py --json out.json
+    .venv/bin/python -m bench.latency                      # 20 turns, ours + baseline, table on stdout
+    .venv/bin/python -m bench.latency --turns 2 --no-baseline   # quick smoke check
+    .venv/bin/python -m bench.latency --json out.json
 
 Latency of a turn = from the caller's LAST VOICED 20 ms frame (we synthesize the caller, so we know it)
 to the FIRST BOT AUDIO BYTE handed to the line. Caller audio is streamed in real time for both
@@ -15,18 +15,14 @@ reported as "cut off", not as a fast answer. The baseline's reply texts are the 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make `bench` and `voicebot` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import argparse
 import asyncio
 import json
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -1,7 +1,7 @@
 """Voice-to-voice latency as a caller on Asterisk AudioSocket and Twilio Media Streams hears it.
 
-    .venv/bin/python bench/lines.py                  # 5 calls per line
-    .venv/bin/python bench/lines.py --calls 2 --line twilio
+    .venv/bin/python -m bench.lines                  # 5 calls per line
+    .venv/bin/python -m bench.lines --calls 2 --line twilio
 
 Starts a real `voicebot serve` (models loaded once) and, one call at a time, plays the switch on the
 wire (the same Asterisk/Twilio peers the tests use): waits for the greeting, asks a question with
@@ -25,11 +25,9 @@ from pathlib import Path
 import aiohttp
 import redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.conftest import TEST_REDIS_URL
-from tests.telephony.media_callers import AudioSocketCaller, CallerBase, TwilioCaller
-from tests.telephony.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess, synth_8k
+from tests.support.env import TEST_REDIS_URL
+from tests.support.media_callers import AudioSocketCaller, CallerBase, TwilioCaller
+from tests.support.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess, synth_8k
 from voicebot.config import PROJECT_ROOT
 
 QUESTIONS = ("What are your opening hours?", "Where is my order?", "I want to return an item.")

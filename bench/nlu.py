@@ -18,13 +18,12 @@ estimate, the older ones track regressions:
 The nlu_test* sets mix registers: colloquial, polite, fillers, ASR-style lowercase without punctuation,
 typos, missing Polish diacritics, long rambling turns with the intent in the middle.
 
-    .venv/bin/python bench/nlu.py [--flows dialogs] [--data FILE...] [--errors] [--sweep] [--strict]
+    .venv/bin/python -m bench.nlu [--flows dialogs] [--data FILE...] [--errors] [--sweep] [--strict]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import defaultdict
 from difflib import SequenceMatcher
@@ -33,12 +32,11 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from voicebot.config import BusinessHoursSettings
+from voicebot.dialog.nlu_text import normalize
+from voicebot.dialog.registry import compile_flow
 
-from voicebot.config import BusinessHoursSettings  # noqa: E402
-from voicebot.dialog.nlu_text import normalize  # noqa: E402
-from voicebot.dialog.registry import compile_flow  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 OOS = "out_of_scope"
 NEAR = 0.9  # similarity of normalised texts from which a test utterance counts as a copy of an example

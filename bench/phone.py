@@ -1,9 +1,9 @@
 """Understood over the phone line: scripted conversations over real SIP/RTP (sipp, G.711 at 8 kHz), judged
 from the product's own call records.
 
-    .venv/bin/python bench/phone.py --set dev                 # tune on this one
-    .venv/bin/python bench/phone.py --set blind --out bench/results/phone.md   # ONCE, at the end
-    .venv/bin/python bench/phone.py --set dev --only en-d1,pl-d2   # a few conversations
+    .venv/bin/python -m bench.phone --set dev                 # tune on this one
+    .venv/bin/python -m bench.phone --set blind --out bench/results/phone.md   # ONCE, at the end
+    .venv/bin/python -m bench.phone --set dev --only en-d1,pl-d2   # a few conversations
 
 Each conversation of bench/data/phone_<set>.yaml is spoken by an espeak-ng voice (at its speed) or by
 piper, resampled to 8 kHz, with white line noise where the set says so, and sent by sipp to the bot
@@ -35,13 +35,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench.calls import _HEAD, _TAIL, _TURN, GREETING_MS
-from telephony.sip_line import SipLine
-from tests.telephony.sip_helpers import write_pcap
+from tests.support.sip_helpers import write_pcap
 from voicebot.config import Settings, load_settings
-from voicebot.dialog.numbers import UNITS, fold, tokens
+from voicebot.dialog.numbers import UNITS, tokens
+from voicebot.dialog.text import fold
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.call import run_call
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
@@ -240,6 +239,7 @@ async def main() -> int:
     from voicebot.dialog.crm_server import start_demo_crm
     from voicebot.dialog.loader import load_engine
     from voicebot.escalation.handoff import handoff_writer
+    from voicebot.escalation.tracker import make_tracker
     from voicebot.store.connection import connect
     from voicebot.store.keys import Keys
 
@@ -269,7 +269,7 @@ async def main() -> int:
             if lang not in lines:
                 settings: Settings = base.model_copy(update={
                     "dialog": base.dialog.model_copy(update={"default_language": lang})})
-                engines.append(load_engine(settings))
+                engines.append(load_engine(settings, make_tracker))  # the escalation rules, as in production
                 services = CallServices(settings=settings, models=models, dialog=engines[-1], store=store,
                                         write_handoff=handoff_writer(settings))
                 lines[lang] = SipLine(settings, services, run_call)

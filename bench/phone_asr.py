@@ -1,6 +1,6 @@
 """Whisper on phone audio, offline: which recognition settings help 8 kHz G.711 speech (dev sentences only).
 
-    .venv/bin/python bench/phone_asr.py
+    .venv/bin/python -m bench.phone_asr
 
 Each dev sentence (bench/data/phone_dev.yaml voices) goes through the phone path without the network:
 espeak-ng -> sox to 8 kHz mu-law -> G.711 decode -> the pipeline's 8->16 kHz resampler, with 1 s of silence
@@ -15,17 +15,14 @@ answers how many came out with the right digits. Variants:
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench.phone import DATA, edits, words
-from tests.telephony.sip_helpers import ulaw_to_pcm
+from tests.support.sip_helpers import ulaw_to_pcm
 from voicebot.config import PROJECT_ROOT, load_settings
 from voicebot.dialog.numbers import parse_digits
 from voicebot.pipeline.models import SharedModels

@@ -1,7 +1,7 @@
 """Soak: N concurrent SIP calls for M minutes against a real `voicebot serve`; does the server leak?
 
-    .venv/bin/python bench/soak.py                        # 16 calls for 10 minutes
-    .venv/bin/python bench/soak.py --calls 8 --minutes 2  # a shorter run
+    .venv/bin/python -m bench.soak                        # 16 calls for 10 minutes
+    .venv/bin/python -m bench.soak --calls 8 --minutes 2  # a shorter run
 
 The server runs as deployed (`python -m voicebot serve`: models, SIP line, web, real Redis) in its own
 process; sipp keeps N calls up at once, each a caller that waits for the greeting and asks the default
@@ -25,7 +25,6 @@ import csv
 import math
 import os
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -33,11 +32,9 @@ from pathlib import Path
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench.calls import caller_pcaps, scenario
-from tests.conftest import TEST_REDIS_URL
-from tests.telephony.media_server import ServeProcess, _rtp_range
+from tests.support.env import TEST_REDIS_URL
+from tests.support.media_server import ServeProcess, _rtp_range
 
 # A soak caller stays on the bot: no escalation because an ASR slip under load repeated a request.
 STAY_ON_THE_BOT = {

@@ -3,7 +3,7 @@
 Seeds N calls (4 turns each) under a throw-away Redis key prefix, starts the web app in-process on an
 ephemeral port, logs in, and prints the median and worst latency of each request over a few rounds.
 
-    .venv/bin/python bench/web_api.py [--calls 5000] [--rounds 5]
+    .venv/bin/python -m bench.web_api [--calls 5000] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -11,20 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from voicebot.app import create_app
+from voicebot.appkeys import CALL_STORE, USERS
 from voicebot.config import load_settings
 from voicebot.store.calls import TurnRecord
-from voicebot.web.app import create_app
-from voicebot.web.keys import CALL_STORE, USERS
 
 REQUESTS = {
     "list newest 200": "/api/calls",

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 from xml.sax.saxutils import escape, quoteattr
 
 import aiohttp
-
-from voicebot.config import TwilioSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +63,16 @@ def with_query(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+class TwilioAccount(Protocol):
+    """The account and transfer target the client uses (the application's `[twilio]` settings)."""
+
+    account_sid: str
+    auth_token: str
+    api_base_url: str
+    transfer_twiml_url: str
+    transfer_target: str
+
+
 @dataclass(frozen=True)
 class RestResult:
     ok: bool
@@ -71,7 +80,7 @@ class RestResult:
 
 
 class TwilioRest:
-    def __init__(self, cfg: TwilioSettings, session: aiohttp.ClientSession, timeout: float = 5.0) -> None:
+    def __init__(self, cfg: TwilioAccount, session: aiohttp.ClientSession, timeout: float = 5.0) -> None:
         self.cfg = cfg
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout)

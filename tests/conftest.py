@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -10,20 +9,13 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from tests.support.env import TEST_REDIS_URL
 from voicebot.config import PROJECT_ROOT, Settings, load_settings
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect
 from voicebot.store.keys import Keys
 
-TEST_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 OUTPUT_DIR = PROJECT_ROOT / "test-output"
-
-
-def always_staffed(settings: Settings) -> Settings:
-    """`settings` with the human line staffed whatever the wall clock says: without it a test that expects a
-    transfer gets the after-hours callback when the suite runs after 20:00 Warsaw time."""
-    hours = settings.business_hours.model_copy(update={"always_open": True})
-    return settings.model_copy(update={"business_hours": hours})
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import always_staffed
+from tests.support.env import always_staffed
+from voicebot.call_session import CallSession
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.loader import fixed_clock, load_engine
 from voicebot.dialog.types import CallerSaid, CallInfo
-from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
 
 WARSAW = ZoneInfo("Europe/Warsaw")

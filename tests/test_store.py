@@ -7,11 +7,11 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from tests.conftest import always_staffed
+from tests.support.env import always_staffed
+from voicebot.call_session import CallSession
 from voicebot.dialog.loader import load_engine
 from voicebot.dialog.types import BotReply, CallerSaid, CallInfo
 from voicebot.escalation.handoff import handoff_writer
-from voicebot.session import CallSession
 from voicebot.store.buffer import WriteBuffer, live_call_writes
 from voicebot.store.calls import CallStore, TurnRecord
 from voicebot.store.connection import connect

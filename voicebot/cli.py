@@ -11,6 +11,8 @@ import importlib
 import logging
 import sys
 
+from loguru import logger
+
 from voicebot import log_lines
 from voicebot.config import ConfigError, load_settings
 from voicebot.store.redact import redact
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_pipecat(args.verbose)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -56,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log_lines.install(redact if settings.privacy.redact_pii else None)
     return int(args.func(args, settings) or 0)
+
+
+def quiet_pipecat(verbose: bool) -> None:
+    """pipecat logs every frame link and setup at DEBUG through loguru (a dozen lines per call): WARNING unless -v."""
+    logger.remove()
+    logger.add(sys.stderr, level="DEBUG" if verbose else "WARNING")
 
 
 if __name__ == "__main__":

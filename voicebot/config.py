@@ -168,8 +168,9 @@ class DialogSettings(_Section):
     flows_dir: str = Field("dialogs", description="folder of flow YAML files (validated before they go live)")
     default_flow: str = Field("customer_service", description="flow id for calls that do not name one")
     default_language: Literal["pl", "en"] = Field("en", description="language of calls that do not name one")
-    crm_url: str = Field("http://127.0.0.1:8090", description="base URL of the CRM the flows' webhooks call "
-                         "(`voicebot serve --demo-crm` serves a demo one here)")
+    crm_url: str = Field("", description="base URL of the CRM the flows' webhooks call; empty = the demo CRM "
+                         "(sample orders and appointment slots) in the process of `voicebot serve`/`call`/`simulate` "
+                         "(`voicebot serve --demo-crm` serves it at a configured URL)")
 
 
 class EscalationSettings(_Section):

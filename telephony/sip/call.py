@@ -1,5 +1,7 @@
-"""One SIP call as the pipeline sees it: a `CallMedia` (voicebot/pipeline/media.py) over a SIP
-dialog and its RTP session. Also used for the agent leg of a bridged transfer (`peer` set).
+"""One SIP call on the wire: its dialog and RTP session. Also used for the agent leg of a bridged transfer.
+
+What the caller sends reaches the application through the `deliver_*` hooks, which do nothing here: the
+application's subclass (voicebot/lines/sip.py, made by the UA's `call_factory`) turns them into its media events.
 """
 
 from __future__ import annotations
@@ -8,22 +10,18 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import deque
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from telephony.rtp.session import RtpSession
 from telephony.sip.dialog import Dialog
 from telephony.sip.message import SipMessage, make_response
 from telephony.sip.uri import parse_name_addr
-from voicebot.pipeline.media import AudioIn, DtmfIn, HangupIn, MediaEvent, TransferResult
 
 if TYPE_CHECKING:
     from telephony.sip.ua import SipUserAgent
 
 log = logging.getLogger(__name__)
 
-MAX_QUEUED_AUDIO = 500  # 10 s of 20 ms frames: a stalled consumer loses old audio, never memory
 DTMF_INFO_SIGNALS = set("0123456789*#ABCD")
 
 
@@ -45,28 +43,22 @@ class SipCall:
         self.peer: SipCall | None = None  # the other leg while bridged to a human
         self.notifications: asyncio.Queue[int] = asyncio.Queue()  # sipfrag statuses of our REFER
         self.dtmf_received: list[str] = []
-        self.transfers: list[TransferResult] = []  # outcome of each transfer attempt, for logs/metrics
-        self._events: deque[MediaEvent] = deque()
-        self._queued_audio = 0
-        self._wake = asyncio.Event()
         try:
             self.caller_number = parse_name_addr(invite.get("From")).uri.user
         except ValueError:
             self.caller_number = ""
 
-    # CallMedia -----------------------------------------------------------------------------
-    async def events(self) -> AsyncIterator[MediaEvent]:
-        while True:
-            while not self._events:
-                self._wake.clear()
-                await self._wake.wait()
-            ev = self._events.popleft()
-            if isinstance(ev, AudioIn):
-                self._queued_audio -= 1
-            yield ev
-            if isinstance(ev, HangupIn):
-                return
+    # what the caller sends, for the application (no-ops on a plain wire call) ------------------
+    def deliver_audio(self, pcm: bytes) -> None:
+        """20 ms of caller audio, decoded to s16le at 8 kHz."""
 
+    def deliver_dtmf(self, digit: str) -> None:
+        """A DTMF digit (RFC 4733 or SIP INFO)."""
+
+    def deliver_end(self, reason: str) -> None:
+        """The caller is gone for the bot: hung up, cancelled, transferred or bridged to a human."""
+
+    # media out -------------------------------------------------------------------------------
     async def play(self, pcm: bytes) -> None:
         if self.rtp is not None and not self.ended:
             self.rtp.play(pcm)
@@ -82,14 +74,6 @@ class SipCall:
             await asyncio.wait({done, ended}, return_when=asyncio.FIRST_COMPLETED)
             for f in (done, ended):
                 f.cancel()
-
-    async def transfer(self, handoff_id: str, target: str | None = None) -> TransferResult:
-        from telephony.sip.transfer import transfer_call
-
-        result = await transfer_call(self, handoff_id, target)
-        self.transfers.append(result)
-        log.info("sip: call %s: transfer %s: %s", self.dialog.call_id, "ok" if result.ok else "FAILED", result.detail)
-        return result
 
     async def hangup(self) -> None:
         """Send BYE. A call bridged to a human stays up: the bridge ends when either party leaves."""
@@ -108,22 +92,13 @@ class SipCall:
             log.info("sip: BYE for %s answered %s", self.dialog.call_id, resp.status)
 
     def on_audio(self, pcm: bytes) -> None:
-        if self.ended:
-            return
-        if self._queued_audio >= MAX_QUEUED_AUDIO:
-            for i, ev in enumerate(self._events):
-                if isinstance(ev, AudioIn):
-                    del self._events[i]
-                    self._queued_audio -= 1
-                    break
-        self._events.append(AudioIn(pcm))
-        self._queued_audio += 1
-        self._wake.set()
+        if not self.ended:
+            self.deliver_audio(pcm)
 
     def on_dtmf(self, digit: str) -> None:
         if not self.ended:
             self.dtmf_received.append(digit)
-            self.push_event(DtmfIn(digit))
+            self.deliver_dtmf(digit)
 
     def on_ack(self, req: SipMessage) -> None:
         self.acked.set()
@@ -157,10 +132,6 @@ class SipCall:
             if key.strip().lower() == "signal" and value.strip() in DTMF_INFO_SIGNALS:
                 self.on_dtmf(value.strip())
 
-    def push_event(self, ev: MediaEvent) -> None:
-        self._events.append(ev)
-        self._wake.set()
-
     def _end(self, reason: str) -> None:
         if self.ended:
             return
@@ -168,7 +139,7 @@ class SipCall:
         if self.rtp is not None:
             self.rtp.close()
         self.ua.forget(self)
-        self.push_event(HangupIn(reason))
+        self.deliver_end(reason)
         self.finished.set()
 
     async def wait_ended(self, timeout: float | None = None) -> bool:

@@ -4,6 +4,7 @@ recognise in-dialog requests. Plain data; building a request never touches a soc
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from dataclasses import dataclass, field
 
@@ -95,8 +96,6 @@ def _strip_tag(value: str) -> str:
 
 
 def _is_ip(host: str) -> bool:
-    import ipaddress
-
     try:
         ipaddress.ip_address(host)
     except ValueError:

@@ -11,22 +11,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from telephony.rtp.session import open_rtp
 from telephony.sdp import build_sdp, parse_sdp
+from telephony.sip.call import SipCall
 from telephony.sip.dialog import Dialog, new_branch, new_tag
 from telephony.sip.message import SipMessage
 from telephony.sip.uri import parse_uri
-from voicebot.pipeline.media import HangupIn, TransferResult
-
-if TYPE_CHECKING:
-    from telephony.sip.call import SipCall
 
 log = logging.getLogger(__name__)
 
 HANDOFF_HEADER = "X-Voicebot-Handoff"
 REFER_ANSWER_TIMEOUT_S = 8.0
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """ok=False: the caller is still on this call (nobody answered, REFER and the bridge both failed)."""
+
+    ok: bool
+    detail: str = ""  # e.g. "REFER accepted (202), NOTIFY 200", "human line busy"
 
 
 async def transfer_call(call: SipCall, handoff_id: str, target: str | None = None) -> TransferResult:
@@ -47,7 +52,7 @@ async def transfer_call(call: SipCall, handoff_id: str, target: str | None = Non
     if result is None:
         result = await bridge(call, handoff_id, target)
     if result.ok:
-        call.push_event(HangupIn("transferred to a human"))  # the bot's part of the call is over
+        call.deliver_end("transferred to a human")  # the bot's part of the call is over
     return result
 
 
@@ -99,8 +104,6 @@ async def refer(call: SipCall, handoff_id: str, target: str) -> TransferResult |
 
 async def bridge(call: SipCall, handoff_id: str, target: str) -> TransferResult:
     """Call the human line ourselves and relay RTP between the two legs."""
-    from telephony.sip.call import SipCall
-
     ua = call.ua
     if call.rtp is None:
         return TransferResult(False, "no media on the call")

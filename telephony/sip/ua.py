@@ -28,10 +28,10 @@ from telephony.sip.message import (
     parse_message,
     reply_envelope,
 )
+from telephony.sip.options import UaOptions
 from telephony.sip.transaction import ClientTransactions, ResponseCache, retransmit_until
 from telephony.sip.transport import SipTransport
 from telephony.sip.uas import ACCEPT, ALLOW, SUPPORTED, refusal
-from voicebot.config import SipSettings
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,11 @@ USER_AGENT = "voicebot"
 
 
 class SipUserAgent:
-    def __init__(self, settings: SipSettings, on_call: Callable[[SipCall], None]) -> None:
+    def __init__(self, settings: UaOptions, on_call: Callable[[SipCall], None],
+                 call_factory: Callable[[SipUserAgent, Dialog, SipMessage], SipCall] = SipCall) -> None:
         self.settings = settings
         self.on_call = on_call  # called once per answered call (after the 200 OK is sent)
+        self.call_factory = call_factory  # what an answered call is (the application's media-carrying subclass)
         self.transport = SipTransport(self._on_data, settings.max_message_bytes, on_oversize=self._on_oversize)
         self.client = ClientTransactions(self.send)
         self.responses = ResponseCache(self.send)
@@ -213,7 +215,7 @@ class SipUserAgent:
         except ValueError as exc:  # e.g. a Contact in a scheme we cannot send BYE to
             self.respond(req, make_response(req, 416, f"Unsupported URI Scheme ({exc})"[:120]), addr, transport)
             return
-        call = SipCall(self, dialog, req)
+        call = self.call_factory(self, dialog, req)
         self.calls[req.call_id] = call
         try:
             call.rtp = await open_rtp(self.settings.host, self.rtp_ports, call.on_audio, call.on_dtmf)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+from voicebot.call_session import CallSession
 from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
-from voicebot.session import CallSession
 
 
 async def test_transcript_records_intents_nodes_and_transfer(engine_factory, call_store, crm) -> None:

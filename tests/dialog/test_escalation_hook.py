@@ -7,9 +7,9 @@ policy lives on the escalation branch); it records what it was shown.
 from __future__ import annotations
 
 from voicebot.config import Settings
+from voicebot.dialog.escalation import EscalationDecision, TurnObservation
 from voicebot.dialog.schema import Flow
 from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo, Prosody
-from voicebot.escalation.types import EscalationDecision, TurnObservation
 
 
 class TwoStrikes:

@@ -147,7 +147,7 @@ def test_step_is_pure_and_deterministic() -> None:
     assert [type(e) for e in fx0] == [core.Say, core.Say] and s0.node == "menu"
     s1, _fx1 = m.step(s0, core.Heard("order a pizza", "order", 0.9, at))
     assert s0.node == "menu" and s1.node == "ask_size"  # the input state is untouched
-    s2, _fx2 = m.step(s1, core.Keys("2", at))
+    s2, _fx2 = m.step(s1, core.KeysPressed("2", at))
     s3, fx3 = m.step(s2, core.Heard("four", None, 0.1, at))
     (run,) = fx3
     assert isinstance(run, core.RunAction) and run.action == "quote" and run.context["slots"]["qty"] == 4

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from voicebot.call_session import CallSession
 from voicebot.dialog.types import CallerSaid, CallInfo
-from voicebot.session import CallSession
 
 
 @pytest.mark.parametrize(("lang", "ask", "short", "full", "item"), [

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
-from tests.conftest import TEST_REDIS_URL
+from tests.support.env import TEST_REDIS_URL
+from tests.support.ports import free_port
 from voicebot.config import PROJECT_ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_with_demo_crm_answers_order_lookups(redis_prefix: str) -> None:

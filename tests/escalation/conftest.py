@@ -3,7 +3,6 @@ module), the demo CRM as the third-party fake, and a private redis-server that a
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -14,18 +13,13 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.support.ports import free_port
 from voicebot.config import Settings, load_settings
 from voicebot.dialog.crm_server import RunningCrm, start_demo_crm
 from voicebot.dialog.loader import FlowEngine, fixed_clock, load_engine
 from voicebot.escalation import make_tracker
 
 BUSINESS_TIME = datetime.fromisoformat("2026-11-25T10:00:00+01:00")  # Wednesday: the human line is open
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
+from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import RunningCrm
 from voicebot.dialog.loader import FlowEngine
 from voicebot.dialog.types import CallInfo
 from voicebot.escalation.handoff import handoff_writer
+from voicebot.lines.wav import FileMedia, read_wav
 from voicebot.pipeline.asr import SpeechRecognizer
 from voicebot.pipeline.call import run_call
-from voicebot.pipeline.file_media import FileMedia, read_wav
 from voicebot.pipeline.services import CallServices
 from voicebot.pipeline.tts import SpeechSynthesizer
-from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
 from voicebot.store.handoffs import HandoffStore
 

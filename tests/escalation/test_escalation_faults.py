@@ -7,12 +7,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.escalation.conftest import OwnRedis
+from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import RunningCrm
 from voicebot.dialog.loader import FlowEngine
 from voicebot.dialog.types import BotReply, CallerSaid, CallInfo
 from voicebot.escalation.handoff import handoff_writer
-from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect
 from voicebot.store.handoffs import HandoffStore

@@ -6,11 +6,11 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from voicebot.call_session import CallSession
 from voicebot.config import PROJECT_ROOT, load_settings
 from voicebot.dialog.loader import fixed_clock, load_engine
 from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.escalation import make_tracker
-from voicebot.session import CallSession
 
 NOON = datetime.fromisoformat("2026-11-25T12:00:00+01:00")
 

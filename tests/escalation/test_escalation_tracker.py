@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 
 from voicebot.config import Settings
+from voicebot.dialog.escalation import EscalationDecision, TurnObservation
 from voicebot.escalation import make_tracker
-from voicebot.escalation.types import EscalationDecision, TurnObservation
 
 
 @dataclass

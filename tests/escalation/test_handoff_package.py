@@ -10,15 +10,15 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
+from voicebot.app import create_app
+from voicebot.appkeys import TOKENS, USERS
+from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import RunningCrm
 from voicebot.dialog.loader import FlowEngine
 from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.escalation.handoff import handoff_writer
-from voicebot.session import CallSession
 from voicebot.store.calls import CallStore
-from voicebot.web.app import create_app
-from voicebot.web.keys import TOKENS, USERS
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
+from voicebot.app import create_app
+from voicebot.appkeys import TOKENS, USERS
 from voicebot.config import Settings
 from voicebot.store.handoffs import HandoffStore
 from voicebot.store.keys import Keys
-from voicebot.web.app import create_app
-from voicebot.web.keys import TOKENS, USERS
 
 PACKAGE = {
     "handoff_id": "0123456789abcdef", "call_id": "call-1", "caller_number": "+48500100200", "language": "pl",

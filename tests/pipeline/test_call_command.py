@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from voicebot.config import PROJECT_ROOT
-from voicebot.pipeline.file_media import write_wav
+from voicebot.lines.wav import write_wav
 from voicebot.pipeline.prosody import rms_dbfs
 from voicebot.store.callbacks import CallbackStore
 from voicebot.store.calls import CallStore
@@ -96,3 +96,20 @@ async def test_call_command_rehearses_a_human_line_that_does_not_answer(
     callback_id = proc.stdout.split("transfer failed (agents queue full); callback request: ")[1].split()[0]
     request = await CallbackStore(call_store.client, call_store.keys).get(callback_id)
     assert request is not None and request.number == "+48600100900"
+
+
+@pytest.mark.models
+def test_call_command_looks_up_an_order_in_the_demo_crm_and_exits_cleanly(tmp_path: Path, speak,
+                                                                         redis_prefix: str) -> None:
+    # No dialog.crm_url configured (the default): the flows' webhooks reach the demo CRM in the same process.
+    ask, number = tmp_path / "ask.wav", tmp_path / "number.wav"
+    write_wav(ask, speak("I would like to check the status of my order.", 8000), 8000)
+    write_wav(number, speak("four eight one five two", 8000), 8000)
+    proc = _voicebot("call", str(ask), str(number), "--out", str(tmp_path / "bot.wav"), "--fast",
+                     redis_prefix=redis_prefix, env_extra={"VOICEBOT_DIALOG_CRM_URL": ""})
+
+    assert proc.returncode == 0, proc.stderr
+    assert "coffee grinder" in proc.stdout, proc.stdout  # the demo CRM's order 48152 was found
+    assert "can't reach our system" not in proc.stdout
+    assert "Unclosed client session" not in proc.stderr  # the engine's CRM client is closed at exit
+    assert "Linking" not in proc.stderr  # pipecat's DEBUG frame wiring stays quiet without -v

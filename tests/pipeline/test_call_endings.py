@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import always_staffed
+from tests.support.env import always_staffed
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.loader import fixed_clock, load_engine
 from voicebot.dialog.types import CallInfo
 from voicebot.escalation.handoff import handoff_writer
+from voicebot.lines.wav import FileMedia
 from voicebot.pipeline.call import run_call
-from voicebot.pipeline.file_media import FileMedia
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
 from voicebot.store.calls import CallStore

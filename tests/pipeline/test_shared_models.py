@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from voicebot.app import create_app
 from voicebot.config import Settings, load_settings
 from voicebot.models.catalog import ModelMissing
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.voices import EspeakVoice
-from voicebot.web.app import create_app
 
 pytestmark = pytest.mark.models
 
@@ -50,3 +50,5 @@ async def test_health_and_metrics_describe_the_loaded_models(settings: Settings,
     assert health["models"]["voices"] == {"en": "en_US-joe-medium"}
     assert "voicebot_asr_transcriptions_total 0" in metrics
     assert "voicebot_models_load_seconds" in metrics and "voicebot_asr_queued 0" in metrics
+    assert 'voicebot_turn_latency_seconds_bucket{le="1.0"} 0.0' in metrics  # histograms, empty before any call
+    assert "voicebot_asr_queue_delay_seconds_count 0.0" in metrics

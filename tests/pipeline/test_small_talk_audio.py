@@ -14,8 +14,8 @@ import pytest
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
 from voicebot.dialog.types import CallInfo
+from voicebot.lines.wav import FileMedia
 from voicebot.pipeline.call import run_call
-from voicebot.pipeline.file_media import FileMedia
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.pcm import resample
 from voicebot.pipeline.services import CallServices

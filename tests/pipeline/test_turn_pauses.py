@@ -16,8 +16,8 @@ from tests.pipeline.recording import RecordingEngine
 from voicebot.config import Settings, TurnSettings
 from voicebot.dialog.loader import load_engine
 from voicebot.dialog.types import CallerSaid, CallInfo
+from voicebot.lines.wav import FileMedia, speech_end_offset
 from voicebot.pipeline.call import run_call
-from voicebot.pipeline.file_media import FileMedia, speech_end_offset
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.pcm import StreamResampler, resample
 from voicebot.pipeline.services import CallServices

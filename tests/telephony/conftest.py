@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import redis
 
-from telephony.sip_line import SipLine
-from tests.conftest import TEST_REDIS_URL, always_staffed
-from tests.telephony.media_server import FakeTwilioApi, ServeProcess
+from tests.support.env import TEST_REDIS_URL, always_staffed
+from tests.support.media_server import FakeTwilioApi, ServeProcess
+from tests.support.ports import UDP, free_port
 from voicebot.config import Settings, load_settings
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect
@@ -38,9 +39,7 @@ def sip_models(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> An
 @pytest.fixture
 def line_settings(settings: Settings) -> Settings:
     """Defaults, with the human line on a free port and the call center open (transfers allowed)."""
-    from tests.telephony.sip_helpers import free_port
-
-    sip = settings.sip.model_copy(update={"human_line_uri": f"sip:agents@127.0.0.1:{free_port()}"})
+    sip = settings.sip.model_copy(update={"human_line_uri": f"sip:agents@127.0.0.1:{free_port(UDP)}"})
     return always_staffed(settings.model_copy(update={"sip": sip}))
 
 

@@ -12,8 +12,8 @@ import asyncio
 import aiohttp
 import pytest
 
-from tests.telephony.media_callers import AudioSocketCaller, rms_dbfs
-from tests.telephony.media_server import ServeProcess, ended_call_record, synth_8k
+from tests.support.media_callers import AudioSocketCaller, rms_dbfs
+from tests.support.media_server import ServeProcess, ended_call_record, synth_8k
 from voicebot.store.calls import CallStore
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]

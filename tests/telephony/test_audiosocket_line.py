@@ -17,18 +17,18 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
-from telephony.audiosocket import AudioSocketServer
 from telephony.audiosocket_frames import uuid_frame
-from telephony.audiosocket_web import AUDIOSOCKET
-from telephony.leg_outcome import LegAnnouncement, LegOutcome, LegOutcomes
-from tests.telephony.media_callers import AudioSocketCaller, rms_dbfs
-from tests.telephony.media_server import free_port
+from tests.support.media_callers import AudioSocketCaller, rms_dbfs
+from tests.support.ports import free_port
+from voicebot.app import create_app
+from voicebot.appkeys import AUDIOSOCKET
 from voicebot.config import Settings
 from voicebot.dialog.types import CallInfo
+from voicebot.lines.audiosocket import AudioSocketServer
+from voicebot.lines.leg_outcome import LegAnnouncement, LegOutcome, LegOutcomes
 from voicebot.pipeline.media import CallMedia, DtmfIn, HangupIn
 from voicebot.store.connection import connect
 from voicebot.store.keys import Keys
-from voicebot.web.app import create_app
 
 
 def tone(seconds: float, hz: float = 440.0) -> bytes:

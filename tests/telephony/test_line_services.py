@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from telephony.line_services import CALL_SERVICES, line_services_ctx
-from telephony.sip_line import SIP_LINE, sip_ctx
+from voicebot.app import line_services_ctx
+from voicebot.appkeys import CALL_SERVICES, CALL_STORE, MODELS, SETTINGS, SIP_LINE
+from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.types import CallerSaid, CallInfo
-from voicebot.session import CallSession
+from voicebot.lines.sip import sip_ctx
 from voicebot.store.calls import CallStore
-from voicebot.web.keys import CALL_STORE, MODELS, SETTINGS
 
 
 async def test_sip_uses_the_shared_services_whose_engine_books_callbacks(settings: Settings,

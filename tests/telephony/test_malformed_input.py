@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from telephony.twilio_signature import signature
-from tests.telephony.malformed_inputs import (
+from tests.support.malformed_inputs import (
     audiosocket_garbage,
     rtp_garbage,
     sdp_offer,
@@ -24,9 +24,9 @@ from tests.telephony.malformed_inputs import (
     sip_request,
     twilio_garbage,
 )
-from tests.telephony.media_callers import AudioSocketCaller, TwilioCaller, rms_dbfs
-from tests.telephony.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess
-from tests.telephony.media_sip_probe import ProbeCall, SipProbe, open_udp, status_of
+from tests.support.media_callers import AudioSocketCaller, TwilioCaller, rms_dbfs
+from tests.support.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess
+from tests.support.media_sip_probe import ProbeCall, SipProbe, open_udp, status_of
 from voicebot.store.calls import CallStore
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from telephony.sip_line import SipLine
-from tests.telephony.conftest import line_services
-from tests.telephony.sip_helpers import RtpCapture, espeak_ulaw, run_sipp, write_pcap
+from tests.support.sip_helpers import RtpCapture, espeak_ulaw, run_sipp, write_pcap
 from tests.telephony.test_sip_calls import GREETING_MS, finished_call
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import start_demo_crm
+from voicebot.dialog.loader import load_engine
+from voicebot.escalation.handoff import handoff_writer
+from voicebot.escalation.tracker import make_tracker
+from voicebot.lines.sip import SipLine
+from voicebot.pipeline.services import CallServices
 from voicebot.store.calls import CallStore, TurnRecord
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -27,7 +30,8 @@ SILENCE = b"\xff"  # mu-law zero
 
 @pytest.fixture
 async def line(line_settings: Settings, call_store: CallStore, sip_models) -> AsyncIterator[Callable[..., SipLine]]:
-    """Starts a SIP line with the real pipeline, the demo CRM (orders) and `escalation` overrides."""
+    """Starts a SIP line with the real pipeline, the escalation rules, the demo CRM (orders) and `escalation`
+    overrides."""
     crm = await start_demo_crm()
     started: list[SipLine] = []
 
@@ -35,13 +39,16 @@ async def line(line_settings: Settings, call_store: CallStore, sip_models) -> As
         dialog = line_settings.dialog.model_copy(update={"crm_url": crm.url})
         settings = line_settings.model_copy(update={
             "dialog": dialog, "escalation": line_settings.escalation.model_copy(update=escalation)})
-        started.append(SipLine(settings, line_services(settings, call_store, sip_models)))
+        services = CallServices(settings=settings, models=sip_models, dialog=load_engine(settings, make_tracker),
+                                store=call_store, write_handoff=handoff_writer(settings))
+        started.append(SipLine(settings, services))
         await started[-1].start()
         return started[-1]
 
     yield start
     for sip_line in started:
         await sip_line.stop()
+        await sip_line.services.dialog.close()
     await crm.stop()
 
 

@@ -23,9 +23,9 @@ from telephony.sip.message import SipSyntaxError, parse_message
 from telephony.sip.transaction import server_key
 from telephony.sip.ua import SipUserAgent
 from telephony.sip.uri import parse_name_addr
-from tests.telephony.rfc4475 import CASES, DBLREQ, INTMETH, INV2543, LONGREQ, WSINV, Case
-from tests.telephony.sip_helpers import RawPeer, RtpCapture, run_sipp, ulaw_to_pcm, voiced_seconds
-from tests.telephony.sip_helpers import sip_request as request
+from tests.support.rfc4475 import CASES, DBLREQ, INTMETH, INV2543, LONGREQ, WSINV, Case
+from tests.support.sip_helpers import RawPeer, RtpCapture, run_sipp, ulaw_to_pcm, voiced_seconds
+from tests.support.sip_helpers import sip_request as request
 from voicebot.config import Settings
 from voicebot.store.calls import CallStore
 

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from telephony.sip_line import SipLine
-from tests.telephony.sip_helpers import RtpCapture, run_sipp, voiced_seconds, write_pcap
+from tests.support.sip_helpers import RtpCapture, run_sipp, voiced_seconds, write_pcap
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
 from voicebot.escalation.handoff import handoff_writer
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices
 from voicebot.store.calls import CallStore
 

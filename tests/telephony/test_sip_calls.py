@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from telephony.sip_line import SipLine
-from tests.telephony.sip_helpers import (
+from tests.support.ports import UDP, free_port
+from tests.support.sip_helpers import (
     RtpCapture,
     baresip_config,
     espeak_ulaw,
-    free_port,
     run_sipp,
     sox_tone_ulaw,
     tone_seconds,
@@ -27,6 +26,7 @@ from tests.telephony.sip_helpers import (
     voiced_seconds,
     write_pcap,
 )
+from voicebot.lines.sip import SipLine
 from voicebot.store.calls import CallStore
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -106,7 +106,7 @@ async def test_refused_refer_falls_back_to_a_bridge_to_the_human_line(
     agent_port = int(line_settings.sip.human_line_uri.rsplit(":", 1)[1])
     # The human line: a sipp UAS that answers and echoes the media it gets back.
     agent = await asyncio.create_subprocess_exec(
-        "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(agent_port), "-mp", str(free_port() & ~1),
+        "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(agent_port), "-mp", str(free_port(UDP) & ~1),
         "-rtp_echo", "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file",
         str(tmp_path / "agent.log"), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         cwd=tmp_path)
@@ -144,7 +144,7 @@ async def test_baresip_completes_a_call(sip_line: SipLine, call_store: CallStore
     proc = await asyncio.create_subprocess_exec("sox", str(tmp_path / "e.wav"), "-r", "8000", "-c", "1", "-b", "16",
                                                 str(wav), "pad", str(GREETING_MS / 1000), "14")
     await proc.wait()
-    conf = baresip_config(tmp_path, wav, free_port(), rtp_low=30000 + 2 * (free_port() % 5000))
+    conf = baresip_config(tmp_path, wav, free_port(UDP), rtp_low=30000 + 2 * (free_port() % 5000))
     baresip = await asyncio.create_subprocess_exec(
         "baresip", "-f", str(conf), "-t", "60", "-e", f"/dial sip:voicebot@127.0.0.1:{sip_line.port}",
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from telephony.sip_line import SipLine
+from tests.support.sip_helpers import RawPeer, RtpCapture, SippResult, run_sipp, sip_request
 from tests.telephony.conftest import line_services
-from tests.telephony.sip_helpers import RawPeer, RtpCapture, SippResult, run_sipp, sip_request
 from voicebot.config import Settings
+from voicebot.lines.sip import SipLine
 from voicebot.store.calls import CallStore
 
 SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"

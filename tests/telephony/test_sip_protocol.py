@@ -15,10 +15,10 @@ import pytest
 from telephony.sdp import parse_sdp
 from telephony.sip.digest import parse_auth_header
 from telephony.sip.message import parse_message
-from telephony.sip_line import SipLine
-from tests.telephony.sip_helpers import RawPeer
-from tests.telephony.sip_helpers import sip_request as request
+from tests.support.sip_helpers import RawPeer
+from tests.support.sip_helpers import sip_request as request
 from voicebot.config import Settings
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices
 
 SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from telephony.sip_line import SipLine
-from tests.telephony.sip_helpers import SIPP_DIR, free_port
+from tests.support.ports import UDP, free_port
+from tests.support.sip_helpers import SIPP_DIR
 from voicebot.config import Settings
+from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices
 
 
 async def register_against_sipp(settings: Settings, tmp: Path, password: str) -> tuple[SipLine, int, str]:
-    port = free_port()
+    port = free_port(UDP)
     registrar = await asyncio.create_subprocess_exec(
         "sipp", "-sf", str(SIPP_DIR / "registrar.xml"), "-i", "127.0.0.1", "-p", str(port), "-m", "1",
         "-nostdin", "-timeout", "20s", "-trace_logs", "-log_file", str(tmp / "registrar.log"),

@@ -10,7 +10,7 @@ import struct
 import numpy as np
 
 from telephony.rtp.session import PortRange, open_rtp
-from tests.telephony.sip_helpers import RtpCapture, telephone_event_payloads
+from tests.support.sip_helpers import RtpCapture, telephone_event_payloads
 
 
 def rtp(seq: int, payload: bytes, pt: int = 0, ts: int | None = None) -> bytes:

@@ -7,11 +7,11 @@ import asyncio
 import pytest
 from aiohttp import web
 
-from telephony.sip_line import SIP_LINE
-from tests.telephony.sip_helpers import RawPeer
-from tests.telephony.sip_helpers import sip_request as request
+from tests.support.sip_helpers import RawPeer
+from tests.support.sip_helpers import sip_request as request
+from voicebot.app import create_app
+from voicebot.appkeys import SIP_LINE
 from voicebot.config import Settings
-from voicebot.web.app import create_app
 
 pytestmark = pytest.mark.models
 

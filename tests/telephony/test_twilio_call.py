@@ -15,8 +15,8 @@ import xml.etree.ElementTree as ET
 import aiohttp
 import pytest
 
-from tests.telephony.media_callers import TwilioCaller, rms_dbfs
-from tests.telephony.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess, ended_call_record, synth_8k
+from tests.support.media_callers import TwilioCaller, rms_dbfs
+from tests.support.media_server import TWILIO_TOKEN, FakeTwilioApi, ServeProcess, ended_call_record, synth_8k
 from voicebot.store.callbacks import CallbackStore
 from voicebot.store.calls import CallStore, TurnRecord
 

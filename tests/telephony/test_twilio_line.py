@@ -22,16 +22,16 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from telephony.leg_outcome import LegOutcome, LegOutcomes
-from telephony.twilio_media import TwilioLine
 from telephony.twilio_rest import TwilioRest
 from telephony.twilio_signature import signature, stream_token, stream_token_ok
-from telephony.twilio_web import TwilioState, serve_stream
-from tests.telephony.media_callers import TwilioCaller, rms_dbfs
-from tests.telephony.media_server import TWILIO_SID, TWILIO_TOKEN, FakeTwilioApi
+from tests.support.media_callers import TwilioCaller, rms_dbfs
+from tests.support.media_server import TWILIO_SID, TWILIO_TOKEN, FakeTwilioApi
+from voicebot.app import create_app
 from voicebot.config import Settings
+from voicebot.lines.leg_outcome import LegOutcome, LegOutcomes
+from voicebot.lines.twilio import TwilioLine
+from voicebot.lines.twilio_web import TwilioState, serve_stream
 from voicebot.store.keys import Keys
-from voicebot.web.app import create_app
 
 Script = Callable[[TwilioLine], Awaitable[None]]
 

@@ -10,10 +10,10 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from voicebot.app import create_app
+from voicebot.appkeys import USERS
 from voicebot.config import Settings
 from voicebot.store.users import UserStore
-from voicebot.web.app import create_app
-from voicebot.web.keys import USERS
 
 PASSWORDS = {"admin": "admin-pass-123", "sup": "supervisor-pass-123"}
 

@@ -16,9 +16,9 @@ from hypothesis import settings as hsettings
 from schemathesis.checks import not_a_server_error
 
 from tests.web.conftest import PASSWORDS, seed_calls
+from voicebot.app import create_app
+from voicebot.appkeys import CALL_STORE, USERS
 from voicebot.config import Settings
-from voicebot.web.app import create_app
-from voicebot.web.keys import CALL_STORE, USERS
 
 pytestmark = pytest.mark.slow
 MAX_EXAMPLES = 15  # per operation; ~20 operations

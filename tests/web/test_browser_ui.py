@@ -11,10 +11,10 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.web.conftest import PASSWORDS, seed_calls
+from voicebot.appkeys import CALL_STORE, FLOW_STORE, USERS
 from voicebot.config import PROJECT_ROOT
 from voicebot.store.calls import TurnRecord
 from voicebot.web.flowcheck import seed_flows
-from voicebot.web.keys import CALL_STORE, FLOW_STORE, USERS
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from voicebot.app import create_app
+from voicebot.appkeys import FLOW_REGISTRY, FLOW_STORE
 from voicebot.config import PROJECT_ROOT
-from voicebot.web.app import create_app
 from voicebot.web.flow_sync import apply_live_flows
 from voicebot.web.flowcheck import seed_flows
-from voicebot.web.keys import FLOW_REGISTRY, FLOW_STORE
 
 EN_FLOW = (PROJECT_ROOT / "dialogs" / "customer_service.en.yaml").read_text(encoding="utf-8")
 BROKEN = EN_FLOW.replace("    next: lookup_order\n", "    next: lookup_ordr\n", 1)

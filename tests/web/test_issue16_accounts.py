@@ -16,9 +16,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from tests.web.conftest import PASSWORDS, Client
+from voicebot.app import create_app
+from voicebot.appkeys import USERS
 from voicebot.config import Settings
-from voicebot.web.app import create_app
-from voicebot.web.keys import USERS
 
 NEW_PASSWORD = "a quite new passphrase 7"
 

@@ -12,9 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.web.conftest import Client, SeedCall, seed_calls
+from voicebot.app import create_app
+from voicebot.appkeys import FLOW_STORE, USERS
 from voicebot.config import PROJECT_ROOT, Settings
-from voicebot.web.app import create_app
-from voicebot.web.keys import FLOW_STORE, USERS
 from voicebot.web.security import SECURITY_HEADERS
 
 METRICS_TOKEN = "metrics-secret-for-the-test"

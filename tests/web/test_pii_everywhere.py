@@ -8,17 +8,17 @@ import csv
 import io
 import json
 
-from tests.conftest import always_staffed
+from tests.support.env import always_staffed
 from tests.web.conftest import seed_calls
+from voicebot.appkeys import CALL_STORE
+from voicebot.call_session import CallSession
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
 from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.escalation.handoff import handoff_writer
-from voicebot.session import CallSession
 from voicebot.store.callbacks import CallbackRequest
 from voicebot.store.calls import CallStore
-from voicebot.web.keys import CALL_STORE
 
 PESEL = "44051401359"  # checksum-valid
 CARD_DOTS = "4111.1111.1111.1111"  # as whisper writes a spoken card number

@@ -7,9 +7,9 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from tests.web.conftest import PASSWORDS, Client
+from voicebot.app import create_app
+from voicebot.appkeys import CALL_STORE, USERS
 from voicebot.config import load_settings
-from voicebot.web.app import create_app
-from voicebot.web.keys import CALL_STORE, USERS
 
 
 def _wav(path: Path) -> Path:

@@ -10,11 +10,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import async_playwright, expect
 
-from tests.conftest import always_staffed
+from tests.support.env import always_staffed
 from tests.web.conftest import PASSWORDS
+from voicebot.app import create_app
+from voicebot.appkeys import CALL_STORE, MODELS, USERS
 from voicebot.pipeline.pcm import resample
-from voicebot.web.app import create_app
-from voicebot.web.keys import CALL_STORE, MODELS, USERS
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

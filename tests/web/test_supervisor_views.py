@@ -8,10 +8,10 @@ import time
 import aiohttp
 
 from tests.web.conftest import seed_calls
-from voicebot.session import CallSession
+from voicebot.appkeys import CALL_STORE
+from voicebot.call_session import CallSession
 from voicebot.store.calls import CallStore, TurnRecord
 from voicebot.store.retention import delete_old_calls
-from voicebot.web.keys import CALL_STORE
 
 
 async def _ids(client, query: str) -> set[str]:

@@ -11,12 +11,12 @@ import sys
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from voicebot.app import create_app
+from voicebot.appkeys import FLOW_STORE, USERS
 from voicebot.config import PROJECT_ROOT
 from voicebot.store.keys import Keys
 from voicebot.store.tokens import TokenStore
 from voicebot.store.users import UserStore
-from voicebot.web.app import create_app
-from voicebot.web.keys import FLOW_STORE, USERS
 
 
 def voicebot(redis_prefix: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:

@@ -167,7 +167,7 @@ async def test_phone_switch_callbacks_are_left_to_their_own_checks(settings, red
     """Twilio and the Asterisk dialplan cannot log in: their routes check signatures/peers themselves."""
     from aiohttp.test_utils import TestClient, TestServer
 
-    from voicebot.web.app import create_app
+    from voicebot.app import create_app
 
     async def other(request):
         return aiohttp.web.Response(text="reached")

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 import uuid
 from typing import Any
 
 from voicebot.config import Settings
+from voicebot.dialog.types import CallInfo
+from voicebot.models.catalog import ModelMissing
+from voicebot.store.calls import CallStore
+from voicebot.store.connection import RedisUnavailable, connect, ping, resolve_redis_url
+from voicebot.store.keys import Keys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,9 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _call(args: argparse.Namespace, settings: Settings) -> int:
-    _quiet_pipecat(args.verbose)
-    from voicebot.models.catalog import ModelMissing
-    from voicebot.pipeline.file_media import BadAudio, FileMedia
+    from voicebot.lines.wav import BadAudio, FileMedia
 
     if not 8000 <= args.rate <= 48000:
         print(f"voicebot call: --rate {args.rate}: a line rate must be between 8000 and 48000 Hz", file=sys.stderr)
@@ -50,50 +54,46 @@ def _call(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, media: Any) -> int:
-    from voicebot.callback_offer import CallbackOffer
-    from voicebot.dialog.loader import load_engine, make_tracker_factory
-    from voicebot.dialog.types import CallInfo
-    from voicebot.escalation.handoff import handoff_writer
+    from voicebot.app import assemble_services, crm_settings
+    from voicebot.lines.wav import write_wav
     from voicebot.pipeline.call import run_call
-    from voicebot.pipeline.file_media import write_wav
     from voicebot.pipeline.models import SharedModels
-    from voicebot.pipeline.services import CallServices
 
     models = await asyncio.to_thread(SharedModels.load, settings)
     store, closer = await _open_store(settings)
-    try:
-        info = CallInfo(call_id=uuid.uuid4().hex[:12], caller_number=args.caller,
-                        language=args.lang or settings.dialog.default_language,
-                        flow_id=args.flow or settings.dialog.default_flow, channel="local")
-        callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
-        engine = load_engine(settings, make_tracker_factory(), callbacks=callbacks.store if callbacks else None)
-        services = CallServices(settings=settings, models=models, dialog=_Printing(engine), store=store,
-                                write_handoff=handoff_writer(settings), callbacks=callbacks)
-        print(f"call {info.call_id}: {len(args.wavs)} caller turn(s), {info.language}, flow {info.flow_id}, "
-              f"{'fast' if args.fast else 'real time'}", flush=True)
-        session = await run_call(media, info, services, on_turn=_print_timings)
-        write_wav(args.out, bytes(media.record.bot_audio), media.sample_rate)
-        rec = media.record
-        if session.transfer_failure:  # the line's answer to a failed transfer does not pass through the dialog
-            print(f"bot:    {session.replies[-1].text}", flush=True)
-            print(f"transfer failed ({session.transfer_failure}); callback request: {session.callback_id or 'none'}")
-        ending = (f"transferred (handoff {rec.transfers[-1] or '-'})" if rec.transfers
-                  else "bot hung up" if rec.hung_up else "caller hung up")
-        print(f"outcome: {session.outcome}, {ending}; bot audio {len(rec.bot_audio) / 2 / media.sample_rate:.1f}s "
-              f"-> {args.out}", flush=True)
-        if rec.latencies_ms:
-            print(f"voice-to-voice as the caller heard it (ms): {rec.latencies_ms}")
-        return 0
-    finally:
-        models.close()
-        await closer()
+    # No dialog.crm_url configured: the flows' webhooks get the demo CRM, in this process.
+    async with crm_settings(settings) as settings:
+        services = assemble_services(settings, models, store)
+        engine = services.dialog
+        try:
+            info = CallInfo(call_id=uuid.uuid4().hex[:12], caller_number=args.caller,
+                            language=args.lang or settings.dialog.default_language,
+                            flow_id=args.flow or settings.dialog.default_flow, channel="local")
+            services = dataclasses.replace(services, dialog=_Printing(engine))
+            print(f"call {info.call_id}: {len(args.wavs)} caller turn(s), {info.language}, flow {info.flow_id}, "
+                  f"{'fast' if args.fast else 'real time'}", flush=True)
+            session = await run_call(media, info, services, on_turn=_print_timings)
+            write_wav(args.out, bytes(media.record.bot_audio), media.sample_rate)
+            rec = media.record
+            if session.transfer_failure:  # the line's answer to a failed transfer does not pass through the dialog
+                print(f"bot:    {session.replies[-1].text}", flush=True)
+                print(f"transfer failed ({session.transfer_failure}); "
+                      f"callback request: {session.callback_id or 'none'}")
+            ending = (f"transferred (handoff {rec.transfers[-1] or '-'})" if rec.transfers
+                      else "bot hung up" if rec.hung_up else "caller hung up")
+            print(f"outcome: {session.outcome}, {ending}; bot audio "
+                  f"{len(rec.bot_audio) / 2 / media.sample_rate:.1f}s -> {args.out}", flush=True)
+            if rec.latencies_ms:
+                print(f"voice-to-voice as the caller heard it (ms): {rec.latencies_ms}")
+            return 0
+        finally:
+            await engine.close()  # its CRM client: no "Unclosed client session" at exit
+            models.close()
+            await closer()
 
 
 async def _open_store(settings: Settings) -> tuple[Any, Any]:
     """A CallStore if Redis answers (or an embedded one starts), else None; plus how to close it."""
-    from voicebot.store.calls import CallStore
-    from voicebot.store.connection import RedisUnavailable, connect, ping, resolve_redis_url
-    from voicebot.store.keys import Keys
 
     async def nothing() -> None:
         return None
@@ -160,10 +160,3 @@ def _print_timings(timings: dict[str, float]) -> None:
     print("        timings after caller stopped (ms): "
           + ", ".join(f"{k.removesuffix('_ms')} {timings[k]:.0f}" for k in keys if k in timings), flush=True)
 
-
-def _quiet_pipecat(verbose: bool) -> None:
-    """pipecat logs every frame setup at DEBUG through loguru; keep the CLI's output readable."""
-    from loguru import logger
-
-    logger.remove()
-    logger.add(sys.stderr, level="DEBUG" if verbose else "WARNING")

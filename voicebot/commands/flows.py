@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 from voicebot.config import Settings
+from voicebot.dialog.validate import FlowInvalid, parse_flow
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebot.dialog.validate import FlowInvalid, parse_flow
-
     files = args.files or sorted(settings.path(settings.dialog.flows_dir).glob("*.yaml"))
     bad = 0
     for path in files:

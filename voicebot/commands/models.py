@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from voicebot.config import Settings
 from voicebot.models import catalog, installer
@@ -69,8 +70,6 @@ def _add_voice(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _add_whisper(args: argparse.Namespace, settings: Settings) -> int:
-    from pathlib import Path
-
     try:
         path = installer.copy_whisper_model(settings.path(settings.models.dir), Path(args.folder), args.name)
     except (installer.InstallError, catalog.ModelMissing) as exc:

@@ -9,6 +9,11 @@ import argparse
 import asyncio
 
 from voicebot.config import Settings
+from voicebot.store.audit import AuditLog
+from voicebot.store.calls import CallStore
+from voicebot.store.connection import connect, resolve_redis_url
+from voicebot.store.keys import Keys
+from voicebot.store.retention import delete_old_calls
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,12 +34,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _purge(settings: Settings, days: int) -> int:
-    from voicebot.store.audit import AuditLog
-    from voicebot.store.calls import CallStore
-    from voicebot.store.connection import connect, resolve_redis_url
-    from voicebot.store.keys import Keys
-    from voicebot.store.retention import delete_old_calls
-
     url, embedded = await asyncio.to_thread(resolve_redis_url, settings)
     client = connect(url)
     keys = Keys(settings.redis.prefix)

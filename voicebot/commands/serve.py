@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from aiohttp import web
+
 from voicebot.config import Settings
 
 
@@ -18,19 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
-
-    from voicebot.web.app import create_app
+    from voicebot.app import create_app
 
     http = settings.http.model_copy(
         update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     )
     settings = settings.model_copy(update={"http": http})
-    app = create_app(settings, load_models=not args.no_models, bootstrap=True)
-    if args.demo_crm:
-        from voicebot.dialog.crm_server import demo_crm_ctx
-
-        app.cleanup_ctx.append(demo_crm_ctx)
+    app = create_app(settings, load_models=not args.no_models, bootstrap=True, demo_crm=args.demo_crm)
     print(f"voicebot: serving http://{http.host}:{http.port}/ (health: /health)", flush=True)
     web.run_app(app, host=http.host, port=http.port, print=None)
     return 0

@@ -9,7 +9,11 @@ import json
 import sys
 from datetime import datetime
 
+from voicebot.call_session import CallSession
 from voicebot.config import Settings
+from voicebot.dialog.crm_server import start_demo_crm
+from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
+from voicebot.escalation.tracker import make_tracker
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,17 +39,14 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run_simulation(args: argparse.Namespace, settings: Settings, stdin, stdout) -> int:  # type: ignore[no-untyped-def]
-    from voicebot.dialog.crm_server import start_demo_crm
-    from voicebot.dialog.loader import fixed_clock, load_engine, make_tracker_factory
-    from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
-    from voicebot.session import CallSession
+    from voicebot.dialog.loader import fixed_clock, load_engine
 
     crm = None
     if not args.crm:
         crm = await start_demo_crm()
     crm_url = args.crm or crm.url  # type: ignore[union-attr]
     settings = settings.model_copy(update={"dialog": settings.dialog.model_copy(update={"crm_url": crm_url})})
-    engine = load_engine(settings, make_tracker_factory(), clock=fixed_clock(args.now) if args.now else None)
+    engine = load_engine(settings, make_tracker, clock=fixed_clock(args.now) if args.now else None)
     flow_id = args.flow or settings.dialog.default_flow
     lang = args.lang or settings.dialog.default_language
     interactive = hasattr(stdin, "isatty") and stdin.isatty()

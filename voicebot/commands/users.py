@@ -9,6 +9,13 @@ import sys
 import time
 
 from voicebot.config import Settings
+from voicebot.store.audit import AuditLog
+from voicebot.store.connection import connect, resolve_redis_url
+from voicebot.store.errors import Invalid, StoreError
+from voicebot.store.keys import Keys
+from voicebot.store.logins import SessionStore
+from voicebot.store.tokens import TokenStore
+from voicebot.store.users import UserStore
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,8 +54,6 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebot.store.errors import StoreError
-
     try:
         password = _read_password(args) if args.users_action == "add" else ""
         print(asyncio.run(_act(args, settings, password)))
@@ -59,14 +64,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _act(args: argparse.Namespace, settings: Settings, password: str) -> str:
-    from voicebot.store.audit import AuditLog
-    from voicebot.store.connection import connect, resolve_redis_url
-    from voicebot.store.errors import Invalid
-    from voicebot.store.keys import Keys
-    from voicebot.store.sessions import SessionStore
-    from voicebot.store.tokens import TokenStore
-    from voicebot.store.users import UserStore
-
     url, embedded = await asyncio.to_thread(resolve_redis_url, settings)
     client = connect(url)
     keys = Keys(settings.redis.prefix)

@@ -61,7 +61,7 @@ class Heard:
 
 
 @dataclass(frozen=True)
-class Keys:
+class KeysPressed:
     digits: str
     at: datetime
 
@@ -82,7 +82,7 @@ class Escalate:
     at: datetime
 
 
-Event = Start | Heard | Keys | ActionResult | Escalate
+Event = Start | Heard | KeysPressed | ActionResult | Escalate
 
 
 # -- effects -----------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class FlowMachine:
         st = copy.deepcopy(state)
         fx: list[Effect] = []
         st.no_match = False
-        if isinstance(event, Heard | Keys):
+        if isinstance(event, Heard | KeysPressed):
             st.holding = False
         if isinstance(event, Start):
             fx.append(Say(self._text(st, self.flow.greeting, "__greeting__")))
@@ -174,7 +174,7 @@ class FlowMachine:
             self._goto(st, fx, "handoff", event.at)
         elif isinstance(event, ActionResult):
             self._on_result(st, fx, event)
-        elif isinstance(event, Keys):
+        elif isinstance(event, KeysPressed):
             self._on_keys(st, fx, event)
         else:
             self._on_heard(st, fx, event)
@@ -288,7 +288,7 @@ class FlowMachine:
             return self._global(st, fx, ev.intent, ev.at)
         return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
 
-    def _on_keys(self, st: DialogState, fx: list[Effect], ev: Keys) -> None:
+    def _on_keys(self, st: DialogState, fx: list[Effect], ev: KeysPressed) -> None:
         node = self.nodes.get(st.node or "")
         if ev.digits.strip("#") == "0":  # the keypad's universal "give me a person"
             return self._global(st, fx, "talk_to_human", ev.at)

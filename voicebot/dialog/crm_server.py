@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -30,14 +28,3 @@ async def start_demo_crm(host: str = "127.0.0.1", port: int = 0, delay_s: float 
     bound = runner.addresses[0][1] if runner.addresses else port
     return RunningCrm(runner, f"http://{host}:{bound}")
 
-
-async def demo_crm_ctx(app: web.Application) -> AsyncIterator[None]:
-    """aiohttp cleanup context for `voicebot serve --demo-crm`: the demo CRM in the same event loop, on
-    the host/port of dialog.crm_url."""
-    from voicebot.web.keys import SETTINGS
-
-    url = urlsplit(app[SETTINGS].dialog.crm_url)
-    crm = await start_demo_crm(url.hostname or "127.0.0.1", url.port or 80)
-    print(f"voicebot: demo CRM at {crm.url}/", flush=True)
-    yield
-    await crm.stop()

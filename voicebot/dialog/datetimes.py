@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from voicebot.dialog.numbers import UNITS, fold, tokens
+from voicebot.dialog.numbers import UNITS, tokens
+from voicebot.dialog.text import fold
 
 _WEEKDAYS = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,

@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicebot.config import Settings
 from voicebot.dialog.crm_server import start_demo_crm
+from voicebot.dialog.flow_session import FlowSession, Runtime
 from voicebot.dialog.loader import _NoEscalation, fixed_clock
 from voicebot.dialog.registry import LoadedFlow, build_loaded, compile_flow
 from voicebot.dialog.schema import Flow
-from voicebot.dialog.session import FlowSession, Runtime
 from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
 
 DEFAULT_NOW = "2026-11-25T10:00"  # a Wednesday morning: the human line is open

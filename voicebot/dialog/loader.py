@@ -16,12 +16,12 @@ import aiohttp
 
 from voicebot.config import Settings
 from voicebot.dialog.actions import ActionRegistry
+from voicebot.dialog.escalation import EscalationDecision, EscalationTracker, TurnObservation
+from voicebot.dialog.flow_session import FlowSession, Runtime
 from voicebot.dialog.registry import FlowRegistry, LoadedFlow
 from voicebot.dialog.schema import Flow
-from voicebot.dialog.session import FlowSession, Runtime
 from voicebot.dialog.types import CallInfo
 from voicebot.dialog.validate import FlowInvalid
-from voicebot.escalation.types import EscalationDecision, EscalationTracker, TurnObservation
 from voicebot.store.callbacks import CallbackStore
 
 log = logging.getLogger(__name__)
@@ -106,11 +106,3 @@ def fixed_clock(moment: datetime) -> Callable[[], Any]:
     """A clock stuck at `moment` (simulate --now, tests)."""
     return lambda: moment
 
-
-def make_tracker_factory() -> TrackerFactory | None:
-    """The real escalation policy when it is installed in this checkout, else None (no-op tracker)."""
-    try:
-        from voicebot.escalation.tracker import make_tracker
-    except ImportError:
-        return None
-    return make_tracker

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-from voicebot.dialog.numbers import fold
+from voicebot.dialog.text import fold
 
 # Pure hesitation sounds, per language. Meaningful short words stay: English "no" ("no thanks" ends a
 # call) and "ok"; Polish "no" is mostly a filler ("no to", "no bo") or a colloquial "yes", never an intent.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from voicebot.dialog.text import fold
 
 _UNITS_EN = {
     "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -38,12 +39,6 @@ _SOUNDALIKES = {"for": "4", "fore": "4", "to": "2", "too": "2", "ate": "8", "won
 _CORRECTIONS = (("no", "sorry"), ("sorry",), ("i", "mean"), ("correction",), ("no", "wait"), ("rather",),
                 ("przepraszam",), ("a", "nie"), ("nie", "nie"), ("to", "znaczy"), ("znaczy",), ("poprawka",),
                 ("pomylka",), ("pomylilem",), ("pomylilam",), ("no",), ("nie",))
-
-
-def fold(text: str) -> str:
-    """Lower-case without diacritics (ł -> l too): 'Pięć' -> 'piec'."""
-    text = text.lower().replace("ł", "l")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def tokens(text: str) -> list[str]:

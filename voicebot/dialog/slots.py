@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from voicebot.dialog.datetimes import parse_date, parse_time, say_date, say_time
-from voicebot.dialog.numbers import fold, parse_digits, parse_number, tokens
+from voicebot.dialog.numbers import parse_digits, parse_number, tokens
 from voicebot.dialog.schema import AskNode
+from voicebot.dialog.text import fold
 
 # Folded (no diacritics) words and phrases; phrases are matched before single words.
 _YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "absolutely", "definitely",

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from voicebot.config import EscalationSettings
+from voicebot.dialog.escalation import TurnObservation
+from voicebot.dialog.text import content_stems
 from voicebot.escalation.lexicon import Hit, Lexicon
 from voicebot.escalation.prosody import ProsodyBaseline
-from voicebot.escalation.text import stems
-from voicebot.escalation.types import TurnObservation
 
 EXTRA_HIT = 0.6  # each further distinct phrase of a category adds 60 % of its weight...
 MAX_EXTRA_HITS = 2  # ...at most twice
@@ -105,7 +105,7 @@ class FrustrationScorer:
         Only the previous turn counts while the conversation moves on (`stuck` False): a caller booking a
         second appointment after the first one was served is not repeating themselves.
         """
-        current = stems(text)
+        current = content_stems(text)
         earlier = self.requests[-REPEAT_LOOKBACK:] if stuck else self.requests[-1:]
         self.requests.append((current, intent))
         if len(current) < MIN_REQUEST_WORDS:

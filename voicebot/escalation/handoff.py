@@ -1,6 +1,6 @@
 """The handoff package: everything a human agent needs when a transferred call rings, stored BEFORE the transfer.
 
-`handoff_writer(settings)` is the `HandoffWriter` hook of `voicebot.session.CallSession`: it builds the
+`handoff_writer(settings)` is the `HandoffWriter` hook of `voicebot.call_session.CallSession`: it builds the
 package from the call (CallInfo), the dialog's `snapshot()` (flow, node, intents, slots, verified data),
 the in-memory transcript, and the escalation tracker's `history()`, stores it (voicebot/store/handoffs.py)
 and returns its id, which the pipeline passes to `media.transfer(handoff_id)`.
@@ -25,7 +25,7 @@ from voicebot.escalation.summary import summarize
 from voicebot.store.handoffs import HandoffStore
 
 if TYPE_CHECKING:
-    from voicebot.session import CallSession, HandoffWriter
+    from voicebot.call_session import CallSession, HandoffWriter
     from voicebot.store.calls import TurnRecord
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from voicebot.escalation.text import Words, fold, words
+from voicebot.dialog.text import Words, match_form, words
 
 # Category with special meaning for the policy: the caller asks for a person.
 EXPLICIT_REQUEST = "explicit_request"
@@ -203,7 +203,7 @@ def parse_lexicon(data: Any, source: str) -> Lexicon:
     if not isinstance(cats, dict) or not cats:
         raise LexiconError(f"{source}: 'categories' must be a non-empty mapping of name -> category")
     categories = tuple(_category(name, spec, f"{source}: categories.{name}") for name, spec in cats.items())
-    return Lexicon(language, categories, frozenset(fold(n) for n in negations))
+    return Lexicon(language, categories, frozenset(match_form(n) for n in negations))
 
 
 def _category(name: Any, spec: Any, where: str) -> Category:
@@ -236,7 +236,7 @@ def _phrase(raw: Any, where: str) -> Phrase:
         raise LexiconError(f"{where}: must be a non-empty string, got {raw!r}")
     text = raw.strip()
     whole = text.startswith("=")
-    terms = tuple(_term(t, where) for t in fold(text.removeprefix("=")).split())
+    terms = tuple(_term(t, where) for t in match_form(text.removeprefix("=")).split())
     if not terms:
         raise LexiconError(f"{where}: {raw!r} has no words")
     return Phrase(raw, terms, whole)
@@ -261,7 +261,7 @@ def _pairs(spec: Any, where: str) -> Pairs:
         for i, x in enumerate(value):
             if not isinstance(x, str):
                 raise LexiconError(f"{where}.{key}[{i}]: must be a word, got {x!r} (quote it)")
-        lists[key] = tuple(_term(fold(x.strip()), f"{where}.{key}") for x in value)
+        lists[key] = tuple(_term(match_form(x.strip()), f"{where}.{key}") for x in value)
     within = spec.get("within", 4)
     if isinstance(within, bool) or not isinstance(within, int) or not 1 <= within <= 10:
         raise LexiconError(f"{where}.within: must be an integer 1..10, got {within!r}")

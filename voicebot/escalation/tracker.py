@@ -9,7 +9,7 @@ Triggers, in order of precedence (the reason vocabulary):
   low_confidence    low_confidence_turns consecutive turns with NLU confidence under the minimum, or with ASR
                     confidence under the minimum when the turn was not understood either (no match)
   no_match          no_match_turns consecutive turns the flow could not use
-`system_fault` is decided by voicebot/session.py when a component fails.
+`system_fault` is decided by voicebot/call_session.py when a component fails.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voicebot.config import EscalationSettings, Settings
+from voicebot.dialog.escalation import EscalationDecision, TurnObservation
 from voicebot.escalation.frustration import FrustrationScorer, TurnScore
 from voicebot.escalation.lexicon import EXPLICIT_REQUEST, Lexicon
 from voicebot.escalation.policy import EscalationConfigError, lexicons_for, resolve_policy
-from voicebot.escalation.types import EscalationDecision, TurnObservation
 
 log = logging.getLogger(__name__)
 # Lexicon categories that make a "goodbye" suspicious (mild swearing alone does not: "kurczę, dzięki, pa").

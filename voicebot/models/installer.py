@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from voicebot.models.catalog import Voice, voices
+from voicebot.models.catalog import WHISPER_FILES, Voice, voices, whisper_dir
 
 CHUNK = 1 << 20
 MANIFEST = "manifest.json"
@@ -228,7 +228,6 @@ def _download(url: str, dest: Path, out: TextIO) -> None:
 
 def copy_whisper_model(models_dir: Path, source_dir: Path, name: str) -> Path:
     """Add a larger CTranslate2 whisper model from a local folder (e.g. whisper-small for Polish)."""
-    from voicebot.models.catalog import WHISPER_FILES, whisper_dir  # noqa: PLC0415
 
     missing = [f for f in WHISPER_FILES if not (source_dir / f).exists()]
     if missing:

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ctranslate2
@@ -106,6 +107,10 @@ class SpeechRecognizer:
     @property
     def queued(self) -> int:
         return self._queued
+
+    def observe_queue_delay(self, observe: Callable[[float], None]) -> None:
+        """`observe(seconds)` for each transcription as it leaves the queue and starts (a /metrics histogram)."""
+        self._worker.on_start = observe
 
     async def transcribe(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
         """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass).

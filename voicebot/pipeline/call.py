@@ -19,6 +19,7 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
+from voicebot.call_session import CallSession
 from voicebot.dialog.types import BotReply, CallInfo
 from voicebot.pipeline.dtmf import DtmfCollector
 from voicebot.pipeline.frames import SystemFaultFrame, TurnClock
@@ -29,7 +30,6 @@ from voicebot.pipeline.services import CallServices
 from voicebot.pipeline.speaker import Speaker
 from voicebot.pipeline.stt import Transcriber
 from voicebot.pipeline.turns import RATE, TurnDetector
-from voicebot.session import CallSession
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
         timings = clock.timings()
         turn_timings.append(timings)
         log.info("call %s turn timings (ms after caller stopped): %s", info.call_id, timings)
+        models.record_turn(timings)
         if on_turn is not None:
             on_turn(timings)
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import onnxruntime as ort
-from aiohttp import web
+from faster_whisper import WhisperModel
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.vad.vad_analyzer import VADParams
+from prometheus_client import Histogram, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from voicebot.config import Settings
 from voicebot.models import catalog
@@ -21,7 +21,6 @@ from voicebot.pipeline.analyzers import SharedSileroVAD, SharedSmartTurn, load_s
 from voicebot.pipeline.asr import SpeechRecognizer
 from voicebot.pipeline.tts import SpeechSynthesizer
 from voicebot.pipeline.voices import EspeakVoice, PiperSentenceVoice, Voice
-from voicebot.web.keys import MODELS, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +34,13 @@ class SharedModels:
     smart_turn_session: ort.InferenceSession | None
     load_seconds: float = 0.0
     loaded_at: float = field(default_factory=time.time)
+    # Histograms of this process's calls for /metrics (not in a global registry: each SharedModels has its own).
+    turn_latency: Histogram = field(default_factory=lambda: Histogram(
+        "voicebot_turn_latency_seconds", "Voice-to-voice: the caller's last voiced audio to the bot's first audio.",
+        buckets=(0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0), registry=None))
+    asr_queue_delay: Histogram = field(default_factory=lambda: Histogram(
+        "voicebot_asr_queue_delay_seconds", "Time a transcription waited for the whisper thread.",
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=None))
 
     @classmethod
     def load(cls, settings: Settings) -> SharedModels:
@@ -43,8 +49,6 @@ class SharedModels:
         models_dir = settings.path(settings.models.dir)
         whisper_path = catalog.whisper_dir(models_dir, settings.models.whisper)
         voices = _load_voices(settings)
-        from faster_whisper import WhisperModel  # heavy import (ctranslate2), only when models load
-
         whisper = WhisperModel(str(whisper_path), device="cpu", compute_type=settings.models.compute_type,
                                cpu_threads=settings.models.cpu_threads or (os.cpu_count() or 1), num_workers=1)
         models = cls(
@@ -57,6 +61,7 @@ class SharedModels:
         )
         models.load_seconds = time.perf_counter() - started
         log.info("speech models loaded in %.1fs: %s", models.load_seconds, models.describe())
+        models.asr.observe_queue_delay(models.asr_queue_delay.observe)
         return models
 
     # -- per-call analyzers (cheap: they wrap the shared sessions) ------------------------------
@@ -87,7 +92,13 @@ class SharedModels:
             "transcriptions": self.asr.stats.transcriptions,
         }
 
-    def prometheus_lines(self) -> list[str]:
+    def record_turn(self, timings: dict[str, float]) -> None:
+        """One answered caller turn's timings (ms, voicebot.pipeline.call): into the turn latency histogram."""
+        if "first_audio_ms" in timings:
+            self.turn_latency.observe(timings["first_audio_ms"] / 1000)
+
+    def metric_families(self) -> list[Metric]:
+        """What /metrics shows about the models (the names predate prometheus_client and stay the same)."""
         a, t = self.asr.stats, self.tts.stats
         metrics = [
             ("voicebot_models_load_seconds", "gauge", "Time it took to load the speech models.", self.load_seconds),
@@ -101,10 +112,13 @@ class SharedModels:
             ("voicebot_tts_cache_hits_total", "counter", "Bot sentences served from the speech cache.",
              self.tts.cache.hits),
         ]
-        lines: list[str] = []
+        families: list[Metric] = []
         for name, kind, help_text, value in metrics:
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value:g}"]
-        return lines
+            family = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+            families.append(family(name, help_text, value=value))
+        for histogram in (self.turn_latency, self.asr_queue_delay):
+            families += histogram.collect()
+        return families
 
     def close(self) -> None:
         self.asr.close()
@@ -127,12 +141,3 @@ def _load_voices(settings: Settings) -> dict[str, Voice]:
         voices[language] = PiperSentenceVoice(found.name, found.onnx, found.config)
     return voices
 
-
-async def models_ctx(app: web.Application) -> AsyncIterator[None]:
-    """aiohttp cleanup_ctx: load the models in a thread at start-up, share them via app[MODELS]."""
-    models = await asyncio.to_thread(SharedModels.load, app[SETTINGS])
-    app[MODELS] = models
-    try:
-        yield
-    finally:
-        models.close()

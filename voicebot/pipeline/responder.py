@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 from pipecat.frames.frames import Frame, StartFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from voicebot.call_session import CallSession
 from voicebot.dialog.types import BotReply
 from voicebot.pipeline.frames import (
     BotActionFrame,
@@ -19,7 +20,6 @@ from voicebot.pipeline.frames import (
     TransferFailedFrame,
     TurnClock,
 )
-from voicebot.session import CallSession
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from voicebot.call_session import HandoffWriter
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.types import DialogEngine
-from voicebot.session import HandoffWriter
 from voicebot.store.calls import CallStore
 
 

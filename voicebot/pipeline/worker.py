@@ -14,6 +14,7 @@ import functools
 import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
@@ -34,6 +35,7 @@ class Job(Generic[T]):
         self.future: Future[T] = Future()
         self.fn = fn
         self._worker = worker
+        self.queued_at = time.monotonic()
 
     async def result(self) -> T:
         """Cancelling the awaiting coroutine drops the job if it has not started; a running job finishes unused."""
@@ -52,6 +54,7 @@ class PriorityWorker:
         self._queue: queue.PriorityQueue[tuple[int, int, Job[Any] | None]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._closed = False
+        self.on_start: Callable[[float], None] | None = None  # gets each job's seconds in the queue (/metrics)
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
@@ -82,6 +85,8 @@ class PriorityWorker:
                     continue  # its caller gave up while it waited (barge-in, hang-up, stale speculation)
             except RuntimeError:
                 continue  # failed by close() a moment ago
+            if self.on_start is not None:
+                self.on_start(time.monotonic() - job.queued_at)
             try:
                 job.future.set_result(job.fn())
             except BaseException as exc:  # handed to the awaiting coroutine, which decides

@@ -12,12 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
+from voicebot.appkeys import AUDIT, CURRENT_USER, LOGIN_LIMIT, SESSIONS, SETTINGS, TOKENS, USERS
 from voicebot.store.errors import Invalid
-from voicebot.store.sessions import Session
+from voicebot.store.logins import Session
 from voicebot.store.tokens import SCOPES, ApiToken
 from voicebot.store.users import User
 from voicebot.web.auth import set_session_cookie, start_session
-from voicebot.web.keys import AUDIT, CURRENT_USER, LOGIN_LIMIT, SESSIONS, SETTINGS, TOKENS, USERS
 from voicebot.web.render import render
 from voicebot.web.security import ACCOUNT_PAGE, admin_only, http_error, session_only
 

@@ -11,15 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from voicebot.store.errors import Invalid
-from voicebot.store.flows import check_ids, version_json
-from voicebot.store.search import search_calls
-from voicebot.store.users import check_password
-from voicebot.web import account, flow_ops
-from voicebot.web.auth import set_session_cookie
-from voicebot.web.calls_view import filter_from_query, live_calls, load_call, row_dict, turn_dict
-from voicebot.web.dashboard import kpis_for
-from voicebot.web.keys import (
+from voicebot.appkeys import (
     AUDIT,
     CALL_STORE,
     CURRENT_SESSION,
@@ -29,6 +21,14 @@ from voicebot.web.keys import (
     TOKENS,
     USERS,
 )
+from voicebot.store.errors import Invalid
+from voicebot.store.flows import check_ids, version_json
+from voicebot.store.search import search_calls
+from voicebot.store.users import check_password
+from voicebot.web import account, flow_ops
+from voicebot.web.auth import set_session_cookie
+from voicebot.web.calls_view import filter_from_query, live_calls, load_call, row_dict, turn_dict
+from voicebot.web.dashboard import kpis_for
 from voicebot.web.openapi import openapi_document
 from voicebot.web.security import admin_only, public, session_only
 

@@ -9,9 +9,9 @@ import secrets
 
 from aiohttp import web
 
-from voicebot.store.sessions import Session
+from voicebot.appkeys import AUDIT, CURRENT_SESSION, LOGIN_LIMIT, SESSIONS, SETTINGS, USERS
+from voicebot.store.logins import Session
 from voicebot.store.users import User
-from voicebot.web.keys import AUDIT, CURRENT_SESSION, LOGIN_LIMIT, SESSIONS, SETTINGS, USERS
 from voicebot.web.render import render
 from voicebot.web.security import ACCOUNT_PAGE, SESSION_COOKIE, public
 

@@ -7,9 +7,9 @@ import time
 
 from aiohttp import web
 
+from voicebot.appkeys import CALL_STORE
 from voicebot.store.kpis import Kpis, compute_kpis
 from voicebot.web.calls_view import filter_from_query
-from voicebot.web.keys import CALL_STORE
 from voicebot.web.render import render
 from voicebot.web.svg import bar_chart, hbar_chart
 

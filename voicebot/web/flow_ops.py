@@ -6,9 +6,9 @@ import asyncio
 
 from aiohttp import web
 
+from voicebot.appkeys import AUDIT, FLOW_CHECKER, FLOW_STORE
 from voicebot.store.errors import Conflict, Invalid
 from voicebot.store.flows import FlowVersion
-from voicebot.web.keys import AUDIT, FLOW_CHECKER, FLOW_STORE
 
 MAX_FLOW_BYTES = 512 * 1024
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from voicebot.appkeys import FLOW_REGISTRY, FLOW_STORE, LIVE_HUB, SOFTPHONE
 from voicebot.store.flows import FlowStore
-from voicebot.web.keys import FLOW_REGISTRY, FLOW_STORE, LIVE_HUB, SOFTPHONE
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 
 from voicebot.config import Settings
+from voicebot.dialog.flowtests import load_test_files, run_flow_tests
+from voicebot.dialog.validate import FlowInvalid, parse_flow
 from voicebot.store.flows import FlowStore
 
 FLOW_FILE_RE = re.compile(r"^(?P<flow>[a-z0-9_-]+)\.(?P<lang>[a-z]{2})\.ya?ml$")
@@ -42,10 +44,6 @@ class FlowChecker:
     def validate(self, flow_id: str, lang: str, text: str) -> list[Problem]:
         """Every problem the dialog engine finds, each with its line in `text` when known."""
         try:
-            from voicebot.dialog.validate import FlowInvalid, parse_flow
-        except ImportError:  # dialog engine not in this build: at least catch YAML syntax errors
-            return _yaml_problems(text)
-        try:
             flow = parse_flow(text, file=f"{flow_id}.{lang}.yaml",
                               flows_dir=self.settings.path(self.settings.dialog.flows_dir))
         except FlowInvalid as exc:
@@ -67,11 +65,6 @@ class FlowChecker:
 
         A flow with no test conversation cannot be published: "no failures" would then prove nothing.
         """
-        try:
-            from voicebot.dialog.flowtests import load_test_files, run_flow_tests
-            from voicebot.dialog.validate import FlowInvalid
-        except ImportError:
-            return TestReport(0, ["the flow test runner (voicebot.dialog.flowtests) is not in this build"])
         try:
             files = [f for f in await asyncio.to_thread(load_test_files, self.tests_dir(), flow_id)
                      if f.language == lang]

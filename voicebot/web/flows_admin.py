@@ -8,11 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
+from voicebot.appkeys import AUDIT, CURRENT_USER, FLOW_STORE, TOKENS, USERS
 from voicebot.dialog.yamlpos import YamlSyntaxError, load_positioned
 from voicebot.store.errors import Conflict, Invalid, NotFound
 from voicebot.store.flows import FlowVersion, check_ids, diff
 from voicebot.web import flow_ops
-from voicebot.web.keys import AUDIT, CURRENT_USER, FLOW_STORE, TOKENS, USERS
 from voicebot.web.render import render
 from voicebot.web.security import admin_only
 from voicebot.web.svg import flow_diagram

@@ -8,8 +8,8 @@ import json
 import redis
 from aiohttp import web
 
+from voicebot.appkeys import CALL_STORE, REDIS, STORE_KEYS
 from voicebot.store.handoffs import HANDOFF_ID, HandoffStore
-from voicebot.web.keys import CALL_STORE, REDIS, STORE_KEYS
 
 routes = web.RouteTableDef()
 

@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from voicebot.web.keys import CURRENT_SESSION, CURRENT_USER, TEMPLATES
+from voicebot.appkeys import CURRENT_SESSION, CURRENT_USER, TEMPLATES
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from voicebot.appkeys import AUDIT, CALL_STORE, SETTINGS
 from voicebot.store.retention import delete_old_calls
-from voicebot.web.keys import AUDIT, CALL_STORE, SETTINGS
 
 log = logging.getLogger(__name__)
 INTERVAL_S = 3600

@@ -20,9 +20,9 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from voicebot.appkeys import CURRENT_SESSION, CURRENT_TOKEN, CURRENT_USER, SESSIONS, SETTINGS, TOKENS, USERS
 from voicebot.store.errors import Conflict, Invalid, NotFound
 from voicebot.store.users import User
-from voicebot.web.keys import CURRENT_SESSION, CURRENT_TOKEN, CURRENT_USER, SESSIONS, SETTINGS, TOKENS, USERS
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from voicebot.store.audit import AuditLog
-from voicebot.store.flows import FlowStore
-from voicebot.store.sessions import LoginRateLimit, SessionStore
-from voicebot.store.tokens import TokenStore
-from voicebot.store.users import UserStore
-from voicebot.web.flow_sync import follow_published_flows
-from voicebot.web.flowcheck import FlowChecker, seed_flows
-from voicebot.web.keys import (
+from voicebot.appkeys import (
     AUDIT,
     FLOW_CHECKER,
     FLOW_STORE,
@@ -26,15 +19,20 @@ from voicebot.web.keys import (
     REDIS,
     SESSIONS,
     SETTINGS,
-    SOFTPHONE,
     STORE_KEYS,
     TEMPLATES,
     TOKENS,
     USERS,
 )
+from voicebot.store.audit import AuditLog
+from voicebot.store.flows import FlowStore
+from voicebot.store.logins import LoginRateLimit, SessionStore
+from voicebot.store.tokens import TokenStore
+from voicebot.store.users import UserStore
+from voicebot.web.flow_sync import follow_published_flows
+from voicebot.web.flowcheck import FlowChecker, seed_flows
 from voicebot.web.live import LiveHub, hub_ctx
 from voicebot.web.render import make_templates
-from voicebot.web.softphone import SoftphoneServices
 
 log = logging.getLogger(__name__)
 BOOTSTRAP_ADMIN = "admin"
@@ -52,7 +50,6 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
     app[FLOW_STORE] = FlowStore(client, keys)
     app[TEMPLATES] = make_templates()
     app[FLOW_CHECKER] = FlowChecker(settings)
-    app[SOFTPHONE] = SoftphoneServices()
     hub = LiveHub(client, keys)
     app[LIVE_HUB] = hub
     follow_published_flows(app)

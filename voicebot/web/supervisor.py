@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
+from voicebot.appkeys import CALL_STORE, CURRENT_USER, LIVE_HUB, SETTINGS
 from voicebot.store.errors import NotFound
 from voicebot.store.search import search_calls
 from voicebot.web.calls_view import (
@@ -23,7 +24,6 @@ from voicebot.web.calls_view import (
     load_handoff,
     turn_dict,
 )
-from voicebot.web.keys import CALL_STORE, CURRENT_USER, LIVE_HUB, SETTINGS
 from voicebot.web.render import render
 
 routes = web.RouteTableDef()

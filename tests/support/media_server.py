@@ -24,17 +24,12 @@ import soxr
 from aiohttp import web
 from piper import PiperVoice
 
+from tests.support.ports import free_port
 from voicebot.config import PROJECT_ROOT
 from voicebot.store.calls import CallStore
 
 TWILIO_SID = "ACtest0000000000000000000000000000"
 TWILIO_TOKEN = "test-token-not-a-secret"
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rtp_range(size: int = 40) -> tuple[int, int]:

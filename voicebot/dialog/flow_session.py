@@ -13,9 +13,9 @@ import aiohttp
 
 from voicebot.dialog import core
 from voicebot.dialog.actions import ActionOutcome, ActionRegistry, run_webhook
+from voicebot.dialog.escalation import EscalationTracker, TurnObservation
 from voicebot.dialog.registry import LoadedFlow
 from voicebot.dialog.types import BotAction, BotReply, CallerDtmf, CallerEvent, CallerSaid, CallInfo
-from voicebot.escalation.types import EscalationTracker, TurnObservation
 from voicebot.store.callbacks import CallbackRequest, CallbackStore
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class FlowSession:
         elif isinstance(event, CallerDtmf):
             intent = "talk_to_human" if event.digits.strip("#") == "0" else None
             confidence = 1.0 if intent else None
-            ev = core.Keys(event.digits, now)
+            ev = core.KeysPressed(event.digits, now)
         else:
             raise TypeError(f"unknown caller event {event!r}")
         state, effects = self.loaded.machine.step(self.state, ev)

@@ -15,8 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from telephony import codecs
-from tests.telephony.malformed_inputs import sdp_offer, sip_request
-from tests.telephony.media_callers import rms_dbfs
+from tests.support.malformed_inputs import sdp_offer, sip_request
+from tests.support.media_callers import rms_dbfs
 
 
 @dataclass

@@ -17,8 +17,8 @@ from aiohttp import web
 
 from telephony import codecs
 from telephony import twilio_messages as tm
-from telephony.leg_outcome import LegOutcome, LegOutcomes
 from telephony.twilio_rest import TwilioRest
+from voicebot.lines.leg_outcome import LegOutcome, LegOutcomes
 from voicebot.pipeline.media import AudioIn, DtmfIn, HangupIn, MediaEvent, TransferResult, events_until_hangup
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,9 @@
-"""The seam between the dialog engine and the escalation policy: plain dataclasses.
+"""The protocol the dialog engine calls for escalation, defined here by the dialog: plain dataclasses.
 
 After understanding each caller turn, the dialog session feeds a `TurnObservation` to its call's
 `EscalationTracker`; the returned `EscalationDecision` says whether to hand over now and why.
+voicebot/escalation implements it (`escalation.tracker.make_tracker`); the dialog never imports escalation,
+the composition root hands the engine its tracker factory.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from telephony import audiosocket_frames as af
-from telephony.leg_outcome import LegOutcome, LegOutcomes
-from telephony.switch_access import peer_allowed
 from voicebot.dialog.types import CallInfo
+from voicebot.lines.leg_outcome import LegOutcome, LegOutcomes
+from voicebot.lines.switch_access import peer_allowed
 from voicebot.pipeline.media import (
     AudioIn,
     CallMedia,

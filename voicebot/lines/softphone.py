@@ -1,4 +1,4 @@
-"""Talk to the bot from the admin page: the browser's microphone is a phone line (voicebot.web.ws_media).
+"""Talk to the bot from the admin page: the browser's microphone is a phone line (voicebot.lines.browser).
 
 The call runs through the same `run_call` pipeline, dialog engine, store and handoff writer as a SIP
 call; its transcript comes back live from the ch:calls relay.
@@ -11,12 +11,17 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from voicebot.web.keys import CURRENT_USER, LIVE_HUB, MODELS, SETTINGS, SOFTPHONE
+from voicebot.appkeys import CURRENT_USER, LIVE_HUB, MODELS, SETTINGS, SOFTPHONE
+from voicebot.dialog.types import CallInfo
+from voicebot.lines.browser import WebSocketMedia
+from voicebot.pipeline.call import run_call
+from voicebot.pipeline.services import CallServices
 from voicebot.web.render import render
 from voicebot.web.security import admin_only
 
@@ -28,17 +33,16 @@ routes = web.RouteTableDef()
 class SoftphoneServices:
     """The dialog engine for browser calls, loaded on the first call (NLU training takes a moment)."""
 
-    services: Any = None
+    build: Callable[[web.Application], Awaitable[CallServices]]  # the composition root's (voicebot/app.py)
+    services: CallServices | None = None
     registry: Any = None  # its FlowRegistry: follows publications on ch:flows (voicebot.web.flow_sync)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def get(self, app: web.Application) -> Any:
-        from telephony.line_services import CALL_SERVICES, build_live_services
-
+    async def get(self, app: web.Application) -> CallServices:
         async with self.lock:
             if self.services is None:
                 # `voicebot serve` already built the phone lines' services: browser calls share them.
-                self.services = app.get(CALL_SERVICES) or await build_live_services(app)
+                self.services = await self.build(app)
                 self.registry = self.services.dialog.registry
             return self.services
 
@@ -55,10 +59,6 @@ async def softphone_ws(request: web.Request) -> web.WebSocketResponse:
     """Protocol: first a JSON text frame {"type": "start", "language": "en"}; then binary s16le 16 kHz mono
     microphone audio, and {"type": "dtmf", "digits": "1"} / {"type": "hangup"} text frames. The server
     sends binary bot audio and JSON frames: turn, clear, transfer, hangup, ended, error."""
-    from voicebot.dialog.types import CallInfo
-    from voicebot.pipeline.call import run_call
-    from voicebot.web.ws_media import WebSocketMedia
-
     app = request.app
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=1 << 20)
     await ws.prepare(request)

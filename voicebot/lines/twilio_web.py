@@ -29,13 +29,13 @@ from aiohttp import web
 
 from telephony import twilio_messages as tm
 from telephony import twilio_signature
-from telephony.leg_outcome import LANGUAGES, LegOutcomes
-from telephony.line_services import CALL_SERVICES
-from telephony.switch_access import switch_endpoint
-from telephony.twilio_media import TwilioLine
 from telephony.twilio_rest import TwilioRest, after_stream_twiml, stream_twiml
+from voicebot.appkeys import CALL_SERVICES, REDIS, SETTINGS, STORE_KEYS, TWILIO
 from voicebot.dialog.types import CallInfo
-from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
+from voicebot.lines.leg_outcome import LANGUAGES, LegOutcomes
+from voicebot.lines.switch_access import switch_endpoint
+from voicebot.lines.twilio import TwilioLine
+from voicebot.pipeline.call import run_call
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,6 @@ class TwilioState:
     bad_messages: int = 0  # total since start, for diagnostics
 
 
-TWILIO = web.AppKey("twilio", TwilioState)
 routes = web.RouteTableDef()
 
 
@@ -224,8 +223,6 @@ async def _run(app: web.Application, line: TwilioLine) -> None:
     try:
         if services is None:
             raise RuntimeError("the bot is not running (speech models not loaded)")
-        from voicebot.pipeline.call import run_call
-
         await run_call(line, info, services)
     except Exception:
         log.exception("twilio call %s: the bot failed; sending the caller to the human line", line.call_sid)

@@ -18,16 +18,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from telephony.audiosocket import AudioSocketServer
-from telephony.leg_outcome import LANGUAGES, LegAnnouncement, LegOutcomes
-from telephony.line_services import CALL_SERVICES
-from telephony.switch_access import peer_allowed, switch_endpoint
+from voicebot.appkeys import AUDIOSOCKET, CALL_SERVICES, REDIS, SETTINGS, STORE_KEYS
+from voicebot.lines.audiosocket import AudioSocketServer
+from voicebot.lines.leg_outcome import LANGUAGES, LegAnnouncement, LegOutcomes
+from voicebot.lines.switch_access import peer_allowed, switch_endpoint
+from voicebot.pipeline.call import run_call
 from voicebot.store.buffer import REDIS_DOWN
-from voicebot.web.keys import REDIS, SETTINGS, STORE_KEYS
 
 log = logging.getLogger(__name__)
 
-AUDIOSOCKET = web.AppKey("audiosocket", AudioSocketServer)
 routes = web.RouteTableDef()
 
 
@@ -95,8 +94,6 @@ async def audiosocket_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.audiosocket.enabled:
         yield
         return
-    from voicebot.pipeline.call import run_call
-
     services = app[CALL_SERVICES]
     cfg = settings.audiosocket
     server = AudioSocketServer(

@@ -6,7 +6,6 @@ RTP capture use their own struct code and sox's mu-law on purpose: they check ou
 from __future__ import annotations
 
 import asyncio
-import socket
 import struct
 import subprocess
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from telephony.sip.message import SipMessage, parse_message
+from tests.support.ports import UDP, free_port
 
 SIPP_DIR = Path(__file__).parent / "sipp"
 
@@ -79,12 +79,6 @@ def write_pcap(path: Path, audio_ulaw: bytes = b"", digits: str = "", lead_silen
     return t
 
 
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class CapturedRtp:
     arrival: float
@@ -144,10 +138,10 @@ class SippResult:
 
 async def run_sipp(scenario: str, sip_port: int, tmp: Path, keys: dict[str, str], *, timeout: float = 60,
                    calls: int = 1, rate: float = 1.0, extra: list[str] | None = None) -> SippResult:
-    """Run a sipp scenario from tests/telephony/sipp against 127.0.0.1:sip_port."""
+    """Run a sipp scenario from tests/support/sipp against 127.0.0.1:sip_port."""
     name = scenario.removesuffix(".xml")
     args = ["sipp", "-sf", str(SIPP_DIR / f"{name}.xml"), f"127.0.0.1:{sip_port}", "-i", "127.0.0.1",
-            "-p", str(free_port()), "-mp", str(free_port() & ~1), "-m", str(calls), "-r", str(rate),
+            "-p", str(free_port(UDP)), "-mp", str(free_port(UDP) & ~1), "-m", str(calls), "-r", str(rate),
             "-nostdin", "-timeout", f"{int(timeout)}s", "-timeout_error",
             "-trace_msg", "-message_file", str(tmp / "sipp_messages.log"),
             "-trace_logs", "-log_file", str(tmp / "sipp_logs.log"), "-trace_err", "-error_file",

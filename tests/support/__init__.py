@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and bench/: free ports, real SIP peers (sipp), callers for every line, a served bot."""

@@ -1,0 +1,1 @@
+"""Every way audio reaches a call, one adapter module each (SIP, AudioSocket, Twilio, browser, WAV files)."""
