@@ -9,9 +9,9 @@ STAMP  := $(VENV)/.installed
 # a browser for UI tests. Installed only when missing, and only where apt-get can run.
 DEB_PACKAGES := espeak-ng sox sip-tester baresip chromium chromium-driver
 
-.PHONY: run test setup models system-deps lint bench clean
+.PHONY: run test setup models system-deps speech-deps lint bench clean
 
-run: setup
+run: setup speech-deps
 	$(PY) -m voicebot serve
 
 test: setup system-deps
@@ -30,6 +30,12 @@ models: $(STAMP)
 
 system-deps:
 	@bash scripts/system-deps.sh $(DEB_PACKAGES)
+
+# Polish (and any language without a piper voice) is spoken by espeak-ng: the espeakng-loader wheel brings
+# the library; Debian's espeak-ng binary is the fallback, installed only if the wheel cannot load.
+speech-deps: $(STAMP)
+	@$(PY) -c "from voicebot.pipeline import espeak; espeak.shared()" 2>/dev/null \
+		|| bash scripts/system-deps.sh --no-redis espeak-ng
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

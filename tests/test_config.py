@@ -49,3 +49,20 @@ def test_config_toml_documents_every_key() -> None:
     for section, field in Settings.model_fields.items():
         for key in field.annotation.model_fields:
             assert key in shipped.get(section, {}), f"config.toml lacks {section}.{key}"
+
+
+def test_the_dialled_number_picks_the_language_longest_prefix_first(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[languages]\nnumbers = { "+48" = "pl", "+4820" = "en" }\n')
+    languages = load_settings(cfg, {}).languages
+    assert languages.for_number("+48221234567") == "pl"
+    assert languages.for_number("+48201234567") == "en"  # the longer prefix wins
+    assert languages.for_number("+441234") is None and languages.for_number("") is None
+
+
+def test_a_dialled_number_mapped_to_an_unknown_language_names_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[languages]\nnumbers = { "+49" = "de" }\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, {})
+    assert "languages.numbers" in str(err.value) and "pl, en" in str(err.value)

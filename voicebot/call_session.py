@@ -7,12 +7,13 @@ because a component failed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from voicebot.callback_offer import CALLBACK_TEXT, CallbackOffer
-from voicebot.dialog.types import BotReply, CallerDtmf, CallerEvent, CallerSaid, CallInfo, DialogSession
+from voicebot.dialog.types import BotReply, CallerDtmf, CallerEvent, CallerNoInput, CallerSaid, CallInfo, DialogSession
 from voicebot.store.buffer import live_call_writes
 from voicebot.store.calls import CallStore, TurnRecord
 
@@ -35,9 +36,13 @@ class CallSession:
         store: CallStore | None = None,
         write_handoff: HandoffWriter | None = None,
         callbacks: CallbackOffer | None = None,
+        new_dialog: Callable[[CallInfo], DialogSession] | None = None,
     ) -> None:
         self.info = info
         self.dialog = dialog
+        # Starts the same flow in another language when the caller's first words are in it (see on_event).
+        self.new_dialog = new_dialog
+        self.heard_words = False
         self.store = store
         self.write_handoff = write_handoff
         self.replies: list[BotReply] = []
@@ -63,6 +68,10 @@ class CallSession:
         return await self._after_reply(reply, timings=None)
 
     async def on_event(self, event: CallerEvent, timings: dict[str, float] | None = None) -> BotReply:
+        if isinstance(event, CallerSaid) and not self.heard_words:
+            self.heard_words = True
+            if event.language and event.language != self.info.language and self.new_dialog is not None:
+                await self._switch_language(event.language)
         await self._record_caller(event, timings)
         try:
             reply = await self.dialog.handle(event)
@@ -70,6 +79,24 @@ class CallSession:
             log.exception("call %s: dialog failed", self.info.call_id)
             reply = self.system_fault()
         return await self._after_reply(reply, timings)
+
+    async def _switch_language(self, language: str) -> None:
+        """The caller's first words are in another language: go on in that language's flow and voice.
+
+        The new flow is started where a call starts (its greeting is not said again) and then hears the
+        caller's first turn, already read in the new language: the caller does not repeat themselves.
+        """
+        info = dataclasses.replace(self.info, language=language)
+        try:
+            dialog = self.new_dialog(info)  # type: ignore[misc]
+            await dialog.start()
+        except Exception:  # staying in the line's language beats losing the call
+            log.exception("call %s: could not switch to %s", self.info.call_id, language)
+            return
+        log.info("call %s: caller speaks %s, switching from %s", self.info.call_id, language, self.info.language)
+        self.info, self.dialog = info, dialog
+        if self.store:
+            await self._safely("update_call", self.store.update_call(self.info.call_id, language=language))
 
     async def component_failed(self, component: str, detail: str = "") -> BotReply:
         """A part outside the dialog (speech recognition, synthesis, the line) failed: hand over to a human.
@@ -153,6 +180,9 @@ class CallSession:
                              language=event.language, timings=dict(timings or {}))
         elif isinstance(event, CallerDtmf):
             rec = TurnRecord(role="caller", text=f"[DTMF {event.digits}]")
+        elif isinstance(event, CallerNoInput):
+            rec = TurnRecord(role="caller", text="[noise, no words]" if event.noise else
+                             f"[silence {event.waited_s:.0f} s]")
         else:  # pragma: no cover - exhaustive
             return
         self.transcript.append(rec)

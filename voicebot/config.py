@@ -125,13 +125,44 @@ class AsrSettings(_Section):
 
 
 class TtsSettings(_Section):
-    voices: dict[str, str] = Field(default_factory=lambda: {"en": "en_US-joe-medium"},
-                                   description="language -> piper voice under models/piper/ (add with "
-                                   "`voicebot models add-voice`)")
+    voices: dict[str, str] = Field(
+        default_factory=lambda: {"en": "en_US-joe-medium", "pl": "espeak-ng"},
+        description='language -> voice: a piper voice under models/piper/ (add with `voicebot models add-voice`), '
+        'or "espeak-ng" (robotic, bundled, every language; "espeak-ng:pl+f3" picks an espeak-ng variant)')
     fallback: Literal["", "espeak-ng"] = Field(
-        "", description='"espeak-ng" speaks a language that has no piper voice; empty = such a language is an error')
+        "espeak-ng", description='"espeak-ng" speaks a language whose voice is missing or not listed in voices; '
+        'empty = such a language stops start-up (a missing voice) or hands the call over (an unlisted one)')
     cache_mb: int = Field(32, ge=0, description="memory for bot sentences already synthesized (fixed prompts are "
                           "synthesized once per process, not once per caller); 0 = off")
+
+
+class LanguageSettings(_Section):
+    """Which language a call starts in, and whether the caller's first words may switch it."""
+
+    numbers: dict[str, str] = Field(
+        default_factory=dict,
+        description='dialled number (SIP request-URI user, Twilio "To") -> language, longest prefix wins, '
+        'e.g. { "+4822" = "pl", "+44" = "en" }; other calls start in dialog.default_language')
+    detect: bool = Field(True, description="on the caller's first turn with words, whisper's language "
+                         "probabilities (restricted to the flow's languages) may switch the call to another "
+                         "language's flow and voice; the turn is re-read in that language")
+    detect_min_probability: float = Field(
+        0.55, gt=0.5, le=1, description="share of the flow languages' probability the other language needs to "
+        "switch (bench/language_id.py: English espeak-ng turns at 8 kHz gave Polish at most 0.13, + 0.3 margin)")
+
+    @field_validator("numbers")
+    @classmethod
+    def _known_languages(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = {n: lang for n, lang in v.items() if lang not in ("pl", "en")}
+        if bad:
+            raise ValueError(f"unknown language(s) {bad}; allowed: pl, en")
+        return v
+
+    def for_number(self, dialled: str) -> str | None:
+        """The language of calls to `dialled` (longest matching prefix), or None when no entry matches."""
+        number = dialled.strip()
+        matches = [prefix for prefix in self.numbers if prefix and number.startswith(prefix)]
+        return self.numbers[max(matches, key=len)] if matches else None
 
 
 class TurnSettings(_Section):
@@ -162,12 +193,20 @@ class TurnSettings(_Section):
          "okay", "dzień", "dobry", "witam", "cześć", "halo", "hej", "wieczór", "dzięki", "dziękuję"),
         description="a transcript made only of these words (a greeting, 'no thanks') is unfinished: callers pause "
                     "after them and go on; said alone, they are answered at max_silence_secs")
+    sound_words: tuple[str, ...] = Field(
+        ("ah", "ahh", "aah", "oh", "ohh", "hmm", "hm", "mm", "mmm", "uh", "um", "uhm", "eh", "er", "erm", "yyy", "yy",
+         "eee", "ee"),
+        description="a turn whose transcript holds only these (whisper's rendering of breath, hum and line noise) "
+                    "has no words: the bot answers it as a noisy line, not as a request")
 
 
 class DialogSettings(_Section):
     flows_dir: str = Field("dialogs", description="folder of flow YAML files (validated before they go live)")
     default_flow: str = Field("customer_service", description="flow id for calls that do not name one")
     default_language: Literal["pl", "en"] = Field("en", description="language of calls that do not name one")
+    no_input_secs: float = Field(
+        6.0, ge=0, description="silence after the bot's question before it asks again (a flow's settings or a node's "
+        "no_input_secs override it); 0 = never")
     crm_url: str = Field("", description="base URL of the CRM the flows' webhooks call; empty = the demo CRM "
                          "(sample orders and appointment slots) in the process of `voicebot serve`/`call`/`simulate` "
                          "(`voicebot serve --demo-crm` serves it at a configured URL)")
@@ -186,7 +225,9 @@ class EscalationSettings(_Section):
     no_match_intents: tuple[str, ...] = Field(
         ("fallback", "out_of_scope", "nlu_fallback"),
         description="intents that count as no-match even when the flow did not flag the turn")
-    silence_is_no_match: bool = Field(True, description="an empty caller turn (nothing recognised) counts as no-match")
+    silence_is_no_match: bool = Field(
+        False, description="a turn with no words (silence past the no-input timer, or only noise) also counts "
+        "toward no_match_turns; false = only the flow's no-input steps (ask again, rephrase, hand over) apply")
     frustration_threshold: float = Field(
         0.7, ge=0, le=1, description="frustration score (0..1) that triggers a transfer")
     frustration_carry: float = Field(
@@ -279,6 +320,7 @@ class Settings(_Section):
     models: ModelSettings = ModelSettings()
     asr: AsrSettings = AsrSettings()
     tts: TtsSettings = TtsSettings()
+    languages: LanguageSettings = LanguageSettings()
     turn: TurnSettings = TurnSettings()
     dialog: DialogSettings = DialogSettings()
     escalation: EscalationSettings = EscalationSettings()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from telephony.rtp.session import RtpSession
 from telephony.sip.dialog import Dialog
 from telephony.sip.message import SipMessage, make_response
-from telephony.sip.uri import parse_name_addr
+from telephony.sip.uri import parse_name_addr, parse_uri
 
 if TYPE_CHECKING:
     from telephony.sip.ua import SipUserAgent
@@ -47,6 +47,10 @@ class SipCall:
             self.caller_number = parse_name_addr(invite.get("From")).uri.user
         except ValueError:
             self.caller_number = ""
+        try:  # the number the caller dialled (the Request-URI's user part): it may pick the call's language
+            self.dialled_number = parse_uri(invite.uri).user
+        except ValueError:
+            self.dialled_number = ""
 
     # what the caller sends, for the application (no-ops on a plain wire call) ------------------
     def deliver_audio(self, pcm: bytes) -> None:

@@ -144,6 +144,9 @@ def test_no_match_streak_resets_after_an_understood_turn(settings: Settings) -> 
 
 
 def test_fallback_intent_and_silence_count_as_no_match(settings: Settings) -> None:
+    # silence_is_no_match is off by default (the flow's no-input steps handle silence): switched on here.
+    policy = settings.escalation.model_copy(update={"silence_is_no_match": True})
+    settings = settings.model_copy(update={"escalation": policy})
     decisions = run(settings, "en", [Turn("", intent=None, nlu=None), Turn("hmm", intent="fallback", nlu=0.9)])
     assert decisions[1].transfer and decisions[1].reason == "no_match"
 

@@ -17,8 +17,20 @@ import numpy as np
 
 from telephony.sip.message import SipMessage, parse_message
 from tests.support.ports import UDP, free_port
+from voicebot.lines.sip import SipLine
 
 SIPP_DIR = Path(__file__).parent / "sipp"
+
+
+
+async def finished_call(line: SipLine, timeout: float = 15.0) -> str:
+    """The call id of the line's first finished call (the pipeline writes its end after BYE)."""
+    deadline = time.monotonic() + timeout
+    while not line.finished:
+        assert time.monotonic() < deadline, "the call never finished on the bot's side"
+        await asyncio.sleep(0.1)
+    return line.finished[0][0].call_id
+
 
 # ITU-T G.711 mu-law decode, written out here so the capture does not rely on telephony.codecs.
 _EXP = np.array([0, 132, 396, 924, 1980, 4092, 8316, 16764])

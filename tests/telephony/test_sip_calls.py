@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 import wave
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tests.support.sip_helpers import (
     RtpCapture,
     baresip_config,
     espeak_ulaw,
+    finished_call,
     run_sipp,
     sox_tone_ulaw,
     tone_seconds,
@@ -32,15 +32,6 @@ from voicebot.store.calls import CallStore
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 GREETING_MS = 8000  # the default flow's greeting takes ~6.5 s; the caller waits for it like a person
-
-
-async def finished_call(line: SipLine, timeout: float = 15.0) -> str:
-    """The call id of the line's first finished call (the pipeline writes its end after BYE)."""
-    deadline = time.monotonic() + timeout
-    while not line.finished:
-        assert time.monotonic() < deadline, "the call never finished on the bot's side"
-        await asyncio.sleep(0.1)
-    return line.finished[0][0].call_id
 
 
 async def test_sipp_caller_hears_the_bot_answer(sip_line: SipLine, call_store: CallStore, tmp_path: Path) -> None:

@@ -45,16 +45,16 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     except catalog.ModelMissing as exc:
         asr = f"missing: {exc}"
     print(f"ASR: {asr}")
-    by_lang: dict[str, list[str]] = {}
-    for v in catalog.voices(models_dir):
-        by_lang.setdefault(v.language, []).append(f"{v.name} ({v.sample_rate} Hz)")
-    langs = sorted(set(by_lang) | set(catalog.ASR_LANGUAGES) | set(settings.tts.voices))
-    print(f"{'language':<9} {'ASR':<4} TTS")
+    tts = settings.tts
+    langs = sorted(set(catalog.ASR_LANGUAGES) | set(tts.voices))
+    print(f"{'language':<9} {'ASR':<4} TTS voice used")
     for lang in langs:
-        tts = ", ".join(by_lang.get(lang, []))
-        if not tts:
-            tts = "espeak-ng fallback" if settings.tts.fallback and catalog.espeak_available() else "none"
-        print(f"{lang:<9} {'yes' if lang in catalog.ASR_LANGUAGES else '-':<4} {tts}")
+        voice = catalog.voice_in_use(models_dir, tts.voices, tts.fallback, lang)
+        print(f"{lang:<9} {'yes' if lang in catalog.ASR_LANGUAGES else '-':<4} {voice}")
+    used = set(tts.voices.values())
+    spare = [f"{v.name} ({v.language})" for v in catalog.voices(models_dir) if v.name not in used]
+    if spare:
+        print(f"installed piper voices not in tts.voices: {', '.join(spare)}")
     return 0
 
 

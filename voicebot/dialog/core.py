@@ -82,7 +82,15 @@ class Escalate:
     at: datetime
 
 
-Event = Start | Heard | KeysPressed | ActionResult | Escalate
+@dataclass(frozen=True)
+class NoInput:
+    """Nothing usable from the caller: silence past the no-input timer, or (`noise`) sound without words."""
+
+    at: datetime
+    noise: bool = False
+
+
+Event = Start | Heard | KeysPressed | ActionResult | Escalate | NoInput
 
 
 # -- effects -----------------------------------------------------------------------------------------
@@ -126,6 +134,7 @@ class DialogState:
     verified: dict[str, bool] = field(default_factory=dict)  # facts the CRM confirmed (for the handoff)
     intents: list[str] = field(default_factory=list)
     attempts: int = 0  # unusable caller turns at the current node
+    silences: int = 0  # no-input turns in a row at the current node (silence or noise)
     visits: dict[str, int] = field(default_factory=dict)  # prompts said per node, to vary the wording
     last_prompt: str = ""
     reason: str | None = None  # why we are heading to the handoff
@@ -174,9 +183,14 @@ class FlowMachine:
             self._goto(st, fx, "handoff", event.at)
         elif isinstance(event, ActionResult):
             self._on_result(st, fx, event)
+        elif isinstance(event, NoInput):
+            st.confirm_end = False  # what is asked again is the node's question, not "end the call?"
+            self._no_input(st, fx, event)
         elif isinstance(event, KeysPressed):
+            st.silences = 0
             self._on_keys(st, fx, event)
         else:
+            st.silences = 0
             self._on_heard(st, fx, event)
         return st, fx
 
@@ -188,6 +202,11 @@ class FlowMachine:
         if isinstance(node, SayNode | YesNoNode):
             return self.flow.settings.hints if node.hints is None else node.hints
         return ""
+
+    def no_input_secs(self, st: DialogState) -> float | None:
+        """How long the current node waits in silence before asking again (None: the config's default)."""
+        node = self.nodes.get(st.node or "")
+        return getattr(node, "no_input_secs", None) or self.flow.settings.no_input_secs
 
     def context(self, st: DialogState) -> dict[str, Any]:
         lang = self.flow.language
@@ -416,6 +435,33 @@ class FlowMachine:
             fx.append(Say(st.last_prompt))
         return None
 
+    def _no_input(self, st: DialogState, fx: list[Effect], ev: NoInput) -> None:
+        """Silence or noise: ask again, then ask in other words, then hand over (a callback after hours)."""
+        node = self.nodes.get(st.node or "")
+        if not isinstance(node, AskNode | SayNode | YesNoNode) or (isinstance(node, SayNode) and node.next is not None):
+            return None  # not waiting for the caller (an action is running): nothing to ask again
+        if st.holding and not ev.noise:
+            st.holding = False  # they asked us to wait ("one moment"): one timer of silence is theirs
+            return None
+        st.silences += 1
+        if st.silences >= self.flow.settings.no_input_attempts:
+            st.reason = "no_input"
+            return self._goto(st, fx, "handoff", ev.at)
+        m = self.flow.messages
+        variants = m.no_input or m.no_match
+        opener: Text = variants[(st.silences - 1) % len(variants)]
+        if ev.noise and m.noisy_line:
+            opener = m.noisy_line
+        fx.append(Say(self._text(st, opener, "__noisy__" if ev.noise else "__no_input__")))
+        if st.silences == 1:
+            fx.append(Say(st.last_prompt))
+        elif isinstance(node, AskNode) and node.reprompts:  # the question in other words
+            fx.append(Say(templates.render(node.reprompts[0], self.context(st), self.filters)))
+        else:  # what the caller can say here, then the question
+            fx.append(Say(self._text(st, m.help, "__help__")))
+            fx.append(Say(st.last_prompt))
+        return None
+
     def _fill(self, st: DialogState, fx: list[Effect], node: AskNode, value: Any, at: datetime,
               text: str | None = None) -> None:
         st.slots[node.slot] = value
@@ -426,7 +472,7 @@ class FlowMachine:
     def _goto(self, st: DialogState, fx: list[Effect], name: str, at: datetime, trigger: str | None = None) -> None:
         for _ in range(MAX_CHAIN):
             node = self.nodes[name]
-            st.node, st.attempts = name, 0
+            st.node, st.attempts, st.silences = name, 0, 0
             if isinstance(node, YesNoNode):
                 fx.append(Say(self._text(st, node.say, name)))
                 st.last_prompt = fx[-1].text  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ from voicebot.dialog import core
 from voicebot.dialog.actions import ActionOutcome, ActionRegistry, run_webhook
 from voicebot.dialog.escalation import EscalationTracker, TurnObservation
 from voicebot.dialog.registry import LoadedFlow
-from voicebot.dialog.types import BotAction, BotReply, CallerDtmf, CallerEvent, CallerSaid, CallInfo
+from voicebot.dialog.types import BotAction, BotReply, CallerDtmf, CallerEvent, CallerNoInput, CallerSaid, CallInfo
 from voicebot.store.callbacks import CallbackRequest, CallbackStore
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class FlowSession:
             intent = "talk_to_human" if event.digits.strip("#") == "0" else None
             confidence = 1.0 if intent else None
             ev = core.KeysPressed(event.digits, now)
+        elif isinstance(event, CallerNoInput):
+            ev = core.NoInput(now, event.noise)
         else:
             raise TypeError(f"unknown caller event {event!r}")
         state, effects = self.loaded.machine.step(self.state, ev)
@@ -73,7 +75,9 @@ class FlowSession:
             # irrelevant, and a low score must not count as "not understood" for escalation.
             intent, confidence = None, None
         obs = TurnObservation(
-            text=event.text if isinstance(event, CallerSaid) else f"[DTMF {event.digits}]",
+            # A no-input turn has no text: the escalation policy's silence_is_no_match decides what it counts as.
+            text=event.text if isinstance(event, CallerSaid) else
+            f"[DTMF {event.digits}]" if isinstance(event, CallerDtmf) else "",
             language=self.language, intent=intent, nlu_confidence=confidence,
             asr_confidence=event.asr_confidence if isinstance(event, CallerSaid) else None,
             no_match=state.no_match, reprompts=state.attempts,
@@ -151,7 +155,8 @@ class FlowSession:
                 action, reason = "end", e.reason
         return BotReply(text=text, action=action, reason=reason, intent=intent, confidence=confidence,
                         slots=dict(self.state.slots), node=self.state.node, language=self.language,
-                        asr_hints=self.loaded.machine.hints(self.state))
+                        asr_hints=self.loaded.machine.hints(self.state),
+                        no_input_secs=self.loaded.machine.no_input_secs(self.state))
 
     def snapshot(self) -> dict[str, Any]:
         flow = self.loaded.flow

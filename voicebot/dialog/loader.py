@@ -68,6 +68,10 @@ class FlowEngine:
                 return self.registry.get(fid, lang)  # type: ignore[return-value]
         raise LookupError(f"no flow {flow_id!r} ({language}) and no default flow loaded")
 
+    def languages(self, flow_id: str) -> list[str]:
+        """The languages `flow_id` is loaded in (a call may switch between them)."""
+        return self.registry.languages(flow_id)
+
     def new_session(self, call: CallInfo) -> FlowSession:
         loaded = self.flow_for(call.flow_id, call.language)
         tracker = self.tracker_factory(self.settings, loaded.flow) if self.tracker_factory else _NoEscalation()

@@ -73,6 +73,7 @@ class SayNode(_Model):
     next: str | None = None  # None: listen, and route the caller's answer by intent
     routes: dict[str, str] = Field(default_factory=dict)  # intent -> node, overriding the intent's goto
     hints: str | None = None  # what callers say here, for speech recognition; None = settings.hints
+    no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
 
 
 class YesNoNode(_Model):
@@ -85,6 +86,7 @@ class YesNoNode(_Model):
     on_no: str
     routes: dict[str, str] = Field(default_factory=dict)
     hints: str | None = None  # what callers say here, for speech recognition; None = settings.hints
+    no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
 
 
 class AskNode(_Model):
@@ -98,6 +100,7 @@ class AskNode(_Model):
     max_length: int | None = Field(None, ge=1)
     choices: dict[str, list[str]] = Field(default_factory=dict)
     max_attempts: int | None = Field(None, ge=1, le=10)
+    no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
     next: str
     on_fail: str = "handoff"
     hints: str = ""  # what callers say here, for speech recognition (never digits: whisper would copy them)
@@ -156,6 +159,10 @@ class Messages(_Model):
     # A lone "bye" before the caller asked for anything is often a cut-off "Hi, ..." on a phone line:
     # the bot asks this instead of hanging up. Without it the bot repeats its question.
     confirm_end: Text | None = None
+    # Said when the caller is silent past the no-input timer: variant n on the n-th silence in a row (the
+    # question follows, reworded from the second on). Missing: the no_match variants are used.
+    no_input: list[str] | None = None
+    noisy_line: Text | None = None  # said for a turn of noise without words (missing: no_input / no_match)
     # Said (then the last question again) when the caller asks for something the bot does not do: the
     # "I can help with ..." menu. Without it an out-of-scope turn gets a no_match message.
     out_of_scope: Text | None = None
@@ -164,6 +171,9 @@ class Messages(_Model):
 class FlowSettings(_Model):
     nlu_threshold: float = Field(0.5, ge=0, le=1)
     max_attempts: int = Field(3, ge=1, le=10)
+    # Silence after a question before the bot asks again; None = [dialog] no_input_secs of the config.
+    no_input_secs: float | None = Field(None, gt=0, le=600)
+    no_input_attempts: int = Field(3, ge=1, le=10)  # silent/noisy turns in a row at one node, then a person
     # Node to go to after answering a question at a listening node (e.g. a yes/no "anything else?" node);
     # without it the answer is followed by messages.anything_else and the caller stays where they were.
     after_answer: str | None = None

@@ -49,7 +49,15 @@ class CallerDtmf:
     digits: str
 
 
-CallerEvent = CallerSaid | CallerDtmf
+@dataclass(frozen=True)
+class CallerNoInput:
+    """The caller gave the bot nothing to work with: silence past the no-input timer, or a turn of noise."""
+
+    noise: bool = False  # True: sound but no words (a noisy line); False: silence
+    waited_s: float = 0.0  # how long the bot waited (silence)
+
+
+CallerEvent = CallerSaid | CallerDtmf | CallerNoInput
 
 
 @dataclass
@@ -68,6 +76,9 @@ class BotReply:
     signals: dict[str, float] = field(default_factory=dict)  # escalation signal -> contribution
     handoff_id: str | None = None  # set once the handoff package is stored
     asr_hints: str = ""  # words the caller is likely to say next (the flow node's hints), for the ASR
+    # Silence after this reply before the bot asks again (the node's or flow's no_input_secs); None = the
+    # line's default ([dialog] no_input_secs).
+    no_input_secs: float | None = None
 
 
 class DialogSession(Protocol):

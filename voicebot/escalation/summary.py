@@ -42,6 +42,7 @@ REASONS: dict[str, dict[str, str]] = {
         "complaint": "reklamacja",
         "system_fault": "błąd techniczny systemu",
         "repeated_request": "klient kilka razy powtórzył tę samą prośbę",
+        "no_input": "klient milczy albo na linii są tylko szumy",
     },
     "en": {
         "explicit_request": "the caller asked for a person",
@@ -51,6 +52,7 @@ REASONS: dict[str, dict[str, str]] = {
         "complaint": "complaint",
         "system_fault": "technical fault",
         "repeated_request": "the caller repeated the same request several times",
+        "no_input": "the caller is silent or the line carries only noise",
     },
 }
 

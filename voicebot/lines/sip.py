@@ -129,9 +129,10 @@ class SipLine:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, call: SipLineCall) -> None:
+        # The number the caller dialled picks the language ([languages] numbers).
+        language = self.settings.languages.for_number(call.dialled_number) or self.settings.dialog.default_language
         info = CallInfo(call_id=uuid.uuid4().hex[:16], caller_number=call.caller_number,
-                        language=self.settings.dialog.default_language, flow_id=self.settings.dialog.default_flow,
-                        channel="sip")
+                        language=language, flow_id=self.settings.dialog.default_flow, channel="sip")
         try:
             run_call = self._run_call or pipeline_run_call
             await run_call(call, info, self.services)

@@ -216,7 +216,8 @@ async def _run(app: web.Application, line: TwilioLine) -> None:
     language = params.get("language", "")
     info = CallInfo(
         call_id=line.call_sid, caller_number=tm.party(params.get("caller")), channel="twilio",
-        language=language if language in LANGUAGES else settings.dialog.default_language,
+        language=language if language in LANGUAGES else
+        settings.languages.for_number(tm.party(params.get("called"))) or settings.dialog.default_language,
         flow_id=settings.dialog.default_flow,
     )
     services = app.get(CALL_SERVICES)

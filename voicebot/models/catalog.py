@@ -10,6 +10,7 @@ Layout (filled by `voicebot models install` / `add-voice`):
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from dataclasses import dataclass
@@ -67,5 +68,36 @@ def voice_for(models_dir: Path, name: str) -> Voice:
     )
 
 
+def espeak_engine() -> str | None:
+    """What speaks espeak-ng voices here: the bundled library (espeakng-loader wheel), else the Debian binary."""
+    if importlib.util.find_spec("espeakng_loader") is not None:
+        return "libespeak-ng from the espeakng-loader package"
+    binary = shutil.which("espeak-ng")
+    return f"the espeak-ng binary ({binary})" if binary else None
+
+
 def espeak_available() -> bool:
-    return shutil.which("espeak-ng") is not None
+    return espeak_engine() is not None
+
+
+ESPEAK = "espeak-ng"
+
+
+def voice_in_use(models_dir: Path, voices_setting: dict[str, str], fallback: str, language: str) -> str:
+    """One line saying which voice speaks `language` under these tts settings (for `voicebot models list`)."""
+    name = voices_setting.get(language)
+    engine = espeak_engine()
+    espeak_line = f"espeak-ng ({{}}; robotic) via {engine}" if engine else "espeak-ng ({}) - NOT AVAILABLE"
+    if name is not None and (name == ESPEAK or name.startswith(ESPEAK + ":")):
+        return espeak_line.format(name.partition(":")[2] or language)
+    if name is not None:
+        try:
+            v = voice_for(models_dir, name)
+            return f"piper {v.name} ({v.sample_rate} Hz)"
+        except ModelMissing:
+            if fallback:
+                return espeak_line.format(language) + f" - piper voice {name} is not installed"
+            return f"MISSING piper voice {name}: start-up fails until it is added"
+    if fallback:
+        return espeak_line.format(language) + " (tts.fallback)"
+    return "none: calls in this language are handed to a person"

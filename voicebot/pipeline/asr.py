@@ -22,6 +22,7 @@ from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
+from voicebot.pipeline import language_id
 from voicebot.pipeline.worker import SPARE, URGENT, Job, PriorityWorker
 
 SAMPLE_RATE = 16000  # whisper's input rate
@@ -50,6 +51,16 @@ class Transcript:
     # Whisper's other beam hypotheses, best first: on an 8 kHz line a digit the best one lost ("4 8 1 2") is
     # often in the next ones, and the dialog may take the first that fits its question (a 5-digit number).
     alternatives: tuple[str, ...] = ()
+    # Language detection (first turn only): each candidate's share of whisper's probability among them.
+    language_shares: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class Detect:
+    """Ask a transcription to pick the language among `languages` first (see language_id)."""
+
+    languages: tuple[str, ...]
+    min_share: float
 
 
 @dataclass
@@ -112,22 +123,25 @@ class SpeechRecognizer:
         """`observe(seconds)` for each transcription as it leaves the queue and starts (a /metrics histogram)."""
         self._worker.on_start = observe
 
-    async def transcribe(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
-        """`audio`: float32 mono at 16 kHz. The call's language is forced (no detection pass).
+    async def transcribe(self, audio: np.ndarray, language: str, prompt: str = "",
+                         detect: Detect | None = None) -> Transcript:
+        """`audio`: float32 mono at 16 kHz, read in `language` unless `detect` finds another of its languages.
 
         `prompt`: words the caller is likely to say now (the dialog node's vocabulary), given to whisper as
         the text before this turn: it then spells digits and our words the way the dialog expects."""
-        return await self._submit(URGENT, audio, language, prompt).result()
+        return await self._submit(URGENT, audio, language, prompt, detect).result()
 
-    def speculate(self, audio: np.ndarray, language: str, prompt: str = "") -> Job[Transcript]:
+    def speculate(self, audio: np.ndarray, language: str, prompt: str = "",
+                  detect: Detect | None = None) -> Job[Transcript]:
         """Transcribe a turn that may not be over: every finished turn waiting for the thread goes first.
 
         `promote(URGENT)` the job if the turn turns out to be over as it was: its caller now waits for it.
         """
-        return self._submit(SPARE, audio, language, prompt)
+        return self._submit(SPARE, audio, language, prompt, detect)
 
-    def _submit(self, priority: int, audio: np.ndarray, language: str, prompt: str) -> Job[Transcript]:
-        job = self._worker.submit(priority, self.transcribe_sync, audio, language, prompt)
+    def _submit(self, priority: int, audio: np.ndarray, language: str, prompt: str,
+                detect: Detect | None) -> Job[Transcript]:
+        job = self._worker.submit(priority, self.transcribe_sync, audio, language, prompt, detect)
         with self._stats_lock:
             self._queued += 1
         job.future.add_done_callback(self._finished)
@@ -137,10 +151,18 @@ class SpeechRecognizer:
         with self._stats_lock:
             self._queued -= 1
 
-    def transcribe_sync(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
+    def transcribe_sync(self, audio: np.ndarray, language: str, prompt: str = "",
+                        detect: Detect | None = None) -> Transcript:
         started = time.perf_counter()
         features = self.model.feature_extractor(audio)
         alternatives: tuple[str, ...] = ()
+        shares = None
+        if detect is not None and len(detect.languages) > 1:
+            shares = language_id.restricted(self.language_probabilities(features), detect.languages)
+            chosen = language_id.choose(shares, language, detect.min_share)
+            if chosen != language:
+                prompt = ""  # the hints are the other language's words: they would pull the text back to it
+            language = chosen
         if features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
             text, confidence, alternatives = self._decode_short(features, language, prompt)
             if prompt and _copied(text, prompt):
@@ -156,7 +178,20 @@ class SpeechRecognizer:
             self.stats.audio_s += duration
             self.stats.compute_s += elapsed
         return Transcript(text=text, language=language, confidence=confidence, duration_s=duration,
-                          compute_ms=elapsed * 1000, alternatives=alternatives)
+                          compute_ms=elapsed * 1000, alternatives=alternatives, language_shares=shares)
+
+    def language_probabilities(self, features: np.ndarray) -> dict[str, float]:
+        """Whisper's probability of each language it knows ("pl" -> 0.4...) for these mel features.
+
+        One more encoder pass over the same short window the decoder uses (a short window also scores the
+        language better on phone turns than the 30 s one, measured on 8 kHz espeak-ng Polish).
+        """
+        frames = min(FULL_WINDOW_FRAMES, max(MIN_WINDOW_FRAMES, features.shape[-1] + WINDOW_MARGIN_FRAMES))
+        window = np.zeros((1, features.shape[0], frames), dtype=np.float32)
+        used = min(frames, features.shape[-1])
+        window[0, :, :used] = features[:, :used]
+        scored = self.model.model.detect_language(ctranslate2.StorageView.from_array(window))[0]
+        return {token.strip("<|>"): prob for token, prob in scored}
 
     def _decode_short(self, features: np.ndarray, language: str, prompt: str) -> tuple[str, float, tuple[str, ...]]:
         tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",

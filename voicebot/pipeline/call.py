@@ -21,6 +21,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from voicebot.call_session import CallSession
 from voicebot.dialog.types import BotReply, CallInfo
+from voicebot.pipeline.asr import Detect
 from voicebot.pipeline.dtmf import DtmfCollector
 from voicebot.pipeline.frames import SystemFaultFrame, TurnClock
 from voicebot.pipeline.media import CallMedia
@@ -49,6 +50,17 @@ class _CallEnd:
             self.done.set()
 
 
+def _detection(services: CallServices, info: CallInfo) -> Detect | None:
+    """Detect the caller's language on their first words, among the languages the call's flow exists in."""
+    languages_of = getattr(services.dialog, "languages", None)  # engines without several languages: no detection
+    if not services.settings.languages.detect or languages_of is None:
+        return None
+    languages = tuple(languages_of(info.flow_id))
+    if len(languages) < 2 or info.language not in languages:
+        return None
+    return Detect(languages, services.settings.languages.detect_min_probability)
+
+
 async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
                    on_turn: TurnTimingsHook | None = None) -> CallSession:
     """Run one call until the caller hangs up or the bot transfers / hangs up; return its session.
@@ -58,7 +70,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
     """
     models, settings = services.models, services.settings
     session = CallSession(info, services.dialog.new_session(info), services.store, services.write_handoff,
-                          services.callbacks)
+                          services.callbacks, new_dialog=services.dialog.new_session)
     call_start = TurnClock.now()
     end = _CallEnd()
     turn_timings: list[dict[str, float]] = []
@@ -82,8 +94,8 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
                      max_silence_s=settings.turn.max_silence_secs, call_start=call_start,
                      speculative=settings.asr.speculative,
                      finished_words_silence_s=settings.turn.finished_words_silence_secs),
-        Transcriber(models.asr, info.language, settings.turn),
-        DialogResponder(session),
+        Transcriber(models.asr, info.language, settings.turn, _detection(services, info)),
+        DialogResponder(session, no_input_s=settings.dialog.no_input_secs),
         Speaker(models.tts, media.sample_rate),
         MediaSink(media, turn_answered, line_closed),
     ]

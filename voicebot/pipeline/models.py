@@ -20,7 +20,7 @@ from voicebot.models import catalog
 from voicebot.pipeline.analyzers import SharedSileroVAD, SharedSmartTurn, load_smart_turn_session, load_vad_session
 from voicebot.pipeline.asr import SpeechRecognizer
 from voicebot.pipeline.tts import SpeechSynthesizer
-from voicebot.pipeline.voices import EspeakVoice, PiperSentenceVoice, Voice
+from voicebot.pipeline.voices import EspeakVoice, PiperSentenceVoice, Voice, espeak_voice_name
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,10 @@ def _load_voices(settings: Settings) -> dict[str, Voice]:
     espeak = settings.tts.fallback == "espeak-ng"
     voices: dict[str, Voice] = {}
     for language, name in settings.tts.voices.items():
+        variant = espeak_voice_name(name)
+        if variant is not None:
+            voices[language] = EspeakVoice(language, variant)
+            continue
         try:
             found = catalog.voice_for(models_dir, name)
         except catalog.ModelMissing:

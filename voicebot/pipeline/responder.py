@@ -1,4 +1,9 @@
-"""Caller events -> bot replies, through the call's `CallSession` (dialog + transcript + handoff)."""
+"""Caller events -> bot replies, through the call's `CallSession` (dialog + transcript + handoff).
+
+No dead air: once a reply that waits for the caller has been heard out (the line's BotStoppedSpeaking), a
+no-input timer runs; a caller who starts speaking or presses a key stops it, and when it runs out the dialog
+gets a `CallerNoInput` like any caller event (it asks again, rewords, then hands over).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 
-from pipecat.frames.frames import Frame, StartFrame
+from pipecat.frames.frames import BotStoppedSpeakingFrame, Frame, StartFrame, UserStartedSpeakingFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.call_session import CallSession
-from voicebot.dialog.types import BotReply
+from voicebot.dialog.types import BotReply, CallerNoInput
 from voicebot.pipeline.frames import (
     BotActionFrame,
     BotReplyFrame,
@@ -28,12 +33,16 @@ DIALOG_TIMEOUT_S = 15.0
 
 
 class DialogResponder(FrameProcessor):
-    def __init__(self, session: CallSession, timeout_s: float = DIALOG_TIMEOUT_S) -> None:
+    def __init__(self, session: CallSession, timeout_s: float = DIALOG_TIMEOUT_S, no_input_s: float = 0.0) -> None:
         super().__init__(name="dialog")
         self._session = session
         self._timeout_s = timeout_s
+        self._no_input_default_s = no_input_s  # for replies whose flow/node sets none; 0 = no timer
         self._greeting: asyncio.Task[None] | None = None
         self._closing = False  # a transfer/hang-up was decided: later caller events change nothing
+        # Seconds of silence the last reply waits for once heard out; None while nobody waits on the caller.
+        self._awaiting_s: float | None = None
+        self._no_input: asyncio.Task[None] | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -42,6 +51,9 @@ class DialogResponder(FrameProcessor):
             # Greet in a task: the pipeline's start must not wait on the dialog (it may look up the caller).
             self._greeting = self.create_task(self._greet(), name="greeting")
         elif isinstance(frame, CallerEventFrame):
+            if isinstance(frame.event, CallerNoInput) and frame.event.noise is False and self._awaiting_s is None:
+                return  # the caller spoke (or pressed a key) after the timer fired: their turn is answered
+            await self._caller_active()
             await self._after_greeting()
             if self._closing:
                 log.info("call %s: ignoring %r after the call was closed", self._session.info.call_id, frame.event)
@@ -59,7 +71,30 @@ class DialogResponder(FrameProcessor):
             # The call was closing on a transfer the line could not make: offer a callback instead.
             await self._reply(await self._session.transfer_failed(frame.detail), None)
         else:
+            if isinstance(frame, UserStartedSpeakingFrame):
+                await self._caller_active()
+            elif isinstance(frame, BotStoppedSpeakingFrame) and self._awaiting_s is not None:
+                self._start_no_input_timer()
             await self.push_frame(frame, direction)
+
+    async def _caller_active(self) -> None:
+        """The caller is speaking or pressed a key: nobody waits in silence; their turn gets the answer."""
+        self._awaiting_s = None
+        if self._no_input is not None:
+            task, self._no_input = self._no_input, None
+            await self.cancel_task(task)
+
+    def _start_no_input_timer(self) -> None:
+        if self._no_input is not None:
+            self._no_input.cancel()
+        self._no_input = self.create_task(self._wait_for_input(self._awaiting_s or 0.0), name="no-input")
+
+    async def _wait_for_input(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if self._no_input is asyncio.current_task() and self._awaiting_s is not None:
+            log.info("call %s: no input for %.1fs", self._session.info.call_id, seconds)
+            # Through our own queue, so it is answered in order with any caller event already waiting there.
+            await self.queue_frame(CallerEventFrame(CallerNoInput(waited_s=seconds)))
 
     async def _greet(self) -> None:
         await self._reply(await self._guarded(self._session.begin()), None)
@@ -78,5 +113,9 @@ class DialogResponder(FrameProcessor):
     async def _reply(self, reply: BotReply, clock: TurnClock | None) -> None:
         self._closing = reply.action != "continue"
         await self.push_frame(ListeningFrame(reply.asr_hints), FrameDirection.UPSTREAM)
+        waits = reply.no_input_secs or self._no_input_default_s
+        self._awaiting_s = waits if (waits > 0 and not self._closing) else None
         await self.push_frame(BotReplyFrame(reply, clock))
         await self.push_frame(BotActionFrame(reply))
+        if self._awaiting_s is not None and not reply.text.strip():
+            self._start_no_input_timer()  # nothing to hear out: the silence counts from now

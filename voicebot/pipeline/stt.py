@@ -17,9 +17,9 @@ from pipecat.frames.frames import Frame, UserStartedSpeakingFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.config import TurnSettings
-from voicebot.dialog.types import CallerSaid
+from voicebot.dialog.types import CallerNoInput, CallerSaid
 from voicebot.pipeline import prosody
-from voicebot.pipeline.asr import SpeechRecognizer, Transcript
+from voicebot.pipeline.asr import Detect, SpeechRecognizer, Transcript
 from voicebot.pipeline.frames import (
     CallerEventFrame,
     CallerTurnFrame,
@@ -30,7 +30,7 @@ from voicebot.pipeline.frames import (
     WordsSoundFinishedFrame,
 )
 from voicebot.pipeline.turns import RATE
-from voicebot.pipeline.unfinished import sounds_finished, sounds_unfinished
+from voicebot.pipeline.unfinished import no_words, sounds_finished, sounds_unfinished
 from voicebot.pipeline.worker import URGENT, Job
 
 log = logging.getLogger(__name__)
@@ -59,10 +59,13 @@ class _Held:
 
 
 class Transcriber(FrameProcessor):
-    def __init__(self, asr: SpeechRecognizer, language: str, turn: TurnSettings | None = None) -> None:
+    def __init__(self, asr: SpeechRecognizer, language: str, turn: TurnSettings | None = None,
+                 detect: Detect | None = None) -> None:
         super().__init__(name="stt")
         self._asr = asr
         self._language = language
+        # Until the caller's first words: let whisper pick among the flows' languages (then the call keeps it).
+        self._detect = detect
         self._turn = turn or TurnSettings()
         self._speculation: _Speculation | None = None
         self._last: asyncio.Task[None] | None = None  # turns are delivered in order
@@ -80,7 +83,7 @@ class Transcriber(FrameProcessor):
             # speculative text a turn whose words sound whole could not end before the silence cap.
             # A plain asyncio task, not self.create_task: pipecat's task wrapper swallows exceptions, and a
             # failing recognizer must surface when the turn awaits this result.
-            job = self._asr.speculate(frame.audio, self._language, self._hints)
+            job = self._asr.speculate(frame.audio, self._language, self._hints, self._detect)
             task = asyncio.create_task(job.result(), name="asr-speculative")
             task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
             self._speculation = _Speculation(frame.voiced_chunks, task, job)
@@ -125,7 +128,7 @@ class Transcriber(FrameProcessor):
                 result = await speculation.task
                 clock.speculative_hit = True
             else:
-                result = await self._asr.transcribe(frame.audio, self._language, self._hints)
+                result = await self._asr.transcribe(frame.audio, self._language, self._hints, self._detect)
         except Exception as exc:  # the caller must reach a human, not silence
             log.exception("speech recognition failed")
             if previous is not None:
@@ -138,10 +141,18 @@ class Transcriber(FrameProcessor):
             with contextlib.suppress(Exception):
                 await previous
         if not result.text.strip():
-            log.info("turn of %.1fs had no words (noise?), ignored", result.duration_s)
             if self._held is not None:
                 await self._answer(self._take_held())  # the caller went on with noise only: answer what they said
+                return
+            await self._answer((frame, result))  # sound without words: "the line is noisy...", never silence
             return
+        if self._detect is not None and not no_words(result.text, self._turn):
+            # The first words decide the call's language; later turns are read in it without detection.
+            self._detect = None
+            if result.language != self._language:
+                log.info("caller speaks %s (shares %s): switching from %s", result.language, result.language_shares,
+                         self._language)
+                self._language = result.language
         if self._held is not None:
             frame, result = _joined(self._take_held(), frame, result)
         if self._turn.hold_unfinished and sounds_unfinished(result.text, self._turn):
@@ -169,6 +180,10 @@ class Transcriber(FrameProcessor):
 
     async def _answer(self, turn: tuple[CallerTurnFrame, Transcript]) -> None:
         frame, result = turn
+        if no_words(result.text, self._turn):
+            log.info("turn %r has no words (noise?): a no-input turn", result.text)
+            await self.push_frame(CallerEventFrame(CallerNoInput(noise=True), frame.clock))
+            return
         said = CallerSaid(
             text=result.text, language=result.language, asr_confidence=round(result.confidence, 3),
             prosody=prosody.measure(frame.voiced, RATE, len(result.text.split()), frame.speech_s),

@@ -30,3 +30,8 @@ def sounds_finished(text: str, turn: TurnSettings) -> bool:
     """A whole sentence: whisper closed it with . ? ! and nothing in it sounds unfinished."""
     text = text.strip()
     return text.endswith((".", "?", "!")) and not text.endswith("...") and not sounds_unfinished(text, turn)
+
+
+def no_words(text: str, turn: TurnSettings) -> bool:
+    """Only sounds: whisper's rendering of a breath, a hum or line noise ("Ah...", "Hmm.") is not a request."""
+    return all(w.lower() in turn.sound_words for w in _WORD.findall(text))

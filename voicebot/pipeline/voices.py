@@ -19,6 +19,8 @@ import numpy as np
 import onnxruntime as ort
 from piper import PiperVoice
 
+from voicebot.pipeline import espeak
+
 # Split after . ! ? … followed by whitespace; keeps abbreviations like "ul." mostly intact because they are
 # rarely followed by a capital in our prompts, and a wrong split only costs a tiny pause.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
@@ -82,22 +84,50 @@ def _quiet_session(onnx: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(onnx), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-class EspeakVoice:
-    """The espeak-ng binary (robotic, but covers every language); audio at its native rate (22050 Hz)."""
+ESPEAK = "espeak-ng"  # in tts.voices: speak this language with espeak-ng ("espeak-ng:pl+f3" picks a variant)
 
-    def __init__(self, language: str) -> None:
-        binary = shutil.which("espeak-ng")
-        if binary is None:
-            raise FileNotFoundError('tts.fallback = "espeak-ng" but the espeak-ng binary is not installed')
-        self.binary = binary
+
+class EspeakVoice:
+    """espeak-ng (robotic, but covers every language): the bundled library, else the Debian binary.
+
+    `voice` is an espeak-ng voice name: the language ("pl") or a variant ("pl+f3", "en-us+m2").
+    """
+
+    def __init__(self, language: str, voice: str = "") -> None:
         self.language = language
-        self.name = f"espeak-ng:{language}"
-        self.sample_rate = 22050
+        self.voice = voice or language
+        self.name = f"{ESPEAK}:{self.voice}"
+        try:
+            self._library: espeak.EspeakLibrary | None = espeak.shared()
+            self.sample_rate = self._library.sample_rate
+            self.engine = "libespeak-ng (espeakng-loader)"
+        except espeak.EspeakUnavailable as library_error:
+            self._library = None
+            binary = shutil.which(ESPEAK)
+            if binary is None:
+                raise FileNotFoundError(f"no espeak-ng for language '{language}': {library_error}, and the "
+                                        "espeak-ng binary is not installed") from library_error
+            self.binary = binary
+            self.sample_rate = 22050
+            self.engine = binary
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
         for sentence in speech_pieces(text):
-            proc = subprocess.run([self.binary, "-v", self.language, "--stdout", sentence],
+            if self._library is not None:
+                yield self._library.synthesize(sentence, self.voice)
+                continue
+            proc = subprocess.run([self.binary, "-v", self.voice, "--stdout", sentence],
                                   capture_output=True, check=True, timeout=30)
             with wave.open(io.BytesIO(proc.stdout)) as wav:
                 self.sample_rate = wav.getframerate()
                 yield np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+
+
+def espeak_voice_name(setting: str) -> str | None:
+    """The espeak-ng voice a tts.voices value asks for ("espeak-ng" -> "", "espeak-ng:pl+f3" -> "pl+f3"),
+    or None when the value names a piper voice."""
+    if setting == ESPEAK:
+        return ""
+    if setting.startswith(ESPEAK + ":"):
+        return setting.removeprefix(ESPEAK + ":")
+    return None

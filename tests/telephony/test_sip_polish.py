@@ -1,0 +1,106 @@
+"""Polish calls over SIP/RTP from a real SIP peer (sipp): the dialled number picks Polish ([languages] numbers), or
+the caller's first words do (language detection on an English number);
+and the caller hears Polish speech, greeting and answer, spoken by the default espeak-ng voice.
+
+"Polish" is judged from what came back over RTP: there is speech (energy), and whisper, asked to choose
+between Polish and English, hears Polish in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.support.sip_helpers import (
+    RtpCapture,
+    espeak_ulaw,
+    finished_call,
+    run_sipp,
+    ulaw_to_pcm,
+    voiced_seconds,
+    write_pcap,
+)
+from tests.telephony.conftest import line_services
+from voicebot.config import Settings
+from voicebot.lines.sip import SipLine
+from voicebot.pipeline.asr import Detect
+from voicebot.pipeline.pcm import resample, to_float
+from voicebot.store.calls import CallStore
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
+GREETING_MS = 12000  # the Polish greeting by espeak-ng takes ~9 s
+
+
+async def polish_share(models: Any, pcm: np.ndarray) -> tuple[float, str]:
+    audio = to_float(resample(pcm.astype(np.int16), 8000, 16000))
+    heard = await models.asr.transcribe(audio, "en", detect=Detect(("en", "pl"), 0.55))
+    assert heard.language_shares is not None
+    return heard.language_shares["pl"], heard.text
+
+
+@dataclass
+class PolishCall:
+    """One sipp call that says "Kiedy jesteście otwarci?" (when are you open?) after `greeting_ms`."""
+
+    greeting: np.ndarray  # what the caller heard before speaking
+    answer: np.ndarray  # what the caller heard after speaking
+    turns: list[Any]
+    call: dict[str, Any]
+
+
+async def polish_call(settings: Settings, store: CallStore, models: Any, tmp: Path, dialled: str,
+                      greeting_ms: int) -> PolishCall:
+    line = SipLine(settings, line_services(settings, store, models))
+    await line.start()
+    capture = await RtpCapture.open()
+    speech = espeak_ulaw("Kiedy jesteście otwarci?", tmp, voice="pl+f2")
+    write_pcap(tmp / "caller.pcap", speech)
+    try:
+        result = await run_sipp("caller_dials_number", line.port, tmp, {
+            "capture_port": str(capture.port), "pcap": str(tmp / "caller.pcap"),
+            "greeting_ms": str(greeting_ms), "listen_ms": "12000"}, timeout=60, extra=["-s", dialled])
+        call_id = await finished_call(line)
+    finally:
+        capture.close()
+        await line.stop()
+    turns = await store.turns(call_id)
+    assert result.returncode == 0, [(t.role, t.text, t.intent, t.reason) for t in turns]
+    call = await store.get_call(call_id)
+    assert call is not None
+    start = capture.packets[0].arrival
+    spoke_until = start + greeting_ms / 1000 + len(speech) / 8000
+    greeting = ulaw_to_pcm(b"".join(p.payload for p in capture.packets if p.arrival < start + greeting_ms / 1000))
+    return PolishCall(greeting, capture.audio(since=spoke_until + 0.3), turns, call)
+
+
+async def test_a_call_to_a_polish_number_is_answered_in_polish_speech(
+        line_settings: Settings, call_store: CallStore, sip_models: Any, tmp_path: Path) -> None:
+    languages = line_settings.languages.model_copy(update={"numbers": {"+4822": "pl", "+44": "en"}})
+    settings = line_settings.model_copy(update={"languages": languages})
+    call = await polish_call(settings, call_store, sip_models, tmp_path, "+48221234567", GREETING_MS)
+
+    assert voiced_seconds(call.greeting) > 3.0 and voiced_seconds(call.answer) > 1.0
+    for heard in (call.greeting, call.answer):
+        # English speech gets a Polish share of at most 0.13 here (bench/language_id.py); robotic Polish ~0.9.
+        share, words = await polish_share(sip_models, heard)
+        assert share > 0.7, (share, words)
+    assert call.call["language"] == "pl" and call.call["channel"] == "sip"
+    assert [t.language for t in call.turns if t.role == "bot"][:2] == ["pl", "pl"]
+    assert [t.language for t in call.turns if t.role == "caller"] == ["pl"]
+
+
+async def test_a_polish_caller_on_an_english_number_is_switched_to_polish_by_detection(
+        line_settings: Settings, call_store: CallStore, sip_models: Any, tmp_path: Path) -> None:
+    # No [languages] numbers: the call starts in English (~6.5 s greeting), the caller answers in Polish.
+    call = await polish_call(line_settings, call_store, sip_models, tmp_path, "voicebot", 8000)
+
+    assert voiced_seconds(call.answer) > 1.0
+    share, words = await polish_share(sip_models, call.answer)
+    assert share > 0.7, (share, words)
+    assert call.call["language"] == "pl"
+    assert [(t.role, t.language) for t in call.turns][:3] == [("bot", "en"), ("caller", "pl"), ("bot", "pl")]
