@@ -191,8 +191,10 @@ class CallSession:
             self.outcome = "transferred"
         elif reply.action == "callback":
             self.outcome = "callback"
-        elif reply.action in ("end", "hangup"):
-            self.outcome = "contained" if self.outcome == "abandoned" else self.outcome
+        elif reply.action in ("end", "hangup") and self.outcome == "abandoned":
+            # A caller saying goodbye before the bot did anything for them gave up: not the bot's success.
+            gave_up = reply.reason == "caller_goodbye" and not self._snapshot().get("served")
+            self.outcome = "abandoned" if gave_up else "contained"
         rec = TurnRecord(
             role="bot", text=reply.text, intent=reply.intent, confidence=reply.confidence,
             language=reply.language, node=reply.node, action=reply.action, reason=reply.reason,
@@ -230,6 +232,9 @@ class CallSession:
             log.exception("call %s: store %s failed", self.info.call_id, what)
 
     async def finish(self, outcome: str | None = None) -> None:
+        if outcome is None and self.outcome == "abandoned" and self._snapshot().get("served"):
+            # The caller hung up after being served (typically at "anything else?"): the bot's success.
+            self.outcome = "contained"
         if self.store:
             last = self.replies[-1] if self.replies else None
             await self._safely("end_call", self.store.end_call(

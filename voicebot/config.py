@@ -222,7 +222,8 @@ class EscalationSettings(_Section):
     """When the bot hands a caller to a human. Every key can be overridden per flow (flow settings.escalation)."""
 
     asr_confidence_min: float = Field(
-        0.45, ge=0, le=1, description="ASR confidence below this is a low-confidence turn")
+        0.45, ge=0, le=1, description="ASR confidence below this makes a turn the bot could not use (no match) a "
+        "low-confidence turn; a turn it understood (slot filled, confident intent) never is (bench/phone.py)")
     nlu_confidence_min: float = Field(
         0.5, ge=0, le=1, description="NLU confidence below this is a low-confidence turn")
     low_confidence_turns: int = Field(2, ge=1, description="consecutive low-confidence turns that trigger a transfer")

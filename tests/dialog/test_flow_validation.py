@@ -175,6 +175,22 @@ def test_loop_that_never_waits_for_the_caller() -> None:
     assert "spin -> spin2 -> spin" in errors[0].message and errors[0].line == line_of(text, "spin:")
 
 
+def test_hints_with_numbers_are_rejected_where_they_are_written() -> None:
+    prompt = '    prompt: "Your name?"\n'
+    text = MINIMAL.replace(prompt, prompt + '    hints: "name, surname, one two"\n')
+    (err,) = errors_of(text)
+    assert err.rule == "number_in_hints" and err.path == "nodes.ask_name.hints" and err.line == line_of(text, "hints")
+    parse_flow(text.replace(", one two", ""), "dialogs/mini.en.yaml")  # words only: valid
+
+
+def test_wrong_length_message_may_use_what_was_heard() -> None:
+    failed = '  action_failed: "Sorry, the system is down."\n'
+    text = MINIMAL.replace(failed, failed + '  wrong_length: "I heard {heard}, {count} digits; say all {length}."\n')
+    parse_flow(text, "dialogs/mini.en.yaml")
+    (err,) = errors_of(text.replace("{count}", "{cuont}"))
+    assert err.rule == "undefined_variable" and err.path == "messages.wrong_length"
+
+
 def test_an_alias_bomb_is_refused_quickly_with_a_clear_error() -> None:
     import time
 

@@ -109,12 +109,13 @@ async def test_mumbling_on_a_noisy_line_goes_to_a_person(engine: FlowEngine, eng
         voice("uh the thng I ment ya the ordr", mumbled, NOISY_LINE),
         voice("Hello? Can you hear me?")])
     last = session.replies[-1]
-    # Whisper guesses with low confidence: the first time the bot asks again, the second it hands over.
-    assert last.action == "transfer" and last.reason == "low_confidence", session.replies
-    assert len(session.replies) == 3
+    # Whisper guesses with low confidence. A guess the bot can use is used (the first mumble reads as an order
+    # question); a garbled "goodbye" is asked about, never obeyed; the next unclear turn goes to a person.
+    assert last.action == "transfer" and last.reason == "low_confidence", [(t.role, t.text) for t in session.transcript]
+    assert len(session.replies) <= 4 and not any(r.action == "end" for r in session.replies)
     assert media.record.transfers == [last.handoff_id]
     history = session.dialog.tracker.history()  # type: ignore[attr-defined]
-    assert all(h["low_confidence"] and h["asr_confidence"] < 0.45 for h in history)
+    assert history[-1]["low_confidence"] and all(h["asr_confidence"] < 0.45 for h in history[:2])
     package = await HandoffStore(call_store.client, call_store.keys).get(last.handoff_id or "")
     assert package and package["reason"] == last.reason
 
@@ -134,8 +135,9 @@ async def test_a_call_replayed_is_heard_exactly_the_same_way(engine: FlowEngine,
         for replay in range(2):
             heard.append([])
 
-            def recording(audio: Any, language: str, into: list[tuple[bytes, str]] = heard[-1]) -> Any:
-                transcript = transcribe(audio, language)
+            def recording(audio: Any, language: str, prompt: str = "",
+                          into: list[tuple[bytes, str]] = heard[-1]) -> Any:
+                transcript = transcribe(audio, language, prompt)
                 into.append((audio.tobytes(), transcript.text))
                 return transcript
 

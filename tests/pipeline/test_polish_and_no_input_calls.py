@@ -53,7 +53,7 @@ def with_no_input(settings: Settings, seconds_: float) -> Settings:
 async def heard_language(models: SharedModels, pcm: bytes | bytearray) -> tuple[str, float, str]:
     """What whisper makes of audio the caller heard: (language among pl/en, Polish share, words)."""
     audio = to_float(resample(np.frombuffer(bytes(pcm), dtype=np.int16), RATE, 16000))
-    heard = await models.asr.transcribe(audio, "en", Detect(("en", "pl"), 0.55))
+    heard = await models.asr.transcribe(audio, "en", detect=Detect(("en", "pl"), 0.55))
     assert heard.language_shares is not None
     return heard.language, heard.language_shares["pl"], heard.text
 

@@ -38,7 +38,7 @@ GREETING_MS = 12000  # the Polish greeting by espeak-ng takes ~9 s
 
 async def polish_share(models: Any, pcm: np.ndarray) -> tuple[float, str]:
     audio = to_float(resample(pcm.astype(np.int16), 8000, 16000))
-    heard = await models.asr.transcribe(audio, "en", Detect(("en", "pl"), 0.55))
+    heard = await models.asr.transcribe(audio, "en", detect=Detect(("en", "pl"), 0.55))
     assert heard.language_shares is not None
     return heard.language_shares["pl"], heard.text
 

@@ -16,6 +16,7 @@ from voicebot.dialog import slots as slot_values
 from voicebot.dialog import templates
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
+from voicebot.dialog.numbers import parse_digits, tokens
 from voicebot.dialog.schema import (
     GLOBAL_INTENTS,
     SMALL_TALK_INTENTS,
@@ -35,6 +36,10 @@ from voicebot.dialog.schema import (
 PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say before being asked
 FREE_TEXT_SWITCH = 0.7  # NLU confidence above which a free-text answer is read as a new request instead
 MAX_CHAIN = 50  # nodes entered in one step; more means a loop of non-listening nodes
+EARLY_BYE_WORDS = 2  # a "goodbye" this short before any request is confirmed, not obeyed
+# A "goodbye" heard with less ASR confidence is confirmed, not obeyed: on phone audio fewer than half of such
+# transcripts are right (bench/results/phone.md calibration), and hanging up on a caller is the worst mistake.
+GOODBYE_ASR_MIN = 0.45
 ANYWHERE = GLOBAL_INTENTS + SMALL_TALK_INTENTS  # understood at every listening node
 
 
@@ -50,6 +55,8 @@ class Heard:
     intent: str | None  # None: out of scope / not confident
     confidence: float
     at: datetime
+    alternatives: tuple[str, ...] = ()  # other likely transcripts (ASR n-best), best first
+    asr_confidence: float | None = None  # None: typed text
     out_of_scope: bool = False  # the classifier recognised a request the bot does not handle
 
 
@@ -135,6 +142,9 @@ class DialogState:
     no_match: bool = False  # the last caller turn could not be used
     holding: bool = False  # the caller asked us to wait ("one moment"); cleared by their next turn
     variables: dict[str, Any] = field(default_factory=dict)  # built-ins bound by the session
+    partial: dict[str, str] = field(default_factory=dict)  # slot -> digits heard so far, too few to use
+    served: bool = False  # the caller got something they asked for (an answer, an action done)
+    confirm_end: bool = False  # we asked "did you want to end the call?" after an early lone "bye"
 
 
 class FlowMachine:
@@ -174,6 +184,7 @@ class FlowMachine:
         elif isinstance(event, ActionResult):
             self._on_result(st, fx, event)
         elif isinstance(event, NoInput):
+            st.confirm_end = False  # what is asked again is the node's question, not "end the call?"
             self._no_input(st, fx, event)
         elif isinstance(event, KeysPressed):
             st.silences = 0
@@ -182,6 +193,15 @@ class FlowMachine:
             st.silences = 0
             self._on_heard(st, fx, event)
         return st, fx
+
+    def hints(self, st: DialogState) -> str:
+        """What the caller is likely to say next, for speech recognition (the listening node's vocabulary)."""
+        node = self.nodes.get(st.node or "")
+        if isinstance(node, AskNode):
+            return node.hints
+        if isinstance(node, SayNode | YesNoNode):
+            return self.flow.settings.hints if node.hints is None else node.hints
+        return ""
 
     def no_input_secs(self, st: DialogState) -> float | None:
         """How long the current node waits in silence before asking again (None: the config's default)."""
@@ -202,14 +222,42 @@ class FlowMachine:
     # -- caller turns --------------------------------------------------------------------------------
     def _on_heard(self, st: DialogState, fx: list[Effect], ev: Heard) -> None:
         node = self.nodes.get(st.node or "")
+        if st.confirm_end:
+            st.confirm_end = False
+            answer = slot_values.yes_no(ev.text, self.flow.language)
+            if answer is None and ev.intent in ("affirm", "deny"):
+                answer = ev.intent == "affirm"
+            if answer is True:
+                return self._global(st, fx, "goodbye", ev.at)
+            if answer is False:
+                fx.append(Say(st.last_prompt))
+                return None
+            # Anything else: the caller went on with what they called about.
+        elif ev.intent == "goodbye" and (self._early_fragment(st, ev.text) or (
+                ev.asr_confidence is not None and ev.asr_confidence < GOODBYE_ASR_MIN)):
+            # On a phone line "Hi, I would like..." cut after one word is heard as "Bye.", and mumbling can look
+            # like a goodbye: never hang up on it. Unclear, so a no-match for escalation.
+            st.no_match = True
+            st.confirm_end = self.flow.messages.confirm_end is not None
+            confirm = self._text(st, self.flow.messages.confirm_end, "__confirm_end__")
+            fx.append(Say(confirm or st.last_prompt))
+            return None
         if isinstance(node, AskNode):
             value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None),
                                        self.flow.language)
             if ev.intent == "talk_to_human":
                 return self._global(st, fx, ev.intent, ev.at)
+            if value is None and node.type in PREFILL_TYPES:
+                # The best transcript does not fit ("4 8 1 2" for five digits): the first one that does.
+                local = self.hours.local(ev.at).replace(tzinfo=None)
+                value = next((v for alt in ev.alternatives
+                              if (v := slot_values.extract(node, alt, local, self.flow.language)) is not None), None)
+            if value is None and node.type == "digits":
+                value = slot_values.completed_digits(node, st.partial.get(node.slot, ""), ev.text)
             if value is None and node.type == "yes_no" and ev.intent in ("affirm", "deny"):
                 value = ev.intent == "affirm"  # "sure", "no dobra": the yes/no words the parser lacks
             if value is not None and node.type != "free_text":
+                st.partial.pop(node.slot, None)
                 return self._fill(st, fx, node, value, ev.at, ev.text)
             if ev.intent in ANYWHERE:
                 return self._global(st, fx, ev.intent, ev.at)
@@ -221,6 +269,8 @@ class FlowMachine:
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at):
                 return None
             # Not the menu here: "one two three" for a five-digit number is a bad answer, not another topic.
+            if node.type == "digits" and (heard := parse_digits(ev.text)):
+                return self._no_match(st, fx, ev.at, reask=self._wrong_length(st, node, heard))
             return self._no_match(st, fx, ev.at)
         if isinstance(node, YesNoNode):
             return self._on_yes_no(st, fx, node, ev)
@@ -229,7 +279,7 @@ class FlowMachine:
                 return self._global(st, fx, ev.intent, ev.at)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at, routes=node.routes):
                 return None
-            return self._no_match(st, fx, ev.at, ev.out_of_scope)
+            return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
         # Not listening (should not happen while an action runs): keep the caller informed.
         fx.append(Say(st.last_prompt))
         return None
@@ -255,7 +305,7 @@ class FlowMachine:
             return self._goto(st, fx, target, ev.at)
         if ev.intent in ANYWHERE and ev.intent not in node.routes:
             return self._global(st, fx, ev.intent, ev.at)
-        return self._no_match(st, fx, ev.at, ev.out_of_scope)
+        return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
 
     def _on_keys(self, st: DialogState, fx: list[Effect], ev: KeysPressed) -> None:
         node = self.nodes.get(st.node or "")
@@ -274,6 +324,7 @@ class FlowMachine:
         if not isinstance(node, ActionNode) or st.node != ev.node:
             return
         if ev.ok:
+            st.served = True
             if node.result:
                 st.results[node.result] = ev.data
                 st.verified[node.result] = True
@@ -321,6 +372,7 @@ class FlowMachine:
         if spec and (spec.answer or target):
             st.intents.append(intent)  # the history holds what the caller asked for, not every guess
         if spec and spec.answer and not (routes or {}).get(intent):
+            st.served = True
             fx.append(Say(self._text(st, spec.answer, f"__answer_{intent}__")))
             node = self.nodes.get(st.node or "")
             after = self.flow.settings.after_answer
@@ -337,7 +389,30 @@ class FlowMachine:
             return True
         return False
 
-    def _no_match(self, st: DialogState, fx: list[Effect], at: datetime, out_of_scope: bool = False) -> None:
+    def _early_fragment(self, st: DialogState, text: str) -> bool:
+        """A one- or two-word "bye" before the caller asked for anything: likely a cut-off greeting."""
+        return not st.intents and not st.served and len(tokens(text)) <= EARLY_BYE_WORDS
+
+    def _wrong_length(self, st: DialogState, node: AskNode, heard: str) -> str | None:
+        """'I heard 4 8 1 2, that's 4 digits...': the re-ask for a number with digits missing (or extra).
+
+        Too few digits are kept: the next turn may be the rest of the number (completed_digits)."""
+        lo = node.length or node.min_length or 1
+        hi = node.length or node.max_length or 32
+        if len(heard) < lo:
+            st.partial[node.slot] = heard
+        else:
+            st.partial.pop(node.slot, None)
+        if self.flow.messages.wrong_length is None:
+            return None
+        ctx = {**self.context(st), "heard": " ".join(heard), "count": len(heard),
+               "length": lo if len(heard) < lo else hi}
+        variants = self.flow.messages.wrong_length
+        text = variants[st.attempts % len(variants)] if isinstance(variants, list) else variants
+        return templates.render(text, ctx, self.filters)
+
+    def _no_match(self, st: DialogState, fx: list[Effect], at: datetime, reask: str | None = None,
+                  out_of_scope: bool = False) -> None:
         st.no_match = True
         st.attempts += 1
         node = self.nodes.get(st.node or "")
@@ -345,8 +420,10 @@ class FlowMachine:
         if st.attempts >= limit:
             st.reason = "no_match"
             return self._goto(st, fx, node.on_fail if isinstance(node, AskNode) else "handoff", at)
-        menu = self.flow.messages.out_of_scope
-        if out_of_scope and menu:  # not a topic we handle: say what we do handle, then ask again
+        if reask:
+            fx.append(Say(reask))
+        elif out_of_scope and (menu := self.flow.messages.out_of_scope):
+            # not a topic we handle: say what we do handle, then ask again
             fx.append(Say(self._text(st, menu, "__out_of_scope__")))
             fx.append(Say(st.last_prompt))
         elif isinstance(node, AskNode) and node.reprompts:
@@ -408,6 +485,7 @@ class FlowMachine:
                 name = node.next
             elif isinstance(node, AskNode):
                 st.slots.pop(node.slot, None)  # re-entering an ask (caller changed their mind) asks again
+                st.partial.pop(node.slot, None)
                 value = None
                 if trigger and node.type in PREFILL_TYPES:
                     value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None),

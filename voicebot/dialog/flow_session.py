@@ -59,7 +59,9 @@ class FlowSession:
         if isinstance(event, CallerSaid):
             understood = self.loaded.nlu.classify(event.text)
             intent, confidence = understood.intent, understood.confidence
-            ev: core.Event = core.Heard(event.text, intent, understood.confidence, now, understood.out_of_scope)
+            ev: core.Event = core.Heard(event.text, intent, understood.confidence, now,
+                                        alternatives=event.alternatives, asr_confidence=event.asr_confidence,
+                                        out_of_scope=understood.out_of_scope)
         elif isinstance(event, CallerDtmf):
             intent = "talk_to_human" if event.digits.strip("#") == "0" else None
             confidence = 1.0 if intent else None
@@ -156,6 +158,7 @@ class FlowSession:
         expects = node if isinstance(node, AskNode) and action == "continue" else None
         return BotReply(text=text, action=action, reason=reason, intent=intent, confidence=confidence,
                         slots=dict(self.state.slots), node=self.state.node, language=self.language,
+                        asr_hints=self.loaded.machine.hints(self.state),
                         no_input_secs=self.loaded.machine.no_input_secs(self.state), expects=expects)
 
     def snapshot(self) -> dict[str, Any]:
@@ -165,6 +168,9 @@ class FlowSession:
             "node": self.state.node, "intents": list(self.state.intents), "slots": dict(self.state.slots),
             "verified": {k: self.state.results.get(k) for k in self.state.verified},
             "reason": self.state.reason, "callback_id": self.callback_id,
+            # The caller got what they asked for and the bot was not lost (re-asking) at their last turn:
+            # a caller hanging up now was served, not abandoned.
+            "served": self.state.served and self.state.attempts == 0 and not self.state.confirm_end,
             # Per-turn confidence/frustration/signals for the handoff package (voicebot/escalation/handoff.py).
             "escalation_history": self.tracker.history(),
         }

@@ -30,6 +30,15 @@ THOUSAND = frozenset({"thousand", "tysiac", "tysiace", "tysiecy"})
 HUNDRED = frozenset({"hundred"})
 _DOUBLE = {"double": 2, "triple": 3, "podwojne": 2}
 _FILLER = frozenset({"and", "i", "-", "a"})
+# What whisper writes for a digit heard over an 8 kHz line ("4 8 1 time 2": the "f" of five is above 4 kHz).
+# Taken as that digit only between two digits, where the word itself makes no sense.
+_SOUNDALIKES = {"for": "4", "fore": "4", "to": "2", "too": "2", "ate": "8", "won": "1", "time": "5", "fine": "5",
+                "tree": "3", "free": "3", "sex": "6", "nein": "9"}
+# Words a caller uses to take back what they just said ("four eight one five two, no sorry, ... three",
+# "pięć pięć pięć jeden zero, a nie, przepraszam, ..."): folded token sequences.
+_CORRECTIONS = (("no", "sorry"), ("sorry",), ("i", "mean"), ("correction",), ("no", "wait"), ("rather",),
+                ("przepraszam",), ("a", "nie"), ("nie", "nie"), ("to", "znaczy"), ("znaczy",), ("poprawka",),
+                ("pomylka",), ("pomylilem",), ("pomylilam",), ("no",), ("nie",))
 
 
 def tokens(text: str) -> list[str]:
@@ -79,13 +88,33 @@ def parse_number(text: str) -> int | None:
     return None
 
 
+def corrected(words: list[str]) -> list[str]:
+    """The words after the caller's last self-correction that follows a number, else all of them.
+
+    '4 8 1 5 2 no sorry 4 8 1 5 3' -> '4 8 1 5 3'; 'sorry, it is 4 8 1 5 2' is not a correction (no number
+    before it), and neither is a correction with no number after it.
+    """
+    for i in range(len(words) - 1, 0, -1):
+        for marker in _CORRECTIONS:
+            if tuple(words[i:i + len(marker)]) != marker:
+                continue
+            before, after = words[:i], words[i + len(marker):]
+            if _digit_words(before) and _digit_words(after):
+                return after
+    return words
+
+
+def _digit_words(words: list[str]) -> bool:
+    return any(w.isdigit() or (w in UNITS and w not in ("o", "oh")) or w in TENS for w in words)
+
+
 def parse_digits(text: str) -> str:
     """Every digit the caller said, in order: 'four eight one five two' -> '48152', 'double five' -> '55'.
 
     Compound numbers keep their digits ('forty eight' -> '48'); words that are not numbers are skipped,
-    so 'my order is 4 8 1' works too.
+    so 'my order is 4 8 1' works too. A self-correction counts from its end: '..., no sorry, 4 8 1 5 3'.
     """
-    words = tokens(text)
+    words = corrected(tokens(text))
     out: list[str] = []
     i = 0
     repeat = 1
@@ -100,6 +129,10 @@ def parse_digits(text: str) -> str:
             continue
         nxt = words[i + 1] if i + 1 < len(words) else ""
         is_digit_next = nxt.isdigit() or nxt in UNITS or nxt in TENS
+        if w in _SOUNDALIKES and i and _digit_words(words[i - 1:i]) and is_digit_next:
+            out.append(_SOUNDALIKES[w] * repeat)
+            repeat, i = 1, i + 1
+            continue
         if (w in ("o", "a", "i") and not out) or (w == "oh" and not is_digit_next):
             # Polish prepositions and the English filler "oh"; "o"/"oh" are zero only inside a number
             i += 1

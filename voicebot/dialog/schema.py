@@ -20,6 +20,8 @@ GLOBAL_INTENTS = ("talk_to_human", "repeat", "help", "goodbye")
 SMALL_TALK_INTENTS = ("greeting", "thanks", "who_are_you", "hold_on", "affirm", "deny")
 # Steps every flow has without writing them; a flow may override one by defining a node with its name.
 BUILTIN_NODES = ("handoff", "callback", "goodbye")
+# Template variables messages.wrong_length may use: the digits heard, how many, how many expected.
+WRONG_LENGTH_VARIABLES = ("heard", "count", "length")
 
 
 class _Model(BaseModel):
@@ -70,6 +72,7 @@ class SayNode(_Model):
     say: Text
     next: str | None = None  # None: listen, and route the caller's answer by intent
     routes: dict[str, str] = Field(default_factory=dict)  # intent -> node, overriding the intent's goto
+    hints: str | None = None  # what callers say here, for speech recognition; None = settings.hints
     no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
 
 
@@ -82,6 +85,7 @@ class YesNoNode(_Model):
     on_yes: str  # ("yes"/"no" as YAML keys would read as booleans)
     on_no: str
     routes: dict[str, str] = Field(default_factory=dict)
+    hints: str | None = None  # what callers say here, for speech recognition; None = settings.hints
     no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
 
 
@@ -99,6 +103,7 @@ class AskNode(_Model):
     no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
     next: str
     on_fail: str = "handoff"
+    hints: str = ""  # what callers say here, for speech recognition (never digits: whisper would copy them)
 
 
 class BranchNode(_Model):
@@ -148,6 +153,12 @@ class Messages(_Model):
     callback_offer: Text  # outside the human line's hours; may use {callback_time}
     goodbye: Text
     action_failed: Text  # said when a webhook fails, before the node's on_error
+    # A digits answer with too few/many digits: "I heard {heard}, that's {count} digits..." ({length} expected).
+    # Without it the node's reprompts are used.
+    wrong_length: Text | None = None
+    # A lone "bye" before the caller asked for anything is often a cut-off "Hi, ..." on a phone line:
+    # the bot asks this instead of hanging up. Without it the bot repeats its question.
+    confirm_end: Text | None = None
     # Said when the caller is silent past the no-input timer: variant n on the n-th silence in a row (the
     # question follows, reworded from the second on). Missing: the no_match variants are used.
     no_input: list[str] | None = None
@@ -168,6 +179,10 @@ class FlowSettings(_Model):
     after_answer: str | None = None
     escalation: dict[str, Any] | None = None  # override of [escalation] for this flow
     business_hours: BusinessHoursSettings | None = None
+    # Words callers say at the flow's listening say-nodes (menu, "anything else?"): given to speech
+    # recognition as the text before the caller's turn, so an 8 kHz "opening hours on Saturday" is not heard
+    # as "opening hour months after day". A node's own `hints` replaces it.
+    hints: str = ""
 
 
 class Flow(_Model):

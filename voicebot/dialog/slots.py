@@ -68,6 +68,12 @@ def digits(text: str, node: AskNode) -> str | None:
     return found if lo <= len(found) <= hi else None
 
 
+def completed_digits(node: AskNode, partial: str, text: str) -> str | None:
+    """A number said over two turns ("4 8 1" ... "5 2"): the digits kept from before + this turn's."""
+    found = parse_digits(text)
+    return digits(partial + found, node) if partial and found else None
+
+
 def extract(node: AskNode, text: str, now: datetime, language: str = "en") -> Any:
     """The slot value in `text`, or None when the text does not contain one."""
     kind = node.type

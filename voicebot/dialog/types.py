@@ -43,6 +43,7 @@ class CallerSaid:
     asr_confidence: float | None = None  # 0..1; None for typed text
     prosody: Prosody | None = None
     barge_in: bool = False  # the caller spoke over the bot
+    alternatives: tuple[str, ...] = ()  # the ASR's other likely transcripts, best first
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class BotReply:
     frustration: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)  # escalation signal -> contribution
     handoff_id: str | None = None  # set once the handoff package is stored
+    asr_hints: str = ""  # words the caller is likely to say next (the flow node's hints), for the ASR
     # Silence after this reply before the bot asks again (the node's or flow's no_input_secs); None = the
     # line's default ([dialog] no_input_secs).
     no_input_secs: float | None = None

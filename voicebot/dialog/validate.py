@@ -15,11 +15,13 @@ from pydantic import ValidationError
 from voicebot.config import EscalationSettings
 from voicebot.dialog import templates
 from voicebot.dialog.faq import faq_file, load_faq
+from voicebot.dialog.numbers import TENS, UNITS, tokens
 from voicebot.dialog.schema import (
     BUILTIN_NODES,
     GLOBAL_INTENTS,
     SLOT_TYPES,
     SMALL_TALK_INTENTS,
+    WRONG_LENGTH_VARIABLES,
     ActionNode,
     AskNode,
     BranchNode,
@@ -31,6 +33,7 @@ from voicebot.dialog.schema import (
 )
 from voicebot.dialog.yamlpos import PositionedYaml, YamlSyntaxError, load_positioned
 
+NOT_DIGITS = ("o", "oh", "a", "i")  # in UNITS for "four oh one", but plain words in a hint
 MIN_EXAMPLES = 3  # the classifier's calibration needs a few examples per intent
 
 
@@ -175,6 +178,13 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                 and not intent.faq:
             yield err("intent_without_effect", f"intents.{name}", f"intent '{name}' needs 'goto' or 'answer'")
 
+    hints = [("settings.hints", flow.settings.hints)] + [
+        (f"nodes.{name}.hints", node.hints) for name, node in flow.nodes.items() if getattr(node, "hints", None)]
+    for path, text in hints:
+        if said := [w for w in tokens(text) if w.isdigit() or w in TENS or (w in UNITS and w not in NOT_DIGITS)]:
+            yield err("number_in_hints", path, f"hints must not contain numbers ({', '.join(said)}): speech "
+                      "recognition copies them into what the caller said")
+
     slots: set[str] = set()
     results: set[str] = set()
     for name, node in flow.nodes.items():
@@ -218,8 +228,9 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         for name in templates.filters_in(text):
             if name not in templates.FILTERS:
                 yield err("unknown_filter", path, f"unknown filter '{name}' (allowed: {', '.join(templates.FILTERS)})")
+        local = WRONG_LENGTH_VARIABLES if path.startswith("messages.wrong_length") else ()
         for var in templates.variables_in(text):
-            if var.split(".")[0] not in defined:
+            if var.split(".")[0] not in defined and var not in local:
                 yield err("undefined_variable", path, f"undefined template variable '{var}'")
 
 

@@ -6,7 +6,8 @@ Triggers, in order of precedence (the reason vocabulary):
   frustration       the frustration score reached frustration_threshold, or a "goodbye" came with
                     sarcasm, swearing or a frustration phrase (the bot must not hang up on an angry caller)
   repeated_request  the caller repeated the same request repeat_turns times
-  low_confidence    low_confidence_turns consecutive turns with ASR or NLU confidence under the minimum
+  low_confidence    low_confidence_turns consecutive turns with NLU confidence under the minimum, or with ASR
+                    confidence under the minimum when the turn was not understood either (no match)
   no_match          no_match_turns consecutive turns the flow could not use
 `system_fault` is decided by voicebot/call_session.py when a component fails.
 """
@@ -50,6 +51,10 @@ class Tracker:
                    and obs.nlu_confidence < p.nlu_confidence_min)
         no_match = obs.no_match or (obs.intent in p.no_match_intents) or (
             p.silence_is_no_match and not obs.text.strip())
+        # Understood = the flow used the words (a slot filled, a confident intent). On a phone line whisper's
+        # score of a right transcript is often low (bench/phone.py prints the calibration), so a low ASR score
+        # counts only for a turn the bot could not make sense of; that one is re-asked first (the flow).
+        asr_low = asr_low and (no_match or nlu_low)
         self.low_streak = self.low_streak + 1 if (asr_low or nlu_low) else 0
         self.no_match_streak = self.no_match_streak + 1 if no_match else 0
         confidence = round((1.0 if obs.asr_confidence is None else obs.asr_confidence)

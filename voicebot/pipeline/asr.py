@@ -10,8 +10,10 @@ forces English and hides the per-segment probabilities the escalation policy nee
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +37,9 @@ WINDOW_MARGIN_FRAMES = 100
 MAX_TOKENS = 224
 NO_SPEECH_MAX = 0.6
 LOGPROB_MIN = -1.0
+COMPRESSION_MAX = 2.4  # faster-whisper's compression_ratio_threshold: above it a transcript repeats itself
+MAX_LOOPING_CHARS = 60
+COPIED_PHRASES = 2  # a transcript made of this many of the prompt's phrases was copied from it
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,9 @@ class Transcript:
     confidence: float  # 0..1, from avg_logprob and no_speech_prob of the segments
     duration_s: float  # audio length
     compute_ms: float  # time spent in whisper
+    # Whisper's other beam hypotheses, best first: on an 8 kHz line a digit the best one lost ("4 8 1 2") is
+    # often in the next ones, and the dialog may take the first that fits its question (a 5-digit number).
+    alternatives: tuple[str, ...] = ()
     # Language detection (first turn only): each candidate's share of whisper's probability among them.
     language_shares: dict[str, float] | None = None
 
@@ -61,6 +69,31 @@ class AsrStats:
     transcriptions: int = 0
     audio_s: float = 0.0
     compute_s: float = 0.0
+
+
+def _prompt_tokens(tokenizer: Tokenizer, prompt: str) -> list[int]:
+    """Whisper's "previous text" slot (as faster-whisper's initial_prompt): <|startofprev|> + the last tokens."""
+    if not prompt.strip():
+        return []
+    return [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-(MAX_TOKENS // 2 - 1):]]
+
+
+def _compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def _copied(text: str, prompt: str) -> bool:
+    """The transcript is the prompt's own list ("Order status, where is my order"): two or more of its
+    comma-separated phrases, and no word that is not in the prompt. One phrase ("where is my order") is a caller."""
+    said = " ".join(_words(text))
+    phrases = [p for part in re.split(r"[,.;:]", prompt) if (p := " ".join(_words(part)))]
+    inside = sum(f" {p} " in f" {said} " for p in phrases)
+    return inside >= COPIED_PHRASES and set(_words(text)) <= set(_words(prompt))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
 
 
 def segment_confidence(avg_logprob: float, no_speech_prob: float) -> float:
@@ -100,19 +133,25 @@ class SpeechRecognizer:
         """`observe(seconds)` for each transcription as it leaves the queue and starts (a /metrics histogram)."""
         self._worker.on_start = observe
 
-    async def transcribe(self, audio: np.ndarray, language: str, detect: Detect | None = None) -> Transcript:
-        """`audio`: float32 mono at 16 kHz, read in `language` unless `detect` finds another of its languages."""
-        return await self._submit(URGENT, audio, language, detect).result()
+    async def transcribe(self, audio: np.ndarray, language: str, prompt: str = "",
+                         detect: Detect | None = None) -> Transcript:
+        """`audio`: float32 mono at 16 kHz, read in `language` unless `detect` finds another of its languages.
 
-    def speculate(self, audio: np.ndarray, language: str, detect: Detect | None = None) -> Job[Transcript]:
+        `prompt`: words the caller is likely to say now (the dialog node's vocabulary), given to whisper as
+        the text before this turn: it then spells digits and our words the way the dialog expects."""
+        return await self._submit(URGENT, audio, language, prompt, detect).result()
+
+    def speculate(self, audio: np.ndarray, language: str, prompt: str = "",
+                  detect: Detect | None = None) -> Job[Transcript]:
         """Transcribe a turn that may not be over: every finished turn waiting for the thread goes first.
 
         `promote(URGENT)` the job if the turn turns out to be over as it was: its caller now waits for it.
         """
-        return self._submit(SPARE, audio, language, detect)
+        return self._submit(SPARE, audio, language, prompt, detect)
 
-    def _submit(self, priority: int, audio: np.ndarray, language: str, detect: Detect | None) -> Job[Transcript]:
-        job = self._worker.submit(priority, self.transcribe_sync, audio, language, detect)
+    def _submit(self, priority: int, audio: np.ndarray, language: str, prompt: str,
+                detect: Detect | None) -> Job[Transcript]:
+        job = self._worker.submit(priority, self.transcribe_sync, audio, language, prompt, detect)
         with self._stats_lock:
             self._queued += 1
         job.future.add_done_callback(self._finished)
@@ -122,17 +161,26 @@ class SpeechRecognizer:
         with self._stats_lock:
             self._queued -= 1
 
-    def transcribe_sync(self, audio: np.ndarray, language: str, detect: Detect | None = None) -> Transcript:
+    def transcribe_sync(self, audio: np.ndarray, language: str, prompt: str = "",
+                        detect: Detect | None = None) -> Transcript:
         started = time.perf_counter()
         features = self.model.feature_extractor(audio)
+        alternatives: tuple[str, ...] = ()
         shares = None
         if detect is not None and len(detect.languages) > 1:
             shares = language_id.restricted(self.language_probabilities(features), detect.languages)
-            language = language_id.choose(shares, language, detect.min_share)
+            chosen = language_id.choose(shares, language, detect.min_share)
+            if chosen != language:
+                prompt = ""  # the hints are the other language's words: they would pull the text back to it
+            language = chosen
         if features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
-            text, confidence = self._decode_short(features, language)
+            text, confidence, alternatives = self._decode_short(features, language, prompt)
+            if prompt and _copied(text, prompt):
+                # Unclear audio: whisper repeated its context ("Order status, where is my order") instead of
+                # the caller's words. Heard again without context.
+                text, confidence, alternatives = self._decode_short(features, language, "")
         else:  # a turn longer than one window: faster-whisper's own sliding windows
-            text, confidence = self._decode_long(audio, language)
+            text, confidence = self._decode_long(audio, language, prompt)
         elapsed = time.perf_counter() - started
         duration = len(audio) / SAMPLE_RATE
         with self._stats_lock:
@@ -140,7 +188,7 @@ class SpeechRecognizer:
             self.stats.audio_s += duration
             self.stats.compute_s += elapsed
         return Transcript(text=text, language=language, confidence=confidence, duration_s=duration,
-                          compute_ms=elapsed * 1000, language_shares=shares)
+                          compute_ms=elapsed * 1000, alternatives=alternatives, language_shares=shares)
 
     def language_probabilities(self, features: np.ndarray) -> dict[str, float]:
         """Whisper's probability of each language it knows ("pl" -> 0.4...) for these mel features.
@@ -155,7 +203,7 @@ class SpeechRecognizer:
         scored = self.model.model.detect_language(ctranslate2.StorageView.from_array(window))[0]
         return {token.strip("<|>"): prob for token, prob in scored}
 
-    def _decode_short(self, features: np.ndarray, language: str) -> tuple[str, float]:
+    def _decode_short(self, features: np.ndarray, language: str, prompt: str) -> tuple[str, float, tuple[str, ...]]:
         tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
                               language=language)
         frames = min(FULL_WINDOW_FRAMES, max(MIN_WINDOW_FRAMES, features.shape[-1] + WINDOW_MARGIN_FRAMES))
@@ -163,21 +211,29 @@ class SpeechRecognizer:
         window[0, :, : features.shape[-1]] = features
         result = self.model.model.generate(
             ctranslate2.StorageView.from_array(window),
-            [[*tokenizer.sot_sequence, tokenizer.no_timestamps]],
-            beam_size=self.beam_size, max_length=MAX_TOKENS, return_scores=True, return_no_speech_prob=True,
+            [[*_prompt_tokens(tokenizer, prompt), *tokenizer.sot_sequence, tokenizer.no_timestamps]],
+            beam_size=self.beam_size, num_hypotheses=self.beam_size, max_length=MAX_TOKENS, return_scores=True,
+            return_no_speech_prob=True,
             suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1]) or []),
         )[0]
-        tokens = result.sequences_ids[0]
-        text = tokenizer.decode(tokens).strip()
+        texts = [tokenizer.decode(ids).strip() for ids in result.sequences_ids]
+        # A looping hypothesis ("Janic Janic Janic ...", whisper on unclear audio) is not what anyone said:
+        # faster-whisper's compression-ratio rule. The best hypothesis that does not loop is taken instead.
+        best = next((i for i, t in enumerate(texts) if _compression_ratio(t) <= COMPRESSION_MAX), None)
+        if best is None:
+            return texts[0][:MAX_LOOPING_CHARS], 0.0, ()  # words, but no confidence in them: a re-ask
+        tokens, text = result.sequences_ids[best], texts[best]
         # ctranslate2's score is the length-normalized log-prob; faster-whisper's avg_logprob divides by len+1.
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        avg_logprob = result.scores[best] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_MAX and avg_logprob < LOGPROB_MIN:
-            return "", 0.0  # whisper's own rule (as in faster-whisper): noise, not words
-        return text, segment_confidence(avg_logprob, result.no_speech_prob) if text else 0.0
+            return "", 0.0, ()  # whisper's own rule (as in faster-whisper): noise, not words
+        others = dict.fromkeys(t for t in texts[best + 1:] if t != text and _compression_ratio(t) <= COMPRESSION_MAX)
+        return text, segment_confidence(avg_logprob, result.no_speech_prob) if text else 0.0, tuple(others)
 
-    def _decode_long(self, audio: np.ndarray, language: str) -> tuple[str, float]:
+    def _decode_long(self, audio: np.ndarray, language: str, prompt: str) -> tuple[str, float]:
         segments, _info = self.model.transcribe(
             audio, language=language, beam_size=self.beam_size, without_timestamps=True,
+            initial_prompt=prompt or None,
             vad_filter=False, condition_on_previous_text=False, temperature=0.0,
         )
         # The generator is lazy: decoding happens while we iterate, so drain it here, in the worker thread.

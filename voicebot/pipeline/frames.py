@@ -129,6 +129,13 @@ class TransferFailedFrame(DataFrame):
 
 
 @dataclass
+class ListeningFrame(SystemFrame):
+    """Sent upstream by the dialog after each reply: what the caller is likely to say next (ASR context)."""
+
+    hints: str
+
+
+@dataclass
 class BotReplyFrame(DataFrame):
     """Text to speak; dropped when the caller barges in."""
 

@@ -20,6 +20,7 @@ from voicebot.pipeline.frames import (
     BotActionFrame,
     BotReplyFrame,
     CallerEventFrame,
+    ListeningFrame,
     MaintenanceFrame,
     SlotExpectedFrame,
     SystemFaultFrame,
@@ -120,6 +121,7 @@ class DialogResponder(FrameProcessor):
 
     async def _reply(self, reply: BotReply, clock: TurnClock | None) -> None:
         self._closing = reply.action != "continue"
+        await self.push_frame(ListeningFrame(reply.asr_hints), FrameDirection.UPSTREAM)
         waits = reply.no_input_secs or self._no_input_default_s
         self._awaiting_s = waits if (waits > 0 and not self._closing) else None
         await self.push_frame(SlotExpectedFrame(reply.expects, reply.language), FrameDirection.UPSTREAM)

@@ -26,6 +26,7 @@ from voicebot.pipeline.asr import Detect, SpeechRecognizer, Transcript
 from voicebot.pipeline.frames import (
     CallerEventFrame,
     CallerTurnFrame,
+    ListeningFrame,
     SlotExpectedFrame,
     SpeechPausedFrame,
     SystemFaultFrame,
@@ -75,18 +76,21 @@ class Transcriber(FrameProcessor):
         self._held: _Held | None = None
         self._speaking = False  # the caller is inside a turn (between UserStartedSpeaking and its CallerTurn)
         self._expects: AskNode | None = None  # the question the caller is answering (from the dialog's reply)
+        self._hints = ""  # the dialog's listening node vocabulary, whisper's context for the next turns
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, SlotExpectedFrame):
             self._expects = frame.expects
+        elif isinstance(frame, ListeningFrame):
+            self._hints = frame.hints  # from the dialog downstream; nothing upstream needs it
         elif isinstance(frame, SpeechPausedFrame):
             self._drop_speculation()
             # Even under load: the ASR thread runs every finished turn before any speculation, and without the
             # speculative text a turn whose words sound whole could not end before the silence cap.
             # A plain asyncio task, not self.create_task: pipecat's task wrapper swallows exceptions, and a
             # failing recognizer must surface when the turn awaits this result.
-            job = self._asr.speculate(frame.audio, self._language, self._detect)
+            job = self._asr.speculate(frame.audio, self._language, self._hints, self._detect)
             task = asyncio.create_task(job.result(), name="asr-speculative")
             task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
             self._speculation = _Speculation(frame.voiced_chunks, task, job)
@@ -140,7 +144,7 @@ class Transcriber(FrameProcessor):
                 result = await speculation.task
                 clock.speculative_hit = True
             else:
-                result = await self._asr.transcribe(frame.audio, self._language, self._detect)
+                result = await self._asr.transcribe(frame.audio, self._language, self._hints, self._detect)
         except Exception as exc:  # the caller must reach a human, not silence
             log.exception("speech recognition failed")
             if previous is not None:
@@ -200,7 +204,7 @@ class Transcriber(FrameProcessor):
         said = CallerSaid(
             text=result.text, language=result.language, asr_confidence=round(result.confidence, 3),
             prosody=prosody.measure(frame.voiced, RATE, len(result.text.split()), frame.speech_s),
-            barge_in=frame.barge_in,
+            barge_in=frame.barge_in, alternatives=result.alternatives,
         )
         await self.push_frame(CallerEventFrame(said, frame.clock))
 
@@ -224,5 +228,6 @@ def _joined(first: tuple[CallerTurnFrame, Transcript], frame: CallerTurnFrame,
     joined = Transcript(
         text=f"{held.text.strip()} {result.text.strip()}", language=result.language,
         confidence=min(held.confidence, result.confidence), duration_s=held.duration_s + result.duration_s,
-        compute_ms=held.compute_ms + result.compute_ms)
+        compute_ms=held.compute_ms + result.compute_ms,
+        alternatives=tuple(f"{held.text.strip()} {alt.strip()}" for alt in result.alternatives))
     return joined_frame, joined

@@ -33,5 +33,9 @@ def sounds_finished(text: str, turn: TurnSettings) -> bool:
 
 
 def no_words(text: str, turn: TurnSettings) -> bool:
-    """Only sounds: whisper's rendering of a breath, a hum or line noise ("Ah...", "Hmm.") is not a request."""
+    """Only sounds: whisper's rendering of a breath, a hum or line noise ("Ah...", "Hmm.") is not a request.
+
+    Digits are words: whisper writes a spoken number as "4-8-12", the answer to an order-number question."""
+    if any(c.isdigit() for c in text):
+        return False
     return all(w.lower() in turn.sound_words for w in _WORD.findall(text))

@@ -1,0 +1,304 @@
+"""Understood over the phone line: scripted conversations over real SIP/RTP (sipp, G.711 at 8 kHz), judged
+from the product's own call records.
+
+    .venv/bin/python -m bench.phone --set dev                 # tune on this one
+    .venv/bin/python -m bench.phone --set blind --out bench/results/phone.md   # ONCE, at the end
+    .venv/bin/python -m bench.phone --set dev --only en-d1,pl-d2   # a few conversations
+
+Each conversation of bench/data/phone_<set>.yaml is spoken by an espeak-ng voice (at its speed) or by
+piper, resampled to 8 kHz, with white line noise where the set says so, and sent by sipp to the bot
+(SIP line + real pipeline: VAD, whisper, dialog, piper; demo CRM; Redis call store) running in this
+process. The caller does not listen: each sentence is followed by `--reply-secs` of silence for the answer.
+Judged from the call record (Redis):
+  routine     served = no transfer/callback; task done = every expected fact is in what the bot said
+  escalation  caught = a transfer whose reason is the expected one, by the expected caller turn (<= 2)
+  WER         whisper's words against the script, per language (digits spelled out one by one)
+and a calibration table: ASR confidence of caller turns against whether the transcript was right
+(turn WER <= 0.2), the evidence behind escalation.asr_confidence_min counting only for turns the bot
+could not make sense of (voicebot/escalation/tracker.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from bench.calls import _HEAD, _TAIL, _TURN, GREETING_MS
+from tests.support.sip_helpers import write_pcap
+from voicebot.config import Settings, load_settings
+from voicebot.dialog.numbers import UNITS, tokens
+from voicebot.dialog.text import fold
+from voicebot.lines.sip import SipLine
+from voicebot.pipeline.call import run_call
+from voicebot.pipeline.models import SharedModels
+from voicebot.pipeline.services import CallServices
+from voicebot.store.calls import CallStore
+
+DATA = Path(__file__).parent / "data"
+RATE = 8000
+CONF_BUCKETS = (0.0, 0.3, 0.45, 0.6, 0.8, 1.01)
+RIGHT_TURN_WER = 0.2
+
+
+@dataclass
+class Result:
+    conv: dict
+    served: bool = False  # no human
+    task_done: bool = False
+    caught: bool = False  # escalation: right reason within the turns
+    transfer_reason: str = ""
+    transfer_turn: int = 0
+    outcome: str = ""
+    heard: list[str] = field(default_factory=list)
+    confidences: list[float] = field(default_factory=list)
+    bot: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+# -- caller audio ------------------------------------------------------------------------------------
+def speak(text: str, conv: dict, models: SharedModels, tmp: Path) -> np.ndarray:
+    """The caller's sentence as 8 kHz int16: espeak-ng (voice, speed) or piper, resampled by sox."""
+    if conv["voice"] == "piper":
+        pcm = asyncio.run_coroutine_threadsafe(models.tts.synthesize(text, conv["language"], RATE),
+                                               LOOP).result()
+        return np.frombuffer(pcm, dtype="<i2").copy()
+    wav, raw = tmp / "say.wav", tmp / "say.raw"
+    subprocess.run(["espeak-ng", "-v", conv["voice"], "-s", str(conv.get("speed", 150)), "-w", str(wav), text],
+                   check=True)
+    subprocess.run(["sox", str(wav), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", "-t", "raw", str(raw)],
+                   check=True)
+    return np.frombuffer(raw.read_bytes(), dtype="<i2").copy()
+
+
+def to_ulaw(pcm: np.ndarray, noise_dbfs: float | None, rng: np.random.Generator, tmp: Path) -> bytes:
+    if noise_dbfs is not None:
+        amp = 32768 * 10 ** (noise_dbfs / 20)
+        pcm = np.clip(pcm.astype(np.float64) + rng.normal(0, amp, len(pcm)), -32768, 32767).astype("<i2")
+    raw, ul = tmp / "line.raw", tmp / "line.ul"
+    raw.write_bytes(pcm.astype("<i2").tobytes())
+    subprocess.run(["sox", "-t", "raw", "-r", str(RATE), "-e", "signed", "-b", "16", "-c", "1", str(raw),
+                    "-t", "ul", str(ul)], check=True)
+    return ul.read_bytes()
+
+
+def scenario_for(conv: dict, models: SharedModels, tmp: Path, reply_secs: float, rng: np.random.Generator) -> Path:
+    body = ""
+    for i, text in enumerate(conv["turns"]):
+        pcap = tmp / f"turn{i}.pcap"
+        secs = write_pcap(pcap, to_ulaw(speak(text, conv, models, tmp), conv.get("noise"), rng, tmp))
+        body += _TURN.format(pcap=pcap, turn_ms=int((secs + reply_secs) * 1000))
+    path = tmp / "caller.xml"
+    path.write_text(_HEAD.format(greeting_ms=GREETING_MS, phase="") + body + _TAIL)
+    return path
+
+
+# -- judging -----------------------------------------------------------------------------------------
+def words(text: str) -> list[str]:
+    """Normalized words for WER: folded, digits one by one, single number words as digits."""
+    out: list[str] = []
+    for w in tokens(text):
+        if w.isdigit():
+            out.extend(w)
+        elif w in UNITS and UNITS[w] < 10 and w not in ("o", "a", "i"):
+            out.append(str(UNITS[w]))
+        else:
+            out.append(w)
+    return out
+
+
+def edits(ref: list[str], hyp: list[str]) -> int:
+    d = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
+    return d[-1]
+
+
+async def judge(conv: dict, store: CallStore, call_id: str) -> Result:
+    res = Result(conv)
+    record = await store.get_call(call_id) or {}
+    res.outcome = record.get("outcome", "")
+    caller_turns = 0
+    for t in await store.turns(call_id):
+        if t.role == "caller":
+            caller_turns += 1
+            res.heard.append(t.text)
+            res.confidences.append(t.asr_confidence if t.asr_confidence is not None else float("nan"))
+        else:
+            res.bot.append(t.text)
+            if t.action in ("transfer", "callback") and not res.transfer_reason:
+                res.transfer_reason, res.transfer_turn = t.reason or "", caller_turns
+    said = fold(" ".join(res.bot))
+    expect = conv.get("expect") or {}
+    res.missing = [f for f in expect.get("facts", []) if fold(f) not in said]
+    res.served = not res.transfer_reason
+    res.task_done = res.served and not res.missing
+    reasons = expect.get("reason") or []
+    reasons = [reasons] if isinstance(reasons, str) else reasons
+    res.caught = bool(res.transfer_reason) and res.transfer_reason in reasons and \
+        1 <= res.transfer_turn <= int(expect.get("within", 2))
+    return res
+
+
+# -- running -----------------------------------------------------------------------------------------
+LOOP: asyncio.AbstractEventLoop
+
+
+async def run_one(conv: dict, line: SipLine, store: CallStore, models: SharedModels, tmp: Path, reply_secs: float,
+                  rng: np.random.Generator) -> Result:
+    sub = tmp / conv["id"]
+    sub.mkdir()
+    scenario = await asyncio.to_thread(scenario_for, conv, models, sub, reply_secs, rng)
+    before = len(line.finished)
+    sipp = await asyncio.create_subprocess_exec(
+        "sipp", "-sf", str(scenario), f"127.0.0.1:{line.port}", "-i", "127.0.0.1", "-m", "1", "-nostdin",
+        "-timeout", "300s", "-trace_err", "-error_file", str(sub / "errors.log"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=sub)
+    await sipp.wait()
+    for _ in range(100):  # the line lets the call go shortly after sipp's BYE (at most ~20 s)
+        if len(line.finished) > before:
+            break
+        await asyncio.sleep(0.2)
+    if len(line.finished) <= before:
+        return Result(conv, outcome="no call record")
+    await asyncio.sleep(0.5)  # the end of the call is written just after the line lets it go
+    return await judge(conv, store, line.finished[-1][0].call_id)
+
+
+def pct(n: int, d: int) -> str:
+    return f"{n}/{d} ({100 * n / d:.0f}%)" if d else "-"
+
+
+def report(results: list[Result], title: str) -> str:
+    lines = [f"## {title}", "", "| language | routine served | tasks done | escalations caught ≤2 turns | WER |",
+             "|---|---|---|---|---|"]
+    for lang in ("en", "pl"):
+        rs = [r for r in results if r.conv["language"] == lang]
+        if not rs:
+            continue
+        routine = [r for r in rs if r.conv["kind"] == "routine"]
+        esc = [r for r in rs if r.conv["kind"] == "escalation"]
+        ref = [w for r in rs for w in words(" ".join(r.conv["turns"]))]
+        err = sum(edits(words(" ".join(r.conv["turns"])), words(" ".join(r.heard))) for r in rs)
+        lines.append(f"| {lang} | {pct(sum(r.served for r in routine), len(routine))} | "
+                     f"{pct(sum(r.task_done for r in routine), len(routine))} | "
+                     f"{pct(sum(r.caught for r in esc), len(esc))} | {err / max(1, len(ref)):.1%} |")
+    lines += ["", "| conversation | voice | outcome | transfer | missing facts | heard (ASR confidence) |",
+              "|---|---|---|---|---|---|"]
+    for r in results:
+        c = r.conv
+        heard = " / ".join(f"{h} ({conf:.2f})" for h, conf in zip(r.heard, r.confidences, strict=True))
+        voice = f"{c['voice']} {c.get('speed', '')}{' noise ' + str(c['noise']) if c.get('noise') else ''}"
+        ok = (r.task_done if c["kind"] == "routine" else r.caught)
+        lines.append(f"| {c['id']} {'ok' if ok else 'FAIL'} | {voice} | {r.outcome} | "
+                     f"{r.transfer_reason + ' @' + str(r.transfer_turn) if r.transfer_reason else '-'} | "
+                     f"{', '.join(r.missing) or '-'} | {heard} |")
+    lines += ["", "Calibration: ASR confidence of caller turns (script and record aligned one to one) against "
+              f"a right transcript (turn WER ≤ {RIGHT_TURN_WER}):", "", "| ASR confidence | turns | right |",
+              "|---|---|---|"]
+    pairs = [(conf, edits(words(ref), words(hyp)) / max(1, len(words(ref))))
+             for r in results if len(r.heard) == len(r.conv["turns"])
+             for ref, hyp, conf in zip(r.conv["turns"], r.heard, r.confidences, strict=True)]
+    for lo, hi in itertools.pairwise(CONF_BUCKETS):
+        inside = [w for conf, w in pairs if lo <= conf < hi]
+        lines.append(f"| {lo:.2f}–{min(hi, 1):.2f} | {len(inside)} | "
+                     f"{pct(sum(w <= RIGHT_TURN_WER for w in inside), len(inside))} |")
+    return "\n".join(lines) + "\n"
+
+
+async def main() -> int:
+    global LOOP
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", default="dev", help="bench/data/phone_<set>.yaml (dev, blind)")
+    ap.add_argument("--only", default="", help="comma-separated conversation ids")
+    ap.add_argument("--reply-secs", type=float, default=14.0, help="silence after each sentence (default 14)")
+    ap.add_argument("--seed", type=int, default=1, help="line-noise seed")
+    ap.add_argument("--out", type=Path, help="also write the table (markdown) here")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        from loguru import logger  # pipecat logs through loguru: keep the bench output readable
+
+        logger.remove()
+        logger.add(sys.stderr, level="ERROR")
+    except ImportError:
+        pass
+    from voicebot.dialog.crm_server import start_demo_crm
+    from voicebot.dialog.loader import load_engine
+    from voicebot.escalation.handoff import handoff_writer
+    from voicebot.escalation.tracker import make_tracker
+    from voicebot.store.connection import connect
+    from voicebot.store.keys import Keys
+
+    LOOP = asyncio.get_running_loop()
+    convs = yaml.safe_load((DATA / f"phone_{args.set}.yaml").read_text())["conversations"]
+    if args.only:
+        wanted = set(args.only.split(","))
+        convs = [c for c in convs if c["id"] in wanted]
+    crm = await start_demo_crm()
+    prefix = f"bench:phone:{os.getpid()}:"
+    base = load_settings(environ={
+        **os.environ, "VOICEBOT_SIP_PORT": "0", "VOICEBOT_REDIS_PREFIX": prefix,
+        "VOICEBOT_DIALOG_CRM_URL": crm.url, "VOICEBOT_TTS_FALLBACK": "espeak-ng",
+        "VOICEBOT_BUSINESS_HOURS_ALWAYS_OPEN": "true"})
+    print(f"loading models ({base.models.whisper}, piper) ...", flush=True)
+    models = await asyncio.to_thread(SharedModels.load, base)
+    client = connect(base.redis.url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    store = CallStore(client, Keys(prefix))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-phone-"))
+    rng = np.random.default_rng(args.seed)
+    results: list[Result] = []
+    lines: dict[str, SipLine] = {}
+    engines = []
+    try:
+        for conv in convs:
+            lang = conv["language"]
+            if lang not in lines:
+                settings: Settings = base.model_copy(update={
+                    "dialog": base.dialog.model_copy(update={"default_language": lang})})
+                engines.append(load_engine(settings, make_tracker))  # the escalation rules, as in production
+                services = CallServices(settings=settings, models=models, dialog=engines[-1], store=store,
+                                        write_handoff=handoff_writer(settings))
+                lines[lang] = SipLine(settings, services, run_call)
+                await lines[lang].start()
+            started = time.monotonic()
+            r = await run_one(conv, lines[lang], store, models, tmp, args.reply_secs, rng)
+            results.append(r)
+            ok = r.task_done if conv["kind"] == "routine" else r.caught
+            print(f"{conv['id']:8} {'ok  ' if ok else 'FAIL'} {time.monotonic() - started:4.0f}s "
+                  f"{r.outcome:12} {r.transfer_reason or '-':16} heard: {' / '.join(r.heard)}", flush=True)
+    finally:
+        for line in lines.values():
+            await line.stop()
+        for engine in engines:
+            await engine.close()
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+        await crm.stop()
+        models.close()
+    table = report(results, f"phone_{args.set} ({len(results)} calls, whisper {base.models.whisper}, "
+                            f"beam {base.asr.beam_size})")
+    print(table)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

@@ -1,0 +1,109 @@
+"""What phone callers do that typed text rarely shows: digits lost on the line, numbers said in two goes or
+corrected mid-sentence, a greeting cut to "Bye.", hanging up once served. (Over real SIP audio:
+tests/telephony/test_phone_understanding.py.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from voicebot.call_session import CallSession
+from voicebot.dialog.types import CallerSaid, CallInfo
+
+
+@pytest.mark.parametrize(("lang", "ask", "short", "full", "item"), [
+    ("en", "where is my order", "four eight one two", "four eight one five two", "coffee grinder"),
+    ("pl", "gdzie jest moje zamówienie", "cztery osiem jeden dwa", "cztery osiem jeden pięć dwa", "młynek do kawy"),
+])
+async def test_a_number_missing_a_digit_is_read_back_and_asked_again(call, lang, ask, short, full, item) -> None:
+    c = call(lang)
+    await c.start()
+    await c.say(ask)
+    again = await c.say(short)
+    assert again.action == "continue" and again.node == "ask_order"
+    assert "4 8 1 2" in again.text and "4" in again.text.replace("4 8 1 2", "") and "5" in again.text
+    assert item in (await c.say(full)).text
+
+
+@pytest.mark.parametrize(("lang", "first", "rest", "item"), [
+    ("en", "four eight one", "five two", "coffee grinder"),
+    ("pl", "cztery osiem jeden", "pięć dwa", "młynek do kawy"),
+])
+async def test_the_rest_of_a_number_completes_the_digits_kept(call, lang, first, rest, item) -> None:
+    c = call(lang)
+    await c.start()
+    await c.say("where is my order" if lang == "en" else "gdzie jest moje zamówienie")
+    assert (await c.say(first)).node == "ask_order"
+    assert item in (await c.say(rest)).text
+
+
+@pytest.mark.parametrize(("lang", "said", "item"), [
+    ("en", "four eight one five two, no sorry, one two three four five", "desk lamp"),
+    ("en", "It is 4 8 1 time 2.", "coffee grinder"),  # whisper's "five" on an 8 kHz line
+    ("en", "forty-eight one fifty-two", "coffee grinder"),
+    ("pl", "to jest 55510 a nie przepraszam 55501", "czajnik"),
+])
+async def test_numbers_as_callers_say_them(call, lang, said, item) -> None:
+    c = call(lang)
+    await c.start()
+    await c.say("where is my order" if lang == "en" else "gdzie jest moje zamówienie")
+    assert item in (await c.say(said)).text
+
+
+@pytest.mark.parametrize(("lang", "bye", "rest"), [
+    ("en", "Bye.", "I would like to check where my order is."),
+    ("pl", "Do widzenia.", "Chciałbym sprawdzić status zamówienia."),
+])
+async def test_a_lone_bye_at_the_start_is_asked_about_not_obeyed(call, lang, bye, rest) -> None:
+    c = call(lang)
+    await c.start()
+    asked = await c.say(bye)
+    assert asked.action == "continue" and "?" in asked.text
+    assert (await c.say(rest)).node == "ask_order"
+
+
+async def test_a_lone_bye_confirmed_ends_the_call(call) -> None:
+    c = call("en")
+    await c.start()
+    await c.say("Bye.")
+    assert (await c.say("yes")).action == "end"
+
+
+async def test_a_served_caller_hanging_up_is_contained_a_lost_one_abandoned(engine_factory, call_store, crm) -> None:
+    engine = engine_factory(crm.url)
+
+    async def call(call_id: str, *said: str) -> str:
+        info = CallInfo(call_id=call_id, language="en")
+        session = CallSession(info, engine.new_session(info), call_store)
+        await session.begin()
+        for text in said:
+            await session.on_event(CallerSaid(text, asr_confidence=0.9))
+        await session.finish()  # the caller hung up
+        return (await call_store.get_call(call_id))["outcome"]
+
+    assert await call("served", "where is my order", "4 8 1 5 2") == "contained"
+    assert await call("answered", "what are your opening hours") == "contained"
+    assert await call("lost", "where is my order", "4 8 1 5 2", "blah blah purple") == "abandoned"
+    assert await call("gave-up", "where is my order", "no idea, forget it, goodbye") == "abandoned"
+    assert await call("silent") == "abandoned"
+    await engine.close()
+
+
+async def test_the_first_transcript_that_fits_the_question_is_taken(call) -> None:
+    # Whisper's best guess lost a digit; a lower beam hypothesis has all five (what 8 kHz espeak audio gives).
+    c = call("en")
+    await c.start()
+    await c.say("where is my order")
+    reply = await c.session.handle(CallerSaid("It is 4-8-1-2.", alternatives=("It is 4.8.1.2.", "It's in 481 time 2")))
+    assert "coffee grinder" in reply.text
+    # At a question with no number the best transcript is used as it is.
+    assert (await c.session.handle(CallerSaid("what are your opening hours", alternatives=("4 8 1 5 2",)))).text \
+        .startswith("Our consultants are available")
+
+
+async def test_a_goodbye_heard_with_low_asr_confidence_is_asked_about(call) -> None:
+    c = call("en")
+    await c.start()
+    await c.say("where is my order")
+    asked = await c.session.handle(CallerSaid("that's all, goodbye", asr_confidence=0.2))
+    assert asked.action == "continue" and "end the call" in asked.text
+    assert (await c.session.handle(CallerSaid("that's all, goodbye", asr_confidence=0.9))).action == "end"

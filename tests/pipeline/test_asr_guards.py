@@ -1,0 +1,41 @@
+"""Whisper's own inventions must not become what the caller said: its context (the flow's hints) copied
+back, or a hypothesis looping on one word (both seen in bench/phone.py on 8 kHz audio)."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicebot.config import TurnSettings
+from voicebot.pipeline.asr import COMPRESSION_MAX, _compression_ratio, _copied
+from voicebot.pipeline.unfinished import no_words
+
+MENU = ("Customer service. Order status, where is my order, delivery, parcel, return, refund, complaint, "
+        "change of address, appointment, opening hours on Saturday.")
+
+
+@pytest.mark.parametrize(("heard", "copied"), [
+    ("Order status, where is my order,", True),  # blind phone bench: "What are your opening hours?" came out so
+    ("Delivery, parcel, return.", True),
+    ("Where is my order?", False),  # one phrase: what callers say
+    ("And what are your opening hours on Saturday?", False),
+    ("Hi, where is my order and my parcel?", False),
+])
+def test_a_transcript_made_of_the_hint_list_is_recognised_as_copied(heard: str, copied: bool) -> None:
+    assert _copied(heard, MENU) is copied
+
+
+def test_a_looping_hypothesis_is_detected_and_a_real_sentence_is_not() -> None:
+    assert _compression_ratio("To jest " + "Janic " * 50) > COMPRESSION_MAX
+    assert _compression_ratio("Hi, I would like to check where my order is.") < COMPRESSION_MAX
+    assert _compression_ratio("4-8-1-5-2, no sorry, 1-2-3-4-5") < COMPRESSION_MAX
+
+
+@pytest.mark.parametrize(("heard", "empty"), [
+    ("4-8-12", False),  # "Four eight one two." over SIP at 8 kHz: an answer, not line noise
+    ("4812.", False),
+    ("Hmm.", True),
+    ("Yyy...", True),
+    ("", True),
+])
+def test_a_number_alone_is_words_and_a_hum_is_not(heard: str, empty: bool) -> None:
+    assert no_words(heard, TurnSettings()) is empty
