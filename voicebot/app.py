@@ -151,7 +151,7 @@ def assemble_services(settings: Settings, models: SharedModels | None, store: Ca
 
 
 def build_services(app: web.Application) -> CallServices:
-    return assemble_services(app[SETTINGS], app[MODELS], app.get(CALL_STORE), app[DRAIN])
+    return assemble_services(app[SETTINGS], app[MODELS], app.get(CALL_STORE), app.get(DRAIN))
 
 
 async def build_live_services(app: web.Application) -> CallServices:
