@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from tests.pipeline.recording import RecordingEngine
+from voicebot.app import crm_settings
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
 from voicebot.dialog.types import CallerSaid, CallInfo
@@ -34,15 +35,16 @@ def espeak(text: str, tmp: Path, speed: int = 150, voice: str = "en-us") -> byte
 async def call(settings: Settings, models: SharedModels, store: CallStore | None, turns: list[bytes], call_id: str
                ) -> tuple[list[CallerSaid], list[dict[str, float]], FileMedia]:
     """One call saying `turns` in real time: what the dialog heard, the pipeline's turn timings, the line."""
-    recorder = RecordingEngine(load_engine(settings))
     media = FileMedia(turns, RATE, linger_s=0.5)
     timings: list[dict[str, float]] = []
-    try:
-        await run_call(media, CallInfo(call_id=call_id),
-                       CallServices(settings=settings, models=models, dialog=recorder, store=store),
-                       on_turn=timings.append)
-    finally:
-        await recorder.engine.close()  # its CRM client
+    async with crm_settings(settings) as settings:  # the bot looks the order up: a CRM must answer
+        recorder = RecordingEngine(load_engine(settings))
+        try:
+            await run_call(media, CallInfo(call_id=call_id),
+                           CallServices(settings=settings, models=models, dialog=recorder, store=store),
+                           on_turn=timings.append)
+        finally:
+            await recorder.engine.close()  # its CRM client
     return [e for e in recorder.events if isinstance(e, CallerSaid)], timings, media
 
 

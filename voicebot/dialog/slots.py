@@ -111,6 +111,15 @@ def fills(node: AskNode, text: str, now: datetime, language: str = "en") -> bool
     return value is not None
 
 
+def partly_fills(node: AskNode, text: str) -> bool:
+    """Some, not yet enough, of the digits `node` asks for ("my order number is 4 8 1" to a five-digit question):
+    a caller reading a number pauses between groups, so the rest is likely to follow."""
+    if node.type != "digits":
+        return False
+    found = parse_digits(text) or ""
+    return 0 < len(found) < (node.length or node.min_length or 1)
+
+
 def from_dtmf(node: AskNode, keys: str) -> Any:
     """Keypad input: digits and numbers directly, 1/2 for yes/no, the n-th choice."""
     keys = keys.strip().rstrip("#")

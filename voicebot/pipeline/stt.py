@@ -3,6 +3,8 @@
 A turn whose words sound unfinished ("Hello," / "No thanks, and") is held instead of answered: if the caller
 speaks again before `max_silence_secs` after their last word, the next turn's words are appended and the two
 reach the dialog as ONE turn; otherwise the held turn is answered when that silence cap is reached.
+Part of the number the bot asked for ("my order number is 4 8 1" to a five-digit question) is held the same way:
+callers read numbers in groups.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.config import TurnSettings
 from voicebot.dialog.schema import AskNode
-from voicebot.dialog.slots import fills
+from voicebot.dialog.slots import fills, partly_fills
 from voicebot.dialog.types import CallerNoInput, CallerSaid
 from voicebot.pipeline import prosody
 from voicebot.pipeline.asr import Detect, SpeechRecognizer, Transcript
@@ -124,8 +126,15 @@ class Transcriber(FrameProcessor):
         if self._fills_slot(text):
             await self.push_frame(WordsSoundFinishedFrame(speculation.voiced_chunks, fills_slot=True),
                                   FrameDirection.UPSTREAM)
-        elif self._turn.finished_words_silence_secs > 0 and sounds_finished(text, self._turn):
+        elif self._turn.finished_words_silence_secs > 0 and sounds_finished(text, self._turn) \
+                and not self._sounds_unfinished(text):
             await self.push_frame(WordsSoundFinishedFrame(speculation.voiced_chunks), FrameDirection.UPSTREAM)
+
+    def _sounds_unfinished(self, text: str) -> bool:
+        """Words cut off mid-sentence, or part of the number the bot asked for: the caller will likely go on."""
+        if self._fills_slot(text):
+            return False  # "No." to a yes/no question is a whole answer
+        return sounds_unfinished(text, self._turn) or (self._expects is not None and partly_fills(self._expects, text))
 
     def _fills_slot(self, text: str) -> bool:
         return self._expects is not None and fills(self._expects, text, datetime.now(), self._language)
@@ -171,8 +180,7 @@ class Transcriber(FrameProcessor):
                 self._language = result.language
         if self._held is not None:
             frame, result = _joined(self._take_held(), frame, result)
-        if self._turn.hold_unfinished and sounds_unfinished(result.text, self._turn) \
-                and not self._fills_slot(result.text):  # "No." to a yes/no question is a whole answer
+        if self._turn.hold_unfinished and self._sounds_unfinished(result.text):
             # Wait for the rest, but never past the silence cap counted from the caller's last word.
             wait_s = self._turn.max_silence_secs - (TurnClock.now() - clock.speech_end)
             log.info("turn %r sounds unfinished: waiting up to %.2fs for more", result.text, wait_s)
