@@ -49,6 +49,7 @@ from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect, ping, resolve_redis_url
 from voicebot.store.keys import Keys
 from voicebot.store.redact import redact
+from voicebot.store.surveys import SurveyPicker
 from voicebot.web import account, api, auth, dashboard, flows_admin, handoffs, health, supervisor
 from voicebot.web.flow_sync import apply_live_flows
 from voicebot.web.render import STATIC_DIR
@@ -143,7 +144,8 @@ def assemble_services(settings: Settings, models: SharedModels | None, store: Ca
     done (its CRM client)."""
     # One callback store for the dialog (outside business hours) and the lines (a failed transfer).
     callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
-    engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None)
+    surveys = SurveyPicker(store.client, store.keys, settings.survey) if store is not None else None
+    engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None, surveys=surveys)
     return CallServices(
         settings=settings, models=models, dialog=engine, store=store,
         write_handoff=handoff_writer(settings), callbacks=callbacks, drain=drain,

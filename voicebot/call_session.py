@@ -32,6 +32,9 @@ BUSY_TEXT = {
     "en": "All our lines are busy right now. I am connecting you to a colleague.",
 }
 
+# The post-call survey's answers: the flow's slots of these names (dialogs/README.md, settings.survey).
+SURVEY_SLOTS = ("csat", "nps")
+
 MAINTENANCE_TEXT = {
     "pl": "Przepraszam, musimy na chwilę wyłączyć tę linię. Łączę z konsultantem, który zna naszą rozmowę.",
     "en": "Sorry, this line is being restarted. I am connecting you to a colleague who can see our conversation.",
@@ -247,4 +250,22 @@ class CallSession:
                 frustration=max((r.frustration for r in self.replies), default=0.0),
                 **({"transfer_failure": self.transfer_failure} if self.transfer_failure else {}),
                 **({"callback_id": self.callback_id} if self.callback_id else {}),
+                **survey_fields(self._snapshot()),
             ))
+
+
+def survey_fields(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The call record's survey fields: `csat`, `nps` (the answers given) and `survey`, how it went: answered
+    (both), declined ("no", a goodbye or silence), hung_up (the caller left during it), partial or unanswered."""
+    state = snapshot.get("survey") or ""
+    if not state:
+        return {}
+    slots = snapshot.get("slots") or {}
+    answers = {name: slots[name] for name in SURVEY_SLOTS if slots.get(name) is not None}
+    if len(answers) == len(SURVEY_SLOTS):
+        status = "answered"
+    elif state in ("declined", "asked"):
+        status = "declined" if state == "declined" else "hung_up"
+    else:
+        status = "partial" if answers else "unanswered"
+    return {**answers, "survey": status}

@@ -337,6 +337,33 @@ class ClusterSettings(_Section):
         description="SIP addresses (host:port) of the workers Kamailio dispatches to")
 
 
+class SurveySettings(_Section):
+    """The post-call survey: CSAT 1-5 and NPS 0-10, by voice or keypad, after a call the bot served."""
+
+    enabled: bool = Field(False, description="ask the survey (the flow's settings.survey nodes) before the goodbye "
+                          "of a call the bot served")
+    share: float = Field(1.0, ge=0, le=1, description="share of served calls that are asked (0.2 = one in five, "
+                         "drawn at random per call)")
+    ask_again_days: int = Field(90, ge=1, description="a caller who was asked (answered, declined or hung up) is "
+                                "not asked again from the same number for this many days")
+
+
+class KpiSettings(_Section):
+    """Costs and targets of the KPI page (/supervisor/kpis)."""
+
+    bot_cost_per_minute: float = Field(0.02, ge=0, description="what a minute of the bot costs (any currency; "
+                                       "cost per contact uses the same one)")
+    agent_cost_per_minute: float = Field(0.5, ge=0, description="what a minute of a human agent costs")
+    agent_minutes_per_transfer: float = Field(
+        6.0, ge=0, description="a human's average minutes on a call the bot handed over (after a transfer the call "
+        "leaves the bot, so this part is not measured)")
+    currency: str = Field("PLN", description="shown with cost per contact")
+    target_fcr: float = Field(0.8, ge=0, le=1, description="first-contact resolution target (share of calls)")
+    target_csat: float = Field(4.5, ge=1, le=5, description="CSAT target (mean of 1-5 answers)")
+    target_nps: float = Field(50, ge=-100, le=100, description="NPS target (% promoters - % detractors)")
+    target_cost_per_contact: float = Field(1.0, ge=0, description="cost per contact target (at most); 0 = none")
+
+
 class Settings(_Section):
     http: HttpSettings = HttpSettings()
     sip: SipSettings = SipSettings()
@@ -354,6 +381,8 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     privacy: PrivacySettings = PrivacySettings()
     cluster: ClusterSettings = ClusterSettings()
+    survey: SurveySettings = SurveySettings()
+    kpis: KpiSettings = KpiSettings()
 
     def path(self, relative: str) -> Path:
         """Resolve a path setting against the project root (absolute paths pass through)."""

@@ -145,6 +145,9 @@ class DialogState:
     partial: dict[str, str] = field(default_factory=dict)  # slot -> digits heard so far, too few to use
     served: bool = False  # the caller got something they asked for (an answer, an action done)
     confirm_end: bool = False  # we asked "did you want to end the call?" after an early lone "bye"
+    # Post-call survey (settings.survey): "" not asked, "asked" while its questions run, "declined" ("no", a
+    # goodbye or silence at a question), "left" (the caller asked for something else), "done" (its end reached).
+    survey: str = ""
 
 
 class FlowMachine:
@@ -247,6 +250,9 @@ class FlowMachine:
                                        self.flow.language)
             if ev.intent == "talk_to_human":
                 return self._global(st, fx, ev.intent, ev.at)
+            if st.survey == "asked" and value is None and (
+                    ev.intent in ("deny", "goodbye") or slot_values.yes_no(ev.text, self.flow.language) is False):
+                return self._end_survey(st, fx, ev.at)  # "no thanks": not asked again, goodbye at once
             if value is None and node.type in PREFILL_TYPES:
                 # The best transcript does not fit ("4 8 1 2" for five digits): the first one that does.
                 local = self.hours.local(ev.at).replace(tzinfo=None)
@@ -309,7 +315,10 @@ class FlowMachine:
 
     def _on_keys(self, st: DialogState, fx: list[Effect], ev: KeysPressed) -> None:
         node = self.nodes.get(st.node or "")
-        if ev.digits.strip("#") == "0":  # the keypad's universal "give me a person"
+        # 0 is the keypad's universal "give me a person", except where it answers the question (NPS 0-10).
+        zero_answers = isinstance(node, AskNode) and node.type == "number" and node.min_value is not None \
+            and node.min_value <= 0
+        if ev.digits.strip("#") == "0" and not zero_answers:
             return self._global(st, fx, "talk_to_human", ev.at)
         if isinstance(node, AskNode):
             value = slot_values.from_dtmf(node, ev.digits)
@@ -369,6 +378,8 @@ class FlowMachine:
         target = (routes or {}).get(intent) or (spec.goto if spec else None)
         if target is not None and target == st.node:
             return False  # "my order number is..." at the order-number question: not a new request
+        if st.survey == "asked" and (spec and (spec.answer or target)):
+            st.survey = "left"  # a new request instead of a score: the survey is over, the call goes on
         if spec and (spec.answer or target):
             st.intents.append(intent)  # the history holds what the caller asked for, not every guess
         if spec and spec.answer and not (routes or {}).get(intent):
@@ -445,6 +456,8 @@ class FlowMachine:
             return None
         st.silences += 1
         if st.silences >= self.flow.settings.no_input_attempts:
+            if st.survey == "asked":  # a served caller silent at the survey: goodbye, not a person
+                return self._end_survey(st, fx, ev.at)
             st.reason = "no_input"
             return self._goto(st, fx, "handoff", ev.at)
         m = self.flow.messages
@@ -465,8 +478,11 @@ class FlowMachine:
     def _fill(self, st: DialogState, fx: list[Effect], node: AskNode, value: Any, at: datetime,
               text: str | None = None) -> None:
         st.slots[node.slot] = value
-        # The same answer may already hold the next slot too ("tomorrow at 3 pm" fills date and time).
-        self._goto(st, fx, node.next, at, trigger=text)
+        # The same answer may already hold the next slot too ("tomorrow at 3 pm" fills date and time); not a
+        # next question of the same type, which the same words would answer again (a survey's "four").
+        following = self.nodes.get(node.next)
+        same_type = isinstance(following, AskNode) and following.type == node.type
+        self._goto(st, fx, node.next, at, trigger=None if same_type else text)
 
     # -- moving between nodes -------------------------------------------------------------------------
     def _goto(self, st: DialogState, fx: list[Effect], name: str, at: datetime, trigger: str | None = None) -> None:
@@ -524,11 +540,27 @@ class FlowMachine:
                 st.finished, st.reason = True, reason
                 return
             elif isinstance(node, EndNode):
+                if self._survey_due(st):
+                    st.survey = "asked"  # once per call: its own end node is not diverted again
+                    name = self.flow.settings.survey  # type: ignore[assignment]
+                    continue
+                if st.survey == "asked":
+                    st.survey = "done"
                 fx.append(Say(self._text(st, node.say, name)))
                 fx.append(End(st.reason or "completed"))
                 st.finished = True
                 return
         raise RuntimeError(f"flow {self.flow.id}: more than {MAX_CHAIN} nodes without waiting for the caller")
+
+    def _survey_due(self, st: DialogState) -> bool:
+        """The call ends after the bot served the caller: ask the survey first, if this call was picked for it
+        (the session binds the variable `survey` from [survey] enabled/share and the caller's past answers)."""
+        return bool(self.flow.settings.survey and st.variables.get("survey") and st.served and not st.survey)
+
+    def _end_survey(self, st: DialogState, fx: list[Effect], at: datetime) -> None:
+        st.survey = "declined"
+        st.reason = st.reason or "caller_goodbye"
+        self._goto(st, fx, "goodbye", at)
 
     def _holds(self, st: DialogState, cond: Condition) -> bool:
         if cond.intent is not None:

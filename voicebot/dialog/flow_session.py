@@ -3,6 +3,7 @@ answers with a `BotReply`. Escalation: every understood caller turn is shown to 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from voicebot.dialog.registry import LoadedFlow
 from voicebot.dialog.schema import AskNode
 from voicebot.dialog.types import BotAction, BotReply, CallerDtmf, CallerEvent, CallerNoInput, CallerSaid, CallInfo
 from voicebot.store.callbacks import CallbackRequest, CallbackStore
+from voicebot.store.surveys import SurveyPicker
 
 log = logging.getLogger(__name__)
 MAX_ACTIONS_PER_TURN = 5  # a flow chaining more webhooks than this in one turn is looping
@@ -32,6 +34,7 @@ class Runtime:
     clock: Callable[[], datetime]
     callbacks: CallbackStore | None
     variables: dict[str, Any]  # built-in template variables from settings (crm_url, record_audio)
+    surveys: SurveyPicker | None = None  # picks the calls that hear the post-call survey (None: no survey)
 
 
 class FlowSession:
@@ -44,12 +47,15 @@ class FlowSession:
             **runtime.variables, "caller_number": call.caller_number, "language": loaded.flow.language,
         })
         self.callback_id: str | None = None
+        self._survey_noted: asyncio.Task[None] | None = None
 
     @property
     def language(self) -> str:
         return self.loaded.flow.language
 
     async def start(self) -> BotReply:
+        if self.runtime.surveys is not None:  # bound before the greeting: the flow's end reads it
+            self.state.variables["survey"] = await self.runtime.surveys.offer(self.call.caller_number)
         return await self._advance(core.Start(self.runtime.clock()))
 
     async def handle(self, event: CallerEvent) -> BotReply:
@@ -117,6 +123,10 @@ class FlowSession:
         for e in said:
             if isinstance(e, core.Callback):
                 await self._store_callback(e)
+        if self.state.survey and self._survey_noted is None and self.runtime.surveys is not None:
+            # Remembered as soon as the first question is asked: a caller who hangs up on it is not asked again.
+            # In the background: the question must not wait for Redis.
+            self._survey_noted = asyncio.create_task(self.runtime.surveys.asked(self.call.caller_number))
         return self._reply(said, intent, confidence)
 
     async def _run_action(self, effect: core.RunAction) -> ActionOutcome:
@@ -170,7 +180,10 @@ class FlowSession:
             "reason": self.state.reason, "callback_id": self.callback_id,
             # The caller got what they asked for and the bot was not lost (re-asking) at their last turn:
             # a caller hanging up now was served, not abandoned.
-            "served": self.state.served and self.state.attempts == 0 and not self.state.confirm_end,
+            # Once the survey started the call was served, whatever the caller does at its questions.
+            "served": self.state.served and (self.state.survey in ("asked", "declined", "done")
+                                             or (self.state.attempts == 0 and not self.state.confirm_end)),
+            "survey": self.state.survey,
             # Per-turn confidence/frustration/signals for the handoff package (voicebot/escalation/handoff.py).
             "escalation_history": self.tracker.history(),
         }

@@ -98,6 +98,9 @@ class AskNode(_Model):
     length: int | None = Field(None, ge=1, le=32)
     min_length: int | None = Field(None, ge=1)
     max_length: int | None = Field(None, ge=1)
+    # type number: the answers allowed (a survey's 1-5); outside them the caller is asked again
+    min_value: int | None = None
+    max_value: int | None = None
     choices: dict[str, list[str]] = Field(default_factory=dict)
     max_attempts: int | None = Field(None, ge=1, le=10)
     no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
@@ -183,6 +186,9 @@ class FlowSettings(_Model):
     # recognition as the text before the caller's turn, so an 8 kHz "opening hours on Saturday" is not heard
     # as "opening hour months after day". A node's own `hints` replaces it.
     hints: str = ""
+    # Node where the post-call survey starts ([survey] in the config turns it on): a call the bot served goes
+    # there once instead of its end node. "No" or a goodbye at a survey question ends the call at once.
+    survey: str | None = None
 
 
 class Flow(_Model):

@@ -68,6 +68,14 @@ def digits(text: str, node: AskNode) -> str | None:
     return found if lo <= len(found) <= hi else None
 
 
+def number(value: int | None, node: AskNode) -> int | None:
+    """A number inside the node's min_value..max_value (a survey's 1-5), else None: asked again."""
+    if value is None or (node.min_value is not None and value < node.min_value) \
+            or (node.max_value is not None and value > node.max_value):
+        return None
+    return value
+
+
 def completed_digits(node: AskNode, partial: str, text: str) -> str | None:
     """A number said over two turns ("4 8 1" ... "5 2"): the digits kept from before + this turn's."""
     found = parse_digits(text)
@@ -80,7 +88,7 @@ def extract(node: AskNode, text: str, now: datetime, language: str = "en") -> An
     if kind == "digits":
         return digits(text, node)
     if kind == "number":
-        return parse_number(text)
+        return number(parse_number(text), node)
     if kind == "date":
         d = parse_date(text, now)
         return d.isoformat() if d else None
@@ -128,7 +136,7 @@ def from_dtmf(node: AskNode, keys: str) -> Any:
     if node.type == "digits":
         return digits(keys, node)
     if node.type == "number":
-        return int(keys)
+        return number(int(keys), node) if keys.isdigit() else None
     if node.type == "yes_no":
         return {"1": True, "2": False}.get(keys)
     if node.type == "choice" and keys.isdigit() and 1 <= int(keys) <= len(node.choices):

@@ -141,15 +141,17 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         elif source is not None:
             edges[source].append(target)
 
-    if flow.settings.after_answer and flow.settings.after_answer not in known:
-        broken = True
-        yield err("unknown_target", "settings.after_answer", f"unknown node '{flow.settings.after_answer}'")
+    for key in ("after_answer", "survey"):
+        target = getattr(flow.settings, key)
+        if target and target not in known:
+            broken = True
+            yield err("unknown_target", f"settings.{key}", f"unknown node '{target}'")
     if flow.start not in known:
         broken = True
         yield err("unknown_target", "start", f"unknown node '{flow.start}'")
 
     # Reachability from the start and from every intent (intents can be reached at any listening node).
-    roots = [flow.start, *BUILTIN_NODES, *filter(None, [flow.settings.after_answer])] + \
+    roots = [flow.start, *BUILTIN_NODES, *filter(None, [flow.settings.after_answer, flow.settings.survey])] + \
         [i.goto for i in flow.intents.values() if i.goto]
     seen: set[str] = set()
     todo = [r for r in roots if r in known]
@@ -194,6 +196,8 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
             if node.type not in SLOT_TYPES:
                 yield err("unknown_slot_type", f"{base}.type",
                           f"unknown slot type '{node.type}' (allowed: {', '.join(SLOT_TYPES)})")
+            if (node.min_value is not None or node.max_value is not None) and node.type != "number":
+                yield err("range_without_number", f"{base}.min_value", "min_value/max_value need type: number")
             if node.type == "choice" and not node.choices:
                 yield err("choice_without_choices", f"{base}.choices", "a choice slot needs 'choices'")
             if not _has_text(node.prompt):

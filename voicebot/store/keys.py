@@ -25,6 +25,8 @@ P line:{call_id}                hash     a phone leg, between the switch and the
                                          read by the Asterisk dialplan (/api/audiosocket/{uuid}/...)
                                          and Twilio's <Connect action> (/twilio/after-stream)
 P callbacks                     zset     callback id -> due time (epoch s)
+P survey:asked:{number}         string   this number was asked the post-call survey (answered, declined
+                                         or hung up): not asked again (TTL survey.ask_again_days)
 P callback:{id}                 string   callback request (JSON): number, topic, preferred time
 P flow:{flow}:{lang}:versions   list     published/draft flow versions (JSON with YAML text)
 P flow:{flow}:{lang}:live       string   version number that is live
@@ -90,6 +92,9 @@ class Keys:
 
     def callback(self, callback_id: str) -> str:
         return f"{self.prefix}callback:{callback_id}"
+
+    def survey_asked(self, number: str) -> str:
+        return f"{self.prefix}survey:asked:{number}"
 
     def flow_versions(self, flow_id: str, lang: str) -> str:
         return f"{self.prefix}flow:{flow_id}:{lang}:versions"

@@ -1,0 +1,121 @@
+"""The post-call survey in the dialog (typed turns, the shipped flows, real Redis): who is asked, how answers by
+voice and keypad are read, and what lands on the call record. Over a phone line: tests/telephony/test_sip_survey.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicebot.call_session import CallSession
+from voicebot.config import Settings
+from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
+from voicebot.store.calls import CallStore
+from voicebot.store.surveys import SurveyPicker
+
+NUMBER = "+48600100200"
+SERVED_EN = ("what are your opening hours", "no")  # an answer, then "no" to "anything else?"
+SERVED_PL = ("w jakich godzinach jesteście otwarci", "nie")
+
+
+def survey_on(settings: Settings, share: float = 1.0) -> Settings:
+    return settings.model_copy(update={"survey": settings.survey.model_copy(update={"enabled": True,
+                                                                                   "share": share})})
+
+
+@pytest.fixture
+async def start(engine_factory, call_store: CallStore, settings: Settings):
+    engines = []
+
+    async def begin(call_id: str, language: str = "en", number: str = NUMBER, cfg: Settings | None = None,
+                    draw: float = 0.0) -> tuple[CallSession, str]:
+        cfg = cfg or survey_on(settings)
+        picker = SurveyPicker(call_store.client, call_store.keys, cfg.survey, draw=lambda: draw)
+        engine = engine_factory(surveys=picker)
+        engines.append(engine)
+        info = CallInfo(call_id=call_id, caller_number=number, language=language)
+        session = CallSession(info, engine.new_session(info), call_store)
+        greeting = await session.begin()
+        return session, greeting.text
+
+    yield begin
+    for engine in engines:
+        await engine.close()
+
+
+async def serve(session: CallSession, turns: tuple[str, ...]) -> str:
+    reply = None
+    for text in turns:
+        reply = await session.on_event(CallerSaid(text, asr_confidence=0.9))
+    assert reply is not None
+    return reply.text
+
+
+async def test_answers_by_voice_and_keypad_land_on_the_call_record(start, call_store) -> None:
+    session, _ = await start("survey-en")
+    asked = await serve(session, SERVED_EN)
+    assert "1 to 5" in asked and "Goodbye" not in asked
+    nps_question = await session.on_event(CallerSaid("four", asr_confidence=0.8))
+    assert "0 to 10" in nps_question.text and nps_question.action == "continue"
+    bye = await session.on_event(CallerDtmf("10#"))
+    assert bye.action == "end" and "Thank you for your answers" in bye.text
+    await session.finish()
+    record = await call_store.get_call("survey-en")
+    assert (record["csat"], record["nps"], record["survey"], record["outcome"]) == ("4", "10", "answered",
+                                                                                    "contained")
+
+
+async def test_polish_words_and_a_keypad_zero_is_a_score_not_a_person(start, call_store) -> None:
+    session, _ = await start("survey-pl", language="pl")
+    assert "od 1 do 5" in await serve(session, SERVED_PL)
+    assert "od 0 do 10" in (await session.on_event(CallerSaid("pięć", asr_confidence=0.8))).text
+    bye = await session.on_event(CallerDtmf("0"))
+    assert bye.action == "end" and "Dziękujemy za odpowiedzi" in bye.text
+    await session.finish()
+    record = await call_store.get_call("survey-pl")
+    assert (record["csat"], record["nps"], record["outcome"]) == ("5", "0", "contained")
+
+
+async def test_a_score_out_of_range_is_asked_again(start, call_store) -> None:
+    session, _ = await start("survey-range")
+    await serve(session, SERVED_EN)
+    again = await session.on_event(CallerSaid("seven", asr_confidence=0.8))
+    assert again.action == "continue" and "from 1 to 5" in again.text and "0 to 10" not in again.text
+    assert "0 to 10" in (await session.on_event(CallerDtmf("3"))).text
+
+
+async def test_a_caller_who_declines_hears_goodbye_and_is_not_asked_again(start, call_store) -> None:
+    session, _ = await start("survey-no")
+    await serve(session, SERVED_EN)
+    bye = await session.on_event(CallerSaid("no thanks", asr_confidence=0.9))
+    assert bye.action == "end" and "Goodbye" in bye.text and "answers" not in bye.text
+    await session.finish()
+    record = await call_store.get_call("survey-no")
+    assert record["survey"] == "declined" and "csat" not in record and record["outcome"] == "contained"
+
+    again, _ = await start("survey-no-2")
+    bye = await serve(again, SERVED_EN)
+    assert "1 to 5" not in bye and "Goodbye" in bye
+
+
+async def test_a_caller_who_hangs_up_during_the_survey_is_not_asked_again(start, call_store) -> None:
+    session, _ = await start("survey-gone", language="pl")
+    await serve(session, SERVED_PL)
+    await session.on_event(CallerSaid("cztery", asr_confidence=0.8))
+    await session.finish()  # the caller hung up at the second question
+    record = await call_store.get_call("survey-gone")
+    assert (record["csat"], record["survey"], record["outcome"]) == ("4", "hung_up", "contained")
+    again, _ = await start("survey-gone-2", language="pl")
+    assert "od 1 do 5" not in await serve(again, SERVED_PL)
+    other, _ = await start("survey-other", language="pl", number="+48600999888")
+    assert "od 1 do 5" in await serve(other, SERVED_PL)
+
+
+async def test_off_not_drawn_or_not_served_means_no_survey(start, settings, call_store) -> None:
+    off, _ = await start("survey-off", cfg=settings)  # [survey] enabled = false (the default)
+    assert "1 to 5" not in await serve(off, SERVED_EN)
+    not_drawn, _ = await start("survey-share", cfg=survey_on(settings, share=0.3), draw=0.5)
+    assert "1 to 5" not in await serve(not_drawn, SERVED_EN)
+    drawn, _ = await start("survey-drawn", cfg=survey_on(settings, share=0.3), draw=0.1, number="+48600111222")
+    assert "1 to 5" in await serve(drawn, SERVED_EN)
+    unserved, _ = await start("survey-unserved", number="+48600333444")
+    bye = await serve(unserved, ("I want to say goodbye now",))
+    assert "1 to 5" not in bye
