@@ -3,13 +3,16 @@
 Screenshots of every page visited go to test-output/web-*.png.
 """
 
+import datetime as dt
 import re
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from tests.support.call_records import record_call
 from tests.web.conftest import PASSWORDS, seed_calls
 from voicebot.appkeys import CALL_STORE, FLOW_STORE, USERS
 from voicebot.config import PROJECT_ROOT
@@ -81,7 +84,7 @@ async def test_supervisor_finds_a_transferred_call_and_sees_why(browser, web_ser
 
     await page.goto("/supervisor/kpis")
     await expect(page.locator("#kpi-containment")).to_have_text("60%")  # 2 seeded + the live call above, of 5
-    await expect(page.locator("svg.chart")).to_have_count(3)
+    await expect(page.locator("svg.chart")).to_have_count(7)  # 3 volume charts + 4 trends against targets
     await page.screenshot(path=output_dir / "web-kpis.png", full_page=True)
 
     # the flow editor is for admins only
@@ -166,4 +169,39 @@ async def test_a_user_replaces_a_given_password_then_issues_and_revokes_a_token(
             assert r.status == 401
     await page.click("nav a[href=\"/supervisor/calls\"]")
     await expect(page).to_have_url(re.compile(r"/supervisor/calls$"))
+    assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+async def test_kpi_page_shows_survey_kpis_against_their_targets(browser, web_server, output_dir) -> None:
+    store = web_server.app[CALL_STORE]
+    now, day = time.time(), 24 * 3600
+    # (id, days ago, seconds, outcome, number, csat, nps); calls older than 7 days have a known FCR
+    calls = [("o1", 9, 120, "contained", "+48500000001", 5, 10), ("o2", 9, 120, "contained", "+48500000002", 5, 9),
+             ("o3", 9, 60, "contained", "+48500000003", 4, 9), ("o4", 9, 60, "transferred", "+48500000004", 3, 5),
+             ("o5", 8, 60, "contained", "+48500000004", 5, 10),  # o4's caller again: o4 was not resolved
+             ("r1", 0, 120, "contained", "+48500000005", 5, 10), ("r2", 0, 30, "abandoned", "+48500000006", None, None),
+             ("r3", 0, 60, "contained", "+48500000007", 5, 10)]
+    for call_id, days_ago, secs, outcome, number, csat, nps in calls:
+        survey = {"csat": csat, "nps": nps, "survey": "answered"} if csat else {}
+        await record_call(store, call_id, now - days_ago * day - 3600, secs, outcome, number,
+                          **({"transfer_reason": "complaint"} if outcome == "transferred" else {}), **survey)
+    page = await _login(browser, str(web_server.make_url("")), "sup")
+    since = dt.datetime.fromtimestamp(now - 10 * day, dt.UTC).strftime("%Y-%m-%d")
+    await page.goto(f"/supervisor/kpis?from={since}")
+    await expect(page.locator("#kpi-calls")).to_have_text("8")
+    await expect(page.locator("#kpi-containment")).to_have_text("75%")  # the abandoned and the transferred call
+    await expect(page.locator("#kpi-fcr")).to_have_text("80%")  # o1-o3, o5 of the five with a closed window
+    await expect(page.locator("#target-fcr")).to_contain_text("target > 80%: missed")
+    await expect(page.locator("#kpi-csat")).to_have_text("4.6")  # 32 / 7
+    await expect(page.locator("#target-csat")).to_contain_text("target > 4.5: met")
+    await expect(page.locator("#kpi-nps")).to_have_text("+71")  # 6 promoters, 1 detractor of 7
+    await expect(page.locator("#target-nps")).to_contain_text("target > +50: met")
+    # 630 bot seconds at 0.02/min + one transfer x 6 agent minutes at 0.50/min, over 8 calls
+    await expect(page.locator("#kpi-cost")).to_have_text("0.40 PLN")
+    await expect(page.locator("#target-cost")).to_contain_text("met")
+    trends = page.locator("#kpi-trends svg.trend")
+    await expect(trends).to_have_count(4)
+    await expect(trends.locator("line.target")).to_have_count(4)
+    await expect(page.locator("#kpi-trends")).to_contain_text("NPS per day")
+    await page.screenshot(path=output_dir / "web-kpis-targets.png", full_page=True)
     assert not page.errors, page.errors  # type: ignore[attr-defined]

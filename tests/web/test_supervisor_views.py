@@ -116,7 +116,7 @@ async def test_kpis(web_server, make_client) -> None:
     assert k["callbacks_pending"] == 1
     async with sup.http.get(sup.url("/supervisor/kpis")) as r:
         html = await r.text()
-    assert html.count("<svg") == 3 and "Transfer rate by reason" in html and "explicit_request" in html
+    assert html.count("<svg") == 7 and "Transfer rate by reason" in html and "explicit_request" in html
     async with sup.http.post(sup.url("/api/calls/call-human/csat"), json={"score": 1}, headers=sup.headers()) as r:
         assert r.status == 200
     async with sup.http.post(sup.url("/api/calls/call-human/csat"), json={"score": 9}, headers=sup.headers()) as r:

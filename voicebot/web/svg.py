@@ -53,6 +53,50 @@ def hbar_chart(title: str, bars: list[tuple[str, float]], *, pct: bool = False) 
     return "".join(parts)
 
 
+def line_chart(title: str, points: list[tuple[str, float | None]], *, target: float | None = None,
+               unit: str = "", label_every: int = 1) -> str:
+    """A trend line (None = no data that day: a gap) with the target as a dashed line."""
+    values = [v for _, v in points if v is not None] + ([target] if target is not None else [])
+    lo, hi = min(values, default=0.0), max(values, default=1.0)
+    lo, hi = min(lo, 0.0), hi if hi > lo else lo + 1
+    n = max(len(points), 1)
+    step = (W - 2 * PAD) / max(n - 1, 1)
+
+    def y(v: float) -> float:
+        return H - PAD - (H - 2 * PAD - 10) * (v - lo) / (hi - lo)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" class="chart trend">',
+             f"<title>{escape(title)}</title>",
+             f'<text x="{PAD}" y="16" class="chart-title">{escape(title)}</text>',
+             f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" class="axis"/>',
+             f'<text x="{PAD - 4}" y="{y(hi) + 4:.1f}" class="lbl y-lbl">{hi:.3g}</text>',
+             f'<text x="{PAD - 4}" y="{y(lo) + 4:.1f}" class="lbl y-lbl">{lo:.3g}</text>']
+    if target is not None:
+        parts.append(f'<line x1="{PAD}" y1="{y(target):.1f}" x2="{W - PAD}" y2="{y(target):.1f}" class="target">'
+                     f"<title>target {target:g}{escape(unit)}</title></line>"
+                     f'<text x="{W - PAD}" y="{y(target) - 3:.1f}" class="lbl target-lbl">target {target:g}'
+                     f"{escape(unit)}</text>")
+    segment: list[str] = []
+    for i, (label, value) in enumerate(points):
+        x = PAD + i * step
+        if value is None:
+            if len(segment) > 1:
+                parts.append(f'<polyline points="{" ".join(segment)}" class="line"/>')
+            segment = []
+        else:
+            segment.append(f"{x:.1f},{y(value):.1f}")
+            parts.append(f'<circle cx="{x:.1f}" cy="{y(value):.1f}" r="3" class="dot">'
+                         f"<title>{escape(label)}: {value:.3g}{escape(unit)}</title></circle>")
+        if i % label_every == 0:
+            parts.append(f'<text x="{x:.1f}" y="{H - PAD + 14}" class="lbl">{escape(label)}</text>')
+    if len(segment) > 1:
+        parts.append(f'<polyline points="{" ".join(segment)}" class="line"/>')
+    if all(v is None for _, v in points):
+        parts.append(f'<text x="{PAD}" y="{PAD + 12}" class="lbl-left">no data</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 # -- flow diagram ------------------------------------------------------------------------------------
 _EDGE_KEYS = {"next", "goto", "default", "on_fail", "on_error", "routes", "on_status", "cases", "on_yes", "on_no"}
 _CONDITION_KEYS = {"when"}  # inside a branch case: compared values, not node names
