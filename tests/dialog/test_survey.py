@@ -82,6 +82,18 @@ async def test_a_score_out_of_range_is_asked_again(start, call_store) -> None:
     assert "0 to 10" in (await session.on_event(CallerDtmf("3"))).text
 
 
+async def test_a_digit_whisper_wrote_as_a_word_is_a_score_but_a_refusal_is_not(start, call_store) -> None:
+    session, _ = await start("survey-soundalike")
+    await serve(session, SERVED_EN)
+    # 8 kHz espeak-ng "I would say four" comes out of whisper as "I would say for"
+    assert "0 to 10" in (await session.on_event(CallerSaid("I would say for", asr_confidence=0.6))).text
+    bye = await session.on_event(CallerSaid("I don't want to", asr_confidence=0.8))  # not a 2
+    assert bye.action == "end" and "answers" not in bye.text
+    await session.finish()
+    record = await call_store.get_call("survey-soundalike")
+    assert (record["csat"], record["survey"]) == ("4", "declined") and "nps" not in record
+
+
 async def test_a_caller_who_declines_hears_goodbye_and_is_not_asked_again(start, call_store) -> None:
     session, _ = await start("survey-no")
     await serve(session, SERVED_EN)

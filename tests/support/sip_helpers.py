@@ -60,25 +60,33 @@ def telephone_event_payloads(digit: str) -> list[bytes]:
 
 def write_pcap(path: Path, audio_ulaw: bytes = b"", digits: str = "", lead_silence_s: float = 0.0) -> float:
     """RTP (PCMU, 20 ms) in a pcap for sipp's play_pcap_audio; returns its duration in seconds."""
+    return write_script_pcap(path, [b"\xff" * int(lead_silence_s * 8000) + audio_ulaw, digits])
+
+
+def write_script_pcap(path: Path, parts: list[bytes | str]) -> float:
+    """A caller's script as one pcap: each part is mu-law audio (bytes) or key presses (str, RFC 4733 events),
+    in order; returns its duration in seconds."""
     packets: list[tuple[float, bytes]] = []
     seq, ts, t = 1000, 16000, 0.0
 
     def rtp(pt: int, payload: bytes, marker: bool = False) -> bytes:
         return struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF, ts, 0x5EED) + payload
 
-    audio = b"\xff" * int(lead_silence_s * 8000) + audio_ulaw
-    audio += b"\xff" * (-len(audio) % 160)
-    for i in range(0, len(audio), 160):
-        packets.append((t, rtp(0, audio[i:i + 160], marker=i == 0)))
-        seq, ts, t = seq + 1, ts + 160, t + 0.02
-    for digit in digits:
-        for payload in telephone_event_payloads(digit):
-            packets.append((t, rtp(101, payload)))
-            seq, t = seq + 1, t + 0.02
-        ts += 800
-        for _ in range(10):  # 200 ms of silence between presses
-            packets.append((t, rtp(0, b"\xff" * 160)))
-            seq, ts, t = seq + 1, ts + 160, t + 0.02
+    for part in parts:
+        if isinstance(part, bytes):
+            audio = part + b"\xff" * (-len(part) % 160)
+            for i in range(0, len(audio), 160):
+                packets.append((t, rtp(0, audio[i:i + 160], marker=i == 0)))
+                seq, ts, t = seq + 1, ts + 160, t + 0.02
+            continue
+        for digit in part:
+            for payload in telephone_event_payloads(digit):
+                packets.append((t, rtp(101, payload)))
+                seq, t = seq + 1, t + 0.02
+            ts += 800
+            for _ in range(10):  # 200 ms of silence between presses
+                packets.append((t, rtp(0, b"\xff" * 160)))
+                seq, ts, t = seq + 1, ts + 160, t + 0.02
     with path.open("wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))  # Ethernet link type
         for when, data in packets:

@@ -88,6 +88,18 @@ def parse_number(text: str) -> int | None:
     return None
 
 
+def short_answer_soundalike(text: str, max_words: int = 5) -> int | None:
+    """A short answer to "from 1 to 5" whose digit whisper wrote as a word: 'I would say for' -> 4, 'free' -> 3.
+
+    Only when exactly one such word is there (several: unclear), for a question whose answer is one small number.
+    """
+    words = tokens(text)
+    found = [w for w in words if w in _SOUNDALIKES]
+    if len(words) > max_words or len(found) != 1:
+        return None
+    return int(_SOUNDALIKES[found[0]])
+
+
 def corrected(words: list[str]) -> list[str]:
     """The words after the caller's last self-correction that follows a number, else all of them.
 

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from voicebot.dialog.datetimes import parse_date, parse_time, say_date, say_time
-from voicebot.dialog.numbers import parse_digits, parse_number, tokens
+from voicebot.dialog.numbers import parse_digits, parse_number, short_answer_soundalike, tokens
 from voicebot.dialog.schema import AskNode
 from voicebot.dialog.text import fold
 
+SCORE_MAX = 10  # a number question up to this (a survey's score) takes whisper's soundalikes of one digit
 # Folded (no diacritics) words and phrases; phrases are matched before single words.
 _YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "absolutely", "definitely",
         "certainly", "indeed", "tak", "jasne", "zgadza", "dobrze", "oczywiscie", "pewnie", "owszem", "zgoda",
@@ -88,7 +89,11 @@ def extract(node: AskNode, text: str, now: datetime, language: str = "en") -> An
     if kind == "digits":
         return digits(text, node)
     if kind == "number":
-        return number(parse_number(text), node)
+        value = parse_number(text)
+        if value is None and node.max_value is not None and node.max_value <= SCORE_MAX \
+                and yes_no(text, language) is None:  # a score ("I would say for"), not "I don't want to"
+            value = short_answer_soundalike(text)
+        return number(value, node)
     if kind == "date":
         d = parse_date(text, now)
         return d.isoformat() if d else None
