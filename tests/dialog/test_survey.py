@@ -7,7 +7,7 @@ import pytest
 
 from voicebot.call_session import CallSession
 from voicebot.config import Settings
-from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
+from voicebot.dialog.types import CallerDtmf, CallerNoInput, CallerSaid, CallInfo
 from voicebot.store.calls import CallStore
 from voicebot.store.surveys import SurveyPicker
 
@@ -106,6 +106,16 @@ async def test_a_caller_who_declines_hears_goodbye_and_is_not_asked_again(start,
     again, _ = await start("survey-no-2")
     bye = await serve(again, SERVED_EN)
     assert "1 to 5" not in bye and "Goodbye" in bye
+
+
+async def test_silence_at_the_survey_ends_with_a_goodbye_not_a_person(start, call_store) -> None:
+    session, _ = await start("survey-silent")
+    await serve(session, SERVED_EN)
+    replies = [await session.on_event(CallerNoInput(waited_s=6)) for _ in range(3)]
+    assert [r.action for r in replies] == ["continue", "continue", "end"] and "Goodbye" in replies[-1].text
+    await session.finish()
+    record = await call_store.get_call("survey-silent")
+    assert (record["survey"], record["outcome"]) == ("declined", "contained")
 
 
 async def test_a_caller_who_hangs_up_during_the_survey_is_not_asked_again(start, call_store) -> None:

@@ -81,3 +81,4 @@ async def test_survey_answered_by_voice_and_keypad_lands_in_the_kpis(
     kpis = await compute_kpis(call_store, time.time() - 3600, time.time())
     assert (kpis.csat, kpis.csat_responses, kpis.nps, kpis.nps_responses) == (4.0, 1, 100.0, 1)  # 9 promotes
     assert kpis.containment == 1.0
+    assert kpis.first_response_ms is not None and kpis.first_response_ms > 0  # the pipeline's turn timings
