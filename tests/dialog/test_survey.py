@@ -94,6 +94,15 @@ async def test_a_digit_whisper_wrote_as_a_word_is_a_score_but_a_refusal_is_not(s
     assert (record["csat"], record["survey"]) == ("4", "declined") and "nps" not in record
 
 
+async def test_a_person_asked_for_during_the_survey_is_a_transfer(start, call_store) -> None:
+    session, _ = await start("survey-human")
+    await serve(session, SERVED_EN)
+    assert (await session.on_event(CallerDtmf("0"))).action == "transfer"  # 0 is no CSAT score: a person
+    await session.finish()
+    record = await call_store.get_call("survey-human")
+    assert (record["survey"], record["outcome"]) == ("unanswered", "transferred")
+
+
 async def test_a_caller_who_declines_hears_goodbye_and_is_not_asked_again(start, call_store) -> None:
     session, _ = await start("survey-no")
     await serve(session, SERVED_EN)

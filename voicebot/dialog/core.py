@@ -520,6 +520,8 @@ class FlowMachine:
                 fx.append(RunAction(name, node.action, self.context(st)))
                 return
             elif isinstance(node, TransferNode):
+                if st.survey == "asked":
+                    st.survey = "left"  # to a person ("0", "a human please") in the middle of the survey
                 reason = st.reason if name == "handoff" and st.reason else node.reason
                 if not self.hours.is_open(at):
                     st.reason = reason
