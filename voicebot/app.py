@@ -144,7 +144,8 @@ def assemble_services(settings: Settings, models: SharedModels | None, store: Ca
     done (its CRM client)."""
     # One callback store for the dialog (outside business hours) and the lines (a failed transfer).
     callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
-    surveys = SurveyPicker(store.client, store.keys, settings.survey) if store is not None else None
+    surveys = SurveyPicker(store.client, store.keys, settings.survey,
+                           retention_days=settings.privacy.retention_days) if store is not None else None
     engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None, surveys=surveys)
     return CallServices(
         settings=settings, models=models, dialog=engine, store=store,

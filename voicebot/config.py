@@ -345,7 +345,8 @@ class SurveySettings(_Section):
     share: float = Field(1.0, ge=0, le=1, description="share of served calls that are asked (0.2 = one in five, "
                          "drawn at random per call)")
     ask_again_days: int = Field(90, ge=1, description="a caller who was asked (answered, declined or hung up) is "
-                                "not asked again from the same number for this many days")
+                                "not asked again from the same number for this many days (at most "
+                                "privacy.retention_days: the number is not kept longer)")
 
 
 class KpiSettings(_Section):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.ports import free_port
 from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.types import CallerDtmf, CallerNoInput, CallerSaid, CallInfo
 from voicebot.store.calls import CallStore
+from voicebot.store.connection import connect
 from voicebot.store.surveys import SurveyPicker
 
 NUMBER = "+48600100200"
@@ -150,3 +152,18 @@ async def test_off_not_drawn_or_not_served_means_no_survey(start, settings, call
     unserved, _ = await start("survey-unserved", number="+48600333444")
     bye = await serve(unserved, ("I want to say goodbye now",))
     assert "1 to 5" not in bye
+
+
+async def test_the_number_is_kept_no_longer_than_calls_and_a_dead_redis_means_no_survey(settings, call_store) -> None:
+    cfg = survey_on(settings).survey
+    picker = SurveyPicker(call_store.client, call_store.keys, cfg, retention_days=7)
+    assert await picker.offer(NUMBER)
+    await picker.asked(NUMBER)
+    assert not await picker.offer(NUMBER)
+    assert 6 * 86400 < await call_store.client.ttl(call_store.keys.survey_asked(NUMBER)) <= 7 * 86400
+    dead = connect(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    try:
+        assert not await SurveyPicker(dead, call_store.keys, cfg).offer("+48600555666")  # not asked twice by mistake
+        await SurveyPicker(dead, call_store.keys, cfg).asked("+48600555666")  # logged, the call goes on
+    finally:
+        await dead.aclose()

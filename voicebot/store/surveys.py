@@ -1,8 +1,8 @@
 """Which calls hear the post-call survey, and who is not asked again (`survey:asked:{number}`, keys.py).
 
 A call is picked with probability `survey.share` unless its number was asked within `survey.ask_again_days`
-(whatever the caller did then: answered, said no, or hung up). A slow or absent Redis never delays the
-greeting: the check gives up after a moment and the call is simply not surveyed.
+(whatever the caller did then: answered, said no, or hung up; at most privacy.retention_days). A slow or absent
+Redis never delays the greeting: the check gives up after a moment and the call is simply not surveyed.
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ REDIS_WAIT_S = 0.3  # the check runs before the greeting: the caller must not wa
 
 class SurveyPicker:
     def __init__(self, client: aioredis.Redis, keys: Keys, settings: SurveySettings,
-                 draw: Callable[[], float] = random.random) -> None:
+                 draw: Callable[[], float] = random.random, retention_days: int | None = None) -> None:
         self.client = client
         self.keys = keys
         self.settings = settings
         self.draw = draw
+        # A number is never kept longer than the calls it came from (privacy.retention_days).
+        self.keep_days = min(settings.ask_again_days, retention_days or settings.ask_again_days)
 
     async def offer(self, number: str) -> bool:
         """Ask this call the survey (if the bot serves it)?"""
@@ -47,6 +49,6 @@ class SurveyPicker:
             return
         try:
             await asyncio.wait_for(self.client.set(self.keys.survey_asked(number), "1",
-                                                   ex=self.settings.ask_again_days * 86400), REDIS_WAIT_S)
+                                                   ex=self.keep_days * 86400), REDIS_WAIT_S)
         except Exception as exc:
             log.warning("survey: could not remember that %s was asked (%s)", number[-4:], exc)
