@@ -82,3 +82,28 @@ async def test_survey_answered_by_voice_and_keypad_lands_in_the_kpis(
     assert (kpis.csat, kpis.csat_responses, kpis.nps, kpis.nps_responses) == (4.0, 1, 100.0, 1)  # 9 promotes
     assert kpis.containment == 1.0
     assert kpis.first_response_ms is not None and kpis.first_response_ms > 0  # the pipeline's turn timings
+
+
+async def test_a_caller_who_hangs_up_at_the_survey_is_served_and_not_asked_again(
+        survey_line: SipLine, call_store: CallStore, tmp_path: Path) -> None:
+    parts: list[bytes | str] = []
+    for i, (text, gap_s) in enumerate([("What are your opening hours?", 15), ("No, nothing else.", 9)]):
+        (tmp_path / f"s{i}").mkdir()
+        parts += [espeak_ulaw(text, tmp_path / f"s{i}"), silence(gap_s)]
+    secs = write_script_pcap(tmp_path / "script.pcap", parts)
+    capture = await RtpCapture.open()
+    try:  # the caller hangs up while the CSAT question plays
+        result = await run_sipp("caller_speaks", survey_line.port, tmp_path, {
+            "capture_port": str(capture.port), "pcap": str(tmp_path / "script.pcap"),
+            "greeting_ms": str(GREETING_MS), "listen_ms": str(int(secs * 1000))}, timeout=120)
+    finally:
+        capture.close()
+    call_id = await finished_call(survey_line)
+    record = await call_store.get_call(call_id)
+    turns = await call_store.turns(call_id)
+    said = " | ".join(f"{t.role}: {t.text}" for t in turns)
+    assert result.returncode == 0, said + result.log  # the caller, not the bot, ended the call
+    assert record is not None and any("1 to 5" in t.text for t in turns if t.role == "bot"), said
+    assert (record.get("survey"), record["outcome"]) == ("hung_up", "contained"), said  # served, then gone
+    assert "csat" not in record
+    assert await call_store.client.exists(call_store.keys.survey_asked(record["caller_number"]))  # not again
