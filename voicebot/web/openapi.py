@@ -176,11 +176,7 @@ def openapi_document() -> dict[str, Any]:
                     "calls": {"type": "integer"}, "containment": {"type": ["number", "null"]},
                     "transfer_rate": {"type": ["number", "null"]}, "transfers_by_reason": OBJ,
                     "avg_handling_s": {"type": ["number", "null"]}, "fcr": {"type": ["number", "null"]},
-                    "csat": {"type": ["number", "null"]}, "callbacks_pending": {"type": "integer"},
-                    "nps": {"type": ["number", "null"]}, "nps_responses": {"type": "integer"},
-                    "first_response_ms": {"type": ["number", "null"]}, "avg_bot_s": {"type": ["number", "null"]},
-                    "avg_human_s": {"type": ["number", "null"]}, "cost_per_contact": {"type": ["number", "null"]},
-                    "trend": {"type": "array", "items": OBJ}}},
+                    "csat": {"type": ["number", "null"]}, "callbacks_pending": {"type": "integer"}}},
             },
         },
     }
