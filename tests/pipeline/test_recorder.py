@@ -4,6 +4,8 @@ entry, and a recording that fails without taking the call with it."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -96,3 +98,17 @@ async def test_a_failing_disk_stops_the_recording_not_the_call(call_store: CallS
     recorder.caller(tone(0.1, 300).tobytes())  # later audio is ignored, not an error
     found = await index.get("rec-full")
     assert found is not None and found.state == "failed" and found.error
+
+
+async def test_retention_removes_recordings_whose_index_entry_never_came(call_store: CallStore,
+                                                                          tmp_path: Path) -> None:
+    """A process that died mid-call left a file and no `recording:` entry: retention still deletes it by age."""
+    from voicebot.store.retention import delete_old_calls
+
+    old, recent = tmp_path / "old-call.ogg", tmp_path / "recent-call.ogg"
+    for f in (old, recent):
+        soundfile.write(f, tone(0.5, 300), RATE, format="OGG", subtype="OPUS")
+    ten_days_ago = time.time() - 10 * 86400
+    os.utime(old, (ten_days_ago, ten_days_ago))
+    await delete_old_calls(call_store, 7, recordings_dir=tmp_path)
+    assert not old.exists() and recent.exists()
