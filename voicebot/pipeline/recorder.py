@@ -106,6 +106,9 @@ class CallRecorder:
         self._t0 = time.monotonic()
         self._lock = asyncio.Lock()  # one write at a time, in order
         self._flusher: asyncio.Task[None] | None = None
+        # Stops the flusher between writes: cancelling it inside a write would leave the encoder thread
+        # running while close() starts the next write on the same file.
+        self._stop = asyncio.Event()
         self.error = ""
 
     @classmethod
@@ -143,8 +146,9 @@ class CallRecorder:
             self._timeline.clear_bot(self._now())
 
     async def _flush_forever(self) -> None:
-        while self._file is not None:
-            await asyncio.sleep(FLUSH_EVERY_S)
+        while self._file is not None and not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), FLUSH_EVERY_S)
             await self._write(self._now() - int(FLUSH_LAG_S * self.rate))
 
     async def _write(self, upto: int) -> None:
@@ -171,12 +175,16 @@ class CallRecorder:
                 self.error = self.error or f"{type(exc).__name__}: {exc}"
 
     async def close(self) -> None:
-        """The call ended: the rest of the audio (bot audio never played is left out), then the index entry."""
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+        """The call ended: the rest of the audio (bot audio never played is left out), then the index entry.
+        Never raises: the call's own record is written after this."""
+        self._stop.set()
+        try:
+            if self._flusher is not None:
                 await self._flusher
-        await self._write(max(self._timeline.caller_end, self._now()))
+            await self._write(max(self._timeline.caller_end, self._now()))
+        except Exception as exc:
+            log.exception("call %s: finishing the recording %s failed", self.call_id, self.path)
+            self.error = self.error or f"{type(exc).__name__}: {exc}"
         await self._close_file()
         seconds = self._timeline.written / self.rate
         try:
