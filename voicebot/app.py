@@ -48,6 +48,7 @@ from voicebot.pipeline.services import CallServices
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect, ping, resolve_redis_url
 from voicebot.store.keys import Keys
+from voicebot.store.recordings import RecordingIndex
 from voicebot.store.redact import redact
 from voicebot.web import account, api, auth, dashboard, flows_admin, handoffs, health, supervisor
 from voicebot.web.flow_sync import apply_live_flows
@@ -147,6 +148,7 @@ def assemble_services(settings: Settings, models: SharedModels | None, store: Ca
     return CallServices(
         settings=settings, models=models, dialog=engine, store=store,
         write_handoff=handoff_writer(settings), callbacks=callbacks, drain=drain,
+        recordings=RecordingIndex(store) if store is not None and settings.privacy.record_audio else None,
     )
 
 

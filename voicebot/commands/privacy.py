@@ -38,7 +38,8 @@ async def _purge(settings: Settings, days: int) -> int:
     client = connect(url)
     keys = Keys(settings.redis.prefix)
     try:
-        n = await delete_old_calls(CallStore(client, keys), days)
+        n = await delete_old_calls(CallStore(client, keys), days,
+                                   recordings_dir=settings.path(settings.privacy.recordings_dir))
         await AuditLog(client, keys).record("cli", "retention.delete", "calls", f"{n} older than {days} days")
         return n
     finally:

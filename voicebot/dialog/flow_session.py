@@ -42,6 +42,8 @@ class FlowSession:
         self.tracker = tracker
         self.state = core.DialogState(variables={
             **runtime.variables, "caller_number": call.caller_number, "language": loaded.flow.language,
+            # the notice follows what really happens on this call, not only the setting
+            **({"record_audio": call.recorded} if call.recorded is not None else {}),
         })
         self.callback_id: str | None = None
 

@@ -16,6 +16,9 @@ P call:{id}:turns               stream   transcript turns (role, text, intent, c
                                          timings as JSON); PII redacted before writing
 P calls:by_time                 zset     call id -> start time (epoch s); for listing and retention
 P calls:live                    set      ids of calls in progress in any process
+P recording:{call_id}           hash     the call's audio recording: path of the file (Ogg Opus, caller left,
+                                         bot right), content type, seconds, state (complete|failed),
+                                         error; deleted with the call (retention)
 P caller:{number}               hash     returning-caller memory: name, last case, last call time
 P handoff:{id}                  string   handoff package (JSON) for the agent screen-pop
 P handoffs:by_time              zset     handoff id -> time
@@ -70,6 +73,9 @@ class Keys:
     @property
     def calls_live(self) -> str:
         return f"{self.prefix}calls:live"
+
+    def recording(self, call_id: str) -> str:
+        return f"{self.prefix}recording:{call_id}"
 
     def caller(self, number: str) -> str:
         return f"{self.prefix}caller:{number}"

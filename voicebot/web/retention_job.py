@@ -17,13 +17,14 @@ INTERVAL_S = 3600
 
 
 async def _loop(app: web.Application, stop: asyncio.Event) -> None:
-    days = app[SETTINGS].privacy.retention_days
+    settings = app[SETTINGS]
+    days, recordings_dir = settings.privacy.retention_days, settings.path(settings.privacy.recordings_dir)
     while not stop.is_set():
         try:
             # Several workers share one Redis: the first to claim this round runs it, the others skip it.
             mine = await app[REDIS].set(app[STORE_KEYS].job("retention"), app[DRAIN].worker, nx=True,
                                         ex=INTERVAL_S - 60)
-            n = await delete_old_calls(app[CALL_STORE], days) if mine else 0
+            n = await delete_old_calls(app[CALL_STORE], days, recordings_dir=recordings_dir) if mine else 0
             if n:
                 log.info("retention: deleted %d call(s) older than %d days", n, days)
                 await app[AUDIT].record("system", "retention.delete", "calls", f"{n} older than {days} days")
