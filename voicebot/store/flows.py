@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from voicebot.store.errors import Invalid, NotFound
 from voicebot.store.keys import Keys
 
-_ID_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+FLOW_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
 MAX_VERSION = 2**31 - 1  # far more versions than anyone saves; bigger numbers cannot exist
 
 
@@ -43,7 +43,7 @@ class FlowSummary:
 
 
 def check_ids(flow_id: str, lang: str) -> None:
-    if not _ID_RE.match(flow_id) or not _ID_RE.match(lang):
+    if not FLOW_ID.match(flow_id) or not FLOW_ID.match(lang):
         raise Invalid("flow id and language: lower-case letters, digits, _ or -")
 
 

@@ -68,13 +68,22 @@ def session_only(handler: Any) -> Any:
     return handler
 
 
+def access_of(handler: Any) -> str:
+    """"public", "admin" or "user" (any logged-in role), as the markers above set it."""
+    return getattr(handler, _ACCESS_ATTR, "user")
+
+
+def is_session_only(handler: Any) -> bool:
+    return getattr(handler, _SESSION_ONLY_ATTR, False)
+
+
 def _access(request: web.Request) -> str:
     route = request.match_info.route
     if route.resource is None or isinstance(route.resource, web.StaticResource):
         return "public"  # CSS/JS, and 404/405 answers from the router
     if request.path.startswith(SELF_AUTHENTICATING_PREFIXES):
         return "public"
-    return getattr(route.handler, _ACCESS_ATTR, "user")
+    return access_of(route.handler)
 
 
 def is_api(request: web.Request) -> bool:
@@ -184,7 +193,7 @@ def _check_token_limits(request: web.Request) -> None:
     token = request.get(CURRENT_TOKEN)
     if token is None:
         return
-    if getattr(request.match_info.route.handler, _SESSION_ONLY_ATTR, False):
+    if is_session_only(request.match_info.route.handler):
         raise http_error(request, web.HTTPForbidden, "API tokens cannot do this (tokens and passwords); log in")
     if token.read_only and request.method in UNSAFE_METHODS:
         raise http_error(request, web.HTTPForbidden, "this API token is read-only (scope read)")
