@@ -9,7 +9,7 @@ import pytest
 from voicebot.app import create_app
 from voicebot.appkeys import FLOW_REGISTRY, FLOW_STORE
 from voicebot.config import PROJECT_ROOT
-from voicebot.web.flow_sync import apply_live_flows
+from voicebot.jobs.flow_sync import apply_live_flows
 from voicebot.web.flowcheck import seed_flows
 
 EN_FLOW = (PROJECT_ROOT / "dialogs" / "customer_service.en.yaml").read_text(encoding="utf-8")

@@ -14,10 +14,10 @@ from aiohttp import web
 from voicebot.appkeys import (
     AUDIT,
     CALL_STORE,
-    CURRENT_SESSION,
+    CURRENT_LOGIN_SESSION,
     CURRENT_USER,
     FLOW_STORE,
-    SESSIONS,
+    LOGIN_SESSIONS,
     TOKENS,
     USERS,
 )
@@ -84,7 +84,7 @@ async def openapi(request: web.Request) -> dict[str, Any]:
 @operation("Who am I", Me)
 async def me(request: web.Request) -> Me:
     u = request[CURRENT_USER]
-    session = request.get(CURRENT_SESSION)
+    session = request.get(CURRENT_LOGIN_SESSION)
     # Scripts using the session cookie read their CSRF token here (same-origin only: no CORS headers).
     return Me(name=u.name, role=u.role, csrf=session.csrf if session else None)
 
@@ -211,7 +211,7 @@ async def delete_user(request: web.Request, path: UserPath) -> Deleted:
     if name == request[CURRENT_USER].name:
         raise Invalid("you cannot delete yourself")
     await request.app[USERS].delete(name)  # ends their sessions and tokens (their epoch moves on)
-    await request.app[SESSIONS].delete_for_user(name)
+    await request.app[LOGIN_SESSIONS].delete_for_user(name)
     await request.app[TOKENS].revoke_all(name)
     await request.app[AUDIT].record(request[CURRENT_USER].name, "user.delete", f"user:{name}")
     return Deleted(deleted=name)
@@ -239,7 +239,7 @@ async def change_user(request: web.Request, path: UserPath, body: UserChange) ->
         changed.append("password")
     if not changed:
         raise Invalid("give role and/or password")
-    await request.app[SESSIONS].delete_for_user(name)
+    await request.app[LOGIN_SESSIONS].delete_for_user(name)
     await request.app[TOKENS].revoke_all(name)
     await request.app[AUDIT].record(me, "user.change", f"user:{name}", ", ".join(changed))
     return await users.require(name)

@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from voicebot.appkeys import CURRENT_SESSION, CURRENT_TOKEN, CURRENT_USER, SESSIONS, SETTINGS, TOKENS, USERS
+from voicebot.appkeys import CURRENT_LOGIN_SESSION, CURRENT_TOKEN, CURRENT_USER, LOGIN_SESSIONS, SETTINGS, TOKENS, USERS
 from voicebot.store.errors import Conflict, Invalid, NotFound
 from voicebot.store.users import User
 
@@ -114,20 +114,20 @@ async def _identify(request: web.Request) -> None:
         request[CURRENT_USER], request[CURRENT_TOKEN] = found
         return
     token = request.cookies.get(SESSION_COOKIE, "")
-    session = await app[SESSIONS].get(token) if token else None
+    session = await app[LOGIN_SESSIONS].get(token) if token else None
     if session is None:
         return
     user = await app[USERS].get(session.user)
     # deleted since login, or password/role changed (in another browser, or by an admin)
     if user is None or session.epoch != await app[USERS].epoch(user.name):
-        await app[SESSIONS].delete(session.token)
+        await app[LOGIN_SESSIONS].delete(session.token)
         return
     request[CURRENT_USER] = user
-    request[CURRENT_SESSION] = session
+    request[CURRENT_LOGIN_SESSION] = session
 
 
 async def _check_csrf(request: web.Request) -> None:
-    session = request.get(CURRENT_SESSION)
+    session = request.get(CURRENT_LOGIN_SESSION)
     if session is None:  # API token: no cookie involved
         return
     sent = request.headers.get(CSRF_HEADER, "")
