@@ -172,7 +172,7 @@ async def create_version(request: web.Request, path: FlowPath, body: NewFlowVers
 @routes.post("/api/flows/{flow_id}/{lang}/publish")
 @admin_only
 @operation("Run the flow's tests and make the version live in every process", FlowLive, path=FlowPath,
-           body=VersionChoice, errors=(404, 409), description="Refused (409) when a flow test fails.")
+           body=VersionChoice, errors=(404, 409, 422), description="Refused (409) when a flow test fails.")
 async def publish_version(request: web.Request, path: FlowPath, body: VersionChoice) -> FlowLive:
     await flow_ops.publish(request.app, request[CURRENT_USER].name, path.flow_id, path.lang, body.version)
     return FlowLive(flow_id=path.flow_id, lang=path.lang, live=body.version)
@@ -181,7 +181,7 @@ async def publish_version(request: web.Request, path: FlowPath, body: VersionCho
 @routes.post("/api/flows/{flow_id}/{lang}/rollback")
 @admin_only
 @operation("Make an earlier version live again (tests run again)", FlowLive, path=FlowPath, body=VersionChoice,
-           errors=(404, 409))
+           errors=(404, 409, 422))
 async def rollback_version(request: web.Request, path: FlowPath, body: VersionChoice) -> FlowLive:
     await flow_ops.rollback(request.app, request[CURRENT_USER].name, path.flow_id, path.lang, body.version)
     return FlowLive(flow_id=path.flow_id, lang=path.lang, live=body.version)
