@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, WrapSerializer
 
 from voicebot.store.audit import AuditEntry
 from voicebot.store.calls import TurnRecord
-from voicebot.store.flows import FLOW_ID, MAX_VERSION, FlowSummary
+from voicebot.store.flows import FLOW_ID, FlowSummary
 from voicebot.store.handoffs import HANDOFF_ID
 from voicebot.store.tokens import ApiToken
 from voicebot.store.users import Role, User
@@ -34,7 +34,7 @@ class FlowPath(BaseModel):
 
 
 class FlowVersionPath(FlowPath):
-    version: int = Field(ge=1, le=MAX_VERSION)
+    version: int  # any number: one that cannot exist (0, 2**64) is simply not found (404)
 
 
 class CallPath(BaseModel):
@@ -67,7 +67,7 @@ class NewFlowVersion(Body):
 
 
 class VersionChoice(Body):
-    version: int = Field(ge=1, le=MAX_VERSION)
+    version: int  # as in FlowVersionPath: an unknown version is a 404
 
 
 class NewUser(Body):
