@@ -12,7 +12,7 @@ import difflib
 import json
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
@@ -129,7 +129,3 @@ def diff(old: FlowVersion, new: FlowVersion) -> str:
         old.yaml.splitlines(keepends=True), new.yaml.splitlines(keepends=True),
         fromfile=f"v{old.version}", tofile=f"v{new.version}",
     ))
-
-
-def version_json(v: FlowVersion) -> dict:
-    return asdict(v)
