@@ -123,7 +123,7 @@ class Keys:
     def user_epoch(self, name: str) -> str:
         return f"{self.prefix}userepoch:{name}"
 
-    def session(self, token: str) -> str:
+    def login_session(self, token: str) -> str:
         return f"{self.prefix}session:{token}"
 
     def login_attempts(self, who: str) -> str:
