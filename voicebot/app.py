@@ -45,6 +45,7 @@ from voicebot.lines.softphone import SoftphoneServices
 from voicebot.lines.twilio_web import twilio_ctx
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
+from voicebot.store.callers import CallerStore
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect, ping, resolve_redis_url
 from voicebot.store.keys import Keys
@@ -143,7 +144,9 @@ def assemble_services(settings: Settings, models: SharedModels | None, store: Ca
     done (its CRM client)."""
     # One callback store for the dialog (outside business hours) and the lines (a failed transfer).
     callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
-    engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None)
+    callers = CallerStore(store.client, store.keys, store.buffer, store.redact) \
+        if store is not None and settings.privacy.caller_profiles else None
+    engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None, callers=callers)
     return CallServices(
         settings=settings, models=models, dialog=engine, store=store,
         write_handoff=handoff_writer(settings), callbacks=callbacks, drain=drain,

@@ -315,6 +315,9 @@ class PrivacySettings(_Section):
                                             "only")
     retention_days: int = Field(90, ge=1, description="calls older than this are deleted")
     record_audio: bool = Field(False, description="record call audio (the greeting then tells the caller)")
+    caller_profiles: bool = Field(True, description="remember returning callers by number (name from the CRM, "
+                                  "last contacts, open case; deleted with the calls at retention and by "
+                                  "`voicebot privacy forget`); withheld numbers never get one")
 
 
 class ClusterSettings(_Section):
