@@ -57,8 +57,8 @@ class FlowSession:
 
     async def start(self) -> BotReply:
         self.profile = await self._read_profile()
-        if self.profile:  # {caller.name}, {caller.case.item}; conditions on caller.case.kind
-            self.state.results[templates.PROFILE_VARIABLE] = self.profile
+        if self.profile:  # {caller.name}, {caller.case.item}; conditions on caller.case.kind (empty = missing)
+            self.state.results[templates.PROFILE_VARIABLE] = {k: v for k, v in self.profile.items() if v}
         return await self._advance(core.Start(self.runtime.clock()))
 
     async def _read_profile(self) -> dict[str, Any] | None:
