@@ -20,6 +20,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from voicebot.store.audit import AuditLog
 from voicebot.store.buffer import WriteBuffer
 from voicebot.store.keys import Keys
 from voicebot.store.redact import redact_value
@@ -31,14 +32,15 @@ _BATCH = 500  # ids read per round when forgetting a number
 
 
 def profile_number(number: str) -> str | None:
-    """The number a profile is kept under, or None for a withheld/anonymous/non-phone caller id.
+    """The number a profile is kept under (its digits), or None for a withheld/anonymous/non-phone caller id.
 
-    "+48 600-100-200" and "+48600100200" are one caller; "tel:" / "sip:" prefixes are dropped."""
+    "+48 600-100-200", "+48600100200" and "48600100200" (a SIP From without the +) are one caller; "tel:" /
+    "sip:" prefixes and a SIP host are dropped."""
     text = _SEPARATORS.sub("", (number or "").strip().lower())
     for prefix in ("tel:", "sip:"):
         text = text.removeprefix(prefix)
     text = text.split("@", 1)[0]
-    return text if _PHONE.match(text) else None
+    return text.removeprefix("+") if _PHONE.match(text) else None
 
 
 def _same_caller(stored: object, number: str) -> bool:
@@ -176,3 +178,11 @@ class CallerStore:
                 p.zrem(index, *batch)
                 await p.execute()
         return len(gone)
+
+
+async def forget_caller(callers: CallerStore, audit: AuditLog, number: str, who: str) -> dict[str, int]:
+    """`forget`, then the audit entry (who, the number, what was deleted): the CLI and the admin page."""
+    counts = await callers.forget(number)
+    await audit.record(who, "privacy.forget", profile_number(number) or number,
+                       ", ".join(f"{n} {what}" for what, n in counts.items()))
+    return counts
