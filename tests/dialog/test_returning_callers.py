@@ -72,8 +72,11 @@ async def test_withheld_number_gets_no_profile_and_a_new_caller_no_name(engine_f
     assert await call_store.client.zcard(call_store.keys.callers_by_time) == 0
     # A number the CRM does not know: a profile with the case, greeted without a name.
     await _call(engine, call_store, "+48700000001", "u1", [CallerSaid("I want to make a complaint")])
-    again = await _call(engine, call_store, "+48700000001", "u2", [])
+    again = await _call(engine, call_store, "+48700000001", "u2", [CallerDtmf("1")])
     assert again[0].endswith("Are you calling about the complaint from your last call?") and ", ." not in again[0]
+    assert "handles complaints" in again[1]
+    record = await call_store.get_call("u2")
+    assert record["outcome"] == "transferred" and record["transfer_reason"] == "complaint"
     await engine.close()
 
 
