@@ -1,5 +1,6 @@
 """A small demo CRM (aiohttp app factory) the default flow's webhooks talk to: sample orders, free
-appointment slots, appointments by phone number (to move or cancel), returns, address and contact changes.
+appointment slots, appointments by phone number (to move or cancel), returns, address and contact changes,
+customers by phone number (the returning caller's name).
 `voicebot serve --demo-crm` and the tests start it.
 
 `delay_s` / `fail_status` make it slow or failing on purpose, to show what callers hear when a real
