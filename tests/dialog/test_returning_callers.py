@@ -6,14 +6,16 @@ from __future__ import annotations
 from tests.support.ports import free_port
 from voicebot.call_session import CallSession
 from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
+from voicebot.escalation.handoff import write_handoff
 from voicebot.store.callers import CallerStore
 from voicebot.store.connection import connect
+from voicebot.store.handoffs import HandoffStore
 
 
 async def _call(engine, store, number: str, call_id: str, turns: list, language: str = "en") -> list[str]:
     """One typed call; returns what the bot said, greeting first."""
     info = CallInfo(call_id=call_id, caller_number=number, language=language)
-    session = CallSession(info, engine.new_session(info), store)
+    session = CallSession(info, engine.new_session(info), store, write_handoff=write_handoff)
     said = [(await session.begin()).text]
     for event in turns:
         said.append((await session.on_event(event)).text)
@@ -77,6 +79,10 @@ async def test_withheld_number_gets_no_profile_and_a_new_caller_no_name(engine_f
     assert "handles complaints" in again[1]
     record = await call_store.get_call("u2")
     assert record["outcome"] == "transferred" and record["transfer_reason"] == "complaint"
+    # The agent's package carries the earlier call: the open complaint and when it was opened.
+    package = await HandoffStore(call_store.client, call_store.keys).get(record["handoff_id"])
+    assert package["caller_profile"]["case"]["kind"] == "complaint"
+    assert package["caller_profile"]["case"]["call_id"] == "u1"
     await engine.close()
 
 

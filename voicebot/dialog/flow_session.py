@@ -212,4 +212,5 @@ class FlowSession:
             "served": self.state.served and self.state.attempts == 0 and not self.state.confirm_end,
             # Per-turn confidence/frustration/signals for the handoff package (voicebot/escalation/handoff.py).
             "escalation_history": self.tracker.history(),
+            "caller_profile": dict(self.profile or {}),  # the returning caller, for the handoff package
         }
