@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from playwright.async_api import expect
+
 from tests.web.conftest import seed_calls
+from tests.web.test_browser_ui import _login, browser  # noqa: F401 - the browser fixture
 from voicebot.appkeys import CALL_STORE
 from voicebot.store.callers import CallerStore
 
@@ -43,3 +47,20 @@ async def test_supervisor_cannot_forget_callers(web_server, make_client) -> None
         assert r.status == 403
     async with sup.http.post(sup.url("/admin/privacy/forget"), data={"number": "+48500100200", "csrf": sup.csrf}) as r:
         assert r.status == 403
+
+
+@pytest.mark.slow
+async def test_admin_forgets_a_caller_in_the_browser(browser, web_server, output_dir) -> None:  # noqa: F811
+    """Headless Chromium: the nav's Privacy page, the form, the result, and the audit trail's entry."""
+    store = web_server.app[CALL_STORE]
+    await seed_calls(store)
+    page = await _login(browser, str(web_server.make_url("")), "admin")
+    await page.click("nav >> text=Privacy")
+    await page.fill("input[name=number]", "+48 600 700 800")
+    await page.click("#forget button[type=submit]")
+    await expect(page.locator("#forgotten")).to_contain_text("Forgot +48 600 700 800: 0 profile, 1 call(s)")
+    await page.screenshot(path=str(output_dir / "web-privacy-forget.png"), full_page=True)
+    assert await store.get_call("call-angry") is None
+    await page.goto("/admin/audit")
+    await expect(page.locator("#audit tbody tr").first).to_contain_text("privacy.forget")
+    assert page.errors == []  # type: ignore[attr-defined]
