@@ -89,16 +89,16 @@ class CallerStore:
 
         async def op() -> None:
             pkey = self.keys.caller(key)
-            old = await self.client.hmget(pkey, ["contacts", "calls"])
-            contacts = [contact, *json.loads(old[0] or "[]")][:MAX_CONTACTS]
+            contacts = [contact, *json.loads(await self.client.hget(pkey, "contacts") or "[]")][:MAX_CONTACTS]
             fields = {"number": key, "language": language, "last_call_at": str(now),
-                      "calls": str(int(old[1] or 0) + 1), "contacts": json.dumps(contacts, ensure_ascii=False)}
+                      "contacts": json.dumps(contacts, ensure_ascii=False)}
             if name:
                 fields["name"] = name
             if opened:
                 fields["case"] = json.dumps(opened, ensure_ascii=False)
             async with self.client.pipeline(transaction=True) as p:
                 p.hset(pkey, mapping=fields)
+                p.hincrby(pkey, "calls", 1)  # two calls from one number ending together both count
                 if close_case and not opened:
                     p.hdel(pkey, "case")
                 p.zadd(self.keys.callers_by_time, {key: now})
