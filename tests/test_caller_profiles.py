@@ -92,6 +92,11 @@ async def test_forget_deletes_profile_calls_handoffs_callbacks_of_that_number_on
     assert [r.number for r in remaining] == ["+48700700700"]
     assert await call_store.get_call("b1") is not None and await callers.get("+48700700700") is not None
     assert await call_store.recent_call_ids() == ["b1"]
+    # A call in progress is kept (it would write its record again) and the count says so.
+    await call_store.start_call("live-1", caller_number="+48600100200", language="pl")
+    again = await callers.forget("+48600100200")
+    assert again["calls"] == 0 and again["calls in progress, not deleted"] == 1
+    assert await call_store.get_call("live-1") is not None
     entry = (await audit.recent(1))[0]
     assert (entry.who, entry.action, entry.target) == ("admin", "privacy.forget", "48600100200")
     assert "2 calls" in entry.detail

@@ -132,13 +132,17 @@ class CallerStore:
         await self.buffer.settle()
         profile = await self.client.delete(self.keys.caller(key))
         await self.client.zrem(self.keys.callers_by_time, key)
-        calls = await self._forget_calls(key)
+        calls, live = await self._forget_calls(key)
         handoffs = await self._forget_json(self.keys.handoffs_by_time, self.keys.handoff, "caller_number", key)
         callbacks = await self._forget_json(self.keys.callbacks, self.keys.callback, "number", key)
-        return {"profile": profile, "calls": calls, "handoffs": handoffs, "callbacks": callbacks}
+        counts = {"profile": profile, "calls": calls, "handoffs": handoffs, "callbacks": callbacks}
+        return counts | ({"calls in progress, not deleted": live} if live else {})
 
-    async def _forget_calls(self, number: str) -> int:
+    async def _forget_calls(self, number: str) -> tuple[int, int]:
+        """(calls deleted, calls of the number still in progress). A call in progress is kept: it would write
+        its record again, outside the index that retention follows; forget the number again once it ended."""
         ids = await self.client.zrange(self.keys.calls_by_time, 0, -1)
+        live = await self.client.smembers(self.keys.calls_live)
         gone: list[str] = []
         for i in range(0, len(ids), _BATCH):
             batch = ids[i:i + _BATCH]
@@ -147,15 +151,16 @@ class CallerStore:
                     p.hget(self.keys.call(cid), "caller_number")
                 callers = await p.execute()
             gone += [cid for cid, caller in zip(batch, callers, strict=True) if _same_caller(caller, number)]
+        kept = [cid for cid in gone if cid in live]
+        gone = [cid for cid in gone if cid not in live]
         for i in range(0, len(gone), _BATCH):
             batch = gone[i:i + _BATCH]
             async with self.client.pipeline(transaction=True) as p:
                 for cid in batch:
                     p.delete(self.keys.call(cid), self.keys.turns(cid))
                 p.zrem(self.keys.calls_by_time, *batch)
-                p.srem(self.keys.calls_live, *batch)
                 await p.execute()
-        return len(gone)
+        return len(gone), len(kept)
 
     async def _forget_json(self, index: str, key_of: Callable[[str], str], field: str, number: str) -> int:
         """Entries of a zset index whose JSON document names `number` in `field`: deleted with their index entry."""
