@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from tests.support.ports import free_port
 from voicebot.call_session import CallSession
+from voicebot.config import PROJECT_ROOT
+from voicebot.dialog.flowtests import run_flow_tests
 from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
 from voicebot.escalation.handoff import write_handoff
 from voicebot.store.callers import CallerStore
@@ -94,3 +96,15 @@ async def test_a_caller_profile_that_cannot_be_read_greets_as_new(engine_factory
     assert (await call_store.get_call("down"))["outcome"] == "abandoned"  # the call record is still written
     await engine.close()
     await down.aclose()
+
+
+async def test_flow_tests_check_the_returning_callers_greeting_before_publishing() -> None:
+    """An admin's draft that drops the name from the welcome fails the shipped returning-caller conversation."""
+    flow = (PROJECT_ROOT / "dialogs" / "customer_service.en.yaml").read_text(encoding="utf-8")
+    cases = (PROJECT_ROOT / "dialogs" / "tests" / "customer_service.en.yaml").read_text(encoding="utf-8")
+    results = {r.name: r for r in await run_flow_tests(flow, cases)}
+    name = "returning caller is offered the open return and continues it without the order number"
+    assert results[name].passed, results[name].failures
+    draft = flow.replace('"Good to hear from you again, {caller.name}."', '"Welcome back."')
+    results = {r.name: r for r in await run_flow_tests(draft, cases)}
+    assert not results[name].passed and "greeting" in results[name].failures[0]

@@ -56,7 +56,8 @@ class FlowSession:
         return self.loaded.flow.language
 
     async def start(self) -> BotReply:
-        self.profile = await self._read_profile()
+        if self.profile is None:  # (flow test conversations give one)
+            self.profile = await self._read_profile()
         if self.profile:  # {caller.name}, {caller.case.item}; conditions on caller.case.kind (empty = missing)
             self.state.results[templates.PROFILE_VARIABLE] = {k: v for k, v in self.profile.items() if v}
         return await self._advance(core.Start(self.runtime.clock()))
