@@ -3,6 +3,7 @@ the shipped flows. A second call from the same number is greeted by name and off
 
 from __future__ import annotations
 
+from tests.dialog.test_flow_validation import MINIMAL, errors_of
 from tests.support.ports import free_port
 from voicebot.call_session import CallSession
 from voicebot.config import PROJECT_ROOT
@@ -108,3 +109,20 @@ async def test_flow_tests_check_the_returning_callers_greeting_before_publishing
     draft = flow.replace('"Good to hear from you again, {caller.name}."', '"Welcome back."')
     results = {r.name: r for r in await run_flow_tests(draft, cases)}
     assert not results[name].passed and "greeting" in results[name].failures[0]
+
+
+def test_a_broken_profile_section_is_refused_with_named_errors() -> None:
+    text = MINIMAL.replace("    next: thanks", "    known: name\n    next: thanks") + """
+profile:
+  lookup: find_me
+  name: "{customer.first_name}"
+  cases:
+    - kind: return
+      when: {intent: refund}
+  close_when:
+    - {visited: nowhere}
+"""
+    errors = {(e.rule, e.path) for e in errors_of(text)}
+    assert errors == {("undefined_variable", "nodes.ask_name.known"), ("unknown_action", "profile.lookup"),
+                      ("unknown_intent", "profile.cases.0.when.intent"),
+                      ("unknown_target", "profile.close_when.0.visited")}
