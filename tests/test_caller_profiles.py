@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -125,3 +126,17 @@ def test_cli_forget_refuses_a_non_number_and_forgets_a_number(redis_prefix: str)
                         env=env, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "forgot +48600100299: 0 profile, 0 calls, 0 handoffs, 0 callbacks" in ok.stdout
+
+
+async def test_cli_purge_deletes_old_profiles_with_the_old_calls(call_store: CallStore, redis_prefix: str) -> None:
+    callers = CallerStore(call_store.client, call_store.keys)
+    await callers.record_call("+48600000009", call_id="ancient", outcome="contained", language="pl",
+                              at=time.time() - 100 * DAY)
+    await callers.record_call("+48600000010", call_id="recent", outcome="contained", language="pl")
+    env = {"VOICEBOT_REDIS_PREFIX": redis_prefix, "REDIS_URL": TEST_REDIS_URL, "PATH": "/usr/bin:/bin"}
+    run = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "voicebot", "privacy", "purge"],
+                                  cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert await callers.get("+48600000009") is None and await callers.get("+48600000010") is not None
+    entries = await AuditLog(call_store.client, call_store.keys).recent(5)
+    assert any(e.target == "caller profiles" and e.detail.startswith("1 older than 90 days") for e in entries)
