@@ -36,6 +36,7 @@ async def test_second_call_is_greeted_by_name_offered_the_return_and_not_asked_t
 
     profile = await callers.get("48500100200")
     assert profile is not None and profile["name"] == "John" and profile["calls"] == 1
+    assert profile["contacts"][0]["topic"] == "return_item" and profile["contacts"][0]["outcome"] == "contained"
     assert profile["case"]["kind"] == "return" and profile["case"]["item"] == "kettle"
 
     second = await _call(engine, call_store, "48500100200", "second", [CallerSaid("yes")])

@@ -81,7 +81,8 @@ class FlowSession:
         name = (self.profile or {}).get("name") or await self._lookup_name(spec)
         await self.runtime.callers.record_call(
             self.call.caller_number, call_id=self.call.call_id, outcome=outcome, language=self.language,
-            topic=self.state.intents[-1] if self.state.intents else "", name=name, case=case, close_case=closed)
+            topic=next((i for i in reversed(self.state.intents) if i not in core.ANYWHERE), ""),  # not "yes"/"bye"
+            name=name, case=case, close_case=closed)
 
     async def _lookup_name(self, spec: ProfileDef) -> str:
         hook = self.loaded.flow.actions.get(spec.lookup or "")
