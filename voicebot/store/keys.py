@@ -16,10 +16,11 @@ P call:{id}:turns               stream   transcript turns (role, text, intent, c
                                          timings as JSON); PII redacted before writing
 P calls:by_time                 zset     call id -> start time (epoch s); for listing and retention
 P calls:live                    set      ids of calls in progress in any process
-P caller:{number}               hash     returning-caller profile (store/callers.py): number, name (from
-                                         the CRM), language, calls, last_call_at, contacts (JSON, last 5:
-                                         call id, time, outcome, topic), case (JSON: the open case, e.g.
-                                         kind return, item, order number); withheld numbers get none
+P caller:{number}               hash     returning-caller memory: name, last case, last call time
+                                         (store/callers.py; number = digits): number, name (from the CRM),
+                                         language, calls, last_call_at, contacts (JSON, last 5: call id,
+                                         time, outcome, topic), case (JSON: the open case, e.g. kind
+                                         return, item, order number); withheld numbers get none
 P callers:by_time               zset     number -> last call time (epoch s); for retention
 P handoff:{id}                  string   handoff package (JSON) for the agent screen-pop
 P handoffs:by_time              zset     handoff id -> time
