@@ -47,12 +47,13 @@ from voicebot.lines.softphone import SoftphoneServices
 from voicebot.lines.twilio_web import twilio_ctx
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
+from voicebot.store.callers import CallerStore
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect, ping, resolve_redis_url
 from voicebot.store.keys import Keys
 from voicebot.store.recordings import RecordingIndex
 from voicebot.store.redact import redact
-from voicebot.web import account, api, auth, dashboard, flows_admin, handoffs, health, supervisor
+from voicebot.web import account, api, auth, dashboard, flows_admin, handoffs, health, privacy, supervisor
 from voicebot.web.render import STATIC_DIR
 from voicebot.web.security import security_middleware
 from voicebot.web.state import bootstrap_ctx, web_ctx
@@ -89,7 +90,7 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
     app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)
     route_tables = (auth.routes, account.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
-                    handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes)
+                    handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes, privacy.routes)
     for table in route_tables:
         app.add_routes(table)
     app.router.add_static("/static/", STATIC_DIR, name="static")
@@ -151,7 +152,9 @@ def assemble_services(settings: Settings, models: SharedModels | None, store: Ca
     done (its CRM client)."""
     # One callback store for the dialog (outside business hours) and the lines (a failed transfer).
     callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
-    engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None)
+    callers = CallerStore(store.client, store.keys, store.buffer, store.redact) \
+        if store is not None and settings.privacy.caller_profiles else None
+    engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None, callers=callers)
     return CallServices(
         settings=settings, models=models, dialog=engine, store=store,
         write_handoff=handoff_writer(settings), callbacks=callbacks, drain=drain,

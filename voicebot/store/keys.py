@@ -20,6 +20,11 @@ P recording:{call_id}           hash     the call's audio recording: path of the
                                          bot right), content type, seconds, state (complete|failed),
                                          error; deleted with the call (retention)
 P caller:{number}               hash     returning-caller memory: name, last case, last call time
+                                         (store/callers.py; number = digits): number, name (from the CRM),
+                                         language, calls, last_call_at, contacts (JSON, last 5: call id,
+                                         time, outcome, topic), case (JSON: the open case, e.g. kind
+                                         return, item, order number); withheld numbers get none
+P callers:by_time               zset     number -> last call time (epoch s); for retention
 P handoff:{id}                  string   handoff package (JSON) for the agent screen-pop
 P handoffs:by_time              zset     handoff id -> time
 P line:{call_id}                hash     a phone leg, between the switch and the bot (TTL 1 h): caller
@@ -79,6 +84,10 @@ class Keys:
 
     def caller(self, number: str) -> str:
         return f"{self.prefix}caller:{number}"
+
+    @property
+    def callers_by_time(self) -> str:
+        return f"{self.prefix}callers:by_time"
 
     def handoff(self, handoff_id: str) -> str:
         return f"{self.prefix}handoff:{handoff_id}"
