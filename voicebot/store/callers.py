@@ -143,8 +143,9 @@ class CallerStore:
         return counts | ({"calls in progress, not deleted": live} if live else {})
 
     async def _forget_calls(self, number: str) -> tuple[list[str], int]:
-        """(ids of the calls deleted, how many of the number's calls are still in progress). A call in progress is kept: it would write
-        its record again, outside the index that retention follows; forget the number again once it ended."""
+        """(ids of the calls deleted, how many of the number's calls are still in progress). A call in progress
+        is kept: it would write its record again, outside the index that retention follows; forget the number
+        again once it ended."""
         ids = await self.client.zrange(self.keys.calls_by_time, 0, -1)
         live = await self.client.smembers(self.keys.calls_live)
         gone: list[str] = []
