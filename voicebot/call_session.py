@@ -252,6 +252,9 @@ class CallSession:
                 **({"callback_id": self.callback_id} if self.callback_id else {}),
                 **survey_fields(self._snapshot()),
             ))
+        remember = getattr(self.dialog, "remember", None)  # the returning caller's profile, when the dialog keeps one
+        if remember is not None:
+            await self._safely("caller profile", remember(outcome or self.outcome))
 
 
 def survey_fields(snapshot: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from voicebot.escalation.handoff import handoff_writer
 from voicebot.escalation.tracker import make_tracker
 from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices
+from voicebot.store.callers import profile_number
 from voicebot.store.calls import CallStore
 from voicebot.store.kpis import compute_kpis
 from voicebot.store.surveys import SurveyPicker
@@ -106,4 +107,4 @@ async def test_a_caller_who_hangs_up_at_the_survey_is_served_and_not_asked_again
     assert record is not None and any("1 to 5" in t.text for t in turns if t.role == "bot"), said
     assert (record.get("survey"), record["outcome"]) == ("hung_up", "contained"), said  # served, then gone
     assert "csat" not in record
-    assert await call_store.client.exists(call_store.keys.survey_asked(record["caller_number"]))  # not again
+    assert await call_store.client.exists(call_store.keys.survey_asked(profile_number(record["caller_number"])))

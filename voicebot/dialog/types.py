@@ -24,6 +24,9 @@ class CallInfo:
     language: str = "en"
     flow_id: str = "customer_service"
     channel: str = "local"  # local | sip | audiosocket | twilio | web
+    # The call's audio is being recorded (the recording notice says so); None where no audio is involved
+    # (typed text, flow tests): then privacy.record_audio decides what the notice says.
+    recorded: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 
 from voicebot.config import SurveySettings
+from voicebot.store.callers import profile_number
 from voicebot.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -35,20 +36,22 @@ class SurveyPicker:
         """Ask this call the survey (if the bot serves it)?"""
         if not self.settings.enabled or self.draw() >= self.settings.share:
             return False
-        if not number:
+        key = profile_number(number)  # one caller with or without the "+", as profiles and forget see it
+        if key is None:
             return True  # a withheld number cannot be remembered, so it cannot have said no before
         try:
-            return not await asyncio.wait_for(self.client.exists(self.keys.survey_asked(number)), REDIS_WAIT_S)
+            return not await asyncio.wait_for(self.client.exists(self.keys.survey_asked(key)), REDIS_WAIT_S)
         except Exception as exc:  # Redis down or slow: better no survey than a caller asked twice
             log.warning("survey: cannot check whether %s was asked before (%s): not asking", number[-4:], exc)
             return False
 
     async def asked(self, number: str) -> None:
         """The survey started on a call from `number`: do not ask it again for survey.ask_again_days."""
-        if not number:
+        key = profile_number(number)
+        if key is None:
             return
         try:
-            await asyncio.wait_for(self.client.set(self.keys.survey_asked(number), "1",
+            await asyncio.wait_for(self.client.set(self.keys.survey_asked(key), "1",
                                                    ex=self.keep_days * 86400), REDIS_WAIT_S)
         except Exception as exc:
             log.warning("survey: could not remember that %s was asked (%s)", number[-4:], exc)

@@ -1,4 +1,4 @@
-"""Serve-side periodic retention: delete calls older than privacy.retention_days once an hour."""
+"""Serve-side periodic retention: delete calls (and caller profiles) older than privacy.retention_days hourly."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from voicebot.appkeys import AUDIT, CALL_STORE, DRAIN, REDIS, SETTINGS, STORE_KEYS
+from voicebot.store.callers import CallerStore
 from voicebot.store.retention import delete_old_calls
 
 log = logging.getLogger(__name__)
@@ -17,16 +18,22 @@ INTERVAL_S = 3600
 
 
 async def _loop(app: web.Application, stop: asyncio.Event) -> None:
-    days = app[SETTINGS].privacy.retention_days
+    settings = app[SETTINGS]
+    days, recordings_dir = settings.privacy.retention_days, settings.path(settings.privacy.recordings_dir)
     while not stop.is_set():
         try:
             # Several workers share one Redis: the first to claim this round runs it, the others skip it.
             mine = await app[REDIS].set(app[STORE_KEYS].job("retention"), app[DRAIN].worker, nx=True,
                                         ex=INTERVAL_S - 60)
-            n = await delete_old_calls(app[CALL_STORE], days) if mine else 0
+            n = await delete_old_calls(app[CALL_STORE], days, recordings_dir=recordings_dir) if mine else 0
             if n:
                 log.info("retention: deleted %d call(s) older than %d days", n, days)
                 await app[AUDIT].record("system", "retention.delete", "calls", f"{n} older than {days} days")
+            store = app[CALL_STORE]
+            profiles = await CallerStore(store.client, store.keys).delete_old_profiles(days) if mine else 0
+            if profiles:
+                await app[AUDIT].record("system", "retention.delete", "caller profiles",
+                                        f"{profiles} older than {days} days")
         except Exception:  # Redis down: try again next round
             log.exception("retention job failed")
         with contextlib.suppress(TimeoutError):
