@@ -24,6 +24,9 @@ class CallInfo:
     language: str = "en"
     flow_id: str = "customer_service"
     channel: str = "local"  # local | sip | audiosocket | twilio | web
+    # The line chose `language` (the dialled number, the webhook's or dialplan's language): the caller's first
+    # words do not switch it, and whisper skips language detection.
+    language_fixed: bool = False
 
 
 @dataclass(frozen=True)

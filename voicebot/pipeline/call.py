@@ -51,9 +51,10 @@ class _CallEnd:
 
 
 def _detection(services: CallServices, info: CallInfo) -> Detect | None:
-    """Detect the caller's language on their first words, among the languages the call's flow exists in."""
+    """Detect the caller's language on their first words, among the languages the call's flow exists in, unless
+    the line chose it (a Polish number is answered in Polish, whoever calls it)."""
     languages_of = getattr(services.dialog, "languages", None)  # engines without several languages: no detection
-    if not services.settings.languages.detect or languages_of is None:
+    if not services.settings.languages.detect or languages_of is None or info.language_fixed:
         return None
     languages = tuple(languages_of(info.flow_id))
     if len(languages) < 2 or info.language not in languages:
