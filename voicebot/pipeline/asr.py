@@ -129,9 +129,11 @@ class SpeechRecognizer:
         """How long a finished turn waits for a free worker now (see PriorityWorker.queue_delay_s)."""
         return self._worker.queue_delay_s()
 
-    def observe_queue_delay(self, observe: Callable[[float], None]) -> None:
-        """`observe(seconds)` for each transcription as it leaves the queue and starts (a /metrics histogram)."""
-        self._worker.on_start = observe
+    def observe_turn_wait(self, observe: Callable[[float], None]) -> None:
+        """`observe(seconds)` for each caller turn whose transcription a caller waits for, as it starts: how long
+        it waited for a free worker (0 when its speculative transcription had already started). A /metrics
+        histogram; spare speculative work is not counted, as nobody waits for it."""
+        self._worker.on_urgent_wait = observe
 
     async def transcribe(self, audio: np.ndarray, language: str, prompt: str = "",
                          detect: Detect | None = None) -> Transcript:
