@@ -137,14 +137,7 @@ class Transcriber(FrameProcessor):
         return sounds_unfinished(text, self._turn) or (self._expects is not None and partly_fills(self._expects, text))
 
     def _fills_slot(self, result: Transcript) -> bool:
-        """The words answer the question in full: the best transcript, or one of whisper's other hypotheses, as
-        the dialog takes the first that fits (an 8 kHz "4 8 1 2" whose next hypothesis is "4 8 1 5 2")."""
-        if self._expects is None:
-            return False
-        # Only where the dialog reads the other hypotheses too: a "yes" among them is not the caller's "yes".
-        texts = (result.text, *result.alternatives) if self._expects.type in PREFILL_TYPES else (result.text,)
-        now = datetime.now()
-        return any(fills(self._expects, text, now, self._language) for text in texts)
+        return self._expects is not None and fills_slot(self._expects, result, self._language)
 
     def _drop_speculation(self) -> None:
         if self._speculation is not None:
@@ -228,6 +221,15 @@ class Transcriber(FrameProcessor):
         if self._held is not None and self._held.release is not None:
             self._held.release.cancel()
         await super().cleanup()
+
+
+def fills_slot(expects: AskNode, result: Transcript, language: str) -> bool:
+    """The words answer the question in full: the best transcript, or one of whisper's other hypotheses, as the
+    dialog takes the first that fits (an 8 kHz "4 8 1 2" whose next hypothesis is "4 8 1 5 2")."""
+    # Only where the dialog reads the other hypotheses too: a "yes" among them is not the caller's "yes".
+    texts = (result.text, *result.alternatives) if expects.type in PREFILL_TYPES else (result.text,)
+    now = datetime.now()
+    return any(fills(expects, text, now, language) for text in texts)
 
 
 def _joined(first: tuple[CallerTurnFrame, Transcript], frame: CallerTurnFrame,
