@@ -44,7 +44,6 @@ class Job(Generic[T]):
         self._worker = worker
         self.priority = SPARE + 1  # lowered by every put
         self.urgent_since: float | None = None  # when a caller started waiting for it in silence
-        self.queued_at = time.monotonic()
 
     async def result(self) -> T:
         """Cancelling the awaiting coroutine drops the job if it has not started; a running job finishes unused."""
