@@ -151,7 +151,8 @@ class LanguageSettings(_Section):
         'e.g. { "+4822" = "pl", "+44" = "en" }; other calls start in dialog.default_language')
     detect: bool = Field(True, description="on the caller's first turn with words, whisper's language "
                          "probabilities (restricted to the flow's languages) may switch the call to another "
-                         "language's flow and voice; the turn is re-read in that language")
+                         "language's flow and voice; the turn is re-read in that language. Not on calls whose "
+                         "language the line chose (numbers, Twilio ?language=, the AudioSocket dialplan)")
     detect_min_probability: float = Field(
         0.55, gt=0.5, le=1, description="share of the flow languages' probability the other language needs to "
         "switch (bench/language_id.py: English espeak-ng turns at 8 kHz gave Polish at most 0.13, + 0.3 margin)")

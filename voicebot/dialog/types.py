@@ -27,6 +27,9 @@ class CallInfo:
     # The call's audio is being recorded (the recording notice says so); None where no audio is involved
     # (typed text, flow tests): then privacy.record_audio decides what the notice says.
     recorded: bool | None = None
+    # The line chose `language` (the dialled number, the webhook's or dialplan's language): the caller's first
+    # words do not switch it, and whisper skips language detection.
+    language_fixed: bool = False
 
 
 @dataclass(frozen=True)
