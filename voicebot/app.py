@@ -37,6 +37,7 @@ from voicebot.dialog.crm_server import start_demo_crm
 from voicebot.dialog.loader import load_engine
 from voicebot.drain import Drain, worker_id
 from voicebot.escalation.handoff import handoff_writer
+from voicebot.escalation.routing import Router
 from voicebot.escalation.tracker import make_tracker
 from voicebot.lines import audiosocket_web, softphone, twilio_web
 from voicebot.lines.audiosocket_web import audiosocket_ctx
@@ -147,6 +148,7 @@ def assemble_services(settings: Settings, models: SharedModels | None, store: Ca
     return CallServices(
         settings=settings, models=models, dialog=engine, store=store,
         write_handoff=handoff_writer(settings), callbacks=callbacks, drain=drain,
+        router=Router.for_store(settings, store),
     )
 
 

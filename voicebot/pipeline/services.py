@@ -14,6 +14,7 @@ from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.types import DialogEngine
 from voicebot.drain import Drain
+from voicebot.escalation.routing import Router
 from voicebot.store.calls import CallStore
 
 
@@ -29,3 +30,6 @@ class CallServices:
     callbacks: CallbackOffer | None = None
     # The worker's drain (SIGTERM): calls register while they run and hand over when it says so.
     drain: Drain | None = None
+    # Picks the human line per skill, with its hours, limit and fallbacks; None: every transfer goes to the
+    # line's one human line (sip.human_line_uri, the [twilio] transfer).
+    router: Router | None = None

@@ -1,0 +1,131 @@
+"""Skill routing on a phone call: two human lines, each a sipp agent (UAS) on its own port. A caller who
+complains (espeak-ng voice, 8 kHz SIP/RTP, through whisper and the dialog) is sent to the complaints agent, a
+caller with a payment problem to the payments agent: the REFER's Refer-To names the skill's line, and when the
+caller's phone refuses the REFER the bot bridges the call to that line itself — the agent's INVITE carries the
+handoff id whose package names the skill."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.ports import UDP, free_port
+from tests.support.sip_helpers import espeak_ulaw, run_sipp, sox_tone_ulaw, write_pcap
+from tests.telephony.conftest import line_services
+from voicebot.callback_offer import CallbackOffer
+from voicebot.config import Settings
+from voicebot.escalation.routing import Router
+from voicebot.lines.sip import SipLine
+from voicebot.store.calls import CallStore
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
+GREETING_MS = 8000
+
+
+class Agent:
+    """A sipp UAS answering one call on `port` (echoing its media), with every message it saw in `log`."""
+
+    def __init__(self, name: str, tmp: Path) -> None:
+        self.port = free_port(UDP)
+        self.uri = f"sip:{name}@127.0.0.1:{self.port}"
+        self.log = tmp / f"agent-{name}.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_port(UDP) & ~1),
+            "-rtp_echo", "-m", "1", "-nostdin", "-timeout", "180s", "-trace_msg", "-message_file", str(self.log),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=self.log.parent)
+
+    def seen(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    async def answered(self, timeout: float = 20) -> int | None:
+        """The agent's exit status once its one call ended (0 = INVITE, ACK and BYE all seen)."""
+        assert self.proc is not None
+        try:
+            return await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            return None
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+@pytest.fixture
+async def agents(tmp_path: Path) -> AsyncIterator[dict[str, Agent]]:
+    agents = {name: Agent(name, tmp_path) for name in ("complaints", "payments")}
+    for agent in agents.values():
+        await agent.start()
+    yield agents
+    for agent in agents.values():
+        await agent.stop()
+
+
+@pytest.fixture
+async def routed_line(line_settings: Settings, agents: dict[str, Agent], call_store: CallStore,
+                      sip_models: Any) -> AsyncIterator[SipLine]:
+    data = line_settings.model_dump()
+    data["escalation"]["lines"] = {name: {"target": agent.uri} for name, agent in agents.items()}
+    settings = Settings.model_validate(data)
+    services = line_services(settings, call_store, sip_models)
+    services.callbacks = CallbackOffer.for_store(settings, call_store)
+    services.router = Router.for_store(settings, call_store)
+    line = SipLine(settings, services)
+    await line.start()
+    yield line
+    await line.stop()
+
+
+async def caller_says(line: SipLine, words: str, tmp: Path) -> tuple[str, str]:
+    """One caller: greeting, `words`, a refused REFER, then a tone on the bridge. (handoff id, Refer-To)."""
+    await asyncio.to_thread(tmp.mkdir)
+    write_pcap(tmp / "ask.pcap", espeak_ulaw(words, tmp))
+    write_pcap(tmp / "probe.pcap", sox_tone_ulaw(tmp, 1.5))
+    result = await run_sipp("caller_refuses_refer", line.port, tmp, {
+        "capture_port": str(free_port(UDP)), "pcap": str(tmp / "ask.pcap"), "pcap2": str(tmp / "probe.pcap"),
+        "greeting_ms": str(GREETING_MS), "listen_ms": "2000"}, timeout=90)
+    assert result.returncode == 0, result.stdout + result.log
+    return result.log.split("HANDOFF=")[1].split()[0], result.log.split("REFER-TO=")[1].splitlines()[0]
+
+
+async def test_complaint_reaches_the_complaints_agent_and_payment_the_payments_agent(
+        routed_line: SipLine, agents: dict[str, Agent], call_store: CallStore, tmp_path: Path) -> None:
+    complaints, payments = agents["complaints"], agents["payments"]
+
+    handoff, refer_to = await caller_says(routed_line, "I want to make a complaint about a broken kettle.",
+                                          tmp_path / "complaint")
+    assert f"<{complaints.uri};skill=complaints;" in refer_to, refer_to
+    assert await complaints.answered() == 0, complaints.seen()  # the complaints agent took the whole call
+    assert f"X-Voicebot-Handoff: {handoff}" in complaints.seen()
+    assert "INVITE" not in payments.seen()  # the payments agent's phone never rang
+    package = json.loads(await call_store.client.get(call_store.keys.handoff(handoff)) or "{}")
+    assert package["skill"] == "complaints" and package["reason"] == "complaint"
+
+    handoff, refer_to = await caller_says(routed_line, "My card payment did not go through.", tmp_path / "payment")
+    assert f"<{payments.uri};skill=payments;" in refer_to, refer_to
+    assert await payments.answered() == 0, payments.seen()
+    assert f"X-Voicebot-Handoff: {handoff}" in payments.seen()
+    assert f"X-Voicebot-Handoff: {handoff}" not in complaints.seen()
+    package = json.loads(await call_store.client.get(call_store.keys.handoff(handoff)) or "{}")
+    assert package["skill"] == "payments" and package["reason"] == "payment_problem"
+
+    # The supervisor's call records name the line each caller went to.
+    for _ in range(150):
+        if len(routed_line.finished) == 2:
+            break
+        await asyncio.sleep(0.1)
+    skills = set()
+    for info, _ in routed_line.finished:
+        record = await call_store.get_call(info.call_id)
+        assert record is not None and record["outcome"] == "transferred"
+        skills.add(record.get("skill"))
+    assert skills == {"complaints", "payments"}
