@@ -56,8 +56,8 @@ class Route:
 
 
 def with_skill(uri: str, skill: str) -> str:
-    """The SIP URI with `;skill=<skill>`, so the REFER's Refer-To (and the INVITE the agents' PBX gets) names
-    the skill. URI headers (`?...`) stay last."""
+    """The SIP URI with `;skill=<skill>`, so the REFER's Refer-To (and the INVITE the agents' PBX gets, also
+    through Twilio's <Dial><Sip>) names the skill. URI headers (`?...`) stay last."""
     base, sep, headers = uri.partition("?")
     return f"{base};skill={skill}{sep}{headers}"
 
@@ -136,9 +136,10 @@ class Router:
 
     @staticmethod
     def _target(line: HumanLine, channel: str) -> str | None:
-        if channel == "twilio":
-            return line.twilio_target or None
-        return with_skill(line.sip_target, line.skill)
+        target = line.twilio_target if channel == "twilio" else line.sip_target
+        if not target:  # Twilio without a line of its own: the [twilio] transfer settings
+            return None
+        return with_skill(target, line.skill) if target.startswith(("sip:", "sips:")) else target
 
 
 def _line(skill: str, line: HumanLineSettings, settings: Settings) -> HumanLine:
