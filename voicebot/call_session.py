@@ -212,7 +212,10 @@ class CallSession:
         if self.router is None or reply.skill is not None:
             return reply
         intents = self._snapshot().get("intents") or []
-        wanted = self.router.skill_for(reply.reason, intents[-1] if intents else reply.intent)
+        # The flow's own reason -> skill mapping (its escalation policy, resolved by the dialog's tracker).
+        policy = getattr(getattr(self.dialog, "tracker", None), "policy", None)
+        wanted = self.router.skill_for(reply.reason, intents[-1] if intents else reply.intent,
+                                       getattr(policy, "skills", None))
         reply.skill = wanted
         if reply.action != "transfer":
             return reply

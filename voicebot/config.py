@@ -260,7 +260,8 @@ def _is_clock(text: str) -> bool:
 
 
 class EscalationSettings(_Section):
-    """When the bot hands a caller to a human. Every key can be overridden per flow (flow settings.escalation)."""
+    """When the bot hands a caller to a human. Every key but `lines` can be overridden per flow (flow
+    settings.escalation)."""
 
     asr_confidence_min: float = Field(
         0.45, ge=0, le=1, description="ASR confidence below this makes a turn the bot could not use (no match) a "

@@ -6,6 +6,7 @@ tests/telephony/test_sip_skill_routing.py."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,12 @@ import pytest
 from tests.support.env import always_staffed
 from voicebot.call_session import CallSession
 from voicebot.callback_offer import CallbackOffer
-from voicebot.config import ConfigError, Settings, load_settings
+from voicebot.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from voicebot.dialog.loader import FlowEngine, fixed_clock, load_engine
 from voicebot.dialog.types import BotReply, CallerSaid, CallInfo
+from voicebot.escalation import make_tracker
 from voicebot.escalation.handoff import handoff_writer
+from voicebot.escalation.policy import EscalationConfigError, resolve_policy
 from voicebot.escalation.routing import Router
 from voicebot.store.calls import CallStore
 
@@ -150,3 +153,30 @@ def test_a_fallback_to_no_line_is_refused_naming_the_key(tmp_path: Path) -> None
     (tmp_path / "config.toml").write_text('[escalation.lines.payments]\nhours = { mon = "8-16" }\n')
     with pytest.raises(ConfigError, match=r"escalation\.lines\.payments\.hours.*'HH:MM-HH:MM'"):
         load_settings(tmp_path / "config.toml", {})
+
+
+async def test_a_flow_maps_its_own_reasons_to_skills_but_cannot_move_the_lines(
+        settings: Settings, call_store: CallStore, tmp_path: Path) -> None:
+    flows = tmp_path / "dialogs"
+    flows.mkdir()
+    source = (PROJECT_ROOT / "dialogs" / "customer_service.en.yaml").read_text(encoding="utf-8")
+    own = source.replace("\nsettings:\n", "\nsettings:\n  escalation:\n    skills: {complaint: returns}\n", 1)
+    (flows / "customer_service.en.yaml").write_text(own, encoding="utf-8")
+    shutil.copytree(PROJECT_ROOT / "dialogs" / "faq", flows / "faq")
+    data = always_staffed(settings).model_dump()
+    data["dialog"]["flows_dir"] = str(flows)
+    data["escalation"]["lexicons_dir"] = str(PROJECT_ROOT / "dialogs" / "lexicons")
+    data["escalation"]["lines"] = {"returns": {"target": "sip:returns@127.0.0.1:5083"},
+                                   "complaints": {"target": COMPLAINTS}}
+    settings = Settings.model_validate(data)
+    engine = load_engine(settings, make_tracker, clock=fixed_clock(TUESDAY_NOON), strict=True)
+    try:
+        _, reply = await call(settings, call_store, engine, "r-flow", "I want to make a complaint")
+    finally:
+        await engine.close()
+    assert reply.action == "transfer" and reply.skill == "returns"
+    assert reply.transfer_target == "sip:returns@127.0.0.1:5083;skill=returns"
+
+    moved = {"id": "customer_service", "settings": {"escalation": {"lines": {"complaints": {"target": "sip:x@y"}}}}}
+    with pytest.raises(EscalationConfigError, match=r"settings\.escalation\.lines: human lines are set for the whole"):
+        resolve_policy(settings.escalation, moved)

@@ -13,7 +13,7 @@ The line `general` takes everything else; unless configured it is the old single
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -83,11 +83,13 @@ class Router:
         """Lines' calls counted next to the call records (no store: no line is ever full)."""
         return cls.from_settings(settings, LineLoad(calls.client, calls.keys) if calls is not None else None)
 
-    def skill_for(self, reason: str | None, intent: str | None) -> str:
-        """The skill a request needs: by its transfer reason, else by the caller's intent, else general."""
+    def skill_for(self, reason: str | None, intent: str | None, skills: Mapping[str, str] | None = None) -> str:
+        """The skill a request needs: by its transfer reason, else by the caller's intent, else general.
+        `skills`: the call's flow's own mapping (flow settings.escalation.skills), when it has one."""
+        skills = self.skills if skills is None else skills
         for key in (reason, intent):
-            if key and key in self.skills:
-                return self.skills[key]
+            if key and key in skills:
+                return skills[key]
         return GENERAL
 
     async def route(self, wanted: str, channel: str, call_id: str, skip: Collection[str] = ()) -> Route:
