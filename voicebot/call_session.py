@@ -305,6 +305,10 @@ class CallSession:
         if outcome is None and self.outcome == "abandoned" and self._snapshot().get("served"):
             # The caller hung up after being served (typically at "anything else?"): the bot's success.
             self.outcome = "contained"
+        if self.router is not None and self.route is not None and self.route.found \
+                and (outcome or self.outcome) != "transferred":
+            # Routed but never handed over (the caller hung up first): the line's place is free again.
+            await self.router.release(self.route.skill, self.info.call_id)
         if self.store:
             last = self.replies[-1] if self.replies else None
             await self._safely("end_call", self.store.end_call(
