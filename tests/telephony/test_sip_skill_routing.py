@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.ports import UDP, free_port
-from tests.support.sip_helpers import espeak_ulaw, run_sipp, sox_tone_ulaw, write_pcap
+from tests.support.sip_helpers import SIPP_DIR, espeak_ulaw, run_sipp, sox_tone_ulaw, write_pcap
 from tests.telephony.conftest import line_services
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
@@ -31,15 +32,17 @@ GREETING_MS = 8000
 class Agent:
     """A sipp UAS answering one call on `port` (echoing its media), with every message it saw in `log`."""
 
-    def __init__(self, name: str, tmp: Path) -> None:
+    def __init__(self, name: str, tmp: Path, busy: bool = False) -> None:
+        self.busy = busy  # answers 486 Busy Here instead (tests/support/sipp/agent_busy.xml)
         self.port = free_port(UDP)
         self.uri = f"sip:{name}@127.0.0.1:{self.port}"
         self.log = tmp / f"agent-{name}.log"
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
+        scenario = ["-sf", str(SIPP_DIR / "agent_busy.xml")] if self.busy else ["-sn", "uas"]
         self.proc = await asyncio.create_subprocess_exec(
-            "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_port(UDP) & ~1),
+            "sipp", *scenario, "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_port(UDP) & ~1),
             "-rtp_echo", "-m", "1", "-nostdin", "-timeout", "180s", "-trace_msg", "-message_file", str(self.log),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=self.log.parent)
 
@@ -70,10 +73,11 @@ async def agents(tmp_path: Path) -> AsyncIterator[dict[str, Agent]]:
         await agent.stop()
 
 
-@pytest.fixture
-async def routed_line(line_settings: Settings, agents: dict[str, Agent], call_store: CallStore,
-                      sip_models: Any) -> AsyncIterator[SipLine]:
-    data = line_settings.model_dump()
+@asynccontextmanager
+async def line_to(agents: dict[str, Agent], settings: Settings, call_store: CallStore,
+                  sip_models: Any) -> AsyncIterator[SipLine]:
+    """A SIP line whose human lines are `agents` (skill -> agent), routed like `voicebot serve` routes."""
+    data = settings.model_dump()
     data["escalation"]["lines"] = {name: {"target": agent.uri} for name, agent in agents.items()}
     settings = Settings.model_validate(data)
     services = line_services(settings, call_store, sip_models)
@@ -81,19 +85,30 @@ async def routed_line(line_settings: Settings, agents: dict[str, Agent], call_st
     services.router = Router.for_store(settings, call_store)
     line = SipLine(settings, services)
     await line.start()
-    yield line
-    await line.stop()
+    try:
+        yield line
+    finally:
+        await line.stop()
 
 
-async def caller_says(line: SipLine, words: str, tmp: Path) -> tuple[str, str]:
+@pytest.fixture
+async def routed_line(line_settings: Settings, agents: dict[str, Agent], call_store: CallStore,
+                      sip_models: Any) -> AsyncIterator[SipLine]:
+    async with line_to(agents, line_settings, call_store, sip_models) as line:
+        yield line
+
+
+async def caller_says(line: SipLine, words: str, tmp: Path, scenario: str = "caller_refuses_refer") -> tuple[str, str]:
     """One caller: greeting, `words`, a refused REFER, then a tone on the bridge. (handoff id, Refer-To)."""
     await asyncio.to_thread(tmp.mkdir)
     write_pcap(tmp / "ask.pcap", espeak_ulaw(words, tmp))
     write_pcap(tmp / "probe.pcap", sox_tone_ulaw(tmp, 1.5))
-    result = await run_sipp("caller_refuses_refer", line.port, tmp, {
+    result = await run_sipp(scenario, line.port, tmp, {
         "capture_port": str(free_port(UDP)), "pcap": str(tmp / "ask.pcap"), "pcap2": str(tmp / "probe.pcap"),
         "greeting_ms": str(GREETING_MS), "listen_ms": "2000"}, timeout=90)
     assert result.returncode == 0, result.stdout + result.log
+    if scenario != "caller_refuses_refer":
+        return result.log.split("HANDOFF2=")[1].split()[0], result.log.split("REFER2-TO=")[1].splitlines()[0]
     return result.log.split("HANDOFF=")[1].split()[0], result.log.split("REFER-TO=")[1].splitlines()[0]
 
 
@@ -129,3 +144,26 @@ async def test_complaint_reaches_the_complaints_agent_and_payment_the_payments_a
         assert record is not None and record["outcome"] == "transferred"
         skills.add(record.get("skill"))
     assert skills == {"complaints", "payments"}
+
+
+async def test_a_busy_complaints_line_passes_the_caller_to_the_general_line(
+        line_settings: Settings, call_store: CallStore, sip_models: Any, tmp_path: Path) -> None:
+    agents = {"complaints": Agent("complaints", tmp_path, busy=True), "general": Agent("general", tmp_path)}
+    for agent in agents.values():
+        await agent.start()
+    try:
+        async with line_to(agents, line_settings, call_store, sip_models) as line:
+            handoff, refer_to = await caller_says(line, "I want to make a complaint about a broken kettle.",
+                                                  tmp_path / "busy", scenario="caller_refuses_two_refers")
+        assert await agents["complaints"].answered() == 0, agents["complaints"].seen()  # INVITE, 486, ACK
+        assert f"<{agents['general'].uri};skill=general;" in refer_to, refer_to
+        assert await agents["general"].answered() == 0, agents["general"].seen()
+        assert f"X-Voicebot-Handoff: {handoff}" in agents["general"].seen()
+    finally:
+        for agent in agents.values():
+            await agent.stop()
+    package = json.loads(await call_store.client.get(call_store.keys.handoff(handoff)) or "{}")
+    assert package["skill"] == "general" and package["routing"] == "complaints: did not take the call"
+    [(info, _)] = line.finished
+    turns = await call_store.turns(info.call_id)
+    assert any("another colleague" in t.text for t in turns if t.role == "bot"), [t.text for t in turns]
