@@ -1,6 +1,6 @@
 """Skill routing on a phone call: two human lines, each a sipp agent (UAS) on its own port. A caller who
 complains (espeak-ng voice, 8 kHz SIP/RTP, through whisper and the dialog) is sent to the complaints agent, a
-caller with a payment problem to the payments agent: the REFER's Refer-To names the skill's line, and when the
+Polish caller with a payment problem to the payments agent: the REFER's Refer-To names the skill's line, and when the
 caller's phone refuses the REFER the bot bridges the call to that line itself — the agent's INVITE carries the
 handoff id whose package names the skill."""
 
@@ -98,10 +98,11 @@ async def routed_line(line_settings: Settings, agents: dict[str, Agent], call_st
         yield line
 
 
-async def caller_says(line: SipLine, words: str, tmp: Path, scenario: str = "caller_refuses_refer") -> tuple[str, str]:
+async def caller_says(line: SipLine, words: str, tmp: Path, scenario: str = "caller_refuses_refer",
+                      voice: str = "en-us") -> tuple[str, str]:
     """One caller: greeting, `words`, a refused REFER, then a tone on the bridge. (handoff id, Refer-To)."""
     await asyncio.to_thread(tmp.mkdir)
-    write_pcap(tmp / "ask.pcap", espeak_ulaw(words, tmp))
+    write_pcap(tmp / "ask.pcap", espeak_ulaw(words, tmp, voice))
     write_pcap(tmp / "probe.pcap", sox_tone_ulaw(tmp, 1.5))
     result = await run_sipp(scenario, line.port, tmp, {
         "capture_port": str(free_port(UDP)), "pcap": str(tmp / "ask.pcap"), "pcap2": str(tmp / "probe.pcap"),
@@ -125,13 +126,16 @@ async def test_complaint_reaches_the_complaints_agent_and_payment_the_payments_a
     package = json.loads(await call_store.client.get(call_store.keys.handoff(handoff)) or "{}")
     assert package["skill"] == "complaints" and package["reason"] == "complaint"
 
-    handoff, refer_to = await caller_says(routed_line, "My card payment did not go through.", tmp_path / "payment")
+    # A Polish caller on the same (English) number: whisper hears Polish, the Polish flow takes over.
+    handoff, refer_to = await caller_says(routed_line, "Płatność kartą nie przeszła, a pieniądze zeszły z konta.",
+                                          tmp_path / "payment", voice="pl")
     assert f"<{payments.uri};skill=payments;" in refer_to, refer_to
     assert await payments.answered() == 0, payments.seen()
     assert f"X-Voicebot-Handoff: {handoff}" in payments.seen()
     assert f"X-Voicebot-Handoff: {handoff}" not in complaints.seen()
     package = json.loads(await call_store.client.get(call_store.keys.handoff(handoff)) or "{}")
     assert package["skill"] == "payments" and package["reason"] == "payment_problem"
+    assert package["language"] == "pl"
 
     # The supervisor's call records name the line each caller went to.
     for _ in range(150):
