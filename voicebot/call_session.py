@@ -173,10 +173,13 @@ class CallSession:
         intents = snapshot.get("intents") or []
         topic = intents[-1] if intents else reason  # what the caller wanted, else why we transferred
         reply: BotReply | None = None
+        # The skill's own team calls back: when its line next opens, not when any line does.
+        hours = self.router.hours_of(self.route.wanted) if self.router and self.route else None
         if self.callbacks is not None:
             try:
                 reply, self.callback_id = await self.callbacks.book(
-                    self.info, topic=topic, reason=reason, detail=detail, context=dict(snapshot.get("slots") or {}))
+                    self.info, topic=topic, reason=reason, detail=detail, context=dict(snapshot.get("slots") or {}),
+                    hours=hours)
             except Exception:
                 log.exception("call %s: booking the callback failed", self.info.call_id)
         if reply is None:

@@ -111,6 +111,8 @@ async def test_no_line_open_books_a_callback_instead_of_promising_a_colleague(
     assert "handles complaints" not in reply.text  # the transfer sentence is not said when nobody can take it
     [request] = await CallbackOffer.for_store(settings, call_store).store.due()
     assert request.id == session.callback_id and request.topic == "complaint"
+    # The complaints team calls back when its line opens (Sunday 10:00), though the general line is open now.
+    assert request.preferred_time == "2026-11-29T10:00:00+01:00" and "Sunday" in reply.text
     record = await call_store.get_call("r-none")
     assert record is not None and record["outcome"] == "callback" and record["skill"] == "complaints"
     assert (await package(call_store, reply.handoff_id))["skill"] == "complaints"

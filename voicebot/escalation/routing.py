@@ -117,6 +117,10 @@ class Router:
             name = line.fallback
         return Route(wanted, passed=tuple(passed))
 
+    def hours_of(self, skill: str) -> BusinessHours:
+        """When the skill's line is staffed (general's for a skill without a line)."""
+        return self.lines.get(skill, self.lines[GENERAL]).hours
+
     async def release(self, skill: str, call_id: str) -> None:
         """The line did not take the caller after all: its place is free again."""
         line = self.lines.get(skill)
