@@ -39,7 +39,3 @@ class LineLoad:
     async def release(self, skill: str, caller: str) -> None:
         """The line did not take `caller` after all (the transfer failed)."""
         await self.client.zrem(self.keys.line_load(skill), caller)
-
-    async def count(self, skill: str) -> int:
-        await self.client.zremrangebyscore(self.keys.line_load(skill), "-inf", time.time())
-        return int(await self.client.zcard(self.keys.line_load(skill)))
