@@ -5,6 +5,7 @@ tests/telephony/test_sip_skill_routing.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from datetime import datetime
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.env import always_staffed
+from tests.support.env import TEST_REDIS_URL, always_staffed
 from voicebot.call_session import CallSession
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import PROJECT_ROOT, ConfigError, Settings, load_settings
@@ -25,6 +26,8 @@ from voicebot.escalation.handoff import handoff_writer
 from voicebot.escalation.policy import EscalationConfigError, resolve_policy
 from voicebot.escalation.routing import Router
 from voicebot.store.calls import CallStore
+from voicebot.store.connection import connect
+from voicebot.store.line_load import LineLoad
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 TUESDAY_NOON = datetime(2026, 11, 24, 12, 0, tzinfo=WARSAW)
@@ -182,3 +185,16 @@ async def test_a_flow_maps_its_own_reasons_to_skills_but_cannot_move_the_lines(
     moved = {"id": "customer_service", "settings": {"escalation": {"lines": {"complaints": {"target": "sip:x@y"}}}}}
     with pytest.raises(EscalationConfigError, match=r"settings\.escalation\.lines: human lines are set for the whole"):
         resolve_policy(settings.escalation, moved)
+
+
+async def test_callers_racing_for_a_line_never_exceed_its_limit(call_store: CallStore) -> None:
+    # Workers share Redis: eight callers routed at the same moment, on separate connections, to a line of 3.
+    loads = [LineLoad(connect(TEST_REDIS_URL), call_store.keys) for _ in range(8)]
+    try:
+        taken = await asyncio.gather(*(load.take("payments", f"call-{i}", 3, 600) for i, load in enumerate(loads)))
+    finally:
+        for load in loads:
+            await load.client.aclose()
+    assert sum(taken) == 3
+    await LineLoad(call_store.client, call_store.keys).release("payments", f"call-{taken.index(True)}")
+    assert await LineLoad(call_store.client, call_store.keys).take("payments", "call-late", 3, 600)
