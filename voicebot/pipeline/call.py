@@ -92,7 +92,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
         media = RecordedMedia(media, recorder)
     info = dataclasses.replace(info, recorded=recorder is not None)
     session = CallSession(info, services.dialog.new_session(info), services.store, services.write_handoff,
-                          services.callbacks, new_dialog=services.dialog.new_session)
+                          services.callbacks, new_dialog=services.dialog.new_session, router=services.router)
     call_start = TurnClock.now()
     end = _CallEnd()
     turn_timings: list[dict[str, float]] = []

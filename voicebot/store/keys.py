@@ -33,6 +33,8 @@ P line:{call_id}                hash     a phone leg, between the switch and the
                                          read by the Asterisk dialplan (/api/audiosocket/{uuid}/...)
                                          and Twilio's <Connect action> (/twilio/after-stream)
 P callbacks                     zset     callback id -> due time (epoch s)
+P lineload:{skill}              zset     callers sent to a skill's human line -> when they stop counting
+                                         against its max_calls (epoch s; escalation routing)
 P callback:{id}                 string   callback request (JSON): number, topic, preferred time
 P flow:{flow}:{lang}:versions   list     published/draft flow versions (JSON with YAML text)
 P flow:{flow}:{lang}:live       string   version number that is live
@@ -105,6 +107,9 @@ class Keys:
 
     def callback(self, callback_id: str) -> str:
         return f"{self.prefix}callback:{callback_id}"
+
+    def line_load(self, skill: str) -> str:
+        return f"{self.prefix}lineload:{skill}"
 
     def flow_versions(self, flow_id: str, lang: str) -> str:
         return f"{self.prefix}flow:{flow_id}:{lang}:versions"
