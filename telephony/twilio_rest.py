@@ -93,11 +93,14 @@ class TwilioRest:
         root = self.cfg.api_base_url.rstrip("/")
         return f"{root}/2010-04-01/Accounts/{quote(self.cfg.account_sid)}/Calls/{quote(call_sid)}.json"
 
-    async def transfer(self, call_sid: str, handoff_id: str) -> RestResult:
+    async def transfer(self, call_sid: str, handoff_id: str, target: str | None = None) -> RestResult:
+        """Redirect the call to `target` (a number or sip: URI: the skill's line), else the configured line."""
         if not self.has_credentials:
             return RestResult(False, "no Twilio credentials (twilio.account_sid / twilio.auth_token): "
                                      "cannot redirect the call to the human line")
-        if self.cfg.transfer_twiml_url:
+        if target:
+            form = {"Twiml": dial_twiml(target, handoff_id)}
+        elif self.cfg.transfer_twiml_url:
             form = {"Url": with_query(self.cfg.transfer_twiml_url, handoff_id=handoff_id), "Method": "POST"}
         elif self.cfg.transfer_target:
             form = {"Twiml": dial_twiml(self.cfg.transfer_target, handoff_id)}

@@ -37,6 +37,7 @@ from voicebot.dialog.crm_server import start_demo_crm
 from voicebot.dialog.loader import load_engine
 from voicebot.drain import Drain, worker_id
 from voicebot.escalation.handoff import handoff_writer
+from voicebot.escalation.routing import Router
 from voicebot.escalation.tracker import make_tracker
 from voicebot.jobs.flow_sync import apply_live_flows, follow_published_flows
 from voicebot.jobs.retention import retention_ctx
@@ -163,6 +164,7 @@ def assemble_services(settings: Settings, models: SharedModels | None, store: Ca
         settings=settings, models=models, dialog=engine, store=store,
         write_handoff=handoff_writer(settings), callbacks=callbacks, drain=drain,
         recordings=RecordingIndex(store) if store is not None and settings.privacy.record_audio else None,
+        router=Router.for_store(settings, store),
     )
 
 

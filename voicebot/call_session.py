@@ -14,6 +14,7 @@ from typing import Any
 
 from voicebot.callback_offer import CALLBACK_TEXT, CallbackOffer
 from voicebot.dialog.types import BotReply, CallerDtmf, CallerEvent, CallerNoInput, CallerSaid, CallInfo, DialogSession
+from voicebot.escalation.routing import Route, Router
 from voicebot.store.buffer import live_call_writes
 from voicebot.store.calls import CallStore, TurnRecord
 
@@ -30,6 +31,12 @@ SYSTEM_FAULT_TEXT = {
 BUSY_TEXT = {
     "pl": "Wszystkie linie są teraz zajęte. Łączę z konsultantem.",
     "en": "All our lines are busy right now. I am connecting you to a colleague.",
+}
+
+# The skill's line did not take the caller but another line can: said before the next transfer.
+NEXT_LINE_TEXT = {
+    "pl": "Ta linia jest teraz zajęta. Łączę z innym konsultantem.",
+    "en": "That line is busy right now. I am connecting you to another colleague.",
 }
 
 # The post-call survey's answers: the flow's slots of these names (dialogs/README.md, settings.survey).
@@ -50,6 +57,7 @@ class CallSession:
         write_handoff: HandoffWriter | None = None,
         callbacks: CallbackOffer | None = None,
         new_dialog: Callable[[CallInfo], DialogSession] | None = None,
+        router: Router | None = None,
     ) -> None:
         self.info = info
         self.dialog = dialog
@@ -66,6 +74,10 @@ class CallSession:
         self.callbacks = callbacks
         self.transfer_failure = ""  # why the human line did not take the call, when it did not
         self.callback_id: str | None = None
+        # Picks the human line per skill (voicebot/escalation/routing.py); None = the line's one human line.
+        self.router = router
+        self.route: Route | None = None  # the last routing decision, for the handoff package
+        self.lines_tried: list[str] = []  # lines that did not take this caller
 
     async def begin(self) -> BotReply:
         await self._record_start()
@@ -146,18 +158,31 @@ class CallSession:
         Returns the reply to speak; its action is "callback" (then hang up), or "hangup" when no callback
         could be booked (no caller number, no callback store). Recorded like any bot reply.
         """
+        last = next((r for r in reversed(self.replies) if r.action == "transfer"), None)
+        retry = await self._next_line(last, detail)
+        if retry is not None:
+            return await self._after_reply(retry, timings={})
         log.warning("call %s: transfer failed (%s): offering a callback", self.info.call_id, detail)
         self.transfer_failure = detail
-        last = next((r for r in reversed(self.replies) if r.action == "transfer"), None)
+        reply = await self._after_reply(await self._callback_instead(detail, last), timings={})
+        if reply.action != "callback":
+            self.outcome = "transfer_failed"
+        return reply
+
+    async def _callback_instead(self, detail: str, last: BotReply | None) -> BotReply:
+        """The callback request (or, when none can be booked, "call again later") for a caller no human line took."""
         reason = (last.reason if last else None) or "transfer"
         snapshot = self._snapshot()
         intents = snapshot.get("intents") or []
         topic = intents[-1] if intents else reason  # what the caller wanted, else why we transferred
         reply: BotReply | None = None
+        # The skill's own team calls back: when its line next opens, not when any line does.
+        hours = self.router.hours_of(self.route.wanted) if self.router and self.route else None
         if self.callbacks is not None:
             try:
                 reply, self.callback_id = await self.callbacks.book(
-                    self.info, topic=topic, reason=reason, detail=detail, context=dict(snapshot.get("slots") or {}))
+                    self.info, topic=topic, reason=reason, detail=detail, context=dict(snapshot.get("slots") or {}),
+                    hours=hours)
             except Exception:
                 log.exception("call %s: booking the callback failed", self.info.call_id)
         if reply is None:
@@ -165,10 +190,54 @@ class CallSession:
             reply = BotReply(text=texts["none"], action="hangup", reason=reason, language=self.info.language)
         reply.intent = intents[-1] if intents else None
         reply.node = last.node if last else None
-        reply = await self._after_reply(reply, timings={})
-        if reply.action != "callback":
-            self.outcome = "transfer_failed"
+        reply.skill = last.skill if last else None
         return reply
+
+    async def _next_line(self, last: BotReply | None, detail: str) -> BotReply | None:
+        """After the skill's line did not take the caller: a transfer to the next line that can, or None."""
+        if self.router is None or last is None or self.route is None or not self.route.found:
+            return None
+        failed = self.route.skill
+        self.lines_tried.append(failed)
+        await self.router.release(failed, self.info.call_id)
+        route = await self.router.route(self.route.wanted, self.info.channel, self.info.call_id,
+                                        skip=self.lines_tried)
+        if not route.found:
+            return None
+        log.warning("call %s: line %s did not take the call (%s): trying line %s", self.info.call_id, failed,
+                    detail, route.skill)
+        self.route = route
+        lang = self.info.language
+        return BotReply(text=NEXT_LINE_TEXT.get(lang, NEXT_LINE_TEXT["en"]), action="transfer", reason=last.reason,
+                        intent=last.intent, node=last.node, language=lang, skill=route.skill,
+                        transfer_target=route.target)
+
+    async def _routed(self, reply: BotReply) -> BotReply:
+        """Pick the human line for a transfer (and the skill a callback is for); no line can take the caller
+        now (closed, full): a callback instead, never silence."""
+        if self.router is None or reply.skill is not None:
+            return reply
+        intents = self._snapshot().get("intents") or []
+        # The flow's own reason -> skill mapping (its escalation policy, resolved by the dialog's tracker).
+        policy = getattr(getattr(self.dialog, "tracker", None), "policy", None)
+        wanted = self.router.skill_for(reply.reason, intents[-1] if intents else reply.intent,
+                                       getattr(policy, "skills", None))
+        reply.skill = wanted
+        if reply.action != "transfer":
+            return reply
+        self.route = await self.router.route(wanted, self.info.channel, self.info.call_id, skip=self.lines_tried)
+        if self.route.found:
+            reply.skill, reply.transfer_target = self.route.skill, self.route.target
+            if self.route.passed:
+                log.info("call %s: %s goes to line %s (%s)", self.info.call_id, wanted, self.route.skill,
+                         self.route.note)
+            return reply
+        detail = f"no human line can take the call now ({self.route.note})"
+        log.warning("call %s: %s: offering a callback", self.info.call_id, detail)
+        self.transfer_failure = detail
+        callback = await self._callback_instead(detail, reply)
+        callback.skill = wanted
+        return callback
 
     def _snapshot(self) -> dict[str, Any]:
         try:
@@ -183,6 +252,8 @@ class CallSession:
                         reason="system_fault", language=lang)
 
     async def _after_reply(self, reply: BotReply, timings: dict[str, float] | None) -> BotReply:
+        if reply.action in ("transfer", "callback"):
+            reply = await self._routed(reply)
         if reply.action in ("transfer", "callback") and self.write_handoff and reply.handoff_id is None:
             try:
                 with live_call_writes():  # Redis hung: the package is queued, in order
@@ -194,6 +265,8 @@ class CallSession:
             self.outcome = "transferred"
         elif reply.action == "callback":
             self.outcome = "callback"
+        elif reply.action == "hangup" and self.transfer_failure:
+            self.outcome = "transfer_failed"  # promised a person, no callback could be booked
         elif reply.action in ("end", "hangup") and self.outcome == "abandoned":
             # A caller saying goodbye before the bot did anything for them gave up: not the bot's success.
             gave_up = reply.reason == "caller_goodbye" and not self._snapshot().get("served")
@@ -238,6 +311,10 @@ class CallSession:
         if outcome is None and self.outcome == "abandoned" and self._snapshot().get("served"):
             # The caller hung up after being served (typically at "anything else?"): the bot's success.
             self.outcome = "contained"
+        if self.router is not None and self.route is not None and self.route.found \
+                and (outcome or self.outcome) != "transferred":
+            # Routed but never handed over (the caller hung up first): the line's place is free again.
+            await self.router.release(self.route.skill, self.info.call_id)
         if self.store:
             last = self.replies[-1] if self.replies else None
             await self._safely("end_call", self.store.end_call(
@@ -250,6 +327,7 @@ class CallSession:
                 frustration=max((r.frustration for r in self.replies), default=0.0),
                 **({"transfer_failure": self.transfer_failure} if self.transfer_failure else {}),
                 **({"callback_id": self.callback_id} if self.callback_id else {}),
+                **({"skill": last.skill} if last and last.skill else {}),
                 **survey_fields(self._snapshot()),
             ))
         remember = getattr(self.dialog, "remember", None)  # the returning caller's profile, when the dialog keeps one

@@ -64,17 +64,19 @@ class CallbackOffer:
         return cls(store, BusinessHours.from_settings(settings.business_hours))
 
     async def book(self, info: CallInfo, *, topic: str, reason: str, detail: str,
-                   context: dict[str, Any]) -> tuple[BotReply, str | None]:
+                   context: dict[str, Any], hours: BusinessHours | None = None) -> tuple[BotReply, str | None]:
         """Record the request and return what to tell the caller (action "callback"), with the request id.
 
         Without a caller number, or when the request cannot be stored, the caller is asked to call again
-        (action "hangup", id None) instead of being promised a call that will never come.
+        (action "hangup", id None) instead of being promised a call that will never come. `hours`: when the
+        people who will call back work (the skill's line), if not the [business_hours].
         """
         texts = CALLBACK_TEXT.get(info.language, CALLBACK_TEXT["en"])
         if not info.caller_number:
             return BotReply(text=texts["none"], action="hangup", reason=reason, language=info.language), None
         now = self.clock()
-        due = None if self.hours.is_open(now) else self.hours.next_open(now)
+        hours = hours or self.hours
+        due = None if hours.is_open(now) else hours.next_open(now)
         request = CallbackRequest(
             number=info.caller_number, topic=topic, preferred_time=due.isoformat() if due else "",
             call_id=info.call_id, language=info.language, reason="transfer_failed",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -151,7 +152,8 @@ class LanguageSettings(_Section):
         'e.g. { "+4822" = "pl", "+44" = "en" }; other calls start in dialog.default_language')
     detect: bool = Field(True, description="on the caller's first turn with words, whisper's language "
                          "probabilities (restricted to the flow's languages) may switch the call to another "
-                         "language's flow and voice; the turn is re-read in that language")
+                         "language's flow and voice; the turn is re-read in that language. Not on calls whose "
+                         "language the line chose (numbers, Twilio ?language=, the AudioSocket dialplan)")
     detect_min_probability: float = Field(
         0.55, gt=0.5, le=1, description="share of the flow languages' probability the other language needs to "
         "switch (bench/language_id.py: English espeak-ng turns at 8 kHz gave Polish at most 0.13, + 0.3 margin)")
@@ -218,8 +220,49 @@ class DialogSettings(_Section):
                          "(`voicebot serve --demo-crm` serves it at a configured URL)")
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class HumanLineSettings(_Section):
+    """One human line: the team with one skill (`[escalation.lines.<skill>]`), where its callers go, when."""
+
+    target: str = Field("", description="SIP URI a REFER (or the bridge) sends this skill's callers to; "
+                        "empty = sip.human_line_uri")
+    twilio_target: str = Field("", description="number or sip: URI Twilio dials for this skill; empty = the "
+                               "[twilio] transfer settings")
+    hours: dict[str, str] | None = Field(
+        None, description='weekday (mon..sun) -> "HH:MM-HH:MM" when this line is staffed, in the timezone of '
+        '[business_hours]; a missing day is closed; not set = the [business_hours]')
+    max_calls: int = Field(0, ge=0, description="callers sent to this line that it may hold at once, counted "
+                           "across all workers; more go to the fallback (0 = no limit)")
+    call_secs: int = Field(600, ge=10, description="how long a transferred caller counts against max_calls: "
+                           "the line's usual handling time (after a REFER the bot no longer sees the call end)")
+    fallback: str = Field("general", description="the line tried when this one is closed, full or does not "
+                          "answer; empty = a callback")
+
+    @field_validator("hours")
+    @classmethod
+    def _spans(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for day, span in (v or {}).items():
+            if day not in _WEEKDAYS:
+                raise ValueError(f"unknown day {day!r}; allowed: {', '.join(_WEEKDAYS)}")
+            parts = span.split("-")
+            if len(parts) != 2 or not all(_is_clock(p.strip()) for p in parts):
+                raise ValueError(f"{day} = {span!r} is not 'HH:MM-HH:MM'")
+        return v
+
+
+def _is_clock(text: str) -> bool:
+    try:
+        dt_time.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 class EscalationSettings(_Section):
-    """When the bot hands a caller to a human. Every key can be overridden per flow (flow settings.escalation)."""
+    """When the bot hands a caller to a human. Every key but `lines` can be overridden per flow (flow
+    settings.escalation)."""
 
     asr_confidence_min: float = Field(
         0.45, ge=0, le=1, description="ASR confidence below this makes a turn the bot could not use (no match) a "
@@ -261,6 +304,15 @@ class EscalationSettings(_Section):
     lexicons_dir: str = Field("dialogs/lexicons", description="frustration lexicons, one YAML file per language")
     handoff_transcript_turns: int = Field(12, ge=1, description="last transcript turns copied into a handoff package")
     handoff_ttl_days: int = Field(30, ge=1, description="how long a handoff package stays in Redis")
+    lines: dict[str, HumanLineSettings] = Field(
+        default_factory=dict, description="skill -> its human line ([escalation.lines.<skill>]); the line "
+        "'general' takes every other caller and, unless listed, is sip.human_line_uri / the [twilio] transfer "
+        "with the [business_hours]")
+    skills: dict[str, str] = Field(
+        default_factory=lambda: {"complaint": "complaints", "payment_problem": "payments",
+                                 "technical_fault": "technical"},
+        description="transfer reason (a flow's transfer node, an escalation reason) or the caller's intent -> "
+                    "skill; the reason is looked up first; a skill with no line, or no entry, goes to general")
 
     @field_validator("signal_weights")
     @classmethod
@@ -272,6 +324,14 @@ class EscalationSettings(_Section):
         if any(not 0 <= w <= 1 for w in v.values()):
             raise ValueError("signal weights must be between 0 and 1")
         return v
+
+    @model_validator(mode="after")
+    def _known_fallbacks(self) -> EscalationSettings:
+        for skill, line in self.lines.items():
+            if line.fallback not in ("", "general", *self.lines):
+                raise ValueError(f"lines.{skill}.fallback: no line {line.fallback!r}; allowed: general, "
+                                 f"{', '.join(self.lines)} or empty (a callback)")
+        return self
 
 
 class BusinessHoursSettings(_Section):

@@ -51,7 +51,7 @@ async def test_caller_is_transcribed_stored_and_answered_with_speech(
         settings: Settings, shared_models: SharedModels, call_store: CallStore, speak) -> None:
     media = FileMedia([speak("I would like to check the status of my order.", RATE)], RATE, fast=True)
     answered: list[dict[str, float]] = []
-    turns_before, asr_waits_before = _count(shared_models.turn_latency), _count(shared_models.asr_queue_delay)
+    turns_before, asr_waits_before = _count(shared_models.turn_latency), _count(shared_models.asr_turn_wait)
     session = await run_call(media, CallInfo(call_id="heard"), services(settings, shared_models, call_store),
                              on_turn=answered.append)
 
@@ -76,9 +76,9 @@ async def test_caller_is_transcribed_stored_and_answered_with_speech(
     assert call is not None and call["ended_at"] and call["outcome"] == session.outcome
     assert len(answered) == 1 and answered[0]["first_audio_ms"] >= answered[0]["asr_done_ms"] > 0
     assert json.loads(call["turn_timings"]) == answered
-    # /metrics' histograms saw this turn's voice-to-voice latency and its transcription's wait for whisper.
+    # /metrics' histograms saw this turn's voice-to-voice latency and its transcription's wait for a whisper worker.
     assert _count(shared_models.turn_latency) == turns_before + 1
-    assert _count(shared_models.asr_queue_delay) > asr_waits_before
+    assert _count(shared_models.asr_turn_wait) > asr_waits_before
 
 
 def _count(histogram: Any) -> float:

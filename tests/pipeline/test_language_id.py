@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from voicebot.config import Settings
+from voicebot.dialog.loader import load_engine
+from voicebot.dialog.types import CallInfo
+from voicebot.pipeline.call import language_detection
 from voicebot.pipeline.language_id import choose, restricted
+from voicebot.pipeline.services import CallServices
 
 
 def test_probabilities_are_restricted_to_the_flows_languages_and_renormalised() -> None:
@@ -22,3 +27,16 @@ def test_probabilities_are_restricted_to_the_flows_languages_and_renormalised() 
 ])
 def test_another_language_needs_the_threshold_share_to_switch(shares, current, expected) -> None:
     assert choose(shares, current, 0.55) == expected
+
+
+async def test_only_calls_whose_language_the_line_did_not_choose_are_detected(settings: Settings) -> None:
+    # A Polish number ([languages] numbers, Twilio ?language=, the AudioSocket dialplan) is answered in Polish
+    # whoever calls it, and whisper skips the detection; the default number lets the caller's words decide.
+    engine = load_engine(settings)
+    try:
+        services = CallServices(settings=settings, models=None, dialog=engine, store=None)  # type: ignore[arg-type]
+        detect = language_detection(services, CallInfo(call_id="default", language="en"))
+        assert detect is not None and set(detect.languages) == {"en", "pl"}
+        assert language_detection(services, CallInfo(call_id="numbered", language="pl", language_fixed=True)) is None
+    finally:
+        await engine.close()

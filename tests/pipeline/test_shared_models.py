@@ -75,4 +75,4 @@ async def test_health_and_metrics_describe_the_loaded_models(settings: Settings,
     assert "voicebot_asr_transcriptions_total 0" in metrics
     assert "voicebot_models_load_seconds" in metrics and "voicebot_asr_queued 0" in metrics
     assert 'voicebot_turn_latency_seconds_bucket{le="1.0"} 0.0' in metrics  # histograms, empty before any call
-    assert "voicebot_asr_queue_wait_seconds_count 0.0" in metrics
+    assert "voicebot_asr_turn_wait_seconds_count 0.0" in metrics

@@ -18,7 +18,9 @@ from voicebot.config import Settings
 from voicebot.dialog.numbers import parse_digits
 from voicebot.dialog.schema import AskNode
 from voicebot.dialog.slots import fills
+from voicebot.pipeline.asr import Transcript
 from voicebot.pipeline.models import SharedModels
+from voicebot.pipeline.stt import fills_slot
 from voicebot.store.calls import CallStore
 
 
@@ -66,3 +68,18 @@ async def test_digits_said_slowly_still_wait_for_the_rest(
 def test_which_words_fill_the_question_asked(node: dict, text: str, filled: bool) -> None:
     ask = AskNode.model_validate({"kind": "ask", "slot": "x", "next": "y", **node})
     assert fills(ask, text, datetime(2026, 12, 2, 10, 0), "en") is filled
+
+
+@pytest.mark.parametrize(("node", "best", "others", "filled"), [
+    # whisper-base on the bench's "It is four eight one five two" at 8 kHz: the best hypothesis lost a digit,
+    # a later one has all five; the dialog takes that one, so the turn is complete.
+    ({"type": "digits", "length": 5}, "It's in 4-8-1-2.", ("It is 4-8-1-2.", "It's in 4-8-1 time 2."), True),
+    ({"type": "digits", "length": 5}, "It's in 4-8-1-2.", ("It is 4-8-1-2.",), False),  # the fifth may follow
+    # The dialog reads no other hypotheses for a yes/no question: a "yes" among them does not end the turn.
+    ({"type": "yes_no"}, "Well, let me think", ("Yes.",), False),
+])
+def test_whispers_other_hypotheses_fill_the_slot_where_the_dialog_reads_them(
+        node: dict, best: str, others: tuple[str, ...], filled: bool) -> None:
+    ask = AskNode.model_validate({"kind": "ask", "slot": "x", "next": "y", **node})
+    heard = Transcript(text=best, language="en", confidence=0.6, duration_s=2.0, compute_ms=200.0, alternatives=others)
+    assert fills_slot(ask, heard, "en") is filled

@@ -18,6 +18,18 @@ def test_a_long_first_sentence_is_cut_at_its_first_clause_so_audio_starts_sooner
     assert speech_pieces("  ") == []
 
 
+def test_a_long_first_clause_without_a_comma_is_cut_before_a_phrase_opener() -> None:
+    # The caller waits for the first piece only: 13 words before the first comma would be ~4 s of speech to
+    # synthesize first; cut where a speaker may pause (English and Polish).
+    assert speech_pieces("Our consultants are available Monday to Friday from 8 am to 8 pm, and on Saturday.")[0] == \
+        "Our consultants are available Monday to Friday"
+    assert speech_pieces("Nasi konsultanci są dostępni od poniedziałku do piątku w godzinach od 8 do 20.")[0] == \
+        "Nasi konsultanci są dostępni"
+    # No opener and no comma: the sentence stays whole rather than breaking mid-phrase.
+    assert speech_pieces("Please say your five digit customer reference number slowly now.") == [
+        "Please say your five digit customer reference number slowly now."]
+
+
 @pytest.mark.models
 @pytest.mark.parametrize("rate", [8000, 16000])
 async def test_replies_stream_one_piece_per_sentence_at_the_line_rate(shared_models: SharedModels, rate: int) -> None:

@@ -40,8 +40,11 @@ async def heard(settings: Settings, models: SharedModels, store: CallStore, pcm:
                 call_id: str) -> tuple[list[CallerSaid], Any]:
     recorder = RecordingEngine(load_engine(settings))
     media = FileMedia([pcm], RATE)  # real time: pauses last as long as they would on a phone
-    session = await run_call(media, CallInfo(call_id=call_id),
-                             CallServices(settings=settings, models=models, dialog=recorder, store=store))
+    try:
+        session = await run_call(media, CallInfo(call_id=call_id),
+                                 CallServices(settings=settings, models=models, dialog=recorder, store=store))
+    finally:
+        await recorder.engine.close()  # its CRM client
     return [e for e in recorder.events if isinstance(e, CallerSaid)], session
 
 
@@ -129,25 +132,29 @@ async def test_smart_turn_scores_the_callers_turn_however_fast_the_audio_arrives
 async def test_a_sentence_that_sounds_whole_ends_the_turn_before_the_silence_cap(
         settings: Settings, shared_models: SharedModels, call_store: CallStore, speak,
         finished_words_silence: float) -> None:
-    # smart-turn off, so only the words can end the turn before the 1.2 s cap (with it on, smart-turn often
-    # hesitates after digits, which is what made these turns slow).
-    turn = settings.turn.model_copy(update={"smart_turn": False, "max_silence_secs": 1.2,
+    # smart-turn off, so only the words can end the turn before the cap (with it on, smart-turn often hesitates
+    # after digits, which is what made these turns slow). A 4 s cap: an end well before it can only come from
+    # the words, however slow whisper is on a loaded machine (how soon is a speed figure: bench/number_turn.py).
+    turn = settings.turn.model_copy(update={"smart_turn": False, "max_silence_secs": 4.0,
                                             "finished_words_silence_secs": finished_words_silence})
     settings = settings.model_copy(update={"turn": turn})
     timings: list[dict[str, float]] = []
     recorder = RecordingEngine(load_engine(settings))
     media = FileMedia([speak("The order number is 48152.", RATE)], RATE)
-    await run_call(media, CallInfo(call_id=f"whole-{finished_words_silence}"),
-                   CallServices(settings=settings, models=shared_models, dialog=recorder, store=call_store),
-                   on_turn=timings.append)
+    try:
+        await run_call(media, CallInfo(call_id=f"whole-{finished_words_silence}"),
+                       CallServices(settings=settings, models=shared_models, dialog=recorder, store=call_store),
+                       on_turn=timings.append)
+    finally:
+        await recorder.engine.close()
 
     said = [e for e in recorder.events if isinstance(e, CallerSaid)]
     assert len(said) == 1 and "48152" in said[0].text.replace(",", "").replace(" ", "")
     ended_ms = timings[0]["end_of_turn_ms"]
     if finished_words_silence:
-        assert ended_ms < 1000, f"the turn waited {ended_ms:.0f} ms for the silence cap although it sounded whole"
+        assert ended_ms < 3500, f"the turn waited {ended_ms:.0f} ms for the silence cap although it sounded whole"
     else:  # the switch works: without the words' opinion, the cap decides
-        assert ended_ms >= 1150
+        assert ended_ms >= 3950
 
 
 @pytest.mark.parametrize(("text", "finished"), [

@@ -187,3 +187,24 @@ async def test_an_abandoned_speculation_stops_holding_the_spare_thread() -> None
     gates.release("stale speculation", "fresh speculation")
     assert await fresh.result() == "fresh speculation"
     gates.worker.close()
+
+
+async def test_the_turn_wait_metric_counts_what_callers_wait_for_not_speculation(jobs: Jobs) -> None:
+    waits: list[float] = []
+    jobs.worker.on_urgent_wait = waits.append
+    started = threading.Event()
+
+    def speculation() -> str:
+        started.set()
+        return jobs.job("busy")
+
+    busy = jobs.worker.submit(SPARE, speculation)  # a speculation holding the thread
+    assert await asyncio.to_thread(started.wait, 10)
+    turn = jobs.worker.submit(URGENT, jobs.job, "finished turn")  # queues behind it
+    await asyncio.sleep(0.2)
+    busy.promote(URGENT)  # the caller now waits for the speculation already running: no wait for a thread
+    jobs.release()
+    await asyncio.gather(busy.result(), turn.result())
+
+    assert waits[0] == 0.0  # the promoted speculation, counted once, not the time it ran as spare work
+    assert len(waits) == 2 and waits[1] >= 0.15  # the queued turn's wait, however long the machine took

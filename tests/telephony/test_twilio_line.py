@@ -24,10 +24,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from telephony.twilio_rest import TwilioRest
 from telephony.twilio_signature import signature, stream_token, stream_token_ok
+from tests.support.env import always_staffed
 from tests.support.media_callers import TwilioCaller, rms_dbfs
 from tests.support.media_server import TWILIO_SID, TWILIO_TOKEN, FakeTwilioApi
 from voicebot.app import create_app
 from voicebot.config import Settings
+from voicebot.escalation.routing import Router
 from voicebot.lines.leg_outcome import LegOutcome, LegOutcomes
 from voicebot.lines.twilio import TwilioLine
 from voicebot.lines.twilio_web import TwilioState, serve_stream
@@ -323,3 +325,36 @@ async def test_a_start_the_voice_webhook_did_not_issue_is_refused(stream, forger
     await asyncio.wait_for(caller.ended.wait(), 5)  # the stream is closed
     await caller.hangup()
     assert ran == []
+
+
+async def test_transfer_dials_the_line_of_the_callers_skill(stream, twilio_api, settings: Settings) -> None:
+    api, _ = twilio_api
+    data = settings.model_dump()
+    data["escalation"]["lines"] = {"payments": {"twilio_target": "+48221234567"},
+                                   "complaints": {"twilio_target": "sip:complaints@pbx.example.com"}}
+    router = Router.from_settings(always_staffed(Settings.model_validate(data)))
+    results = []
+
+    async def script(line: TwilioLine) -> None:
+        async for event in line.events():
+            if getattr(event, "digit", None) in ("1", "2"):
+                skill = "payments" if event.digit == "1" else "complaints"  # type: ignore[union-attr]
+                route = await router.route(skill, "twilio", line.call_sid)
+                results.append(await line.transfer(f"HO-{skill}", route.target))
+                return
+
+    calls = {}
+    for digit in ("1", "2"):
+        caller = await stream(script)
+        await caller.dtmf(digit)
+        await asyncio.wait_for(caller.ended.wait(), 10)
+        await caller.hangup()
+        calls[digit] = caller.call_sid
+    assert all(r.ok for r in results), results
+    twiml = {d: ET.fromstring(next(u for u in api.updates if u["call_sid"] == sid)["Twiml"])
+             for d, sid in calls.items()}
+    number = twiml["1"].find("./Dial/Number")
+    assert number is not None and number.text == "+48221234567"
+    sip = twiml["2"].find("./Dial/Sip")
+    assert sip is not None
+    assert sip.text == "sip:complaints@pbx.example.com;skill=complaints?X-Voicebot-Handoff=HO-complaints"

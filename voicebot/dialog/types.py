@@ -27,6 +27,9 @@ class CallInfo:
     # The call's audio is being recorded (the recording notice says so); None where no audio is involved
     # (typed text, flow tests): then privacy.record_audio decides what the notice says.
     recorded: bool | None = None
+    # The line chose `language` (the dialled number, the webhook's or dialplan's language): the caller's first
+    # words do not switch it, and whisper skips language detection.
+    language_fixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class BotReply:
     frustration: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)  # escalation signal -> contribution
     handoff_id: str | None = None  # set once the handoff package is stored
+    skill: str | None = None  # human line (skill) a transfer goes to / a callback is for; set by the routing
+    transfer_target: str | None = None  # where the line sends this caller (the skill's line); None = its default
     asr_hints: str = ""  # words the caller is likely to say next (the flow node's hints), for the ASR
     # Silence after this reply before the bot asks again (the node's or flow's no_input_secs); None = the
     # line's default ([dialog] no_input_secs).

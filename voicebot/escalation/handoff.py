@@ -57,6 +57,8 @@ class HandoffPackage:
     callback_id: str | None = None
     # A returning caller's profile as the call started (name, open case, last contacts): the agent sees the history.
     caller_profile: dict[str, Any] = field(default_factory=dict)
+    skill: str = ""  # the human line (skill) the caller goes to, or the callback is for
+    routing: str = ""  # lines passed over on the way and why, e.g. "complaints: closed"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,6 +139,7 @@ def build_package(session: CallSession, reply: BotReply, policy: EscalationSetti
         verified=verified, frustration=frustration, confidence=last.get("confidence"),
         transcript=turns, escalation_history=history, callback_id=snapshot.get("callback_id") or session.callback_id,
         caller_profile=dict(snapshot.get("caller_profile") or {}),
+        skill=reply.skill or "", routing=session.route.note if session.route else "",
     )
 
 

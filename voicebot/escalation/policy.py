@@ -54,6 +54,10 @@ def resolve_policy(base: EscalationSettings, flow: Any = None) -> EscalationSett
     overrides = flow_overrides(flow)
     if not overrides:
         return base
+    if "lines" in overrides:  # where people answer is the deployment's, not a dialog's
+        raise EscalationConfigError(f"flow {flow_name(flow)}: settings.escalation.lines: human lines are set for "
+                                    "the whole process ([escalation.lines.<skill>] in config.toml); a flow may "
+                                    "change `skills` only")
     merged = base.model_dump()
     for key, value in overrides.items():
         current = merged.get(key)

@@ -257,7 +257,8 @@ class AudioSocketServer:
         line = AudioSocketLine(call_uuid, reader, writer, self.outcomes, self._idle_timeout)
         announced = await self.outcomes.announcement(call_uuid)
         info = CallInfo(call_id=call_uuid, caller_number=announced.caller_number,
-                        language=announced.language or self._language, flow_id=self._flow_id, channel="audiosocket")
+                        language=announced.language or self._language, flow_id=self._flow_id, channel="audiosocket",
+                        language_fixed=bool(announced.language))
         try:
             await self._run_call(line, info)
         except asyncio.CancelledError:

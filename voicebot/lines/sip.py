@@ -133,9 +133,10 @@ class SipLine:
 
     async def _run(self, call: SipLineCall) -> None:
         # The number the caller dialled picks the language ([languages] numbers).
-        language = self.settings.languages.for_number(call.dialled_number) or self.settings.dialog.default_language
+        numbered = self.settings.languages.for_number(call.dialled_number)
         info = CallInfo(call_id=uuid.uuid4().hex[:16], caller_number=call.caller_number,
-                        language=language, flow_id=self.settings.dialog.default_flow, channel="sip")
+                        language=numbered or self.settings.dialog.default_language,
+                        flow_id=self.settings.dialog.default_flow, channel="sip", language_fixed=numbered is not None)
         try:
             run_call = self._run_call or pipeline_run_call
             await run_call(call, info, self.services)

@@ -119,7 +119,7 @@ class TwilioLine:
         if self._rest is None:
             result = TransferResult(False, "Twilio REST client not configured")
         else:
-            rest = await self._rest.transfer(self.call_sid, handoff_id)
+            rest = await self._rest.transfer(self.call_sid, handoff_id, target)
             result = TransferResult(rest.ok, rest.detail)
         self.transferred = result
         if result.ok:

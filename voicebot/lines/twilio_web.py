@@ -214,11 +214,11 @@ async def _run(app: web.Application, line: TwilioLine) -> None:
     settings = app[SETTINGS]
     params = line.start.custom_parameters
     language = params.get("language", "")
+    chosen = language if language in LANGUAGES else settings.languages.for_number(tm.party(params.get("called")))
     info = CallInfo(
         call_id=line.call_sid, caller_number=tm.party(params.get("caller")), channel="twilio",
-        language=language if language in LANGUAGES else
-        settings.languages.for_number(tm.party(params.get("called"))) or settings.dialog.default_language,
-        flow_id=settings.dialog.default_flow,
+        language=chosen or settings.dialog.default_language, flow_id=settings.dialog.default_flow,
+        language_fixed=chosen is not None,
     )
     services = app.get(CALL_SERVICES)
     try:

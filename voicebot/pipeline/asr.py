@@ -129,9 +129,11 @@ class SpeechRecognizer:
         """How long a finished turn waits for a free worker now (see PriorityWorker.queue_delay_s)."""
         return self._worker.queue_delay_s()
 
-    def observe_queue_delay(self, observe: Callable[[float], None]) -> None:
-        """`observe(seconds)` for each transcription as it leaves the queue and starts (a /metrics histogram)."""
-        self._worker.on_start = observe
+    def observe_turn_wait(self, observe: Callable[[float], None]) -> None:
+        """`observe(seconds)` for each caller turn whose transcription a caller waits for, as it starts: how long
+        it waited for a free worker (0 when its speculative transcription had already started). A /metrics
+        histogram; spare speculative work is not counted, as nobody waits for it."""
+        self._worker.on_urgent_wait = observe
 
     async def transcribe(self, audio: np.ndarray, language: str, prompt: str = "",
                          detect: Detect | None = None) -> Transcript:
@@ -167,18 +169,22 @@ class SpeechRecognizer:
         features = self.model.feature_extractor(audio)
         alternatives: tuple[str, ...] = ()
         shares = None
-        if detect is not None and len(detect.languages) > 1:
-            shares = language_id.restricted(self.language_probabilities(features), detect.languages)
+        short = features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES
+        # The encoder is most of whisper's time on a short turn: one pass serves language detection, the decode
+        # and the decode again without context (below), instead of one pass each.
+        encoded = self._encode(features) if short or detect is not None else None
+        if detect is not None and encoded is not None and len(detect.languages) > 1:
+            shares = language_id.restricted(self._language_probabilities(encoded), detect.languages)
             chosen = language_id.choose(shares, language, detect.min_share)
             if chosen != language:
                 prompt = ""  # the hints are the other language's words: they would pull the text back to it
             language = chosen
-        if features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
-            text, confidence, alternatives = self._decode_short(features, language, prompt)
+        if short and encoded is not None:
+            text, confidence, alternatives = self._decode_short(encoded, language, prompt)
             if prompt and _copied(text, prompt):
                 # Unclear audio: whisper repeated its context ("Order status, where is my order") instead of
                 # the caller's words. Heard again without context.
-                text, confidence, alternatives = self._decode_short(features, language, "")
+                text, confidence, alternatives = self._decode_short(encoded, language, "")
         else:  # a turn longer than one window: faster-whisper's own sliding windows
             text, confidence = self._decode_long(audio, language, prompt)
         elapsed = time.perf_counter() - started
@@ -193,24 +199,29 @@ class SpeechRecognizer:
     def language_probabilities(self, features: np.ndarray) -> dict[str, float]:
         """Whisper's probability of each language it knows ("pl" -> 0.4...) for these mel features.
 
-        One more encoder pass over the same short window the decoder uses (a short window also scores the
-        language better on phone turns than the 30 s one, measured on 8 kHz espeak-ng Polish).
+        Scored on the same short window the decoder uses (a short window also scores the language better on
+        phone turns than the 30 s one, measured on 8 kHz espeak-ng Polish).
         """
+        return self._language_probabilities(self._encode(features))
+
+    def _encode(self, features: np.ndarray) -> ctranslate2.StorageView:
+        """The encoder's output for the turn's first window: the turn + 1 s, at least 10 s, at most 30 s."""
         frames = min(FULL_WINDOW_FRAMES, max(MIN_WINDOW_FRAMES, features.shape[-1] + WINDOW_MARGIN_FRAMES))
         window = np.zeros((1, features.shape[0], frames), dtype=np.float32)
         used = min(frames, features.shape[-1])
         window[0, :, :used] = features[:, :used]
-        scored = self.model.model.detect_language(ctranslate2.StorageView.from_array(window))[0]
+        return self.model.model.encode(ctranslate2.StorageView.from_array(window))
+
+    def _language_probabilities(self, encoded: ctranslate2.StorageView) -> dict[str, float]:
+        scored = self.model.model.detect_language(encoded)[0]
         return {token.strip("<|>"): prob for token, prob in scored}
 
-    def _decode_short(self, features: np.ndarray, language: str, prompt: str) -> tuple[str, float, tuple[str, ...]]:
+    def _decode_short(self, encoded: ctranslate2.StorageView, language: str,
+                      prompt: str) -> tuple[str, float, tuple[str, ...]]:
         tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
                               language=language)
-        frames = min(FULL_WINDOW_FRAMES, max(MIN_WINDOW_FRAMES, features.shape[-1] + WINDOW_MARGIN_FRAMES))
-        window = np.zeros((1, features.shape[0], frames), dtype=np.float32)
-        window[0, :, : features.shape[-1]] = features
         result = self.model.model.generate(
-            ctranslate2.StorageView.from_array(window),
+            encoded,
             [[*_prompt_tokens(tokenizer, prompt), *tokenizer.sot_sequence, tokenizer.no_timestamps]],
             beam_size=self.beam_size, num_hypotheses=self.beam_size, max_length=MAX_TOKENS, return_scores=True,
             return_no_speech_prob=True,

@@ -53,10 +53,11 @@ class _CallEnd:
             self.done.set()
 
 
-def _detection(services: CallServices, info: CallInfo) -> Detect | None:
-    """Detect the caller's language on their first words, among the languages the call's flow exists in."""
+def language_detection(services: CallServices, info: CallInfo) -> Detect | None:
+    """Detect the caller's language on their first words, among the languages the call's flow exists in, unless
+    the line chose it (a Polish number is answered in Polish, whoever calls it)."""
     languages_of = getattr(services.dialog, "languages", None)  # engines without several languages: no detection
-    if not services.settings.languages.detect or languages_of is None:
+    if not services.settings.languages.detect or languages_of is None or info.language_fixed:
         return None
     languages = tuple(languages_of(info.flow_id))
     if len(languages) < 2 or info.language not in languages:
@@ -91,7 +92,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
         media = RecordedMedia(media, recorder)
     info = dataclasses.replace(info, recorded=recorder is not None)
     session = CallSession(info, services.dialog.new_session(info), services.store, services.write_handoff,
-                          services.callbacks, new_dialog=services.dialog.new_session)
+                          services.callbacks, new_dialog=services.dialog.new_session, router=services.router)
     call_start = TurnClock.now()
     end = _CallEnd()
     turn_timings: list[dict[str, float]] = []
@@ -119,7 +120,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
                      max_silence_s=settings.turn.max_silence_secs, call_start=call_start,
                      speculative=settings.asr.speculative,
                      finished_words_silence_s=settings.turn.finished_words_silence_secs),
-        Transcriber(models.asr, info.language, settings.turn, _detection(services, info)),
+        Transcriber(models.asr, info.language, settings.turn, language_detection(services, info)),
         DialogResponder(session, no_input_s=settings.dialog.no_input_secs, busy=not admitted),
         Speaker(models.tts, media.sample_rate),
         MediaSink(media, turn_answered, line_closed),

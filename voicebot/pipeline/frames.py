@@ -71,15 +71,6 @@ class WordsSoundFinishedFrame(SystemFrame):
 
 
 @dataclass
-class SlotExpectedFrame(SystemFrame):
-    """Sent upstream by the DialogResponder after each reply: the question the caller answers next (None: no
-    question with a definite answer). The Transcriber checks the speculative words against it."""
-
-    expects: AskNode | None
-    language: str
-
-
-@dataclass
 class CallerTurnFrame(SystemFrame):
     """End of a caller turn (decided by smart-turn or the silence cap)."""
 
@@ -130,9 +121,15 @@ class TransferFailedFrame(DataFrame):
 
 @dataclass
 class ListeningFrame(SystemFrame):
-    """Sent upstream by the dialog after each reply: what the caller is likely to say next (ASR context)."""
+    """Sent upstream by the DialogResponder with each reply: what the bot listens for next, for the Transcriber.
+
+    `hints`: words the caller is likely to say (the node's vocabulary), whisper's context for the next turns.
+    `expects`: the question with a definite answer the caller is answering (five digits, yes/no, a date), or
+    None: the speculative words are checked against it to end the turn as soon as the answer is complete.
+    """
 
     hints: str
+    expects: AskNode | None = None
 
 
 @dataclass

@@ -49,7 +49,9 @@ class CallLoad:
     def prometheus_metrics(self) -> list[tuple[str, str, str, float]]:
         return [
             ("voicebot_asr_queue_delay_seconds", "gauge",
-             "How long a caller's finished turn waits for a speech-recognition worker (smoothed).",
+             "How long a caller's finished turn waits for a whisper worker now: the recent turns' waits smoothed "
+             "(half-life 5 s), or the longest wait of a turn still queued if longer. Admission control compares it "
+             "with asr.admit_queue_delay_ms.",
              self.asr.queue_delay_s()),
             ("voicebot_calls_active", "gauge", "Calls connected to the bot now (busy-path calls included).",
              self.active),

@@ -124,7 +124,7 @@ class MediaSink(FrameProcessor):
 
     async def _transfer(self, reply: BotReply) -> TransferResult:
         try:
-            return await self._media.transfer(reply.handoff_id or "")
+            return await self._media.transfer(reply.handoff_id or "", reply.transfer_target)
         except Exception as exc:
             log.exception("line failed to transfer")
             return TransferResult(ok=False, detail=f"transfer error: {type(exc).__name__}: {exc}")

@@ -38,13 +38,14 @@ class SharedModels:
     loaded_at: float = field(default_factory=time.time)
     calls: CallLoad = field(init=False)  # calls served now, slow turns, admission of new calls
     # Histograms of this process's calls for /metrics (not in a global registry: each SharedModels has its own).
-    # The wait histogram is not named voicebot_asr_queue_delay_seconds: that name is the smoothed gauge that
-    # admission control reads (CallLoad.prometheus_metrics).
+    # Each turn's wait is voicebot_asr_turn_wait_seconds; voicebot_asr_queue_delay_seconds is the smoothed
+    # gauge of those waits that admission control reads (CallLoad.prometheus_metrics).
     turn_latency: Histogram = field(default_factory=lambda: Histogram(
         "voicebot_turn_latency_seconds", "Voice-to-voice: the caller's last voiced audio to the bot's first audio.",
         buckets=(0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0), registry=None))
-    asr_queue_delay: Histogram = field(default_factory=lambda: Histogram(
-        "voicebot_asr_queue_wait_seconds", "Time each transcription waited for a whisper worker.",
+    asr_turn_wait: Histogram = field(default_factory=lambda: Histogram(
+        "voicebot_asr_turn_wait_seconds", "How long each finished caller turn waited for a free whisper worker "
+        "(0 when its speculative transcription had already started; speculation itself not counted).",
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=None))
 
     def __post_init__(self) -> None:
@@ -71,7 +72,7 @@ class SharedModels:
         )
         models.load_seconds = time.perf_counter() - started
         log.info("speech models loaded in %.1fs: %s", models.load_seconds, models.describe())
-        models.asr.observe_queue_delay(models.asr_queue_delay.observe)
+        models.asr.observe_turn_wait(models.asr_turn_wait.observe)
         return models
 
     # -- per-call analyzers (cheap: they wrap the shared sessions) ------------------------------
@@ -128,7 +129,7 @@ class SharedModels:
         for name, kind, help_text, value in metrics:
             family = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
             families.append(family(name, help_text, value=value))
-        for histogram in (self.turn_latency, self.asr_queue_delay):
+        for histogram in (self.turn_latency, self.asr_turn_wait):
             families += histogram.collect()
         return families
 

@@ -22,7 +22,6 @@ from voicebot.pipeline.frames import (
     CallerEventFrame,
     ListeningFrame,
     MaintenanceFrame,
-    SlotExpectedFrame,
     SystemFaultFrame,
     TransferFailedFrame,
     TurnClock,
@@ -121,10 +120,9 @@ class DialogResponder(FrameProcessor):
 
     async def _reply(self, reply: BotReply, clock: TurnClock | None) -> None:
         self._closing = reply.action != "continue"
-        await self.push_frame(ListeningFrame(reply.asr_hints), FrameDirection.UPSTREAM)
+        await self.push_frame(ListeningFrame(reply.asr_hints, reply.expects), FrameDirection.UPSTREAM)
         waits = reply.no_input_secs or self._no_input_default_s
         self._awaiting_s = waits if (waits > 0 and not self._closing) else None
-        await self.push_frame(SlotExpectedFrame(reply.expects, reply.language), FrameDirection.UPSTREAM)
         await self.push_frame(BotReplyFrame(reply, clock))
         await self.push_frame(BotActionFrame(reply))
         if self._awaiting_s is not None and not reply.text.strip():

@@ -14,6 +14,7 @@ from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.types import DialogEngine
 from voicebot.drain import Drain
+from voicebot.escalation.routing import Router
 from voicebot.store.calls import CallStore
 from voicebot.store.recordings import RecordingIndex
 
@@ -32,3 +33,6 @@ class CallServices:
     drain: Drain | None = None
     # Where call recordings are indexed (privacy.record_audio on and a store); None: calls are not recorded.
     recordings: RecordingIndex | None = None
+    # Picks the human line per skill, with its hours, limit and fallbacks; None: every transfer goes to the
+    # line's one human line (sip.human_line_uri, the [twilio] transfer).
+    router: Router | None = None

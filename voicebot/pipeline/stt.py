@@ -20,6 +20,7 @@ from pipecat.frames.frames import Frame, UserStartedSpeakingFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.config import TurnSettings
+from voicebot.dialog.core import PREFILL_TYPES
 from voicebot.dialog.schema import AskNode
 from voicebot.dialog.slots import fills, partly_fills
 from voicebot.dialog.types import CallerNoInput, CallerSaid
@@ -29,7 +30,6 @@ from voicebot.pipeline.frames import (
     CallerEventFrame,
     CallerTurnFrame,
     ListeningFrame,
-    SlotExpectedFrame,
     SpeechPausedFrame,
     SystemFaultFrame,
     TurnClock,
@@ -82,10 +82,8 @@ class Transcriber(FrameProcessor):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
-        if isinstance(frame, SlotExpectedFrame):
-            self._expects = frame.expects
-        elif isinstance(frame, ListeningFrame):
-            self._hints = frame.hints  # from the dialog downstream; nothing upstream needs it
+        if isinstance(frame, ListeningFrame):  # from the dialog downstream; nothing upstream needs it
+            self._hints, self._expects = frame.hints, frame.expects
         elif isinstance(frame, SpeechPausedFrame):
             self._drop_speculation()
             # Even under load: the ASR thread runs every finished turn before any speculation, and without the
@@ -122,22 +120,24 @@ class Transcriber(FrameProcessor):
         await asyncio.wait([speculation.task])
         if speculation is not self._speculation or speculation.task.cancelled() or speculation.task.exception():
             return  # the caller went on (or the turn ended) meanwhile; a failure surfaces in _deliver
-        text = speculation.task.result().text
-        if self._fills_slot(text):
+        result = speculation.task.result()
+        text = result.text
+        if self._fills_slot(result):
             await self.push_frame(WordsSoundFinishedFrame(speculation.voiced_chunks, fills_slot=True),
                                   FrameDirection.UPSTREAM)
         elif self._turn.finished_words_silence_secs > 0 and sounds_finished(text, self._turn) \
-                and not self._sounds_unfinished(text):
+                and not self._sounds_unfinished(result):
             await self.push_frame(WordsSoundFinishedFrame(speculation.voiced_chunks), FrameDirection.UPSTREAM)
 
-    def _sounds_unfinished(self, text: str) -> bool:
+    def _sounds_unfinished(self, result: Transcript) -> bool:
         """Words cut off mid-sentence, or part of the number the bot asked for: the caller will likely go on."""
-        if self._fills_slot(text):
+        if self._fills_slot(result):
             return False  # "No." to a yes/no question is a whole answer
+        text = result.text
         return sounds_unfinished(text, self._turn) or (self._expects is not None and partly_fills(self._expects, text))
 
-    def _fills_slot(self, text: str) -> bool:
-        return self._expects is not None and fills(self._expects, text, datetime.now(), self._language)
+    def _fills_slot(self, result: Transcript) -> bool:
+        return self._expects is not None and fills_slot(self._expects, result, self._language)
 
     def _drop_speculation(self) -> None:
         if self._speculation is not None:
@@ -180,7 +180,7 @@ class Transcriber(FrameProcessor):
                 self._language = result.language
         if self._held is not None:
             frame, result = _joined(self._take_held(), frame, result)
-        if self._turn.hold_unfinished and self._sounds_unfinished(result.text):
+        if self._turn.hold_unfinished and self._sounds_unfinished(result):
             # Wait for the rest, but never past the silence cap counted from the caller's last word.
             wait_s = self._turn.max_silence_secs - (TurnClock.now() - clock.speech_end)
             log.info("turn %r sounds unfinished: waiting up to %.2fs for more", result.text, wait_s)
@@ -221,6 +221,15 @@ class Transcriber(FrameProcessor):
         if self._held is not None and self._held.release is not None:
             self._held.release.cancel()
         await super().cleanup()
+
+
+def fills_slot(expects: AskNode, result: Transcript, language: str) -> bool:
+    """The words answer the question in full: the best transcript, or one of whisper's other hypotheses, as the
+    dialog takes the first that fits (an 8 kHz "4 8 1 2" whose next hypothesis is "4 8 1 5 2")."""
+    # Only where the dialog reads the other hypotheses too: a "yes" among them is not the caller's "yes".
+    texts = (result.text, *result.alternatives) if expects.type in PREFILL_TYPES else (result.text,)
+    now = datetime.now()
+    return any(fills(expects, text, now, language) for text in texts)
 
 
 def _joined(first: tuple[CallerTurnFrame, Transcript], frame: CallerTurnFrame,

@@ -28,6 +28,13 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 FIRST_PIECE_MAX_WORDS = 8
+FIRST_PIECE_MIN_WORDS = 3  # a first piece cut before a phrase opener keeps at least this many words
+# Words that open a phrase (English and Polish prepositions and conjunctions): a long first clause without a
+# comma is cut before the first of them, where a speaker may pause anyway ("are available | from Monday ...").
+_PHRASE_OPENERS = frozenset((
+    "and", "but", "or", "from", "with", "for", "at", "on", "in", "until", "between", "because", "which", "that",
+    "i", "oraz", "ale", "lub", "albo", "od", "do", "w", "we", "na", "z", "ze", "dla", "po", "przez", "że", "bo",
+    "gdy", "kiedy", "który", "która", "które"))
 
 
 def split_sentences(text: str) -> list[str]:
@@ -35,18 +42,33 @@ def split_sentences(text: str) -> list[str]:
 
 
 def speech_pieces(text: str) -> list[str]:
-    """Sentences, with a long first sentence cut at its first clause break (comma, colon...).
+    """Sentences, with a long first sentence cut after its first few words: at its first clause break (comma,
+    colon...), else before a phrase-opening word.
 
-    The caller waits for the first piece only, so it should be short; later pieces are synthesized while the
+    The caller waits in silence for the first piece only, and piper's time grows with the piece's length (about
+    0.1 s of one core per second of speech), so it should be short; later pieces are synthesized while the
     first one plays. A cut at a comma sounds like the pause the comma already asks for.
     """
     sentences = split_sentences(text)
-    if not sentences or len(sentences[0].split()) <= FIRST_PIECE_MAX_WORDS:
+    if not sentences:
         return sentences
-    first = _CLAUSE_END.split(sentences[0], maxsplit=1)
-    if len(first) == 2 and len(first[0].split()) >= 2:
-        return [first[0], first[1], *sentences[1:]]
-    return sentences
+    return [*_first_phrase(sentences[0]), *sentences[1:]]
+
+
+def _first_phrase(sentence: str) -> list[str]:
+    words = sentence.split()
+    if len(words) <= FIRST_PIECE_MAX_WORDS:
+        return [sentence]
+    clause = _CLAUSE_END.split(sentence, maxsplit=1)
+    if len(clause) == 2 and 2 <= len(clause[0].split()) <= FIRST_PIECE_MAX_WORDS:
+        return clause
+    opener = next((i for i in range(FIRST_PIECE_MIN_WORDS, FIRST_PIECE_MAX_WORDS)
+                   if words[i].lower() in _PHRASE_OPENERS), None)
+    if opener is not None:
+        return [" ".join(words[:opener]), " ".join(words[opener:])]
+    if len(clause) == 2 and len(clause[0].split()) >= 2:
+        return clause  # a comma later on still shortens the wait
+    return [sentence]
 
 
 class Voice(Protocol):

@@ -44,7 +44,6 @@ class Job(Generic[T]):
         self._worker = worker
         self.priority = SPARE + 1  # lowered by every put
         self.urgent_since: float | None = None  # when a caller started waiting for it in silence
-        self.queued_at = time.monotonic()
 
     async def result(self) -> T:
         """Cancelling the awaiting coroutine drops the job if it has not started; a running job finishes unused."""
@@ -60,6 +59,8 @@ class Job(Generic[T]):
         """Queue it again at `priority`; whichever of its entries comes first runs it, the other is skipped."""
         if not (self.future.done() or self.future.running()):
             self._worker.put(priority, self)
+        elif priority == URGENT and self.urgent_since is None:
+            self._worker.waited(0.0)  # already started as spare work: its caller waits for no thread
 
 
 class PriorityWorker:
@@ -75,7 +76,8 @@ class PriorityWorker:
         self._cond = threading.Condition()
         self._order = itertools.count()
         self._closed = False
-        self.on_start: Callable[[float], None] | None = None  # gets each job's seconds in the queue (/metrics)
+        # Gets each urgent job's wait for a thread, in seconds, as it starts (a /metrics histogram).
+        self.on_urgent_wait: Callable[[float], None] | None = None
         self._spare_running: set[Job[Any]] = set()  # running SPARE jobs whose result is still wanted
         self._spare_limit = max(1, threads - 1)
         self._delay_s = 0.0  # smoothed wait of urgent jobs before a thread took them ...
@@ -109,6 +111,11 @@ class PriorityWorker:
             self._cond.notify()
         if self._closed:  # closed while this was being queued: nobody will run it
             self._fail_waiting()
+
+    def waited(self, seconds: float) -> None:
+        """An urgent job started after waiting `seconds` for a thread (0: it was already running as spare work)."""
+        if self.on_urgent_wait is not None:
+            self.on_urgent_wait(seconds)
 
     def abandoned(self, job: Job[Any]) -> None:
         """`job` ended or its result is no longer wanted: it stops counting against the spare limit."""
@@ -153,13 +160,15 @@ class PriorityWorker:
                     continue  # failed by close() a moment ago
                 if job.priority >= SPARE:
                     self._spare_running.add(job)
+                waited = None
                 if job.urgent_since is not None:
                     now = time.monotonic()
+                    waited = now - job.urgent_since
                     faded = self._faded_delay(now)
-                    self._delay_s = faded + DELAY_SMOOTHING * (now - job.urgent_since - faded)
+                    self._delay_s = faded + DELAY_SMOOTHING * (waited - faded)
                     self._delay_at = now
-            if self.on_start is not None:
-                self.on_start(time.monotonic() - job.queued_at)
+            if waited is not None:
+                self.waited(waited)
             try:
                 job.future.set_result(job.fn())
             except BaseException as exc:  # handed to the awaiting coroutine, which decides

@@ -36,6 +36,8 @@ P callbacks                     zset     callback id -> due time (epoch s)
 P survey:asked:{number}         string   this number (digits, as caller:) was asked the post-call survey
                                          (answered, declined or hung up): not asked again (TTL
                                          survey.ask_again_days); deleted by privacy forget
+P lineload:{skill}              zset     callers sent to a skill's human line -> when they stop counting
+                                         against its max_calls (epoch s; escalation routing)
 P callback:{id}                 string   callback request (JSON): number, topic, preferred time
 P flow:{flow}:{lang}:versions   list     published/draft flow versions (JSON with YAML text)
 P flow:{flow}:{lang}:live       string   version number that is live
@@ -111,6 +113,9 @@ class Keys:
 
     def survey_asked(self, number: str) -> str:
         return f"{self.prefix}survey:asked:{number}"
+
+    def line_load(self, skill: str) -> str:
+        return f"{self.prefix}lineload:{skill}"
 
     def flow_versions(self, flow_id: str, lang: str) -> str:
         return f"{self.prefix}flow:{flow_id}:{lang}:versions"
