@@ -97,7 +97,9 @@ class TokenRequest(Body):
 
 class Me(BaseModel):
     name: str
-    role: Role
+    # As stored: a user given another role (an agent) may log in but reaches no supervisor/admin route, and
+    # must still learn who they are here, not get a 500.
+    role: str = Field(description="supervisor or admin; any other role is refused by every protected route")
     csrf: str | None = Field(description="the session's CSRF token; null with an API token")
 
 
