@@ -9,7 +9,8 @@ from tests.support.ports import free_port
 from voicebot.call_session import CallSession
 from voicebot.config import Settings
 from voicebot.dialog.types import CallerDtmf, CallerNoInput, CallerSaid, CallInfo
-from voicebot.store.callers import profile_number
+from voicebot.escalation.handoff import write_handoff
+from voicebot.store.callers import CallerStore, profile_number
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect
 from voicebot.store.surveys import SurveyPicker
@@ -170,3 +171,42 @@ async def test_the_number_is_kept_no_longer_than_calls_and_a_dead_redis_means_no
         await SurveyPicker(dead, call_store.keys, cfg).asked("+48600555666")  # logged, the call goes on
     finally:
         await dead.aclose()
+
+
+async def test_a_returning_caller_is_asked_after_the_resumed_return_not_after_the_complaint_handover(
+        engine_factory, call_store, settings, crm) -> None:
+    """With caller profiles on (the welcome branch): the survey follows a call the bot served, including a return
+    continued from the profile, and never a call the welcome hands to a person (the open complaint)."""
+    callers = CallerStore(call_store.client, call_store.keys)
+    picker = SurveyPicker(call_store.client, call_store.keys, survey_on(settings).survey, draw=lambda: 0.0)
+    engine = engine_factory(crm.url, callers=callers, surveys=picker)
+
+    async def call(number: str, call_id: str, events: list, language: str = "en") -> list[str]:
+        info = CallInfo(call_id=call_id, caller_number=number, language=language)
+        session = CallSession(info, engine.new_session(info), call_store, write_handoff=write_handoff)
+        said = [(await session.begin()).text]
+        for event in events:
+            said.append((await session.on_event(event)).text)
+        await session.finish()  # the caller hangs up (after the bot's goodbye, or at a return code)
+        return said
+
+    try:
+        await call("48500100200", "ret-1", [CallerSaid("I'd like to send something back"), CallerDtmf("55501")])
+        second = await call("48500100200", "ret-2", [CallerSaid("yes"), CallerSaid("no"), CallerDtmf("4"),
+                                                     CallerDtmf("9#")])
+        assert "Are you calling about your return of the kettle?" in second[0] and "R1001" in second[1]
+        assert "1 to 5" in second[2] and "0 to 10" in second[3] and "Thank you for your answers" in second[4]
+        record = await call_store.get_call("ret-2")
+        assert (record["csat"], record["nps"], record["survey"]) == ("4", "9", "answered")
+        profile = await callers.get("48500100200")
+        assert profile["case"] is None and profile["contacts"][0]["outcome"] == "contained"  # the return is done
+
+        await call("+48600100200", "compl-1", [CallerSaid("chcę złożyć reklamację")], "pl")
+        again = await call("+48600100200", "compl-2", [CallerSaid("tak")], "pl")
+        assert "reklamacji" in again[0] and not any("od 1 do 5" in text for text in again)
+        for call_id in ("compl-1", "compl-2"):
+            record = await call_store.get_call(call_id)
+            assert record["outcome"] in ("transferred", "callback") and "survey" not in record
+        assert await picker.offer("+48600100200")  # handed over, never asked: asked after a later served call
+    finally:
+        await engine.close()
