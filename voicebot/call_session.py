@@ -174,6 +174,16 @@ class CallSession:
             log.exception("call %s: dialog snapshot failed", self.info.call_id)
             return {}
 
+    async def _attach_handoff(self, handoff_id: str) -> None:
+        """The callback request gets the package: the agent reached on the callback sees the original call."""
+        callback_id = self.callback_id or self._snapshot().get("callback_id")
+        if self.callbacks is None or not callback_id:
+            return
+        try:
+            await self.callbacks.store.attach_handoff(callback_id, handoff_id)
+        except Exception:  # the call record still links both (callback_id, handoff_id)
+            log.exception("call %s: could not link the callback to its handoff package", self.info.call_id)
+
     def system_fault(self) -> BotReply:
         lang = self.info.language
         return BotReply(text=SYSTEM_FAULT_TEXT.get(lang, SYSTEM_FAULT_TEXT["en"]), action="transfer",
@@ -186,6 +196,8 @@ class CallSession:
                     reply.handoff_id = await self.write_handoff(self, reply)
             except Exception:  # the caller still reaches a human, just without the package
                 log.exception("call %s: could not write the handoff package", self.info.call_id)
+            if reply.action == "callback" and reply.handoff_id:
+                await self._attach_handoff(reply.handoff_id)
         self.replies.append(reply)
         if reply.action == "transfer":
             self.outcome = "transferred"

@@ -133,7 +133,7 @@ class FlowSession:
         if self.runtime.callbacks is None:
             return
         request = CallbackRequest(
-            number=self.call.caller_number, topic=effect.topic,
+            number=effect.number or self.call.caller_number, topic=effect.topic,
             preferred_time=effect.due.isoformat() if effect.due else "", call_id=self.call.call_id,
             language=self.language, reason=effect.reason, context=dict(self.state.slots),
             due=effect.due.timestamp() if effect.due else 0.0,
