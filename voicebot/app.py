@@ -40,6 +40,7 @@ from voicebot.escalation.handoff import handoff_writer
 from voicebot.escalation.tracker import make_tracker
 from voicebot.lines import audiosocket_web, softphone, twilio_web
 from voicebot.lines.audiosocket_web import audiosocket_ctx
+from voicebot.lines.callback_dialer import callback_dialer_ctx
 from voicebot.lines.sip import sip_ctx
 from voicebot.lines.softphone import SoftphoneServices
 from voicebot.lines.twilio_web import twilio_ctx
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
         app.cleanup_ctx.append(models_ctx)
         app.cleanup_ctx.append(line_services_ctx)  # CallServices shared by every phone line
         app.cleanup_ctx.append(sip_ctx)
+        app.cleanup_ctx.append(callback_dialer_ctx)  # places booked callbacks over the SIP line
         app.cleanup_ctx.append(audiosocket_ctx)
     app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)

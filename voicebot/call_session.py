@@ -190,6 +190,8 @@ class CallSession:
                         reason="system_fault", language=lang)
 
     async def _after_reply(self, reply: BotReply, timings: dict[str, float] | None) -> BotReply:
+        if reply.action == "transfer" and self.info.handoff_id and reply.handoff_id is None:
+            reply.handoff_id = self.info.handoff_id  # a callback: the agent gets the original call's package
         if reply.action in ("transfer", "callback") and self.write_handoff and reply.handoff_id is None:
             try:
                 with live_call_writes():  # Redis hung: the package is queued, in order

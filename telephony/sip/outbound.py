@@ -8,6 +8,7 @@ declined (603), no answer (our CANCEL, 480, 408), or what the far end said.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from telephony.sip.uri import parse_uri
 if TYPE_CHECKING:
     from telephony.sip.ua import SipUserAgent
 
+CANCEL_GRACE_S = 4.0  # after CANCEL, how long the phone has to end the INVITE (487)
 BUSY = (486, 600)
 NO_ANSWER = (408, 480, 487)
 
@@ -64,11 +66,16 @@ async def dial(ua: SipUserAgent, target: str, *, proxy: str = "", from_user: str
         *headers,
         ("Content-Type", "application/sdp"),
     ), body=build_sdp(ua.address, rtp.local_port, list(codecs), dtmf_pt=dtmf_pt))
-    resp = await ua.request(invite, next_hop, "udp", timeout=ring_timeout)
+    # The INVITE's transaction outlives the ring time: after our CANCEL the phone's 487 ends it and is ACKed.
+    pending = asyncio.ensure_future(ua.request(invite, next_hop, "udp", timeout=ring_timeout + CANCEL_GRACE_S))
+    done, _ = await asyncio.wait({pending}, timeout=ring_timeout)
+    if not done:
+        ua.send(cancel_for(invite), next_hop, "udp")  # rang out (RFC 3261 9.1)
+    resp = await pending
     if not 200 <= resp.status < 300:
         rtp.close()
-        # Rang out: CANCEL (RFC 3261 9.1); a final error response gets its ACK (17.1.1.3).
-        ua.send(cancel_for(invite) if resp.status == 408 else ack_for(invite, resp, None), next_hop, "udp")
+        if resp.status != 408:  # a real final response gets its ACK (17.1.1.3); a timeout has nobody to ACK
+            ua.send(ack_for(invite, resp, None), next_hop, "udp")
         return DialResult(None, resp.status, resp.reason)
     dialog = Dialog.from_response(invite, resp, next_hop, "udp")
     ua.send(ack_for(invite, resp, dialog), dialog.destination(), "udp")

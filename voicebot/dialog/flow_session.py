@@ -42,6 +42,7 @@ class FlowSession:
         self.tracker = tracker
         self.state = core.DialogState(variables={
             **runtime.variables, "caller_number": call.caller_number, "language": loaded.flow.language,
+            "callback_topic": call.topic,
         })
         self.callback_id: str | None = None
 

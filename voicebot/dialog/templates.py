@@ -13,7 +13,7 @@ Filters = Mapping[str, Callable[[Any], str]]
 
 # Variables every flow can use without defining them (bound per call by the session).
 BUILTIN_VARIABLES = ("caller_number", "crm_url", "record_audio", "callback_time", "language", "slots",
-                     "callback_number", "callback_option_1", "callback_option_2", "callback_option_3")
+                     "callback_number", "callback_topic", "callback_option_1", "callback_option_2", "callback_option_3")
 
 
 def variables_in(text: str) -> list[str]:
