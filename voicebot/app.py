@@ -50,7 +50,7 @@ from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect, ping, resolve_redis_url
 from voicebot.store.keys import Keys
 from voicebot.store.redact import redact
-from voicebot.web import account, api, auth, dashboard, flows_admin, handoffs, health, supervisor
+from voicebot.web import account, api, auth, callbacks_view, dashboard, flows_admin, handoffs, health, supervisor
 from voicebot.web.flow_sync import apply_live_flows
 from voicebot.web.render import STATIC_DIR
 from voicebot.web.retention_job import retention_ctx
@@ -89,7 +89,7 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
     app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)
     route_tables = (auth.routes, account.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
-                    handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes)
+                    handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes, callbacks_view.routes)
     for table in route_tables:
         app.add_routes(table)
     app.router.add_static("/static/", STATIC_DIR, name="static")

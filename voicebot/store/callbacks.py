@@ -72,7 +72,7 @@ class CallbackStore:
             else:
                 p.zrem(self.keys.callbacks, request.id)
                 p.zadd(self.keys.callbacks_closed, {request.id: request.closed_at or time.time()})
-            p.publish(self.keys.channel_callbacks, request.id)
+            p.publish(self.keys.channel_callbacks, _event(request.id, request.status))
             await p.execute()
 
     async def attach_handoff(self, callback_id: str, handoff_id: str) -> None:
@@ -101,7 +101,7 @@ class CallbackStore:
                     p.delete(self.keys.callback(callback_id))
                     p.zrem(self.keys.callbacks, callback_id)
                     p.zrem(self.keys.callbacks_closed, callback_id)
-                    p.publish(self.keys.channel_callbacks, callback_id)
+                    p.publish(self.keys.channel_callbacks, _event(callback_id, "deleted"))
                     await p.execute()
                 deleted += 1
         return deleted
@@ -118,3 +118,8 @@ class CallbackStore:
                                               start=0, num=limit)
         found = [await self.get(i) for i in ids]
         return [r for r in found if r is not None]
+
+
+def _event(callback_id: str, status: str) -> str:
+    """What `ch:callbacks` carries: which request changed and its status now (no PII)."""
+    return json.dumps({"event": "callback", "id": callback_id, "status": status})

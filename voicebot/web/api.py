@@ -30,7 +30,7 @@ from voicebot.web.auth import set_session_cookie
 from voicebot.web.calls_view import filter_from_query, live_calls, load_call, row_dict, turn_dict
 from voicebot.web.dashboard import kpis_for
 from voicebot.web.openapi import openapi_document
-from voicebot.web.security import admin_only, public, session_only
+from voicebot.web.security import admin_only, agents_too, public, session_only
 
 routes = web.RouteTableDef()
 
@@ -78,6 +78,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/me")
+@agents_too
 async def me(request: web.Request) -> web.Response:
     u = request[CURRENT_USER]
     session = request.get(CURRENT_SESSION)
@@ -235,6 +236,7 @@ async def change_user(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/me/password")
+@agents_too
 @session_only
 async def change_my_password(request: web.Request) -> web.Response:
     """Ends every other session and API token of the user; this browser gets a new session cookie and CSRF."""
@@ -246,6 +248,7 @@ async def change_my_password(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/tokens")
+@agents_too
 @session_only
 async def list_tokens(request: web.Request) -> web.Response:
     tokens = await request.app[TOKENS].list(request[CURRENT_USER].name)
@@ -253,6 +256,7 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/tokens")
+@agents_too
 @session_only
 async def issue_token(request: web.Request) -> web.Response:
     """An API token for scripts, acting as the logged-in user (at most their role). Shown once."""
@@ -264,6 +268,7 @@ async def issue_token(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/tokens/{token_id}")
+@agents_too
 @session_only
 async def revoke_token(request: web.Request) -> web.Response:
     await account.revoke_token(request, request[CURRENT_USER].name, request.match_info["token_id"])

@@ -10,11 +10,13 @@ from aiohttp import web
 
 from voicebot.appkeys import CALL_STORE, REDIS, STORE_KEYS
 from voicebot.store.handoffs import HANDOFF_ID, HandoffStore
+from voicebot.web.security import agents_too
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/api/handoffs/{handoff_id}")
+@agents_too
 async def get_handoff(request: web.Request) -> web.Response:
     handoff_id = request.match_info["handoff_id"]
     if not HANDOFF_ID.match(handoff_id):
