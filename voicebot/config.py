@@ -287,7 +287,7 @@ class BusinessHoursSettings(_Section):
 
 
 class CallbackSettings(_Section):
-    """Placing booked callbacks (voicebot/callback_dialer.py): one server process dials due requests out."""
+    """Placing booked callbacks (voicebot/lines/callback_dialer.py): one server process dials due requests out."""
 
     trunk_uri: str = Field("", description="SIP outbound proxy/trunk the callbacks' INVITEs go through, e.g. "
                            "'sip:trunk.example.com:5060' (the callee is sip:NUMBER@ its host); empty = no dialing")

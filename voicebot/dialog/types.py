@@ -24,8 +24,8 @@ class CallInfo:
     language: str = "en"
     flow_id: str = "customer_service"
     channel: str = "local"  # local | sip | audiosocket | twilio | web
-    # A callback we placed (voicebot/callback_dialer.py): what the customer had called about, and the handoff
-    # package of that call, which the agent gets again when this call is transferred.
+    # A callback we placed (voicebot/lines/callback_dialer.py): what the customer had called about, and the
+    # handoff package of that call, which the agent gets again when this call is transferred.
     topic: str = ""
     handoff_id: str = ""
 

@@ -106,7 +106,8 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json(OBJ), **_errors(401, 403)}},
             "post": {"summary": "Add a user", "description": f"{ADMIN} {UNSAFE}",
                      "requestBody": _body({"type": "object", "required": ["name", "password", "role"], "properties": {
-                         "name": STR, "password": STR, "role": {"type": "string", "enum": ["supervisor", "admin"]}}}),
+                         "name": STR, "password": STR,
+                         "role": {"type": "string", "enum": ["supervisor", "admin", "agent"]}}}),
                      "responses": {"201": _json(OBJ), **_errors(401, 403, 409, 422)}}},
         "/api/users/{name}": {
             "delete": {"summary": "Delete a user (ends their sessions and API tokens)",
@@ -117,7 +118,7 @@ def openapi_document() -> dict[str, Any]:
                                  "one at their next login); ends their sessions and API tokens",
                       "description": f"{ADMIN} {UNSAFE}", "parameters": [_path_param("name")],
                       "requestBody": _body({"type": "object", "properties": {
-                          "role": {"type": "string", "enum": ["supervisor", "admin"]}, "password": STR}}),
+                          "role": {"type": "string", "enum": ["supervisor", "admin", "agent"]}, "password": STR}}),
                       "responses": {"200": _json(OBJ), **_errors(401, 403, 404, 422)}}},
         "/api/users/{name}/tokens": {"get": {
             "summary": "A user's live API tokens (ids, scopes, expiry; never the secrets)", "description": ADMIN,
@@ -139,7 +140,7 @@ def openapi_document() -> dict[str, Any]:
                      "description": f"{SESSION} {UNSAFE} Scope read = GET only; the scope is at most your role.",
                      "requestBody": {"required": False, "content": {"application/json": {"schema": {
                          "type": "object", "properties": {
-                             "scope": {"type": "string", "enum": ["read", "supervisor", "admin"]},
+                             "scope": {"type": "string", "enum": ["read", "agent", "supervisor", "admin"]},
                              "days": {"type": "integer", "minimum": 1}, "label": STR}}}}},
                      "responses": {"201": _json(OBJ), **_errors(401, 403, 422)}}},
         "/api/tokens/{token_id}": {"delete": {
