@@ -8,7 +8,10 @@ import re
 import time
 
 import aiohttp
+import pytest
+from playwright.async_api import expect
 
+from tests.web.test_browser_ui import _login, browser  # noqa: F401 - browser: the headless Chromium fixture
 from tests.web.test_web_security import SAMPLE, unsafe_routes
 from voicebot.appkeys import CALL_STORE
 from voicebot.store.callbacks import CallbackRequest, CallbackStore
@@ -152,3 +155,29 @@ async def test_an_agent_api_token_stays_an_agent(web_server, make_client) -> Non
     async with agent.http.post(agent.url("/api/tokens"), json={"days": 1, "scope": "supervisor"},
                                headers=agent.headers()) as r:
         assert r.status == 422
+
+
+@pytest.mark.slow
+async def test_an_agent_works_the_worklist_in_a_browser_and_it_updates_live(browser, web_server, make_client,  # noqa: F811
+                                                                            output_dir) -> None:
+    seeded = await _seed(web_server)
+    page = await _login(browser, str(web_server.make_url("")), "agent")
+    await expect(page).to_have_url(re.compile(r"/callbacks$"))  # the agent's start page
+    await expect(page.locator("#worklist-status")).to_have_text("live")
+    overdue = page.locator(f'tr[data-callback="{seeded["overdue"].id}"]')
+    await expect(overdue).to_contain_text("overdue")
+    await overdue.locator("button", has_text="Claim").click()
+    await expect(overdue).to_contain_text("Release")
+    # A supervisor elsewhere claims the other due one: the agent's list shows it without a reload.
+    sup = await make_client("sup")
+    async with sup.http.post(sup.url(f"/callbacks/{seeded['due'].id}/claim"), data={"csrf": sup.csrf}):
+        pass
+    await expect(page.locator(f'tr[data-callback="{seeded["due"].id}"]')).to_contain_text("sup")
+    await overdue.locator("textarea[name=notes]").fill("Reached, wants a replacement lamp.")
+    await overdue.locator("select[name=outcome]").select_option("reached")
+    await overdue.locator("button", has_text="Save").click()
+    await expect(overdue).to_have_count(0)  # reached: no longer due
+    await page.screenshot(path=output_dir / "web-callbacks-worklist.png", full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+    done = await _store(web_server).get(seeded["overdue"].id)
+    assert done is not None and done.status == "reached" and "replacement lamp" in done.notes
