@@ -19,7 +19,7 @@ from voicebot.config import Settings
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
 from voicebot.dialog.types import BotReply, CallInfo
-from voicebot.store.callbacks import CallbackRequest, CallbackStore
+from voicebot.store.callbacks import CallbackRequest, CallbackStore, callback_store
 from voicebot.store.calls import CallStore
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,7 @@ class CallbackOffer:
     @classmethod
     def for_store(cls, settings: Settings, calls: CallStore) -> CallbackOffer:
         """Requests go next to the call records, through their write buffer (an outage keeps the promise)."""
-        store = CallbackStore(calls.client, calls.keys, calls.buffer, redact=calls.redact)
-        return cls(store, BusinessHours.from_settings(settings.business_hours))
+        return cls(callback_store(calls), BusinessHours.from_settings(settings.business_hours))
 
     async def book(self, info: CallInfo, *, topic: str, reason: str, detail: str,
                    context: dict[str, Any]) -> tuple[BotReply, str | None]:

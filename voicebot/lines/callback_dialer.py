@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from voicebot.appkeys import CALL_SERVICES, DRAIN, REDIS, SETTINGS, SIP_LINE, STORE_KEYS
+from voicebot.appkeys import CALL_SERVICES, DRAIN, SETTINGS, SIP_LINE
 from voicebot.config import Settings
 from voicebot.dialog.hours import BusinessHours
 from voicebot.dialog.types import CallInfo
 from voicebot.lines.sip import SipLine
-from voicebot.store.callbacks import CallbackRequest, CallbackStore
+from voicebot.store.callbacks import CallbackRequest, CallbackStore, callback_store
 
 log = logging.getLogger(__name__)
 
@@ -119,13 +119,11 @@ async def callback_dialer_ctx(app: web.Application) -> AsyncIterator[None]:
     """aiohttp cleanup-ctx (after `sip_ctx`): dial booked callbacks while the app runs, if a trunk is set."""
     settings: Settings = app[SETTINGS]
     line = app.get(SIP_LINE)
-    if not settings.callbacks.trunk_uri or line is None:
+    calls = app[CALL_SERVICES].store if line is not None else None
+    if not settings.callbacks.trunk_uri or line is None or calls is None:  # no trunk, no SIP line or no store
         yield
         return
-    calls = app[CALL_SERVICES].store
-    store = CallbackStore(app[REDIS], app[STORE_KEYS], calls.buffer if calls else None,
-                          redact=calls.redact if calls else None)
-    dialer = CallbackDialer(settings, line, store, app[DRAIN].worker)
+    dialer = CallbackDialer(settings, line, callback_store(calls), app[DRAIN].worker)
     stop = asyncio.Event()
     task = asyncio.create_task(dialer.run(stop))
     try:

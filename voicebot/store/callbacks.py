@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 import redis.asyncio as aioredis
 
 from voicebot.store.buffer import WriteBuffer
+from voicebot.store.calls import CallStore
 from voicebot.store.keys import Keys
 from voicebot.store.redact import redact_value
 
@@ -88,6 +89,16 @@ class CallbackStore:
         found = [await self.get(i) for i in ids]
         return [r for r in found if r is not None]
 
+    async def delete_closed_before(self, cutoff: float) -> int:
+        """Retention: forget requests closed before `cutoff` (epoch s); open ones stay until they are done."""
+        ids = await self.client.zrangebyscore(self.keys.callbacks_closed, "-inf", f"({cutoff}")
+        if ids:
+            async with self.client.pipeline(transaction=True) as p:
+                p.delete(*(self.keys.callback(i) for i in ids))
+                p.zrem(self.keys.callbacks_closed, *ids)
+                await p.execute()
+        return len(ids)
+
     async def delete_for_number(self, number: str) -> int:
         """Forget every request (open or closed) for `number` (privacy: a caller asked to be forgotten)."""
         await self.buffer.settle()
@@ -118,6 +129,12 @@ class CallbackStore:
                                               start=0, num=limit)
         found = [await self.get(i) for i in ids]
         return [r for r in found if r is not None]
+
+
+def callback_store(calls: CallStore) -> CallbackStore:
+    """Requests next to the call records, through their write buffer (an outage keeps the promise) and their
+    redactor (topic, notes and collected slots lose their PII)."""
+    return CallbackStore(calls.client, calls.keys, calls.buffer, redact=calls.redact)
 
 
 def _event(callback_id: str, status: str) -> str:

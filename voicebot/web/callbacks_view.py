@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from voicebot.appkeys import AUDIT, CALL_STORE, CURRENT_USER, LIVE_HUB
-from voicebot.store.callbacks import OUTCOMES, CallbackRequest, CallbackStore
+from voicebot.store.callbacks import OUTCOMES, CallbackRequest, CallbackStore, callback_store
 from voicebot.store.errors import Conflict, Invalid, NotFound
 from voicebot.web.live import relay_to_browser
 from voicebot.web.render import render
@@ -36,8 +36,7 @@ OVERDUE_S = 15 * 60
 
 
 def _store(request: web.Request) -> CallbackStore:
-    calls = request.app[CALL_STORE]
-    return CallbackStore(calls.client, calls.keys, calls.buffer, redact=calls.redact)
+    return callback_store(request.app[CALL_STORE])
 
 
 async def worklist(store: CallbackStore, show: str, mine: str, topic: str, now: float) -> list[Row]:
