@@ -91,6 +91,12 @@ class CallbackDialer:
         except Exception as exc:  # a dialing fault is an unsuccessful attempt, never a lost request
             log.exception("callback %s: dialing failed", request.id)
             call, outcome, detail = None, "failed", f"{type(exc).__name__}: {exc}"
+        # Re-read: someone may have claimed it or added notes on the worklist while it rang, or the caller
+        # asked to be forgotten (then nothing is written back).
+        current = await self.store.get(request.id)
+        if current is None:
+            return request
+        request = current
         if call is not None:
             transferred = any(t.ok for t in call.transfers)
             request.status = "transferred" if transferred else "reached"
