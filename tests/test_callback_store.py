@@ -27,7 +27,7 @@ async def test_closing_moves_a_request_out_of_the_queue_and_a_number_can_be_forg
     await store.attach_handoff(mine[0].id, "h-0123456789")
     assert (await store.get(mine[0].id)).handoff_id == "h-0123456789"  # type: ignore[union-attr]
 
-    assert await store.delete_for_number("48500100200") == 2  # open and closed alike
+    assert await store.delete_for_number("+48 500 100 200") == 2  # open and closed alike, however written
     assert [r.id for r in await store.due()] == [other.id] and await store.closed() == []
     assert await store.get(mine[0].id) is None
 

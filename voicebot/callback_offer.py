@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from voicebot.config import Settings
+from voicebot.dialog.callback_capture import dialable
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
 from voicebot.dialog.types import BotReply, CallInfo
@@ -70,7 +71,7 @@ class CallbackOffer:
         (action "hangup", id None) instead of being promised a call that will never come.
         """
         texts = CALLBACK_TEXT.get(info.language, CALLBACK_TEXT["en"])
-        if not info.caller_number:
+        if not dialable(info.caller_number):  # withheld ("anonymous"): nobody to call back
             return BotReply(text=texts["none"], action="hangup", reason=reason, language=info.language), None
         now = self.clock()
         due = None if self.hours.is_open(now) else self.hours.next_open(now)

@@ -54,14 +54,11 @@ class CallbackStore:
         self.buffer = buffer if buffer is not None else WriteBuffer()  # an outage must not lose a promise
 
     async def add(self, request: CallbackRequest) -> str:
-        await self.buffer.write(f"callback {request.id}", lambda: self._save(request))
+        await self.buffer.write(f"callback {request.id}", lambda: self.save(request))
         return request.id
 
     async def save(self, request: CallbackRequest) -> None:
         """Store a changed request: open ones stay in the due queue (at their due time), closed ones move out."""
-        await self._save(request)
-
-    async def _save(self, request: CallbackRequest) -> None:
         data = asdict(request)
         if self.redact is not None:  # the number stays: it is the one the agent calls back
             data = redact_value(data, self.redact, (request.number,) if request.number else ())
@@ -100,13 +97,14 @@ class CallbackStore:
         return len(ids)
 
     async def delete_for_number(self, number: str) -> int:
-        """Forget every request (open or closed) for `number` (privacy: a caller asked to be forgotten)."""
+        """Forget every request (open or closed) for `number` (privacy: a caller asked to be forgotten); "+48 500"
+        and "48500" are the same number."""
         await self.buffer.settle()
         deleted = 0
         for zset in (self.keys.callbacks, self.keys.callbacks_closed):
             for callback_id in await self.client.zrange(zset, 0, -1):
                 request = await self.get(callback_id)
-                if request is None or request.number != number:
+                if request is None or _digits(request.number) != _digits(number):
                     continue
                 async with self.client.pipeline(transaction=True) as p:
                     p.delete(self.keys.callback(callback_id))
@@ -140,3 +138,7 @@ def callback_store(calls: CallStore) -> CallbackStore:
 def _event(callback_id: str, status: str) -> str:
     """What `ch:callbacks` carries: which request changed and its status now (no PII)."""
     return json.dumps({"event": "callback", "id": callback_id, "status": status})
+
+
+def _digits(number: str) -> str:
+    return "".join(c for c in number if c.isdigit())
