@@ -70,6 +70,8 @@ def enter(name: str, variables: dict[str, Any], hours: BusinessHours, at: dateti
         return CONFIRM if dialable(str(variables.get("caller_number") or "")) else ASK_NUMBER
     if name == TIMES:
         options = next_times(hours, at)
+        if not options:
+            return BOOK  # the line never opens: nothing to choose from
         variables["callback_options"] = [t.isoformat() for t in options]
         for var, moment in zip(option_variables(), options, strict=False):
             variables[var] = say_datetime(moment, language)
