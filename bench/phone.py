@@ -5,6 +5,9 @@ from the product's own call records.
     .venv/bin/python -m bench.phone --set blind --out bench/results/phone.md   # ONCE, at the end
     .venv/bin/python -m bench.phone --set dev --only en-d1,pl-d2   # a few conversations
 
+Sets: phone_dev (tuning), phone_blind, blind: phone_blind2 (not yet evaluated; 26 calls, written before reading
+the flows; facts are the demo CRM's sample orders).
+
 Each conversation of bench/data/phone_<set>.yaml is spoken by an espeak-ng voice (at its speed) or by
 piper, resampled to 8 kHz, with white line noise where the set says so, and sent by sipp to the bot
 (SIP line + real pipeline: VAD, whisper, dialog, piper; demo CRM; Redis call store) running in this
@@ -35,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bench.calls import _HEAD, _TAIL, _TURN, GREETING_MS
+from bench._sipp_load import _HEAD, _TAIL, _TURN, GREETING_MS
 from tests.support.sip_helpers import write_pcap
 from voicebot.config import Settings, load_settings
 from voicebot.dialog.numbers import UNITS, tokens

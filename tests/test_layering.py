@@ -18,7 +18,7 @@ PACKAGES = ("telephony", "voicebot")
 OURS = ("telephony", "voicebot")
 OURS_BUT_CONFIG = ("telephony", *(f"voicebot.{m}" for m in (
     "app", "appkeys", "web", "lines", "pipeline", "dialog", "escalation", "store", "call_session", "callback_offer",
-    "commands", "models", "drain", "lifecycle", "cluster")))
+    "commands", "models", "drain", "lifecycle", "cluster", "jobs")))
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "telephony": ("voicebot",),  # wire only: could be published on its own
     "voicebot.config": OURS,
@@ -31,8 +31,12 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
                             "voicebot.pipeline", "voicebot.commands"),
     "voicebot.pipeline": ("telephony", "voicebot.app", "voicebot.appkeys", "voicebot.web", "voicebot.lines",
                           "voicebot.commands"),
-    "voicebot.web": ("telephony", "voicebot.app", "voicebot.lines", "voicebot.pipeline", "voicebot.commands"),
+    "voicebot.web": ("telephony", "voicebot.app", "voicebot.lines", "voicebot.pipeline", "voicebot.commands",
+                     "voicebot.jobs"),
     "voicebot.lines": ("voicebot.app", "voicebot.commands"),
+    # background jobs of a server process (retention, flow publication): on the stores, never HTTP or a line
+    "voicebot.jobs": ("telephony", "voicebot.app", "voicebot.web", "voicebot.lines", "voicebot.pipeline",
+                      "voicebot.commands"),
     "voicebot.appkeys": ("voicebot.app", "voicebot.commands"),
     # The process around the layers: the worker's drain (shared by the lines, the pipeline and /health: it knows
     # only the settings), the serve loop that runs whatever app it is handed, and the cluster tooling that starts
@@ -137,6 +141,7 @@ def test_a_wrong_arrow_is_caught() -> None:
         "voicebot.pipeline.bad": "from voicebot import app\n",  # anything but the CLI importing the root
         "voicebot.drain.bad": "from voicebot.pipeline.frames import MaintenanceFrame\n",  # the drain above config
         "voicebot.cluster.bad": "from voicebot.app import create_app\n",  # tooling importing the server
+        "voicebot.jobs.bad": "from voicebot.web.render import render\n",  # a background job serving pages
     }
     found = layering_violations({**sources, **wrong})
     assert sorted({p.split(":")[0] for p in found}) == sorted(wrong), found

@@ -38,6 +38,8 @@ from voicebot.dialog.loader import load_engine
 from voicebot.drain import Drain, worker_id
 from voicebot.escalation.handoff import handoff_writer
 from voicebot.escalation.tracker import make_tracker
+from voicebot.jobs.flow_sync import apply_live_flows, follow_published_flows
+from voicebot.jobs.retention import retention_ctx
 from voicebot.lines import audiosocket_web, softphone, twilio_web
 from voicebot.lines.audiosocket_web import audiosocket_ctx
 from voicebot.lines.callback_dialer import callback_dialer_ctx
@@ -46,14 +48,25 @@ from voicebot.lines.softphone import SoftphoneServices
 from voicebot.lines.twilio_web import twilio_ctx
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
+from voicebot.store.callers import CallerStore
 from voicebot.store.calls import CallStore
 from voicebot.store.connection import connect, ping, resolve_redis_url
 from voicebot.store.keys import Keys
+from voicebot.store.recordings import RecordingIndex
 from voicebot.store.redact import redact
-from voicebot.web import account, api, auth, callbacks_view, dashboard, flows_admin, handoffs, health, supervisor
-from voicebot.web.flow_sync import apply_live_flows
+from voicebot.web import (
+    account,
+    api,
+    auth,
+    callbacks_view,
+    dashboard,
+    flows_admin,
+    handoffs,
+    health,
+    privacy,
+    supervisor,
+)
 from voicebot.web.render import STATIC_DIR
-from voicebot.web.retention_job import retention_ctx
 from voicebot.web.security import security_middleware
 from voicebot.web.state import bootstrap_ctx, web_ctx
 
@@ -77,6 +90,7 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
         app.cleanup_ctx.append(demo_crm_ctx)  # first: the dialog engine reads the CRM's URL when it loads
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(web_ctx)
+    app.cleanup_ctx.append(flow_sync_ctx)
     if bootstrap:
         app.cleanup_ctx.append(bootstrap_ctx)
         app.cleanup_ctx.append(retention_ctx)
@@ -89,11 +103,18 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
     app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)
     route_tables = (auth.routes, account.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
-                    handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes, callbacks_view.routes)
+                    handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes, privacy.routes,
+                    callbacks_view.routes)
     for table in route_tables:
         app.add_routes(table)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app
+
+
+async def flow_sync_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Published flows reach this process's registries (after web_ctx: it listens on the web's LiveHub)."""
+    follow_published_flows(app)
+    yield
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -145,10 +166,13 @@ def assemble_services(settings: Settings, models: SharedModels | None, store: Ca
     done (its CRM client)."""
     # One callback store for the dialog (outside business hours) and the lines (a failed transfer).
     callbacks = CallbackOffer.for_store(settings, store) if store is not None else None
-    engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None)
+    callers = CallerStore(store.client, store.keys, store.buffer, store.redact) \
+        if store is not None and settings.privacy.caller_profiles else None
+    engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None, callers=callers)
     return CallServices(
         settings=settings, models=models, dialog=engine, store=store,
         write_handoff=handoff_writer(settings), callbacks=callbacks, drain=drain,
+        recordings=RecordingIndex(store) if store is not None and settings.privacy.record_audio else None,
     )
 
 
@@ -171,7 +195,7 @@ async def phone_services(app: web.Application) -> CallServices:
 
 async def line_services_ctx(app: web.Application) -> AsyncIterator[None]:
     """Build the lines' shared `CallServices` once, after the models: the dialog engine is compiled once and
-    its registry follows later publications (voicebot.web.flow_sync), so calls pick up a published flow."""
+    its registry follows later publications (voicebot.jobs.flow_sync), so calls pick up a published flow."""
     built = CALL_SERVICES not in app
     if built:
         app[CALL_SERVICES] = await build_live_services(app)

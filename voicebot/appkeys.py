@@ -18,7 +18,7 @@ from voicebot.store.calls import CallStore
 from voicebot.store.connection import EmbeddedRedis
 from voicebot.store.flows import FlowStore
 from voicebot.store.keys import Keys
-from voicebot.store.logins import LoginRateLimit, Session, SessionStore
+from voicebot.store.logins import LoginRateLimit, LoginSession, LoginSessionStore
 from voicebot.store.tokens import ApiToken, TokenStore
 from voicebot.store.users import User, UserStore
 
@@ -51,7 +51,7 @@ DRAIN = web.AppKey("drain", Drain)
 
 # -- web UI / API state (voicebot.web.state.web_ctx) ------------------------------------------------
 USERS = web.AppKey("users", UserStore)
-SESSIONS = web.AppKey("sessions", SessionStore)
+LOGIN_SESSIONS = web.AppKey("login_sessions", LoginSessionStore)
 TOKENS = web.AppKey("tokens", TokenStore)
 LOGIN_LIMIT = web.AppKey("login_limit", LoginRateLimit)
 AUDIT = web.AppKey("audit", AuditLog)
@@ -59,7 +59,7 @@ FLOW_STORE = web.AppKey("flow_store", FlowStore)
 # Relays Redis pub/sub (ch:calls, ch:flows) to websockets and listeners.
 LIVE_HUB: web.AppKey[LiveHub] = web.AppKey("live_hub")
 TEMPLATES = web.AppKey("templates", jinja2.Environment)  # voicebot.web.render's templates
-# The FlowRegistry of this process's dialog engine; published flows are compiled into it (voicebot.web.flow_sync).
+# The FlowRegistry of this process's dialog engine; published flows are compiled into it (voicebot.jobs.flow_sync).
 FLOW_REGISTRY: web.AppKey[FlowRegistry] = web.AppKey("flow_registry")
 # The dialog engine's validation and flow test runner.
 FLOW_CHECKER: web.AppKey[FlowChecker] = web.AppKey("flow_checker")
@@ -68,6 +68,6 @@ SOFTPHONE: web.AppKey[SoftphoneServices] = web.AppKey("softphone")
 
 # Set by the auth middleware on every request that carries a valid session or API token.
 CURRENT_USER = web.RequestKey("current_user", User)
-CURRENT_SESSION = web.RequestKey("current_session", Session)
-# Set instead of CURRENT_SESSION when the request came with an API token.
+CURRENT_LOGIN_SESSION = web.RequestKey("current_login_session", LoginSession)
+# Set instead of CURRENT_LOGIN_SESSION when the request came with an API token.
 CURRENT_TOKEN = web.RequestKey("current_token", ApiToken)

@@ -262,3 +262,6 @@ class CallSession:
                 **({"transfer_failure": self.transfer_failure} if self.transfer_failure else {}),
                 **({"callback_id": self.callback_id} if self.callback_id else {}),
             ))
+        remember = getattr(self.dialog, "remember", None)  # the returning caller's profile, when the dialog keeps one
+        if remember is not None:
+            await self._safely("caller profile", remember(outcome or self.outcome))

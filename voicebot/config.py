@@ -327,8 +327,14 @@ class PrivacySettings(_Section):
                              "stored transcripts")
     keep_originals_for_admins: bool = Field(False, description="also keep the unredacted text, readable by admins "
                                             "only")
+    caller_profiles: bool = Field(True, description="remember returning callers by number (name from the CRM, "
+                                  "last contacts, open case; deleted with the calls at retention and by "
+                                  "`voicebot privacy forget`); withheld numbers never get one")
     retention_days: int = Field(90, ge=1, description="calls older than this are deleted")
-    record_audio: bool = Field(False, description="record call audio (the greeting then tells the caller)")
+    record_audio: bool = Field(False, description="record both directions of every call (the greeting then tells "
+                               "the caller; a call whose recording cannot start is not announced as recorded)")
+    recordings_dir: str = Field("var/recordings", description="where call recordings (Ogg Opus files) are written; "
+                                "deleted with their call at retention")
 
 
 class ClusterSettings(_Section):

@@ -3,7 +3,7 @@
 One cluster for the module (each worker loads the speech models once); the tests run in file order and
 each leaves the cluster with two live workers:
 
-1. calls through Kamailio spread over both workers and complete;
+1. twelve calls through Kamailio spread over both workers and complete;
 2. a worker killed with SIGKILL: after the keepalive interval every new call succeeds on the other one;
    the killed worker is started again and rejoins with the same config;
 3. a worker sent SIGTERM mid-call: the call is handed to the human line with reason `maintenance`, the
@@ -140,8 +140,8 @@ async def wait_until(check, timeout: float, what: str) -> None:  # type: ignore[
 
 async def test_calls_through_kamailio_spread_over_both_workers_and_complete(cluster: LocalCluster,
                                                                             tmp_path: Path) -> None:
-    result = await calls(cluster, tmp_path, 4)
-    assert_all_succeeded(result, 4)
+    result = await calls(cluster, tmp_path, 12, rate=2)
+    assert_all_succeeded(result, 12)
     answered = workers_of(result)
     assert set(answered) == {w.sip_address for w in cluster.members}, answered
     # Record-routing: the BYEs went through Kamailio to the worker that answered (each worker saw its calls end).

@@ -31,6 +31,11 @@ async def test_recording_notice_follows_privacy_setting(call, settings) -> None:
     assert "This call is recorded." in reply.text
     reply = await engine.new_session(CallInfo("r2", language="pl")).start()
     assert "Rozmowa jest nagrywana." in reply.text
+    # A phone call whose recording did not start is not announced as recorded, whatever the setting says.
+    reply = await engine.new_session(CallInfo("r3", language="en", recorded=False)).start()
+    assert "This call is not recorded." in reply.text
+    reply = await engine.new_session(CallInfo("r4", language="pl", recorded=False)).start()
+    assert "Rozmowa nie jest nagrywana." in reply.text
     await engine.close()
 
 

@@ -160,6 +160,9 @@ class ServeProcess:
             "VOICEBOT_TWILIO_API_BASE_URL": self.twilio_api,
             "VOICEBOT_TWILIO_TRANSFER_TARGET": "sip:agents@pbx.example.com",
             "VOICEBOT_BUSINESS_HOURS_ALWAYS_OPEN": "true",
+            # One server serves every test's calls, mostly from the same numbers: without this each call after the
+            # first would be a returning caller (tests/telephony/test_sip_returning_caller.py covers that).
+            "VOICEBOT_PRIVACY_CALLER_PROFILES": "false",
         }
         self.log = self.log_path.open("wb")
         self.proc = subprocess.Popen(

@@ -1,5 +1,6 @@
 """Schemathesis generates requests from GET /api/openapi.json and sends them, logged in as admin with the
-CSRF header, to the real app on a real port: no request may produce a server error (5xx)."""
+CSRF header, to the real app on a real port: no request may produce a server error (5xx), and every answer
+fits the document's schema."""
 
 import asyncio
 import re
@@ -14,6 +15,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.web.conftest import PASSWORDS, seed_calls
 from voicebot.app import create_app
@@ -93,7 +95,10 @@ def test_no_server_errors_anywhere_in_the_api(server: ServerThread) -> None:
         def run(case) -> None:
             response = case.call(base_url=server.url, session=session, timeout=30)
             statuses[response.status_code] += 1
-            case.validate_response(response, checks=[not_a_server_error])
+            # Answers must fit the generated document too; schemathesis refuses the OpenAPI 3.1 tuple schema
+            # (prefixItems) of /api/kpis' calls_per_hour, so that one is checked in tests/web/test_openapi.py.
+            fits = [] if case.operation.path == "/api/kpis" else [response_schema_conformance]
+            case.validate_response(response, checks=[not_a_server_error, *fits])
 
         try:
             run()

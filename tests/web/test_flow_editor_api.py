@@ -9,7 +9,7 @@ import pytest
 from voicebot.app import create_app
 from voicebot.appkeys import FLOW_REGISTRY, FLOW_STORE
 from voicebot.config import PROJECT_ROOT
-from voicebot.web.flow_sync import apply_live_flows
+from voicebot.jobs.flow_sync import apply_live_flows
 from voicebot.web.flowcheck import seed_flows
 
 EN_FLOW = (PROJECT_ROOT / "dialogs" / "customer_service.en.yaml").read_text(encoding="utf-8")
@@ -88,14 +88,14 @@ async def test_unknown_versions_and_flows(admin) -> None:
     async with admin.http.post(admin.url(f"{BASE}/publish"), json={"version": 99}, headers=admin.headers()) as r:
         assert r.status == 404
     async with admin.http.post(admin.url(f"{BASE}/publish"), json={"version": "1"}, headers=admin.headers()) as r:
-        assert r.status == 422
+        assert r.status == 400 and (await r.json())["error"].startswith("version:")  # "1" is not a number
     async with admin.http.post(admin.url(f"{BASE}/publish"), data="not json",
                                headers={**admin.headers(), "Content-Type": "application/json"}) as r:
-        assert r.status == 422
+        assert r.status == 400 and "JSON" in (await r.json())["error"]
     async with admin.http.get(admin.url("/admin/flows/nope/en")) as r:
         assert r.status == 404
     async with admin.http.get(admin.url("/api/flows/BAD!/en/versions")) as r:
-        assert r.status == 422
+        assert r.status == 400 and (await r.json())["error"].startswith("flow_id:")
 
 
 async def test_publication_reaches_another_process_without_touching_live_calls(admin, web_server, settings,

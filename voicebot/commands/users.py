@@ -13,7 +13,7 @@ from voicebot.store.audit import AuditLog
 from voicebot.store.connection import connect, resolve_redis_url
 from voicebot.store.errors import Invalid, StoreError
 from voicebot.store.keys import Keys
-from voicebot.store.logins import SessionStore
+from voicebot.store.logins import LoginSessionStore
 from voicebot.store.tokens import TokenStore
 from voicebot.store.users import UserStore
 
@@ -78,7 +78,7 @@ async def _act(args: argparse.Namespace, settings: Settings, password: str) -> s
             return "\n".join(f"{u.name}\t{u.role}" for u in await users.list()) or "(no users)"
         if args.users_action == "delete":
             await users.delete(args.name)
-            await SessionStore(client, keys, settings.web.session_ttl_secs).delete_for_user(args.name)
+            await LoginSessionStore(client, keys, settings.web.session_ttl_secs).delete_for_user(args.name)
             await tokens.revoke_all(args.name)
             await audit.record("cli", "user.delete", f"user:{args.name}")
             return f"user {args.name} deleted"

@@ -498,8 +498,8 @@ class FlowMachine:
             elif isinstance(node, AskNode):
                 st.slots.pop(node.slot, None)  # re-entering an ask (caller changed their mind) asks again
                 st.partial.pop(node.slot, None)
-                value = None
-                if trigger and node.type in PREFILL_TYPES:
+                value = self._known(st, node)
+                if value is None and trigger and node.type in PREFILL_TYPES:
                     value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None),
                                                self.flow.language)
                 if value is None:
@@ -552,9 +552,31 @@ class FlowMachine:
                 return
         raise RuntimeError(f"flow {self.flow.id}: more than {MAX_CHAIN} nodes without waiting for the caller")
 
+    def _known(self, st: DialogState, node: AskNode) -> Any:
+        """The answer the call already has (the returning caller's profile), so the question is skipped."""
+        if node.known is None:
+            return None
+        value = templates.lookup({**st.variables, **st.results}, node.known)
+        return None if value in (None, "") else value
+
+    def case_update(self, st: DialogState) -> tuple[dict[str, Any] | None, bool]:
+        """What this call leaves for the caller's next one (flow `profile`): (a new open case or None, whether
+        the open case is closed)."""
+        profile = self.flow.profile
+        if profile is None:
+            return None, False
+        ctx = self.context(st)
+        for case in profile.cases:
+            if self._holds(st, case.when):
+                fields = {k: templates.render(v, ctx, self.filters) for k, v in case.fields.items()}
+                return {"kind": case.kind, **fields}, False
+        return None, any(self._holds(st, c) for c in profile.close_when)
+
     def _holds(self, st: DialogState, cond: Condition) -> bool:
         if cond.intent is not None:
             return bool(st.intents) and st.intents[-1] == cond.intent
+        if cond.visited is not None:
+            return st.visits.get(cond.visited, 0) > 0
         if cond.slot is not None:
             value = st.slots.get(cond.slot)
         elif cond.var is not None:

@@ -1,5 +1,6 @@
 """A small demo CRM (aiohttp app factory) the default flow's webhooks talk to: sample orders, free
-appointment slots, appointments by phone number (to move or cancel), returns, address and contact changes.
+appointment slots, appointments by phone number (to move or cancel), returns, address and contact changes,
+customers by phone number (the returning caller's name).
 `voicebot serve --demo-crm` and the tests start it.
 
 `delay_s` / `fail_status` make it slow or failing on purpose, to show what callers hear when a real
@@ -23,6 +24,12 @@ SAMPLE_ORDERS = {
 DAY_SLOTS = ("09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00")
 # The demo caller (voicebot simulate / flow tests) already has a visit booked, so moving and cancelling work.
 SAMPLE_APPOINTMENTS = {"+48600100200": ("2026-11-27", "10:00")}
+# Customers the CRM knows by phone number (digits only, so "+48 600 100 200" finds the first one): the bot
+# greets a returning caller by first name.
+SAMPLE_CUSTOMERS = {
+    "48600100200": {"name": "Anna Nowak", "first_name": "Anna", "language": "pl"},
+    "48500100200": {"name": "John Smith", "first_name": "John", "language": "en"},
+}
 
 
 @dataclass
@@ -33,6 +40,7 @@ class CrmData:
     address_changes: list[dict] = field(default_factory=list)
     contact_changes: list[dict] = field(default_factory=list)
     appointments: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(SAMPLE_APPOINTMENTS))
+    customers: dict[str, dict] = field(default_factory=lambda: {k: dict(v) for k, v in SAMPLE_CUSTOMERS.items()})
     ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
 
 
@@ -68,6 +76,16 @@ async def get_order(request: web.Request) -> web.Response:
     if order is None:
         return web.json_response({"error": "order not found", "number": number}, status=404)
     return web.json_response({"number": number, **order})
+
+
+@routes.get("/customers")
+async def find_customer(request: web.Request) -> web.Response:
+    """?phone=NUMBER: the customer with that phone number (404 if none)."""
+    phone = "".join(c for c in request.query.get("phone", "") if c.isdigit())
+    customer = request.app[CRM_DATA].customers.get(phone) if phone else None
+    if customer is None:
+        return web.json_response({"error": "no customer with this phone number"}, status=404)
+    return web.json_response({"phone": phone, **customer})
 
 
 @routes.get("/appointments/free")
@@ -127,7 +145,9 @@ async def create_return(request: web.Request) -> web.Response:
     if number not in data.orders:
         return web.json_response({"error": "order not found"}, status=404)
     code = data.returns.setdefault(number, f"R{next(data.ids)}")
-    return web.json_response({"return_code": code, "order_number": number}, status=201)
+    order = data.orders[number]
+    return web.json_response({"return_code": code, "order_number": number, "item": order["item"],
+                              "item_pl": order["item_pl"]}, status=201)
 
 
 @routes.post("/address-changes")

@@ -3,6 +3,7 @@ answers with a `BotReply`. Escalation: every understood caller turn is shown to 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,16 +12,19 @@ from typing import Any
 
 import aiohttp
 
-from voicebot.dialog import core
+from voicebot.dialog import core, templates
 from voicebot.dialog.actions import ActionOutcome, ActionRegistry, run_webhook
 from voicebot.dialog.escalation import EscalationTracker, TurnObservation
 from voicebot.dialog.registry import LoadedFlow
-from voicebot.dialog.schema import AskNode
+from voicebot.dialog.schema import AskNode, ProfileDef
 from voicebot.dialog.types import BotAction, BotReply, CallerDtmf, CallerEvent, CallerNoInput, CallerSaid, CallInfo
 from voicebot.store.callbacks import CallbackRequest, CallbackStore
+from voicebot.store.callers import CallerStore, profile_number
 
 log = logging.getLogger(__name__)
 MAX_ACTIONS_PER_TURN = 5  # a flow chaining more webhooks than this in one turn is looping
+# Reading the returning caller's profile before the greeting: a slow Redis must not delay the greeting more.
+PROFILE_READ_SECS = 0.3
 
 
 @dataclass
@@ -32,6 +36,7 @@ class Runtime:
     clock: Callable[[], datetime]
     callbacks: CallbackStore | None
     variables: dict[str, Any]  # built-in template variables from settings (crm_url, record_audio)
+    callers: CallerStore | None = None  # returning callers' profiles; None: every caller is new
 
 
 class FlowSession:
@@ -43,15 +48,53 @@ class FlowSession:
         self.state = core.DialogState(variables={
             **runtime.variables, "caller_number": call.caller_number, "language": loaded.flow.language,
             "callback_topic": call.topic,
+            # the notice follows what really happens on this call, not only the setting
+            **({"record_audio": call.recorded} if call.recorded is not None else {}),
         })
         self.callback_id: str | None = None
+        self.profile: dict[str, Any] | None = None  # the returning caller's profile, read at start
 
     @property
     def language(self) -> str:
         return self.loaded.flow.language
 
     async def start(self) -> BotReply:
+        if self.profile is None:  # (flow test conversations give one)
+            self.profile = await self._read_profile()
+        if self.profile:  # {caller.name}, {caller.case.item}; conditions on caller.case.kind (empty = missing)
+            self.state.results[templates.PROFILE_VARIABLE] = {k: v for k, v in self.profile.items() if v}
         return await self._advance(core.Start(self.runtime.clock()))
+
+    async def _read_profile(self) -> dict[str, Any] | None:
+        if self.runtime.callers is None or self.loaded.flow.profile is None:
+            return None
+        try:
+            return await asyncio.wait_for(self.runtime.callers.get(self.call.caller_number), PROFILE_READ_SECS)
+        except Exception:  # a caller greeted as new beats a caller kept waiting
+            log.warning("call %s: caller profile not read", self.call.call_id, exc_info=True)
+            return None
+
+    async def remember(self, outcome: str) -> None:
+        """The call ended: update the caller's profile (last contact, the case the call opened or closed, and
+        the name from the CRM while the profile has none)."""
+        spec = self.loaded.flow.profile
+        if self.runtime.callers is None or spec is None:
+            return
+        case, closed = self.loaded.machine.case_update(self.state)
+        name = (self.profile or {}).get("name") or await self._lookup_name(spec)
+        await self.runtime.callers.record_call(
+            self.call.caller_number, call_id=self.call.call_id, outcome=outcome, language=self.language,
+            topic=next((i for i in reversed(self.state.intents) if i not in core.ANYWHERE), ""),  # not "yes"/"bye"
+            name=name, case=case, close_case=closed)
+
+    async def _lookup_name(self, spec: ProfileDef) -> str:
+        hook = self.loaded.flow.actions.get(spec.lookup or "")
+        if hook is None or profile_number(self.call.caller_number) is None:
+            return ""
+        outcome = await run_webhook(self.runtime.http(), hook, self.loaded.machine.context(self.state))
+        if not outcome.ok:  # not a customer (404) or the CRM is down: greeted without a name next time
+            return ""
+        return templates.render(spec.name, {templates.LOOKUP_VARIABLE: outcome.data}).strip()
 
     async def handle(self, event: CallerEvent) -> BotReply:
         now = self.runtime.clock()
@@ -174,4 +217,5 @@ class FlowSession:
             "served": self.state.served and self.state.attempts == 0 and not self.state.confirm_end,
             # Per-turn confidence/frustration/signals for the handoff package (voicebot/escalation/handoff.py).
             "escalation_history": self.tracker.history(),
+            "caller_profile": dict(self.profile or {}),  # the returning caller, for the handoff package
         }

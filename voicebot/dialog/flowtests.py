@@ -47,6 +47,10 @@ class TestCase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     now: str | None = None
+    # A returning caller's profile the call starts with ({caller.name}, {caller.case.kind}, ...; see the flow's
+    # `profile` section), and a text the greeting must contain.
+    caller: dict[str, Any] | None = None
+    greeting_contains: str | None = None
     turns: list[Expect] = Field(min_length=1)
 
 
@@ -119,8 +123,11 @@ async def _run_case(loaded: LoadedFlow, case: TestCase, http: aiohttp.ClientSess
     info = CallInfo(call_id=f"test-{case.name}", caller_number="+48600100200", language=loaded.flow.language,
                     flow_id=loaded.flow.id)
     session = FlowSession(loaded, info, runtime, _NoEscalation())
-    await session.start()
+    session.profile = case.caller
+    greeting = await session.start()
     failures: list[str] = []
+    if case.greeting_contains and case.greeting_contains.lower() not in greeting.text.lower():
+        failures.append(f"greeting {greeting.text!r} lacks {case.greeting_contains!r}")
     for n, turn in enumerate(case.turns, start=1):
         event = CallerSaid(turn.say) if turn.say is not None else CallerDtmf(turn.dtmf or "")
         reply = await session.handle(event)

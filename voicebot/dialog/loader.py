@@ -23,6 +23,7 @@ from voicebot.dialog.schema import Flow
 from voicebot.dialog.types import CallInfo
 from voicebot.dialog.validate import FlowInvalid
 from voicebot.store.callbacks import CallbackStore
+from voicebot.store.callers import CallerStore
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,16 @@ class _NoEscalation:
 
 class FlowEngine:
     def __init__(self, settings: Settings, registry: FlowRegistry, tracker_factory: TrackerFactory | None,
-                 actions: ActionRegistry, clock: Callable[[], datetime], callbacks: CallbackStore | None) -> None:
+                 actions: ActionRegistry, clock: Callable[[], datetime], callbacks: CallbackStore | None,
+                 callers: CallerStore | None = None) -> None:
         self.settings = settings
         self.registry = registry
         self.tracker_factory = tracker_factory
         self._http: aiohttp.ClientSession | None = None
         self.runtime = Runtime(http=self._client, actions=actions, clock=clock, callbacks=callbacks,
                                variables={"crm_url": settings.dialog.crm_url.rstrip("/"),
-                                          "record_audio": settings.privacy.record_audio})
+                                          "record_audio": settings.privacy.record_audio},
+                               callers=callers)
 
     def _client(self) -> aiohttp.ClientSession:
         # Created on first use: it must belong to the running event loop.
@@ -85,7 +88,7 @@ class FlowEngine:
 def load_engine(settings: Settings, tracker_factory: TrackerFactory | None = None, *,
                 actions: ActionRegistry | None = None, clock: Callable[[], datetime] | None = None,
                 callbacks: CallbackStore | None = None, strict: bool = False,
-                registry: FlowRegistry | None = None) -> FlowEngine:
+                registry: FlowRegistry | None = None, callers: CallerStore | None = None) -> FlowEngine:
     """Load every flow under settings.dialog.flows_dir (or use an already loaded `registry`, e.g. one
     shared with the web UI). Broken files are logged and skipped (`strict=True` raises instead); with no
     usable flow at all this raises FlowInvalid/LookupError."""
@@ -103,7 +106,7 @@ def load_engine(settings: Settings, tracker_factory: TrackerFactory | None = Non
     def now() -> datetime:
         return datetime.now(tz)
 
-    return FlowEngine(settings, registry, tracker_factory, actions, clock or now, callbacks)
+    return FlowEngine(settings, registry, tracker_factory, actions, clock or now, callbacks, callers)
 
 
 def fixed_clock(moment: datetime) -> Callable[[], Any]:

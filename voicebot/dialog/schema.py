@@ -60,6 +60,7 @@ class Condition(_Model):
     equals: Any = None
     one_of: list[Any] | None = None
     exists: bool | None = None
+    visited: str | None = None  # holds once the call has said this node's text (e.g. asked its question)
 
 
 class Case(_Model):
@@ -104,6 +105,9 @@ class AskNode(_Model):
     next: str
     on_fail: str = "handoff"
     hints: str = ""  # what callers say here, for speech recognition (never digits: whisper would copy them)
+    # A variable that may already hold the answer (e.g. caller.case.order_number, from the returning caller's
+    # profile): when it has a value the slot takes it and the question is not asked.
+    known: str | None = None
 
 
 class BranchNode(_Model):
@@ -180,6 +184,27 @@ class Messages(_Model):
     callback_no_number: Text | None = None
 
 
+class CaseDef(_Model):
+    """A case this call leaves open for the caller's next call (e.g. a return): kept in the caller profile."""
+
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # read back as {caller.case.kind}
+    when: Condition  # checked on the call's final state
+    fields: dict[str, str] = Field(default_factory=dict)  # name -> template, read back as {caller.case.NAME}
+
+
+class ProfileDef(_Model):
+    """Returning callers (voicebot/store/callers.py): what a call remembers for the next call from its number.
+
+    The next call sees the profile as the `caller` variable: {caller.name}, {caller.case.kind}, {caller.case.*}."""
+
+    # A webhook (in `actions`) that finds the caller in the CRM by {caller_number}; run at the end of a call
+    # while the profile has no name. Its JSON answer is the `customer` variable of `name`.
+    lookup: str | None = None
+    name: str = ""  # template for the name to greet by, e.g. "{customer.first_name}"
+    cases: list[CaseDef] = Field(default_factory=list)  # first one whose `when` holds opens a case
+    close_when: list[Condition] = Field(default_factory=list)  # any holds (and no new case): the case is closed
+
+
 class FlowSettings(_Model):
     nlu_threshold: float = Field(0.5, ge=0, le=1)
     max_attempts: int = Field(3, ge=1, le=10)
@@ -210,3 +235,4 @@ class Flow(_Model):
     variables: dict[str, VariableDef] = Field(default_factory=dict)
     messages: Messages
     settings: FlowSettings = FlowSettings()
+    profile: ProfileDef | None = None

@@ -28,6 +28,9 @@ class CallInfo:
     # handoff package of that call, which the agent gets again when this call is transferred.
     topic: str = ""
     handoff_id: str = ""
+    # The call's audio is being recorded (the recording notice says so); None where no audio is involved
+    # (typed text, flow tests): then privacy.record_audio decides what the notice says.
+    recorded: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Every problem is a `FlowError` naming its rule, the file:line and the path insid
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,6 +198,9 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                 yield err("choice_without_choices", f"{base}.choices", "a choice slot needs 'choices'")
             if not _has_text(node.prompt):
                 yield err("missing_prompt", f"{base}.prompt", f"ask node '{name}' has no prompt")
+            if node.known and node.known.split(".")[0] != templates.PROFILE_VARIABLE:
+                yield err("undefined_variable", f"{base}.known",
+                          f"'known' reads the returning caller's profile: '{templates.PROFILE_VARIABLE}.…'")
         elif isinstance(node, SayNode | YesNoNode | EndNode | CallbackNode) and not _has_text(node.say):
             yield err("missing_prompt", f"{base}.say", f"node '{name}' has nothing to say")
         elif isinstance(node, ActionNode):
@@ -220,7 +223,8 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
             yield err("unknown_setting", f"settings.escalation.{key}",
                       f"unknown escalation setting '{key}' (allowed: {', '.join(EscalationSettings.model_fields)})")
 
-    defined = set(templates.BUILTIN_VARIABLES) | set(flow.variables) | slots | results
+    defined = set(templates.BUILTIN_VARIABLES) | set(flow.variables) | slots | results | {templates.PROFILE_VARIABLE}
+    yield from _profile_errors(flow, err, intents, defined)
     for var_name, var in flow.variables.items():
         if var.source not in templates.BUILTIN_VARIABLES:
             yield err("undefined_variable", f"variables.{var_name}.source", f"unknown source '{var.source}'")
@@ -228,9 +232,10 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         for name in templates.filters_in(text):
             if name not in templates.FILTERS:
                 yield err("unknown_filter", path, f"unknown filter '{name}' (allowed: {', '.join(templates.FILTERS)})")
-        local = WRONG_LENGTH_VARIABLES if path.startswith("messages.wrong_length") else ()
+        local = WRONG_LENGTH_VARIABLES if path.startswith("messages.wrong_length") else \
+            (templates.LOOKUP_VARIABLE,) if path == "profile.name" else ()
         for var in templates.variables_in(text):
-            if var.split(".")[0] not in defined and var not in local:
+            if var.split(".")[0] not in defined and var.split(".")[0] not in local:
                 yield err("undefined_variable", path, f"undefined template variable '{var}'")
 
 
@@ -259,6 +264,24 @@ def _has_text(value: str | list[str] | None) -> bool:
     if isinstance(value, list):
         return any(v.strip() for v in value)
     return bool(value and value.strip())
+
+
+def _profile_errors(flow: Flow, err: Callable[[str, str, str], FlowError], intents: set[str],
+                    defined: set[str]) -> Iterator[FlowError]:
+    """The `profile` section: its lookup is a declared webhook, its conditions name known intents."""
+    if flow.profile is None:
+        return
+    if flow.profile.lookup and flow.profile.lookup not in flow.actions:
+        yield err("unknown_action", "profile.lookup", f"unknown webhook '{flow.profile.lookup}' (see actions)")
+    conditions = [(f"profile.cases.{i}.when", c.when) for i, c in enumerate(flow.profile.cases)] + \
+        [(f"profile.close_when.{i}", c) for i, c in enumerate(flow.profile.close_when)]
+    for path, cond in conditions:
+        if cond.intent and cond.intent not in intents:
+            yield err("unknown_intent", f"{path}.intent", f"unknown intent '{cond.intent}'")
+        if cond.visited and cond.visited not in flow.nodes:
+            yield err("unknown_target", f"{path}.visited", f"unknown node '{cond.visited}'")
+        if cond.var and cond.var.split(".")[0] not in defined:
+            yield err("undefined_variable", f"{path}.var", f"undefined variable '{cond.var}'")
 
 
 def _targets(flow: Flow) -> Iterator[tuple[str, str, str | None]]:
@@ -313,6 +336,10 @@ def _texts(flow: Flow) -> Iterator[tuple[str, str]]:
         yield from each(f"actions.{name}.url", hook.url)
         if hook.body:
             yield from each(f"actions.{name}.body", hook.body)
+    if flow.profile is not None:
+        yield from each("profile.name", flow.profile.name)
+        for i, case in enumerate(flow.profile.cases):
+            yield from each(f"profile.cases.{i}.fields", case.fields)
     for name, node in flow.nodes.items():
         for field in ("say", "prompt", "reprompts"):
             if hasattr(node, field):

@@ -55,6 +55,8 @@ class HandoffPackage:
     transcript: list[dict[str, Any]] = field(default_factory=list)  # last turns, oldest first
     escalation_history: list[dict[str, Any]] = field(default_factory=list)  # per caller turn
     callback_id: str | None = None
+    # A returning caller's profile as the call started (name, open case, last contacts): the agent sees the history.
+    caller_profile: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,6 +136,7 @@ def build_package(session: CallSession, reply: BotReply, policy: EscalationSetti
         node=snapshot.get("node") or reply.node or "", intent=topic, intents=intents, slots=slots,
         verified=verified, frustration=frustration, confidence=last.get("confidence"),
         transcript=turns, escalation_history=history, callback_id=snapshot.get("callback_id") or session.callback_id,
+        caller_profile=dict(snapshot.get("caller_profile") or {}),
     )
 
 

@@ -35,7 +35,7 @@ class SoftphoneServices:
 
     build: Callable[[web.Application], Awaitable[CallServices]]  # the composition root's (voicebot/app.py)
     services: CallServices | None = None
-    registry: Any = None  # its FlowRegistry: follows publications on ch:flows (voicebot.web.flow_sync)
+    registry: Any = None  # its FlowRegistry: follows publications on ch:flows (voicebot.jobs.flow_sync)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def get(self, app: web.Application) -> CallServices:

@@ -3,13 +3,15 @@
     line -> MediaSource -> DtmfCollector (keys) -> TurnDetector (Silero VAD + smart-turn v3)
          -> Transcriber (whisper) -> DialogResponder (CallSession) -> Speaker (piper, by sentence) -> MediaSink
 
-Models come from the process (`services.models`); everything else here belongs to this call only.
+Models come from the process (`services.models`); everything else here belongs to this call only. With
+privacy.record_audio on, the line is wrapped in `RecordedMedia` first: both directions go to a file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from voicebot.pipeline.dtmf import DtmfCollector
 from voicebot.pipeline.frames import MaintenanceFrame, SystemFaultFrame, TurnClock
 from voicebot.pipeline.media import CallMedia
 from voicebot.pipeline.media_io import MediaSink, MediaSource
+from voicebot.pipeline.recorder import CallRecorder, RecordedMedia
 from voicebot.pipeline.responder import DialogResponder
 from voicebot.pipeline.services import CallServices
 from voicebot.pipeline.speaker import Speaker
@@ -61,6 +64,20 @@ def _detection(services: CallServices, info: CallInfo) -> Detect | None:
     return Detect(languages, services.settings.languages.detect_min_probability)
 
 
+async def _start_recording(media: CallMedia, info: CallInfo, services: CallServices) -> CallRecorder | None:
+    """The call's recorder when recording is on and its file opens; else None (and the caller is not told
+    the call is recorded). Never raises: a recording that cannot start must not cost the call."""
+    if services.recordings is None or not services.settings.privacy.record_audio:
+        return None
+    settings = services.settings
+    try:
+        return await CallRecorder.start(settings.path(settings.privacy.recordings_dir), info.call_id,
+                                        media.sample_rate, services.recordings)
+    except Exception:
+        log.exception("call %s: the recording could not start; the call goes on unrecorded", info.call_id)
+        return None
+
+
 async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
                    on_turn: TurnTimingsHook | None = None) -> CallSession:
     """Run one call until the caller hangs up or the bot transfers / hangs up; return its session.
@@ -69,6 +86,10 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
     the answer reached the line (ms after the caller's last voiced audio; `first_audio_ms` = voice-to-voice).
     """
     models, settings = services.models, services.settings
+    recorder = await _start_recording(media, info, services)
+    if recorder is not None:
+        media = RecordedMedia(media, recorder)
+    info = dataclasses.replace(info, recorded=recorder is not None)
     session = CallSession(info, services.dialog.new_session(info), services.store, services.write_handoff,
                           services.callbacks, new_dialog=services.dialog.new_session)
     call_start = TurnClock.now()
@@ -148,6 +169,8 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
         load.call_ended()
         log.info("call %s ended: %s", info.call_id, end.reason or "pipeline stopped")
         try:
+            if recorder is not None:
+                await recorder.close()
             if services.store is not None and turn_timings:
                 await services.store.update_call(info.call_id, turn_timings=turn_timings)
             await session.finish()

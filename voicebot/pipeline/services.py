@@ -15,6 +15,7 @@ from voicebot.config import Settings
 from voicebot.dialog.types import DialogEngine
 from voicebot.drain import Drain
 from voicebot.store.calls import CallStore
+from voicebot.store.recordings import RecordingIndex
 
 
 @dataclass
@@ -29,3 +30,5 @@ class CallServices:
     callbacks: CallbackOffer | None = None
     # The worker's drain (SIGTERM): calls register while they run and hand over when it says so.
     drain: Drain | None = None
+    # Where call recordings are indexed (privacy.record_audio on and a store); None: calls are not recorded.
+    recordings: RecordingIndex | None = None

@@ -98,7 +98,9 @@ class CallbackStore:
 
     async def delete_for_number(self, number: str) -> int:
         """Forget every request (open or closed) for `number` (privacy: a caller asked to be forgotten); "+48 500"
-        and "48500" are the same number."""
+        and "48500" are the same number. CallerStore.forget calls it with the rest of what a number leaves."""
+        if not _digits(number):  # a withheld number ("anonymous") is nobody's: never all of them
+            return 0
         await self.buffer.settle()
         deleted = 0
         for zset in (self.keys.callbacks, self.keys.callbacks_closed):

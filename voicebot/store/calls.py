@@ -87,7 +87,7 @@ Redactor = Callable[[str], str]
 # Call record fields that are identifiers, times or codes, never free text.
 _KEEP_CALL_FIELDS = frozenset({"call_id", "caller_number", "handoff_id", "callback_id", "started_at", "ended_at",
                                "language", "flow_id", "channel", "outcome", "last_node", "transfer_reason",
-                               "frustration", "csat", "recording_path", "recording_announced"})
+                               "frustration", "csat"})
 
 
 def _no_redaction(text: str) -> str:

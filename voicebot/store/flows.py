@@ -12,14 +12,14 @@ import difflib
 import json
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
 from voicebot.store.errors import Invalid, NotFound
 from voicebot.store.keys import Keys
 
-_ID_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+FLOW_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
 MAX_VERSION = 2**31 - 1  # far more versions than anyone saves; bigger numbers cannot exist
 
 
@@ -43,7 +43,7 @@ class FlowSummary:
 
 
 def check_ids(flow_id: str, lang: str) -> None:
-    if not _ID_RE.match(flow_id) or not _ID_RE.match(lang):
+    if not FLOW_ID.match(flow_id) or not FLOW_ID.match(lang):
         raise Invalid("flow id and language: lower-case letters, digits, _ or -")
 
 
@@ -129,7 +129,3 @@ def diff(old: FlowVersion, new: FlowVersion) -> str:
         old.yaml.splitlines(keepends=True), new.yaml.splitlines(keepends=True),
         fromfile=f"v{old.version}", tofile=f"v{new.version}",
     ))
-
-
-def version_json(v: FlowVersion) -> dict:
-    return asdict(v)

@@ -16,7 +16,15 @@ P call:{id}:turns               stream   transcript turns (role, text, intent, c
                                          timings as JSON); PII redacted before writing
 P calls:by_time                 zset     call id -> start time (epoch s); for listing and retention
 P calls:live                    set      ids of calls in progress in any process
+P recording:{call_id}           hash     the call's audio recording: path of the file (Ogg Opus, caller left,
+                                         bot right), content type, seconds, state (complete|failed),
+                                         error; deleted with the call (retention)
 P caller:{number}               hash     returning-caller memory: name, last case, last call time
+                                         (store/callers.py; number = digits): number, name (from the CRM),
+                                         language, calls, last_call_at, contacts (JSON, last 5: call id,
+                                         time, outcome, topic), case (JSON: the open case, e.g. kind
+                                         return, item, order number); withheld numbers get none
+P callers:by_time               zset     number -> last call time (epoch s); for retention
 P handoff:{id}                  string   handoff package (JSON) for the agent screen-pop
 P handoffs:by_time              zset     handoff id -> time
 P line:{call_id}                hash     a phone leg, between the switch and the bot (TTL 1 h): caller
@@ -75,8 +83,15 @@ class Keys:
     def calls_live(self) -> str:
         return f"{self.prefix}calls:live"
 
+    def recording(self, call_id: str) -> str:
+        return f"{self.prefix}recording:{call_id}"
+
     def caller(self, number: str) -> str:
         return f"{self.prefix}caller:{number}"
+
+    @property
+    def callers_by_time(self) -> str:
+        return f"{self.prefix}callers:by_time"
 
     def handoff(self, handoff_id: str) -> str:
         return f"{self.prefix}handoff:{handoff_id}"
@@ -125,7 +140,7 @@ class Keys:
     def user_epoch(self, name: str) -> str:
         return f"{self.prefix}userepoch:{name}"
 
-    def session(self, token: str) -> str:
+    def login_session(self, token: str) -> str:
         return f"{self.prefix}session:{token}"
 
     def login_attempts(self, who: str) -> str:

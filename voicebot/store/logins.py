@@ -13,7 +13,7 @@ from voicebot.store.users import User
 
 
 @dataclass(frozen=True)
-class Session:
+class LoginSession:
     token: str
     user: str
     role: str
@@ -22,16 +22,16 @@ class Session:
     epoch: int = 0  # the user's epoch at login (store/users.py); a newer epoch ends the session
 
 
-class SessionStore:
+class LoginSessionStore:
     def __init__(self, client: aioredis.Redis, keys: Keys, ttl_secs: int) -> None:
         self.client = client
         self.keys = keys
         self.ttl_secs = ttl_secs
 
-    async def create(self, user: User, epoch: int) -> Session:
-        s = Session(token=secrets.token_urlsafe(32), user=user.name, role=user.role,
+    async def create(self, user: User, epoch: int) -> LoginSession:
+        s = LoginSession(token=secrets.token_urlsafe(32), user=user.name, role=user.role,
                     csrf=secrets.token_urlsafe(32), created_at=time.time(), epoch=epoch)
-        key = self.keys.session(s.token)
+        key = self.keys.login_session(s.token)
         async with self.client.pipeline(transaction=True) as p:
             p.hset(key, mapping={"user": s.user, "role": s.role, "csrf": s.csrf, "created_at": str(s.created_at),
                                  "epoch": str(epoch)})
@@ -39,23 +39,23 @@ class SessionStore:
             await p.execute()
         return s
 
-    async def get(self, token: str) -> Session | None:
+    async def get(self, token: str) -> LoginSession | None:
         if not token or len(token) > 128:
             return None
-        data = await self.client.hgetall(self.keys.session(token))
+        data = await self.client.hgetall(self.keys.login_session(token))
         if not data:
             return None
-        return Session(token=token, user=data["user"], role=data["role"], csrf=data["csrf"],
+        return LoginSession(token=token, user=data["user"], role=data["role"], csrf=data["csrf"],
                        created_at=float(data["created_at"]), epoch=int(data.get("epoch", 0)))
 
     async def delete(self, token: str) -> None:
-        await self.client.delete(self.keys.session(token))
+        await self.client.delete(self.keys.login_session(token))
 
     async def delete_for_user(self, name: str, keep: str = "") -> int:
         """Log a user out everywhere but session `keep` (their sessions are dead anyway once the user's epoch
         moved on: this only tidies Redis)."""
-        doomed = [k async for k in self.client.scan_iter(match=self.keys.session("*"), count=500)
-                  if k != self.keys.session(keep) and await self.client.hget(k, "user") == name]
+        doomed = [k async for k in self.client.scan_iter(match=self.keys.login_session("*"), count=500)
+                  if k != self.keys.login_session(keep) and await self.client.hget(k, "user") == name]
         return int(await self.client.delete(*doomed)) if doomed else 0
 
 

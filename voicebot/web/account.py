@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from voicebot.appkeys import AUDIT, CURRENT_USER, LOGIN_LIMIT, SESSIONS, SETTINGS, TOKENS, USERS
+from voicebot.appkeys import AUDIT, CURRENT_USER, LOGIN_LIMIT, LOGIN_SESSIONS, SETTINGS, TOKENS, USERS
 from voicebot.store.errors import Invalid
-from voicebot.store.logins import Session
+from voicebot.store.logins import LoginSession
 from voicebot.store.tokens import SCOPES, ApiToken
 from voicebot.store.users import User
 from voicebot.web.auth import set_session_cookie, start_session
@@ -38,7 +38,7 @@ def token_days(request: web.Request, raw: Any) -> int:
     return days
 
 
-async def change_password(request: web.Request, current: str, new: str) -> Session:
+async def change_password(request: web.Request, current: str, new: str) -> LoginSession:
     """Check and set the new password; the new session for this browser (give it with set_session_cookie)."""
     app, user = request.app, request[CURRENT_USER]
     address = request.remote or "unknown"
@@ -52,7 +52,7 @@ async def change_password(request: web.Request, current: str, new: str) -> Sessi
     if new == current:
         raise Invalid("new password: must differ from the current one")
     await app[USERS].set_password(user.name, new)
-    await app[SESSIONS].delete_for_user(user.name)
+    await app[LOGIN_SESSIONS].delete_for_user(user.name)
     await app[TOKENS].revoke_all(user.name)
     await app[AUDIT].record(user.name, "user.password", f"user:{user.name}", "other sessions and tokens ended")
     return await start_session(request, await app[USERS].require(user.name))

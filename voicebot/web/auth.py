@@ -9,8 +9,8 @@ import secrets
 
 from aiohttp import web
 
-from voicebot.appkeys import AUDIT, CURRENT_SESSION, LOGIN_LIMIT, SESSIONS, SETTINGS, USERS
-from voicebot.store.logins import Session
+from voicebot.appkeys import AUDIT, CURRENT_LOGIN_SESSION, LOGIN_LIMIT, LOGIN_SESSIONS, SETTINGS, USERS
+from voicebot.store.logins import LoginSession
 from voicebot.store.users import User
 from voicebot.web.render import render
 from voicebot.web.security import ACCOUNT_PAGE, SESSION_COOKIE, agents_too, public
@@ -75,13 +75,13 @@ async def login(request: web.Request) -> web.Response:
     raise resp
 
 
-async def start_session(request: web.Request, user: User) -> Session:
+async def start_session(request: web.Request, user: User) -> LoginSession:
     """A new session for `user` (login, or after the user's own password change): give it to the browser
     with set_session_cookie."""
-    return await request.app[SESSIONS].create(user, await request.app[USERS].epoch(user.name))
+    return await request.app[LOGIN_SESSIONS].create(user, await request.app[USERS].epoch(user.name))
 
 
-def set_session_cookie(request: web.Request, resp: web.StreamResponse, session: Session) -> None:
+def set_session_cookie(request: web.Request, resp: web.StreamResponse, session: LoginSession) -> None:
     web_settings = request.app[SETTINGS].web
     resp.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="Strict", path="/",
                     max_age=web_settings.session_ttl_secs, secure=web_settings.secure_cookies)
@@ -90,9 +90,9 @@ def set_session_cookie(request: web.Request, resp: web.StreamResponse, session: 
 @routes.post("/logout")
 @agents_too
 async def logout(request: web.Request) -> web.Response:
-    session = request.get(CURRENT_SESSION)
+    session = request.get(CURRENT_LOGIN_SESSION)
     if session:
-        await request.app[SESSIONS].delete(session.token)
+        await request.app[LOGIN_SESSIONS].delete(session.token)
     resp = web.HTTPSeeOther("/login")
     resp.del_cookie(SESSION_COOKIE, path="/")
     raise resp

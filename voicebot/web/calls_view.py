@@ -5,21 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Annotated, Any, Literal
 
 from multidict import MultiMapping
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, WithJsonSchema, create_model
 
 from voicebot.store.calls import CallStore, TurnRecord
 from voicebot.store.errors import Invalid, NotFound
 from voicebot.store.handoffs import HandoffStore
 from voicebot.store.search import CallFilter, CallRow
+from voicebot.web.openapi import validation_message
 
 CSV_COLUMNS = ("call_id", "started_at", "ended_at", "caller_number", "language", "channel", "flow_id",
                "outcome", "transfer_reason", "handoff_id", "last_node", "csat")
 
 
-def _time(value: str, name: str, end_of_day: bool) -> float | None:
+def _time(value: str | None, end_of_day: bool) -> float | None:
     if not value:
         return None
     try:
@@ -28,12 +30,12 @@ def _time(value: str, name: str, end_of_day: bool) -> float | None:
         pass
     else:
         if not math.isfinite(number) or not 0 <= number < 1e11:
-            raise Invalid(f"{name}: epoch seconds between 0 and 1e11 (got {value!r})")
+            raise ValueError(f"epoch seconds between 0 and 1e11 (got {value!r})")
         return number
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise Invalid(f"{name}: use YYYY-MM-DD, an ISO date-time or epoch seconds (got {value!r})") from exc
+        raise ValueError(f"use YYYY-MM-DD, an ISO date-time or epoch seconds (got {value!r})") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     if end_of_day and len(value) == 10:
@@ -41,24 +43,50 @@ def _time(value: str, name: str, end_of_day: bool) -> float | None:
     return parsed.timestamp()
 
 
+_TIME_DOC = "YYYY-MM-DD, ISO date-time or epoch seconds"
+Since = Annotated[float | None, BeforeValidator(lambda v: _time(v, end_of_day=False)),
+                  WithJsonSchema({"type": "string", "description": f"start of the range: {_TIME_DOC}"})]
+Until = Annotated[float | None, BeforeValidator(lambda v: _time(v, end_of_day=True)),
+                  WithJsonSchema({"type": "string", "description": f"end of the range (inclusive day): {_TIME_DOC}"})]
+_TRANSFERRED = {"": None, "any": None, "yes": True, "true": True, "no": False, "false": False}
+
+
+class DateRange(BaseModel):
+    """Query of the KPI routes (and the start of a call search)."""
+
+    since: Since = Field(None, alias="from")
+    until: Until = Field(None, alias="to")
+
+    def to_filter(self) -> CallFilter:
+        return CallFilter(since=self.since if self.since is not None else 0.0,
+                          until=self.until if self.until is not None else float("inf"))
+
+
+class CallSearch(DateRange):
+    """Query of GET /api/calls, /supervisor/calls and the CSV export."""
+
+    q: str = Field("", description="text in the transcript, caller number or call id")
+    intent: str = Field("", description="calls where this intent was recognised")
+    transferred: Annotated[Literal["", "any", "yes", "true", "no", "false"],
+                           BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)] = Field(
+        "", description="yes = handed to a human, no = not")
+    reason: str = Field("", description="transfer reason, e.g. frustration")
+    language: str = Field("", description="pl, en, ...")
+    limit: Annotated[int, BeforeValidator(lambda v: v or 200)] = Field(
+        200, ge=1, le=5000, description="at most this many calls")
+
+    def to_filter(self) -> CallFilter:
+        return replace(super().to_filter(), text=self.q.strip(), intent=self.intent.strip(),
+                       transferred=_TRANSFERRED[self.transferred], reason=self.reason.strip(),
+                       language=self.language.strip(), limit=self.limit)
+
+
 def filter_from_query(q: MultiMapping[str]) -> CallFilter:
-    transferred = {"": None, "any": None, "yes": True, "true": True, "no": False, "false": False}
-    t = q.get("transferred", "").lower()
-    if t not in transferred:
-        raise Invalid("transferred: yes, no or empty")
+    """For the pages: the same rules as the API's query model, answered as a page's 422."""
     try:
-        limit = int(q.get("limit", "200") or 200)
-    except ValueError as exc:
-        raise Invalid("limit: a whole number") from exc
-    if not 1 <= limit <= 5000:
-        raise Invalid("limit: 1..5000")
-    since = _time(q.get("from", ""), "from", end_of_day=False)
-    until = _time(q.get("to", ""), "to", end_of_day=True)
-    return CallFilter(
-        since=since if since is not None else 0.0, until=until if until is not None else float("inf"),
-        text=q.get("q", "").strip(), intent=q.get("intent", "").strip(), transferred=transferred[t],
-        reason=q.get("reason", "").strip(), language=q.get("language", "").strip(), limit=limit,
-    )
+        return CallSearch.model_validate(dict(q)).to_filter()
+    except ValidationError as exc:
+        raise Invalid(validation_message(exc)[0]) from exc
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), +cmd|...).
@@ -79,6 +107,14 @@ def turn_dict(turn: TurnRecord, *, admin: bool) -> dict[str, Any]:
     if not admin or d.get("text_original") is None:
         d.pop("text_original", None)
     return d
+
+
+# One search result in the API: the CSV's columns, plus whether a human took the call.
+CallRowAnswer: Any = create_model("CallRow", **{c: (str, "") for c in CSV_COLUMNS}, transferred=(bool, False))
+
+
+class CallList(BaseModel):
+    calls: list[CallRowAnswer]
 
 
 def row_dict(row: CallRow) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from voicebot.appkeys import CALL_STORE
 from voicebot.store.kpis import Kpis, compute_kpis
+from voicebot.store.search import CallFilter
 from voicebot.web.calls_view import filter_from_query
 from voicebot.web.render import render
 from voicebot.web.svg import bar_chart, hbar_chart
@@ -17,8 +18,8 @@ routes = web.RouteTableDef()
 DEFAULT_RANGE_S = 24 * 3600
 
 
-async def kpis_for(request: web.Request) -> Kpis:
-    f = filter_from_query(request.query)
+async def kpis_for(request: web.Request, f: CallFilter | None = None) -> Kpis:
+    f = f or filter_from_query(request.query)
     now = time.time()
     until = min(f.until, now)
     since = f.since or until - DEFAULT_RANGE_S

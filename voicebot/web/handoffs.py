@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-import functools
-import json
-
 import redis
 from aiohttp import web
 
 from voicebot.appkeys import CALL_STORE, REDIS, STORE_KEYS
-from voicebot.store.handoffs import HANDOFF_ID, HandoffStore
-from voicebot.web.security import agents_too
+from voicebot.store.errors import NotFound
+from voicebot.store.handoffs import HandoffStore
+from voicebot.web.api_models import HandoffPackage, HandoffPath
+from voicebot.web.openapi import operation
+from voicebot.web.security import agents_too, http_error
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/api/handoffs/{handoff_id}")
 @agents_too
-async def get_handoff(request: web.Request) -> web.Response:
-    handoff_id = request.match_info["handoff_id"]
-    if not HANDOFF_ID.match(handoff_id):
-        return web.json_response({"error": "bad handoff id"}, status=400)
+@operation("Handoff package for the agent screen-pop", HandoffPackage, path=HandoffPath, errors=(404, 503))
+async def get_handoff(request: web.Request, path: HandoffPath) -> HandoffPackage:
     store = HandoffStore(request.app[REDIS], request.app[STORE_KEYS], redact=request.app[CALL_STORE].redact)
     try:
-        package = await store.get(handoff_id)
-    except (redis.RedisError, OSError):
-        return web.json_response({"error": "store unavailable, try again"}, status=503)
+        package = await store.get(path.handoff_id)
+    except (redis.RedisError, OSError) as exc:
+        raise http_error(request, web.HTTPServiceUnavailable, "store unavailable, try again") from exc
     if package is None:
-        return web.json_response({"error": f"no handoff {handoff_id}"}, status=404)
-    # Polish text stays readable in the agent's tools and logs.
-    return web.json_response(package, dumps=functools.partial(json.dumps, ensure_ascii=False))
+        raise NotFound(f"no handoff {path.handoff_id}")
+    return package  # JSON as UTF-8: Polish text stays readable in the agent's tools and logs

@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from voicebot.appkeys import CURRENT_SESSION, CURRENT_USER, TEMPLATES
+from voicebot.appkeys import CURRENT_LOGIN_SESSION, CURRENT_USER, TEMPLATES
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -45,7 +45,7 @@ def make_templates() -> jinja2.Environment:
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     env: jinja2.Environment = request.app[TEMPLATES]
-    session = request.get(CURRENT_SESSION)
+    session = request.get(CURRENT_LOGIN_SESSION)
     context.setdefault("user", request.get(CURRENT_USER))
     context.setdefault("csrf", session.csrf if session else "")
     html = env.get_template(template).render(**context)

@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from voicebot.appkeys import CURRENT_SESSION, CURRENT_TOKEN, CURRENT_USER, SESSIONS, SETTINGS, TOKENS, USERS
+from voicebot.appkeys import CURRENT_LOGIN_SESSION, CURRENT_TOKEN, CURRENT_USER, LOGIN_SESSIONS, SETTINGS, TOKENS, USERS
 from voicebot.store.errors import Conflict, Invalid, NotFound
 from voicebot.store.users import User
 
@@ -76,13 +76,23 @@ def session_only(handler: Any) -> Any:
     return handler
 
 
+def access_of(handler: Any) -> str:
+    """"public", "admin", "agent" (any logged-in role) or "user" (supervisor or admin), as the markers above
+    set it."""
+    return getattr(handler, _ACCESS_ATTR, "user")
+
+
+def is_session_only(handler: Any) -> bool:
+    return getattr(handler, _SESSION_ONLY_ATTR, False)
+
+
 def _access(request: web.Request) -> str:
     route = request.match_info.route
     if route.resource is None or isinstance(route.resource, web.StaticResource):
         return "public"  # CSS/JS, and 404/405 answers from the router
     if request.path.startswith(SELF_AUTHENTICATING_PREFIXES):
         return "public"
-    return getattr(route.handler, _ACCESS_ATTR, "user")
+    return access_of(route.handler)
 
 
 def is_api(request: web.Request) -> bool:
@@ -113,20 +123,20 @@ async def _identify(request: web.Request) -> None:
         request[CURRENT_USER], request[CURRENT_TOKEN] = found
         return
     token = request.cookies.get(SESSION_COOKIE, "")
-    session = await app[SESSIONS].get(token) if token else None
+    session = await app[LOGIN_SESSIONS].get(token) if token else None
     if session is None:
         return
     user = await app[USERS].get(session.user)
     # deleted since login, or password/role changed (in another browser, or by an admin)
     if user is None or session.epoch != await app[USERS].epoch(user.name):
-        await app[SESSIONS].delete(session.token)
+        await app[LOGIN_SESSIONS].delete(session.token)
         return
     request[CURRENT_USER] = user
-    request[CURRENT_SESSION] = session
+    request[CURRENT_LOGIN_SESSION] = session
 
 
 async def _check_csrf(request: web.Request) -> None:
-    session = request.get(CURRENT_SESSION)
+    session = request.get(CURRENT_LOGIN_SESSION)
     if session is None:  # API token: no cookie involved
         return
     sent = request.headers.get(CSRF_HEADER, "")
@@ -194,7 +204,7 @@ def _check_token_limits(request: web.Request) -> None:
     token = request.get(CURRENT_TOKEN)
     if token is None:
         return
-    if getattr(request.match_info.route.handler, _SESSION_ONLY_ATTR, False):
+    if is_session_only(request.match_info.route.handler):
         raise http_error(request, web.HTTPForbidden, "API tokens cannot do this (tokens and passwords); log in")
     if token.read_only and request.method in UNSAFE_METHODS:
         raise http_error(request, web.HTTPForbidden, "this API token is read-only (scope read)")

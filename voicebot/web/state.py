@@ -17,8 +17,8 @@ from voicebot.appkeys import (
     FLOW_STORE,
     LIVE_HUB,
     LOGIN_LIMIT,
+    LOGIN_SESSIONS,
     REDIS,
-    SESSIONS,
     SETTINGS,
     STORE_KEYS,
     TEMPLATES,
@@ -27,10 +27,9 @@ from voicebot.appkeys import (
 )
 from voicebot.store.audit import AuditLog
 from voicebot.store.flows import FlowStore
-from voicebot.store.logins import LoginRateLimit, SessionStore
+from voicebot.store.logins import LoginRateLimit, LoginSessionStore
 from voicebot.store.tokens import TokenStore
 from voicebot.store.users import UserStore
-from voicebot.web.flow_sync import follow_published_flows
 from voicebot.web.flowcheck import FlowChecker, seed_flows
 from voicebot.web.live import LiveHub, hub_ctx
 from voicebot.web.render import make_templates
@@ -44,7 +43,7 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, client, keys = app[SETTINGS], app[REDIS], app[STORE_KEYS]
     app[USERS] = UserStore(client, keys)
     app[TOKENS] = TokenStore(client, keys, app[USERS])
-    app[SESSIONS] = SessionStore(client, keys, settings.web.session_ttl_secs)
+    app[LOGIN_SESSIONS] = LoginSessionStore(client, keys, settings.web.session_ttl_secs)
     app[LOGIN_LIMIT] = LoginRateLimit(client, keys, settings.web.login_attempts_per_minute,
                                       settings.web.login_attempts_per_address_per_minute)
     app[AUDIT] = AuditLog(client, keys)
@@ -53,7 +52,6 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
     app[FLOW_CHECKER] = FlowChecker(settings)
     hub = LiveHub(client, keys)
     app[LIVE_HUB] = hub
-    follow_published_flows(app)
     async for _ in hub_ctx(app, hub):
         yield
 

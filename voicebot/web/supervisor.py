@@ -6,12 +6,12 @@ import csv
 import dataclasses
 import io
 import json
-from pathlib import Path
 
 from aiohttp import web
 
-from voicebot.appkeys import CALL_STORE, CURRENT_USER, LIVE_HUB, SETTINGS
+from voicebot.appkeys import CALL_STORE, CURRENT_USER, LIVE_HUB
 from voicebot.store.errors import NotFound
+from voicebot.store.recordings import Recording, RecordingIndex
 from voicebot.store.search import search_calls
 from voicebot.web.calls_view import (
     CSV_COLUMNS,
@@ -24,10 +24,11 @@ from voicebot.web.calls_view import (
 )
 from voicebot.web.live import relay_to_browser
 from voicebot.web.render import render
-from voicebot.web.security import agents_too
+from voicebot.web.security import agents_too, http_error
 
 routes = web.RouteTableDef()
 CALLBACKS_PAGE = "/callbacks"  # the agent's start page (voicebot/web/callbacks_view.py)
+RECORDING_ROLES = ("supervisor", "admin")  # who may hear call recordings
 
 
 @routes.get("/")
@@ -68,30 +69,34 @@ async def calls_csv(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": 'attachment; filename="calls.csv"'})
 
 
-def _recording(request: web.Request, call: dict[str, str]) -> Path | None:
-    """Audio is offered only when recording is on AND the caller was told (field recording_announced)."""
-    if not request.app[SETTINGS].privacy.record_audio or call.get("recording_announced") != "1":
+async def _recording(request: web.Request, call_id: str) -> Recording | None:
+    """The call's recording if this user may hear it (supervisors and admins only; any other role, e.g. an
+    agent, may not) and its file is still there."""
+    if request[CURRENT_USER].role not in RECORDING_ROLES:
         return None
-    path = Path(call.get("recording_path", ""))
-    return path if call.get("recording_path") and path.is_file() else None
+    found = await RecordingIndex(request.app[CALL_STORE]).get(call_id)
+    return found if found is not None and found.path.is_file() else None
 
 
 @routes.get("/supervisor/calls/{call_id}")
 async def call_page(request: web.Request) -> web.Response:
-    detail = await load_call(request.app[CALL_STORE], request.match_info["call_id"])
+    call_id = request.match_info["call_id"]
+    detail = await load_call(request.app[CALL_STORE], call_id)
     admin = request[CURRENT_USER].is_admin
     return render(request, "call.html", d=detail, turns=[turn_dict(t, admin=admin) for t in detail.turns],
-                  transfer=detail.transfer_turn, has_audio=_recording(request, detail.call) is not None,
+                  transfer=detail.transfer_turn, recording=await _recording(request, call_id),
                   handoff_json=json.dumps(detail.handoff, indent=2, ensure_ascii=False) if detail.handoff else "")
 
 
 @routes.get("/supervisor/calls/{call_id}/audio")
 async def call_audio(request: web.Request) -> web.FileResponse:
-    call = await request.app[CALL_STORE].get_call(request.match_info["call_id"])
-    path = _recording(request, call or {})
-    if path is None:
+    """The recording's file, streamed (range requests included: the player can seek)."""
+    if request[CURRENT_USER].role not in RECORDING_ROLES:
+        raise http_error(request, web.HTTPForbidden, "call recordings are for supervisors and admins")
+    found = await _recording(request, request.match_info["call_id"])
+    if found is None:
         raise NotFound("no recording for this call")
-    return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
+    return web.FileResponse(found.path, headers={"Content-Type": found.content_type})
 
 
 @routes.get("/agent/handoff/{handoff_id}")
