@@ -88,12 +88,17 @@ async def test_forget_deletes_profile_calls_handoffs_callbacks_of_that_number_on
         await callers.record_call(number, call_id=call_id, outcome="callback", language="pl", name="X")
         (tmp_path / f"{call_id}.ogg").write_bytes(b"OggS")
         await recordings.add(call_id, tmp_path / f"{call_id}.ogg", seconds=1.0, state="complete")
+    # A callback already made (closed on the worklist) is kept out of the queue, and forgotten all the same.
+    callbacks = CallbackStore(call_store.client, call_store.keys)
+    await callbacks.add(CallbackRequest(number="+48 600 100 200", topic="complaint", preferred_time="",
+                                        status="reached", closed_at=time.time()))
     audit = AuditLog(call_store.client, call_store.keys)
 
     counts = await forget_caller(callers, audit, "+48 600 100 200", who="admin")
 
     # with and without the +
-    assert counts == {"profile": 1, "calls": 2, "recordings": 2, "handoffs": 2, "callbacks": 2}
+    assert counts == {"profile": 1, "calls": 2, "recordings": 2, "handoffs": 2, "callbacks": 3}
+    assert await callbacks.closed() == []
     assert await callers.get("+48600100200") is None
     assert not (tmp_path / "a1.ogg").exists() and await recordings.get("a2") is None  # the audio goes too
     assert (tmp_path / "b1.ogg").exists() and await recordings.get("b1") is not None
