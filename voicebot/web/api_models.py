@@ -87,7 +87,8 @@ class PasswordChange(Body):
 
 
 class TokenRequest(Body):
-    scope: Literal["read", "supervisor", "admin"] | None = Field(None, description="at most your role; default it")
+    scope: Literal["read", "agent", "supervisor", "admin"] | None = Field(None,
+                                                                         description="at most your role; default it")
     days: int | None = Field(None, ge=1, description="lifetime; default web.api_token_days")
     label: str = ""
 
