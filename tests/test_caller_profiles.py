@@ -6,12 +6,14 @@ import asyncio
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.support.env import TEST_REDIS_URL
 from voicebot.call_session import CallSession
 from voicebot.config import PROJECT_ROOT, Settings, SurveySettings
-from voicebot.dialog.loader import load_engine
+from voicebot.dialog.loader import fixed_clock, load_engine
 from voicebot.dialog.types import CallerSaid, CallInfo
 from voicebot.escalation.handoff import handoff_writer
 from voicebot.store.audit import AuditLog
@@ -24,6 +26,7 @@ from voicebot.store.redact import redact
 from voicebot.store.surveys import SurveyPicker
 
 DAY = 86400
+TUESDAY_NOON = datetime(2026, 11, 24, 12, 0, tzinfo=ZoneInfo("Europe/Warsaw"))  # the human line is staffed
 
 
 async def _seed_caller(store: CallStore, number: str, call_id: str) -> None:
@@ -86,6 +89,10 @@ async def test_forget_deletes_profile_calls_handoffs_callbacks_of_that_number_on
         await callers.record_call(number, call_id=call_id, outcome="callback", language="pl", name="X")
         (tmp_path / f"{call_id}.ogg").write_bytes(b"OggS")
         await recordings.add(call_id, tmp_path / f"{call_id}.ogg", seconds=1.0, state="complete")
+    # A callback already made (closed on the worklist) is kept out of the queue, and forgotten all the same.
+    callbacks = CallbackStore(call_store.client, call_store.keys)
+    await callbacks.add(CallbackRequest(number="+48 600 100 200", topic="complaint", preferred_time="",
+                                        status="reached", closed_at=time.time()))
     audit = AuditLog(call_store.client, call_store.keys)
     surveys = SurveyPicker(call_store.client, call_store.keys, SurveySettings(enabled=True))
     for number in ("+48600100200", "+48700700700"):
@@ -94,7 +101,8 @@ async def test_forget_deletes_profile_calls_handoffs_callbacks_of_that_number_on
     counts = await forget_caller(callers, audit, "+48 600 100 200", who="admin")
 
     # with and without the +
-    assert counts == {"profile": 1, "calls": 2, "recordings": 2, "handoffs": 2, "callbacks": 2, "survey marker": 1}
+    assert counts == {"profile": 1, "calls": 2, "recordings": 2, "handoffs": 2, "callbacks": 3, "survey marker": 1}
+    assert await callbacks.closed() == []
     assert await surveys.offer("+48600100200") and not await surveys.offer("+48700700700")
     assert await callers.get("+48600100200") is None
     assert not (tmp_path / "a1.ogg").exists() and await recordings.get("a2") is None  # the audio goes too
@@ -118,12 +126,12 @@ async def test_forget_deletes_profile_calls_handoffs_callbacks_of_that_number_on
 
 async def test_handoff_writer_packages_are_found_by_forget(settings: Settings, call_store: CallStore) -> None:
     """The package written for a real transfer names the caller's number where forget looks for it."""
-    engine = load_engine(settings)
+    # In business hours: a transfer at once (outside them the callback capture would ask first).
+    engine = load_engine(settings, clock=fixed_clock(TUESDAY_NOON))
     info = CallInfo(call_id="real-1", caller_number="+48600100201", language="en")
     session = CallSession(info, engine.new_session(info), call_store, write_handoff=handoff_writer(settings))
     await session.begin()
-    # a transfer in business hours, a callback outside them: a package either way
-    assert (await session.on_event(CallerSaid("I want to talk to a person"))).action in ("transfer", "callback")
+    assert (await session.on_event(CallerSaid("I want to talk to a person"))).action == "transfer"
     await session.finish()
     await engine.close()
     counts = await CallerStore(call_store.client, call_store.keys).forget("+48600100201")

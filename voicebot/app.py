@@ -43,6 +43,7 @@ from voicebot.jobs.flow_sync import apply_live_flows, follow_published_flows
 from voicebot.jobs.retention import retention_ctx
 from voicebot.lines import audiosocket_web, softphone, twilio_web
 from voicebot.lines.audiosocket_web import audiosocket_ctx
+from voicebot.lines.callback_dialer import callback_dialer_ctx
 from voicebot.lines.sip import sip_ctx
 from voicebot.lines.softphone import SoftphoneServices
 from voicebot.lines.twilio_web import twilio_ctx
@@ -55,7 +56,18 @@ from voicebot.store.keys import Keys
 from voicebot.store.recordings import RecordingIndex
 from voicebot.store.redact import redact
 from voicebot.store.surveys import SurveyPicker
-from voicebot.web import account, api, auth, dashboard, flows_admin, handoffs, health, privacy, supervisor
+from voicebot.web import (
+    account,
+    api,
+    auth,
+    callbacks_view,
+    dashboard,
+    flows_admin,
+    handoffs,
+    health,
+    privacy,
+    supervisor,
+)
 from voicebot.web.render import STATIC_DIR
 from voicebot.web.security import security_middleware
 from voicebot.web.state import bootstrap_ctx, web_ctx
@@ -88,11 +100,13 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
         app.cleanup_ctx.append(models_ctx)
         app.cleanup_ctx.append(line_services_ctx)  # CallServices shared by every phone line
         app.cleanup_ctx.append(sip_ctx)
+        app.cleanup_ctx.append(callback_dialer_ctx)  # places booked callbacks over the SIP line
         app.cleanup_ctx.append(audiosocket_ctx)
     app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)
     route_tables = (auth.routes, account.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
-                    handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes, privacy.routes)
+                    handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes, privacy.routes,
+                    callbacks_view.routes)
     for table in route_tables:
         app.add_routes(table)
     app.router.add_static("/static/", STATIC_DIR, name="static")

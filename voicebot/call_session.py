@@ -220,8 +220,10 @@ class CallSession:
         intents = self._snapshot().get("intents") or []
         # The flow's own reason -> skill mapping (its escalation policy, resolved by the dialog's tracker).
         policy = getattr(getattr(self.dialog, "tracker", None), "policy", None)
-        wanted = self.router.skill_for(reply.reason, intents[-1] if intents else reply.intent,
-                                       getattr(policy, "skills", None))
+        asked = intents[-1] if intents else reply.intent
+        if self.info.handoff_id and self.info.topic:
+            asked = self.info.topic  # a callback we placed: what the caller first wanted, not their "yes" now
+        wanted = self.router.skill_for(reply.reason, asked, getattr(policy, "skills", None))
         reply.skill = wanted
         if reply.action != "transfer":
             return reply
@@ -246,6 +248,16 @@ class CallSession:
             log.exception("call %s: dialog snapshot failed", self.info.call_id)
             return {}
 
+    async def _attach_handoff(self, handoff_id: str) -> None:
+        """The callback request gets the package: the agent reached on the callback sees the original call."""
+        callback_id = self.callback_id or self._snapshot().get("callback_id")
+        if self.callbacks is None or not callback_id:
+            return
+        try:
+            await self.callbacks.store.attach_handoff(callback_id, handoff_id)
+        except Exception:  # the call record still links both (callback_id, handoff_id)
+            log.exception("call %s: could not link the callback to its handoff package", self.info.call_id)
+
     def system_fault(self) -> BotReply:
         lang = self.info.language
         return BotReply(text=SYSTEM_FAULT_TEXT.get(lang, SYSTEM_FAULT_TEXT["en"]), action="transfer",
@@ -254,12 +266,16 @@ class CallSession:
     async def _after_reply(self, reply: BotReply, timings: dict[str, float] | None) -> BotReply:
         if reply.action in ("transfer", "callback"):
             reply = await self._routed(reply)
+        if reply.action == "transfer" and self.info.handoff_id and reply.handoff_id is None:
+            reply.handoff_id = self.info.handoff_id  # a callback: the agent gets the original call's package
         if reply.action in ("transfer", "callback") and self.write_handoff and reply.handoff_id is None:
             try:
                 with live_call_writes():  # Redis hung: the package is queued, in order
                     reply.handoff_id = await self.write_handoff(self, reply)
             except Exception:  # the caller still reaches a human, just without the package
                 log.exception("call %s: could not write the handoff package", self.info.call_id)
+            if reply.action == "callback" and reply.handoff_id:
+                await self._attach_handoff(reply.handoff_id)
         self.replies.append(reply)
         if reply.action == "transfer":
             self.outcome = "transferred"

@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from voicebot.config import Settings
+from voicebot.dialog.callback_capture import dialable
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
 from voicebot.dialog.types import BotReply, CallInfo
-from voicebot.store.callbacks import CallbackRequest, CallbackStore
+from voicebot.store.callbacks import CallbackRequest, CallbackStore, callback_store
 from voicebot.store.calls import CallStore
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,7 @@ class CallbackOffer:
     @classmethod
     def for_store(cls, settings: Settings, calls: CallStore) -> CallbackOffer:
         """Requests go next to the call records, through their write buffer (an outage keeps the promise)."""
-        store = CallbackStore(calls.client, calls.keys, calls.buffer, redact=calls.redact)
-        return cls(store, BusinessHours.from_settings(settings.business_hours))
+        return cls(callback_store(calls), BusinessHours.from_settings(settings.business_hours))
 
     async def book(self, info: CallInfo, *, topic: str, reason: str, detail: str,
                    context: dict[str, Any], hours: BusinessHours | None = None) -> tuple[BotReply, str | None]:
@@ -72,7 +72,7 @@ class CallbackOffer:
         people who will call back work (the skill's line), if not the [business_hours].
         """
         texts = CALLBACK_TEXT.get(info.language, CALLBACK_TEXT["en"])
-        if not info.caller_number:
+        if not dialable(info.caller_number):  # withheld ("anonymous"): nobody to call back
             return BotReply(text=texts["none"], action="hangup", reason=reason, language=info.language), None
         now = self.clock()
         hours = hours or self.hours

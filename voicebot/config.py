@@ -346,6 +346,20 @@ class BusinessHoursSettings(_Section):
     always_open: bool = Field(False, description="the human line is always staffed (ignore hours)")
 
 
+class CallbackSettings(_Section):
+    """Placing booked callbacks (voicebot/lines/callback_dialer.py): one server process dials due requests out."""
+
+    trunk_uri: str = Field("", description="SIP outbound proxy/trunk the callbacks' INVITEs go through, e.g. "
+                           "'sip:trunk.example.com:5060' (the callee is sip:NUMBER@ its host); empty = no dialing")
+    caller_id: str = Field("voicebot", description="the From user of callback calls (what the customer's phone shows)")
+    flow: str = Field("callback", description="flow id the bot runs when the customer answers (dialogs/)")
+    ring_timeout_secs: float = Field(30.0, gt=0, le=180, description="ring this long, then cancel (no answer)")
+    max_attempts: int = Field(3, ge=1, le=10, description="calls per request before it is marked failed")
+    retry_delay_secs: float = Field(900.0, gt=0, description="wait after a busy / unanswered attempt")
+    poll_secs: float = Field(15.0, gt=0, le=600, description="how often the dialer looks for due requests")
+    max_concurrent: int = Field(4, ge=1, le=100, description="callback calls in progress at once")
+
+
 class WebSettings(_Section):
     session_ttl_secs: int = Field(8 * 3600, ge=60, description="a web login expires after this many seconds")
     login_attempts_per_minute: int = Field(
@@ -445,6 +459,7 @@ class Settings(_Section):
     dialog: DialogSettings = DialogSettings()
     escalation: EscalationSettings = EscalationSettings()
     business_hours: BusinessHoursSettings = BusinessHoursSettings()
+    callbacks: CallbackSettings = CallbackSettings()
     web: WebSettings = WebSettings()
     privacy: PrivacySettings = PrivacySettings()
     cluster: ClusterSettings = ClusterSettings()

@@ -13,11 +13,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-from telephony.rtp.session import open_rtp
-from telephony.sdp import build_sdp, parse_sdp
 from telephony.sip.call import SipCall
-from telephony.sip.dialog import Dialog, new_branch, new_tag
-from telephony.sip.message import SipMessage
+from telephony.sip.outbound import dial
 from telephony.sip.uri import parse_uri
 
 log = logging.getLogger(__name__)
@@ -107,67 +104,19 @@ async def bridge(call: SipCall, handoff_id: str, target: str) -> TransferResult:
     ua = call.ua
     if call.rtp is None:
         return TransferResult(False, "no media on the call")
-    codec, pt, dtmf_pt = call.rtp.codec, call.rtp.payload_type, call.rtp.dtmf_pt
+    # Only the caller's codec is offered, so packets are relayed as they are: no transcoding.
     try:
-        leg_rtp = await open_rtp(ua.settings.host, ua.rtp_ports, lambda _pcm: None, lambda _d: None)
+        dialled = await dial(ua, target, from_user=call.caller_number or "voicebot",
+                             codecs=[(call.rtp.codec, call.rtp.payload_type)], dtmf_pt=call.rtp.dtmf_pt,
+                             ring_timeout=ua.settings.transfer_timeout_secs,
+                             headers=[(HANDOFF_HEADER, handoff_id)] if handoff_id else [], factory=SipCall)
     except OSError as exc:
         return TransferResult(False, f"bridge: {exc}")
-    target_uri = parse_uri(target)
-    # Only the caller's codec is offered, so packets are relayed as they are: no transcoding.
-    invite = SipMessage(method="INVITE", uri=str(target_uri), headers=(
-        ("Via", f"SIP/2.0/UDP {ua.address}:{ua.port};branch={new_branch()};rport"),
-        ("Max-Forwards", "70"),
-        ("From", f"<sip:{call.caller_number or 'voicebot'}@{ua.address}>;tag={new_tag()}"),
-        ("To", f"<{target_uri}>"),
-        ("Call-ID", f"{new_tag()}{new_tag()}@{ua.address}"),
-        ("CSeq", "1 INVITE"),
-        ("Contact", ua.contact()),
-        *([(HANDOFF_HEADER, handoff_id)] if handoff_id else []),
-        ("Content-Type", "application/sdp"),
-    ), body=build_sdp(ua.address, leg_rtp.local_port, [(codec, pt)], dtmf_pt=dtmf_pt))
-    resp = await ua.request(invite, target_uri.address, "udp", timeout=ua.settings.transfer_timeout_secs)
-    if resp.status >= 300 or resp.status < 200:
-        leg_rtp.close()
-        if resp.status == 408:
-            ua.send(_cancel_for(invite), target_uri.address, "udp")
-        else:
-            ua.send(_ack_for(invite, resp, None), target_uri.address, "udp")
-        return TransferResult(False, f"human line did not answer ({resp.status} {resp.reason})")
-    dialog = Dialog.from_response(invite, resp, target_uri.address, "udp")
-    ua.send(_ack_for(invite, resp, dialog), dialog.destination(), "udp")
-    try:
-        answer = parse_sdp(resp.body)
-    except ValueError as exc:
-        leg = SipCall(ua, dialog, invite)
-        leg.rtp = leg_rtp
-        await leg.bye()
-        return TransferResult(False, f"human line sent bad SDP: {exc}")
-    leg = SipCall(ua, dialog, invite)
-    leg.rtp = leg_rtp
-    leg.acked.set()
-    ua.calls[dialog.call_id] = leg
-    leg_rtp.start((answer.address, answer.port), codec, pt, dtmf_pt)
-    leg_rtp.relay, call.rtp.relay = call.rtp, leg_rtp
+    leg = dialled.call
+    if leg is None or leg.rtp is None:
+        what = "sent a bad answer" if dialled.status == 488 else "did not answer"
+        return TransferResult(False, f"human line {what} ({dialled.status} {dialled.reason})")
+    leg.rtp.relay, call.rtp.relay = call.rtp, leg.rtp
     leg.peer, call.peer = call, leg
     call.rtp.clear()
-    return TransferResult(True, f"bridged to the human line ({resp.status})")
-
-
-def _ack_for(invite: SipMessage, resp: SipMessage, dialog: Dialog | None) -> SipMessage:
-    """ACK: for a 2xx a new in-dialog request; for an error the same branch (RFC 3261 17.1.1.3)."""
-    if dialog is not None:
-        return dialog.request("ACK", *_via_of(invite), cseq=invite.cseq[0])
-    copied = tuple((name, invite.get(name)) for name in ("Via", "Max-Forwards", "From", "Call-ID"))
-    return SipMessage(method="ACK", uri=invite.uri,
-                      headers=(*copied, ("To", resp.get("To")), ("CSeq", f"{invite.cseq[0]} ACK")))
-
-
-def _cancel_for(invite: SipMessage) -> SipMessage:
-    copied = tuple((name, invite.get(name)) for name in ("Via", "Max-Forwards", "From", "To", "Call-ID"))
-    return SipMessage(method="CANCEL", uri=invite.uri, headers=(*copied, ("CSeq", f"{invite.cseq[0]} CANCEL")))
-
-
-def _via_of(msg: SipMessage) -> tuple[str, int]:
-    sent_by = msg.get("Via").split()[1].split(";")[0]
-    host, _, port = sent_by.rpartition(":")
-    return host, int(port)
+    return TransferResult(True, f"bridged to the human line ({dialled.status})")

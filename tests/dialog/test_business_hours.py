@@ -31,12 +31,16 @@ async def test_transfer_after_hours_stores_callback_and_tells_when(call, redis_c
     c = call("en", now=CLOSED, callbacks=store)
     await c.start()
     reply = await c.say("I want to speak to a person")
+    assert reply.node == "callback_confirm_number" and "+ 4 8 6 0 0 1 0 0 2 0 0" in reply.text  # number confirmed
+    reply = await c.say("yes")
+    assert "Thursday, 26 November at 8 am, on Thursday, 26 November at 10 am" in reply.text  # times offered
+    reply = await c.say("the first one")
     assert reply.action == "callback" and reply.reason == "explicit_request"
     assert "call you back on Thursday, 26 November at 8 am" in reply.text
     ids = await redis_client.zrange(f"{redis_prefix}callbacks", 0, -1, withscores=True)
     assert len(ids) == 1
     stored = json.loads(await redis_client.get(f"{redis_prefix}callback:{ids[0][0]}"))
-    assert stored["number"] == "+48600100200" and stored["topic"] == "talk_to_human"
+    assert stored["number"] == "+48600100200" and stored["topic"] == "explicit_request"
     assert stored["preferred_time"] == "2026-11-26T08:00:00+01:00"
     assert ids[0][1] == datetime.fromisoformat(stored["preferred_time"]).timestamp()
     assert c.session.snapshot()["callback_id"] == ids[0][0]
@@ -49,7 +53,9 @@ async def test_complaint_after_hours_in_polish_keeps_collected_slots(call, redis
     await c.say("gdzie jest moje zamówienie")
     await c.say("zero zero zero zero zero")  # unknown order
     await c.say("nie")
-    reply = await c.say("chcę złożyć reklamację")
+    await c.say("chcę złożyć reklamację")
+    await c.say("tak")  # the number it called from
+    reply = await c.press("1")  # the first time offered
     assert reply.action == "callback" and reply.reason == "complaint"
     assert "poniedziałek, 30 listopada o 8:00" in reply.text
     (due,) = await store.due()

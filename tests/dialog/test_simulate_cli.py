@@ -41,7 +41,9 @@ def test_simulate_jsonl_one_object_per_line_with_greeting_as_turn_0() -> None:
 
 
 def test_simulate_after_hours_polish_human_readable() -> None:
-    done = run("simulate", "--lang", "pl", "--now", "2026-11-29T12:00", stdin="chcę rozmawiać z człowiekiem\n")
+    # A person asked for on Sunday: the number confirmed, the first time offered taken.
+    done = run("simulate", "--lang", "pl", "--now", "2026-11-29T12:00",
+               stdin="chcę rozmawiać z człowiekiem\ntak\npierwszy\n")
     assert done.returncode == 0, done.stderr
     assert "--- call 1 ---" in done.stdout and "<callback: explicit_request>" in done.stdout
     assert "poniedziałek, 30 listopada o 8:00" in done.stdout

@@ -130,8 +130,9 @@ def test_routine_calls_are_served_not_transferred(results: tuple[str, dict]) -> 
 
 
 def test_after_hours_the_caller_gets_a_callback_offer() -> None:
-    [turns] = simulate("pl", [["Chcę rozmawiać z konsultantem"]], AFTER_HOURS)
-    t = turns[0]
+    [turns] = simulate("pl", [["Chcę rozmawiać z konsultantem", "tak", "pierwszy"]], AFTER_HOURS)
+    assert "Czy oddzwonić na numer" in turns[0]["reply"]  # the number is confirmed, then a time chosen
+    t = turns[-1]
     assert t["action"] == "callback" and t["reason"] == "explicit_request"
     assert "oddzwoni" in t["reply"] and "czwartek" in t["reply"]
 

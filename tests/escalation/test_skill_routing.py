@@ -198,3 +198,20 @@ async def test_callers_racing_for_a_line_never_exceed_its_limit(call_store: Call
     assert sum(taken) == 3
     await LineLoad(call_store.client, call_store.keys).release("payments", f"call-{taken.index(True)}")
     assert await LineLoad(call_store.client, call_store.keys).take("payments", "call-late", 3, 600)
+
+
+async def test_a_callback_we_place_goes_to_the_line_of_the_callers_original_topic(
+        settings: Settings, call_store: CallStore, engine: FlowEngine) -> None:
+    # The customer answers our callback with "yes": the line is the complaint's, and the agent gets the
+    # original call's package, not a new one about "yes".
+    settings = two_lines(settings)
+    info = CallInfo(call_id="r-callback", caller_number="+48600100200", flow_id=settings.callbacks.flow,
+                    channel="sip", topic="complaint", handoff_id="h-original")
+    router = Router.for_store(settings, call_store)
+    router.clock = fixed_clock(TUESDAY_NOON)
+    session = CallSession(info, engine.new_session(info), call_store, handoff_writer(settings), router=router)
+    await session.begin()
+    reply = await session.on_event(CallerSaid("yes please", language="en", asr_confidence=0.9))
+    assert reply.action == "transfer", reply
+    assert (reply.skill, reply.handoff_id) == ("complaints", "h-original")
+    assert reply.transfer_target and reply.transfer_target.startswith(COMPLAINTS)

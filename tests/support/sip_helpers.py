@@ -58,14 +58,16 @@ def telephone_event_payloads(digit: str) -> list[bytes]:
         [struct.pack("!BBH", code, 0x80 | 10, 800)] * 3
 
 
-def write_pcap(path: Path, audio_ulaw: bytes = b"", digits: str = "", lead_silence_s: float = 0.0) -> float:
-    """RTP (PCMU, 20 ms) in a pcap for sipp's play_pcap_audio; returns its duration in seconds."""
-    return write_script_pcap(path, [b"\xff" * int(lead_silence_s * 8000) + audio_ulaw, digits])
+def write_pcap(path: Path, audio_ulaw: bytes = b"", digits: str = "", lead_silence_s: float = 0.0,
+               gap_s: float = 0.2) -> float:
+    """RTP (PCMU, 20 ms) in a pcap for sipp's play_pcap_audio, `gap_s` of silence after each key press;
+    returns its duration in seconds."""
+    return write_script_pcap(path, [b"\xff" * int(lead_silence_s * 8000) + audio_ulaw, digits], gap_s=gap_s)
 
 
-def write_script_pcap(path: Path, parts: list[bytes | str]) -> float:
-    """A caller's script as one pcap: each part is mu-law audio (bytes) or key presses (str, RFC 4733 events),
-    in order; returns its duration in seconds."""
+def write_script_pcap(path: Path, parts: list[bytes | str], gap_s: float = 0.2) -> float:
+    """A caller's script as one pcap: each part is mu-law audio (bytes) or key presses (str, RFC 4733 events,
+    `gap_s` of silence after each), in order; returns its duration in seconds."""
     packets: list[tuple[float, bytes]] = []
     seq, ts, t = 1000, 16000, 0.0
 
@@ -84,7 +86,7 @@ def write_script_pcap(path: Path, parts: list[bytes | str]) -> float:
                 packets.append((t, rtp(101, payload)))
                 seq, t = seq + 1, t + 0.02
             ts += 800
-            for _ in range(10):  # 200 ms of silence between presses
+            for _ in range(round(gap_s / 0.02)):  # silence between presses
                 packets.append((t, rtp(0, b"\xff" * 160)))
                 seq, ts, t = seq + 1, ts + 160, t + 0.02
     with path.open("wb") as f:
@@ -157,11 +159,13 @@ class SippResult:
 
 
 async def run_sipp(scenario: str, sip_port: int, tmp: Path, keys: dict[str, str], *, timeout: float = 60,
-                   calls: int = 1, rate: float = 1.0, extra: list[str] | None = None) -> SippResult:
-    """Run a sipp scenario from tests/support/sipp against 127.0.0.1:sip_port."""
+                   calls: int = 1, rate: float = 1.0, extra: list[str] | None = None,
+                   local_port: int | None = None) -> SippResult:
+    """Run a sipp scenario from tests/support/sipp against 127.0.0.1:sip_port (sipp's own SIP port: `local_port`,
+    e.g. a phone the bot calls, else any free one)."""
     name = scenario.removesuffix(".xml")
     args = ["sipp", "-sf", str(SIPP_DIR / f"{name}.xml"), f"127.0.0.1:{sip_port}", "-i", "127.0.0.1",
-            "-p", str(free_port(UDP)), "-mp", str(free_port(UDP) & ~1), "-m", str(calls), "-r", str(rate),
+            "-p", str(local_port or free_port(UDP)), "-mp", str(free_port(UDP) & ~1), "-m", str(calls), "-r", str(rate),
             "-nostdin", "-timeout", f"{int(timeout)}s", "-timeout_error",
             "-trace_msg", "-message_file", str(tmp / "sipp_messages.log"),
             "-trace_logs", "-log_file", str(tmp / "sipp_logs.log"), "-trace_err", "-error_file",

@@ -33,7 +33,8 @@ async def test_sip_uses_the_shared_services_whose_engine_books_callbacks(setting
         session = CallSession(info, services.dialog.new_session(info), call_store, services.write_handoff,
                               services.callbacks)
         await session.begin()
-        reply = await session.on_event(CallerSaid("I want to talk to a person", asr_confidence=0.9))
+        await session.on_event(CallerSaid("I want to talk to a person", asr_confidence=0.9))
+        reply = await session.on_event(CallerSaid("Yes.", asr_confidence=0.9))  # call me on this number
         await session.finish()
     finally:
         await runner.cleanup()

@@ -15,7 +15,7 @@ from voicebot.appkeys import USERS
 from voicebot.config import Settings
 from voicebot.store.users import UserStore
 
-PASSWORDS = {"admin": "admin-pass-123", "sup": "supervisor-pass-123"}
+PASSWORDS = {"admin": "admin-pass-123", "sup": "supervisor-pass-123", "agent": "agent-pass-12345"}
 
 
 @dataclass
@@ -53,6 +53,7 @@ async def web_server(settings: Settings, redis_client) -> AsyncIterator[TestServ
     users: UserStore = app[USERS]
     await users.add("admin", PASSWORDS["admin"], "admin")
     await users.add("sup", PASSWORDS["sup"], "supervisor")
+    await users.add("agent", PASSWORDS["agent"], "agent")
     yield server
     await server.close()
 

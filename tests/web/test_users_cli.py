@@ -88,7 +88,7 @@ async def test_first_start_creates_an_admin_with_a_random_password(settings, red
         assert user is not None and user.must_change_password
         # flow files were imported as live version 1
         assert {(f.flow_id, f.lang, f.live) for f in await app[FLOW_STORE].list()} == {
-            ("customer_service", "en", 1), ("customer_service", "pl", 1)}
+            ("customer_service", "en", 1), ("customer_service", "pl", 1), ("callback", "en", 1), ("callback", "pl", 1)}
         async with aiohttp.ClientSession() as http:
             async with http.get(server.make_url("/health")) as r:
                 assert r.status == 200

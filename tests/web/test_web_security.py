@@ -8,7 +8,7 @@ import pytest
 from voicebot.web.security import SELF_AUTHENTICATING_PREFIXES, UNSAFE_METHODS
 
 SAMPLE = {"flow_id": "customer_service", "lang": "en", "call_id": "call-x", "name": "nobody", "version": "1",
-          "token_id": "0123456789ab"}
+          "token_id": "0123456789ab", "callback_id": "0123456789abcdef"}
 
 
 def unsafe_routes(app) -> list[tuple[str, str, bool]]:

@@ -1,4 +1,4 @@
-"""`voicebot users add|list|delete|token|tokens|revoke`: web accounts (supervisor, admin) and API tokens."""
+"""`voicebot users add|list|delete|token|tokens|revoke`: web accounts (supervisor, admin, agent) and API tokens."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from voicebot.store.users import UserStore
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("users", help="manage web UI users (roles: supervisor, admin)")
+    p = sub.add_parser("users", help="manage web UI users (roles: supervisor, admin, agent)")
     actions = p.add_subparsers(dest="users_action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="add a user (prompts for the password)")
     add.add_argument("name")
-    add.add_argument("--role", choices=("supervisor", "admin"), required=True)
+    add.add_argument("--role", choices=("supervisor", "admin", "agent"), required=True)
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
     add.add_argument("--replace", action="store_true",
                      help="replace an existing user (new password/role; ends their sessions and API tokens)")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from voicebot.dialog import callback_capture, templates
 from voicebot.dialog import slots as slot_values
-from voicebot.dialog import templates
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
 from voicebot.dialog.numbers import parse_digits, tokens
@@ -116,6 +116,7 @@ class Callback:
     reason: str
     topic: str
     due: datetime | None
+    number: str = ""  # the number the caller gave for the callback ("" = the one they called from)
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,12 @@ class FlowMachine:
             "handoff": TransferNode(kind="transfer", say=m.handoff, reason="handoff"),
             "callback": CallbackNode(kind="callback", say=m.callback_offer),
             "goodbye": EndNode(kind="end", say=m.goodbye),
+            **callback_capture.nodes(m),
             **flow.nodes,
         }
-        self.slot_types = {n.slot: n.type for n in flow.nodes.values() if isinstance(n, AskNode)}
+        # The capture's entry is the built-in callback node; a flow's own `callback` node replaces the capture.
+        self.capture = callback_capture.CONFIRM in self.nodes and callback_capture.ENTRY not in flow.nodes
+        self.slot_types = {n.slot: n.type for n in self.nodes.values() if isinstance(n, AskNode)}
         lang = flow.language
         self.filters: templates.Filters = {
             kind: (lambda value, kind=kind: slot_values.spoken(kind, str(value), lang)) for kind in templates.FILTERS
@@ -183,7 +187,12 @@ class FlowMachine:
             fx.append(End(st.reason or "finished"))
         elif isinstance(event, Escalate):
             st.reason = event.reason
-            self._goto(st, fx, "handoff", event.at)
+            if self.capture and callback_capture.capturing(st.node):
+                # Already taking a callback request (the person is what the caller asked for): the
+                # escalation changes nothing, the capture's question stands.
+                fx.append(Say(st.last_prompt))
+            else:
+                self._goto(st, fx, "handoff", event.at)
         elif isinstance(event, ActionResult):
             self._on_result(st, fx, event)
         elif isinstance(event, NoInput):
@@ -487,6 +496,9 @@ class FlowMachine:
     # -- moving between nodes -------------------------------------------------------------------------
     def _goto(self, st: DialogState, fx: list[Effect], name: str, at: datetime, trigger: str | None = None) -> None:
         for _ in range(MAX_CHAIN):
+            if self.capture:
+                name = callback_capture.enter(name, st.variables, self.hours, at, self.flow.language,
+                                              st.reason)
             node = self.nodes[name]
             st.node, st.attempts, st.silences = name, 0, 0
             if isinstance(node, YesNoNode):
@@ -533,12 +545,22 @@ class FlowMachine:
                 st.finished, st.reason = True, reason
                 return
             elif isinstance(node, CallbackNode):
-                due = self.hours.next_open(at)
+                number = str(st.slots.get(node.number_slot, "")) if node.number_slot else ""
+                if self.capture and not callback_capture.dialable(number or str(st.variables.get("caller_number")
+                                                                                 or "")) \
+                        and self.flow.messages.callback_no_number is not None:
+                    # No number to call (withheld and not given): never promise a call that cannot happen.
+                    fx.append(Say(self._text(st, self.flow.messages.callback_no_number, name)))
+                    fx.append(End("callback_no_number"))
+                    st.finished = True
+                    return
+                chosen = callback_capture.chosen_time(st.variables, st.slots.get(node.choice_slot or ""))
+                due = chosen or self.hours.next_open(at)
                 st.variables["callback_time"] = say_datetime(due, self.flow.language) if due else ""
                 fx.append(Say(self._text(st, node.say, name)))
                 reason = st.reason or "callback"
-                topic = node.topic or (st.intents[-1] if st.intents else reason)
-                fx.append(Callback(reason, topic, due))
+                topic = node.topic or next((i for i in reversed(st.intents) if i not in ANYWHERE), reason)
+                fx.append(Callback(reason, topic, due, number))
                 st.finished, st.reason = True, reason
                 return
             elif isinstance(node, EndNode):

@@ -49,6 +49,7 @@ class FlowSession:
         self.tracker = tracker
         self.state = core.DialogState(variables={
             **runtime.variables, "caller_number": call.caller_number, "language": loaded.flow.language,
+            "callback_topic": call.topic,
             # the notice follows what really happens on this call, not only the setting
             **({"record_audio": call.recorded} if call.recorded is not None else {}),
         })
@@ -194,7 +195,7 @@ class FlowSession:
         if self.runtime.callbacks is None:
             return
         request = CallbackRequest(
-            number=self.call.caller_number, topic=effect.topic,
+            number=effect.number or self.call.caller_number, topic=effect.topic,
             preferred_time=effect.due.isoformat() if effect.due else "", call_id=self.call.call_id,
             language=self.language, reason=effect.reason, context=dict(self.state.slots),
             due=effect.due.timestamp() if effect.due else 0.0,

@@ -139,6 +139,8 @@ class CallbackNode(_Model):
     kind: Literal["callback"]
     say: Text
     topic: str | None = None
+    number_slot: str | None = None  # the number the caller gave (else the one they called from)
+    choice_slot: str | None = None  # which of the offered times they chose (voicebot/dialog/callback_capture.py)
 
 
 class EndNode(_Model):
@@ -173,6 +175,16 @@ class Messages(_Model):
     # Said (then the last question again) when the caller asks for something the bot does not do: the
     # "I can help with ..." menu. Without it an out-of-scope turn gets a no_match message.
     out_of_scope: Text | None = None
+    # Taking a callback request (voicebot/dialog/callback_capture.py): "shall we call you on {caller_number}?",
+    # "say the number digit by digit", "I heard {callback_number}, right?", "I can call you {callback_option_1},
+    # {callback_option_2} or {callback_option_3}; which suits you?" with callback_choices {"1": [first, ...]},
+    # and what to say when there is no number to call. Without callback_offer_times: book the next opening.
+    callback_confirm_number: Text | None = None
+    callback_ask_number: Text | None = None
+    callback_read_back: Text | None = None
+    callback_offer_times: Text | None = None
+    callback_choices: dict[str, list[str]] = Field(default_factory=dict)
+    callback_no_number: Text | None = None
 
 
 class CaseDef(_Model):

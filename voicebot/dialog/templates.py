@@ -12,7 +12,8 @@ FILTERS = ("date", "time", "digits")
 Filters = Mapping[str, Callable[[Any], str]]
 
 # Variables every flow can use without defining them (bound per call by the session).
-BUILTIN_VARIABLES = ("caller_number", "crm_url", "record_audio", "callback_time", "language", "slots")
+BUILTIN_VARIABLES = ("caller_number", "crm_url", "record_audio", "callback_time", "language", "slots",
+                     "callback_number", "callback_topic", "callback_option_1", "callback_option_2", "callback_option_3")
 # The returning caller's profile (voicebot/store/callers.py), bound at the start of a call when one exists.
 PROFILE_VARIABLE = "caller"
 # The CRM's answer to the profile lookup, for the flow's `profile.name` template.

@@ -24,6 +24,10 @@ class CallInfo:
     language: str = "en"
     flow_id: str = "customer_service"
     channel: str = "local"  # local | sip | audiosocket | twilio | web
+    # A callback we placed (voicebot/lines/callback_dialer.py): what the customer had called about, and the
+    # handoff package of that call, which the agent gets again when this call is transferred.
+    topic: str = ""
+    handoff_id: str = ""
     # The call's audio is being recorded (the recording notice says so); None where no audio is involved
     # (typed text, flow tests): then privacy.record_audio decides what the notice says.
     recorded: bool | None = None

@@ -1,15 +1,18 @@
-"""Serve-side periodic retention: delete calls (and caller profiles) older than privacy.retention_days hourly."""
+"""Serve-side periodic retention: delete calls (with their closed callback requests) and caller profiles older
+than privacy.retention_days, hourly."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from voicebot.appkeys import AUDIT, CALL_STORE, DRAIN, REDIS, SETTINGS, STORE_KEYS
+from voicebot.store.callbacks import callback_store
 from voicebot.store.callers import CallerStore
 from voicebot.store.retention import delete_old_calls
 
@@ -26,6 +29,8 @@ async def _loop(app: web.Application, stop: asyncio.Event) -> None:
             mine = await app[REDIS].set(app[STORE_KEYS].job("retention"), app[DRAIN].worker, nx=True,
                                         ex=INTERVAL_S - 60)
             n = await delete_old_calls(app[CALL_STORE], days, recordings_dir=recordings_dir) if mine else 0
+            if mine:  # closed callback requests (a number, notes) follow the calls
+                await callback_store(app[CALL_STORE]).delete_closed_before(time.time() - days * 86400)
             if n:
                 log.info("retention: deleted %d call(s) older than %d days", n, days)
                 await app[AUDIT].record("system", "retention.delete", "calls", f"{n} older than {days} days")

@@ -19,11 +19,14 @@ from typing import Any
 
 from aiohttp import web
 
+from telephony.sdp import offer_codecs
 from telephony.sip.call import SipCall
 from telephony.sip.options import UaOptions
+from telephony.sip.outbound import DialResult, dial
 from telephony.sip.register import Registration
 from telephony.sip.transfer import transfer_call
 from telephony.sip.ua import SipUserAgent
+from telephony.sip.uri import parse_uri
 from voicebot.appkeys import CALL_SERVICES, SETTINGS, SIP_LINE
 from voicebot.config import Settings, SipSettings
 from voicebot.dialog.types import CallInfo
@@ -127,16 +130,31 @@ class SipLine:
 
     def _on_call(self, call: SipCall) -> None:
         assert isinstance(call, SipLineCall)  # the UA builds calls with our factory
-        task = asyncio.get_running_loop().create_task(self._run(call), name=f"sip-call-{call.dialog.call_id[:12]}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, call: SipLineCall) -> None:
         # The number the caller dialled picks the language ([languages] numbers).
         numbered = self.settings.languages.for_number(call.dialled_number)
         info = CallInfo(call_id=uuid.uuid4().hex[:16], caller_number=call.caller_number,
                         language=numbered or self.settings.dialog.default_language,
                         flow_id=self.settings.dialog.default_flow, channel="sip", language_fixed=numbered is not None)
+        task = asyncio.get_running_loop().create_task(self._run(call, info),
+                                                      name=f"sip-call-{call.dialog.call_id[:12]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def call_out(self, number: str, info: CallInfo) -> tuple[DialResult, SipLineCall | None]:
+        """Dial `number` through `[callbacks] trunk_uri` and, once answered, run the bot on it (`info.flow_id`).
+        Returns when the call is over: the dial's outcome, and the answered call (its `transfers`)."""
+        cfg = self.settings.callbacks
+        trunk = parse_uri(cfg.trunk_uri)
+        host, port = trunk.address
+        result = await dial(self.ua, f"sip:{number}@{host}:{port}", proxy=cfg.trunk_uri, from_user=cfg.caller_id,
+                            codecs=offer_codecs(tuple(self.settings.sip.codecs)), ring_timeout=cfg.ring_timeout_secs)
+        if result.call is None:
+            return result, None
+        assert isinstance(result.call, SipLineCall)
+        await self._run(result.call, info)
+        return result, result.call
+
+    async def _run(self, call: SipLineCall, info: CallInfo) -> None:
         try:
             run_call = self._run_call or pipeline_run_call
             await run_call(call, info, self.services)

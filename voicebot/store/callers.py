@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 
 from voicebot.store.audit import AuditLog
 from voicebot.store.buffer import WriteBuffer
+from voicebot.store.callbacks import CallbackStore
 from voicebot.store.calls import CallStore
 from voicebot.store.keys import Keys
 from voicebot.store.recordings import RecordingIndex
@@ -139,7 +140,8 @@ class CallerStore:
         calls, live = await self._forget_calls(key)
         recordings = await RecordingIndex(CallStore(self.client, self.keys)).delete(calls)
         handoffs = await self._forget_json(self.keys.handoffs_by_time, self.keys.handoff, "caller_number", key)
-        callbacks = await self._forget_json(self.keys.callbacks, self.keys.callback, "number", key)
+        # open and closed requests alike; the callback worklist hears of each deletion
+        callbacks = await CallbackStore(self.client, self.keys, self.buffer).delete_for_number(key)
         survey = await self.client.delete(self.keys.survey_asked(key))  # "asked before": the number is kept there
         counts = {"profile": profile, "calls": len(calls), "recordings": recordings, "handoffs": handoffs,
                   "callbacks": callbacks, "survey marker": survey}

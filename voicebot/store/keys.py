@@ -32,13 +32,15 @@ P line:{call_id}                hash     a phone leg, between the switch and the
                                          disposition (transfer|hangup), handoff id, channel, detail;
                                          read by the Asterisk dialplan (/api/audiosocket/{uuid}/...)
                                          and Twilio's <Connect action> (/twilio/after-stream)
-P callbacks                     zset     callback id -> due time (epoch s)
+P callbacks                     zset     open callback id -> due time (epoch s; a retry moves it later)
+P callbacks:closed              zset     closed callback id -> when it was closed (reached, failed, ...)
+P callback:{id}                 string   callback request (JSON): number, topic, preferred time, handoff
+                                         id, status, attempts, claimed_by, notes
 P survey:asked:{number}         string   this number (digits, as caller:) was asked the post-call survey
                                          (answered, declined or hung up): not asked again (TTL
                                          survey.ask_again_days); deleted by privacy forget
 P lineload:{skill}              zset     callers sent to a skill's human line -> when they stop counting
                                          against its max_calls (epoch s; escalation routing)
-P callback:{id}                 string   callback request (JSON): number, topic, preferred time
 P flow:{flow}:{lang}:versions   list     published/draft flow versions (JSON with YAML text)
 P flow:{flow}:{lang}:live       string   version number that is live
 P audit                         stream   who changed what, when (flows, users)
@@ -55,9 +57,11 @@ P ratelimit:login:{who}         string   login attempts counter (TTL 60 s), who 
 P ch:calls                      channel  live call events (started, turn, ended) for supervisors
 P ch:handoffs                   channel  new handoff packages for agent desktops
 P ch:flows                      channel  flow publications, so every process reloads
+P ch:callbacks                  channel  a callback request changed (its id): the worklist updates
 P job:{name}                    string   worker id running a once-per-cluster job this round (TTL = the
                                          job's interval): several workers, one retention run,
-                                         one first-admin creation (job:first-admin, 300 s)
+                                         one first-admin creation (job:first-admin, 300 s); the callback
+                                         dialer's owner (job:callbacks, renewed while it runs)
 ==============================  =======  ==========================================================
 """
 
@@ -117,6 +121,10 @@ class Keys:
     def line_load(self, skill: str) -> str:
         return f"{self.prefix}lineload:{skill}"
 
+    @property
+    def callbacks_closed(self) -> str:
+        return f"{self.prefix}callbacks:closed"
+
     def flow_versions(self, flow_id: str, lang: str) -> str:
         return f"{self.prefix}flow:{flow_id}:{lang}:versions"
 
@@ -152,6 +160,10 @@ class Keys:
     @property
     def channel_calls(self) -> str:
         return f"{self.prefix}ch:calls"
+
+    @property
+    def channel_callbacks(self) -> str:
+        return f"{self.prefix}ch:callbacks"
 
     @property
     def channel_handoffs(self) -> str:

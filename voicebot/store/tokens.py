@@ -23,7 +23,7 @@ from voicebot.store.errors import Invalid, NotFound
 from voicebot.store.keys import Keys
 from voicebot.store.users import Role, User, UserStore
 
-SCOPES = ("read", "supervisor", "admin")  # weakest first
+SCOPES = ("read", "agent", "supervisor", "admin")  # weakest first
 TOKEN_PREFIX = "vbt_"
 MAX_LABEL = 80
 
@@ -90,7 +90,9 @@ class TokenStore:
         user = await self.users.get(token.user)
         if user is None or epoch != await self.users.epoch(token.user):
             return None
-        role = user.role if _rank(token.scope) >= _rank(user.role) else "supervisor"
+        # The weaker of the user's role and the token's scope; a read token reads what a supervisor (or, for
+        # an agent, the agent) may read.
+        role = min(user.role, "supervisor" if token.scope == "read" else token.scope, key=_rank)
         return User(user.name, cast(Role, role), user.created_at, user.must_change_password), token
 
     async def list(self, name: str) -> list[ApiToken]:

@@ -25,8 +25,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from voicebot.store.errors import Conflict, Invalid, NotFound
 from voicebot.store.keys import Keys
 
-Role = Literal["supervisor", "admin"]
-ROLES: tuple[Role, ...] = ("supervisor", "admin")
+Role = Literal["supervisor", "admin", "agent"]
+# agent: only their screen-pops, the callback worklist and their own account (voicebot/web/security.py).
+ROLES: tuple[Role, ...] = ("supervisor", "admin", "agent")
 MIN_PASSWORD_LEN = 12
 MAX_PASSWORD_LEN = 256  # argon2 hashes whatever it gets: a megabyte password costs the server, not the attacker
 _MIN_DISTINCT_CHARS = 5
@@ -50,6 +51,10 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role == "agent"
 
 
 def check_password(password: str, name: str = "") -> None:

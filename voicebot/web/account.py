@@ -19,7 +19,7 @@ from voicebot.store.tokens import SCOPES, ApiToken
 from voicebot.store.users import User
 from voicebot.web.auth import set_session_cookie, start_session
 from voicebot.web.render import render
-from voicebot.web.security import ACCOUNT_PAGE, admin_only, http_error, session_only
+from voicebot.web.security import ACCOUNT_PAGE, admin_only, agents_too, http_error, session_only
 
 routes = web.RouteTableDef()
 
@@ -78,12 +78,14 @@ async def _page(request: web.Request, *, error: str = "", new_token: str = "", s
 
 
 @routes.get(ACCOUNT_PAGE)
+@agents_too
 @session_only
 async def account_page(request: web.Request) -> web.Response:
     return await _page(request)
 
 
 @routes.post("/account/password")
+@agents_too
 @session_only
 async def password_form(request: web.Request) -> web.Response:
     form = await request.post()
@@ -100,6 +102,7 @@ async def password_form(request: web.Request) -> web.Response:
 
 
 @routes.post("/account/tokens")
+@agents_too
 @session_only
 async def token_form(request: web.Request) -> web.Response:
     form = await request.post()
@@ -112,6 +115,7 @@ async def token_form(request: web.Request) -> web.Response:
 
 
 @routes.post("/account/tokens/{token_id}/revoke")
+@agents_too
 @session_only
 async def revoke_form(request: web.Request) -> web.Response:
     await revoke_token(request, request[CURRENT_USER].name, request.match_info["token_id"])

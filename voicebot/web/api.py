@@ -63,7 +63,7 @@ from voicebot.web.auth import set_session_cookie
 from voicebot.web.calls_view import CallList, CallSearch, DateRange, live_calls, load_call, row_dict
 from voicebot.web.dashboard import kpis_for
 from voicebot.web.openapi import Reply, openapi_document, operation
-from voicebot.web.security import admin_only, public, session_only
+from voicebot.web.security import admin_only, agents_too, public, session_only
 
 routes = web.RouteTableDef()
 
@@ -81,6 +81,7 @@ async def openapi(request: web.Request) -> dict[str, Any]:
 
 
 @routes.get("/api/me")
+@agents_too
 @operation("Who am I", Me)
 async def me(request: web.Request) -> Me:
     u = request[CURRENT_USER]
@@ -246,6 +247,7 @@ async def change_user(request: web.Request, path: UserPath, body: UserChange) ->
 
 
 @routes.post("/api/me/password")
+@agents_too
 @session_only
 @operation("Change your password; ends your other sessions and your API tokens, returns the new CSRF token",
            PasswordChanged, body=PasswordChange, errors=(422, 429))
@@ -257,6 +259,7 @@ async def change_my_password(request: web.Request, body: PasswordChange) -> Repl
 
 
 @routes.get("/api/tokens")
+@agents_too
 @session_only
 @operation("Your live API tokens", Tokens)
 async def list_tokens(request: web.Request) -> Tokens:
@@ -264,6 +267,7 @@ async def list_tokens(request: web.Request) -> Tokens:
 
 
 @routes.post("/api/tokens")
+@agents_too
 @session_only
 @operation("Issue an API token for scripts (the secret is shown once)", IssuedToken, status=201,
            body=TokenRequest, body_required=False, errors=(422,),
@@ -276,6 +280,7 @@ async def issue_token(request: web.Request, body: TokenRequest) -> IssuedToken:
 
 
 @routes.delete("/api/tokens/{token_id}")
+@agents_too
 @session_only
 @operation("Revoke one of your API tokens", Revoked, path=TokenPath, errors=(404,))
 async def revoke_token(request: web.Request, path: TokenPath) -> Revoked:

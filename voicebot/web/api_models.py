@@ -87,7 +87,8 @@ class PasswordChange(Body):
 
 
 class TokenRequest(Body):
-    scope: Literal["read", "supervisor", "admin"] | None = Field(None, description="at most your role; default it")
+    scope: Literal["read", "agent", "supervisor", "admin"] | None = Field(None,
+                                                                         description="at most your role; default it")
     days: int | None = Field(None, ge=1, description="lifetime; default web.api_token_days")
     label: str = ""
 
@@ -97,9 +98,7 @@ class TokenRequest(Body):
 
 class Me(BaseModel):
     name: str
-    # As stored: a user given another role (an agent) may log in but reaches no supervisor/admin route, and
-    # must still learn who they are here, not get a 500.
-    role: str = Field(description="supervisor or admin; any other role is refused by every protected route")
+    role: Role
     csrf: str | None = Field(description="the session's CSRF token; null with an API token")
 
 

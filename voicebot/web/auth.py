@@ -13,7 +13,7 @@ from voicebot.appkeys import AUDIT, CURRENT_LOGIN_SESSION, LOGIN_LIMIT, LOGIN_SE
 from voicebot.store.logins import LoginSession
 from voicebot.store.users import User
 from voicebot.web.render import render
-from voicebot.web.security import ACCOUNT_PAGE, SESSION_COOKIE, public
+from voicebot.web.security import ACCOUNT_PAGE, SESSION_COOKIE, agents_too, public
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -88,6 +88,7 @@ def set_session_cookie(request: web.Request, resp: web.StreamResponse, session: 
 
 
 @routes.post("/logout")
+@agents_too
 async def logout(request: web.Request) -> web.Response:
     session = request.get(CURRENT_LOGIN_SESSION)
     if session:

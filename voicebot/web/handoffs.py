@@ -10,12 +10,13 @@ from voicebot.store.errors import NotFound
 from voicebot.store.handoffs import HandoffStore
 from voicebot.web.api_models import HandoffPackage, HandoffPath
 from voicebot.web.openapi import operation
-from voicebot.web.security import http_error
+from voicebot.web.security import agents_too, http_error
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/api/handoffs/{handoff_id}")
+@agents_too
 @operation("Handoff package for the agent screen-pop", HandoffPackage, path=HandoffPath, errors=(404, 503))
 async def get_handoff(request: web.Request, path: HandoffPath) -> HandoffPackage:
     store = HandoffStore(request.app[REDIS], request.app[STORE_KEYS], redact=request.app[CALL_STORE].redact)

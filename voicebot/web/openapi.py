@@ -178,13 +178,15 @@ def _operation(method: str, handler: Any, op: Operation, answer: dict[str, Any],
     errors = set(op.errors)
     if access == "admin":
         notes.append("Needs role admin.")
+    elif access == "user":  # every logged-in route not marked @agents_too refuses the agent role
+        notes.append("Needs role supervisor or admin.")
     if session_only:
         notes.append("Needs a login session: API tokens are refused.")
     if method in UNSAFE_METHODS and access != "public":
         notes.append("Session callers must send the X-CSRF-Token header.")
     if access != "public":
         errors.add(401)
-        if access == "admin" or session_only or method in UNSAFE_METHODS:
+        if access in ("admin", "user") or session_only or method in UNSAFE_METHODS:
             errors.add(403)
     parameters = [*_parameters(op.path, "path"), *_parameters(op.query, "query")]
     if parameters or body:

@@ -1,6 +1,7 @@
 """Who may do what: sessions/API tokens, roles, CSRF, security headers, domain errors -> HTTP.
 
-Every route needs a logged-in user unless marked `@public`; `@admin_only` routes need role admin;
+Every route needs a logged-in user unless marked `@public`; `@admin_only` routes need role admin; the agent
+role reaches only `@agents_too` routes;
 `@session_only` routes (password, token management) refuse API tokens, so a token cannot mint tokens.
 State-changing requests (POST/PUT/PATCH/DELETE) with a session cookie must carry the session's CSRF
 token (form field `csrf` or header `X-CSRF-Token`); requests with an API token (`Authorization: Bearer`)
@@ -57,6 +58,13 @@ def public(handler: Any) -> Any:
     return handler
 
 
+def agents_too(handler: Any) -> Any:
+    """Open to the agent role as well (screen-pops, the callback worklist, their account); every other
+    logged-in route is for supervisors and admins."""
+    setattr(handler, _ACCESS_ATTR, "agent")
+    return handler
+
+
 def admin_only(handler: Any) -> Any:
     setattr(handler, _ACCESS_ATTR, "admin")
     return handler
@@ -69,7 +77,8 @@ def session_only(handler: Any) -> Any:
 
 
 def access_of(handler: Any) -> str:
-    """"public", "admin" or "user" (any logged-in role), as the markers above set it."""
+    """"public", "admin", "agent" (any logged-in role) or "user" (supervisor or admin), as the markers above
+    set it."""
     return getattr(handler, _ACCESS_ATTR, "user")
 
 
@@ -177,6 +186,8 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
         raise web.HTTPFound(URL("/login").with_query(next=request.rel_url.raw_path_qs))
     if access == "admin" and not user.is_admin:
         raise http_error(request, web.HTTPForbidden, "this page needs the admin role")
+    if access == "user" and user.is_agent:
+        raise http_error(request, web.HTTPForbidden, "this page needs the supervisor or admin role")
     if request.method in UNSAFE_METHODS:
         await _check_csrf(request)
     _check_token_limits(request)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import dataclasses
 import io
 import json
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from voicebot.appkeys import CALL_STORE, CURRENT_USER, LIVE_HUB
 from voicebot.store.errors import NotFound
@@ -24,17 +22,19 @@ from voicebot.web.calls_view import (
     load_handoff,
     turn_dict,
 )
+from voicebot.web.live import relay_to_browser
 from voicebot.web.render import render
-from voicebot.web.security import http_error
+from voicebot.web.security import agents_too, http_error
 
 routes = web.RouteTableDef()
-WS_HEARTBEAT_S = 20.0
+CALLBACKS_PAGE = "/callbacks"  # the agent's start page (voicebot/web/callbacks_view.py)
 RECORDING_ROLES = ("supervisor", "admin")  # who may hear call recordings
 
 
 @routes.get("/")
+@agents_too
 async def home(request: web.Request) -> web.Response:
-    raise web.HTTPFound("/supervisor")
+    raise web.HTTPFound(CALLBACKS_PAGE if request[CURRENT_USER].is_agent else "/supervisor")
 
 
 @routes.get("/supervisor")
@@ -45,34 +45,8 @@ async def live_page(request: web.Request) -> web.Response:
 @routes.get("/supervisor/live/ws")
 async def live_ws(request: web.Request) -> web.WebSocketResponse:
     """Call events from Redis pub/sub (ch:calls), pushed as JSON text frames."""
-    hub = request.app[LIVE_HUB]
-    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S)
-    await ws.prepare(request)
-    queue = hub.subscribe_calls()
-
-    async def reader() -> None:  # notices the browser going away
-        async for msg in ws:
-            if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
-                break
-
-    reading = asyncio.create_task(reader())
-    try:
-        await ws.send_json({"event": "snapshot", "calls": await live_calls(request.app[CALL_STORE])})
-        while not ws.closed and not reading.done():
-            try:
-                event = await asyncio.wait_for(queue.get(), timeout=5.0)
-            except TimeoutError:
-                if queue not in hub.call_queues:  # dropped as too slow
-                    break
-                continue
-            await ws.send_json(event)
-    finally:
-        hub.unsubscribe_calls(queue)
-        reading.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reading
-        await ws.close()
-    return ws
+    snapshot = {"event": "snapshot", "calls": await live_calls(request.app[CALL_STORE])}
+    return await relay_to_browser(request, request.app[LIVE_HUB].call_queues, snapshot)
 
 
 @routes.get("/supervisor/calls")
@@ -126,6 +100,7 @@ async def call_audio(request: web.Request) -> web.FileResponse:
 
 
 @routes.get("/agent/handoff/{handoff_id}")
+@agents_too
 async def screen_pop(request: web.Request) -> web.Response:
     """What the human agent sees when the transferred call rings (handoff id from the SIP header / URL)."""
     store = request.app[CALL_STORE]

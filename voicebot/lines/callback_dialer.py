@@ -1,0 +1,144 @@
+"""The callback dialer: places the callbacks callers booked, at the time they chose, over the SIP line.
+
+One server process dials for the whole cluster: it holds `job:callbacks` in Redis (SET NX with an expiry,
+renewed every round); if that process dies the key expires and another one takes over. Each due request is
+called through `[callbacks] trunk_uri`; when the customer answers, the bot runs the `[callbacks] flow` (says who
+is calling and why, asks whether help is still needed) and transfers to the human line with the handoff package
+of the call that booked it. Busy or unanswered: tried again after `retry_delay_secs`, at most `max_attempts`
+times, then marked failed for the worklist. Requests are only dialled while the human line is open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from voicebot.appkeys import CALL_SERVICES, DRAIN, SETTINGS, SIP_LINE
+from voicebot.config import Settings
+from voicebot.dialog.hours import BusinessHours
+from voicebot.dialog.types import CallInfo
+from voicebot.lines.sip import SipLine
+from voicebot.store.callbacks import CallbackRequest, CallbackStore, callback_store
+
+log = logging.getLogger(__name__)
+
+JOB = "callbacks"
+# Renew the key only while we still hold it (another process may have taken over after a long stall).
+RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+
+
+class CallbackDialer:
+    def __init__(self, settings: Settings, line: SipLine, store: CallbackStore, owner: str) -> None:
+        self.settings = settings
+        self.line = line
+        self.store = store
+        self.owner = owner  # this process (worker id): the lock's value
+        self.hours = BusinessHours.from_settings(settings.business_hours)
+        self.calling: dict[str, asyncio.Task] = {}
+
+    @property
+    def lock_ms(self) -> int:
+        return int(max(3 * self.settings.callbacks.poll_secs, 30) * 1000)
+
+    async def own(self) -> bool:
+        """Take or keep the dialer's job for this process; False while another process holds it."""
+        key = self.store.keys.job(JOB)
+        if await self.store.client.set(key, self.owner, nx=True, px=self.lock_ms):
+            return True
+        return bool(await self.store.client.eval(RENEW, 1, key, self.owner, self.lock_ms))
+
+    async def release(self) -> None:
+        key = self.store.keys.job(JOB)
+        await self.store.client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) "
+                                     "end return 0", 1, key, self.owner)
+
+    async def tick(self, now: float | None = None) -> list[str]:
+        """One round: when this process owns the job and the line is open, start calls for due requests."""
+        now = time.time() if now is None else now
+        if not await self.own() or not self.hours.is_open(datetime.fromtimestamp(now, UTC)):
+            return []
+        free = self.settings.callbacks.max_concurrent - len(self.calling)
+        started = []
+        for request in await self.store.due(now, limit=max(free, 0) + len(self.calling)):
+            if len(self.calling) >= self.settings.callbacks.max_concurrent:
+                break
+            if request.id in self.calling:
+                continue  # "calling" but not ours: its process died mid-call, so it is dialled again
+            request.status, request.attempts = "calling", request.attempts + 1
+            await self.store.save(request)
+            task = asyncio.get_running_loop().create_task(self.place(request), name=f"callback-{request.id}")
+            self.calling[request.id] = task
+            task.add_done_callback(lambda _t, i=request.id: self.calling.pop(i, None))
+            started.append(request.id)
+        return started
+
+    async def place(self, request: CallbackRequest) -> CallbackRequest:
+        """Call the customer and record what happened on the request."""
+        info = CallInfo(call_id=uuid.uuid4().hex[:16], caller_number=request.number, language=request.language,
+                        flow_id=self.settings.callbacks.flow, channel="sip", topic=request.topic,
+                        handoff_id=request.handoff_id)
+        try:
+            dialled, call = await self.line.call_out(request.number, info)
+            outcome = dialled.outcome
+            detail = f"{outcome} ({dialled.status} {dialled.reason})"
+        except Exception as exc:  # a dialing fault is an unsuccessful attempt, never a lost request
+            log.exception("callback %s: dialing failed", request.id)
+            call, outcome, detail = None, "failed", f"{type(exc).__name__}: {exc}"
+        # Re-read: someone may have claimed it or added notes on the worklist while it rang, or the caller
+        # asked to be forgotten (then nothing is written back).
+        current = await self.store.get(request.id)
+        if current is None:
+            return request
+        request = current
+        if call is not None:
+            transferred = any(t.ok for t in call.transfers)
+            request.status = "transferred" if transferred else "reached"
+            request.last_result = "reached, transferred to the human line" if transferred else "reached"
+            request.closed_at = time.time()
+        elif request.attempts >= self.settings.callbacks.max_attempts:
+            request.status, request.last_result, request.closed_at = "failed", detail, time.time()
+        else:
+            request.status, request.last_result = "open", detail
+            request.due = time.time() + self.settings.callbacks.retry_delay_secs
+        log.info("callback %s: attempt %d: %s -> %s", request.id, request.attempts, detail, request.status)
+        await self.store.save(request)
+        return request
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:  # Redis down: try again next round
+                log.exception("callback dialer round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.callbacks.poll_secs)
+
+
+async def callback_dialer_ctx(app: web.Application) -> AsyncIterator[None]:
+    """aiohttp cleanup-ctx (after `sip_ctx`): dial booked callbacks while the app runs, if a trunk is set."""
+    settings: Settings = app[SETTINGS]
+    line = app.get(SIP_LINE)
+    calls = app[CALL_SERVICES].store if line is not None else None
+    if not settings.callbacks.trunk_uri or line is None or calls is None:  # no trunk, no SIP line or no store
+        yield
+        return
+    dialer = CallbackDialer(settings, line, callback_store(calls), app[DRAIN].worker)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dialer.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, 5)
+        for call in list(dialer.calling.values()):
+            call.cancel()
+        with contextlib.suppress(Exception):
+            await dialer.release()
