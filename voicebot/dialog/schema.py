@@ -22,6 +22,12 @@ SMALL_TALK_INTENTS = ("greeting", "thanks", "who_are_you", "hold_on", "affirm", 
 BUILTIN_NODES = ("handoff", "callback", "goodbye")
 # Template variables messages.wrong_length may use: the digits heard, how many, how many expected.
 WRONG_LENGTH_VARIABLES = ("heard", "count", "length")
+# When a spoken digits answer is read back for a yes/no before it is used (AskNode.confirm): `uncertain` = only
+# when the bot may have misheard (low ASR confidence, a number taken from an n-best alternative, a
+# self-correction), `always`, `never`. Keypad answers are exact and never confirmed.
+CONFIRM_MODES = ("uncertain", "always", "never")
+# Template variable a node's confirm_prompt may use: the digits heard, read one by one ("4 8 1 5 2").
+CONFIRM_VARIABLES = ("heard",)
 
 
 class _Model(BaseModel):
@@ -74,6 +80,11 @@ class SayNode(_Model):
     routes: dict[str, str] = Field(default_factory=dict)  # intent -> node, overriding the intent's goto
     hints: str | None = None  # what callers say here, for speech recognition; None = settings.hints
     no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
+    # Keypad menu: key -> intent ("1": order_status), pressed at any time while the bot listens here.
+    keys: dict[str, str] = Field(default_factory=dict)
+    # The keypad menu read out ("press 1 for ..."), after the question when the caller was not understood or
+    # stayed silent here: speech first, the keypad for callers speech recognition fails.
+    keys_say: Text | None = None
 
 
 class YesNoNode(_Model):
@@ -104,6 +115,8 @@ class AskNode(_Model):
     next: str
     on_fail: str = "handoff"
     hints: str = ""  # what callers say here, for speech recognition (never digits: whisper would copy them)
+    confirm: str = "never"  # read a spoken number back before using it: one of CONFIRM_MODES (validate.py)
+    confirm_prompt: Text | None = None  # "Did you say order {heard}?"; needed unless confirm is never
 
 
 class BranchNode(_Model):
@@ -166,6 +179,9 @@ class Messages(_Model):
     # Said (then the last question again) when the caller asks for something the bot does not do: the
     # "I can help with ..." menu. Without it an out-of-scope turn gets a no_match message.
     out_of_scope: Text | None = None
+    # Said when the caller answers "no" to a node's confirm_prompt, before the number is asked again (offer the
+    # keypad here). Without it the node's reprompts (else its prompt) are used.
+    confirm_rejected: Text | None = None
 
 
 class FlowSettings(_Model):
@@ -183,6 +199,9 @@ class FlowSettings(_Model):
     # recognition as the text before the caller's turn, so an 8 kHz "opening hours on Saturday" is not heard
     # as "opening hour months after day". A node's own `hints` replaces it.
     hints: str = ""
+    # ASR confidence below which a spoken number at a `confirm: uncertain` node is read back first. Required
+    # by such nodes; calibrated on phone audio (bench/phone_asr.py, bench/results/phone.md).
+    confirm_below: float | None = Field(None, ge=0, le=1)
 
 
 class Flow(_Model):
