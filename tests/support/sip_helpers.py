@@ -59,7 +59,9 @@ def telephone_event_payloads(digit: str) -> list[bytes]:
 
 
 def write_pcap(path: Path, audio_ulaw: bytes = b"", digits: str = "", lead_silence_s: float = 0.0) -> float:
-    """RTP (PCMU, 20 ms) in a pcap for sipp's play_pcap_audio; returns its duration in seconds."""
+    """RTP (PCMU, 20 ms) in a pcap for sipp's play_pcap_audio; returns its duration in seconds.
+
+    `digits` are RFC 4733 key presses after the audio; a ',' in them is a one-second pause (a caller listening)."""
     packets: list[tuple[float, bytes]] = []
     seq, ts, t = 1000, 16000, 0.0
 
@@ -72,6 +74,11 @@ def write_pcap(path: Path, audio_ulaw: bytes = b"", digits: str = "", lead_silen
         packets.append((t, rtp(0, audio[i:i + 160], marker=i == 0)))
         seq, ts, t = seq + 1, ts + 160, t + 0.02
     for digit in digits:
+        if digit == ",":
+            for _ in range(50):
+                packets.append((t, rtp(0, b"\xff" * 160)))
+                seq, ts, t = seq + 1, ts + 160, t + 0.02
+            continue
         for payload in telephone_event_payloads(digit):
             packets.append((t, rtp(101, payload)))
             seq, t = seq + 1, t + 0.02

@@ -129,6 +129,14 @@ class TransferFailedFrame(DataFrame):
 
 
 @dataclass
+class GoodbyeTalkedOverFrame(DataFrame):
+    """Sent upstream by the line's sink instead of hanging up: the caller spoke over the bot's goodbye (or was
+    still talking when it ended). The call stays up and the dialog answers what they said."""
+
+    interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
 class ListeningFrame(SystemFrame):
     """Sent upstream by the dialog after each reply: what the caller is likely to say next (ASR context)."""
 
