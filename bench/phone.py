@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bench.calls import _HEAD, _TAIL, _TURN, GREETING_MS
+from bench._sipp_load import _HEAD, _TAIL, _TURN, GREETING_MS
 from tests.support.sip_helpers import write_pcap
 from voicebot.config import Settings, load_settings
 from voicebot.dialog.numbers import UNITS, tokens

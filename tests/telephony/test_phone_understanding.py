@@ -98,7 +98,10 @@ async def test_routine_three_turn_call_is_served_and_recorded_as_contained(
         line, call_store: CallStore, tmp_path: Path) -> None:
     record, turns = await phone_call(await line(), call_store, tmp_path, [
         ("Hi, I would like to check where my order is.", 7),
-        ("It is four eight one five two.", 13),
+        ("It is four eight one five two.", 6),
+        # Heard uncertainly, the number is read back ("Did you say order 4 8 1 5 2?"); heard clearly, this
+        # answers "Is there anything else?" after the order's status.
+        ("Yes.", 13),
         ("And what are your opening hours on Saturday?", 9),
     ])
     heard = [f"{t.text} ({t.asr_confidence})" for t in turns if t.role == "caller"]
