@@ -160,6 +160,7 @@ class ServeProcess:
             "VOICEBOT_TWILIO_API_BASE_URL": self.twilio_api,
             "VOICEBOT_TWILIO_TRANSFER_TARGET": "sip:agents@pbx.example.com",
             "VOICEBOT_BUSINESS_HOURS_ALWAYS_OPEN": "true",
+            "VOICEBOT_LANGUAGES_NUMBERS": '{ "+4822" = "pl" }',  # a Warsaw number is a Polish line
         }
         self.log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
