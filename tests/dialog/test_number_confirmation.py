@@ -160,9 +160,9 @@ def test_keys_at_the_menu_choose_the_topic_and_the_keypad_menu_follows_a_miss() 
     _, said, fx = run(machine(), core.KeysPressed("0", AT))
     assert any(isinstance(e, core.Transfer) for e in fx)
     _, said, _ = run(machine(), heard("purple elephant"))
-    assert said == ["Sorry?", "What do you need?", "Press 1 for a ticket, 2 for our hours."]
+    assert said == ["Sorry?", "Press 1 for a ticket, 2 for our hours.", "What do you need?"]
     _, said, _ = run(machine(), core.NoInput(AT))
-    assert said[-1] == "Press 1 for a ticket, 2 for our hours."
+    assert said[-2:] == ["Press 1 for a ticket, 2 for our hours.", "What do you need?"]
 
 
 def test_a_caller_talking_over_the_goodbye_is_answered() -> None:

@@ -156,10 +156,17 @@ async def test_an_uncertain_order_number_is_read_back_and_used_once_confirmed(
         ("Yes, that's right.", 13),
     ])
     bot = [t for t in turns if t.role == "bot"]
-    heard = [t.text for t in turns if t.role == "caller"]
-    asked = [t for t in bot if "Did you say order" in t.text]
-    assert asked and asked[0].node == "ask_order" and "4 8 1 5 2" in asked[0].text, (heard, [t.text for t in bot])
-    assert "coffee grinder" in bot_said(turns) and not handed_over(turns), heard
+    said = [(t.role, t.text) for t in turns]
+    [asked] = [i for i, t in enumerate(bot) if "Did you say order" in t.text]
+    assert bot[asked].node == "ask_order", said
+    # Read back digit by digit: what whisper heard (the espeak "five" is sometimes lost on the line; then the
+    # caller here wrongly says yes, and the bot looks up the number it read back, as it should).
+    digits = "".join(bot[asked].text.removeprefix("Did you say order").split()).rstrip("?")
+    assert len(digits) == 5 and digits.isdigit(), said
+    assert not any("coffee grinder" in t.text for t in bot[:asked + 1]), said  # not looked up before the "yes"
+    answer = bot[asked + 1].text
+    assert "coffee grinder" in answer if digits == "48152" else " ".join(digits) in answer, said
+    assert not handed_over(turns), said
     assert record["outcome"] == "contained"
 
 
@@ -184,11 +191,11 @@ async def test_a_caller_talking_over_the_goodbye_is_not_hung_up_on(
     # "No, thank you." ends the call; the caller goes on at once, over the bot's goodbye. The line stays up
     # (sipp, the caller, ends the call: run_sipp's return code) and the bot answers the new request.
     _record, turns = await phone_call(await line(), call_store, tmp_path, [
-        ("What are your opening hours on Saturday?", 12),
+        ("What are your opening hours on Saturday?", 15),
         ("No, thank you.", 1.8),
         ("Oh wait, one more thing, I would like to check where my order is, please.", 9),
     ])
-    said = [(t.role, t.text, t.action, t.node) for t in turns]
+    said = "\n".join(f"{t.role}: {t.text} ({t.action}, {t.node})" for t in turns)
     bot = [t for t in turns if t.role == "bot"]
     ended = [i for i, t in enumerate(bot) if t.action == "end"]
     assert ended, said  # the goodbye was said ...

@@ -512,9 +512,10 @@ class FlowMachine:
         return None
 
     def _keypad_menu(self, st: DialogState, fx: list[Effect], node: Any) -> None:
-        """After a question the caller did not answer usably: the node's keypad menu ("or press 1 for ...")."""
-        if isinstance(node, SayNode) and node.keys_say:
-            fx.append(Say(self._text(st, node.keys_say, "__keys__")))
+        """After a question the caller did not answer usably: the node's keypad menu ("or press 1 for ..."),
+        just before the question said again (the reply still ends on the question)."""
+        if isinstance(node, SayNode) and node.keys_say and fx and isinstance(fx[-1], Say):
+            fx.insert(len(fx) - 1, Say(self._text(st, node.keys_say, "__keys__")))
 
     def _no_input(self, st: DialogState, fx: list[Effect], ev: NoInput) -> None:
         """Silence or noise: ask again, then ask in other words, then hand over (a callback after hours)."""

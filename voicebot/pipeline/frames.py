@@ -137,6 +137,12 @@ class GoodbyeTalkedOverFrame(DataFrame):
 
 
 @dataclass
+class SpokeAfterGoodbyeFrame(SystemFrame):
+    """Sent downstream by the dialog: the caller spoke after the bot decided to say goodbye (possibly before its
+    audio started, which the sink alone cannot tell from earlier speech). The sink keeps the line up."""
+
+
+@dataclass
 class ListeningFrame(SystemFrame):
     """Sent upstream by the dialog after each reply: what the caller is likely to say next (ASR context)."""
 

@@ -27,6 +27,7 @@ from voicebot.pipeline.frames import (
     BotActionFrame,
     GoodbyeTalkedOverFrame,
     KeyPressFrame,
+    SpokeAfterGoodbyeFrame,
     TransferFailedFrame,
     TurnClock,
 )
@@ -88,6 +89,7 @@ class MediaSink(FrameProcessor):
         self._caller_talking = False
         self._talked_over = False
         self._new_reply = True  # the next bot audio starts another reply
+        self._spoke_after_goodbye = False  # the dialog saw the caller speak once the goodbye was decided
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -95,6 +97,9 @@ class MediaSink(FrameProcessor):
             self._caller_talking = self._talked_over = True
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._caller_talking = False
+        elif isinstance(frame, SpokeAfterGoodbyeFrame):
+            self._spoke_after_goodbye = True
+            return
         if isinstance(frame, InterruptionFrame):
             self._talked_over = True
             await self._media.clear()
@@ -130,9 +135,9 @@ class MediaSink(FrameProcessor):
             self._playout = self.create_task(self._watch_playout(), name="playout")
             return
         await self._wait_played()  # the caller hears the last words before the line changes
-        if reply.action == "end" and (self._talked_over or self._caller_talking):
+        if reply.action == "end" and (self._talked_over or self._caller_talking or self._spoke_after_goodbye):
             # The caller spoke over the goodbye ("wait, one more thing"): no hang-up, the dialog hears them.
-            self._talked_over = False
+            self._talked_over = self._spoke_after_goodbye = False
             await self._stopped_speaking()
             await self.push_frame(GoodbyeTalkedOverFrame(), FrameDirection.UPSTREAM)
             return

@@ -25,6 +25,7 @@ from voicebot.pipeline.frames import (
     ListeningFrame,
     MaintenanceFrame,
     SlotExpectedFrame,
+    SpokeAfterGoodbyeFrame,
     SystemFaultFrame,
     TransferFailedFrame,
     TurnClock,
@@ -68,6 +69,7 @@ class DialogResponder(FrameProcessor):
             if self._closing:
                 if self._ended and isinstance(frame.event, CallerSaid):
                     self._over_goodbye = frame  # the line decides: answered if it stays up for the caller
+                    await self.push_frame(SpokeAfterGoodbyeFrame())
                     return
                 log.info("call %s: ignoring %r after the call was closed", self._session.info.call_id, frame.event)
                 return
@@ -95,6 +97,8 @@ class DialogResponder(FrameProcessor):
         else:
             if isinstance(frame, UserStartedSpeakingFrame):
                 await self._caller_active()
+                if self._closing and self._ended:
+                    await self.push_frame(SpokeAfterGoodbyeFrame())
             elif isinstance(frame, BotStoppedSpeakingFrame) and self._awaiting_s is not None:
                 self._start_no_input_timer()
             await self.push_frame(frame, direction)
