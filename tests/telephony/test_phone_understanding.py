@@ -188,12 +188,12 @@ async def test_keypad_at_the_menu_and_for_the_order_number(
 
 async def test_a_caller_talking_over_the_goodbye_is_not_hung_up_on(
         line, call_store: CallStore, tmp_path: Path) -> None:
-    # "No, thank you." ends the call; the caller goes on at once, over the bot's goodbye. The line stays up
-    # (sipp, the caller, ends the call: run_sipp's return code) and the bot answers the new request.
+    # "I don't need anything else" ends the call; the caller goes on at once, over the bot's goodbye. The line
+    # stays up (sipp, the caller, ends the call: run_sipp's return code) and the bot answers the new request.
     _record, turns = await phone_call(await line(), call_store, tmp_path, [
         ("What are your opening hours on Saturday?", 15),
-        ("No, thank you.", 1.8),
-        ("Oh wait, one more thing, I would like to check where my order is, please.", 9),
+        ("Thanks, I don't need anything else.", 1.8),  # not a leading "No": clipped on the line, it was "Oh"
+        ("Actually, one more thing. I would like to check where my order is, please.", 9),
     ])
     said = "\n".join(f"{t.role}: {t.text} ({t.action}, {t.node})" for t in turns)
     bot = [t for t in turns if t.role == "bot"]
