@@ -74,7 +74,8 @@ class MediaSource(FrameProcessor):
 
 
 class MediaSink(FrameProcessor):
-    """Plays bot audio on the line, clears it on barge-in, and carries out transfer / hang-up."""
+    """Plays bot audio on the line, clears it on barge-in, and carries out transfer / hang-up (never a hang-up on
+    a caller who talks over the goodbye: the dialog is told to listen on instead)."""
 
     def __init__(self, media: CallMedia, on_first_audio: Callable[[TurnClock], None],
                  on_closed: Callable[[BotReply, str], None]) -> None:
