@@ -54,6 +54,7 @@ class DialogResponder(FrameProcessor):
         self._no_input_last_s = 0.0  # the last reply's no-input wait, for a goodbye the caller talked over
         self._over_goodbye: CallerEventFrame | None = None  # words that came while the goodbye still played
         self._talked_over = False  # the line stayed up for the caller: their next words were said over the goodbye
+        self._turn_open = False  # the caller started a turn whose words have not reached us yet
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -64,6 +65,8 @@ class DialogResponder(FrameProcessor):
         elif isinstance(frame, CallerEventFrame):
             if isinstance(frame.event, CallerNoInput) and frame.event.noise is False and self._awaiting_s is None:
                 return  # the caller spoke (or pressed a key) after the timer fired: their turn is answered
+            if not isinstance(frame.event, CallerNoInput) or frame.event.noise:
+                self._turn_open = False
             await self._caller_active()
             await self._after_greeting()
             if self._closing:
@@ -76,7 +79,7 @@ class DialogResponder(FrameProcessor):
             await self._answer(frame)
         elif isinstance(frame, GoodbyeTalkedOverFrame):
             log.info("call %s: the caller spoke over the goodbye: listening on", self._session.info.call_id)
-            self._closing, self._talked_over = False, True
+            self._closing, self._talked_over, self._turn_open = False, True, False
             held, self._over_goodbye = self._over_goodbye, None
             if held is not None:
                 await self._answer(held)
@@ -96,6 +99,7 @@ class DialogResponder(FrameProcessor):
             await self._reply(await self._session.transfer_failed(frame.detail), None)
         else:
             if isinstance(frame, UserStartedSpeakingFrame):
+                self._turn_open = True
                 await self._caller_active()
                 if self._closing and self._ended:
                     await self.push_frame(SpokeAfterGoodbyeFrame())
@@ -151,6 +155,9 @@ class DialogResponder(FrameProcessor):
     async def _reply(self, reply: BotReply, clock: TurnClock | None) -> None:
         self._closing = reply.action != "continue"
         self._ended = reply.action == "end"
+        if self._ended and self._turn_open:
+            # Decided while the caller was saying something more: the line must not hang up before we hear it.
+            await self.push_frame(SpokeAfterGoodbyeFrame())
         await self.push_frame(ListeningFrame(reply.asr_hints), FrameDirection.UPSTREAM)
         waits = reply.no_input_secs or self._no_input_default_s
         self._no_input_last_s = waits
