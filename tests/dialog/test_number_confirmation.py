@@ -1,6 +1,6 @@
 """An uncertain number is read back before it is used ("Did you say order 4 8 1 5 2?"), keys work at the menu,
 and a caller talking over the goodbye is answered: the pure dialog step on a small flow, then the shipped flows
-in both languages through a session with the demo CRM. (Over SIP with audio: tests/telephony/test_phone_keys.py.)"""
+in both languages through a session with the demo CRM. (Over SIP: tests/telephony/test_phone_understanding.py.)"""
 
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def test_rejected_numbers_end_with_a_person_not_a_loop() -> None:
     assert any(isinstance(e, core.Transfer) for e in fx) and st.finished
 
 
-def test_keys_at_the_menu_choose_the_topic_and_the_keypad_menu_follows_a_miss() -> None:
+def test_keys_at_the_menu_choose_the_topic_and_the_keypad_menu_is_read_after_a_miss() -> None:
     st, said, _ = run(machine(), core.KeysPressed("1", AT))
     assert st.node == "ask_ticket" and said == ["Your ticket number?"]
     st, said, _ = run(machine(), core.KeysPressed("2", AT))
@@ -162,7 +162,7 @@ def test_keys_at_the_menu_choose_the_topic_and_the_keypad_menu_follows_a_miss() 
     _, said, _ = run(machine(), heard("purple elephant"))
     assert said == ["Sorry?", "Press 1 for a ticket, 2 for our hours.", "What do you need?"]
     _, said, _ = run(machine(), core.NoInput(AT))
-    assert said[-2:] == ["Press 1 for a ticket, 2 for our hours.", "What do you need?"]
+    assert "Press 1 for a ticket, 2 for our hours." not in said  # silence: the short no-input steps
 
 
 def test_a_caller_talking_over_the_goodbye_is_answered() -> None:

@@ -512,8 +512,9 @@ class FlowMachine:
         return None
 
     def _keypad_menu(self, st: DialogState, fx: list[Effect], node: Any) -> None:
-        """After a question the caller did not answer usably: the node's keypad menu ("or press 1 for ..."),
-        just before the question said again (the reply still ends on the question)."""
+        """After a turn the bot could not use: the node's keypad menu ("or press 1 for ..."), just before the
+        question said again (the reply still ends on the question). Not after silence: the no-input steps stay
+        short, and their `help` already names the keypad's 0."""
         if isinstance(node, SayNode) and node.keys_say and fx and isinstance(fx[-1], Say):
             fx.insert(len(fx) - 1, Say(self._text(st, node.keys_say, "__keys__")))
 
@@ -542,7 +543,6 @@ class FlowMachine:
         else:  # what the caller can say here, then the question
             fx.append(Say(self._text(st, m.help, "__help__")))
             fx.append(Say(st.last_prompt))
-        self._keypad_menu(st, fx, node)
         return None
 
     def _fill(self, st: DialogState, fx: list[Effect], node: AskNode, value: Any, at: datetime,

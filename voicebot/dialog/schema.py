@@ -83,7 +83,7 @@ class SayNode(_Model):
     # Keypad menu: key -> intent ("1": order_status), pressed at any time while the bot listens here.
     keys: dict[str, str] = Field(default_factory=dict)
     # The keypad menu read out ("press 1 for ..."), before the question is asked again when the caller was not
-    # understood or stayed silent here: speech first, the keypad for callers speech recognition fails.
+    # understood here: speech first, the keypad for callers speech recognition fails.
     keys_say: Text | None = None
 
 
