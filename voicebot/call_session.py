@@ -287,6 +287,8 @@ class CallSession:
             # A caller saying goodbye before the bot did anything for them gave up: not the bot's success.
             gave_up = reply.reason == "caller_goodbye" and not self._snapshot().get("served")
             self.outcome = "abandoned" if gave_up else "contained"
+        elif reply.action == "continue" and self.outcome == "contained":
+            self.outcome = "abandoned"  # the caller talked over the goodbye and the call goes on: judged at its end
         rec = TurnRecord(
             role="bot", text=reply.text, intent=reply.intent, confidence=reply.confidence,
             language=reply.language, node=reply.node, action=reply.action, reason=reply.reason,

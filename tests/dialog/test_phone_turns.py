@@ -46,7 +46,10 @@ async def test_numbers_as_callers_say_them(call, lang, said, item) -> None:
     c = call(lang)
     await c.start()
     await c.say("where is my order" if lang == "en" else "gdzie jest moje zamówienie")
-    assert item in (await c.say(said)).text
+    reply = await c.say(said)
+    if "?" in reply.text and item not in reply.text:  # a self-correction is read back first ("Did you say ...?")
+        reply = await c.say("yes" if lang == "en" else "tak")
+    assert item in reply.text
 
 
 @pytest.mark.parametrize(("lang", "bye", "rest"), [
@@ -94,7 +97,8 @@ async def test_the_first_transcript_that_fits_the_question_is_taken(call) -> Non
     await c.start()
     await c.say("where is my order")
     reply = await c.session.handle(CallerSaid("It is 4-8-1-2.", alternatives=("It is 4.8.1.2.", "It's in 481 time 2")))
-    assert "coffee grinder" in reply.text
+    assert reply.text == "Did you say order 4 8 1 5 2?"  # a guess: read back before it is used
+    assert "coffee grinder" in (await c.say("yes")).text
     # At a question with no number the best transcript is used as it is.
     assert (await c.session.handle(CallerSaid("what are your opening hours", alternatives=("4 8 1 5 2",)))).text \
         .startswith("Our consultants are available")

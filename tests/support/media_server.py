@@ -163,6 +163,7 @@ class ServeProcess:
             # One server serves every test's calls, mostly from the same numbers: without this each call after the
             # first would be a returning caller (tests/telephony/test_sip_returning_caller.py covers that).
             "VOICEBOT_PRIVACY_CALLER_PROFILES": "false",
+            "VOICEBOT_LANGUAGES_NUMBERS": '{ "+4822" = "pl" }',  # a Warsaw number is a Polish line
         }
         self.log = self.log_path.open("wb")
         self.proc = subprocess.Popen(

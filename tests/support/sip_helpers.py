@@ -67,7 +67,8 @@ def write_pcap(path: Path, audio_ulaw: bytes = b"", digits: str = "", lead_silen
 
 def write_script_pcap(path: Path, parts: list[bytes | str], gap_s: float = 0.2) -> float:
     """A caller's script as one pcap: each part is mu-law audio (bytes) or key presses (str, RFC 4733 events,
-    `gap_s` of silence after each), in order; returns its duration in seconds."""
+    `gap_s` of silence after each; a "," is a one-second pause, a caller listening), in order;
+    returns its duration in seconds."""
     packets: list[tuple[float, bytes]] = []
     seq, ts, t = 1000, 16000, 0.0
 
@@ -82,6 +83,11 @@ def write_script_pcap(path: Path, parts: list[bytes | str], gap_s: float = 0.2) 
                 seq, ts, t = seq + 1, ts + 160, t + 0.02
             continue
         for digit in part:
+            if digit == ",":  # a caller listening for a second before the next key
+                for _ in range(50):
+                    packets.append((t, rtp(0, b"\xff" * 160)))
+                    seq, ts, t = seq + 1, ts + 160, t + 0.02
+                continue
             for payload in telephone_event_payloads(digit):
                 packets.append((t, rtp(101, payload)))
                 seq, t = seq + 1, t + 0.02

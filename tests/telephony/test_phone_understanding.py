@@ -7,6 +7,7 @@ answers) and hangs up. bench/phone.py runs many more such calls and prints the r
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import pytest
 
 from tests.support.sip_helpers import RtpCapture, espeak_ulaw, run_sipp, write_pcap
 from tests.telephony.test_sip_calls import GREETING_MS, finished_call
-from voicebot.config import Settings
+from voicebot.config import PROJECT_ROOT, Settings
+from voicebot.dialog import core
 from voicebot.dialog.crm_server import start_demo_crm
 from voicebot.dialog.loader import load_engine
 from voicebot.escalation.handoff import handoff_writer
@@ -29,14 +31,25 @@ SILENCE = b"\xff"  # mu-law zero
 
 
 @pytest.fixture
-async def line(line_settings: Settings, call_store: CallStore, sip_models) -> AsyncIterator[Callable[..., SipLine]]:
+async def line(line_settings: Settings, call_store: CallStore, sip_models,
+               tmp_path: Path) -> AsyncIterator[Callable[..., SipLine]]:
     """Starts a SIP line with the real pipeline, the escalation rules, the demo CRM (orders) and `escalation`
-    overrides."""
+    overrides; `language` is the line's; `confirm_below` replaces the shipped flows' setting (a copy of dialogs/)."""
     crm = await start_demo_crm()
     started: list[SipLine] = []
 
-    async def start(**escalation: object) -> SipLine:
-        dialog = line_settings.dialog.model_copy(update={"crm_url": crm.url})
+    async def start(language: str = "en", confirm_below: float | None = None, no_input_secs: float | None = None,
+                    **escalation: object) -> SipLine:
+        dialog = line_settings.dialog.model_copy(update={
+            "crm_url": crm.url, "default_language": language,
+            **({"no_input_secs": no_input_secs} if no_input_secs else {})})
+        if confirm_below is not None:
+            flows = tmp_path / "dialogs"
+            shutil.copytree(PROJECT_ROOT / "dialogs", flows)
+            for path in flows.glob("*.yaml"):
+                text = path.read_text("utf-8")
+                path.write_text(text.replace("confirm_below: 0.6", f"confirm_below: {confirm_below}"), "utf-8")
+            dialog = dialog.model_copy(update={"flows_dir": str(flows)})
         settings = line_settings.model_copy(update={
             "dialog": dialog, "escalation": line_settings.escalation.model_copy(update=escalation)})
         services = CallServices(settings=settings, models=sip_models, dialog=load_engine(settings, make_tracker),
@@ -53,26 +66,30 @@ async def line(line_settings: Settings, call_store: CallStore, sip_models) -> As
 
 
 async def phone_call(line: SipLine, store: CallStore, tmp: Path, script: list[tuple[str, float]],
-                     voice: str = "en-us") -> tuple[dict, list[TurnRecord]]:
-    """Call the bot, say each sentence followed by that many seconds of silence, hang up: (record, turns)."""
+                     voice: str = "en-us", keys: str = "", greeting_ms: int = GREETING_MS,
+                     ) -> tuple[dict, list[TurnRecord]]:
+    """Call the bot, say each sentence followed by that many seconds of silence, then press `keys` (',' = a
+    second's pause), hang up: (record, turns)."""
     audio = b""
     for i, (text, gap_s) in enumerate(script):
         sub = tmp / f"s{i}"
         sub.mkdir()
         audio += espeak_ulaw(text, sub, voice) + SILENCE * int(gap_s * 8000)
-    secs = write_pcap(tmp / "script.pcap", audio)
+    secs = write_pcap(tmp / "script.pcap", audio, digits=keys)
     capture = await RtpCapture.open()  # the caller's ear: where the bot's RTP goes
     try:
         result = await run_sipp("caller_speaks", line.port, tmp, {
-            "capture_port": str(capture.port), "pcap": str(tmp / "script.pcap"), "greeting_ms": str(GREETING_MS),
-            "listen_ms": str(int(secs * 1000) + 500)}, timeout=GREETING_MS / 1000 + 2 * secs + 30)
+            "capture_port": str(capture.port), "pcap": str(tmp / "script.pcap"), "greeting_ms": str(greeting_ms),
+            "listen_ms": str(int(secs * 1000) + 500)}, timeout=greeting_ms / 1000 + 2 * secs + 30)
     finally:
         capture.close()
-    assert result.returncode == 0, result.stdout + result.log  # the caller, not the bot, ended the call
     call_id = await finished_call(line)
     record = await store.get_call(call_id)
+    turns = await store.turns(call_id)
+    said = "\n".join(f"{t.role}: {t.text} ({t.action}, {t.node})" for t in turns)
+    assert result.returncode == 0, said + "\n" + result.log[-2000:]  # the caller, not the bot, ended the call
     assert record is not None
-    return record, await store.turns(call_id)
+    return record, turns
 
 
 def bot_said(turns: list[TurnRecord]) -> str:
@@ -87,7 +104,10 @@ async def test_routine_three_turn_call_is_served_and_recorded_as_contained(
         line, call_store: CallStore, tmp_path: Path) -> None:
     record, turns = await phone_call(await line(), call_store, tmp_path, [
         ("Hi, I would like to check where my order is.", 7),
-        ("It is four eight one five two.", 13),
+        ("It is four eight one five two.", 6),
+        # Heard uncertainly, the number is read back ("Did you say order 4 8 1 5 2?"); heard clearly, this
+        # answers "Is there anything else?" after the order's status.
+        ("Yes.", 13),
         ("And what are your opening hours on Saturday?", 9),
     ])
     heard = [f"{t.text} ({t.asr_confidence})" for t in turns if t.role == "caller"]
@@ -131,3 +151,61 @@ async def test_a_first_turn_bye_followed_by_more_speech_does_not_end_the_call(
     assert not any(t.action == "end" for t in bot), [(t.text, t.action) for t in turns]
     assert bot[-1].node == "ask_order", [t.text for t in turns]
     assert record["outcome"] == "abandoned"  # the caller hung up before being served
+
+
+async def test_an_uncertain_order_number_is_read_back_and_used_once_confirmed(
+        line, call_store: CallStore, tmp_path: Path) -> None:
+    # Every spoken number counts as uncertain here (confirm_below 0.99): the bot asks before looking it up.
+    record, turns = await phone_call(await line(confirm_below=0.99), call_store, tmp_path, [
+        ("Where is my order?", 7),
+        ("It is four eight one five two.", 7),
+        ("Yes, that's right.", 13),
+    ])
+    bot = [t for t in turns if t.role == "bot"]
+    said = [(t.role, t.text) for t in turns]
+    [asked] = [i for i, t in enumerate(bot) if "Did you say order" in t.text]
+    assert bot[asked].node == "ask_order", said
+    # Read back digit by digit: what whisper heard (the espeak "five" is sometimes lost on the line; then the
+    # caller here wrongly says yes, and the bot looks up the number it read back, as it should).
+    digits = "".join(bot[asked].text.removeprefix("Did you say order").split()).rstrip("?")
+    assert len(digits) == 5 and digits.isdigit(), said
+    assert not any("coffee grinder" in t.text for t in bot[:asked + 1]), said  # not looked up before the "yes"
+    answer = bot[asked + 1].text
+    assert "coffee grinder" in answer if digits == "48152" else " ".join(digits) in answer, said
+    assert not handed_over(turns), said
+    assert record["outcome"] == "contained"
+
+
+@pytest.mark.parametrize(("language", "greeting_ms", "item"), [
+    ("en", GREETING_MS, "coffee grinder"),
+    ("pl", 12000, "młynek do kawy"),  # the Polish greeting by espeak-ng is longer
+])
+async def test_keypad_at_the_menu_and_for_the_order_number(
+        line, call_store: CallStore, tmp_path: Path, language: str, greeting_ms: int, item: str) -> None:
+    # RFC 4733 key presses, no speech: 1 at the menu (order status), then the order number typed with '#'.
+    _record, turns = await phone_call(await line(language=language), call_store, tmp_path, [], keys="1" + "," * 7
+                                      + "48152#" + "," * 12, greeting_ms=greeting_ms)
+    said = [(t.role, t.text, t.node) for t in turns]
+    assert [t.text for t in turns if t.role == "caller"][:2] == ["[DTMF 1]", "[DTMF 48152#]"], said
+    bot = [t for t in turns if t.role == "bot"]
+    assert bot[1].node == "ask_order", said  # the menu key chose the order-status topic
+    assert item in bot[2].text and not handed_over(turns), said
+
+
+async def test_a_caller_talking_over_the_goodbye_is_not_hung_up_on(
+        line, call_store: CallStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "I don't need anything else" ends the call; the caller goes on at once, over the bot's goodbye. The line
+    # stays up (sipp, the caller, ends the call: run_sipp's return code) and the bot answers the new request.
+    # Only the line's part is under test: the caller's goodbye is obeyed even when whisper scores it low (not
+    # asked about, see test_phone_turns.py), and the bot waits out the scripted pauses without "still there?".
+    monkeypatch.setattr(core, "GOODBYE_ASR_MIN", 0.0)
+    _record, turns = await phone_call(await line(no_input_secs=30), call_store, tmp_path, [
+        ("What are your opening hours on Saturday?", 13),
+        ("Thanks, I don't need anything else.", 1.8),  # not a leading "No": clipped on the line, it was "Oh"
+        ("Actually, one more thing. I would like to check where my order is, please.", 9),
+    ])
+    said = "\n".join(f"{t.role}: {t.text} ({t.action}, {t.node})" for t in turns)
+    bot = [t for t in turns if t.role == "bot"]
+    ended = [i for i, t in enumerate(bot) if t.action == "end"]
+    assert ended, said  # the goodbye was said ...
+    assert any(t.node == "ask_order" for t in bot[ended[0] + 1:]), said  # ... and the caller's words answered

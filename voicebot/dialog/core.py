@@ -16,7 +16,7 @@ from voicebot.dialog import callback_capture, templates
 from voicebot.dialog import slots as slot_values
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
-from voicebot.dialog.numbers import parse_digits, tokens
+from voicebot.dialog.numbers import parse_digits, self_corrected, tokens
 from voicebot.dialog.schema import (
     GLOBAL_INTENTS,
     SMALL_TALK_INTENTS,
@@ -58,6 +58,7 @@ class Heard:
     alternatives: tuple[str, ...] = ()  # other likely transcripts (ASR n-best), best first
     asr_confidence: float | None = None  # None: typed text
     out_of_scope: bool = False  # the classifier recognised a request the bot does not handle
+    barge_in: bool = False  # said over the bot; after the goodbye: the line stayed up to hear it
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ class DialogState:
     # Post-call survey (settings.survey): "" not asked, "asked" while its questions run, "declined" ("no", a
     # goodbye or silence at a question), "left" (the caller asked for something else), "done" (its end reached).
     survey: str = ""
+    unconfirmed: str | None = None  # a number we asked "did you say ...?" about, at the current ask node
+    ended: bool = False  # finished by the flow's goodbye (not a transfer): the caller may still talk over it
 
 
 class FlowMachine:
@@ -183,6 +186,14 @@ class FlowMachine:
         if isinstance(event, Start):
             fx.append(Say(self._text(st, self.flow.greeting, "__greeting__")))
             self._goto(st, fx, self.flow.start, event.at)
+        elif st.finished and st.ended and isinstance(event, Heard) and event.barge_in:
+            # The caller spoke over the goodbye, so the line did not hang up on them: listen on, at the
+            # "anything else?" question (or the start), and answer them there. Typed turns after the end do not
+            # restart a call.
+            st.finished, st.ended, st.reason = False, False, None
+            st.node = self.flow.settings.after_answer or self.flow.start
+            st.attempts = st.silences = 0
+            return self.step(st, event)
         elif st.finished:
             fx.append(End(st.reason or "finished"))
         elif isinstance(event, Escalate):
@@ -254,6 +265,8 @@ class FlowMachine:
             confirm = self._text(st, self.flow.messages.confirm_end, "__confirm_end__")
             fx.append(Say(confirm or st.last_prompt))
             return None
+        if isinstance(node, AskNode) and st.unconfirmed is not None:
+            return self._on_confirm(st, fx, node, ev)
         if isinstance(node, AskNode):
             value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None),
                                        self.flow.language)
@@ -262,17 +275,21 @@ class FlowMachine:
             if st.survey == "asked" and value is None and (
                     ev.intent in ("deny", "goodbye") or slot_values.yes_no(ev.text, self.flow.language) is False):
                 return self._end_survey(st, fx, ev.at)  # "no thanks": not asked again, goodbye at once
+            guessed = False  # the value is not simply what the best transcript says
             if value is None and node.type in PREFILL_TYPES:
                 # The best transcript does not fit ("4 8 1 2" for five digits): the first one that does.
                 local = self.hours.local(ev.at).replace(tzinfo=None)
                 value = next((v for alt in ev.alternatives
                               if (v := slot_values.extract(node, alt, local, self.flow.language)) is not None), None)
+                guessed = value is not None
             if value is None and node.type == "digits":
                 value = slot_values.completed_digits(node, st.partial.get(node.slot, ""), ev.text)
             if value is None and node.type == "yes_no" and ev.intent in ("affirm", "deny"):
                 value = ev.intent == "affirm"  # "sure", "no dobra": the yes/no words the parser lacks
             if value is not None and node.type != "free_text":
                 st.partial.pop(node.slot, None)
+                if self._needs_confirm(node, ev, guessed):
+                    return self._ask_confirm(st, fx, str(value))
                 return self._fill(st, fx, node, value, ev.at, ev.text)
             if ev.intent in ANYWHERE:
                 return self._global(st, fx, ev.intent, ev.at)
@@ -322,6 +339,55 @@ class FlowMachine:
             return self._global(st, fx, ev.intent, ev.at)
         return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
 
+    def _needs_confirm(self, node: AskNode, ev: Heard, guessed: bool) -> bool:
+        """Read the number back first? `uncertain`: when the bot may have misheard it (see CONFIRM_MODES)."""
+        if node.type != "digits" or node.confirm == "never":
+            return False
+        if node.confirm == "always":
+            return True
+        below = self.flow.settings.confirm_below or 0.0
+        low = ev.asr_confidence is not None and ev.asr_confidence < below
+        return low or guessed or self_corrected(ev.text)
+
+    def _ask_confirm(self, st: DialogState, fx: list[Effect], value: str) -> None:
+        """'Did you say order 4 8 1 5 2?': the question the caller's next turn answers (see _on_confirm)."""
+        node = self.nodes[st.node or ""]
+        st.unconfirmed = value
+        variants = node.confirm_prompt
+        text = variants[st.visits.get("__confirm__", 0) % len(variants)] if isinstance(variants, list) else variants
+        st.visits["__confirm__"] = st.visits.get("__confirm__", 0) + 1
+        fx.append(Say(templates.render(text or "", {**self.context(st), "heard": " ".join(value)}, self.filters)))
+        st.last_prompt = fx[-1].text  # type: ignore[union-attr]
+
+    def _on_confirm(self, st: DialogState, fx: list[Effect], node: AskNode, ev: Heard) -> None:
+        """The answer to "did you say ...?": yes, no, or the number again (the same: yes; another: confirm it)."""
+        value = slot_values.extract(node, ev.text, self.hours.local(ev.at).replace(tzinfo=None), self.flow.language)
+        if value is not None:
+            if value == st.unconfirmed:
+                return self._confirmed(st, fx, node, True, ev.at)
+            return self._ask_confirm(st, fx, str(value))  # "no, 4 8 1 5 3": read that one back
+        answer = slot_values.yes_no(ev.text, self.flow.language)
+        if answer is None and ev.intent in ("affirm", "deny"):
+            answer = ev.intent == "affirm"
+        if answer is not None:
+            return self._confirmed(st, fx, node, answer, ev.at)
+        if ev.intent in ANYWHERE:
+            return self._global(st, fx, ev.intent, ev.at)  # "repeat", a person, ...; still waiting for yes/no
+        return self._no_match(st, fx, ev.at, reask=st.last_prompt)
+
+    def _confirmed(self, st: DialogState, fx: list[Effect], node: AskNode, yes: bool, at: datetime) -> None:
+        value, st.unconfirmed = st.unconfirmed, None
+        if yes:
+            return self._fill(st, fx, node, value, at)
+        m = self.flow.messages
+        reask = self._text(st, m.confirm_rejected, "__confirm_rejected__") if m.confirm_rejected else (
+            templates.render(node.reprompts[-1], self.context(st), self.filters) if node.reprompts else None)
+        # A misheard number counts toward the node's attempts (so it ends with a person, not a loop), but the
+        # caller was understood: not a no-match for escalation.
+        self._no_match(st, fx, at, reask=reask)
+        st.no_match = False
+        return None
+
     def _on_keys(self, st: DialogState, fx: list[Effect], ev: KeysPressed) -> None:
         node = self.nodes.get(st.node or "")
         # 0 is the keypad's universal "give me a person", except where it answers the question (NPS 0-10).
@@ -331,8 +397,17 @@ class FlowMachine:
             return self._global(st, fx, "talk_to_human", ev.at)
         if isinstance(node, AskNode):
             value = slot_values.from_dtmf(node, ev.digits)
-            if value is not None:
+            if value is not None:  # typed: exact, used without reading it back
+                st.unconfirmed = None
                 return self._fill(st, fx, node, value, ev.at)
+            if st.unconfirmed is not None and ev.digits.strip("#") in ("1", "2"):  # 1 = yes, 2 = no, as at yes/no
+                return self._confirmed(st, fx, node, ev.digits.strip("#") == "1", ev.at)
+        if isinstance(node, SayNode) and (intent := node.keys.get(ev.digits.strip("#"))):
+            # The keypad menu ("press 1 for order status"): the key is the caller saying that intent.
+            if intent in ANYWHERE and intent not in node.routes:
+                return self._global(st, fx, intent, ev.at)
+            if self._switch(st, fx, intent, "", ev.at, routes=node.routes):
+                return None
         if isinstance(node, YesNoNode) and ev.digits.strip("#") in ("1", "2"):
             return self._goto(st, fx, node.on_yes if ev.digits.strip("#") == "1" else node.on_no, ev.at)
         return self._no_match(st, fx, ev.at)
@@ -453,7 +528,15 @@ class FlowMachine:
             variant = self.flow.messages.no_match[(st.attempts - 1) % len(self.flow.messages.no_match)]
             fx.append(Say(templates.render(variant, self.context(st), self.filters)))
             fx.append(Say(st.last_prompt))
+        self._keypad_menu(st, fx, node)
         return None
+
+    def _keypad_menu(self, st: DialogState, fx: list[Effect], node: Any) -> None:
+        """After a turn the bot could not use: the node's keypad menu ("or press 1 for ..."), just before the
+        question said again (the reply still ends on the question). Not after silence: the no-input steps stay
+        short, and their `help` already names the keypad's 0."""
+        if isinstance(node, SayNode) and node.keys_say and fx and isinstance(fx[-1], Say):
+            fx.insert(len(fx) - 1, Say(self._text(st, node.keys_say, "__keys__")))
 
     def _no_input(self, st: DialogState, fx: list[Effect], ev: NoInput) -> None:
         """Silence or noise: ask again, then ask in other words, then hand over (a callback after hours)."""
@@ -500,7 +583,7 @@ class FlowMachine:
                 name = callback_capture.enter(name, st.variables, self.hours, at, self.flow.language,
                                               st.reason)
             node = self.nodes[name]
-            st.node, st.attempts, st.silences = name, 0, 0
+            st.node, st.attempts, st.silences, st.unconfirmed = name, 0, 0, None
             if isinstance(node, YesNoNode):
                 fx.append(Say(self._text(st, node.say, name)))
                 st.last_prompt = fx[-1].text  # type: ignore[union-attr]
@@ -572,7 +655,7 @@ class FlowMachine:
                     st.survey = "done"
                 fx.append(Say(self._text(st, node.say, name)))
                 fx.append(End(st.reason or "completed"))
-                st.finished = True
+                st.finished = st.ended = True
                 return
         raise RuntimeError(f"flow {self.flow.id}: more than {MAX_CHAIN} nodes without waiting for the caller")
 

@@ -116,6 +116,12 @@ def corrected(words: list[str]) -> list[str]:
     return words
 
 
+def self_corrected(text: str) -> bool:
+    """The caller took back a number in this turn ('4 8 1 5 2 no sorry 4 8 1 5 3'): what counts is a guess."""
+    words = tokens(text)
+    return corrected(words) != words
+
+
 def _digit_words(words: list[str]) -> bool:
     return any(w.isdigit() or (w in UNITS and w not in ("o", "oh")) or w in TENS for w in words)
 

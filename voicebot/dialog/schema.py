@@ -22,6 +22,12 @@ SMALL_TALK_INTENTS = ("greeting", "thanks", "who_are_you", "hold_on", "affirm", 
 BUILTIN_NODES = ("handoff", "callback", "goodbye")
 # Template variables messages.wrong_length may use: the digits heard, how many, how many expected.
 WRONG_LENGTH_VARIABLES = ("heard", "count", "length")
+# When a spoken digits answer is read back for a yes/no before it is used (AskNode.confirm): `uncertain` = only
+# when the bot may have misheard (low ASR confidence, a number taken from an n-best alternative, a
+# self-correction), `always`, `never`. Keypad answers are exact and never confirmed.
+CONFIRM_MODES = ("uncertain", "always", "never")
+# Template variable a node's confirm_prompt may use: the digits heard, read one by one ("4 8 1 5 2").
+CONFIRM_VARIABLES = ("heard",)
 
 
 class _Model(BaseModel):
@@ -75,6 +81,11 @@ class SayNode(_Model):
     routes: dict[str, str] = Field(default_factory=dict)  # intent -> node, overriding the intent's goto
     hints: str | None = None  # what callers say here, for speech recognition; None = settings.hints
     no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
+    # Keypad menu: key -> intent ("1": order_status), pressed at any time while the bot listens here.
+    keys: dict[str, str] = Field(default_factory=dict)
+    # The keypad menu read out ("press 1 for ..."), before the question is asked again when the caller was not
+    # understood here: speech first, the keypad for callers speech recognition fails.
+    keys_say: Text | None = None
 
 
 class YesNoNode(_Model):
@@ -111,6 +122,8 @@ class AskNode(_Model):
     # A variable that may already hold the answer (e.g. caller.case.order_number, from the returning caller's
     # profile): when it has a value the slot takes it and the question is not asked.
     known: str | None = None
+    confirm: str = "never"  # read a spoken number back before using it: one of CONFIRM_MODES (validate.py)
+    confirm_prompt: Text | None = None  # "Did you say order {heard}?"; needed unless confirm is never
 
 
 class BranchNode(_Model):
@@ -186,6 +199,10 @@ class Messages(_Model):
     callback_choices: dict[str, list[str]] = Field(default_factory=dict)
     callback_no_number: Text | None = None
 
+    # Said when the caller answers "no" to a node's confirm_prompt, before the number is asked again (offer the
+    # keypad here). Without it the node's reprompts (else its prompt) are used.
+    confirm_rejected: Text | None = None
+
 
 class CaseDef(_Model):
     """A case this call leaves open for the caller's next call (e.g. a return): kept in the caller profile."""
@@ -226,6 +243,9 @@ class FlowSettings(_Model):
     # Node where the post-call survey starts ([survey] in the config turns it on): a call the bot served goes
     # there once instead of its end node. "No" or a goodbye at a survey question ends the call at once.
     survey: str | None = None
+    # ASR confidence below which a spoken number at a `confirm: uncertain` node is read back first. Required
+    # by such nodes; calibrated on phone audio (bench/phone_asr.py, bench/results/phone.md).
+    confirm_below: float | None = Field(None, ge=0, le=1)
 
 
 class Flow(_Model):

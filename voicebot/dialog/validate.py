@@ -18,6 +18,8 @@ from voicebot.dialog.faq import faq_file, load_faq
 from voicebot.dialog.numbers import TENS, UNITS, tokens
 from voicebot.dialog.schema import (
     BUILTIN_NODES,
+    CONFIRM_MODES,
+    CONFIRM_VARIABLES,
     GLOBAL_INTENTS,
     SLOT_TYPES,
     SMALL_TALK_INTENTS,
@@ -35,6 +37,7 @@ from voicebot.dialog.yamlpos import PositionedYaml, YamlSyntaxError, load_positi
 
 NOT_DIGITS = ("o", "oh", "a", "i")  # in UNITS for "four oh one", but plain words in a hint
 MIN_EXAMPLES = 3  # the classifier's calibration needs a few examples per intent
+MENU_KEYS = "123456789*#"  # keys a say node may map to intents; 0 always means "a person" (core._on_keys)
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,7 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
             if node.known and node.known.split(".")[0] != templates.PROFILE_VARIABLE:
                 yield err("undefined_variable", f"{base}.known",
                           f"'known' reads the returning caller's profile: '{templates.PROFILE_VARIABLE}.…'")
+            yield from (err(rule, f"{base}.{field}", msg) for rule, field, msg in _confirm_errors(flow, node))
         elif isinstance(node, SayNode | YesNoNode | EndNode | CallbackNode) and not _has_text(node.say):
             yield err("missing_prompt", f"{base}.say", f"node '{name}' has nothing to say")
         elif isinstance(node, ActionNode):
@@ -216,6 +220,15 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
             for intent in node.routes:
                 if intent not in intents:
                     yield err("unknown_intent", f"{base}.routes.{intent}", f"unknown intent '{intent}'")
+        if isinstance(node, SayNode):
+            for key, intent in node.keys.items():
+                if len(key) != 1 or key not in MENU_KEYS:
+                    yield err("bad_key", f"{base}.keys.{key}", f"key '{key}' must be one of {' '.join(MENU_KEYS)} "
+                              "(0 always connects a person)")
+                if intent not in intents:
+                    yield err("unknown_intent", f"{base}.keys.{key}", f"unknown intent '{intent}'")
+            if node.keys_say is not None and not node.keys:
+                yield err("keys_say_without_keys", f"{base}.keys_say", "keys_say reads out a keypad menu: add 'keys'")
         if isinstance(node, BranchNode):
             for i, case in enumerate(node.cases):
                 if case.when.intent and case.when.intent not in intents:
@@ -237,10 +250,28 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
             if name not in templates.FILTERS:
                 yield err("unknown_filter", path, f"unknown filter '{name}' (allowed: {', '.join(templates.FILTERS)})")
         local = WRONG_LENGTH_VARIABLES if path.startswith("messages.wrong_length") else \
-            (templates.LOOKUP_VARIABLE,) if path == "profile.name" else ()
+            (templates.LOOKUP_VARIABLE,) if path == "profile.name" else \
+            CONFIRM_VARIABLES if ".confirm_prompt" in path else ()
         for var in templates.variables_in(text):
             if var.split(".")[0] not in defined and var.split(".")[0] not in local:
                 yield err("undefined_variable", path, f"undefined template variable '{var}'")
+
+
+def _confirm_errors(flow: Flow, node: AskNode) -> Iterator[tuple[str, str, str]]:
+    """(rule, field, message) for an ask node's number confirmation (`confirm`, `confirm_prompt`)."""
+    if node.confirm not in CONFIRM_MODES:
+        yield "unknown_confirm_mode", "confirm", \
+            f"unknown confirm mode '{node.confirm}' (allowed: {', '.join(CONFIRM_MODES)})"
+        return
+    if node.confirm == "never":
+        return
+    if node.type != "digits":
+        yield "confirm_needs_digits", "confirm", f"only digits answers are read back, not '{node.type}'"
+    if not _has_text(node.confirm_prompt):
+        yield "missing_confirm_prompt", "confirm_prompt", "confirm needs a confirm_prompt, e.g. 'Did you say {heard}?'"
+    if node.confirm == "uncertain" and flow.settings.confirm_below is None:
+        yield "missing_confirm_threshold", "confirm", "confirm: uncertain needs settings.confirm_below (the ASR " \
+            "confidence calibrated in bench/results/phone.md)"
 
 
 def _silent_loops(flow: Flow) -> Iterator[tuple[str, list[str]]]:
@@ -345,7 +376,7 @@ def _texts(flow: Flow) -> Iterator[tuple[str, str]]:
         for i, case in enumerate(flow.profile.cases):
             yield from each(f"profile.cases.{i}.fields", case.fields)
     for name, node in flow.nodes.items():
-        for field in ("say", "prompt", "reprompts"):
+        for field in ("say", "prompt", "reprompts", "confirm_prompt", "keys_say"):
             if hasattr(node, field):
                 yield from each(f"nodes.{name}.{field}", getattr(node, field))
 

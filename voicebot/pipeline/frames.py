@@ -120,6 +120,20 @@ class TransferFailedFrame(DataFrame):
 
 
 @dataclass
+class GoodbyeTalkedOverFrame(DataFrame):
+    """Sent upstream by the line's sink instead of hanging up: the caller spoke over the bot's goodbye (or was
+    still talking when it ended). The call stays up and the dialog answers what they said."""
+
+    interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
+class SpokeAfterGoodbyeFrame(SystemFrame):
+    """Sent downstream by the dialog: the caller spoke after the bot decided to say goodbye (possibly before its
+    audio started, which the sink alone cannot tell from earlier speech). The sink keeps the line up."""
+
+
+@dataclass
 class ListeningFrame(SystemFrame):
     """Sent upstream by the DialogResponder with each reply: what the bot listens for next, for the Transcriber.
 

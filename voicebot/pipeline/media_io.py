@@ -17,11 +17,20 @@ from pipecat.frames.frames import (
     InterruptionFrame,
     StartFrame,
     TTSAudioRawFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.dialog.types import BotReply
-from voicebot.pipeline.frames import BotActionFrame, KeyPressFrame, TransferFailedFrame, TurnClock
+from voicebot.pipeline.frames import (
+    BotActionFrame,
+    GoodbyeTalkedOverFrame,
+    KeyPressFrame,
+    SpokeAfterGoodbyeFrame,
+    TransferFailedFrame,
+    TurnClock,
+)
 from voicebot.pipeline.media import AudioIn, CallMedia, DtmfIn, HangupIn, TransferResult
 from voicebot.pipeline.speaker import CLOCK_KEY
 
@@ -65,7 +74,8 @@ class MediaSource(FrameProcessor):
 
 
 class MediaSink(FrameProcessor):
-    """Plays bot audio on the line, clears it on barge-in, and carries out transfer / hang-up."""
+    """Plays bot audio on the line, clears it on barge-in, and carries out transfer / hang-up (never a hang-up on
+    a caller who talks over the goodbye: the dialog is told to listen on instead)."""
 
     def __init__(self, media: CallMedia, on_first_audio: Callable[[TurnClock], None],
                  on_closed: Callable[[BotReply, str], None]) -> None:
@@ -75,10 +85,24 @@ class MediaSink(FrameProcessor):
         self._on_closed = on_closed
         self._speaking = False
         self._playout: asyncio.Task[None] | None = None
+        # Never hang up on a talking caller: whether they are inside a turn now, and whether they spoke (or
+        # pressed a key) since the current reply's audio began.
+        self._caller_talking = False
+        self._talked_over = False
+        self._new_reply = True  # the next bot audio starts another reply
+        self._spoke_after_goodbye = False  # the dialog saw the caller speak once the goodbye was decided
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
+        if isinstance(frame, UserStartedSpeakingFrame):
+            self._caller_talking = self._talked_over = True
+        elif isinstance(frame, UserStoppedSpeakingFrame):
+            self._caller_talking = False
+        elif isinstance(frame, SpokeAfterGoodbyeFrame):
+            self._spoke_after_goodbye = True
+            return
         if isinstance(frame, InterruptionFrame):
+            self._talked_over = True
             await self._media.clear()
             await self._stop_watching()
             await self._stopped_speaking()
@@ -92,6 +116,8 @@ class MediaSink(FrameProcessor):
 
     async def _play(self, frame: TTSAudioRawFrame) -> None:
         await self._stop_watching()
+        if self._new_reply:  # what the caller said before this reply, the reply answers
+            self._new_reply = self._talked_over = False
         clock = frame.metadata.get(CLOCK_KEY)
         if isinstance(clock, TurnClock):
             clock.first_audio = TurnClock.now()
@@ -103,10 +129,19 @@ class MediaSink(FrameProcessor):
             self._on_first_audio(clock)
 
     async def _after_reply(self, reply: BotReply) -> None:
+        self._new_reply = True
+        if not reply.text.strip():
+            self._talked_over = False  # nothing was said this time that the caller could have talked over
         if reply.action == "continue":
             self._playout = self.create_task(self._watch_playout(), name="playout")
             return
         await self._wait_played()  # the caller hears the last words before the line changes
+        if reply.action == "end" and (self._talked_over or self._caller_talking or self._spoke_after_goodbye):
+            # The caller spoke over the goodbye ("wait, one more thing"): no hang-up, the dialog hears them.
+            self._talked_over = self._spoke_after_goodbye = False
+            await self._stopped_speaking()
+            await self.push_frame(GoodbyeTalkedOverFrame(), FrameDirection.UPSTREAM)
+            return
         if reply.action == "transfer":
             result = await self._transfer(reply)
             if not result.ok:

@@ -8,6 +8,7 @@ gets a `CallerNoInput` like any caller event (it asks again, rewords, then hands
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable
 
@@ -15,13 +16,15 @@ from pipecat.frames.frames import BotStoppedSpeakingFrame, Frame, StartFrame, Us
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.call_session import CallSession
-from voicebot.dialog.types import BotReply, CallerNoInput
+from voicebot.dialog.types import BotReply, CallerNoInput, CallerSaid
 from voicebot.pipeline.frames import (
     BotActionFrame,
     BotReplyFrame,
     CallerEventFrame,
+    GoodbyeTalkedOverFrame,
     ListeningFrame,
     MaintenanceFrame,
+    SpokeAfterGoodbyeFrame,
     SystemFaultFrame,
     TransferFailedFrame,
     TurnClock,
@@ -46,6 +49,11 @@ class DialogResponder(FrameProcessor):
         # Seconds of silence the last reply waits for once heard out; None while nobody waits on the caller.
         self._awaiting_s: float | None = None
         self._no_input: asyncio.Task[None] | None = None
+        self._ended = False  # the last reply was the goodbye (action "end"), not a transfer
+        self._no_input_last_s = 0.0  # the last reply's no-input wait, for a goodbye the caller talked over
+        self._over_goodbye: CallerEventFrame | None = None  # words that came while the goodbye still played
+        self._talked_over = False  # the line stayed up for the caller: their next words were said over the goodbye
+        self._turn_open = False  # the caller started a turn whose words have not reached us yet
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -56,16 +64,27 @@ class DialogResponder(FrameProcessor):
         elif isinstance(frame, CallerEventFrame):
             if isinstance(frame.event, CallerNoInput) and frame.event.noise is False and self._awaiting_s is None:
                 return  # the caller spoke (or pressed a key) after the timer fired: their turn is answered
+            if not isinstance(frame.event, CallerNoInput) or frame.event.noise:
+                self._turn_open = False
             await self._caller_active()
             await self._after_greeting()
             if self._closing:
+                if self._ended and isinstance(frame.event, CallerSaid):
+                    self._over_goodbye = frame  # the line decides: answered if it stays up for the caller
+                    await self.push_frame(SpokeAfterGoodbyeFrame())
+                    return
                 log.info("call %s: ignoring %r after the call was closed", self._session.info.call_id, frame.event)
                 return
-            timings = frame.clock.timings() if frame.clock else None
-            reply = await self._guarded(self._session.on_event(frame.event, timings))
-            if frame.clock:
-                frame.clock.reply_ready = TurnClock.now()
-            await self._reply(reply, frame.clock)
+            await self._answer(frame)
+        elif isinstance(frame, GoodbyeTalkedOverFrame):
+            log.info("call %s: the caller spoke over the goodbye: listening on", self._session.info.call_id)
+            self._closing, self._talked_over, self._turn_open = False, True, False
+            held, self._over_goodbye = self._over_goodbye, None
+            if held is not None:
+                await self._answer(held)
+            elif self._no_input_last_s > 0:  # their words are on the way; if none come, the timer answers
+                self._awaiting_s = self._no_input_last_s
+                self._start_no_input_timer()
         elif isinstance(frame, SystemFaultFrame):
             await self._after_greeting()
             if not self._closing:
@@ -79,10 +98,24 @@ class DialogResponder(FrameProcessor):
             await self._reply(await self._session.transfer_failed(frame.detail), None)
         else:
             if isinstance(frame, UserStartedSpeakingFrame):
+                self._turn_open = True
                 await self._caller_active()
+                if self._closing and self._ended:
+                    await self.push_frame(SpokeAfterGoodbyeFrame())
             elif isinstance(frame, BotStoppedSpeakingFrame) and self._awaiting_s is not None:
                 self._start_no_input_timer()
             await self.push_frame(frame, direction)
+
+    async def _answer(self, frame: CallerEventFrame) -> None:
+        event = frame.event
+        if self._talked_over and isinstance(event, CallerSaid):
+            self._talked_over = False
+            event = dataclasses.replace(event, barge_in=True)  # said over the goodbye: the dialog listens on
+        timings = frame.clock.timings() if frame.clock else None
+        reply = await self._guarded(self._session.on_event(event, timings))
+        if frame.clock:
+            frame.clock.reply_ready = TurnClock.now()
+        await self._reply(reply, frame.clock)
 
     async def _caller_active(self) -> None:
         """The caller is speaking or pressed a key: nobody waits in silence; their turn gets the answer."""
@@ -120,8 +153,13 @@ class DialogResponder(FrameProcessor):
 
     async def _reply(self, reply: BotReply, clock: TurnClock | None) -> None:
         self._closing = reply.action != "continue"
+        self._ended = reply.action == "end"
+        if self._ended and self._turn_open:
+            # Decided while the caller was saying something more: the line must not hang up before we hear it.
+            await self.push_frame(SpokeAfterGoodbyeFrame())
         await self.push_frame(ListeningFrame(reply.asr_hints, reply.expects), FrameDirection.UPSTREAM)
         waits = reply.no_input_secs or self._no_input_default_s
+        self._no_input_last_s = waits
         self._awaiting_s = waits if (waits > 0 and not self._closing) else None
         await self.push_frame(BotReplyFrame(reply, clock))
         await self.push_frame(BotActionFrame(reply))
