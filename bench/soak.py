@@ -12,9 +12,15 @@ and threads are sampled; printed over time, then compared. First one warm-up rou
 
 * descriptors and threads once every call has ended against after the warm-up, both idle: what the
   soak's calls left behind (a leak per call grows with the number of calls);
-* RSS: how fast it still grows in the last third of the run (MB/min, least squares), under the same
-  steady load. Caches (the speech cache, `tts.cache_mb`) and the allocator's arenas fill in the first
-  minutes; a leak keeps growing to the end. The idle RSS before/after is printed too.
+* RSS under the same steady load: caches (the speech cache, `tts.cache_mb`) and the allocator's arenas fill
+  in the first minutes; a leak keeps growing to the end. The last half of the run is cut into three windows
+  and their medians compared (`rss_verdict`): GROWS only when both steps rise beyond the noise measured in
+  the samples themselves and the whole rise is faster than `--rss-slope` MB/min. A slope fitted over the
+  last couple of minutes is not used: one sample of a busy moment moves it by several MB/min. A run with
+  less than MIN_MINUTES of calls says "too short to tell". The idle RSS before/after is printed too; it is
+  not part of the verdict (freed memory stays mapped by the allocator).
+
+Exit status: 0 no growth, 2 GROWS, 3 too short to tell, 1 the server died.
 """
 
 from __future__ import annotations
@@ -50,6 +56,56 @@ class Sample:
     fds: int
     threads: int
     phase: str  # start | before (after the warm-up) | calls | after
+
+
+MIN_MINUTES = 6.0  # below this the last half is too short to hold three windows of a minute each
+NOISE_SIGMAS = 3.0  # growth between window medians must exceed this many sigmas of the samples' own noise ...
+STEP_SIGMAS = 2.0  # ... and so must each of the two steps (a window's median is far steadier than one sample)
+
+
+@dataclass(frozen=True)
+class RssVerdict:
+    grows: bool | None  # None: too short to tell
+    medians: tuple[float, ...]  # of the three windows of the last half, MB
+    slope: float  # MB/min between the first and the last of those windows
+    noise: float  # sigma of the samples around their window's median, MB
+
+    def describe(self) -> str:
+        if self.grows is None:
+            return f"RSS: too short to tell (needs {MIN_MINUTES:.0f} min of calls)"
+        m1, m2, m3 = self.medians
+        return (f"RSS under load, medians of the last half's three windows: {m1:.1f} / {m2:.1f} / {m3:.1f} MB "
+                f"({self.slope:+.1f} MB/min; sample noise {self.noise:.1f} MB)")
+
+
+def rss_verdict(points: list[tuple[float, float]], min_slope: float) -> RssVerdict:
+    """Does RSS still grow at the end of the soak? `points`: (seconds, MB) under steady load.
+
+    The first half is left out (the speech cache, thread pools and allocator arenas reach their working size
+    there); the last half is cut into three equal windows of time and their medians compared. It grows when the
+    rise from the first window to the last is faster than `min_slope` MB/min AND larger than NOISE_SIGMAS times
+    the noise measured in the samples (sigma from the median absolute deviation of each sample from its
+    window's median), and each of the two steps rises by more than STEP_SIGMAS. A longer run has
+    wider windows, so it catches slower leaks. A one-off step (the allocator mapping
+    another heap) followed by a flat line is not growth; a leak keeps rising through all three windows.
+    """
+    nan = float("nan")
+    if len(points) < 6 or points[-1][0] - points[0][0] < MIN_MINUTES * 60:
+        return RssVerdict(None, (), nan, nan)
+    start, end = points[0][0] + (points[-1][0] - points[0][0]) / 2, points[-1][0]
+    width = (end - start) / 3
+    windows = [[p for p in points if start + i * width <= p[0] <= start + (i + 1) * width] for i in range(3)]
+    if not all(len(w) >= 2 for w in windows):  # sampled too sparsely for the length of the run
+        return RssVerdict(None, (), nan, nan)
+    medians = tuple(statistics.median(rss for _, rss in w) for w in windows)
+    residuals = [abs(rss - m) for w, m in zip(windows, medians, strict=True) for _, rss in w]
+    noise = 1.4826 * statistics.median(residuals)
+    centres = [statistics.median(t for t, _ in w) for w in windows]
+    slope = (medians[2] - medians[0]) / ((centres[2] - centres[0]) / 60)
+    # Each step must rise beyond the noise: a one-off step then a flat line leaves one step inside it.
+    steps = (medians[1] - medians[0], medians[2] - medians[1])
+    grows = min(steps) > STEP_SIGMAS * noise and slope > min_slope and medians[2] - medians[0] > NOISE_SIGMAS * noise
+    return RssVerdict(grows, medians, slope, noise)
 
 
 def sample(proc: psutil.Process, t: float, phase: str) -> Sample:
@@ -160,16 +216,21 @@ async def soak(args: argparse.Namespace) -> int:
         print(f"{name:>24} {statistics.median(s.rss_mb for s in group):8.1f} {max(s.fds for s in group):6d} "
               f"{max(s.threads for s in group):8d}")
     steady = (last_rss - first_rss) / first_rss * 100 if during else float("nan")
-    tail = during[-third:] if len(during[-third:]) >= 2 else during[-2:]
-    slope = statistics.linear_regression([s.t / 60 for s in tail], [s.rss_mb for s in tail]).slope \
-        if len(tail) >= 2 else float("nan")
     idle = (after.rss_mb - before.rss_mb) / before.rss_mb * 100
     fd_growth, thread_growth = after.fds - before.fds, after.threads - before.threads
-    print(f"RSS under load, last vs first third: {steady:+.1f}%, last third still growing {slope:+.1f} MB/min; "
-          f"idle, after vs before: {idle:+.1f}%; descriptors: {fd_growth:+d}; threads: {thread_growth:+d}")
-    grows = slope > args.rss_slope or fd_growth > args.fd_slack or thread_growth > args.fd_slack
-    print("verdict: " + ("GROWS (look for a leak)" if grows else "no growth"))
-    return 2 if grows else 0
+    print(f"RSS under load, last vs first third: {steady:+.1f}%; idle, after vs before: {idle:+.1f}% (the allocator "
+          f"keeps what it mapped: not a leak by itself); descriptors: {fd_growth:+d}; threads: {thread_growth:+d}")
+    rss = rss_verdict([(s.t, s.rss_mb) for s in during], args.rss_slope)
+    print(rss.describe())
+    left_over = fd_growth > args.fd_slack or thread_growth > args.fd_slack
+    grows = left_over or bool(rss.grows)
+    if grows:
+        print("verdict: GROWS (look for a leak)")
+    elif rss.grows is None:
+        print("verdict: too short to tell (descriptors and threads: no growth)")
+    else:
+        print("verdict: no growth")
+    return 2 if grows else 3 if rss.grows is None else 0
 
 
 def main() -> int:
@@ -181,7 +242,8 @@ def main() -> int:
     ap.add_argument("--sample-secs", type=float, default=10.0, help="sampling interval (default 10)")
     ap.add_argument("--settle-secs", type=float, default=15.0, help="wait after the last call (default 15)")
     ap.add_argument("--rss-slope", type=float, default=2.0,
-                    help="RSS growth in the last third (MB/min) that counts as a leak (default 2)")
+                    help="RSS growth over the last half (MB/min) that counts as a leak, if beyond the samples' "
+                         "noise (default 2)")
     ap.add_argument("--fd-slack", type=int, default=4, help="descriptors/threads left over that count as a leak")
     return asyncio.run(soak(ap.parse_args()))
 
