@@ -58,7 +58,7 @@ class Sample:
     rss_mb: float
     fds: int
     threads: int
-    phase: str  # start | before (after the warm-up) | calls | after
+    phase: str  # start | before (after the warm-up) | calls | ending (no new calls) | after
 
 
 MIN_MINUTES = 6.0  # below this the last half is too short to hold three windows of a minute each
@@ -193,17 +193,23 @@ async def soak(args: argparse.Namespace) -> int:
               f"sampling every {args.sample_secs:.0f} s", flush=True)
         sipp = await start_sipp(scenario_file, server.sip_port, total_calls, args.calls,
                                 int(args.minutes * 60 + args.call_secs + 120), tmp / "soak")
+        stopped_at: float | None = None  # when sipp was told to place no new calls
         while sipp.returncode is None:
             try:
                 await asyncio.wait_for(sipp.wait(), args.sample_secs)
             except TimeoutError:
                 pass
-            if time.monotonic() - t0 >= args.minutes * 60 and sipp.returncode is None:
-                sipp.send_signal(signal.SIGUSR1)  # no new calls; sipp exits when the calls up now end
-            samples.append(sample(proc, time.monotonic() - t0, "calls"))
+            now = time.monotonic() - t0
+            samples.append(sample(proc, now, "calls" if stopped_at is None else "ending"))
             s = samples[-1]
-            print(f"  {s.t:6.0f} s  rss {s.rss_mb:7.1f} MB  fds {s.fds:4d}  threads {s.threads:3d}", flush=True)
-        calls_secs = time.monotonic() - t0
+            print(f"  {s.t:6.0f} s  rss {s.rss_mb:7.1f} MB  fds {s.fds:4d}  threads {s.threads:3d}"
+                  + ("" if stopped_at is None else "  (ending)"), flush=True)
+            if stopped_at is None and now >= args.minutes * 60 and sipp.returncode is None:
+                sipp.send_signal(signal.SIGUSR1)  # once: no new calls; sipp exits when the calls up now end
+                stopped_at = now
+            elif stopped_at is not None and now - stopped_at > args.call_secs + 30 and sipp.returncode is None:
+                sipp.terminate()  # sipp may linger after its calls ended; the server's calls are over by now
+        calls_secs = stopped_at if stopped_at is not None else time.monotonic() - t0
         await asyncio.sleep(args.settle_secs)  # calls end, RTP ports close, buffered writes flush
         samples.append(sample(proc, time.monotonic() - t0, "after"))
         if server.proc.poll() is not None:
