@@ -4,7 +4,7 @@ glibc gives threads that allocate at the same time their own malloc arena, up to
 has many such threads (whisper's and piper's workers, onnxruntime's pools, one RTP clock per call); each
 arena keeps the memory it once held, so RSS climbs for minutes under load and never comes back. Soak runs of
 8 concurrent calls (2026-12-02, bench/README.md) went from 924 to 1209 MB with the default arenas and from 754
-to 936 MB with two, the last minutes flat.
+to 936 MB with MALLOC_ARENA_MAX=2.
 
 `limit_arenas()` must run before the threads start (serve calls it first thing): glibc fixes the arena limit
 the first time it needs more than eight arenas. MALLOC_ARENA_MAX in the environment (glibc's own knob,
