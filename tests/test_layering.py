@@ -45,6 +45,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "voicebot.lifecycle": ("telephony", "voicebot.app", "voicebot.appkeys", "voicebot.web", "voicebot.lines",
                            "voicebot.pipeline", "voicebot.commands", "voicebot.cluster"),
     "voicebot.cluster": (*OURS_BUT_CONFIG,),
+    "voicebot.native_memory": OURS,  # the C allocator's settings: used by serve and the pipeline, imports nothing
 }
 # Only the store's own modules and the settings: the store is the bottom of the application.
 STORE_MAY_IMPORT = ("voicebot.store", "voicebot.config")

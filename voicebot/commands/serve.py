@@ -11,6 +11,7 @@ import sys
 from voicebot.config import Settings
 from voicebot.drain import Drain, worker_id
 from voicebot.lifecycle import serve_until_signal
+from voicebot.native_memory import limit_arenas
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    limit_arenas()  # before the model and call threads start (voicebot/native_memory.py)
     from voicebot.app import create_app
 
     http = settings.http.model_copy(
