@@ -10,8 +10,8 @@ call would, minus audio. Printed:
 
 Sets: escalation_set.yaml (development, the default); escalation_blind2.yaml (issue 12: both languages, payment
 problems, technical faults, small talk, yes/no answers, FAQ; written before reading the flows, evaluated once,
-result in bench/results/issue12-blind.md); blind: escalation_blind3.yaml (not yet evaluated; 86 conversations, both
-languages, written before reading the flows).
+result in bench/results/issue12-blind.md); escalation_blind3.yaml (86 conversations, both languages, written before
+reading the flows; evaluated once, bench/results/issue12-blind3.md).
 
 Usage: .venv/bin/python -m bench.escalation [--set FILE] [--verbose]
 """

@@ -13,9 +13,9 @@ estimate, the older ones track regressions:
                nlu_dev2 (issue 12: small talk, routine topics, out of scope; calibrated nlu_threshold with --sweep)
                nlu_blind2 (issue 12, 25 intents + out of scope, 860 utterances, written before reading the
                flows; evaluated blind once, bench/results/issue12-blind.md, then tuned on)
-  blind:       nlu_blind3 (not yet evaluated; 25 intents + out of scope, 574 utterances, both languages, written
-               before reading the flows; not in the default --data list, so nobody sees its number by accident:
-               the lead evaluates it once with --data bench/data/nlu_blind3.yaml, then it becomes development).
+               nlu_blind3 (574 utterances, both languages, written before reading the flows; evaluated blind
+               once, bench/results/issue12-blind3.md; not in the default --data list)
+  blind:       none at the moment: the next honest number needs a new blind set.
 The nlu_test* sets mix registers: colloquial, polite, fillers, ASR-style lowercase without punctuation,
 typos, missing Polish diacritics, long rambling turns with the intent in the middle.
 
