@@ -102,10 +102,11 @@ async def test_call_command_rehearses_a_human_line_that_does_not_answer(
 def test_call_command_looks_up_an_order_in_the_demo_crm_and_exits_cleanly(tmp_path: Path, speak,
                                                                          redis_prefix: str) -> None:
     # No dialog.crm_url configured (the default): the flows' webhooks reach the demo CRM in the same process.
-    ask, number = tmp_path / "ask.wav", tmp_path / "number.wav"
+    ask, number, yes = tmp_path / "ask.wav", tmp_path / "number.wav", tmp_path / "yes.wav"
     write_wav(ask, speak("I would like to check the status of my order.", 8000), 8000)
     write_wav(number, speak("four eight one five two", 8000), 8000)
-    proc = _voicebot("call", str(ask), str(number), "--out", str(tmp_path / "bot.wav"), "--fast",
+    write_wav(yes, speak("Yes, that's right.", 8000), 8000)  # to "Did you say order 4 8 1 5 2?" if it is asked
+    proc = _voicebot("call", str(ask), str(number), str(yes), "--out", str(tmp_path / "bot.wav"), "--fast",
                      redis_prefix=redis_prefix, env_extra={"VOICEBOT_DIALOG_CRM_URL": ""})
 
     assert proc.returncode == 0, proc.stderr

@@ -86,9 +86,10 @@ async def test_a_call_to_a_polish_number_is_answered_in_polish_speech(
 
     assert voiced_seconds(call.greeting) > 3.0 and voiced_seconds(call.answer) > 1.0
     for heard in (call.greeting, call.answer):
-        # English speech gets a Polish share of at most 0.13 here (bench/language_id.py); robotic Polish ~0.9.
+        # English speech gets a Polish share of at most 0.13 here (bench/language_id.py); robotic Polish mostly
+        # ~0.9, but a long greeting through the 8 kHz line has scored 0.68: halfway is the line between them.
         share, words = await polish_share(sip_models, heard)
-        assert share > 0.7, (share, words)
+        assert share > 0.5, (share, words)
     assert call.call["language"] == "pl" and call.call["channel"] == "sip"
     assert [t.language for t in call.turns if t.role == "bot"][:2] == ["pl", "pl"]
     assert [t.language for t in call.turns if t.role == "caller"] == ["pl"]
