@@ -21,6 +21,7 @@ from voicebot.config import load_settings
 from voicebot.dialog.crm_server import start_demo_crm
 from voicebot.dialog.loader import load_engine
 from voicebot.lines.sip import SipLine
+from voicebot.native_memory import limit_arenas
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
 
@@ -60,6 +61,7 @@ def main() -> int:
     ap.add_argument("--speech-cache", action="store_true", help="keep the speech cache on (default: off)")
     ap.add_argument("--turn-log", action="store_true", help="log the bot's own timings of every turn (stderr)")
     args = ap.parse_args()
+    limit_arenas()  # as `voicebot serve` does, before any model thread starts: RSS as deployed
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if args.turn_log:  # the bot's own per-turn timings, to compare with what the caller measured
         logging.getLogger("voicebot.pipeline.call").setLevel(logging.INFO)

@@ -19,6 +19,7 @@ import re
 import struct
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,17 +127,28 @@ class _Sip(asyncio.DatagramProtocol):
         self.inbox.put_nowait((lines[0], headers, body))
 
 
+# After the bot's answer to a sentence: what the caller says before going on with its script (bench/phone.py
+# answers a number read-back this way); [] for nothing.
+React = Callable[[Sentence], Awaitable[list[Sentence]]]
+
+
+def caller_number(index: int) -> str:
+    """The caller's own number (its SIP From user): one per caller, so a bench can find its call's record."""
+    return f"+4850010{index:04d}"
+
+
 class BenchCall:
     """One caller: dial, hear the greeting, wait its turn in the cycle, say each sentence, wait for the answer."""
 
     def __init__(self, index: int, host: str, port: int, sentences: list[Sentence], *, start_delay_s: float,
-                 answer_timeout_s: float = 6.0, gap_s: float = 1.0) -> None:
+                 answer_timeout_s: float = 6.0, gap_s: float = 1.0, react: React | None = None) -> None:
         self.index = index
         self.host, self.port = host, port
         self.sentences = sentences
         self.start_delay_s = start_delay_s
         self.answer_timeout_s = answer_timeout_s
         self.gap_s = gap_s  # the caller speaks again once the bot has been quiet this long
+        self.react = react
         self.result = CallResult(index)
         self._rtp = _Rtp()
         self._sip = _Sip()
@@ -177,6 +189,10 @@ class BenchCall:
 
     # -- SIP ------------------------------------------------------------------------------------
     @property
+    def caller_number(self) -> str:
+        return caller_number(self.index)
+
+    @property
     def _local(self) -> tuple[int, int]:
         assert self._sip.transport is not None and self._rtp.transport is not None
         return self._sip.transport.get_extra_info("sockname")[1], self._rtp.transport.get_extra_info("sockname")[1]
@@ -186,7 +202,7 @@ class BenchCall:
         lines = [
             f"{method} sip:voicebot@{self.host}:{self.port} SIP/2.0",
             f"Via: SIP/2.0/UDP 127.0.0.1:{sip_port};branch=z9hG4bK{uuid.uuid4().hex[:12]}",
-            f"From: <sip:+4850010{self.index:04d}@127.0.0.1:{sip_port}>;tag={self._tag}",
+            f"From: <sip:{self.caller_number}@127.0.0.1:{sip_port}>;tag={self._tag}",
             f"To: {self._to or f'<sip:voicebot@{self.host}:{self.port}>'}",
             f"Call-ID: {self._call_id}", f"CSeq: {cseq or self._cseq} {method}",
             f"Contact: <sip:bench@127.0.0.1:{sip_port}>", "Max-Forwards: 70",
@@ -299,10 +315,14 @@ class BenchCall:
             await asyncio.wait_for(self._rtp.spoke.wait(), 15)
         self.result.greeting_heard = bool(self._rtp.voiced_at)
         await self._quiet_for(self.gap_s, 30)
-        for i, sentence in enumerate(self.sentences):
+        script = list(self.sentences)
+        i = 0
+        while script:
+            sentence = script.pop(0)
             if self._ended.is_set():
                 return
             turn = TurnResult(self.index, i, sentence.text)
+            i += 1
             self.result.turns.append(turn)
             turn.spoke_start = time.monotonic()
             turn.spoke_end = await self._say(sentence)
@@ -313,6 +333,8 @@ class BenchCall:
                 await asyncio.sleep(0.01)
             self._listen_from = time.monotonic()
             await self._quiet_for(self.gap_s, 30)  # let the bot finish its answer before the next sentence
+            if self.react is not None and not self._ended.is_set():
+                script[:0] = await self.react(sentence)
 
 
 def _status(first_line: str) -> int | None:

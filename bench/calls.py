@@ -130,6 +130,7 @@ async def run_level(bot: Bot, n: int, sentences: list[Sentence], args: argparse.
         "talked_over": sum(t.talked_over for t in turns),
         "turned_away": after["turned_away"] - before["turned_away"],
         "cache_hits": after["cache_hits"] - before["cache_hits"],
+        "asr_transcriptions": after["asr_transcriptions"] - before["asr_transcriptions"],  # speculative ones too
         "setup_errors": [r.setup_error for r in results if r.setup_error],
         "transferred_mid_call": sum(1 for r in results if r.transferred and not r.transferred_before_first_turn),
         "bot_hung_up": sum(1 for r in results if r.bot_hung_up),

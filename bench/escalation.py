@@ -11,7 +11,13 @@ call would, minus audio. Printed:
 Sets: escalation_set.yaml (development, the default); escalation_blind2.yaml (issue 12: both languages, payment
 problems, technical faults, small talk, yes/no answers, FAQ; written before reading the flows, evaluated once,
 result in bench/results/issue12-blind.md); escalation_blind3.yaml (86 conversations, both languages, written before
-reading the flows; evaluated once, bench/results/issue12-blind3.md).
+reading the flows; evaluated once, bench/results/issue12-blind3.md); escalation_dev4.yaml (64 conversations,
+development: hazards, bereavement, legal threats, repeat callers, a missing order number, hedged annoyance);
+escalation_blind4.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind4.md);
+escalation_blind5.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind5.md);
+escalation_blind6.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind6.md);
+escalation_blind7.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind7.md);
+escalation_blind8.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind8.md).
 
 Usage: .venv/bin/python -m bench.escalation [--set FILE] [--verbose]
 """

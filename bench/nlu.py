@@ -15,6 +15,18 @@ estimate, the older ones track regressions:
                flows; evaluated blind once, bench/results/issue12-blind.md, then tuned on)
                nlu_blind3 (574 utterances, both languages, written before reading the flows; evaluated blind
                once, bench/results/issue12-blind3.md; not in the default --data list)
+               nlu_dev4 (issue 12 round 4: 25 intents x 6 + 40 out of scope per language, written before that
+               round's NLU changes and never pasted into the flows; measured before and after, bench/README.md)
+               nlu_blind4 (602 utterances, both languages, written blind; evaluated once after the dev4 round,
+               bench/results/issue12-blind4.md; not in the default --data list)
+               nlu_blind5 (617 utterances, both languages, written blind; evaluated once after round 2,
+               bench/results/issue12-blind5.md; not in the default --data list)
+               nlu_blind6 (564 utterances, both languages, written blind; evaluated once after round 3,
+               bench/results/issue12-blind6.md; not in the default --data list)
+               nlu_blind7 (600 utterances, both languages, written blind; evaluated once after round 4,
+               bench/results/issue12-blind7.md; not in the default --data list)
+               nlu_blind8 (600 utterances, both languages, written blind; evaluated once after round 5,
+               bench/results/issue12-blind8.md; not in the default --data list)
   blind:       none at the moment: the next honest number needs a new blind set.
 The nlu_test* sets mix registers: colloquial, polite, fillers, ASR-style lowercase without punctuation,
 typos, missing Polish diacritics, long rambling turns with the intent in the middle.
@@ -66,7 +78,7 @@ def main() -> int:
     ap.add_argument("--flows", type=Path, default=ROOT / "dialogs")
     ap.add_argument("--flow", default="customer_service")
     sets = ("nlu_heldout", "nlu_blind", "nlu_final", "nlu_test", "nlu_test2", "nlu_test3", "nlu_test4", "nlu_dev2",
-            "nlu_blind2")
+            "nlu_blind2", "nlu_dev4")
     ap.add_argument("--data", type=Path, nargs="+", default=[ROOT / "bench" / "data" / f"{n}.yaml" for n in sets])
     ap.add_argument("--errors", action="store_true", help="print every misclassified utterance")
     ap.add_argument("--strict", action="store_true", help="refuse a set with (near) copies of flow examples")

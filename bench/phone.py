@@ -1,21 +1,36 @@
-"""Understood over the phone line: scripted conversations over real SIP/RTP (sipp, G.711 at 8 kHz), judged
+"""Understood over the phone line: scripted conversations over real SIP/RTP (G.711 at 8 kHz), judged
 from the product's own call records.
 
     .venv/bin/python -m bench.phone --set dev                 # tune on this one
-    .venv/bin/python -m bench.phone --set blind --out bench/results/phone.md   # ONCE, at the end
+    .venv/bin/python -m bench.phone --set blind --out bench/results/phone.md   # a blind set: ONCE, at the end
     .venv/bin/python -m bench.phone --set dev --only en-d1,pl-d2   # a few conversations
+    .venv/bin/python -m bench.phone --set dev --parallel 3          # three calls on the line at a time
 
-Sets: phone_dev (tuning), phone_blind, blind: phone_blind2 (not yet evaluated; 26 calls, written before reading
-the flows; facts are the demo CRM's sample orders).
+Sets: phone_dev (tuning), phone_blind, phone_blind2 (26 calls, written before reading the flows; facts are the
+demo CRM's sample orders; evaluated once, bench/results/phone_blind2.md), phone_blind3 (26 calls, written
+blind; evaluated once, bench/results/phone_blind3.md). All blind sets are spent.
 
 Each conversation of bench/data/phone_<set>.yaml is spoken by an espeak-ng voice (at its speed) or by
-piper, resampled to 8 kHz, with white line noise where the set says so, and sent by sipp to the bot
-(SIP line + real pipeline: VAD, whisper, dialog, piper; demo CRM; Redis call store) running in this
-process. The caller does not listen: each sentence is followed by `--reply-secs` of silence for the answer.
+piper, resampled to 8 kHz, with white line noise where the set says so, and sent over a real SIP dialog
+with a 20 ms PCMU RTP stream (bench/_sip_caller.py, independent of the bot's SIP code), from the caller's own
+process (bench/_phone_caller.py: a caller sharing the bot's event loop stalls with it), to the bot (SIP line +
+real pipeline: VAD, whisper, dialog, piper; demo CRM; Redis call store) running in this process.
+The caller takes turns like a person: it speaks once the greeting has ended, and after each sentence it waits
+for the bot's answer (up to `--reply-secs`) and speaks again once the bot has been quiet `--gap-secs`.
+It answers the bot's number read-back ("Did you say order 4 8 1 5 2?", an ask node with `confirm: uncertain`) as
+a real caller would: it knows the bot's latest turn is a read-back from the live call record in Redis (the
+turn's node is one the flow marks for confirmation and its text is that node's confirm_prompt;
+bench/_readback.py, no English matching) and says "Yes." / "Tak." when the digits read back are its script's
+number, else "No." / "Nie." and its number sentence again, in the same voice, speed and line noise; then it goes
+on with its script.
 Judged from the call record (Redis):
   routine     served = no transfer/callback; task done = every expected fact is in what the bot said
-  escalation  caught = a transfer whose reason is the expected one, by the expected caller turn (<= 2)
-  WER         whisper's words against the script, per language (digits spelled out one by one)
+  escalation  caught = a transfer whose reason is the expected one, by the expected caller turn (<= 2; the
+              caller turns in the record, answers to a read-back included)
+  WER         whisper's words against what the caller said (script and answers), per language (digits one
+              by one)
+  read-backs  asked (bot turns in the record that read a number back), answered yes (the number read back
+              was the script's) / no (it was not)
 and a calibration table: ASR confidence of caller turns against whether the transcript was right
 (turn WER <= 0.2), the evidence behind escalation.asr_confidence_min counting only for turns the bot
 could not make sense of (voicebot/escalation/tracker.py).
@@ -26,20 +41,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import logging
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from bench._sipp_load import _HEAD, _TAIL, _TURN, GREETING_MS
-from tests.support.sip_helpers import write_pcap
+from bench._readback import NO, YES, ReadBacks, script_number, templates
+from bench._sip_caller import caller_number
 from voicebot.config import Settings, load_settings
 from voicebot.dialog.numbers import UNITS, tokens
 from voicebot.dialog.text import fold
@@ -48,6 +65,7 @@ from voicebot.pipeline.call import run_call
 from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
 from voicebot.store.calls import CallStore
+from voicebot.store.keys import Keys
 
 DATA = Path(__file__).parent / "data"
 RATE = 8000
@@ -68,6 +86,13 @@ class Result:
     confidences: list[float] = field(default_factory=list)
     bot: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)  # what the caller said: its script and its answers, in order
+    asked: list[str] = field(default_factory=list)  # digits of each number read-back in the call record
+    # The read-backs the caller answered: (digits read back, digits in its script); equal = it said "yes".
+    answered: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.said = self.said or list(self.conv["turns"])
 
 
 # -- caller audio ------------------------------------------------------------------------------------
@@ -96,15 +121,17 @@ def to_ulaw(pcm: np.ndarray, noise_dbfs: float | None, rng: np.random.Generator,
     return ul.read_bytes()
 
 
-def scenario_for(conv: dict, models: SharedModels, tmp: Path, reply_secs: float, rng: np.random.Generator) -> Path:
-    body = ""
-    for i, text in enumerate(conv["turns"]):
-        pcap = tmp / f"turn{i}.pcap"
-        secs = write_pcap(pcap, to_ulaw(speak(text, conv, models, tmp), conv.get("noise"), rng, tmp))
-        body += _TURN.format(pcap=pcap, turn_ms=int((secs + reply_secs) * 1000))
-    path = tmp / "caller.xml"
-    path.write_text(_HEAD.format(greeting_ms=GREETING_MS, phase="") + body + _TAIL)
-    return path
+def audio_for(conv: dict, models: SharedModels, tmp: Path, rng: np.random.Generator) -> dict[str, str]:
+    """Everything this caller may say, in its voice and line, as 8 kHz mu-law files: its script, "Yes.", and
+    "No." before each scripted sentence with a number (its answers to a read-back). Text -> file."""
+    lang = conv["language"]
+    texts = [*conv["turns"], YES[lang], *(f"{NO[lang]} {t}" for t in conv["turns"] if script_number([t]))]
+    out: dict[str, str] = {}
+    for i, text in enumerate(dict.fromkeys(texts)):
+        path = tmp / f"say{i}.ul"
+        path.write_bytes(to_ulaw(speak(text, conv, models, tmp), conv.get("noise"), rng, tmp))
+        out[text] = str(path)
+    return out
 
 
 # -- judging -----------------------------------------------------------------------------------------
@@ -130,7 +157,7 @@ def edits(ref: list[str], hyp: list[str]) -> int:
     return d[-1]
 
 
-async def judge(conv: dict, store: CallStore, call_id: str) -> Result:
+async def judge(conv: dict, store: CallStore, call_id: str, read_backs: ReadBacks) -> Result:
     res = Result(conv)
     record = await store.get_call(call_id) or {}
     res.outcome = record.get("outcome", "")
@@ -142,6 +169,8 @@ async def judge(conv: dict, store: CallStore, call_id: str) -> Result:
             res.confidences.append(t.asr_confidence if t.asr_confidence is not None else float("nan"))
         else:
             res.bot.append(t.text)
+            if (digits := read_backs.digits(t, conv["language"])) is not None:
+                res.asked.append(digits)
             if t.action in ("transfer", "callback") and not res.transfer_reason:
                 res.transfer_reason, res.transfer_turn = t.reason or "", caller_turns
     said = fold(" ".join(res.bot))
@@ -160,29 +189,66 @@ async def judge(conv: dict, store: CallStore, call_id: str) -> Result:
 LOOP: asyncio.AbstractEventLoop
 
 
-async def run_one(conv: dict, line: SipLine, store: CallStore, models: SharedModels, tmp: Path, reply_secs: float,
-                  rng: np.random.Generator) -> Result:
+async def run_one(conv: dict, line: SipLine, store: CallStore, read_backs: ReadBacks, job: dict,
+                  models: SharedModels, tmp: Path, rng: np.random.Generator) -> Result:
+    """One conversation: the caller in its own process (bench/_phone_caller.py), judged from the record."""
     sub = tmp / conv["id"]
     sub.mkdir()
-    scenario = await asyncio.to_thread(scenario_for, conv, models, sub, reply_secs, rng)
-    before = len(line.finished)
-    sipp = await asyncio.create_subprocess_exec(
-        "sipp", "-sf", str(scenario), f"127.0.0.1:{line.port}", "-i", "127.0.0.1", "-m", "1", "-nostdin",
-        "-timeout", "300s", "-trace_err", "-error_file", str(sub / "errors.log"),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=sub)
-    await sipp.wait()
-    for _ in range(100):  # the line lets the call go shortly after sipp's BYE (at most ~20 s)
-        if len(line.finished) > before:
+    audio = await asyncio.to_thread(audio_for, conv, models, sub, rng)
+    job = {**job, "port": line.port, "language": conv["language"], "turns": conv["turns"], "audio": audio}
+    (sub / "job.json").write_text(json.dumps(job))
+    number = caller_number(job["index"])
+    caller = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench._phone_caller", str(sub / "job.json"), cwd=Path(__file__).parent.parent,
+        stdout=asyncio.subprocess.PIPE)
+    out, _ = await caller.communicate()
+    said = json.loads(out or "{}")
+    answered = [tuple(a) for a in said.get("answered", [])]
+    # Calls may run side by side (--parallel): this conversation's call is the one from its caller's number.
+    mine = None
+    for _ in range(100):  # the line lets the call go shortly after the caller's BYE (at most ~20 s)
+        if mine := next((info for info, _call in line.finished if info.caller_number.endswith(number)), None):
             break
         await asyncio.sleep(0.2)
-    if len(line.finished) <= before:
-        return Result(conv, outcome="no call record")
+    if mine is None:
+        return Result(conv, outcome="no call record", said=said.get("said", []), answered=answered)
     await asyncio.sleep(0.5)  # the end of the call is written just after the line lets it go
-    return await judge(conv, store, line.finished[-1][0].call_id)
+    res = await judge(conv, store, mine.call_id, read_backs)
+    res.said, res.answered = said.get("said") or res.said, answered
+    return res
 
 
 def pct(n: int, d: int) -> str:
     return f"{n}/{d} ({100 * n / d:.0f}%)" if d else "-"
+
+
+def read_backs_said(r: Result) -> str:
+    """`48122 no, 48152 yes`: each read-back in the record, and the caller's answer (none: not answered)."""
+    answers = iter(r.answered)
+    out = []
+    for digits in r.asked:
+        got = next(answers, None)
+        out.append(f"{digits} {('yes' if got[0] == got[1] else 'no') if got else 'not answered'}")
+    return ", ".join(out)
+
+
+def read_back_table(results: Iterable[Result]) -> list[str]:
+    """Per language: read-backs asked (the call records), answered yes (read back right) / no (wrong)."""
+    lines = ["", "Number read-backs (\"Did you say order 4 8 1 5 2?\"): asked = in the call records; the caller "
+             "answers yes when the digits read back are its script's number, else no and its number again.", "",
+             "| language | calls with a read-back | read-backs asked | answered yes (right) | answered no (wrong) "
+             "| those calls: tasks done |", "|---|---|---|---|---|---|"]
+    for lang in ("en", "pl"):
+        rs = [r for r in results if r.conv["language"] == lang]
+        if not rs:
+            continue
+        asked = [r for r in rs if r.asked]
+        routine = [r for r in asked if r.conv["kind"] == "routine"]
+        right = sum(d == n for r in rs for d, n in r.answered)
+        wrong = sum(d != n for r in rs for d, n in r.answered)
+        lines.append(f"| {lang} | {len(asked)}/{len(rs)} | {sum(len(r.asked) for r in rs)} | {right} | {wrong} | "
+                     f"{pct(sum(r.task_done for r in routine), len(routine))} |")
+    return lines
 
 
 def report(results: list[Result], title: str) -> str:
@@ -194,13 +260,14 @@ def report(results: list[Result], title: str) -> str:
             continue
         routine = [r for r in rs if r.conv["kind"] == "routine"]
         esc = [r for r in rs if r.conv["kind"] == "escalation"]
-        ref = [w for r in rs for w in words(" ".join(r.conv["turns"]))]
-        err = sum(edits(words(" ".join(r.conv["turns"])), words(" ".join(r.heard))) for r in rs)
+        ref = [w for r in rs for w in words(" ".join(r.said))]
+        err = sum(edits(words(" ".join(r.said)), words(" ".join(r.heard))) for r in rs)
         lines.append(f"| {lang} | {pct(sum(r.served for r in routine), len(routine))} | "
                      f"{pct(sum(r.task_done for r in routine), len(routine))} | "
                      f"{pct(sum(r.caught for r in esc), len(esc))} | {err / max(1, len(ref)):.1%} |")
-    lines += ["", "| conversation | voice | outcome | transfer | missing facts | heard (ASR confidence) |",
-              "|---|---|---|---|---|---|"]
+    lines += read_back_table(results)
+    lines += ["", "| conversation | voice | outcome | transfer | missing facts | read-backs | heard (ASR confidence) |",
+              "|---|---|---|---|---|---|---|"]
     for r in results:
         c = r.conv
         heard = " / ".join(f"{h} ({conf:.2f})" for h, conf in zip(r.heard, r.confidences, strict=True))
@@ -208,13 +275,14 @@ def report(results: list[Result], title: str) -> str:
         ok = (r.task_done if c["kind"] == "routine" else r.caught)
         lines.append(f"| {c['id']} {'ok' if ok else 'FAIL'} | {voice} | {r.outcome} | "
                      f"{r.transfer_reason + ' @' + str(r.transfer_turn) if r.transfer_reason else '-'} | "
-                     f"{', '.join(r.missing) or '-'} | {heard} |")
-    lines += ["", "Calibration: ASR confidence of caller turns (script and record aligned one to one) against "
-              f"a right transcript (turn WER ≤ {RIGHT_TURN_WER}):", "", "| ASR confidence | turns | right |",
+                     f"{', '.join(r.missing) or '-'} | {read_backs_said(r) or '-'} | {heard} |")
+    lines += ["", "Calibration: ASR confidence of caller turns (what the caller said, script and answers, and the "
+              f"record aligned one to one) against a right transcript (turn WER ≤ {RIGHT_TURN_WER}):", "",
+              "| ASR confidence | turns | right |",
               "|---|---|---|"]
     pairs = [(conf, edits(words(ref), words(hyp)) / max(1, len(words(ref))))
-             for r in results if len(r.heard) == len(r.conv["turns"])
-             for ref, hyp, conf in zip(r.conv["turns"], r.heard, r.confidences, strict=True)]
+             for r in results if len(r.heard) == len(r.said)
+             for ref, hyp, conf in zip(r.said, r.heard, r.confidences, strict=True)]
     for lo, hi in itertools.pairwise(CONF_BUCKETS):
         inside = [w for conf, w in pairs if lo <= conf < hi]
         lines.append(f"| {lo:.2f}–{min(hi, 1):.2f} | {len(inside)} | "
@@ -227,8 +295,13 @@ async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", default="dev", help="bench/data/phone_<set>.yaml (dev, blind)")
     ap.add_argument("--only", default="", help="comma-separated conversation ids")
-    ap.add_argument("--reply-secs", type=float, default=14.0, help="silence after each sentence (default 14)")
+    ap.add_argument("--reply-secs", type=float, default=14.0,
+                    help="longest wait for the bot's answer to start after a sentence (default 14)")
+    ap.add_argument("--gap-secs", type=float, default=1.5,
+                    help="the caller speaks again once the bot has been quiet this long (default 1.5)")
     ap.add_argument("--seed", type=int, default=1, help="line-noise seed")
+    ap.add_argument("--parallel", type=int, default=1,
+                    help="conversations on the line at the same time (default 1; the report says how many)")
     ap.add_argument("--out", type=Path, help="also write the table (markdown) here")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -244,7 +317,6 @@ async def main() -> int:
     from voicebot.escalation.handoff import handoff_writer
     from voicebot.escalation.tracker import make_tracker
     from voicebot.store.connection import connect
-    from voicebot.store.keys import Keys
 
     LOOP = asyncio.get_running_loop()
     convs = yaml.safe_load((DATA / f"phone_{args.set}.yaml").read_text())["conversations"]
@@ -259,13 +331,30 @@ async def main() -> int:
         "VOICEBOT_BUSINESS_HOURS_ALWAYS_OPEN": "true"})
     print(f"loading models ({base.models.whisper}, piper) ...", flush=True)
     models = await asyncio.to_thread(SharedModels.load, base)
-    client = connect(base.redis.url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    redis_url = base.redis.url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    client = connect(redis_url)
     store = CallStore(client, Keys(prefix))
+    # What every caller process gets besides its conversation (bench/_phone_caller.py).
+    job = {"redis_url": redis_url, "prefix": prefix, "reply_secs": args.reply_secs, "gap_secs": args.gap_secs}
     tmp = Path(tempfile.mkdtemp(prefix="bench-phone-"))
-    rng = np.random.default_rng(args.seed)
     results: list[Result] = []
     lines: dict[str, SipLine] = {}
     engines = []
+    slots = asyncio.Semaphore(max(1, args.parallel))
+
+    async def converse(index: int, conv: dict) -> Result:
+        async with slots:
+            started = time.monotonic()
+            # Each conversation's line noise from its own seed: the same audio whatever runs beside it.
+            rng = np.random.default_rng([args.seed, index])
+            r = await run_one(conv, lines[conv["language"]], store, read_backs, {**job, "index": index},
+                              models, tmp, rng)
+            ok = r.task_done if conv["kind"] == "routine" else r.caught
+            print(f"{conv['id']:8} {'ok  ' if ok else 'FAIL'} {time.monotonic() - started:4.0f}s "
+                  f"{r.outcome:12} {r.transfer_reason or '-':16} read-backs: {read_backs_said(r) or '-'}; "
+                  f"heard: {' / '.join(r.heard)}", flush=True)
+            return r
+
     try:
         for conv in convs:
             lang = conv["language"]
@@ -273,16 +362,16 @@ async def main() -> int:
                 settings: Settings = base.model_copy(update={
                     "dialog": base.dialog.model_copy(update={"default_language": lang})})
                 engines.append(load_engine(settings, make_tracker))  # the escalation rules, as in production
+                if "prompts" not in job:  # every loaded flow's read-back prompts, for the callers and the judge
+                    registry = engines[-1].registry
+                    job["prompts"] = templates(loaded.flow for f in registry.flow_ids()
+                                               for lg in registry.languages(f) if (loaded := registry.get(f, lg)))
+                    read_backs = ReadBacks.from_templates(job["prompts"])
                 services = CallServices(settings=settings, models=models, dialog=engines[-1], store=store,
                                         write_handoff=handoff_writer(settings))
                 lines[lang] = SipLine(settings, services, run_call)
                 await lines[lang].start()
-            started = time.monotonic()
-            r = await run_one(conv, lines[lang], store, models, tmp, args.reply_secs, rng)
-            results.append(r)
-            ok = r.task_done if conv["kind"] == "routine" else r.caught
-            print(f"{conv['id']:8} {'ok  ' if ok else 'FAIL'} {time.monotonic() - started:4.0f}s "
-                  f"{r.outcome:12} {r.transfer_reason or '-':16} heard: {' / '.join(r.heard)}", flush=True)
+        results = list(await asyncio.gather(*(converse(i, conv) for i, conv in enumerate(convs))))
     finally:
         for line in lines.values():
             await line.stop()
@@ -294,8 +383,8 @@ async def main() -> int:
         await client.aclose()
         await crm.stop()
         models.close()
-    table = report(results, f"phone_{args.set} ({len(results)} calls, whisper {base.models.whisper}, "
-                            f"beam {base.asr.beam_size})")
+    table = report(results, f"phone_{args.set} ({len(results)} calls, {max(1, args.parallel)} at a time, "
+                            f"whisper {base.models.whisper}, beam {base.asr.beam_size})")
     print(table)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """Twilio's side of a call outside the media stream: TwiML documents and the REST "update call" request.
 
-TwiML builders are pure functions. `TwilioRest` is a thin aiohttp client for one request,
+TwiML builders are pure functions. `TwilioRest` is a thin aiohttp client for two requests:
 `POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`, which redirects a live call — that is how
-a Media Streams call leaves the bot for the human line (with the handoff id) or is hung up.
+a Media Streams call leaves the bot for the human line (with the handoff id) or is hung up — and
+`POST .../Calls.json`, which places an outbound call (a booked callback).
 The API root is a setting so tests can point it at a local server standing in for Twilio.
 """
 
@@ -77,6 +78,7 @@ class TwilioAccount(Protocol):
 class RestResult:
     ok: bool
     detail: str
+    sid: str = ""  # the new call's SID (create_call)
 
 
 class TwilioRest:
@@ -107,6 +109,29 @@ class TwilioRest:
         else:
             return RestResult(False, "no transfer destination (twilio.transfer_twiml_url / twilio.transfer_target)")
         return await self._update(call_sid, form, "transfer")
+
+    async def create_call(self, to: str, from_: str, url: str, status_callback: str, timeout: float) -> RestResult:
+        """Place an outbound call (`POST .../Calls.json`): Twilio rings `to` for `timeout` seconds, fetches `url`
+        (TwiML: our media stream) once answered, and reports progress (busy, no-answer, completed) to
+        `status_callback`."""
+        if not self.has_credentials:
+            return RestResult(False, "no Twilio credentials (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)")
+        form = {"To": to, "From": from_, "Url": url, "Method": "POST", "StatusCallback": status_callback,
+                "StatusCallbackMethod": "POST", "StatusCallbackEvent": "initiated ringing answered completed",
+                "Timeout": str(round(timeout))}
+        root = self.cfg.api_base_url.rstrip("/")
+        url_calls = f"{root}/2010-04-01/Accounts/{quote(self.cfg.account_sid)}/Calls.json"
+        auth = aiohttp.BasicAuth(self.cfg.account_sid, self.cfg.auth_token)
+        try:
+            async with self._session.post(url_calls, data=form, auth=auth, timeout=self._timeout) as resp:
+                body = await resp.json(content_type=None) if resp.status in (200, 201) else await resp.text()
+                if resp.status in (200, 201) and isinstance(body, dict) and body.get("sid"):
+                    return RestResult(True, f"Twilio call created ({resp.status})", sid=str(body["sid"]))
+                log.warning("twilio call to %s refused: %d %s", to, resp.status, str(body)[:200])
+                return RestResult(False, f"Twilio refused the call: HTTP {resp.status}")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.warning("twilio call to %s failed: %s", to, exc)
+            return RestResult(False, f"Twilio API unreachable for the call: {exc or type(exc).__name__}")
 
     async def hangup(self, call_sid: str) -> RestResult:
         if not self.has_credentials:

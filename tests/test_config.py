@@ -66,3 +66,13 @@ def test_a_dialled_number_mapped_to_an_unknown_language_names_the_key(tmp_path: 
     with pytest.raises(ConfigError) as err:
         load_settings(cfg, {})
     assert "languages.numbers" in str(err.value) and "pl, en" in str(err.value)
+
+
+def test_a_pause_silence_for_an_unknown_language_names_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[turn]\nsmart_turn_min_silence_secs = { pl = 0.45, de = 0.4 }\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, {})
+    assert "turn.smart_turn_min_silence_secs" in str(err.value) and "de" in str(err.value)
+    cfg.write_text('[turn]\nsmart_turn_min_silence_secs = { en = 0.3 }\n')
+    assert load_settings(cfg, {}).turn.smart_turn_min_silence_secs == {"en": 0.3}  # Polish then as vad_stop_secs

@@ -96,13 +96,13 @@ def create_app(settings: Settings, *, load_models: bool = True, bootstrap: bool 
     if bootstrap:
         app.cleanup_ctx.append(bootstrap_ctx)
         app.cleanup_ctx.append(retention_ctx)
+    app.cleanup_ctx.append(twilio_ctx)  # before the dialer, which places Twilio callers' callbacks through it
     if load_models:
         app.cleanup_ctx.append(models_ctx)
         app.cleanup_ctx.append(line_services_ctx)  # CallServices shared by every phone line
         app.cleanup_ctx.append(sip_ctx)
-        app.cleanup_ctx.append(callback_dialer_ctx)  # places booked callbacks over the SIP line
+        app.cleanup_ctx.append(callback_dialer_ctx)  # places booked callbacks over the SIP line or Twilio
         app.cleanup_ctx.append(audiosocket_ctx)
-    app.cleanup_ctx.append(twilio_ctx)
     app.add_routes(health.routes)
     route_tables = (auth.routes, account.routes, supervisor.routes, dashboard.routes, flows_admin.routes, api.routes,
                     handoffs.routes, softphone.routes, audiosocket_web.routes, twilio_web.routes, privacy.routes,
@@ -172,13 +172,14 @@ def assemble_services(settings: Settings, models: SharedModels | None, store: Ca
         if store is not None and settings.privacy.caller_profiles else None
     surveys = SurveyPicker(store.client, store.keys, settings.survey,
                            retention_days=settings.privacy.retention_days) if store is not None else None
+    router = Router.for_store(settings, store)
     engine = load_engine(settings, make_tracker, callbacks=callbacks.store if callbacks else None, callers=callers,
-                         surveys=surveys)
+                         surveys=surveys, staffed=router.staffed)
     return CallServices(
         settings=settings, models=models, dialog=engine, store=store,
         write_handoff=handoff_writer(settings), callbacks=callbacks, drain=drain,
         recordings=RecordingIndex(store) if store is not None and settings.privacy.record_audio else None,
-        router=Router.for_store(settings, store),
+        router=router,
     )
 
 

@@ -100,7 +100,8 @@ class CallSession:
         (the line offers a callback when the human line does not take it). Recorded like any call."""
         await self._record_start()
         lang = self.info.language
-        log.warning("call %s: speech recognition overloaded: busy message and transfer", self.info.call_id)
+        log.warning("call %s: overloaded (speech recognition queue, or asr.calls_per_core x cores calls served): "
+                    "busy message and transfer", self.info.call_id)
         reply = BotReply(text=BUSY_TEXT.get(lang, BUSY_TEXT["en"]), action="transfer", reason="overload",
                          language=lang)
         return await self._after_reply(reply, timings=None)

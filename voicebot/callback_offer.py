@@ -81,7 +81,7 @@ class CallbackOffer:
             number=info.caller_number, topic=topic, preferred_time=due.isoformat() if due else "",
             call_id=info.call_id, language=info.language, reason="transfer_failed",
             context={**context, "transfer_reason": reason, "transfer_failure": detail},
-            due=due.timestamp() if due else now.timestamp(),
+            due=due.timestamp() if due else now.timestamp(), channel=info.channel,
         )
         try:
             callback_id = await self.store.add(request)

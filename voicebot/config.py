@@ -93,6 +93,12 @@ class TwilioSettings(_Section):
         "", description="public wss://.../twilio/media URL for the TwiML <Stream>; empty = from the request's host"
     )
     max_calls: int = Field(32, ge=1, description="concurrent Twilio media streams")
+    public_url: str = Field("", description="https:// root at which Twilio reaches this server (e.g. "
+                            "'https://bot.example.com'): callbacks to Twilio callers are placed only when this, "
+                            "caller_id and the credentials are set (the answered call fetches /twilio/voice, call "
+                            "progress goes to /twilio/callback-status)")
+    caller_id: str = Field("", description="the Twilio number (E.164) that places callbacks to callers who came "
+                           "in over Twilio")
 
     @model_validator(mode="after")
     def _signed_or_off(self) -> TwilioSettings:
@@ -129,6 +135,11 @@ class AsrSettings(_Section):
     admit_queue_delay_ms: int = Field(
         700, ge=0, description="a new call is answered with the busy message and sent to a person (or offered a "
         "callback) while finished turns wait longer than this for speech recognition; 0 = admit every call")
+    calls_per_core: int = Field(
+        8, ge=0, description="calls one CPU core serves in time (bench/calls.py: 16 calls on 2 cores): a new call "
+        "beyond calls_per_core x cores gets the busy message and a person, like an overloaded queue; 0 = no cap. "
+        "Arrivals outrun the measured queue delay (a call's first turn comes ~5 s after it is answered), this cap "
+        "does not")
 
 
 class TtsSettings(_Section):
@@ -187,9 +198,20 @@ class TurnSettings(_Section):
     smart_turn_min_probability: float = Field(
         0.5, gt=0, lt=1,
         description="smart-turn's completion probability must exceed this to end a turn before max_silence_secs")
+    smart_turn_min_silence_secs: dict[str, float] = Field(
+        default_factory=lambda: {"pl": 0.6},
+        description="language -> silence smart-turn's 'complete' needs before it ends a turn (languages not listed: "
+        "vad_stop_secs). smart-turn heard Polish comma pauses (espeak-ng at 8 kHz, as VAD measures them: 300-620 "
+        "ms) as ends of turn (p 0.92-0.97) and split one sentence into two turns (bench/comma_pause.py); a caller "
+        "whose language is not known yet gets the "
+        "longest of the flow's languages")
     hold_unfinished: bool = Field(
         True, description="a turn whose words sound unfinished (trailing comma, conjunction, filler, only a "
                           "greeting) waits for more speech, up to max_silence_secs after the caller stopped")
+    partial_answer_secs: float = Field(
+        2.0, gt=0, description="part of the number the bot asked for ('4 8 1' to a five-digit question) waits this "
+                               "long after the caller stopped for the rest (callers read numbers in groups, with "
+                               "longer breaths than inside a sentence); never less than max_silence_secs")
     unfinished_words: tuple[str, ...] = Field(
         # English and Polish together: "i", "a" and "to" are unfinished endings in both.
         ("and", "but", "or", "so", "because", "i", "um", "uh", "uhm", "er", "erm", "the", "a", "to",
@@ -206,6 +228,19 @@ class TurnSettings(_Section):
          "eee", "ee"),
         description="a turn whose transcript holds only these (whisper's rendering of breath, hum and line noise) "
                     "has no words: the bot answers it as a noisy line, not as a request")
+    goodbye_listen_secs: float = Field(
+        1.0, ge=0,
+        description="after the goodbye has played, the line listens this long before hanging up: a caller who "
+                    "started talking at its very end is heard and answered (their voice reaches the turn detector "
+                    "after the line's delay and counts as speech only after vad_start_secs)")
+
+    @field_validator("smart_turn_min_silence_secs")
+    @classmethod
+    def _silences(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {lang: secs for lang, secs in v.items() if lang not in ("pl", "en") or not 0 <= secs <= 5}
+        if bad:
+            raise ValueError(f"bad entries {bad}: languages pl, en; seconds 0-5")
+        return v
 
 
 class DialogSettings(_Section):
@@ -358,6 +393,13 @@ class CallbackSettings(_Section):
     retry_delay_secs: float = Field(900.0, gt=0, description="wait after a busy / unanswered attempt")
     poll_secs: float = Field(15.0, gt=0, le=600, description="how often the dialer looks for due requests")
     max_concurrent: int = Field(4, ge=1, le=100, description="callback calls in progress at once")
+    detect_voicemail: bool = Field(True, description="listen before speaking: a long greeting or a beep is an "
+                                   "answering machine; the bot hangs up (no transfer) and the attempt counts as "
+                                   "unsuccessful")
+    voicemail_greeting_secs: float = Field(3.5, ge=1.5, le=15, description="this much speech without a pause "
+                                           "when the call is answered means an answering machine")
+    voicemail_message: bool = Field(False, description="on an answering machine, wait for its beep (or the end "
+                                    "of its greeting) and leave the callback flow's messages.voicemail")
 
 
 class WebSettings(_Section):
@@ -477,7 +519,8 @@ class ConfigError(Exception):
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """`VOICEBOT_<SECTION>_<KEY>=value` -> {section: {key: value}}; `REDIS_URL` -> redis.url."""
+    """`VOICEBOT_<SECTION>_<KEY>=value` -> {section: {key: value}}; `REDIS_URL` -> redis.url;
+    `TWILIO_ACCOUNT_SID` / `TWILIO_AUTH_TOKEN` -> twilio.account_sid / auth_token."""
     sections = sorted(Settings.model_fields, key=len, reverse=True)  # longest first: "business_hours"
     out: dict[str, dict[str, Any]] = {}
     for name, value in environ.items():
@@ -491,6 +534,9 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         out.setdefault(section, {})[key] = _parse_env_value(value)
     if environ.get("REDIS_URL"):
         out.setdefault("redis", {})["url"] = environ["REDIS_URL"]
+    for name, key in (("TWILIO_ACCOUNT_SID", "account_sid"), ("TWILIO_AUTH_TOKEN", "auth_token")):
+        if environ.get(name):  # Twilio's own names for its credentials (the VOICEBOT_TWILIO_* ones win)
+            out.setdefault("twilio", {}).setdefault(key, environ[name])
     return out
 
 

@@ -16,8 +16,10 @@ One `Drain` per process, shared by every line and every call (`CallServices.drai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
+from collections.abc import Callable
 
 from voicebot.config import Settings
 
@@ -40,6 +42,16 @@ class Drain:
         self.active_calls = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # A line's own view of calls the pipeline does not count yet: an INVITE answered, its pipeline still being
+        # built. Without it a SIGTERM in that gap finds the worker "idle" and the new call is cut right after its ACK.
+        self._lines_busy: list[Callable[[], bool]] = []
+
+    def watch(self, busy: Callable[[], bool]) -> None:
+        """Also wait, before stopping, while `busy()` is true (a line with a call being set up)."""
+        self._lines_busy.append(busy)
+
+    def idle(self) -> bool:
+        return self.active_calls == 0 and not any(busy() for busy in self._lines_busy)
 
     def call_started(self) -> None:
         """Each call reports its start and end, so the drain knows when the worker is idle."""
@@ -53,11 +65,18 @@ class Drain:
             self._idle.set()
 
     async def _wait_idle(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-            return True
-        except TimeoutError:
-            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.idle():
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            if self.active_calls:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), left)
+            else:  # only a line's set-up is left: it has no event to wait on, so look again shortly
+                await asyncio.sleep(min(0.05, left))
+        return True
 
     async def run(self, drain_timeout: float, handover_grace: float) -> None:
         """Steps 1-3 above; returns when no call is left or the grace for the hand-overs has passed."""

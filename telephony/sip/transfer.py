@@ -94,7 +94,10 @@ async def refer(call: SipCall, handoff_id: str, target: str) -> TransferResult |
         if status < 200:
             continue
         if status < 300:
-            await call.bye()  # the transferor leaves once the transfer succeeded (RFC 5589)
+            # The transferor leaves once the transfer succeeded (RFC 5589). The BYE's own transaction runs on
+            # its own: the outcome is known now, and hanging up ends the bot's pipeline, which must not cancel
+            # this coroutine before the outcome is reported.
+            ua.spawn(call.bye(), name=f"sip-bye-{call.dialog.call_id[:12]}")
             return TransferResult(True, f"REFER accepted ({resp.status}), NOTIFY {status}")
         return TransferResult(False, f"human line answered {status}")
 

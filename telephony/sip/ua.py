@@ -48,6 +48,7 @@ class SipUserAgent:
         self.client = ClientTransactions(self.send)
         self.responses = ResponseCache(self.send)
         self.calls: dict[str, SipCall] = {}  # by SIP Call-ID
+        self._answering: set[str] = set()  # INVITEs answered with 100, their calls still being set up
         self.rtp_ports = PortRange(settings.rtp_port_min, settings.rtp_port_max)
         self._peers = [ipaddress.ip_network(p, strict=False) for p in settings.allowed_peers]
         self._auth = DigestChecker(settings.realm, settings.username, settings.password) \
@@ -58,6 +59,11 @@ class SipUserAgent:
         # Set by the application: True while it drains (shutting down, finishing its calls). OPTIONS and new
         # INVITEs then get 503 + Retry-After, so a SIP proxy takes this UA out of its set and tries the next one.
         self.draining: Callable[[], bool] = lambda: False
+
+    @property
+    def busy(self) -> bool:
+        """A call is on this UA or being set up (an INVITE answered with 100): a draining worker waits for it."""
+        return bool(self.calls or self._answering)
 
     @property
     def address(self) -> str:
@@ -150,6 +156,7 @@ class SipUserAgent:
             # 100 at once, through the response cache: a retransmission arriving before the call
             # is set up is answered with it instead of starting a second call.
             self.respond(req, make_response(req, 100), addr, transport)
+            self._answering.add(req.call_id)
             self.spawn(self._new_call(req, addr, transport), name=f"sip-invite-{req.call_id[:12]}")
         elif method == "ACK":
             if call:
@@ -199,6 +206,12 @@ class SipUserAgent:
         return None if self._auth.check(req.get("Authorization"), req.method) else 401
 
     async def _new_call(self, req: SipMessage, addr: tuple[str, int], transport: str) -> None:
+        try:
+            await self._set_up_call(req, addr, transport)
+        finally:
+            self._answering.discard(req.call_id)
+
+    async def _set_up_call(self, req: SipMessage, addr: tuple[str, int], transport: str) -> None:
         refusal = self._peer_allowed(req, addr)
         if refusal is not None:
             extra = [("WWW-Authenticate", self._auth.challenge())] if refusal == 401 and self._auth else []
@@ -223,6 +236,7 @@ class SipUserAgent:
             return
         call = self.call_factory(self, dialog, req)
         self.calls[req.call_id] = call
+        self._answering.discard(req.call_id)  # from here on `calls` holds it
         try:
             call.rtp = await open_rtp(self.settings.host, self.rtp_ports, call.on_audio, call.on_dtmf)
         except OSError as exc:

@@ -13,7 +13,7 @@ import yaml
 
 from voicebot.config import PROJECT_ROOT
 from voicebot.dialog.nlu import OUT_OF_SCOPE, IntentClassifier
-from voicebot.dialog.nlu_text import normalize
+from voicebot.dialog.nlu_text import mentions, normalize, thanks_only
 from voicebot.dialog.registry import FlowRegistry
 
 DEV_SETS = ("nlu_heldout", "nlu_blind", "nlu_final", "nlu_test", "nlu_test2", "nlu_test3")
@@ -87,3 +87,111 @@ def test_empty_turn_is_no_intent_and_tiny_flows_still_train() -> None:
     assert nlu.classify("   ").intent is None
     assert nlu.classify("where is my parcel").intent == "a"
     assert nlu.classify("what time do you open").intent == "b"
+
+
+@pytest.mark.parametrize(("lang", "text", "intent"), [
+    # A refused topic before the real request: the real one wins.
+    ("en", "I don't want to complain, I just want to know when my bed arrives", "order_status"),
+    ("pl", "nie chcę składać reklamacji, chcę tylko wiedzieć kiedy przyjdzie łóżko", "order_status"),
+    # The refusal alone is the request.
+    ("en", "I don't want to talk to a machine", "talk_to_human"),
+    # A bare yes/no or greeting the examples may not list.
+    ("en", "absolutely", "affirm"),
+    ("en", "hiya", "greeting"),
+    ("pl", "halo, dzień dobry", "greeting"),
+    ("pl", "owszem", "affirm"),
+    # Polish verb negation is not a "no".
+    ("pl", "płatność nie przeszła", "payment_problem"),
+])
+def test_refused_topics_and_bare_answers(shipped_flows: FlowRegistry, lang: str, text: str, intent: str) -> None:
+    assert _nlu(shipped_flows, lang).classify(text).intent == intent
+
+
+def test_normalize_drops_a_refused_request_only_before_a_real_one() -> None:
+    assert normalize("I don't want to complain, I just want my parcel", "en") == "just want my parcel"
+    assert normalize("I do not want to cancel but move it", "en") == "but move it"
+    assert normalize("nie chcę rozmawiać z maszyną", "pl") == "nie chce rozmawiac z maszyna"
+
+
+def test_normalize_drops_someone_wanted_for_a_job_but_not_someone_to_talk_to() -> None:
+    # "kogoś do pomiaru" is a service visit; "kogoś do rozmowy" is a person.
+    assert normalize("potrzebuję kogoś do montażu szafy", "pl") == "potrzebuje do montazu szafy"
+    assert normalize("czy ktoś może przyjechać zmierzyć okna", "pl") == "czy moze przyjechac zmierzyc okna"
+    assert normalize("I need somebody to fit the blinds", "en") == "i need to fit the blinds"
+    assert normalize("potrzebuję kogoś do rozmowy", "pl") == "potrzebuje kogos do rozmowy"
+    assert normalize("can I talk to someone", "en") == "can i talk to someone"
+    assert normalize("I need someone to talk to", "en") == "i need someone to talk to"
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("pl", "czy monter może przyjechać złożyć komodę"),
+    ("en", "could someone come round and assemble the bookcase"),
+])
+def test_a_home_visit_for_a_job_is_an_appointment_not_a_person(shipped_flows: FlowRegistry, lang: str,
+                                                                text: str) -> None:
+    assert _nlu(shipped_flows, lang).classify(text).intent == "book_appointment"
+
+
+def test_mentions_matches_words_phrases_and_stems() -> None:
+    assert mentions("czy szukacie pracownikow na magazyn", ("szukacie pracownik*",))
+    assert mentions("i need a taxi", ("taxi",))
+    assert not mentions("is the sofa in stock", ("stocks", "stock market"))
+    assert not mentions("taxing day", ("taxi",))  # a whole word, not a prefix, unless the term says `*`
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    # Another trade's object, even with words our intents use ("account", "change", "appointment", "bill").
+    ("en", "I'd like to change my mobile plan to a cheaper one"),
+    ("en", "can I get an appointment with a doctor tomorrow"),
+    ("en", "my gas bill is far too high this month"),
+    ("pl", "chciałbym zmienić abonament telefoniczny"),
+    ("pl", "muszę umówić wizytę u lekarza"),
+    ("pl", "czy macie jakieś oferty pracy dla studentów"),
+])
+def test_a_thing_the_shop_does_not_deal_in_is_out_of_scope(shipped_flows: FlowRegistry, lang: str,
+                                                           text: str) -> None:
+    got = _nlu(shipped_flows, lang).classify(text)
+    assert got.intent is None and got.out_of_scope
+
+
+@pytest.mark.parametrize(("lang", "text", "intent"), [
+    # The shop's own words near the foreign ones stay in scope.
+    ("en", "the refund has not reached my bank account yet", "payment_problem"),
+    ("pl", "czy mogę zapłacić kartą kredytową", "faq_payment_methods"),
+    ("pl", "chcę przełożyć wizytę montera", "move_appointment"),
+])
+def test_shop_words_near_foreign_ones_stay_in_scope(shipped_flows: FlowRegistry, lang: str, text: str,
+                                                    intent: str) -> None:
+    assert _nlu(shipped_flows, lang).classify(text).intent == intent
+
+
+@pytest.mark.parametrize(("lang", "text", "intent"), [
+    # A bare thank-you is thanks ("anything else?" follows), not a goodbye that hangs up; a bare "cześć" is the
+    # caller's hello; "I have everything I need" is the caller closing the call.
+    ("en", "thanks a lot", "thanks"),
+    ("pl", "dziękuję bardzo", "thanks"),
+    ("pl", "cześć", "greeting"),
+    ("en", "I have everything I need.", "goodbye"),
+    ("pl", "mam wszystko czego potrzebuję", "goodbye"),
+])
+def test_bare_thanks_greetings_and_done_phrases(shipped_flows: FlowRegistry, lang: str, text: str,
+                                                intent: str) -> None:
+    assert _nlu(shipped_flows, lang).classify(text).intent == intent
+
+
+def test_thanks_only_needs_a_word_of_thanks() -> None:
+    assert thanks_only("thank you so much".split(), "en")
+    assert not thanks_only("so much".split(), "en")
+    assert not thanks_only("thanks bye".split(), "en")
+
+
+def test_an_intent_with_its_own_minimum_is_taken_only_above_it() -> None:
+    examples = {"order_status": ["where is my order", "order status please", "my parcel has not come"],
+                "account_security": ["someone hacked my account", "my account was taken over", "fraud on my account"]}
+    plain = IntentClassifier(examples, [], threshold=0.3)
+    strict = IntentClassifier(examples, [], threshold=0.3, min_confidence={"account_security": 1.0})
+    text = "my account was taken over by someone"
+    assert plain.classify(text).intent == "account_security"
+    understood = strict.classify(text)
+    assert understood.intent is None and understood.best == "account_security"  # unclear: asked again
+    assert strict.classify("where is my order").intent == "order_status"  # other intents keep the flow's threshold

@@ -9,7 +9,7 @@ import pytest
 from voicebot.dialog.datetimes import parse_date, parse_time
 from voicebot.dialog.numbers import parse_digits, parse_number
 from voicebot.dialog.schema import AskNode
-from voicebot.dialog.slots import extract, from_dtmf, yes_no
+from voicebot.dialog.slots import bare_yes_no, cannot_answer, extract, from_dtmf, yes_no
 
 NOW = datetime(2026, 11, 25, 10, 0)  # Wednesday
 
@@ -77,3 +77,27 @@ def test_slot_types_from_speech_and_keypad() -> None:
     assert extract(when, "w sobotę", NOW) == "2026-11-28"
     free = AskNode(kind="ask", slot="f", type="free_text", prompt="?", next="x")
     assert extract(free, "  ul. Długa 5 ", NOW) == "ul. Długa 5"
+
+
+@pytest.mark.parametrize(("text", "hour"), [
+    ("ten in the morning", time(10, 0)), ("three in the afternoon", time(15, 0)), ("8 in the evening", time(20, 0)),
+])
+def test_an_hour_with_its_part_of_the_day(text: str, hour: time) -> None:
+    assert parse_time(text) == hour
+
+
+@pytest.mark.parametrize(("text", "cannot"), [
+    ("I don't have the number, I deleted the email", True), ("no idea, sorry", True),
+    ("nie mam numeru, skasowałam maila", True), ("nie pamiętam go", True),
+    ("four eight one five two", False), ("I'd like to change my email", False), ("zmieniłam numer", False),
+])
+def test_a_caller_who_cannot_give_the_answer(text: str, cannot: bool) -> None:
+    assert cannot_answer(text) is cannot
+
+
+@pytest.mark.parametrize(("text", "lang", "value"), [
+    ("absolutely", "en", True), ("uh huh yes please", "en", True), ("nie, dziękuję", "pl", False),
+    ("pralka nie wiruje", "pl", None), ("płatność nie przeszła", "pl", None), ("no not today", "en", None),
+])
+def test_a_bare_yes_or_no_says_nothing_else(text: str, lang: str, value: bool | None) -> None:
+    assert bare_yes_no(text, lang) is value

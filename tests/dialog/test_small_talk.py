@@ -116,3 +116,26 @@ def test_a_broken_faq_file_is_a_named_error_with_its_line(tmp_path: Path) -> Non
     problems = {(e.rule, e.line, e.path) for e in err.value.errors}
     assert ("faq_invalid", 3, "answers.delivery") in problems
     assert any(rule == "unknown_faq_topic" and path == "intents.faq_warranty.faq" for rule, _, path in problems)
+
+
+@pytest.mark.parametrize(("lang", "problem", "declined", "accepted"), [
+    ("en", "I can't log in to my account", "okay, I'll try that myself, thank you", "yes please"),
+    ("pl", "nie mogę się zalogować", "dobra, spróbuję sama, dziękuję bardzo", "tak, poproszę"),
+    # Three words are enough when one of them is news, not a yes or a courtesy.
+    ("pl", "nie mogę się zalogować", "okej, sprawdzę, dzięki", "tak, poproszę"),
+])
+async def test_ok_thanks_to_an_offer_of_a_person_declines_it(call, lang, problem, declined, accepted) -> None:
+    # "ok, I'll try it, thanks" acknowledges the answer; only a real yes connects to a consultant.
+    no_link = "no" if lang == "en" else "nie"  # the reset link is offered first; a person after a no to it
+    c = call(lang)
+    await c.start()
+    await c.say(problem)
+    offer = await c.say(no_link)
+    assert offer.action == "continue" and offer.node == "offer_human_account" and offer.text.endswith("?")
+    reply = await c.say(declined)
+    assert reply.action != "transfer" and reply.reason is None
+    again = call(lang)
+    await again.start()
+    await again.say(problem)
+    await again.say(no_link)
+    assert (await again.say(accepted)).action == "transfer"

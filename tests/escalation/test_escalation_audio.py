@@ -111,11 +111,15 @@ async def test_mumbling_on_a_noisy_line_goes_to_a_person(engine: FlowEngine, eng
     last = session.replies[-1]
     # Whisper guesses with low confidence. A guess the bot can use is used (the first mumble reads as an order
     # question); a garbled "goodbye" is asked about, never obeyed; the next unclear turn goes to a person.
-    assert last.action == "transfer" and last.reason == "low_confidence", [(t.role, t.text) for t in session.transcript]
+    # Which guesses come out depends on the CPU: on an AMD EPYC whisper heard the second mumble as "This is a C&C
+    # like mentioned in order", which the NLU reads as a complaint (0.57) — also a person, with that reason.
+    said = "\n".join(f"{t.role}: {t.text}" for t in session.transcript)
+    assert last.action == "transfer" and last.reason in ("low_confidence", "complaint"), said
     assert len(session.replies) <= 4 and not any(r.action == "end" for r in session.replies)
     assert media.record.transfers == [last.handoff_id]
     history = session.dialog.tracker.history()  # type: ignore[attr-defined]
-    assert history[-1]["low_confidence"] and all(h["asr_confidence"] < 0.45 for h in history[:2])
+    assert all(h["asr_confidence"] < 0.45 for h in history[:2])  # whisper itself was unsure of both mumbles
+    assert history[-1]["low_confidence"] or last.reason == "complaint"
     package = await HandoffStore(call_store.client, call_store.keys).get(last.handoff_id or "")
     assert package and package["reason"] == last.reason
 

@@ -93,3 +93,88 @@ def test_edited_lexicon_is_picked_up_without_restart(tmp_path: Path) -> None:
     assert not lexicons_for(tmp_path)["pl"].hits("motyla noga")
     write(tmp_path, "language: pl\ncategories: {swearing: {weight: 0.7, phrases: [kurw*, motyl* noga]}}\n# edited")
     assert [h.category for h in lexicons_for(tmp_path)["pl"].hits("motyla noga")] == ["swearing"]
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), [
+    ("en", "the heater started sparking and smoking", "safety_hazard"),
+    ("pl", "grzejnik iskrzy i dymi", "safety_hazard"),
+    ("en", "my father passed away last month", "bereavement"),
+    ("pl", "mama zmarła w zeszłym tygodniu", "bereavement"),
+    ("en", "my lawyer will be in touch", "legal_threat"),
+])
+def test_categories_that_hand_over_at_once(lang: str, text: str, category: str) -> None:
+    [hit] = [h for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == category]
+    assert hit.transfers
+
+
+@pytest.mark.parametrize(("lang", "plain", "hedged"), [
+    ("pl", "to denerwujące", "trochę to denerwujące"),
+    ("en", "it's annoying", "it's a bit annoying"),
+])
+def test_a_hedge_halves_a_match(lang: str, plain: str, hedged: str) -> None:
+    def weight(text: str) -> float:
+        return next(h.weight for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == "frustration")
+    assert weight(hedged) == pytest.approx(weight(plain) / 2)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("language: pl\ncategories: {bereavement: {weight: 0.7, transfers: yes please, phrases: [zmarl*]}}",
+     r"bereavement\.transfers: must be true or false"),
+    ("language: pl\nhedges: troche\ncategories: {swearing: {weight: 0.5, phrases: [kurw*]}}",
+     "'hedges' must be a list"),
+])
+def test_broken_transfers_or_hedges_name_the_key(tmp_path: Path, content: str, message: str) -> None:
+    with pytest.raises(LexiconError, match=message):
+        load_lexicons(write(tmp_path, content))
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("you sound lovely, are you a real person", "en"),
+    ("my husband spoke to an agent yesterday about the sofa", "en"),
+    ("czy jesteś prawdziwym człowiekiem", "pl"),
+    ("żona rozmawiała w poniedziałek z konsultantką o szafie", "pl"),  # up to 4 words apart
+])
+def test_a_question_about_the_bot_or_a_report_of_a_call_is_no_request_for_a_person(text: str, lang: str) -> None:
+    hit = next(h for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == "explicit_request")
+    assert hit.negated
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("I spoke to nobody yet, put me through to an agent", "en"),
+    ("chcę rozmawiać z konsultantem", "pl"),
+])
+def test_a_request_next_to_those_words_still_is_one(text: str, lang: str) -> None:
+    hit = next(h for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == "explicit_request")
+    assert not hit.negated
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("that's it, I'm switching to a competitor", "en"),
+    ("rezygnuję z was, przechodzę do konkurencji", "pl"),
+])
+def test_leaving_for_a_competitor_reaches_the_transfer_threshold_alone(text: str, lang: str) -> None:
+    hits = {h.category: h for h in load_lexicons(LEXICONS)[lang].hits(text)}
+    assert hits["churn_threat"].weight >= 0.7
+
+
+def test_not_after_must_be_a_list_of_phrases(tmp_path: Path) -> None:
+    (tmp_path / "pl.yaml").write_text("language: pl\ncategories:\n  explicit_request:\n    weight: 0.3\n"
+                                      "    phrases: [konsultant*]\n    not_after: jestes\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"explicit_request\.not_after"):
+        load_lexicons(tmp_path)
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("czy ty mnie w ogóle słuchasz", "pl"),
+    ("to jakiś cyrk, niekompetentni ludzie", "pl"),
+    ("obiecaliście zwrot na wczoraj", "pl"),
+    ("do you even understand what I'm saying", "en"),
+    ("you promised it would be here on Monday", "en"),
+])
+def test_doubting_the_bot_insults_and_broken_promises_are_frustration(text: str, lang: str) -> None:
+    assert "frustration" in categories(text, lang)
+
+
+@pytest.mark.parametrize("text", ["co się do cholery dzieje", "cholerny automat", "cholera jasna"])
+def test_mild_swearing_matches_every_form_of_cholera(text: str) -> None:
+    assert "mild_swearing" in categories(text)

@@ -283,3 +283,37 @@ def test_an_angry_goodbye_goes_to_a_person_not_a_hang_up(settings: Settings, lan
 def test_a_plain_goodbye_ends_the_call(settings: Settings, lang: str, text: str) -> None:
     [d] = run(settings, lang, [Turn(text, intent="goodbye")])
     assert not d.transfer
+
+
+@pytest.mark.parametrize(("lang", "text", "reason"), [
+    ("en", "the heater I bought started sparking and smoking", "safety_hazard"),
+    ("pl", "grzejnik który kupiłem iskrzy i dymi", "safety_hazard"),
+    ("en", "it's about my father's account, he passed away last month", "bereavement"),
+    ("pl", "dzwonię w sprawie konta taty, zmarł w zeszłym miesiącu", "bereavement"),
+    ("pl", "podam was do sądu", "legal_threat"),
+    ("en", "I think someone hacked me, there are orders I never made", "account_security"),
+    ("pl", "ktoś się włamał na moje konto", "account_security"),
+])
+def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_reason(
+        settings: Settings, lang: str, text: str, reason: str) -> None:
+    [d] = run(settings, lang, [Turn(text, intent=None, nlu=0.3, no_match=True)])
+    assert d.transfer and d.reason == reason and reason in d.explanation
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("pl", "no kurczę, paczka dalej nie doszła, trochę to denerwujące"),
+    ("en", "damn, my parcel still hasn't come, it's a bit annoying"),
+])
+def test_mild_hedged_annoyance_is_served_not_transferred(settings: Settings, lang: str, text: str) -> None:
+    [d] = run(settings, lang, [Turn(text)])
+    assert not d.transfer and 0 < d.frustration < 0.7
+
+
+@pytest.mark.parametrize(("lang", "turns"), [
+    ("en", ["wow, brilliant, a robot, just what i needed", "i've already explained all this on the last call"]),
+    ("pl", ["zamówienie spóźnia się trzy tygodnie", "dzwonię czwarty raz i nikt mi nie pomaga"]),
+])
+def test_a_caller_who_has_called_before_about_it_is_handed_over(settings: Settings, lang: str,
+                                                                turns: list[str]) -> None:
+    found = first_transfer(run(settings, lang, [Turn(t, intent=None, nlu=0.3) for t in turns]))
+    assert found and found[0] == 2 and found[1].reason == "frustration"

@@ -215,3 +215,35 @@ async def test_a_callback_we_place_goes_to_the_line_of_the_callers_original_topi
     assert reply.action == "transfer", reply
     assert (reply.skill, reply.handoff_id) == ("complaints", "h-original")
     assert reply.transfer_target and reply.transfer_target.startswith(COMPLAINTS)
+
+
+async def test_a_line_staffed_after_business_hours_takes_its_callers_and_the_others_book_callbacks(
+        settings: Settings, call_store: CallStore) -> None:
+    # 22:00 on a Tuesday: [business_hours] closed since 20:00. The payments line works evenings (wider hours);
+    # complaints only 9-17 on weekdays (narrower) and no fallback.
+    night = TUESDAY_NOON.replace(hour=22)
+    settings = with_lines(settings, complaints={"target": COMPLAINTS, "hours": WEEKDAYS_9_TO_5, "fallback": ""},
+                          payments={"target": PAYMENTS, "hours": {d: "18:00-23:30" for d in WEEKDAYS_9_TO_5}})
+    router = Router.for_store(settings, call_store)
+    router.clock = fixed_clock(night)
+    engine = load_engine(settings, clock=fixed_clock(night), staffed=router.staffed)
+    offer = CallbackOffer.for_store(settings, call_store)
+    offer.clock = fixed_clock(night)
+
+    async def night_call(call_id: str, words: str, language: str) -> tuple[CallSession, BotReply]:
+        info = CallInfo(call_id=call_id, caller_number="+48600100200", language=language)
+        session = CallSession(info, engine.new_session(info), call_store, handoff_writer(settings), offer,
+                              router=router)
+        await session.begin()
+        return session, await session.on_event(CallerSaid(words, language=language, asr_confidence=0.9))
+
+    try:
+        _, payment = await night_call("n-payment", "zapłaciłem, a w sklepie płatność nie przeszła", "pl")
+        assert payment.action == "transfer" and payment.transfer_target == f"{PAYMENTS};skill=payments", payment
+        complaint, reply = await night_call("n-complaint", "I want to make a complaint", "en")
+        await complaint.finish()
+    finally:
+        await engine.close()
+    assert reply.action != "transfer" and "handles complaints" not in reply.text, reply
+    # A complaint at night is a callback (the dialog asks when suits the caller), not a colleague now.
+    assert "call you back" in reply.text or "call you" in reply.text, reply.text

@@ -3,6 +3,7 @@ instead of every caller getting slow answers (admission control from the measure
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import numpy as np
@@ -52,3 +53,31 @@ async def test_an_overloaded_server_answers_a_new_call_with_the_busy_path_not_si
     for name in ("voicebot_asr_queue_delay_seconds", "voicebot_calls_active", "voicebot_turns_over_1s_total",
                  "voicebot_calls_turned_away_total"):
         assert f"\n{name} " in metrics
+
+
+@pytest.mark.models
+async def test_a_call_beyond_the_served_cap_gets_the_busy_path_while_the_others_are_served(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore, speak,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A burst of arrivals comes in before any of their turns has queued for whisper: only the cap
+    # (asr.calls_per_core x cores, here 1) can turn the next one away. Call A is being served when B arrives.
+    load = shared_models.calls
+    monkeypatch.setattr(load, "max_served", load.served + 1)
+    services = CallServices(settings=settings, models=shared_models, dialog=load_engine(settings), store=call_store)
+    first = FileMedia([speak("Where is my order?", RATE)], RATE)
+    served = asyncio.create_task(run_call(first, CallInfo(call_id="cap-served", caller_number="+48500100201"),
+                                          services))
+    for _ in range(1000):  # A is counted as soon as its pipeline starts
+        if load.served == load.max_served:
+            break
+        await asyncio.sleep(0.01)
+    assert load.served == load.max_served, "call A never started"
+    second = FileMedia([speak("Hello, where is my order?", RATE)], RATE)
+    busy = await run_call(second, CallInfo(call_id="cap-busy", caller_number="+48500100202"), services)
+    served_session = await served
+
+    assert busy.replies[0].reason == "overload" and second.record.transfers  # "all lines are busy", to a person
+    assert voiced_seconds(np.frombuffer(bytes(second.record.bot_audio), dtype=np.int16)) > 1.0
+    # The call already in was served as usual: greeted by the flow and answered.
+    assert served_session.replies[0].reason != "overload" and len(served_session.replies) >= 2
+    assert load.served == load.max_served - 1  # both calls counted out again

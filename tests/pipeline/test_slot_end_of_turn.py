@@ -45,14 +45,16 @@ async def test_digits_said_slowly_still_wait_for_the_rest(
         settings: Settings, shared_models: SharedModels, call_store: CallStore, tmp_path: Path) -> None:
     # (espeak's "five" and "nine" reach whisper-base as "I'm"/"time" at 8 kHz: the numbers avoid them.)
     # Three digits, a breath, two more: three digits do not answer a five-digit question, so the pause must not
-    # end the turn (the silence cap, 1.2 s, is longer than the breath).
+    # end the turn (part of the number waits turn.partial_answer_secs, 2 s, for the rest; the breath is 0.6 s).
     head = espeak("My order number is four eight one", tmp_path, speed=140)
     tail = espeak("eight two.", tmp_path, speed=140)
     turns = [espeak(ORDER_QUESTION, tmp_path), head + bytes(int(0.6 * RATE) * 2) + tail]
     said, _timings, _media = await call(settings, shared_models, call_store, turns, "slot-slow")
 
-    # One turn with all five digits (whisper may mishear one of them; that is not what this test is about).
-    assert len(said) >= 2 and len(parse_digits(said[1].text) or "") == 5, [s.text for s in said]
+    # ONE turn with all five digits, in its best text or one of whisper's other hypotheses, as the dialog reads it
+    # (CI's whisper heard the tail "eight two" as "H2", with "8-2" next; which digits is not under test here).
+    assert len(said) == 2, [s.text for s in said]
+    assert any(len(parse_digits(text) or "") == 5 for text in (said[1].text, *said[1].alternatives)), said[1]
 
 
 @pytest.mark.parametrize(("node", "text", "filled"), [

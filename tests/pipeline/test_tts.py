@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from voicebot.pipeline.models import SharedModels
+from voicebot.pipeline.pcm import trim_leading_silence
 from voicebot.pipeline.speech_cache import SpeechCache
 from voicebot.pipeline.tts import NoVoice, SpeechSynthesizer
 from voicebot.pipeline.voices import speech_pieces
@@ -44,6 +45,31 @@ async def test_replies_stream_one_piece_per_sentence_at_the_line_rate(shared_mod
         # Same length as the sentence synthesized at the voice's own rate, so it plays at the right speed.
         reference = b"".join([p async for p in tts.stream(sentence, "en", native)])
         assert len(audio) / rate == pytest.approx(len(reference) / 2 / native, rel=0.15)
+
+
+@pytest.mark.models
+async def test_the_answer_starts_with_its_first_sound_not_with_pipers_lead_in(shared_models: SharedModels) -> None:
+    # piper opens every piece with 30-60 ms of silence; a caller waiting for the answer would hear it as delay.
+    tts = shared_models.tts
+    for reply in ("Our consultants are available. Monday to Friday.", "Your order 4 8 1 5 2, the coffee grinder."):
+        first = await anext(tts.stream(reply, "en", 8000))
+        assert _first_sound_s(first, 8000) <= 0.015
+
+
+def _first_sound_s(pcm: bytes, rate: int) -> float:
+    audio = np.abs(np.frombuffer(pcm, dtype=np.int16).astype(np.float64))
+    window = rate // 100
+    loud = [i for i in range(0, len(audio) - window, window) if np.sqrt(np.mean(audio[i:i + window] ** 2)) > 100]
+    return loud[0] / rate
+
+
+def test_trimming_the_lead_in_keeps_the_whole_sound_and_a_soft_onset() -> None:
+    rate = 8000
+    tone = (3000 * np.sin(np.arange(rate // 2) * 0.3)).astype(np.int16)
+    pcm = np.concatenate([np.zeros(rate // 10, np.int16), tone]).tobytes()  # 100 ms of silence, then sound
+    trimmed = np.frombuffer(trim_leading_silence(pcm, rate), dtype=np.int16)
+    assert len(trimmed) == len(tone) + rate // 100  # all of the sound, with 10 ms of quiet before it
+    assert trim_leading_silence(np.zeros(rate, np.int16).tobytes(), rate) == b""
 
 
 @pytest.mark.models

@@ -1,5 +1,5 @@
 """A caller answering the bot's order-number question through `run_call` (real models, 8 kHz, espeak-ng voice):
-shared by tests/pipeline/test_slot_end_of_turn.py and bench/number_turn.py."""
+shared by tests/pipeline/test_slot_end_of_turn.py, test_comma_pauses.py, bench/number_turn.py and comma_pause.py."""
 
 from __future__ import annotations
 
@@ -32,15 +32,16 @@ def espeak(text: str, tmp: Path, speed: int = 150, voice: str = "en-us") -> byte
     return pcm[: speech_end_offset(pcm, RATE)]
 
 
-async def call(settings: Settings, models: SharedModels, store: CallStore | None, turns: list[bytes], call_id: str
-               ) -> tuple[list[CallerSaid], list[dict[str, float]], FileMedia]:
-    """One call saying `turns` in real time: what the dialog heard, the pipeline's turn timings, the line."""
+async def call(settings: Settings, models: SharedModels, store: CallStore | None, turns: list[bytes], call_id: str,
+               language: str = "en") -> tuple[list[CallerSaid], list[dict[str, float]], FileMedia]:
+    """One call saying `turns` in real time: what the dialog heard, the pipeline's turn timings, the line.
+    `language`: the line's (the caller's first words may still switch it)."""
     media = FileMedia(turns, RATE, linger_s=0.5)
     timings: list[dict[str, float]] = []
     async with crm_settings(settings) as settings:  # the bot looks the order up: a CRM must answer
         recorder = RecordingEngine(load_engine(settings))
         try:
-            await run_call(media, CallInfo(call_id=call_id),
+            await run_call(media, CallInfo(call_id=call_id, language=language),
                            CallServices(settings=settings, models=models, dialog=recorder, store=store),
                            on_turn=timings.append)
         finally:

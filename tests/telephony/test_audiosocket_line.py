@@ -24,6 +24,7 @@ from voicebot.app import create_app
 from voicebot.appkeys import AUDIOSOCKET
 from voicebot.config import Settings
 from voicebot.dialog.types import CallInfo
+from voicebot.drain import Drain
 from voicebot.lines.audiosocket import AudioSocketServer
 from voicebot.lines.leg_outcome import LegAnnouncement, LegOutcome, LegOutcomes
 from voicebot.pipeline.media import CallMedia, DtmfIn, HangupIn
@@ -44,10 +45,11 @@ async def serve(redis_client: aioredis.Redis, redis_prefix: str, settings: Setti
     """Start an AudioSocket server running `script` per call, and the HTTP app the dialplan talks to."""
     started: list[tuple[AudioSocketServer, TestClient]] = []
 
-    async def start(script: Script, allowed_peers: tuple[str, ...] = ("127.0.0.1/8",)) -> tuple[
-            AudioSocketServer, TestClient]:
+    async def start(script: Script, allowed_peers: tuple[str, ...] = ("127.0.0.1/8",),
+                    draining: Callable[[], bool] = lambda: False) -> tuple[AudioSocketServer, TestClient]:
         server = AudioSocketServer("127.0.0.1", 0, script, LegOutcomes(redis_client, Keys(redis_prefix)),
-                                   uuid_timeout=1.0, idle_timeout=2.0, allowed_peers=allowed_peers)
+                                   uuid_timeout=1.0, idle_timeout=2.0, allowed_peers=allowed_peers,
+                                   draining=draining)
         await server.start()
         cfg = settings.audiosocket.model_copy(update={"allowed_peers": allowed_peers})
         app = create_app(settings.model_copy(update={"audiosocket": cfg}), load_models=False)
@@ -257,3 +259,22 @@ async def test_with_redis_down_the_dialplan_still_gets_the_handoff_id_from_this_
         assert await outcomes.announcement("call-1") == LegAnnouncement()  # no details, no stall
     finally:
         await dead.aclose()
+
+
+async def test_a_draining_worker_refuses_new_calls_and_the_dialplan_queues_them_to_a_person(serve) -> None:
+    ran: list[str] = []
+
+    async def script(media: CallMedia, info: CallInfo) -> None:
+        ran.append(info.call_id)
+
+    drain = Drain("worker-1")
+    drain.draining = True  # SIGTERM: voicebot/drain.py; audiosocket_ctx wires it the same way
+    server, http = await serve(script, draining=lambda: drain.draining)
+    caller = await connected(server)
+    await asyncio.wait_for(caller.ended.wait(), 5)
+    # Refused at once with a hang-up frame (not silence), the bot never ran, and the dialplan queues the caller.
+    assert caller.hangup_received and ran == []
+    assert await (await http.get(f"/api/audiosocket/{caller.call_uuid}/next")).text() == "queue"
+    outcome = await server.outcomes.get(caller.call_uuid)
+    assert outcome is not None and "draining" in outcome.detail
+    await caller.hangup()

@@ -3,15 +3,14 @@ the real pipeline books a callback in Redis, says so on the RTP stream, then han
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.support.sip_helpers import RtpCapture, run_sipp, voiced_seconds, write_pcap
+from tests.support.sip_helpers import voiced_seconds, write_pcap
+from tests.support.sipp_caller import sipp_call
 from voicebot.callback_offer import CallbackOffer
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
@@ -36,30 +35,24 @@ async def test_nobody_on_the_human_line_gets_the_caller_a_spoken_callback_then_b
                             write_handoff=handoff_writer(settings))
     line = SipLine(settings, services)
     await line.start()
-    capture = await RtpCapture.open()
     write_pcap(tmp_path / "keypad.pcap", digits="0", lead_silence_s=0.5)  # "press 0 to reach a person"
     try:
-        result = await run_sipp("caller_refused_hears_callback", line.port, tmp_path, {
-            "capture_port": str(capture.port), "pcap": str(tmp_path / "keypad.pcap"),
-            "greeting_ms": str(GREETING_MS)}, timeout=60)
-        deadline = time.monotonic() + 15
-        while not line.finished and time.monotonic() < deadline:  # noqa: ASYNC110 - the pipeline ends after BYE
-            await asyncio.sleep(0.1)
+        sipp = await sipp_call(line, call_store, tmp_path, "caller_refused_hears_callback", {
+            "pcap": str(tmp_path / "keypad.pcap"), "greeting_ms": str(GREETING_MS)}, timeout=60)
     finally:
-        capture.close()
         await line.stop()
+    result, record = sipp.result, sipp.record
     assert result.returncode == 0, result.stdout + result.log  # REFER refused, then the bot's BYE
-    info, call = line.finished[0]
+    _info, call = line.finished[0]
     assert [t.ok for t in call.transfers] == [False]
 
-    record = await call_store.get_call(info.call_id)
     assert record is not None and record["outcome"] == "callback", record
     assert "did not answer" in record["transfer_failure"]
     request = await callbacks.store.get(record["callback_id"])
     assert request is not None and request.number == "48500100200" and request.reason == "transfer_failed"
     # Everything the bot said was heard on the line, the callback booking included.
-    said = [t.text for t in await call_store.turns(info.call_id) if t.role == "bot"]
+    said = [t.text for t in sipp.turns if t.role == "bot"]
     assert "call you back" in said[-1]
     expected = sum([voiced_seconds(np.frombuffer(await sip_models.tts.synthesize(text, "en", 8000), np.int16))
                     for text in said])
-    assert voiced_seconds(capture.audio()) > 0.85 * expected
+    assert voiced_seconds(sipp.heard.audio()) > 0.85 * expected

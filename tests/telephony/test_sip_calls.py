@@ -26,6 +26,7 @@ from tests.support.sip_helpers import (
     voiced_seconds,
     write_pcap,
 )
+from tests.support.sipp_caller import sipp_call
 from voicebot.lines.sip import SipLine
 from voicebot.store.calls import CallStore
 
@@ -72,22 +73,15 @@ async def test_sipp_caller_hears_the_bot_answer(sip_line: SipLine, call_store: C
 
 async def test_dtmf_zero_transfers_by_refer_with_the_handoff_id(
         sip_line: SipLine, call_store: CallStore, tmp_path: Path) -> None:
-    capture = await RtpCapture.open()
     write_pcap(tmp_path / "keypad.pcap", digits="0", lead_silence_s=0.5)  # "press 0 to reach a person"
-    try:
-        result = await run_sipp("caller_transfer", sip_line.port, tmp_path, {
-            "capture_port": str(capture.port), "pcap": str(tmp_path / "keypad.pcap"),
-            "greeting_ms": str(GREETING_MS)}, timeout=60)
-    finally:
-        capture.close()
+    call = await sipp_call(sip_line, call_store, tmp_path, "caller_transfer", {
+        "pcap": str(tmp_path / "keypad.pcap"), "greeting_ms": str(GREETING_MS)}, timeout=60)
+    result, record, turns = call.result, call.record, call.turns
     assert result.returncode == 0, result.stdout + result.log
     handoff_id = result.log.split("HANDOFF=")[1].split()[0]
     assert f";handoff={handoff_id}" in result.log  # also a Refer-To URI parameter
 
-    call_id = await finished_call(sip_line)
-    turns = await call_store.turns(call_id)
     assert any(t.role == "caller" and "DTMF 0" in t.text for t in turns), [t.text for t in turns]
-    record = await call_store.get_call(call_id)
     assert record is not None and record["outcome"] == "transferred" and record["handoff_id"] == handoff_id
     assert await call_store.client.exists(call_store.keys.handoff(handoff_id))
 

@@ -15,15 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.support.sip_helpers import (
-    RtpCapture,
-    espeak_ulaw,
-    finished_call,
-    run_sipp,
-    ulaw_to_pcm,
-    voiced_seconds,
-    write_pcap,
-)
+from tests.support.sip_helpers import espeak_ulaw, ulaw_to_pcm, voiced_seconds, write_pcap
+from tests.support.sipp_caller import sipp_call
 from tests.telephony.conftest import line_services
 from voicebot.config import Settings
 from voicebot.lines.sip import SipLine
@@ -57,25 +50,21 @@ async def polish_call(settings: Settings, store: CallStore, models: Any, tmp: Pa
                       greeting_ms: int) -> PolishCall:
     line = SipLine(settings, line_services(settings, store, models))
     await line.start()
-    capture = await RtpCapture.open()
     speech = espeak_ulaw("Kiedy jesteście otwarci?", tmp, voice="pl+f2")
     write_pcap(tmp / "caller.pcap", speech)
     try:
-        result = await run_sipp("caller_dials_number", line.port, tmp, {
-            "capture_port": str(capture.port), "pcap": str(tmp / "caller.pcap"),
-            "greeting_ms": str(greeting_ms), "listen_ms": "12000"}, timeout=60, extra=["-s", dialled])
-        call_id = await finished_call(line)
+        done = await sipp_call(line, store, tmp, "caller_dials_number", {
+            "pcap": str(tmp / "caller.pcap"), "greeting_ms": str(greeting_ms), "listen_ms": "12000"},
+            timeout=60, extra=["-s", dialled])
     finally:
-        capture.close()
         await line.stop()
-    turns = await store.turns(call_id)
-    assert result.returncode == 0, [(t.role, t.text, t.intent, t.reason) for t in turns]
-    call = await store.get_call(call_id)
-    assert call is not None
+    assert done.result.returncode == 0, [(t.role, t.text, t.intent, t.reason) for t in done.turns]
+    assert done.record is not None
+    capture = done.heard
     start = capture.packets[0].arrival
     spoke_until = start + greeting_ms / 1000 + len(speech) / 8000
     greeting = ulaw_to_pcm(b"".join(p.payload for p in capture.packets if p.arrival < start + greeting_ms / 1000))
-    return PolishCall(greeting, capture.audio(since=spoke_until + 0.3), turns, call)
+    return PolishCall(greeting, capture.audio(since=spoke_until + 0.3), done.turns, done.record)
 
 
 async def test_a_call_to_a_polish_number_is_answered_in_polish_speech(

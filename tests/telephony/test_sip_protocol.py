@@ -14,10 +14,11 @@ import pytest
 
 from telephony.sdp import parse_sdp
 from telephony.sip.digest import parse_auth_header
-from telephony.sip.message import parse_message
+from telephony.sip.message import SipMessage, parse_message
 from tests.support.sip_helpers import RawPeer
 from tests.support.sip_helpers import sip_request as request
 from voicebot.config import Settings
+from voicebot.drain import Drain
 from voicebot.lines.sip import SipLine
 from voicebot.pipeline.services import CallServices
 
@@ -34,6 +35,14 @@ async def peer() -> AsyncIterator[RawPeer]:
     transport, proto = await loop.create_datagram_endpoint(RawPeer, local_addr=("127.0.0.1", 0))
     yield proto
     transport.close()
+
+
+def in_dialog(method: str, cseq: int, ok: SipMessage, line_port: int, peer_port: int) -> bytes:
+    """The caller's ACK or BYE in the dialog the 200 OK `ok` set up."""
+    return (f"{method} sip:voicebot@127.0.0.1:{line_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{peer_port};branch=z9hG4bK{method.lower()}{uuid.uuid4().hex[:8]}\r\n"
+            f"From: {ok.get('From')}\r\nTo: {ok.get('To')}\r\nCall-ID: {ok.call_id}\r\nCSeq: {cseq} {method}\r\n"
+            "Content-Length: 0\r\n\r\n").encode()
 
 
 async def started_line(settings: Settings) -> SipLine:
@@ -147,12 +156,7 @@ async def test_200_ok_is_retransmitted_until_ack_and_a_repeated_invite_is_not_a_
         oks = [m for m in seen if m.status == 200]
         assert len(oks) >= 3 and len(line.ua.calls) == 1
         assert [m.status for m in seen].count(180) == 1, "the retransmitted INVITE started a second call"
-        ok = oks[0]
-        ack = (f"ACK sip:voicebot@127.0.0.1:{line.port} SIP/2.0\r\n"
-               f"Via: SIP/2.0/UDP 127.0.0.1:{peer.port};branch=z9hG4bKack{uuid.uuid4().hex[:8]}\r\n"
-               f"From: {ok.get('From')}\r\nTo: {ok.get('To')}\r\nCall-ID: {ok.call_id}\r\nCSeq: 1 ACK\r\n"
-               "Content-Length: 0\r\n\r\n").encode()
-        peer.transport.sendto(ack, dest)
+        peer.transport.sendto(in_dialog("ACK", 1, oks[0], line.port, peer.port), dest)
         await asyncio.sleep(1.6)
         later = [parse_message(peer.inbox.get_nowait()) for _ in range(peer.inbox.qsize())]
         assert not [m for m in later if m.status == 200 and m.cseq[1] == "INVITE"]  # the ACK stopped them
@@ -173,5 +177,34 @@ async def test_answer_picks_pcma_when_that_is_all_the_caller_has(settings: Setti
         g722 = offer.replace("RTP/AVP 8 96", "RTP/AVP 9")
         resp = await peer.ask(request("INVITE", peer.port, body=g722), ("127.0.0.1", line.port))
         assert resp is not None and resp.status == 488 and "no common codec" in resp.reason
+    finally:
+        await line.stop()
+
+
+async def test_a_call_arriving_as_the_worker_starts_to_drain_is_served_not_cut(
+        settings: Settings, peer: RawPeer) -> None:
+    """SIGTERM lands between the INVITE's 100 and its pipeline's start: the drain counts that call too, so
+    the worker stays until it is over instead of stopping at once and hanging up right after the ACK."""
+    drain = Drain("test-worker")
+    line = SipLine(settings, CallServices(settings=settings, models=None, dialog=None, drain=drain))  # type: ignore[arg-type]
+    await line.start()
+    dest = ("127.0.0.1", line.port)
+    assert peer.transport is not None
+    try:
+        peer.transport.sendto(request("INVITE", peer.port, body=SDP), dest)
+        first = parse_message(await asyncio.wait_for(peer.inbox.get(), 5))
+        assert first.status == 100
+        draining = asyncio.create_task(drain.run(drain_timeout=20, handover_grace=5))
+        seen = [first]
+        while 200 not in [m.status for m in seen]:
+            seen.append(parse_message(await asyncio.wait_for(peer.inbox.get(), 15)))
+        assert 503 not in [m.status for m in seen]  # it came before the drain: answered, not refused
+        await asyncio.sleep(0.5)
+        assert not draining.done(), "the worker stopped with a call it had just answered"
+        ok = seen[-1]
+        for method, cseq in (("ACK", 1), ("BYE", 2)):
+            peer.transport.sendto(in_dialog(method, cseq, ok, line.port, peer.port), dest)
+        await asyncio.wait_for(draining, 10)  # the caller hung up: now the worker may stop
+        assert not line.ua.calls
     finally:
         await line.stop()

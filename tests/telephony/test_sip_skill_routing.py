@@ -137,7 +137,7 @@ async def test_complaint_reaches_the_complaints_agent_and_payment_the_payments_a
     assert package["skill"] == "complaints" and package["reason"] == "complaint"
 
     # A Polish caller on the same (English) number: whisper hears Polish, the Polish flow takes over.
-    handoff, refer_to = await caller_says(routed_line, "Płatność kartą nie przeszła.",
+    handoff, refer_to = await caller_says(routed_line, "Mam problem z płatnością.",
                                           tmp_path / "payment", voice="pl")
     assert f"<{payments.uri};skill=payments;" in refer_to, refer_to
     assert await payments.answered() == 0, payments.seen()

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sip_helpers import RtpCapture, espeak_ulaw, finished_call, run_sipp, write_script_pcap
+from tests.support.sip_helpers import write_script_pcap
+from tests.support.sipp_caller import espeak_script, silence, sipp_call
 from tests.telephony.test_sip_calls import GREETING_MS
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
@@ -28,10 +29,6 @@ from voicebot.store.kpis import compute_kpis
 from voicebot.store.surveys import SurveyPicker
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
-
-
-def silence(seconds: float) -> bytes:
-    return b"\xff" * int(seconds * 8000)  # mu-law zero
 
 
 @pytest.fixture
@@ -51,24 +48,15 @@ async def survey_line(line_settings: Settings, call_store: CallStore, sip_models
 
 async def test_survey_answered_by_voice_and_keypad_lands_in_the_kpis(
         survey_line: SipLine, call_store: CallStore, tmp_path: Path) -> None:
-    parts: list[bytes | str] = []
-    for i, (text, gap_s) in enumerate([("What are your opening hours?", 15),  # served: an answer, "anything else?"
-                                       ("No, nothing else.", 18),  # the CSAT question follows instead of the goodbye
-                                       ("My rating is four.", 12)]):  # CSAT by voice; then the NPS question
-        (tmp_path / f"s{i}").mkdir()
-        parts += [espeak_ulaw(text, tmp_path / f"s{i}"), silence(gap_s)]
+    parts: list[bytes | str] = [*espeak_script(tmp_path, [
+        ("What are your opening hours?", 15),  # served: an answer, "anything else?"
+        ("No, nothing else.", 18),  # the CSAT question follows instead of the goodbye
+        ("My rating is four.", 12)])]  # CSAT by voice; then the NPS question
     parts += ["9", silence(15)]  # NPS on the keypad; then the bot thanks the caller and hangs up
     write_script_pcap(tmp_path / "script.pcap", parts)
-    capture = await RtpCapture.open()
-    try:
-        result = await run_sipp("caller_until_goodbye", survey_line.port, tmp_path, {
-            "capture_port": str(capture.port), "pcap": str(tmp_path / "script.pcap"),
-            "greeting_ms": str(GREETING_MS)}, timeout=180)
-    finally:
-        capture.close()
-    call_id = await finished_call(survey_line)
-    record = await call_store.get_call(call_id)
-    turns = await call_store.turns(call_id)
+    call = await sipp_call(survey_line, call_store, tmp_path, "caller_until_goodbye", {
+        "pcap": str(tmp_path / "script.pcap"), "greeting_ms": str(GREETING_MS)}, timeout=180)
+    result, record, turns = call.result, call.record, call.turns
     said = " | ".join(f"{t.role}: {t.text} ({t.reason or ''})" for t in turns)
     assert result.returncode == 0, said + result.log  # the bot ended the call with BYE, no transfer
     assert record is not None, said
@@ -87,21 +75,13 @@ async def test_survey_answered_by_voice_and_keypad_lands_in_the_kpis(
 
 async def test_a_caller_who_hangs_up_at_the_survey_is_served_and_not_asked_again(
         survey_line: SipLine, call_store: CallStore, tmp_path: Path) -> None:
-    parts: list[bytes | str] = []
-    for i, (text, gap_s) in enumerate([("What are your opening hours?", 15), ("No, nothing else.", 9)]):
-        (tmp_path / f"s{i}").mkdir()
-        parts += [espeak_ulaw(text, tmp_path / f"s{i}"), silence(gap_s)]
-    secs = write_script_pcap(tmp_path / "script.pcap", parts)
-    capture = await RtpCapture.open()
-    try:  # the caller hangs up while the CSAT question plays
-        result = await run_sipp("caller_speaks", survey_line.port, tmp_path, {
-            "capture_port": str(capture.port), "pcap": str(tmp_path / "script.pcap"),
-            "greeting_ms": str(GREETING_MS), "listen_ms": str(int(secs * 1000))}, timeout=120)
-    finally:
-        capture.close()
-    call_id = await finished_call(survey_line)
-    record = await call_store.get_call(call_id)
-    turns = await call_store.turns(call_id)
+    secs = write_script_pcap(tmp_path / "script.pcap", list(espeak_script(tmp_path, [
+        ("What are your opening hours?", 15), ("No, nothing else.", 9)])))
+    # The caller hangs up while the CSAT question plays.
+    call = await sipp_call(survey_line, call_store, tmp_path, "caller_speaks", {
+        "pcap": str(tmp_path / "script.pcap"), "greeting_ms": str(GREETING_MS),
+        "listen_ms": str(int(secs * 1000))}, timeout=120)
+    result, record, turns = call.result, call.record, call.turns
     said = " | ".join(f"{t.role}: {t.text}" for t in turns)
     assert result.returncode == 0, said + result.log  # the caller, not the bot, ended the call
     assert record is not None and any("1 to 5" in t.text for t in turns if t.role == "bot"), said

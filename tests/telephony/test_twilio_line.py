@@ -29,6 +29,7 @@ from tests.support.media_callers import TwilioCaller, rms_dbfs
 from tests.support.media_server import TWILIO_SID, TWILIO_TOKEN, FakeTwilioApi
 from voicebot.app import create_app
 from voicebot.config import Settings
+from voicebot.drain import Drain
 from voicebot.escalation.routing import Router
 from voicebot.lines.leg_outcome import LegOutcome, LegOutcomes
 from voicebot.lines.twilio import TwilioLine
@@ -358,3 +359,24 @@ async def test_transfer_dials_the_line_of_the_callers_skill(stream, twilio_api, 
     sip = twiml["2"].find("./Dial/Sip")
     assert sip is not None
     assert sip.text == "sip:complaints@pbx.example.com;skill=complaints?X-Voicebot-Handoff=HO-complaints"
+
+
+async def test_a_draining_worker_refuses_new_twilio_calls_and_streams_with_503(settings: Settings) -> None:
+    drain = Drain("worker-1")
+    app = create_app(with_twilio(settings, transfer_target="sip:agents@pbx.example.com"), load_models=False,
+                     drain=drain)
+    async with TestClient(TestServer(app)) as http:
+        form = {"From": "+48600100200", "CallSid": sid()}
+        assert (await signed_post(http, "/twilio/voice", form)).status == 200  # before the drain: served
+        drain.draining = True
+        refused = await signed_post(http, "/twilio/voice", {**form, "CallSid": sid()})
+        # Like SIP's 503: Twilio moves on to the number's Fallback URL (another worker), never dead air here.
+        assert refused.status == 503 and refused.headers["Retry-After"] == "30"
+        assert "draining" in await refused.text()
+        url = str(http.make_url("/twilio/media")).replace("http://", "ws://")
+        with pytest.raises(aiohttp.WSServerHandshakeError) as no_stream:
+            await http.session.ws_connect(url, headers={"X-Twilio-Signature": signature(url, {}, TWILIO_TOKEN)})
+        assert no_stream.value.status == 503
+        # A stream refused at the upgrade ends <Connect>; its action dials a person instead.
+        after = await signed_post(http, "/twilio/after-stream", {"CallSid": form["CallSid"]})
+        assert ET.fromstring(await after.text()).findtext("./Dial/Sip") == "sip:agents@pbx.example.com"

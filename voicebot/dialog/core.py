@@ -8,6 +8,7 @@ so a conversation replays identically in tests. The async session (`session.py`)
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -154,12 +155,19 @@ class DialogState:
     ended: bool = False  # finished by the flow's goodbye (not a transfer): the caller may still talk over it
 
 
+# (transfer reason, the caller's last intent, when) -> is a human line for it staffed then?
+Staffed = Callable[[str | None, str | None, datetime], bool]
+
+
 class FlowMachine:
     """One flow version's rules. Immutable; shared by every call on that version."""
 
-    def __init__(self, flow: Flow, hours: BusinessHours) -> None:
+    def __init__(self, flow: Flow, hours: BusinessHours, staffed: Staffed | None = None) -> None:
         self.flow = flow
         self.hours = hours
+        # A skill's human line with hours wider than `hours` (e.g. payments around the clock) takes callers
+        # after hours too: asked before a transfer turns into a callback (voicebot/escalation/routing.py).
+        self.staffed = staffed
         m = flow.messages
         self.nodes: dict[str, Any] = {
             "handoff": TransferNode(kind="transfer", say=m.handoff, reason="handoff"),
@@ -286,6 +294,15 @@ class FlowMachine:
                 value = slot_values.completed_digits(node, st.partial.get(node.slot, ""), ev.text)
             if value is None and node.type == "yes_no" and ev.intent in ("affirm", "deny"):
                 value = ev.intent == "affirm"  # "sure", "no dobra": the yes/no words the parser lacks
+            if value is None and node.type in PREFILL_TYPES and not st.visits.get(f"__go_ahead__{node.slot}") \
+                    and slot_values.bare_yes_no(ev.text, self.flow.language) is True:
+                # A bare "yes" to "what is your order number?": the caller's "Yes, …" was cut at its comma and
+                # the digits are on their way, or they wait to be asked. Ask once more; no failed answer.
+                st.visits[f"__go_ahead__{node.slot}"] = 1
+                fx.append(Say(st.last_prompt))
+                return None
+            if value is None and node.type in PREFILL_TYPES and slot_values.cannot_answer(ev.text):
+                return self._no_match(st, fx, ev.at)  # "I don't have the number": not a new topic
             if value is not None and node.type != "free_text":
                 st.partial.pop(node.slot, None)
                 if self._needs_confirm(node, ev, guessed):
@@ -324,9 +341,23 @@ class FlowMachine:
         # "no, I'd like to send something back" is a return; a bare "yes" is an answer.
         request = ev.intent is not None and ev.intent not in ANYWHERE
         said_more = len(ev.text.split()) > 3  # more than a yes/no phrase: the rest is the request
-        if request and (value is None or said_more or ev.confidence >= FREE_TEXT_SWITCH) \
+        # A plain yes or no to a read-back wins over the topic words that echo it ("yes that's my address all
+        # good", "to nie jest mój numer"); after "anything else?" the words after a yes are the new request.
+        answered = st.node != self.flow.settings.after_answer and slot_values.clear_answer(ev.text, self.flow.language)
+        if request and not answered and (value is None or said_more or ev.confidence >= FREE_TEXT_SWITCH) \
                 and self._switch(st, fx, str(ev.intent), ev.text, ev.at, routes=node.routes):
             return None
+        if value is False and ev.intent is None and said_more and not answered \
+                and not slot_values.answers_first(ev.text) and not slot_values.declines(ev.text):
+            value = None  # "to mi nic nie mówi, …": a sentence with a negated verb is no "no" (no hang-up on it)
+        if value is False and ev.intent is None and st.node == self.flow.settings.after_answer \
+                and not slot_values.declines(ev.text) and slot_values.says_more_than_no(ev.text):
+            value = None  # "nie, na końcu jest jedynka…" to "anything else?": a correction, never a goodbye
+        closing = ev.intent in ("goodbye", "thanks")
+        # More than a yes and a thank-you, even in three words ("dobra, sprawdzę, dzięki"): the rest is the news.
+        not_bare = said_more or slot_values.bare_yes_no(ev.text, self.flow.language) is None
+        if value is True and closing and not_bare and slot_values.only_acknowledges(ev.text):
+            value = False  # "ok, I'll use the link, thanks" to "shall I connect you?": noted, and declined
         if value is None and ev.intent in ("affirm", "deny"):
             value = ev.intent == "affirm"
         if value is not None:
@@ -618,7 +649,7 @@ class FlowMachine:
                 if st.survey == "asked":
                     st.survey = "left"  # to a person ("0", "a human please") in the middle of the survey
                 reason = st.reason if name == "handoff" and st.reason else node.reason
-                if not self.hours.is_open(at):
+                if not self._staffed(st, reason, at):
                     st.reason = reason
                     name = "callback"
                     continue
@@ -658,6 +689,13 @@ class FlowMachine:
                 st.finished = st.ended = True
                 return
         raise RuntimeError(f"flow {self.flow.id}: more than {MAX_CHAIN} nodes without waiting for the caller")
+
+    def _staffed(self, st: DialogState, reason: str, at: datetime) -> bool:
+        """Can a person take this transfer now: business hours, or the line of its skill (or a fallback)."""
+        if self.hours.is_open(at):
+            return True
+        intent = next((i for i in reversed(st.intents) if i not in ANYWHERE), None)
+        return self.staffed is not None and self.staffed(reason, intent, at)
 
     def _survey_due(self, st: DialogState) -> bool:
         """The call ends after the bot served the caller: ask the survey first, if this call was picked for it

@@ -40,6 +40,7 @@ _ORD_EN = {
 _EN_TENS_ORD = {"twenty": 20, "thirty": 30}
 _PM = frozenset({"pm", "p", "afternoon", "evening", "popoludniu", "wieczorem", "wieczor"})
 _AM = frozenset({"am", "morning", "rano", "rana"})
+_LINKS = frozenset({"in", "the", "of", "o", "w"})  # words between an hour and its part of the day
 
 
 def ordinal(word: str) -> int | None:
@@ -174,7 +175,7 @@ def _spoken_time(words: list[str]) -> tuple[int | None, int]:
         if h is not None:
             return h, _minutes(words[i + 1:])
         if w.isdigit() or w in UNITS:
-            rest = words[i + 1:]
+            rest = [x for x in words[i + 1:i + 4] if x not in _LINKS]  # "ten in the morning" = "ten morning"
             if rest and (rest[0] in _PM | _AM or rest[0] == "oclock"):
                 return _hour_word(words[i:]), 0
     return None, 0

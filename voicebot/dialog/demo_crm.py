@@ -1,6 +1,6 @@
 """A small demo CRM (aiohttp app factory) the default flow's webhooks talk to: sample orders, free
 appointment slots, appointments by phone number (to move or cancel), returns, address and contact changes,
-customers by phone number (the returning caller's name).
+customers by phone number (the returning caller's name), password reset links sent by text message.
 `voicebot serve --demo-crm` and the tests start it.
 
 `delay_s` / `fail_status` make it slow or failing on purpose, to show what callers hear when a real
@@ -39,6 +39,7 @@ class CrmData:
     returns: dict[str, str] = field(default_factory=dict)
     address_changes: list[dict] = field(default_factory=list)
     contact_changes: list[dict] = field(default_factory=list)
+    reset_links: list[dict] = field(default_factory=list)
     appointments: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(SAMPLE_APPOINTMENTS))
     customers: dict[str, dict] = field(default_factory=lambda: {k: dict(v) for k, v in SAMPLE_CUSTOMERS.items()})
     ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
@@ -158,6 +159,19 @@ async def change_address(request: web.Request) -> web.Response:
 @routes.post("/contact-changes")
 async def change_contact(request: web.Request) -> web.Response:
     return await _change_request(request, "contact", request.app[CRM_DATA].contact_changes, "K")
+
+
+@routes.post("/password-resets")
+async def send_reset_link(request: web.Request) -> web.Response:
+    """Text a password reset link to the phone number on the caller's account (404 if the number has none).
+    The link goes to the number on file, never to one the caller dictates, so a stranger cannot redirect it."""
+    body = await _body(request, ("phone",))
+    data = request.app[CRM_DATA]
+    phone = "".join(c for c in str(body["phone"]) if c.isdigit())
+    if phone not in data.customers:
+        return web.json_response({"error": "no account with this phone number"}, status=404)
+    data.reset_links.append({"phone": phone})
+    return web.json_response({"sent_to_ending": phone[-3:]}, status=201)
 
 
 async def _change_request(request: web.Request, field_: str, log: list[dict], prefix: str) -> web.Response:

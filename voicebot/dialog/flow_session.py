@@ -28,6 +28,15 @@ MAX_ACTIONS_PER_TURN = 5  # a flow chaining more webhooks than this in one turn 
 PROFILE_READ_SECS = 0.3
 
 
+async def read_profile(callers: CallerStore, call: CallInfo) -> dict[str, Any] | None:
+    """The caller's profile, or None when there is none or Redis does not answer within PROFILE_READ_SECS."""
+    try:
+        return await asyncio.wait_for(callers.get(call.caller_number), PROFILE_READ_SECS)
+    except Exception:  # a caller greeted as new beats a caller kept waiting
+        log.warning("call %s: caller profile not read", call.call_id, exc_info=True)
+        return None
+
+
 @dataclass
 class Runtime:
     """What sessions share: the HTTP client, the action registry, the clock, the callback store."""
@@ -82,11 +91,7 @@ class FlowSession:
     async def _read_profile(self) -> dict[str, Any] | None:
         if self.profile is not None or self.runtime.callers is None or self.loaded.flow.profile is None:
             return None
-        try:
-            return await asyncio.wait_for(self.runtime.callers.get(self.call.caller_number), PROFILE_READ_SECS)
-        except Exception:  # a caller greeted as new beats a caller kept waiting
-            log.warning("call %s: caller profile not read", self.call.call_id, exc_info=True)
-            return None
+        return await read_profile(self.runtime.callers, self.call)
 
     async def remember(self, outcome: str) -> None:
         """The call ended: update the caller's profile (last contact, the case the call opened or closed, and
@@ -198,7 +203,7 @@ class FlowSession:
             number=effect.number or self.call.caller_number, topic=effect.topic,
             preferred_time=effect.due.isoformat() if effect.due else "", call_id=self.call.call_id,
             language=self.language, reason=effect.reason, context=dict(self.state.slots),
-            due=effect.due.timestamp() if effect.due else 0.0,
+            due=effect.due.timestamp() if effect.due else 0.0, channel=self.call.channel,
         )
         try:
             self.callback_id = await self.runtime.callbacks.add(request)

@@ -16,8 +16,9 @@ import aiohttp
 
 from voicebot.config import Settings
 from voicebot.dialog.actions import ActionRegistry
+from voicebot.dialog.core import Staffed
 from voicebot.dialog.escalation import EscalationDecision, EscalationTracker, TurnObservation
-from voicebot.dialog.flow_session import FlowSession, Runtime
+from voicebot.dialog.flow_session import FlowSession, Runtime, read_profile
 from voicebot.dialog.registry import FlowRegistry, LoadedFlow
 from voicebot.dialog.schema import Flow
 from voicebot.dialog.types import CallInfo
@@ -76,10 +77,23 @@ class FlowEngine:
         """The languages `flow_id` is loaded in (a call may switch between them)."""
         return self.registry.languages(flow_id)
 
+    async def preferred_language(self, call: CallInfo) -> str:
+        """A returning caller's language (their profile's, from their last call) when the line did not fix
+        the call's language and the call's flow exists in it; "" otherwise. Read before the greeting."""
+        if call.language_fixed or self.runtime.callers is None or \
+                self.flow_for(call.flow_id, call.language).flow.profile is None:
+            return ""
+        language = ((await read_profile(self.runtime.callers, call)) or {}).get("language", "")
+        return language if language in self.languages(call.flow_id) else ""
+
     def new_session(self, call: CallInfo) -> FlowSession:
         loaded = self.flow_for(call.flow_id, call.language)
         tracker = self.tracker_factory(self.settings, loaded.flow) if self.tracker_factory else _NoEscalation()
         return FlowSession(loaded, call, self.runtime, tracker)
+
+    def voicemail_message(self, flow_id: str, language: str) -> str:
+        text = self.flow_for(flow_id, language).flow.messages.voicemail
+        return (text[0] if isinstance(text, list) else text) or ""
 
     async def close(self) -> None:
         if self._http is not None:
@@ -90,14 +104,15 @@ def load_engine(settings: Settings, tracker_factory: TrackerFactory | None = Non
                 actions: ActionRegistry | None = None, clock: Callable[[], datetime] | None = None,
                 callbacks: CallbackStore | None = None, strict: bool = False,
                 registry: FlowRegistry | None = None, callers: CallerStore | None = None,
-                surveys: SurveyPicker | None = None) -> FlowEngine:
+                surveys: SurveyPicker | None = None, staffed: Staffed | None = None) -> FlowEngine:
     """Load every flow under settings.dialog.flows_dir (or use an already loaded `registry`, e.g. one
     shared with the web UI). Broken files are logged and skipped (`strict=True` raises instead); with no
-    usable flow at all this raises FlowInvalid/LookupError."""
+    usable flow at all this raises FlowInvalid/LookupError. `staffed`: whether a skill's human line takes a
+    transfer outside business hours (Router.staffed; None: business hours decide)."""
     actions = dict(actions or {})
     if registry is None:
         registry = FlowRegistry(settings.path(settings.dialog.flows_dir), settings.business_hours,
-                                frozenset(actions))
+                                frozenset(actions), staffed)
         errors = registry.reload()
         if errors and (strict or not registry.flow_ids()):
             raise FlowInvalid(errors)

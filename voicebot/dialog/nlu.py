@@ -16,9 +16,18 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
-from voicebot.dialog.nlu_text import normalize, stems
+from voicebot.dialog.nlu_text import greeting_only, mentions, normalize, stems, thanks_only
+from voicebot.dialog.slots import bare_yes_no
 
 OUT_OF_SCOPE = "out_of_scope"
+SHORT_ANSWER = 3  # words (after fillers) of a turn the yes/no words alone may decide: "absolutely", "no not today"
+RULE_CONFIDENCE = 0.9  # of an intent the product's own word lists decided
+# What a short yes or no may also be, and then stays: "ok bye" is a goodbye, "no thanks" can be one too.
+_ANSWER_LIKE = frozenset({"affirm", "deny", "goodbye", "thanks"})
+# A turn about a thing the shop does not deal in (the flow's `out_of_scope_topics`: a bank, a SIM card, a job)
+# is rejected unless an intent is this sure of it: "the phone number of my bank" shares its words with
+# change_contact, but the object decides.
+FOREIGN_TOPIC_OVERRIDE = 0.9
 
 __all__ = ["OUT_OF_SCOPE", "IntentClassifier", "Understanding", "normalize"]
 
@@ -33,8 +42,11 @@ class Understanding:
 
 class IntentClassifier:
     def __init__(self, examples: dict[str, list[str]], out_of_scope: list[str], threshold: float = 0.5,
-                 language: str | None = None) -> None:
+                 language: str | None = None, topics: tuple[str, ...] = (),
+                 min_confidence: dict[str, float] | None = None) -> None:
         self.language = language
+        self.min_confidence = min_confidence or {}  # per intent, above the flow's threshold (IntentDef)
+        self.topics = topics
         texts: list[str] = []
         labels: list[str] = []
         for intent, utterances in examples.items():
@@ -57,6 +69,17 @@ class IntentClassifier:
         self.pipeline.fit(texts, labels)
         self.classes: list[str] = [str(c) for c in self.pipeline.classes_]
 
+    def _by_rule(self, text: str) -> str | None:
+        """greeting / thanks / affirm / deny for a turn that is only a greeting, a thank-you or a short yes or no."""
+        words = normalize(text, self.language).split()
+        if greeting_only(words, self.language):
+            return "greeting"
+        if thanks_only(words, self.language):
+            return "thanks"
+        if len(words) <= SHORT_ANSWER and (answer := bare_yes_no(text, self.language or "en")) is not None:
+            return "affirm" if answer else "deny"
+        return None
+
     def scores(self, text: str) -> dict[str, float]:
         probs = self.pipeline.predict_proba([normalize(text, self.language)])[0]
         return {str(c): float(p) for c, p in zip(self.classes, probs, strict=True)}
@@ -70,6 +93,15 @@ class IntentClassifier:
         best = max(in_scope, key=in_scope.__getitem__)
         # Sigmoid calibration is one-vs-rest; renormalised scores stay in 0..1.
         confidence = round(in_scope[best], 3)
-        if top == OUT_OF_SCOPE or confidence < self.threshold:
-            return Understanding(None, confidence, best, out_of_scope=top == OUT_OF_SCOPE)
+        # A turn of greeting words only is a greeting even where a model learnt the word as a goodbye too
+        # ("cześć" is both; a bare one is far more often the caller's first word than their last); a bare
+        # thank-you ("thanks a lot") is thanks, which asks "anything else?" rather than hanging up.
+        if (ruled := self._by_rule(text)) and ruled in in_scope and (
+                ruled in (best, "greeting", "thanks") or best not in _ANSWER_LIKE):
+            # A few examples cannot list every "yes" and "hello" a caller has: the words the yes/no parser and
+            # the greeting stripper know decide a turn made of nothing else.
+            return Understanding(ruled, max(RULE_CONFIDENCE, confidence), ruled)
+        foreign = confidence < FOREIGN_TOPIC_OVERRIDE and mentions(normalize(text, self.language), self.topics)
+        if top == OUT_OF_SCOPE or foreign or confidence < max(self.threshold, self.min_confidence.get(best, 0.0)):
+            return Understanding(None, confidence, best, out_of_scope=top == OUT_OF_SCOPE or foreign)
         return Understanding(best, confidence, best)

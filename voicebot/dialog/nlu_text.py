@@ -28,6 +28,45 @@ _OPENERS = {
            "hey", "hiya"),
     "pl": ("dzien dobry", "dobry wieczor", "witam serdecznie", "witam", "halo", "czesc", "hej"),
 }
+# "I don't want to complain, I just want to know when the bed comes" is about the bed: a negated request
+# ("don't want", "nie chcę", "no need") followed by the caller's real one (after "just", "tylko", "ale"...)
+# is dropped, so the refused topic does not outvote the asked one. Alone ("I don't want to talk to a machine")
+# it stays: there the negation is the request. Folded words, per language.
+_NEGATORS = {"en": frozenset({"don't", "dont", "not", "no", "never"}), "pl": frozenset({"nie"})}
+_WANTING = {
+    "en": frozenset({"want", "wanna", "need", "calling", "trying", "asking"}),
+    "pl": frozenset({"chce", "chcemy", "potrzebuje", "dzwonie", "musze", "zamierzam", "prosze"}),
+}
+_CONTRAST = {
+    "en": frozenset({"just", "only", "but", "rather", "instead", "simply"}),
+    "pl": frozenset({"tylko", "ale", "chce", "chcialbym", "chcialabym", "wole", "raczej", "jedynie"}),
+}
+# "kogoś do pomiaru", "someone to assemble the bed": a person wanted FOR A JOB is a service visit, not a request
+# to talk to a person; the pronoun is dropped so it does not outvote the job. Kept before a word of talking
+# ("kogoś do rozmowy", "someone to talk to"). Folded words, per language.
+_SOMEONE = {"en": frozenset({"someone", "somebody"}), "pl": frozenset({"kogos", "ktos"})}
+_FOR_A_JOB = {"en": frozenset({"to", "come", "coming"}), "pl": frozenset({"do", "przyjechal", "przyjechac",
+                                                                          "przyszedl", "przyjsc", "przyjdzie"})}
+_MODAL = frozenset({"moze", "moglby", "moglaby", "could", "can", "will", "would"})  # "czy ktoś może przyjechać"
+_TALKING = frozenset({"talk", "speak", "chat", "help", "rozmowy", "porozmawiania", "pomocy", "kontaktu",
+                      "obslugi", "konsultanta", "you", "me"})
+_SUBJECT = frozenset({"i", "do", "i'm", "im", "am", "we"})
+MIN_REAL_REQUEST = 2  # words after the contrast that make a request of their own
+# Words a turn that is only a greeting consists of ("hi there, good morning", "halo, dzień dobry").
+_GREETING_WORDS = {
+    "en": frozenset(w for o in _OPENERS["en"] for w in o.split()) | {"howdy", "everyone", "hullo", "yo"},
+    "pl": frozenset(w for o in _OPENERS["pl"] for w in o.split()) | {"dzien", "dobry", "wieczor", "witajcie",
+                                                                      "serwus", "siema", "elo", "czolem", "halo"},
+}
+# Words a turn that is only a thank-you consists of ("thanks a lot", "dziękuję bardzo"): a thank-you, not a
+# goodbye, so the caller is asked whether there is anything else instead of being hung up on.
+_THANKS_WORDS = {
+    "en": frozenset({"thanks", "thank", "thx", "you", "a", "lot", "so", "much", "very", "many", "really", "ever",
+                     "million", "bunch", "appreciated", "appreciate", "it", "kindly", "that's", "great"}),
+    "pl": frozenset({"dzieki", "dziekuje", "dziekujemy", "bardzo", "serdecznie", "wielkie", "stokrotne",
+                     "piekne", "uprzejmie", "za", "pomoc"}),
+}
+_THANKING = frozenset({"thanks", "thank", "thx", "appreciated", "appreciate", "dzieki", "dziekuje", "dziekujemy"})
 STEM_LENGTH = 5  # long enough to tell "zamow(ienie)" from "zamkn(iete)", short enough to merge endings
 
 
@@ -36,7 +75,8 @@ def normalize(text: str, language: str | None = None) -> str:
     text = re.sub(r"\d+", " 0 ", fold(text))  # order numbers differ per caller; "a number was said" matters
     words = re.findall(r"[\w']+", text)
     fillers = _FILLERS.get(language or "", _ANY_FILLERS)
-    kept = [w for w in words if w not in fillers] or words
+    kept = _without_refused_request([w for w in words if w not in fillers] or words, language)
+    kept = _without_someone_for_a_job(kept, language)
     openers = _OPENERS.get(language or "", _OPENERS["en"] + _OPENERS["pl"])
     stripped = True
     while stripped:
@@ -49,7 +89,68 @@ def normalize(text: str, language: str | None = None) -> str:
     return " ".join(kept)
 
 
+def _without_refused_request(words: list[str], language: str | None) -> list[str]:
+    """The words without "don't want to complain" when a real request follows ("..., I just want...")."""
+    langs = [language] if language in _NEGATORS else list(_NEGATORS)
+    for lang in langs:
+        for i in range(len(words) - 1):
+            # the negator right before the wanting verb, or one word before it ("do not want", "i'm not calling")
+            if words[i] not in _NEGATORS[lang] or not (
+                    words[i + 1] in _WANTING[lang] or (i + 2 < len(words) and words[i + 2] in _WANTING[lang])):
+                continue
+            for j in range(i + 2, len(words)):
+                if words[j] in _CONTRAST[lang] and len(words) - j - 1 >= MIN_REAL_REQUEST:
+                    start = i  # with the subject: "i do not want to cancel" -> ""
+                    while start and i - start < 2 and words[start - 1] in _SUBJECT:
+                        start -= 1
+                    return words[:start] + words[j:]
+            return words
+    return words
+
+
+def _without_someone_for_a_job(words: list[str], language: str | None) -> list[str]:
+    """The words without "kogoś"/"someone" when a job follows ("kogoś do pomiaru", "someone to fit it")."""
+    langs = [language] if language in _SOMEONE else list(_SOMEONE)
+    out = []
+    for i, w in enumerate(words):
+        after = words[i + 1:]
+        if after and after[0] in _MODAL:
+            after = after[1:]
+        if (len(after) >= 2 and after[1] not in _TALKING
+                and any(w in _SOMEONE[lang] and after[0] in _FOR_A_JOB[lang] for lang in langs)):
+            continue
+        out.append(w)
+    return out
+
+
+def greeting_only(words: list[str], language: str | None) -> bool:
+    """Every (normalized) word is a greeting word: "hiya", "hello hello good morning", "halo, dzień dobry"."""
+    vocab = _GREETING_WORDS.get(language or "", _GREETING_WORDS["en"] | _GREETING_WORDS["pl"])
+    return bool(words) and all(w in vocab for w in words)
+
+
+def thanks_only(words: list[str], language: str | None) -> bool:
+    """Every (normalized) word belongs to a thank-you and one of them thanks: "thanks a lot", "dzięki wielkie"."""
+    vocab = _THANKS_WORDS.get(language or "", _THANKS_WORDS["en"] | _THANKS_WORDS["pl"])
+    return bool(words) and all(w in vocab for w in words) and any(w in _THANKING for w in words)
+
+
 def stems(text: str) -> list[str]:
     """Word prefixes and prefix bigrams of normalized text: inflection-tolerant word features."""
     words = [w[:STEM_LENGTH] for w in text.split()]
     return words + [f"{a}_{b}" for a, b in pairwise(words)]
+
+
+def mentions(text: str, terms: tuple[str, ...]) -> bool:
+    """Whether normalized `text` holds one of `terms`: words or phrases, `word*` matching every ending of a stem
+    ("bank*" -> "banku", "banking"). Terms are folded like the text ("prąd" = "prad")."""
+    words = text.split()
+    for term in terms:
+        parts = fold(term).split()
+        n = len(parts)
+        for i in range(len(words) - n + 1):
+            if all(w == p or (p.endswith("*") and w.startswith(p[:-1]))
+                   for w, p in zip(words[i:i + n], parts, strict=True)):
+                return True
+    return False
+

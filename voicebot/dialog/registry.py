@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voicebot.config import BusinessHoursSettings
-from voicebot.dialog.core import FlowMachine
+from voicebot.dialog.core import FlowMachine, Staffed
 from voicebot.dialog.hours import BusinessHours
 from voicebot.dialog.nlu import IntentClassifier
 from voicebot.dialog.schema import Flow
@@ -40,24 +40,27 @@ class LoadedFlow:
 
 
 def compile_flow(text: str, source: str, default_hours: BusinessHoursSettings, actions: Iterable[str] = (),
-                 version: int = 1, flows_dir: Path | None = None) -> LoadedFlow:
+                 version: int = 1, flows_dir: Path | None = None, staffed: Staffed | None = None) -> LoadedFlow:
     """Validate, train the NLU and build the state machine; raise FlowInvalid on any error.
 
-    `flows_dir` holds the FAQ files (default: the folder of `source`)."""
-    return build_loaded(parse_flow(text, source, actions, flows_dir), text, source, default_hours, version)
+    `flows_dir` holds the FAQ files (default: the folder of `source`); `staffed`: see FlowMachine."""
+    return build_loaded(parse_flow(text, source, actions, flows_dir), text, source, default_hours, version,
+                        staffed)
 
 
 def build_loaded(flow: Flow, text: str, source: str, default_hours: BusinessHoursSettings,
-                 version: int = 1) -> LoadedFlow:
+                 version: int = 1, staffed: Staffed | None = None) -> LoadedFlow:
     """Train the NLU and build the state machine for an already validated flow."""
     t0 = time.perf_counter()
     examples = {name: list(i.examples) for name, i in flow.intents.items()}
-    nlu = IntentClassifier(examples, list(flow.out_of_scope), flow.settings.nlu_threshold, flow.language)
+    nlu = IntentClassifier(examples, list(flow.out_of_scope), flow.settings.nlu_threshold, flow.language,
+                           tuple(flow.out_of_scope_topics),
+                           {name: i.min_confidence for name, i in flow.intents.items() if i.min_confidence is not None})
     train = time.perf_counter() - t0
     hours = BusinessHours.from_settings(flow.settings.business_hours or default_hours)
     # The FAQ answers count: an edited FAQ file makes a new version even though the flow text is the same.
     sha = _sha(text + flow.model_dump_json(include={"intents"}))
-    return LoadedFlow(flow, FlowMachine(flow, hours), nlu, version, sha, source, text, train)
+    return LoadedFlow(flow, FlowMachine(flow, hours, staffed), nlu, version, sha, source, text, train)
 
 
 def _sha(text: str) -> str:
@@ -69,6 +72,7 @@ class FlowRegistry:
     directory: Path
     default_hours: BusinessHoursSettings = field(default_factory=BusinessHoursSettings)
     actions: frozenset[str] = frozenset()
+    staffed: Staffed | None = None  # skill lines' own hours (FlowMachine); None: business hours only
     _versions: dict[tuple[str, str], list[LoadedFlow]] = field(default_factory=dict)
 
     def files(self) -> list[Path]:
@@ -88,7 +92,8 @@ class FlowRegistry:
 
     def publish(self, text: str, source: str = "<published>") -> LoadedFlow:
         """Make `text` the live version of its flow (unchanged text keeps the current version)."""
-        loaded = compile_flow(text, source, self.default_hours, self.actions, flows_dir=self.directory)
+        loaded = compile_flow(text, source, self.default_hours, self.actions, flows_dir=self.directory,
+                              staffed=self.staffed)
         history = self._versions.setdefault(loaded.key, [])
         if history and history[-1].sha == loaded.sha:
             return history[-1]

@@ -50,6 +50,9 @@ class IntentDef(_Model):
     goto: str | None = None  # node to go to when the caller asks for this
     answer: Text | None = None  # short answer; the conversation then resumes where it was
     faq: str | None = None  # answer from the FAQ data file (dialogs/faq/<lang>.yaml) under this topic
+    # Taken only above this NLU confidence (else the turn is unclear and the caller is asked again): for an
+    # intent that hands the caller over at once and shares words with routine requests ("moje konto").
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class VariableDef(_Model):
@@ -198,6 +201,9 @@ class Messages(_Model):
     callback_offer_times: Text | None = None
     callback_choices: dict[str, list[str]] = Field(default_factory=dict)
     callback_no_number: Text | None = None
+    # Left on an answering machine by an outbound callback (`callbacks.voicemail_message`); plain text, no
+    # variables. Without it the bot hangs up on voicemail without a word.
+    voicemail: Text | None = None
 
     # Said when the caller answers "no" to a node's confirm_prompt, before the number is asked again (offer the
     # keypad here). Without it the node's reprompts (else its prompt) are used.
@@ -256,6 +262,9 @@ class Flow(_Model):
     start: str
     intents: dict[str, IntentDef]
     out_of_scope: list[str] = Field(default_factory=list)
+    # Things the shop does not deal in (words or phrases, `word*` = any ending): a turn naming one is out of
+    # scope unless an intent is very sure (voicebot/dialog/nlu.py FOREIGN_TOPIC_OVERRIDE).
+    out_of_scope_topics: list[str] = Field(default_factory=list)
     nodes: dict[str, Node]
     actions: dict[str, Webhook] = Field(default_factory=dict)
     variables: dict[str, VariableDef] = Field(default_factory=dict)

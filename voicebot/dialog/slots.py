@@ -15,14 +15,118 @@ SCORE_MAX = 10  # a number question up to this (a survey's score) takes whisper'
 # Folded (no diacritics) words and phrases; phrases are matched before single words.
 _YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "absolutely", "definitely",
         "certainly", "indeed", "tak", "jasne", "zgadza", "dobrze", "oczywiscie", "pewnie", "owszem", "zgoda",
-        "potwierdzam", "dokladnie", "okej", "prawda", "dobra", "smialo"})
+        "potwierdzam", "dokladnie", "okej", "prawda", "dobra", "smialo", "mhm", "poprawnie"})
 _NO = frozenset({"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "nie", "niestety", "zle", "blednie",
        "wcale", "nigdy"})
 _YES_PHRASES = ("that's right", "thats right", "sounds good", "go ahead", "of course", "no jasne", "no pewnie",
                 "no tak", "no dobrze", "that is correct", "please do", "moze byc", "jak najbardziej",
-                "no problem")
+                "no problem", "uh huh", "that's the one", "thats the one")
 _NO_PHRASES = ("no thanks", "not really", "rather not", "don't", "dont", "nie bardzo", "raczej nie", "no nie",
-               "chyba nie", "absolutely not", "no way", "that's wrong", "thats wrong", "nie zgadza")
+               "chyba nie", "absolutely not", "no way", "that's wrong", "thats wrong", "nie zgadza", "isn't", "isnt",
+               "is not", "wasn't", "wasnt", "was not", "aren't", "arent")
+
+# "I don't have it", "nie pamiętam": the caller cannot give what the question asks for. That is an unusable
+# answer at this question (counted toward a person), never a new topic: "I don't have the number, I deleted the
+# e-mail" is not a request to change an e-mail address. Folded token phrases.
+_CANNOT = ("don t have", "dont have", "do not have", "don t know", "dont know", "do not know", "no idea",
+           "can t remember", "cant remember", "cannot remember", "can t find", "cant find", "cannot find",
+           "don t remember", "dont remember", "lost it", "deleted the", "threw away", "threw it away",
+           "nie mam", "nie znam", "nie pamietam", "nie wiem", "nie moge znalezc", "nie moge go znalezc",
+           "zgubil", "zgubilam", "zgubilem", "wyrzucil", "wyrzucilam", "wyrzucilem", "skasowal", "skasowalam",
+           "skasowalem", "usunal", "usunelam", "usunalem")
+
+
+def cannot_answer(text: str) -> bool:
+    """The caller says they do not have or know the answer ("I don't have the number", "nie pamiętam")."""
+    folded = " " + " ".join(tokens(text)) + " "
+    return any(f" {phrase} " in folded for phrase in _CANNOT)
+
+# Words a bare yes or no may come with ("yes please", "nie, dziękuję", "uh huh yeah").
+_COURTESY = frozenset({"please", "thanks", "thank", "you", "uh", "huh", "oh", "dziekuje", "dzieki", "prosze",
+                       "bardzo", "no"})
+
+
+def bare_yes_no(text: str, language: str = "en") -> bool | None:
+    """`yes_no` of a turn that says nothing else: "absolutely", "nie, dziękuję" - not "pralka nie wiruje"."""
+    words = tokens(text)
+    if not words or not all(w in _YES or w in _NO or w in _COURTESY for w in words):
+        return None
+    return yes_no(text, language)
+
+
+# Yes words that also just acknowledge what the bot said ("ok, I'll try the link, thanks", "dobra, spróbuję").
+_ACKNOWLEDGE = frozenset({"ok", "okay", "okej", "dobra", "dobrze", "right"})
+
+
+def only_acknowledges(text: str) -> bool:
+    """Every yes word of the turn is an acknowledgement ("ok", "dobra"), none a real yes ("yes", "tak", "go
+    ahead"): said with a goodbye, such a turn takes note of the answer and declines the offer."""
+    folded = " " + " ".join(tokens(text)) + " "
+    if any(f" {phrase} " in folded for phrase in _YES_PHRASES):
+        return False
+    yes = {w for w in tokens(text) if w in _YES}
+    return bool(yes) and yes <= _ACKNOWLEDGE
+
+
+# The caller declines more help in a sentence ("I don't need anything else", "nie potrzebuję niczego więcej"):
+# a "no" even when the negation is not the first word. Folded token phrases.
+_DECLINES = ("don t need", "dont need", "do not need", "don t want", "dont want", "do not want", "nothing else",
+             "that s all", "thats all", "that s it", "thats it", "i m good", "im good", "all set",
+             "nie potrzebuje", "nie chce", "nic wiecej", "niczego wiecej", "to wszystko", "nie trzeba")
+
+
+def declines(text: str) -> bool:
+    """The turn declines what was offered in a sentence of its own ("I don't need anything else")."""
+    folded = " " + " ".join(tokens(text)) + " "
+    return any(f" {phrase} " in folded for phrase in _DECLINES)
+
+
+# Words a "no" to "anything else?" may close with ("no, I'm fine, thanks", "nie, to już wszystko, do widzenia").
+_CLOSING = frozenset({"i", "m", "am", "fine", "good", "great", "ok", "okay", "all", "that", "s", "it", "is",
+                      "everything", "bye", "goodbye", "have", "a", "nice", "day", "to", "juz", "wszystko", "do",
+                      "widzenia", "dobrze", "dobra", "milego", "dnia", "na", "razie", "then", "really", "sir",
+                      "pan", "pani", "panu"})
+CLOSING_ROOM = 3  # more words than this besides a "no" and its closing: the caller is saying something else
+
+
+def says_more_than_no(text: str) -> bool:
+    """A "no" followed by news of its own ("nie, na końcu jest jedynka, 5 5 5 0 1", "no, the number is wrong"),
+    not by a closing ("no, I'm fine, thanks"): to "anything else?" it is no goodbye."""
+    rest = [w for w in tokens(text) if w not in _YES and w not in _NO and w not in _COURTESY and w not in _CLOSING]
+    return len(rest) > CLOSING_ROOM
+
+
+def answers_first(text: str) -> bool:
+    """The turn opens with its yes or no ("nie, to wszystko", "yes I would"), as an answer does; a "nie" later
+    in a sentence ("to mi nic nie mówi, ...") negates a verb instead."""
+    words = [w for w in tokens(text) if w not in _COURTESY or w == "no"]
+    return bool(words) and (words[0] in _YES or words[0] in _NO or words[0] == "no")
+
+
+# What was read back is not the caller's ("that's not my number", "to nie jest mój adres"): a "no" wherever it
+# stands in the turn, and no new topic although it names one. Folded token phrases.
+_NOT_MINE = ("that s not", "that is not", "that isn t", "that was not", "that wasn t", "it s not", "it is not",
+             "it isn t", "this is not", "this isn t", "not my", "not mine", "not the", "to nie jest", "to nie moj",
+             "to nie moje", "to nie moja", "to nie ten", "to nie ta", "to nie to", "nie jest moj", "nie jest moje",
+             "nie jest moja")
+# Words that make a turn a request of its own rather than an answer ("no, I'd like to return something",
+# "tak, a gdzie jest moja paczka?"): with one of them the request wins over a leading yes or no.
+_ASKS = ("want", "wanna", "would like", "d like", "need", "can you", "could you", "can i", "could i", "instead",
+         "how do", "how can", "how much", "how long", "where is", "where s", "where are", "when is", "when will",
+         "when can", "what is", "what s", "what are", "why", "chce", "chcialbym", "chcialabym", "chcialem",
+         "chcialam", "potrzebuje", "prosze o", "czy moge", "czy mozna", "czy mozecie", "gdzie", "kiedy",
+         "dlaczego", "zamiast", "wolalbym", "wolalabym")
+
+
+def clear_answer(text: str, language: str = "en") -> bool:
+    """A yes or no the turn states plainly, whatever topic words come with it ("yes that's my address all
+    good", "to nie jest mój numer", "no you've got the wrong order"), and no request of its own."""
+    if yes_no(text, language) is None:
+        return False
+    folded = " " + " ".join(tokens(text)) + " "
+    if any(f" {phrase} " in folded for phrase in _ASKS):
+        return False
+    return answers_first(text) or any(f" {phrase} " in folded for phrase in _NOT_MINE)
 
 
 def yes_no(text: str, language: str = "en") -> bool | None:

@@ -116,3 +116,7 @@ class DialogEngine(Protocol):
     """Loaded flows + NLU, shared by all calls in a process."""
 
     def new_session(self, call: CallInfo) -> DialogSession: ...
+
+    def voicemail_message(self, flow_id: str, language: str) -> str:
+        """What an outbound call leaves on an answering machine (the flow's `messages.voicemail`; "" = none)."""
+        ...

@@ -8,7 +8,7 @@ The score is the sum of contributions, capped at 1, so a supervisor can read exa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from voicebot.config import EscalationSettings
 from voicebot.dialog.escalation import TurnObservation
@@ -94,7 +94,7 @@ class FrustrationScorer:
                 if seen is None or (seen.negated and not hit.negated):
                     out[hit.category] = hit
                 elif hit.negated == seen.negated and len(hit.matched) > len(seen.matched):
-                    out[hit.category] = Hit(hit.category, max(hit.weight, seen.weight), hit.matched)
+                    out[hit.category] = replace(hit, weight=max(hit.weight, seen.weight))
         return out
 
     def _is_repeat(self, text: str, intent: str | None, stuck: bool) -> bool:

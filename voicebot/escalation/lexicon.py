@@ -4,6 +4,7 @@ File layout::
 
     language: pl
     negations: [nie, bez]          # cancel a `negatable` category in the same clause ("nie chcę konsultanta")
+    hedges: [troche, lekko]        # soften a match 1-2 words later: "trochę to denerwujące" counts half
     categories:
       swearing:                    # category name = signal name in the escalation decision
         weight: 0.7                # frustration contribution of one hit (0..1)
@@ -13,6 +14,12 @@ File layout::
         max_gap: 1                 # words allowed between the words of a phrase (default 2)
         phrases: ["great just great"]
         pairs: {first: [super, great], then: [znowu, again], within: 4}
+      safety_hazard:
+        weight: 0.7
+        transfers: true            # hands over at once, with the category's name as the transfer reason
+        phrases: [dym*, iskrz*]
+      explicit_request:
+        not_after: [rozmawial*, "are you a"]  # a match right after these is a report or a question, not a request
 
 Phrase syntax (matched diacritics- and case-insensitively): words in order, a word ending in `*` is a
 stem that matches any ending (`konsultant*` -> konsultanta, konsultantem), a phrase starting with `=`
@@ -36,6 +43,9 @@ EXPLICIT_REQUEST = "explicit_request"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TERM = re.compile(r"^[a-z0-9]+\*?$")
 _MIN_STEM = 3  # shorter stems match half the dictionary ("ku*")
+HEDGE_FACTOR = 0.5  # "a bit annoying" is half as strong as "annoying"
+HEDGE_WINDOW = 2  # words before a match a hedge may stand ("trochę to denerwujące")
+NOT_AFTER_WINDOW = 4  # words before a match a `not_after` phrase lies in ("rozmawiał wczoraj z waszym konsultantem")
 
 
 class LexiconError(ValueError):
@@ -101,6 +111,10 @@ class Category:
     max_gap: int = 2
     negatable: bool = False
     pairs: Pairs | None = None
+    transfers: bool = False  # a hit hands the caller over at once, reason = the category's name
+    # Phrases that, ending up to NOT_AFTER_WINDOW words before a match in the same clause, make it a report
+    # ("rozmawiał z konsultantem") or a question about the bot ("are you a real person"): counted as negated.
+    not_after: tuple[Phrase, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +125,7 @@ class Hit:
     weight: float
     matched: tuple[str, ...]
     negated: bool = False  # only negated matches ("nie chcę konsultanta"): the caller said the opposite
+    transfers: bool = False  # the category hands over at once (a safety hazard, a bereavement, a legal threat)
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,7 @@ class Lexicon:
     language: str
     categories: tuple[Category, ...]
     negations: frozenset[str] = frozenset()
+    hedges: frozenset[str] = frozenset()
 
     def hits(self, text: str) -> list[Hit]:
         w = words(text)
@@ -125,6 +141,7 @@ class Lexicon:
         for cat in self.categories:
             matched: list[str] = []
             negated: list[str] = []
+            hedged = 0  # matches softened by a hedge word ("a bit annoying")
             taken: list[tuple[int, int]] = []
             # Longest phrases first; a phrase inside one already matched ("i told you" within "i already
             # told you") is the same complaint, not a second one.
@@ -132,21 +149,30 @@ class Lexicon:
                 span = phrase.find(w, cat.max_gap)
                 if span is None:
                     continue
-                if cat.negatable and self._negated(w, span[0]):
+                if (cat.negatable and self._negated(w, span[0])) or _after(w, span[0], cat.not_after):
                     negated.append(phrase.source)
                     continue
                 if any(span[0] < b and a < span[1] for a, b in taken):
                     continue
                 taken.append(span)
                 matched.append(phrase.source)
+                hedged += self._hedged(w, span[0])
             pair = cat.pairs.find(w) if cat.pairs else None
             if pair and not any(pair[0] < b and a < pair[1] for a, b in taken):
                 matched.append(f"{w.tokens[pair[0]]} … {w.tokens[pair[1] - 1]}")
             if matched:
-                out.append(Hit(cat.name, cat.weight, tuple(matched)))
+                # Every match hedged: the caller is mildly put out, not angry.
+                weight = cat.weight * (HEDGE_FACTOR if hedged == len(matched) else 1.0)
+                out.append(Hit(cat.name, weight, tuple(matched), transfers=cat.transfers))
             elif negated:
-                out.append(Hit(cat.name, cat.weight, tuple(negated), negated=True))
+                out.append(Hit(cat.name, cat.weight, tuple(negated), negated=True, transfers=cat.transfers))
         return out
+
+    def _hedged(self, w: Words, start: int) -> bool:
+        """A hedge word ("trochę", "a bit") up to HEDGE_WINDOW words before the match, in the same clause."""
+        clause = w.clauses[start]
+        return any(w.clauses[i] == clause and w.tokens[i] in self.hedges
+                   for i in range(max(0, start - HEDGE_WINDOW), start))
 
     def _negated(self, w: Words, start: int) -> bool:
         """A negation word up to 3 words before the match, in the same clause ("nie, chcę…" is not negated)."""
@@ -155,6 +181,17 @@ class Lexicon:
             if w.clauses[i] == clause and w.tokens[i] in self.negations:
                 return True
         return False
+
+
+def _after(w: Words, start: int, phrases: tuple[Phrase, ...]) -> bool:
+    """One of `phrases` lies within NOT_AFTER_WINDOW words before `start`, in the same clause."""
+    if not phrases:
+        return False
+    lo = start
+    while lo > 0 and start - lo < NOT_AFTER_WINDOW and w.clauses[lo - 1] == w.clauses[start]:
+        lo -= 1
+    window = Words(w.tokens[lo:start], w.clauses[lo:start])
+    return any(p.find(window, 0) is not None for p in phrases)
 
 
 # -- loading and validation -------------------------------------------------------------------------------
@@ -187,23 +224,31 @@ def load_lexicons(directory: Path) -> dict[str, Lexicon]:
 def parse_lexicon(data: Any, source: str) -> Lexicon:
     if not isinstance(data, dict):
         raise LexiconError(f"{source}: expected a mapping with 'language' and 'categories'")
-    unknown = set(data) - {"language", "negations", "categories"}
+    unknown = set(data) - {"language", "negations", "hedges", "categories"}
     if unknown:
-        raise LexiconError(f"{source}: unknown key(s) {sorted(unknown)}; allowed: language, negations, categories")
+        raise LexiconError(f"{source}: unknown key(s) {sorted(unknown)}; allowed: language, negations, hedges, "
+                           "categories")
     language = data.get("language")
     if not isinstance(language, str) or not re.fullmatch(r"[a-z]{2}", language):
         raise LexiconError(f"{source}: 'language' must be a two-letter code like pl, got {language!r}")
-    negations = data.get("negations", [])
-    if not isinstance(negations, list):
-        raise LexiconError(f"{source}: 'negations' must be a list of words")
-    for i, n in enumerate(negations):
-        if not isinstance(n, str):  # bare `no`/`yes` in YAML are booleans
-            raise LexiconError(f"{source}: negations[{i}] must be a word, got {n!r} (quote it)")
+    negations = _word_list(data, "negations", source)
+    hedges = _word_list(data, "hedges", source)
     cats = data.get("categories")
     if not isinstance(cats, dict) or not cats:
         raise LexiconError(f"{source}: 'categories' must be a non-empty mapping of name -> category")
     categories = tuple(_category(name, spec, f"{source}: categories.{name}") for name, spec in cats.items())
-    return Lexicon(language, categories, frozenset(match_form(n) for n in negations))
+    return Lexicon(language, categories, frozenset(match_form(n) for n in negations),
+                   frozenset(match_form(h) for h in hedges))
+
+
+def _word_list(data: dict, key: str, source: str) -> list[str]:
+    values = data.get(key, [])
+    if not isinstance(values, list):
+        raise LexiconError(f"{source}: '{key}' must be a list of words")
+    for i, n in enumerate(values):
+        if not isinstance(n, str):  # bare `no`/`yes` in YAML are booleans
+            raise LexiconError(f"{source}: {key}[{i}] must be a word, got {n!r} (quote it)")
+    return values
 
 
 def _category(name: Any, spec: Any, where: str) -> Category:
@@ -211,10 +256,10 @@ def _category(name: Any, spec: Any, where: str) -> Category:
         raise LexiconError(f"{where}: category names are lower_case_words")
     if not isinstance(spec, dict):
         raise LexiconError(f"{where}: expected a mapping with weight and phrases")
-    unknown = set(spec) - {"weight", "phrases", "max_gap", "negatable", "pairs"}
+    unknown = set(spec) - {"weight", "phrases", "max_gap", "negatable", "pairs", "transfers", "not_after"}
     if unknown:
         raise LexiconError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: weight, phrases, max_gap, "
-                           "negatable, pairs")
+                           "negatable, pairs, transfers, not_after")
     weight = spec.get("weight")
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
         raise LexiconError(f"{where}.weight: must be a number between 0 and 1, got {weight!r}")
@@ -228,7 +273,15 @@ def _category(name: Any, spec: Any, where: str) -> Category:
     pairs = _pairs(spec["pairs"], f"{where}.pairs") if "pairs" in spec else None
     if not phrases and pairs is None:
         raise LexiconError(f"{where}: needs at least one phrase or pairs")
-    return Category(name, float(weight), phrases, max_gap, bool(spec.get("negatable", False)), pairs)
+    transfers = spec.get("transfers", False)
+    if not isinstance(transfers, bool):
+        raise LexiconError(f"{where}.transfers: must be true or false, got {transfers!r}")
+    raw_after = spec.get("not_after", [])
+    if not isinstance(raw_after, list):
+        raise LexiconError(f"{where}.not_after: must be a list of phrases")
+    not_after = tuple(_phrase(p, f"{where}.not_after[{i}]") for i, p in enumerate(raw_after))
+    return Category(name, float(weight), phrases, max_gap, bool(spec.get("negatable", False)), pairs, transfers,
+                    not_after)
 
 
 def _phrase(raw: Any, where: str) -> Phrase:

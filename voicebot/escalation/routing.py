@@ -115,6 +115,19 @@ class Router:
             name = line.fallback
         return Route(wanted, passed=tuple(passed))
 
+    def staffed(self, reason: str | None, intent: str | None, at: datetime) -> bool:
+        """Is a line for this request (its skill's, or one along the fallbacks) staffed at `at`? The dialog asks
+        before it turns a transfer into a callback after business hours (FlowMachine's `staffed`)."""
+        name = self.skill_for(reason, intent)
+        name = name if name in self.lines else GENERAL
+        seen: set[str] = set()
+        while name and name not in seen:
+            seen.add(name)
+            if self.lines[name].hours.is_open(at):
+                return True
+            name = self.lines[name].fallback
+        return False
+
     def hours_of(self, skill: str) -> BusinessHours:
         """When the skill's line is staffed (general's for a skill without a line)."""
         return self.lines.get(skill, self.lines[GENERAL]).hours

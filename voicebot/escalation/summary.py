@@ -44,6 +44,7 @@ REASONS: dict[str, dict[str, str]] = {
         "maintenance": "restart serwera w trakcie rozmowy",
         "repeated_request": "klient kilka razy powtórzył tę samą prośbę",
         "no_input": "klient milczy albo na linii są tylko szumy",
+        "account_security": "przejęcie konta lub oszustwo",
     },
     "en": {
         "explicit_request": "the caller asked for a person",
@@ -55,6 +56,7 @@ REASONS: dict[str, dict[str, str]] = {
         "maintenance": "the server restarted during the call",
         "repeated_request": "the caller repeated the same request several times",
         "no_input": "the caller is silent or the line carries only noise",
+        "account_security": "account takeover or fraud",
     },
 }
 

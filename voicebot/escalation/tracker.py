@@ -2,6 +2,7 @@
 
 Triggers, in order of precedence (the reason vocabulary):
   explicit_request  the caller asked for a person (lexicon), or the NLU recognised such an intent
+  <category>        a lexicon category marked `transfers` fired (safety_hazard, bereavement, legal_threat)
   complaint         an intent the policy maps to a reason (transfer_intents), e.g. the dialog's complaint
   frustration       the frustration score reached frustration_threshold, or a "goodbye" came with
                     sarcasm, swearing or a frustration phrase (the bot must not hang up on an angry caller)
@@ -86,6 +87,10 @@ class Tracker:
         if p.explicit_request_transfers and EXPLICIT_REQUEST in turn.hits:
             said = ", ".join(f"“{m}”" for m in turn.hits[EXPLICIT_REQUEST].matched)
             return "explicit_request", f"the caller asked for a person ({said})"
+        for name, hit in turn.hits.items():
+            if hit.transfers:  # a hazard, a bereavement, a legal threat: a person, whatever the score
+                said = ", ".join(f"“{m}”" for m in hit.matched)
+                return name, f"the caller said {said} ({name})"
         if obs.intent and obs.intent in p.transfer_intents:
             reason = p.transfer_intents[obs.intent]
             # "Nie potrzebuję konsultanta…" looks like talk_to_human to a bag-of-words NLU; the caller said no.

@@ -194,7 +194,7 @@ class AudioSocketServer:
         self, host: str, port: int, run_call: CallRunner, outcomes: LegOutcomes, *,
         language: str = "en", flow_id: str = "customer_service", uuid_timeout: float = 5.0,
         idle_timeout: float = 10.0, max_calls: int = 32,
-        allowed_peers: tuple[str, ...] = ("127.0.0.1/8", "::1"),
+        allowed_peers: tuple[str, ...] = ("127.0.0.1/8", "::1"), draining: Callable[[], bool] = lambda: False,
     ) -> None:
         self.host, self.port = host, port
         self._run_call = run_call
@@ -203,6 +203,7 @@ class AudioSocketServer:
         self._uuid_timeout, self._idle_timeout = uuid_timeout, idle_timeout
         self._max_calls = max_calls
         self._allowed_peers = allowed_peers
+        self._draining = draining  # the worker's drain (voicebot/drain.py): no new calls while it runs
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task] = set()
         self.rejected = 0  # connections dropped before a call started (bad first frame, over capacity)
@@ -247,6 +248,15 @@ class AudioSocketServer:
             self.rejected += 1
             log.warning("audiosocket: dropping connection from %s: no valid UUID frame (%s)", peer, exc)
             await _abort(writer)
+            return
+        if self._draining():
+            # A clear refusal, as SIP's 503: hung up at once with the outcome "transfer", so the dialplan's
+            # /next sends the caller to the agents' queue instead of leaving them with silence.
+            self.rejected += 1
+            log.warning("audiosocket: %s refused: this worker is draining", call_uuid)
+            await self.outcomes.record(call_uuid, LegOutcome("transfer", channel="audiosocket",
+                                                             detail="refused: the worker is draining"))
+            await _abort(writer, af.hangup_frame())
             return
         if len(self._calls) > self._max_calls:
             # No outcome recorded: the dialplan queues the caller to a human.

@@ -101,6 +101,7 @@ async def audiosocket_ctx(app: web.Application) -> AsyncIterator[None]:
         LegOutcomes(app[REDIS], app[STORE_KEYS], ttl_secs=cfg.outcome_ttl_secs),
         language=settings.dialog.default_language, flow_id=settings.dialog.default_flow,
         idle_timeout=cfg.idle_timeout_secs, max_calls=cfg.max_calls, allowed_peers=cfg.allowed_peers,
+        draining=lambda: services.drain is not None and services.drain.draining,
     )
     await server.start()
     app[AUDIOSOCKET] = server

@@ -1,11 +1,13 @@
-"""The callback dialer: places the callbacks callers booked, at the time they chose, over the SIP line.
+"""The callback dialer: places the callbacks callers booked, at the time they chose, over the SIP line (or,
+for callers who came in over Twilio, through Twilio's REST API: twilio_callbacks.py).
 
 One server process dials for the whole cluster: it holds `job:callbacks` in Redis (SET NX with an expiry,
 renewed every round); if that process dies the key expires and another one takes over. Each due request is
 called through `[callbacks] trunk_uri`; when the customer answers, the bot runs the `[callbacks] flow` (says who
 is calling and why, asks whether help is still needed) and transfers to the human line with the handoff package
-of the call that booked it. Busy or unanswered: tried again after `retry_delay_secs`, at most `max_attempts`
-times, then marked failed for the worklist. Requests are only dialled while the human line is open.
+of the call that booked it. Busy, unanswered or an answering machine (voicebot/lines/voicemail.py: the bot
+listens before it speaks): tried again after `retry_delay_secs`, at most `max_attempts` times, then marked
+failed for the worklist. Requests are only dialled while the human line is open.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from voicebot.appkeys import CALL_SERVICES, DRAIN, SETTINGS, SIP_LINE
+from voicebot.appkeys import CALL_SERVICES, DRAIN, SETTINGS, SIP_LINE, TWILIO
 from voicebot.config import Settings
 from voicebot.dialog.hours import BusinessHours
 from voicebot.dialog.types import CallInfo
 from voicebot.lines.sip import SipLine
+from voicebot.lines.twilio_callbacks import Attempt, TwilioCallbacks, can_place
 from voicebot.store.callbacks import CallbackRequest, CallbackStore, callback_store
 
 log = logging.getLogger(__name__)
@@ -35,9 +38,11 @@ RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpir
 
 
 class CallbackDialer:
-    def __init__(self, settings: Settings, line: SipLine, store: CallbackStore, owner: str) -> None:
+    def __init__(self, settings: Settings, line: SipLine | None, store: CallbackStore, owner: str,
+                 twilio: TwilioCallbacks | None = None) -> None:
         self.settings = settings
-        self.line = line
+        self.line = line  # SIP calls through [callbacks] trunk_uri (None: no trunk)
+        self.twilio = twilio  # Twilio callers' callbacks through Twilio's REST API (None: not configured)
         self.store = store
         self.owner = owner  # this process (worker id): the lock's value
         self.hours = BusinessHours.from_settings(settings.business_hours)
@@ -81,35 +86,45 @@ class CallbackDialer:
 
     async def place(self, request: CallbackRequest) -> CallbackRequest:
         """Call the customer and record what happened on the request."""
-        info = CallInfo(call_id=uuid.uuid4().hex[:16], caller_number=request.number, language=request.language,
-                        flow_id=self.settings.callbacks.flow, channel="sip", topic=request.topic,
-                        handoff_id=request.handoff_id)
         try:
-            dialled, call = await self.line.call_out(request.number, info)
-            outcome = dialled.outcome
-            detail = f"{outcome} ({dialled.status} {dialled.reason})"
+            if (request.channel == "twilio" and self.twilio is not None) or self.line is None:
+                assert self.twilio is not None  # the dialer runs only with a SIP trunk or Twilio callbacks
+                attempt = await self.twilio.call_out(request)
+            else:
+                attempt = await self._call_sip(request)
         except Exception as exc:  # a dialing fault is an unsuccessful attempt, never a lost request
             log.exception("callback %s: dialing failed", request.id)
-            call, outcome, detail = None, "failed", f"{type(exc).__name__}: {exc}"
+            attempt = Attempt(False, False, f"{type(exc).__name__}: {exc}")
         # Re-read: someone may have claimed it or added notes on the worklist while it rang, or the caller
         # asked to be forgotten (then nothing is written back).
         current = await self.store.get(request.id)
         if current is None:
             return request
         request = current
-        if call is not None:
-            transferred = any(t.ok for t in call.transfers)
-            request.status = "transferred" if transferred else "reached"
-            request.last_result = "reached, transferred to the human line" if transferred else "reached"
+        if attempt.reached:
+            request.status = "transferred" if attempt.transferred else "reached"
+            request.last_result = "reached, transferred to the human line" if attempt.transferred else "reached"
             request.closed_at = time.time()
         elif request.attempts >= self.settings.callbacks.max_attempts:
-            request.status, request.last_result, request.closed_at = "failed", detail, time.time()
+            request.status, request.last_result, request.closed_at = "failed", attempt.detail, time.time()
         else:
-            request.status, request.last_result = "open", detail
+            request.status, request.last_result = "open", attempt.detail
             request.due = time.time() + self.settings.callbacks.retry_delay_secs
-        log.info("callback %s: attempt %d: %s -> %s", request.id, request.attempts, detail, request.status)
+        log.info("callback %s: attempt %d: %s -> %s", request.id, request.attempts, attempt.detail, request.status)
         await self.store.save(request)
         return request
+
+    async def _call_sip(self, request: CallbackRequest) -> Attempt:
+        assert self.line is not None
+        info = CallInfo(call_id=uuid.uuid4().hex[:16], caller_number=request.number, language=request.language,
+                        flow_id=self.settings.callbacks.flow, channel="sip", topic=request.topic,
+                        handoff_id=request.handoff_id)
+        dialled, call = await self.line.call_out(request.number, info)
+        if call is None:
+            return Attempt(False, False, f"{dialled.outcome} ({dialled.status} {dialled.reason})")
+        if call.answered_by == "machine":  # voicemail: nobody to help, try again later
+            return Attempt(False, False, "voicemail (an answering machine took the call)")
+        return Attempt(True, any(t.ok for t in call.transfers), "reached")
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -122,14 +137,18 @@ class CallbackDialer:
 
 
 async def callback_dialer_ctx(app: web.Application) -> AsyncIterator[None]:
-    """aiohttp cleanup-ctx (after `sip_ctx`): dial booked callbacks while the app runs, if a trunk is set."""
+    """aiohttp cleanup-ctx (after `sip_ctx` and `twilio_ctx`): dial booked callbacks while the app runs, if a
+    SIP trunk or Twilio callbacks are configured."""
     settings: Settings = app[SETTINGS]
-    line = app.get(SIP_LINE)
-    calls = app[CALL_SERVICES].store if line is not None else None
-    if not settings.callbacks.trunk_uri or line is None or calls is None:  # no trunk, no SIP line or no store
+    line = app.get(SIP_LINE) if settings.callbacks.trunk_uri else None
+    state = app.get(TWILIO)
+    twilio = TwilioCallbacks(settings, state.rest, state.outcomes) \
+        if state is not None and can_place(settings) else None
+    calls = app[CALL_SERVICES].store
+    if (line is None and twilio is None) or calls is None:  # nothing to dial with, or no store
         yield
         return
-    dialer = CallbackDialer(settings, line, callback_store(calls), app[DRAIN].worker)
+    dialer = CallbackDialer(settings, line, callback_store(calls), app[DRAIN].worker, twilio)
     stop = asyncio.Event()
     task = asyncio.create_task(dialer.run(stop))
     try:

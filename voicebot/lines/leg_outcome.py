@@ -103,6 +103,27 @@ class LegOutcomes:
             return LegAnnouncement()
         return LegAnnouncement(caller_number=data.get("caller_number", ""), language=data.get("language", ""))
 
+    async def record_status(self, call_id: str, status: str) -> None:
+        """Call progress the switch reports (Twilio's status callback: ringing, busy, no-answer, completed...),
+        for the process that placed the call, which may not be the one Twilio's request reached."""
+        if self.client is None:
+            return
+        key = self.keys.line(call_id)
+        async with self.client.pipeline(transaction=True) as p:
+            p.hset(key, "call_status", status)
+            p.expire(key, self.ttl_secs)
+            await p.execute()
+
+    async def status(self, call_id: str) -> str:
+        """The last progress recorded for the call ("" = none yet, or Redis unavailable)."""
+        if self.client is None:
+            return ""
+        try:
+            return await self.client.hget(self.keys.line(call_id), "call_status") or ""
+        except REDIS_DOWN as exc:
+            log.warning("call %s: call progress unavailable (%s)", call_id, exc)
+            return ""
+
     async def get(self, call_id: str) -> LegOutcome | None:
         if self.client is not None:
             try:

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from aiohttp import web
@@ -30,6 +30,7 @@ from telephony.sip.uri import parse_uri
 from voicebot.appkeys import CALL_SERVICES, SETTINGS, SIP_LINE
 from voicebot.config import Settings, SipSettings
 from voicebot.dialog.types import CallInfo
+from voicebot.lines.voicemail import answered_by_machine
 from voicebot.pipeline.call import run_call as pipeline_run_call
 from voicebot.pipeline.media import AudioIn, CallMedia, DtmfIn, HangupIn, MediaEvent, TransferResult
 from voicebot.pipeline.services import CallServices
@@ -38,6 +39,25 @@ log = logging.getLogger(__name__)
 
 RunCall = Callable[[CallMedia, CallInfo, CallServices], Awaitable[Any]]
 MAX_QUEUED_AUDIO = 500  # 10 s of 20 ms frames: a stalled consumer loses old audio, never memory
+KEEP_FINISHED = 50  # recent calls the line remembers (tests, bench/phone.py find their call ids there)
+TRANSFER_SETTLE_S = 10.0  # how long an ended call waits for a transfer still under way to report its outcome
+
+
+@dataclass(frozen=True)
+class FinishedCall:
+    """What the line remembers of an ended call: how it ended and its transfers, never the call itself. A kept
+    `SipLineCall` held its RTP session (send-time stats of up to 6000 packets: ~0.2 MB for a two-minute call,
+    jitter buffer, socket, clock thread), its INVITE and dialog, and so the line grew with every call it served
+    up to the 50 it remembers (tests/telephony/test_sip_memory.py)."""
+
+    sip_call_id: str
+    end_reason: str
+    transfers: tuple[TransferResult, ...]
+    answered_by: str = ""  # outbound calls: "human" or "machine" (voicemail)
+
+    @classmethod
+    def of(cls, call: SipLineCall) -> FinishedCall:
+        return cls(call.dialog.call_id, call.end_reason, tuple(call.transfers), call.answered_by)
 
 
 def ua_options(sip: SipSettings) -> UaOptions:
@@ -51,9 +71,11 @@ class SipLineCall(SipCall):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.transfers: list[TransferResult] = []  # outcome of each transfer attempt, for logs/metrics
+        self._transferring: set[asyncio.Task] = set()  # transfers under way on the wire
         self._events: deque[MediaEvent] = deque()
         self._queued_audio = 0
         self._wake = asyncio.Event()
+        self.answered_by = ""  # outbound calls: "human" or "machine" (voicemail), from screen_answer
 
     async def events(self) -> AsyncIterator[MediaEvent]:
         while True:
@@ -67,12 +89,42 @@ class SipLineCall(SipCall):
             if isinstance(ev, HangupIn):
                 return
 
+    async def next_event(self, timeout: float) -> MediaEvent | None:
+        """Before the pipeline runs (answering-machine screening): the next audio or key press, taken off the
+        queue; a hang-up is returned but left queued for the pipeline; None after `timeout` seconds of nothing."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while not self._events:
+                    self._wake.clear()
+                    await self._wake.wait()
+        if not self._events or isinstance(self._events[0], HangupIn):
+            return self._events[0] if self._events else None
+        ev = self._events.popleft()
+        if isinstance(ev, AudioIn):
+            self._queued_audio -= 1
+        return ev
+
     async def transfer(self, handoff_id: str, target: str | None = None) -> TransferResult:
-        wire = await transfer_call(self, handoff_id, target)
-        result = TransferResult(wire.ok, wire.detail)
-        self.transfers.append(result)
+        # The transfer on the wire runs as its own task and records its outcome itself: the caller's phone may
+        # hang up as the transfer completes, which ends (cancels) the pipeline awaiting it here.
+        wire = self.ua.spawn(transfer_call(self, handoff_id, target), name=f"sip-transfer-{self.dialog.call_id[:12]}")
+        self._transferring.add(wire)
+        wire.add_done_callback(self._transfer_done)
+        result = await asyncio.shield(wire)
+        return TransferResult(result.ok, result.detail)
+
+    def _transfer_done(self, wire: asyncio.Task) -> None:
+        self._transferring.discard(wire)
+        if wire.cancelled() or wire.exception() is not None:
+            return  # the awaiting side sees the error; a cancelled one was the line stopping
+        result = wire.result()
+        self.transfers.append(TransferResult(result.ok, result.detail))
         log.info("sip: call %s: transfer %s: %s", self.dialog.call_id, "ok" if result.ok else "FAILED", result.detail)
-        return result
+
+    async def transfers_settled(self, timeout: float = TRANSFER_SETTLE_S) -> None:
+        """Wait (bounded) for a transfer still under way, so what the line keeps of the call has its outcome."""
+        if self._transferring:
+            await asyncio.wait(set(self._transferring), timeout=timeout)
 
     def deliver_audio(self, pcm: bytes) -> None:
         if self._queued_audio >= MAX_QUEUED_AUDIO:
@@ -105,8 +157,9 @@ class SipLine:
         drain = services.drain
         if drain is not None:  # while the worker drains, the UA refuses OPTIONS and new INVITEs (503)
             self.ua.draining = lambda: drain.draining
+            drain.watch(lambda: self.ua.busy)  # ...and the drain waits for calls the UA is still setting up
         self.registration: Registration | None = None
-        self.finished: list[tuple[CallInfo, SipLineCall]] = []  # recent calls, newest last (for tests/metrics)
+        self.finished: deque[tuple[CallInfo, FinishedCall]] = deque(maxlen=KEEP_FINISHED)  # newest last
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -150,9 +203,17 @@ class SipLine:
                             codecs=offer_codecs(tuple(self.settings.sip.codecs)), ring_timeout=cfg.ring_timeout_secs)
         if result.call is None:
             return result, None
-        assert isinstance(result.call, SipLineCall)
-        await self._run(result.call, info)
-        return result, result.call
+        call = result.call
+        assert isinstance(call, SipLineCall)
+        if await answered_by_machine(call, info, self.services):
+            call.answered_by = "machine"  # nobody to help or transfer: the dialer tries again later
+            if not call.ended:
+                await call.hangup()
+            self.finished.append((info, FinishedCall.of(call)))
+            return result, call
+        call.answered_by = "human"
+        await self._run(call, info)
+        return result, call
 
     async def _run(self, call: SipLineCall, info: CallInfo) -> None:
         try:
@@ -167,10 +228,11 @@ class SipLine:
                 result = await call.transfer(info.call_id)
                 log.info("sip: call %s: fallback transfer: %s", info.call_id, result)
         finally:
+            await call.transfers_settled()
             if not call.ended:
                 with contextlib.suppress(Exception):
                     await call.hangup()
-            self.finished = [*self.finished[-49:], (info, call)]
+            self.finished.append((info, FinishedCall.of(call)))
 
 
 async def sip_ctx(app: web.Application) -> AsyncIterator[None]:

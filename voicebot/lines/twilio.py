@@ -76,6 +76,17 @@ class TwilioLine:
     def events(self) -> AsyncIterator[MediaEvent]:
         return events_until_hangup(self._events)
 
+    async def next_event(self, timeout: float) -> MediaEvent | None:
+        """Before the pipeline runs (answering-machine screening of a callback): the next audio or key press;
+        a hang-up is returned and left queued for the pipeline; None after `timeout` seconds of nothing."""
+        try:
+            ev = await asyncio.wait_for(self._events.get(), timeout)
+        except TimeoutError:
+            return None
+        if isinstance(ev, HangupIn):
+            self._events.put_nowait(ev)
+        return ev
+
     async def play(self, pcm: bytes) -> None:
         if self._ended or self.ws.closed or not pcm:
             return
@@ -127,8 +138,8 @@ class TwilioLine:
             await self.end_stream()
         return result
 
-    async def hangup(self) -> None:
-        await self._outcomes.record(self.call_sid, LegOutcome("hangup", channel="twilio", detail="bot ended"))
+    async def hangup(self, detail: str = "bot ended") -> None:
+        await self._outcomes.record(self.call_sid, LegOutcome("hangup", channel="twilio", detail=detail))
         if self._rest is not None and self._rest.has_credentials:
             await self._rest.hangup(self.call_sid)
         # Closing the websocket ends <Connect>; its action TwiML sees the "hangup" outcome and hangs up.

@@ -5,6 +5,8 @@
     GET  /twilio/media   the Media Streams websocket: one `run_call` per stream
 
     POST /twilio/after-stream  <Connect action>: once the stream ends, hang up or dial the human line
+    POST /twilio/voice?callback=ID      a callback we placed was answered: stream it into the callback flow
+    POST /twilio/callback-status        the StatusCallback of a callback we placed (busy, no-answer...)
 
 Twilio drives calls only with `twilio.auth_token` configured: the server refuses to start with Twilio
 enabled and no token. Every webhook and the websocket upgrade must carry a valid `X-Twilio-Signature`;
@@ -20,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import aiohttp
@@ -30,17 +33,23 @@ from aiohttp import web
 from telephony import twilio_messages as tm
 from telephony import twilio_signature
 from telephony.twilio_rest import TwilioRest, after_stream_twiml, stream_twiml
-from voicebot.appkeys import CALL_SERVICES, REDIS, SETTINGS, STORE_KEYS, TWILIO
+from voicebot.appkeys import CALL_SERVICES, CALL_STORE, DRAIN, REDIS, SETTINGS, STORE_KEYS, TWILIO
 from voicebot.dialog.types import CallInfo
 from voicebot.lines.leg_outcome import LANGUAGES, LegOutcomes
 from voicebot.lines.switch_access import switch_endpoint
 from voicebot.lines.twilio import TwilioLine
+from voicebot.lines.voicemail import VOICEMAIL, answered_by_machine
 from voicebot.pipeline.call import run_call
+from voicebot.store.callbacks import OPEN_STATUSES, CallbackRequest, callback_store
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_SECS = 10.0
 MAX_BAD_MESSAGES_LOGGED = 5  # per stream; a flood of junk must not flood the log
+CALLBACK_ID = re.compile(r"[0-9a-f]{16}")  # CallbackRequest.id
+# Twilio's CallStatus values (StatusCallback): the last four end a call that was never answered, or was.
+CALL_STATUSES = ("queued", "initiated", "ringing", "in-progress", "completed", "busy", "no-answer", "failed",
+                 "canceled")
 
 
 @dataclass
@@ -106,6 +115,17 @@ def _call_sid(form: dict[str, str]) -> str:
     return call_sid
 
 
+def _refuse_while_draining(request: web.Request, what: str) -> None:
+    """While this worker drains (SIGTERM, voicebot/drain.py) it takes no new call, as SIP's 503: the voice
+    webhook answers 503 + Retry-After (Twilio then tries the number's Fallback URL: another worker), and a
+    stream refused at the upgrade ends <Connect>, whose action (after-stream) dials the human line."""
+    drain = request.app.get(DRAIN)
+    if drain is not None and drain.draining:
+        log.warning("twilio: refusing a new %s: this worker is draining", what)
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": "30"},
+                                         text="this voicebot worker is draining; no new calls\n")
+
+
 @routes.post("/twilio/voice")
 @switch_endpoint
 async def voice_webhook(request: web.Request) -> web.Response:
@@ -118,11 +138,44 @@ async def voice_webhook(request: web.Request) -> web.Response:
     if language and language not in LANGUAGES:
         raise web.HTTPBadRequest(text=f"language must be one of {', '.join(LANGUAGES)}, got {language[:8]!r}\n")
     call_sid = _call_sid(form)
+    _refuse_while_draining(request, "call")
     params = {"caller": tm.party(form.get("From")), "called": tm.party(form.get("To")), "language": language}
+    if "callback" in request.query:  # a callback we placed (twilio_callbacks.py) was answered
+        callback = await _callback(request)
+        if callback is None:  # forgotten or closed meanwhile: nobody is expecting this call any more
+            return web.Response(text=after_stream_twiml("hangup", "", ""), content_type="text/xml")
+        # Outbound: Twilio's From is our number and To the customer's.
+        params = {"caller": tm.party(form.get("To")), "called": tm.party(form.get("From")),
+                  "language": callback.language, "callback": callback.id, "topic": callback.topic,
+                  "handoff": callback.handoff_id}
     params[twilio_signature.STREAM_TOKEN] = twilio_signature.stream_token(cfg.auth_token, call_sid, params)
     # Relative: Twilio resolves it against this webhook's URL, so it works behind any public host name.
     twiml = stream_twiml(stream_url, params, action_url="/twilio/after-stream")
     return web.Response(text=twiml, content_type="text/xml")
+
+
+async def _callback(request: web.Request) -> CallbackRequest | None:
+    """The open callback request named by `?callback=` (None if unknown, closed, or no store)."""
+    calls = request.app.get(CALL_STORE)
+    callback_id = request.query.get("callback", "")
+    if calls is None or not CALLBACK_ID.fullmatch(callback_id):
+        return None
+    callback = await callback_store(calls).get(callback_id)
+    return callback if callback is not None and callback.status in OPEN_STATUSES else None
+
+
+@routes.post("/twilio/callback-status")
+@switch_endpoint
+async def callback_status(request: web.Request) -> web.Response:
+    """Twilio's StatusCallback for a callback we placed: its progress (busy, no-answer, completed...) for the
+    dialer, in whichever process it runs."""
+    state = _state(request)
+    form = await _signed_form(request)
+    status = form.get("CallStatus", "")
+    if status not in CALL_STATUSES:
+        raise web.HTTPBadRequest(text=f"CallStatus must be one of {', '.join(CALL_STATUSES)}\n")
+    await state.outcomes.record_status(_call_sid(form), status)
+    return web.Response(status=204)
 
 
 @routes.post("/twilio/after-stream")
@@ -146,6 +199,7 @@ async def media_stream(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="no browser may open the Twilio media stream\n")
     _check_signature(request, {}, websocket=True)
     settings = request.app[SETTINGS]
+    _refuse_while_draining(request, "stream")
     if state.active >= settings.twilio.max_calls:
         # Refusing the upgrade ends <Connect>; Twilio continues the TwiML (or hangs up).
         raise web.HTTPServiceUnavailable(text="too many Twilio streams\n")
@@ -220,10 +274,16 @@ async def _run(app: web.Application, line: TwilioLine) -> None:
         language=chosen or settings.dialog.default_language, flow_id=settings.dialog.default_flow,
         language_fixed=chosen is not None,
     )
+    if params.get("callback"):  # our callback, answered: the callback flow, with the original package
+        info = replace(info, flow_id=settings.callbacks.flow, topic=params.get("topic", ""),
+                       handoff_id=params.get("handoff", ""))
     services = app.get(CALL_SERVICES)
     try:
         if services is None:
             raise RuntimeError("the bot is not running (speech models not loaded)")
+        if params.get("callback") and await answered_by_machine(line, info, services):
+            await line.hangup(detail=VOICEMAIL)  # the dialer reads it: retried later, nobody transferred
+            return
         await run_call(line, info, services)
     except Exception:
         log.exception("twilio call %s: the bot failed; sending the caller to the human line", line.call_sid)

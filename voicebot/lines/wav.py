@@ -109,6 +109,7 @@ class FileMedia:
         self._drained.set()
         self._reply_done = asyncio.Event()  # the answer to the caller's last turn (or the greeting) has played
         self._bot_started = asyncio.Event()  # bot audio arrived since the caller's last turn
+        self._bot_started_at = 0.0  # when it did (monotonic): a barge-in is timed from the reply's start
         self._closed = asyncio.Event()
         # When the caller's last words went out (None once the bot answered); the call starts "answered-to"
         # so the greeting counts as the answer to picking up.
@@ -133,7 +134,8 @@ class FileMedia:
             if turn.barge_in_after_s is not None:
                 # Barge-in needs real time: in fast mode the bot's audio "plays" instantly.
                 await self._wait(self._bot_started)
-                await clock.idle(turn.barge_in_after_s)
+                # Into the reply, not after our own trailing silence (the reply may have begun during it).
+                await clock.idle(max(0.0, turn.barge_in_after_s - (time.monotonic() - self._bot_started_at)))
             else:  # a polite caller: let the bot finish its greeting / previous reply
                 async for event in self._wait_events(self._reply_done, clock, silence):
                     yield event
@@ -203,7 +205,9 @@ class FileMedia:
             self._answered = True
             self.record.latencies_ms.append(round((time.monotonic() - self._awaiting_first_audio_since) * 1000, 1))
             self._awaiting_first_audio_since = None
-        self._bot_started.set()
+        if not self._bot_started.is_set():
+            self._bot_started_at = time.monotonic()
+            self._bot_started.set()
         if self.fast:
             self.record.bot_audio += pcm
             return

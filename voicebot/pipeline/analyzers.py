@@ -3,10 +3,18 @@
 Pipecat's analyzers load their ONNX model in `__init__`, once per call. The models are stateless apart from
 Silero's recurrent state (kept per call in `SileroOnnxModel`), and `InferenceSession.run` is thread-safe, so
 we load each session once per process and give every call a cheap analyzer around it.
+
+The sessions run without onnxruntime's CPU memory arena. With it, each run that overlaps another carves its
+own buffers out of the arena, which then keeps them for good: smart-turn grew by ~17 MB per concurrent run
+(6 at once: +80 MB; calls run their analyzers on the event loop's thread pool), and a rare new peak of
+overlapping runs looked like a slow leak in long soaks. Without it a run's buffers are plain malloc, freed
+when it ends and handed back by the per-call trim (voicebot/native_memory.py); these models are small, the
+extra allocations cost microseconds per run.
 """
 
 from __future__ import annotations
 
+import asyncio
 from importlib import resources
 from typing import Any
 
@@ -17,6 +25,7 @@ from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn, SmartTu
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams
+from pipecat.metrics.metrics import MetricsData
 
 
 def _bundled(package: str, name: str) -> str:
@@ -27,6 +36,7 @@ def load_vad_session() -> ort.InferenceSession:
     opts = ort.SessionOptions()
     opts.inter_op_num_threads = 1
     opts.intra_op_num_threads = 1
+    opts.enable_cpu_mem_arena = False  # see the module docstring
     return ort.InferenceSession(_bundled("pipecat.audio.vad.data", "silero_vad.onnx"),
                                 providers=["CPUExecutionProvider"], sess_options=opts)
 
@@ -37,6 +47,7 @@ def load_smart_turn_session() -> ort.InferenceSession:
     opts.inter_op_num_threads = 1
     opts.intra_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.enable_cpu_mem_arena = False  # see the module docstring
     return ort.InferenceSession(_bundled("pipecat.audio.turn.smart_turn.data", "smart-turn-v3.2-cpu.onnx"),
                                 providers=["CPUExecutionProvider"], sess_options=opts)
 
@@ -103,6 +114,13 @@ class SharedSmartTurn(LocalSmartTurnAnalyzerV3):
             return EndOfTurnState.INCOMPLETE
         self._clear(EndOfTurnState.COMPLETE)  # silence cap reached: over, whatever the model would say
         return EndOfTurnState.COMPLETE
+
+    async def analyze_end_of_turn(self) -> tuple[EndOfTurnState, MetricsData | None]:
+        # Pipecat forgets the turn's audio once the model says "complete". The TurnDetector may wait on after it
+        # (turn.smart_turn_min_silence_secs: a comma pause) and clears this analyzer when the turn really ends; a
+        # caller who goes on is then scored on the whole sentence, not only on the words after the pause.
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._model_executor, self._process_speech_segment, self._audio_buffer)
 
     def _predict_endpoint(self, audio_array: np.ndarray) -> dict[str, Any]:
         # Pipecat calls a turn complete above 0.5, a coin toss; a borderline score at a pause should wait for more

@@ -39,6 +39,9 @@ NO_SPEECH_MAX = 0.6
 LOGPROB_MIN = -1.0
 COMPRESSION_MAX = 2.4  # faster-whisper's compression_ratio_threshold: above it a transcript repeats itself
 MAX_LOOPING_CHARS = 60
+# Audio this quiet throughout (RMS, full scale 1.0; -60 dBFS) holds no words: whisper is not asked, as on some CPUs
+# it "hears" 2 s of digital silence as "Dzień dobry." / "you" with a no-speech probability just under its own rule.
+SILENT_RMS = 1e-3
 COPIED_PHRASES = 2  # a transcript made of this many of the prompt's phrases was copied from it
 
 
@@ -166,6 +169,9 @@ class SpeechRecognizer:
     def transcribe_sync(self, audio: np.ndarray, language: str, prompt: str = "",
                         detect: Detect | None = None) -> Transcript:
         started = time.perf_counter()
+        if not audio.size or float(np.sqrt(np.mean(np.square(audio)))) < SILENT_RMS:
+            return Transcript(text="", language=language, confidence=0.0, duration_s=len(audio) / SAMPLE_RATE,
+                              compute_ms=(time.perf_counter() - started) * 1000)
         features = self.model.feature_extractor(audio)
         alternatives: tuple[str, ...] = ()
         shares = None

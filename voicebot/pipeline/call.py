@@ -66,6 +66,17 @@ def language_detection(services: CallServices, info: CallInfo) -> Detect | None:
     return Detect(languages, services.settings.languages.detect_min_probability)
 
 
+async def _preferred_language(info: CallInfo, services: CallServices) -> CallInfo:
+    """A returning caller is greeted in the language of their last call (their profile's) unless the line
+    chose the language; their first words may still switch it (language_detection)."""
+    preferred = getattr(services.dialog, "preferred_language", None)  # engines without profiles: as is
+    language = await preferred(info) if preferred is not None else ""
+    if not language or language == info.language:
+        return info
+    log.info("call %s: returning caller: greeted in %s (their last call's language)", info.call_id, language)
+    return dataclasses.replace(info, language=language)
+
+
 async def _start_recording(media: CallMedia, info: CallInfo, services: CallServices) -> CallRecorder | None:
     """The call's recorder when recording is on and its file opens; else None (and the caller is not told
     the call is recorded). Never raises: a recording that cannot start must not cost the call."""
@@ -88,6 +99,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
     the answer reached the line (ms after the caller's last voiced audio; `first_audio_ms` = voice-to-voice).
     """
     models, settings = services.models, services.settings
+    info = await _preferred_language(info, services)
     recorder = await _start_recording(media, info, services)
     if recorder is not None:
         media = RecordedMedia(media, recorder)
@@ -105,7 +117,8 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
         turn_timings.append(timings)
         if "first_audio_ms" in timings:
             load.turn_answered(timings["first_audio_ms"])
-        log.info("call %s turn timings (ms after caller stopped): %s", info.call_id, timings)
+        log.info("call %s turn timings (ms after caller stopped; ended by %s): %s", info.call_id,
+                 clock.end_reason or "-", timings)
         models.record_turn(timings)
         if on_turn is not None:
             on_turn(timings)
@@ -113,6 +126,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
     def line_closed(reply: BotReply, detail: str) -> None:
         end.close(f"bot {reply.action} ({reply.reason or '-'}): {detail}")
 
+    detect = language_detection(services, info)
     processors = [
         MediaSource(media, lambda why: end.close(f"caller gone: {why}")),
         DtmfCollector(),
@@ -120,11 +134,13 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
                      input_rate=media.sample_rate,
                      max_silence_s=settings.turn.max_silence_secs, call_start=call_start,
                      speculative=settings.asr.speculative,
-                     finished_words_silence_s=settings.turn.finished_words_silence_secs),
-        Transcriber(models.asr, info.language, settings.turn, language_detection(services, info)),
+                     finished_words_silence_s=settings.turn.finished_words_silence_secs,
+                     min_silence_s=settings.turn.smart_turn_min_silence_secs,
+                     languages=detect.languages if detect is not None else (info.language,)),
+        Transcriber(models.asr, info.language, settings.turn, detect),
         DialogResponder(session, no_input_s=settings.dialog.no_input_secs, busy=not admitted),
         Speaker(models.tts, media.sample_rate),
-        MediaSink(media, turn_answered, line_closed),
+        MediaSink(media, turn_answered, line_closed, goodbye_listen_s=settings.turn.goodbye_listen_secs),
     ]
     worker = PipelineWorker(
         Pipeline(processors),
@@ -168,7 +184,7 @@ async def run_call(media: CallMedia, info: CallInfo, services: CallServices, *,
             await worker.cancel(reason=end.reason or "call ended")
             with contextlib.suppress(asyncio.CancelledError):
                 await running
-        load.call_ended()
+        load.call_ended(admitted)
         log.info("call %s ended: %s", info.call_id, end.reason or "pipeline stopped")
         try:
             if recorder is not None:

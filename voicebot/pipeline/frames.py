@@ -29,6 +29,15 @@ class TurnClock:
     first_audio: float = 0.0
     asr_compute_ms: float = 0.0
     speculative_hit: bool = False
+    # Where the wait between speech_end and end_of_turn went (stamps; 0 = did not happen this turn): VAD
+    # confirmed the stop, smart-turn's verdict (its own run time in smart_turn_run_ms), the speculative
+    # transcription the turn used started / finished. `end_reason` says what ended the turn.
+    vad_stop: float = 0.0
+    smart_turn_done: float = 0.0
+    smart_turn_run_ms: float = 0.0
+    speculation_start: float = 0.0
+    speculation_done: float = 0.0
+    end_reason: str = ""
 
     @staticmethod
     def now() -> float:
@@ -39,10 +48,13 @@ class TurnClock:
             "speech_end_at_ms": round((self.speech_end - self.call_start) * 1000, 1),
             "caller_speech_ms": round((self.speech_end - self.speech_start) * 1000, 1),
         }
-        for name in ("end_of_turn", "asr_done", "reply_ready", "first_audio"):
+        for name in ("vad_stop", "smart_turn_done", "speculation_start", "speculation_done", "end_of_turn", "asr_done",
+                     "reply_ready", "first_audio"):
             stamp = getattr(self, name)
             if stamp:
                 out[f"{name}_ms"] = round((stamp - self.speech_end) * 1000, 1)
+        if self.smart_turn_run_ms:
+            out["smart_turn_run_ms"] = round(self.smart_turn_run_ms, 1)
         if self.asr_compute_ms:
             out["asr_compute_ms"] = round(self.asr_compute_ms, 1)
             out["asr_speculative"] = 1.0 if self.speculative_hit else 0.0
@@ -68,6 +80,14 @@ class WordsSoundFinishedFrame(SystemFrame):
 
     voiced_chunks: int
     fills_slot: bool = False
+
+
+@dataclass
+class CallLanguageFrame(SystemFrame):
+    """Sent upstream by the Transcriber: the language the call's caller turns are now read in (the call's first
+    words decided it). The TurnDetector then applies that language's turn.smart_turn_min_silence_secs."""
+
+    language: str
 
 
 @dataclass

@@ -75,14 +75,21 @@ class MediaSource(FrameProcessor):
 
 class MediaSink(FrameProcessor):
     """Plays bot audio on the line, clears it on barge-in, and carries out transfer / hang-up (never a hang-up on
-    a caller who talks over the goodbye: the dialog is told to listen on instead)."""
+    a caller who talks over the goodbye: the dialog is told to listen on instead).
+
+    The caller's voice is known to us only some time after they start (the line's delay, then `vad_start_secs`
+    of voice before the turn detector calls it speech): so after the goodbye has played, the line listens
+    `goodbye_listen_s` more before hanging up, and a caller who started at its very end keeps the line.
+    """
 
     def __init__(self, media: CallMedia, on_first_audio: Callable[[TurnClock], None],
-                 on_closed: Callable[[BotReply, str], None]) -> None:
+                 on_closed: Callable[[BotReply, str], None], goodbye_listen_s: float = 0.0) -> None:
         super().__init__(name="media-out")
         self._media = media
         self._on_first_audio = on_first_audio
         self._on_closed = on_closed
+        self._goodbye_listen_s = goodbye_listen_s
+        self._caller_heard = asyncio.Event()  # the caller started a turn (or the dialog saw them speak)
         self._speaking = False
         self._playout: asyncio.Task[None] | None = None
         # Never hang up on a talking caller: whether they are inside a turn now, and whether they spoke (or
@@ -96,10 +103,12 @@ class MediaSink(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, UserStartedSpeakingFrame):
             self._caller_talking = self._talked_over = True
+            self._caller_heard.set()
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._caller_talking = False
         elif isinstance(frame, SpokeAfterGoodbyeFrame):
             self._spoke_after_goodbye = True
+            self._caller_heard.set()
             return
         if isinstance(frame, InterruptionFrame):
             self._talked_over = True
@@ -136,7 +145,9 @@ class MediaSink(FrameProcessor):
             self._playout = self.create_task(self._watch_playout(), name="playout")
             return
         await self._wait_played()  # the caller hears the last words before the line changes
-        if reply.action == "end" and (self._talked_over or self._caller_talking or self._spoke_after_goodbye):
+        if reply.action == "end":
+            await self._listen_after_goodbye()
+        if reply.action == "end" and self._caller_spoke():
             # The caller spoke over the goodbye ("wait, one more thing"): no hang-up, the dialog hears them.
             self._talked_over = self._spoke_after_goodbye = False
             await self._stopped_speaking()
@@ -156,6 +167,19 @@ class MediaSink(FrameProcessor):
             detail = await self._hangup(reply)
         await self._stopped_speaking()
         self._on_closed(reply, detail)
+
+    def _caller_spoke(self) -> bool:
+        """The caller talked over the goodbye, is talking now, or spoke after the dialog decided to end."""
+        return self._talked_over or self._caller_talking or self._spoke_after_goodbye
+
+    async def _listen_after_goodbye(self) -> None:
+        """Give a caller who began speaking as the goodbye ended the time to be heard: the hang-up waits until
+        their turn starts, or `goodbye_listen_s` of nothing."""
+        if self._goodbye_listen_s <= 0 or self._caller_spoke():
+            return
+        self._caller_heard.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._caller_heard.wait(), self._goodbye_listen_s)
 
     async def _transfer(self, reply: BotReply) -> TransferResult:
         try:

@@ -49,7 +49,8 @@ class SharedModels:
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=None))
 
     def __post_init__(self) -> None:
-        self.calls = CallLoad(self.asr, self.settings.asr.admit_queue_delay_ms)
+        self.calls = CallLoad(self.asr, self.settings.asr.admit_queue_delay_ms,
+                              max_served=self.settings.asr.calls_per_core * cpu_cores())
 
     @classmethod
     def load(cls, settings: Settings) -> SharedModels:
@@ -139,11 +140,15 @@ class SharedModels:
         self.tts.close(wait_s=SHUTDOWN_WAIT_S)
 
 
+def cpu_cores() -> int:
+    return os.cpu_count() or 1
+
+
 def asr_workers(settings: Settings) -> tuple[int, int]:
     """(whisper workers, threads each): by default one single-threaded worker per core. Concurrent calls'
     turns then run side by side instead of queueing behind one transcription that cannot use both cores
     (whisper-base on short turns scales poorly past one thread)."""
-    cores = os.cpu_count() or 1
+    cores = cpu_cores()
     workers = settings.asr.workers or cores
     return workers, settings.models.cpu_threads or max(1, cores // workers)
 

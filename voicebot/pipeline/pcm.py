@@ -36,3 +36,21 @@ class StreamResampler:
 
     def resample_chunk(self, pcm: bytes) -> bytes:
         return to_pcm16(self._stream.resample_chunk(to_float(pcm)))
+
+
+ONSET_DBFS = -50.0  # a 10 ms window louder than this holds the voice's first sound (piper's lead-in is far below)
+ONSET_WINDOW_S = 0.01
+ONSET_KEEP_S = 0.01  # quiet kept before that window, so a soft onset is not clipped
+
+
+def trim_leading_silence(pcm: bytes, rate: int) -> bytes:
+    """16-bit PCM without the silence before its first sound (all of it, if nothing in it is louder)."""
+    samples = np.frombuffer(pcm, dtype=np.int16)
+    window = max(1, int(rate * ONSET_WINDOW_S))
+    usable = len(samples) // window * window
+    if not usable:
+        return pcm
+    frames = samples[:usable].astype(np.float64).reshape(-1, window) / 32768.0
+    loud = np.flatnonzero(np.sqrt(np.mean(frames**2, axis=1)) > 10 ** (ONSET_DBFS / 20))
+    start = int(loud[0]) * window - int(rate * ONSET_KEEP_S) if len(loud) else usable
+    return pcm[max(0, start) * 2:]

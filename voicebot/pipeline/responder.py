@@ -124,6 +124,15 @@ class DialogResponder(FrameProcessor):
             task, self._no_input = self._no_input, None
             await self.cancel_task(task)
 
+    async def cleanup(self) -> None:
+        # The call is over: a no-input timer still waiting would keep this pipeline, and the line's call with its
+        # RTP session, alive for its remaining seconds and then queue a frame into a dead pipeline.
+        for task in (self._no_input, self._greeting):
+            if task is not None and not task.done():
+                task.cancel()
+        self._no_input = self._greeting = None
+        await super().cleanup()
+
     def _start_no_input_timer(self) -> None:
         if self._no_input is not None:
             self._no_input.cancel()

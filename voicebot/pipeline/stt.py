@@ -3,14 +3,15 @@
 A turn whose words sound unfinished ("Hello," / "No thanks, and") is held instead of answered: if the caller
 speaks again before `max_silence_secs` after their last word, the next turn's words are appended and the two
 reach the dialog as ONE turn; otherwise the held turn is answered when that silence cap is reached.
-Part of the number the bot asked for ("my order number is 4 8 1" to a five-digit question) is held the same way:
-callers read numbers in groups.
+Part of the number the bot asked for ("my order number is 4 8 1" to a five-digit question) is held the same way,
+up to `partial_answer_secs`: callers read numbers in groups, with longer breaths between them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from voicebot.pipeline.asr import Detect, SpeechRecognizer, Transcript
 from voicebot.pipeline.frames import (
     CallerEventFrame,
     CallerTurnFrame,
+    CallLanguageFrame,
     ListeningFrame,
     SpeechPausedFrame,
     SystemFaultFrame,
@@ -40,6 +42,7 @@ from voicebot.pipeline.unfinished import no_words, sounds_finished, sounds_unfin
 from voicebot.pipeline.worker import URGENT, Job
 
 log = logging.getLogger(__name__)
+RELEASE_STEP_S = 0.1  # a held turn's wait is counted in steps this long, a late step as at most 1.5 of them
 
 
 @dataclass
@@ -47,11 +50,17 @@ class _Speculation:
     voiced_chunks: int
     task: asyncio.Task[Transcript]
     job: Job[Transcript]
+    started: float = 0.0  # TurnClock stamps: submitted, and its text back on the event loop
+    done: float = 0.0
 
 
 def _consume_result(task: asyncio.Task[Transcript]) -> None:
     if not task.cancelled():
         task.exception()
+
+
+def _stamp_done(speculation: _Speculation, _task: asyncio.Task[Transcript]) -> None:
+    speculation.done = TurnClock.now()
 
 
 @dataclass
@@ -93,7 +102,8 @@ class Transcriber(FrameProcessor):
             job = self._asr.speculate(frame.audio, self._language, self._hints, self._detect)
             task = asyncio.create_task(job.result(), name="asr-speculative")
             task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
-            self._speculation = _Speculation(frame.voiced_chunks, task, job)
+            self._speculation = _Speculation(frame.voiced_chunks, task, job, started=TurnClock.now())
+            task.add_done_callback(functools.partial(_stamp_done, self._speculation))
             if self._turn.finished_words_silence_secs > 0 or self._expects is not None:
                 self.create_task(self._judge(self._speculation), name="asr-speculative-judge")
         elif isinstance(frame, CallerTurnFrame):
@@ -136,6 +146,12 @@ class Transcriber(FrameProcessor):
         text = result.text
         return sounds_unfinished(text, self._turn) or (self._expects is not None and partly_fills(self._expects, text))
 
+    def _hold_secs(self, result: Transcript) -> float:
+        """How long after their last word an unfinished turn waits: longer for part of the asked-for number."""
+        partial = self._expects is not None and partly_fills(self._expects, result.text)
+        cap = self._turn.max_silence_secs
+        return max(cap, self._turn.partial_answer_secs) if partial else cap
+
     def _fills_slot(self, result: Transcript) -> bool:
         return self._expects is not None and fills_slot(self._expects, result, self._language)
 
@@ -152,6 +168,7 @@ class Transcriber(FrameProcessor):
             if speculation is not None:
                 result = await speculation.task
                 clock.speculative_hit = True
+                clock.speculation_start, clock.speculation_done = speculation.started, speculation.done
             else:
                 result = await self._asr.transcribe(frame.audio, self._language, self._hints, self._detect)
         except Exception as exc:  # the caller must reach a human, not silence
@@ -178,11 +195,13 @@ class Transcriber(FrameProcessor):
                 log.info("caller speaks %s (shares %s): switching from %s", result.language, result.language_shares,
                          self._language)
                 self._language = result.language
+            # The TurnDetector waited out pauses as long as the slowest candidate language needs: now this one's.
+            await self.push_frame(CallLanguageFrame(self._language), FrameDirection.UPSTREAM)
         if self._held is not None:
             frame, result = _joined(self._take_held(), frame, result)
         if self._turn.hold_unfinished and self._sounds_unfinished(result):
             # Wait for the rest, but never past the silence cap counted from the caller's last word.
-            wait_s = self._turn.max_silence_secs - (TurnClock.now() - clock.speech_end)
+            wait_s = self._hold_secs(result) - (TurnClock.now() - clock.speech_end)
             log.info("turn %r sounds unfinished: waiting up to %.2fs for more", result.text, wait_s)
             # The caller may already be speaking again (ASR took a while): then the next turn completes it.
             release = None if self._speaking else self.create_task(self._release(wait_s), name="held-turn")
@@ -198,7 +217,15 @@ class Transcriber(FrameProcessor):
         return held.frame, held.result
 
     async def _release(self, wait_s: float) -> None:
-        await asyncio.sleep(max(0.0, wait_s))
+        # Only time the event loop was running counts: during a stall (a busy host) the caller's audio keeps
+        # coming but is not heard yet, so a stall must not use up the caller's breath between digit groups.
+        loop = asyncio.get_running_loop()
+        waited = 0.0
+        while waited < wait_s:
+            step = min(RELEASE_STEP_S, wait_s - waited)
+            start = loop.time()
+            await asyncio.sleep(step)
+            waited += min(loop.time() - start, step + RELEASE_STEP_S / 2)
         if self._held is not None and self._held.release is asyncio.current_task():
             held, self._held = self._held, None
             await self._answer((held.frame, held.result))

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from voicebot.pipeline.pcm import resample
+from voicebot.pipeline.pcm import resample, trim_leading_silence
 from voicebot.pipeline.speech_cache import SpeechCache
 from voicebot.pipeline.voices import EspeakVoice, Voice, speech_pieces
 from voicebot.pipeline.worker import SOON, URGENT, PriorityWorker
@@ -64,6 +64,10 @@ class SpeechSynthesizer:
             if pcm is None:
                 pcm = await self._worker.run(priority, self._synthesize, voice, piece, sample_rate)
                 self.cache.put(voice.name, piece, sample_rate, pcm)
+            if pcm and priority == URGENT:
+                # piper starts each piece with 30-60 ms of silence: the caller waiting for the answer does not
+                # need to hear it (later pieces keep theirs, it is part of the pause between them).
+                pcm = trim_leading_silence(pcm, sample_rate)
             if pcm:
                 yield pcm
                 priority = SOON

@@ -100,11 +100,13 @@ def _quiet_session(onnx: Path) -> ort.InferenceSession:
     onnxruntime's default thread pool spins while it waits; with several calls busy on two cores those
     spinning threads take the CPU whisper needs for another caller's turn. And one thread only: whisper's
     workers (one per core) must never wait behind speech synthesis for a core, however many calls are
-    being answered at once.
+    being answered at once. No CPU memory arena: it would keep the largest sentence's buffers for good
+    (voicebot/pipeline/analyzers.py says why that matters).
     """
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
+    opts.enable_cpu_mem_arena = False
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return ort.InferenceSession(str(onnx), sess_options=opts, providers=["CPUExecutionProvider"])

@@ -37,6 +37,7 @@ class CallbackRequest:
     claimed_by: str = ""  # the agent working on it from the worklist
     notes: str = ""
     closed_at: float = 0.0
+    channel: str = ""  # the line the request came in on (sip | twilio | ...): a Twilio caller is called over Twilio
 
 
 OPEN_STATUSES = ("open", "calling")

@@ -1,0 +1,87 @@
+"""bench/phone.py's scripted caller, run as its own process: `python -m bench._phone_caller JOB.json`.
+
+Its own process, like a phone on the line: the bench runs the bot in its process, and a caller sharing the
+bot's event loop stalls with it (measured: its 20 ms RTP packets went out up to 600 ms late under load, more
+than the bot's jitter buffer absorbs), so the bot heard broken audio that no phone sends.
+
+The job (written by bench/phone.py) names the bot's SIP port, the caller's index (its number), the script, the
+8 kHz mu-law audio of everything the caller may say (its sentences, "Yes.", "No." + each number sentence), the
+flows' read-back prompts and the Redis prefix of the bot's call store. The caller (bench/_sip_caller.py) takes
+turns; after each sentence it looks at its live call's newest bot turn in Redis and answers a read-back
+(bench/_readback.py). It prints one JSON line: {"said": [...], "answered": [[read back, script number], ...]}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from bench._readback import ReadBacks, answer, script_number
+from bench._sip_caller import BenchCall, Sentence
+from voicebot.store.calls import TurnRecord
+from voicebot.store.connection import connect
+from voicebot.store.keys import Keys
+
+
+class ScriptedCaller:
+    """Answers the bot's number read-backs as a real caller would, then goes on with its script.
+
+    After each of its sentences (once the bot has answered and gone quiet) it looks at the live call's newest
+    bot turn in Redis; a read-back gets "Yes." when the digits equal its script's number, else "No." and its
+    number sentence again. Each bot turn is looked at once."""
+
+    def __init__(self, language: str, sentences: dict[str, Sentence], client: aioredis.Redis, keys: Keys,
+                 read_backs: ReadBacks, number: str) -> None:
+        self.language, self.sentences = language, sentences
+        self.client, self.keys = client, keys
+        self.read_backs = read_backs
+        self.number = number  # the caller number it dials from: finds its live call
+        self.said: list[str] = []
+        self.answered: list[tuple[str, str]] = []
+        self._seen = 0  # turns of the call already looked at
+
+    async def _turns(self) -> list[TurnRecord]:
+        for call_id in await self.client.smembers(self.keys.calls_live):
+            if await self.client.hget(self.keys.call(call_id), "caller_number") == self.number:
+                entries = await self.client.xrange(self.keys.turns(call_id))
+                return [TurnRecord.from_fields(fields) for _, fields in entries]
+        return []
+
+    async def react(self, said: Sentence) -> list[Sentence]:
+        self.said.append(said.text)
+        turns = await self._turns()
+        latest = next((t for t in reversed(turns[self._seen:]) if t.role == "bot"), None)
+        self._seen = len(turns)
+        digits = self.read_backs.digits(latest, self.language) if latest else None
+        if digits is None:
+            return []
+        _right, text = answer(digits, self.said, self.language)
+        self.answered.append((digits, script_number(self.said)))
+        return [self.sentences[text]]
+
+
+async def run(job: dict, sentences: dict[str, Sentence]) -> dict:
+    client = connect(job["redis_url"])
+    try:
+        call = BenchCall(job["index"], "127.0.0.1", job["port"], [sentences[t] for t in job["turns"]],
+                         start_delay_s=0, answer_timeout_s=job["reply_secs"], gap_s=job["gap_secs"])
+        caller = ScriptedCaller(job["language"], sentences, client, Keys(job["prefix"]),
+                                ReadBacks.from_templates(job["prompts"]), call.caller_number)
+        call.react = caller.react
+        try:
+            await asyncio.wait_for(call.run(), job.get("timeout_s", 300))
+        except TimeoutError:  # the call record says what happened; the answers so far are still reported
+            print(f"caller {job['index']}: call still up after {job.get('timeout_s', 300)} s", file=sys.stderr)
+    finally:
+        await client.aclose()
+    return {"said": caller.said, "answered": caller.answered}
+
+
+if __name__ == "__main__":
+    job = json.loads(Path(sys.argv[1]).read_text())
+    sentences = {text: Sentence.from_ulaw(text, Path(path).read_bytes()) for text, path in job["audio"].items()}
+    print(json.dumps(asyncio.run(run(job, sentences))), flush=True)

@@ -1,0 +1,115 @@
+"""bench/phone.py's scripted caller: it hears the bot's number read-back from the call record (the shipped
+flows' own confirm_prompt at the node that asks for confirmation) and answers it like a caller; every phone
+set has what that caller needs (the blind sets are only parsed here: nothing of them is printed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench._readback import NO, YES, ReadBacks, answer, prompt_pattern
+from voicebot.config import BusinessHoursSettings
+from voicebot.dialog import core
+from voicebot.dialog.hours import BusinessHours
+from voicebot.dialog.validate import parse_flow
+from voicebot.store.calls import TurnRecord
+
+ROOT = Path(__file__).resolve().parent.parent
+AT = datetime(2026, 11, 25, 10, 0)
+# (language, what the caller asks, the number heard with a digit lost, the five-digit beam alternative)
+ORDER = {"en": ("where is my order", "It is 4-8-1-2.", "It is 4 8 1 5 2."),
+         "pl": ("gdzie jest moje zamówienie", "To jest 4 8 1 2.", "To jest 4 8 1 5 2.")}
+
+
+def shipped(language: str) -> core.FlowMachine:
+    path = ROOT / "dialogs" / f"customer_service.{language}.yaml"
+    flow = parse_flow(path.read_text(), file=str(path))
+    return core.FlowMachine(flow, BusinessHours.from_settings(BusinessHoursSettings(always_open=True)))
+
+
+def bot_turns(m: core.FlowMachine, *events: core.Event) -> list[TurnRecord]:
+    """What the bot said at the last event, recorded as the call session records a bot turn."""
+    st, fx = m.step(core.DialogState(), core.Start(AT))
+    for ev in events:
+        st, fx = m.step(st, ev)
+    text = " ".join(e.text for e in fx if isinstance(e, core.Say))
+    return [TurnRecord(role="bot", text=text, node=st.node, action="continue", language=m.flow.language)]
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+def test_the_read_back_of_the_shipped_flow_is_heard_with_its_digits_and_a_reprompt_is_not(lang: str) -> None:
+    m = shipped(lang)
+    ask, short, alternative = ORDER[lang]
+    asked = core.Heard(ask, "order_status", 0.9, AT, asr_confidence=0.9)
+    read_backs = ReadBacks.of([m.flow])
+    # A digit lost, the beam alternative has five: the product reads that one back ("Did you say order 4 8 1 5 2?").
+    guess = core.Heard(short, None, 0.0, AT, alternatives=(alternative,), asr_confidence=0.9)
+    [turn] = bot_turns(m, asked, guess)
+    assert read_backs.digits(turn, lang) == "48152", turn.text
+    # The caller said another number instead of yes/no: that one is read back.
+    other = core.Heard(alternative.replace("5 2", "5 3"), None, 0.0, AT, asr_confidence=0.3)
+    [again] = bot_turns(m, asked, guess, other)
+    assert read_backs.digits(again, lang) == "48153", again.text
+    # The same node re-asking for the number (its reprompt names an example number) is not a read-back.
+    [reprompt] = bot_turns(m, asked, core.Heard(short, None, 0.0, AT, asr_confidence=0.9))
+    assert reprompt.node == turn.node and read_backs.digits(reprompt, lang) is None, reprompt.text
+    # The prompt's words at another node, or the caller's own turn, are not the bot reading back.
+    assert read_backs.digits(TurnRecord(role="bot", text=turn.text, node="menu", language=lang), lang) is None
+    assert read_backs.digits(TurnRecord(role="caller", text=turn.text, node=turn.node), lang) is None
+
+
+def test_a_prompt_template_becomes_a_pattern_that_captures_only_the_digits() -> None:
+    pattern = prompt_pattern("Did you say {slot_name} {heard}, {caller.name}?")
+    assert pattern is not None
+    m = pattern.search("Sorry about that. Did you say ticket 1 2 0 9 9, Anna?")
+    assert m is not None and m.group("heard") == "1 2 0 9 9"
+    assert pattern.search("Did you say ticket one two, Anna?") is None
+    assert prompt_pattern("What is your order number?") is None  # no {heard}: nothing is read back
+
+
+@pytest.mark.parametrize("lang, script", [
+    ("en", ["Hi, I would like to check where my order is.", "It is four eight one five two."]),
+    ("pl", ["Gdzie jest moja przesyłka?", "Cztery osiem jeden pięć dwa."]),
+])
+def test_the_caller_says_yes_to_its_own_number_and_no_with_the_number_again_to_another(
+        lang: str, script: list[str]) -> None:
+    assert answer("48152", script, lang) == (True, YES[lang])
+    assert answer("48122", script, lang) == (False, f"{NO[lang]} {script[1]}")
+    # Said after a later sentence without digits, the number sentence is still the one repeated.
+    assert answer("4812", [*script, YES[lang]], lang) == (False, f"{NO[lang]} {script[1]}")
+    # A number read back to a caller who never said one: a plain no.
+    assert answer("12345", script[:1], lang) == (False, NO[lang])
+
+
+def test_every_phone_set_has_what_the_scripted_caller_needs() -> None:
+    # Problems are reported by file and position only, so a blind set's contents are never shown.
+    problems: list[str] = []
+    sets = sorted((ROOT / "bench" / "data").glob("phone_*.yaml"))
+    assert sets
+    for path in sets:
+        convs = yaml.safe_load(path.read_text())["conversations"]
+        ids = [c.get("id") for c in convs]
+        if len(set(ids)) != len(ids) or not all(isinstance(i, str) for i in ids):
+            problems.append(f"{path.name}: conversation ids missing or repeated")
+        for n, c in enumerate(convs):
+            where = f"{path.name} #{n}"
+            if c.get("language") not in YES:
+                problems.append(f"{where}: language has no yes/no answer")
+            if c.get("kind") not in ("routine", "escalation"):
+                problems.append(f"{where}: kind")
+            if not isinstance(c.get("voice"), str) or not isinstance(c.get("speed", 150), int):
+                problems.append(f"{where}: voice/speed")
+            if not isinstance(c.get("noise", -40), int | float):
+                problems.append(f"{where}: noise")
+            turns = c.get("turns")
+            if not turns or not all(isinstance(t, str) and t.strip() for t in turns):
+                problems.append(f"{where}: turns must be sentences")
+            expect = c.get("expect") or {}
+            if c.get("kind") == "routine" and not all(isinstance(f, str) for f in expect.get("facts", [])):
+                problems.append(f"{where}: expect.facts")
+            if c.get("kind") == "escalation" and not expect.get("reason"):
+                problems.append(f"{where}: expect.reason")
+    assert problems == []
