@@ -71,6 +71,10 @@ class CallSession:
         # package is built from it even while Redis is down and the store is buffering.
         self.transcript: list[TurnRecord] = []
         self.outcome = "abandoned"
+        # Requests the caller had made when the bot said goodbye to a served caller (None: it has not). A caller
+        # talking over that goodbye (a "thanks, you too", a line crackle) who then hangs up without a new request
+        # was still served, however the bot understood those last words.
+        self._served_goodbye_requests: int | None = None
         self.callbacks = callbacks
         self.transfer_failure = ""  # why the human line did not take the call, when it did not
         self.callback_id: str | None = None
@@ -288,6 +292,8 @@ class CallSession:
             # A caller saying goodbye before the bot did anything for them gave up: not the bot's success.
             gave_up = reply.reason == "caller_goodbye" and not self._snapshot().get("served")
             self.outcome = "abandoned" if gave_up else "contained"
+            if self.outcome == "contained":
+                self._served_goodbye_requests = len(self._snapshot().get("intents", ()))
         elif reply.action == "continue" and self.outcome == "contained":
             self.outcome = "abandoned"  # the caller talked over the goodbye and the call goes on: judged at its end
         rec = TurnRecord(
@@ -326,8 +332,15 @@ class CallSession:
         except Exception:
             log.exception("call %s: store %s failed", self.info.call_id, what)
 
+    def _served_at_hang_up(self) -> bool:
+        snapshot = self._snapshot()
+        if snapshot.get("served"):
+            return True
+        said_goodbye = self._served_goodbye_requests
+        return said_goodbye is not None and len(snapshot.get("intents", ())) <= said_goodbye
+
     async def finish(self, outcome: str | None = None) -> None:
-        if outcome is None and self.outcome == "abandoned" and self._snapshot().get("served"):
+        if outcome is None and self.outcome == "abandoned" and self._served_at_hang_up():
             # The caller hung up after being served (typically at "anything else?"): the bot's success.
             self.outcome = "contained"
         if self.router is not None and self.route is not None and self.route.found \

@@ -91,6 +91,30 @@ async def test_a_served_caller_hanging_up_is_contained_a_lost_one_abandoned(engi
     await engine.close()
 
 
+async def test_words_over_a_served_goodbye_do_not_turn_the_call_into_abandoned(engine_factory, call_store, crm) -> None:
+    # phone_blind3 en-b5: "Thank you very much." -> goodbye; the caller's "How about you?" over it was heard, the
+    # bot listened on and did not understand it, the caller hung up: a served call, recorded `abandoned`.
+    engine = engine_factory(crm.url)
+
+    async def call(call_id: str, after_goodbye: str, *more: str) -> str:
+        info = CallInfo(call_id=call_id, language="en")
+        session = CallSession(info, engine.new_session(info), call_store)
+        await session.begin()
+        await session.on_event(CallerSaid("what are your opening hours", asr_confidence=0.9))
+        assert (await session.on_event(CallerSaid("okay thank you very much", asr_confidence=0.9))).action == "end"
+        listened_on = await session.on_event(CallerSaid(after_goodbye, asr_confidence=0.5, barge_in=True))
+        assert listened_on.action == "continue"
+        for text in more:
+            await session.on_event(CallerSaid(text, asr_confidence=0.9))
+        await session.finish()  # the caller hung up
+        return (await call_store.get_call(call_id))["outcome"]
+
+    assert await call("trailing", "How about you?") == "contained"
+    # A new request over the goodbye, the bot lost at it, the caller gave up: not the bot's success.
+    assert await call("new-request", "wait, where is my order", "blah blah purple") == "abandoned"
+    await engine.close()
+
+
 async def test_the_first_transcript_that_fits_the_question_is_taken(call) -> None:
     # Whisper's best guess lost a digit; a lower beam hypothesis has all five (what 8 kHz espeak audio gives).
     c = call("en")
