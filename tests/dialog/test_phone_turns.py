@@ -135,3 +135,15 @@ async def test_a_goodbye_heard_with_low_asr_confidence_is_asked_about(call) -> N
     asked = await c.session.handle(CallerSaid("that's all, goodbye", asr_confidence=0.2))
     assert asked.action == "continue" and "end the call" in asked.text
     assert (await c.session.handle(CallerSaid("that's all, goodbye", asr_confidence=0.9))).action == "end"
+
+
+@pytest.mark.parametrize(("lang", "ask", "said"), [
+    ("pl", "gdzie jest moje zamówienie", "to jest 4 8 1 2"),  # the classifier: complaint 0.76
+    ("en", "where is my order", "it is four eight one two"),
+])
+async def test_a_number_a_digit_short_is_asked_again_whatever_its_few_words_sound_like(call, lang, ask, said) -> None:
+    c = call(lang)
+    await c.start()
+    await c.say(ask)
+    again = await c.say(said)
+    assert again.action == "continue" and again.node == "ask_order" and "4 8 1 2" in again.text

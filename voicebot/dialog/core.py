@@ -17,7 +17,7 @@ from voicebot.dialog import callback_capture, templates
 from voicebot.dialog import slots as slot_values
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
-from voicebot.dialog.numbers import parse_digits, self_corrected, tokens
+from voicebot.dialog.numbers import mostly_digits, parse_digits, self_corrected, tokens
 from voicebot.dialog.schema import (
     GLOBAL_INTENTS,
     SMALL_TALK_INTENTS,
@@ -315,11 +315,17 @@ class FlowMachine:
                 if ev.intent and ev.confidence >= FREE_TEXT_SWITCH and self._switch(st, fx, ev.intent, ev.text, ev.at):
                     return None
                 return self._fill(st, fx, node, value, ev.at, ev.text)
-            if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at):
+            # Not the menu here: "one two three" for a five-digit number is a bad answer, not another topic; a
+            # turn of digits wins over what its other few words sound like ("to jest 4 8 1 2" read as a complaint).
+            heard = parse_digits(ev.text) if node.type == "digits" else ""
+            if ev.intent and not (heard and mostly_digits(ev.text)) and self._switch(st, fx, ev.intent, ev.text, ev.at):
                 return None
-            # Not the menu here: "one two three" for a five-digit number is a bad answer, not another topic.
-            if node.type == "digits" and (heard := parse_digits(ev.text)):
-                return self._no_match(st, fx, ev.at, reask=self._wrong_length(st, node, heard))
+            if heard:
+                self._no_match(st, fx, ev.at, reask=self._wrong_length(st, node, heard))
+                # It counts toward the node's attempts, but the caller was understood (a number, a digit short):
+                # not a no-match for escalation, and what the classifier made of it does not matter.
+                st.no_match = False
+                return None
             return self._no_match(st, fx, ev.at)
         if isinstance(node, YesNoNode):
             return self._on_yes_no(st, fx, node, ev)

@@ -126,6 +126,14 @@ def _digit_words(words: list[str]) -> bool:
     return any(w.isdigit() or (w in UNITS and w not in ("o", "oh")) or w in TENS for w in words)
 
 
+def mostly_digits(text: str) -> bool:
+    """At least two number words and no more other words than them: 'to jest 4 8 1 2', 'it is four eight one'.
+    Such a turn answers a number question, however much its few other words sound like a topic."""
+    words = [w for w in tokens(text) if w not in _FILLER]
+    numeric = sum(1 for w in words if _digit_words([w]))
+    return numeric >= 2 and numeric >= len(words) - numeric
+
+
 def parse_digits(text: str) -> str:
     """Every digit the caller said, in order: 'four eight one five two' -> '48152', 'double five' -> '55'.
 
