@@ -6,9 +6,11 @@ than the bot's jitter buffer absorbs), so the bot heard broken audio that no pho
 
 The job (written by bench/phone.py) names the bot's SIP port, the caller's index (its number), the script, the
 8 kHz mu-law audio of everything the caller may say (its sentences, "Yes.", "No." + each number sentence), the
-flows' read-back prompts and the Redis prefix of the bot's call store. The caller (bench/_sip_caller.py) takes
-turns; after each sentence it looks at its live call's newest bot turn in Redis and answers a read-back
-(bench/_readback.py). It prints one JSON line: {"said": [...], "answered": [[read back, script number], ...]}.
+flows' read-back prompts and number questions, whether the caller uses the keypad, and the Redis prefix of the
+bot's call store. The caller (bench/_sip_caller.py) takes turns; after each sentence it looks at its live call's
+newest bot turn in Redis and answers a read-back (bench/_readback.py); a keypad caller also looks before each
+sentence and types that sentence's number when the bot asks for one (bench/_keypad.py). It prints one JSON line:
+{"said": [spoken sentences], "typed": [keys], "answered": [[read back, script number], ...]}.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from bench._keypad import Keypad
 from bench._readback import ReadBacks, answer, script_number
 from bench._sip_caller import BenchCall, Sentence
 from voicebot.store.calls import TurnRecord
@@ -32,15 +35,19 @@ class ScriptedCaller:
 
     After each of its sentences (once the bot has answered and gone quiet) it looks at the live call's newest
     bot turn in Redis; a read-back gets "Yes." when the digits equal its script's number, else "No." and its
-    number sentence again. Each bot turn is looked at once."""
+    number sentence again. Each bot turn is looked at once. With a keypad, a sentence with a number is typed
+    instead of spoken when the bot's newest turn asks for a number."""
 
     def __init__(self, language: str, sentences: dict[str, Sentence], client: aioredis.Redis, keys: Keys,
-                 read_backs: ReadBacks, number: str) -> None:
+                 read_backs: ReadBacks, number: str, keypad: Keypad | None = None) -> None:
         self.language, self.sentences = language, sentences
         self.client, self.keys = client, keys
         self.read_backs = read_backs
+        self.keypad = keypad
         self.number = number  # the caller number it dials from: finds its live call
-        self.said: list[str] = []
+        self.script: list[str] = []  # every sentence, spoken or typed: its number is the one to confirm
+        self.said: list[str] = []  # spoken: what whisper heard is judged against these
+        self.typed: list[str] = []
         self.answered: list[tuple[str, str]] = []
         self._seen = 0  # turns of the call already looked at
 
@@ -51,16 +58,27 @@ class ScriptedCaller:
                 return [TurnRecord.from_fields(fields) for _, fields in entries]
         return []
 
+    async def choose(self, sentence: Sentence) -> Sentence:
+        if self.keypad is None:
+            return sentence
+        latest = next((t for t in reversed(await self._turns()) if t.role == "bot"), None)
+        keys = self.keypad.keys(latest, self.language, sentence.text)
+        return Sentence.keypad(sentence.text, keys) if keys else sentence
+
     async def react(self, said: Sentence) -> list[Sentence]:
-        self.said.append(said.text)
+        self.script.append(said.text)
+        if said.keys:
+            self.typed.append(said.keys)
+        else:
+            self.said.append(said.text)
         turns = await self._turns()
         latest = next((t for t in reversed(turns[self._seen:]) if t.role == "bot"), None)
         self._seen = len(turns)
         digits = self.read_backs.digits(latest, self.language) if latest else None
         if digits is None:
             return []
-        _right, text = answer(digits, self.said, self.language)
-        self.answered.append((digits, script_number(self.said)))
+        _right, text = answer(digits, self.script, self.language)
+        self.answered.append((digits, script_number(self.script)))
         return [self.sentences[text]]
 
 
@@ -70,15 +88,16 @@ async def run(job: dict, sentences: dict[str, Sentence]) -> dict:
         call = BenchCall(job["index"], "127.0.0.1", job["port"], [sentences[t] for t in job["turns"]],
                          start_delay_s=0, answer_timeout_s=job["reply_secs"], gap_s=job["gap_secs"])
         caller = ScriptedCaller(job["language"], sentences, client, Keys(job["prefix"]),
-                                ReadBacks.from_templates(job["prompts"]), call.caller_number)
-        call.react = caller.react
+                                ReadBacks.from_templates(job["prompts"]), call.caller_number,
+                                Keypad.from_names(job["number_questions"]) if job.get("keypad") else None)
+        call.react, call.choose = caller.react, caller.choose
         try:
             await asyncio.wait_for(call.run(), job.get("timeout_s", 300))
         except TimeoutError:  # the call record says what happened; the answers so far are still reported
             print(f"caller {job['index']}: call still up after {job.get('timeout_s', 300)} s", file=sys.stderr)
     finally:
         await client.aclose()
-    return {"said": caller.said, "answered": caller.answered}
+    return {"said": caller.said, "typed": caller.typed, "answered": caller.answered}
 
 
 if __name__ == "__main__":

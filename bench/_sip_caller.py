@@ -7,7 +7,12 @@ turn's latency is what a caller on the line experiences: from the send time of t
 its sentence to the arrival of the bot's first voiced packet after it. Queueing anywhere in the bot (before
 the VAD, in ASR, in TTS, in the RTP pacer) is inside that number.
 
-Deliberately independent of the bot's SIP/RTP code: its own message text, its own parsing, the tests' G.711.
+A caller may also type a sentence's number on the keypad (bench/phone.py's `keypad: true` callers): RFC 4733
+telephone-events on the same RTP stream (payload type 101, offered in its SDP), one 100 ms press per digit with
+the tests' payloads, silence between presses.
+
+Deliberately independent of the bot's SIP/RTP code: its own message text, its own parsing, the tests' G.711 and
+telephone-event payloads.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tests.support.sip_helpers import ulaw_to_pcm  # the tests' own G.711 decoder, not the bot's
+from tests.support.sip_helpers import telephone_event_payloads, ulaw_to_pcm  # the tests' own, not the bot's
 
 FRAME_S = 0.02
 FRAME_BYTES = 160  # PCMU, 8 kHz
 SILENCE = b"\xff" * FRAME_BYTES
 VOICED_DBFS = -40.0  # a 20 ms frame louder than this is speech (line silence and comfort noise are far below)
+EVENT_PT = 101  # telephone-event, as offered in the INVITE's SDP (the bot answers with the caller's type)
+EVENT_BYTES = 4  # an RFC 4733 payload; PCMU frames are FRAME_BYTES, so a frame's length says which it is
+KEY_GAP_FRAMES = 10  # 200 ms of silence between key presses, a quick typist (the bot ends an entry after 0.8 s)
 
 
 def voiced(frame: bytes) -> bool:
@@ -40,11 +48,13 @@ def voiced(frame: bytes) -> bool:
 
 @dataclass(frozen=True)
 class Sentence:
-    """One caller sentence as PCMU frames, and which of them is its last voiced one."""
+    """One caller sentence as PCMU frames, and which of them is its last voiced one; a typed sentence's frames
+    are telephone-event payloads (EVENT_BYTES long) and silence, and `keys` are the digits typed."""
 
     text: str
     frames: tuple[bytes, ...]
     last_voiced: int
+    keys: str = ""
 
     @classmethod
     def from_ulaw(cls, text: str, ulaw: bytes) -> Sentence:
@@ -54,6 +64,19 @@ class Sentence:
         if not loud:
             raise ValueError(f"caller sentence {text!r} has no voiced audio")
         return cls(text, frames[: loud[-1] + 1], loud[-1])
+
+    @classmethod
+    def keypad(cls, text: str, keys: str) -> Sentence:
+        """The sentence's number typed instead of spoken: each key a press, silence between presses; the last
+        "voiced" frame is the last press's final end packet (the caller's turn is over when it is sent)."""
+        if not keys:
+            raise ValueError(f"nothing to type for {text!r}")
+        frames: list[bytes] = []
+        for i, key in enumerate(keys):
+            if i:
+                frames += [SILENCE] * KEY_GAP_FRAMES
+            frames += telephone_event_payloads(key)
+        return cls(text, tuple(frames), len(frames) - 1, keys)
 
 
 @dataclass
@@ -130,6 +153,9 @@ class _Sip(asyncio.DatagramProtocol):
 # After the bot's answer to a sentence: what the caller says before going on with its script (bench/phone.py
 # answers a number read-back this way); [] for nothing.
 React = Callable[[Sentence], Awaitable[list[Sentence]]]
+# Just before a sentence (the bot has answered the last one and gone quiet): what the caller does instead, or the
+# sentence itself (bench/phone.py's keypad caller types the number at a number question).
+Choose = Callable[[Sentence], Awaitable[Sentence]]
 
 
 def caller_number(index: int) -> str:
@@ -141,7 +167,8 @@ class BenchCall:
     """One caller: dial, hear the greeting, wait its turn in the cycle, say each sentence, wait for the answer."""
 
     def __init__(self, index: int, host: str, port: int, sentences: list[Sentence], *, start_delay_s: float,
-                 answer_timeout_s: float = 6.0, gap_s: float = 1.0, react: React | None = None) -> None:
+                 answer_timeout_s: float = 6.0, gap_s: float = 1.0, react: React | None = None,
+                 choose: Choose | None = None) -> None:
         self.index = index
         self.host, self.port = host, port
         self.sentences = sentences
@@ -149,6 +176,7 @@ class BenchCall:
         self.answer_timeout_s = answer_timeout_s
         self.gap_s = gap_s  # the caller speaks again once the bot has been quiet this long
         self.react = react
+        self.choose = choose
         self.result = CallResult(index)
         self._rtp = _Rtp()
         self._sip = _Sip()
@@ -277,6 +305,7 @@ class BenchCall:
     async def _send_rtp(self) -> None:
         assert self._rtp.transport is not None and self._remote_rtp is not None
         seq, ts, ssrc = random.randrange(1 << 16), random.randrange(1 << 32), random.randrange(1 << 32)
+        press_ts: int | None = None  # RFC 4733: every packet of one key press carries the press's start time
         t0 = time.monotonic()
         k = 0
         while True:
@@ -285,7 +314,14 @@ class BenchCall:
             if delay > 0:
                 await asyncio.sleep(delay)
             frame, mark = (self._talking.pop(0), self._talking_marks.pop(0)) if self._talking else (SILENCE, None)
-            header = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
+            if len(frame) == EVENT_BYTES:
+                first = press_ts is None
+                press_ts = ts if first else press_ts
+                header = struct.pack("!BBHII", 0x80, (0x80 if first else 0) | EVENT_PT, seq & 0xFFFF,
+                                     press_ts & 0xFFFFFFFF, ssrc)
+            else:
+                press_ts = None
+                header = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
             self._rtp.transport.sendto(header + frame, self._remote_rtp)
             if mark is not None:
                 mark.set_result(time.monotonic())  # this packet carried the sentence's last voiced frame
@@ -321,6 +357,8 @@ class BenchCall:
             sentence = script.pop(0)
             if self._ended.is_set():
                 return
+            if self.choose is not None:
+                sentence = await self.choose(sentence)
             turn = TurnResult(self.index, i, sentence.text)
             i += 1
             self.result.turns.append(turn)

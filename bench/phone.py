@@ -23,12 +23,20 @@ turn's node is one the flow marks for confirmation and its text is that node's c
 bench/_readback.py, no English matching) and says "Yes." / "Tak." when the digits read back are its script's
 number, else "No." / "Nie." and its number sentence again, in the same voice, speed and line noise; then it goes
 on with its script.
+A conversation with `keypad: true` is a caller who types numbers, as the product invites ("You can also type it
+on the keypad"; the answer for Polish, whose digits whisper base mis-hears at 8 kHz): before each sentence it
+looks at the live call's newest bot turn, and when that turn was said at an ask node of type digits (from the
+flow data, bench/_keypad.py; no words of the prompt matched) and the sentence has a number, it types that
+sentence's digits (voicebot.dialog.numbers.parse_digits of its script, never what the bot heard) as RFC 4733
+telephone-events, 100 ms a key, instead of speaking it (the record shows `[DTMF 48152]`). Its other sentences,
+and its number at any other question, are spoken as before.
 Judged from the call record (Redis):
   routine     served = no transfer/callback; task done = every expected fact is in what the bot said
   escalation  caught = a transfer whose reason is the expected one, by the expected caller turn (<= 2; the
               caller turns in the record, answers to a read-back included)
   WER         whisper's words against what the caller said (script and answers), per language (digits one
-              by one)
+              by one); typed sentences and the record's DTMF entries are not in it
+  keypad      per conversation: the keys typed, and the DTMF entries in the record
   read-backs  asked (bot turns in the record that read a number back), answered yes (the number read back
               was the script's) / no (it was not)
 and a calibration table: ASR confidence of caller turns against whether the transcript was right
@@ -55,6 +63,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from bench._keypad import DTMF_TURN, number_questions
 from bench._readback import NO, YES, ReadBacks, script_number, templates
 from bench._sip_caller import caller_number
 from voicebot.config import Settings, load_settings
@@ -90,6 +99,8 @@ class Result:
     asked: list[str] = field(default_factory=list)  # digits of each number read-back in the call record
     # The read-backs the caller answered: (digits read back, digits in its script); equal = it said "yes".
     answered: list[tuple[str, str]] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)  # the keys a keypad caller typed, one entry per sentence
+    keyed: list[str] = field(default_factory=list)  # the record's DTMF caller turns ("[DTMF 48152]")
 
     def __post_init__(self) -> None:
         self.said = self.said or list(self.conv["turns"])
@@ -163,7 +174,10 @@ async def judge(conv: dict, store: CallStore, call_id: str, read_backs: ReadBack
     res.outcome = record.get("outcome", "")
     caller_turns = 0
     for t in await store.turns(call_id):
-        if t.role == "caller":
+        if t.role == "caller" and t.text.startswith(DTMF_TURN):  # keys pressed: nothing for whisper to hear
+            caller_turns += 1
+            res.keyed.append(t.text)
+        elif t.role == "caller":
             caller_turns += 1
             res.heard.append(t.text)
             res.confidences.append(t.asr_confidence if t.asr_confidence is not None else float("nan"))
@@ -195,7 +209,8 @@ async def run_one(conv: dict, line: SipLine, store: CallStore, read_backs: ReadB
     sub = tmp / conv["id"]
     sub.mkdir()
     audio = await asyncio.to_thread(audio_for, conv, models, sub, rng)
-    job = {**job, "port": line.port, "language": conv["language"], "turns": conv["turns"], "audio": audio}
+    job = {**job, "port": line.port, "language": conv["language"], "turns": conv["turns"], "audio": audio,
+           "keypad": bool(conv.get("keypad"))}
     (sub / "job.json").write_text(json.dumps(job))
     number = caller_number(job["index"])
     caller = await asyncio.create_subprocess_exec(
@@ -204,6 +219,7 @@ async def run_one(conv: dict, line: SipLine, store: CallStore, read_backs: ReadB
     out, _ = await caller.communicate()
     said = json.loads(out or "{}")
     answered = [tuple(a) for a in said.get("answered", [])]
+    typed = said.get("typed", [])
     # Calls may run side by side (--parallel): this conversation's call is the one from its caller's number.
     mine = None
     for _ in range(100):  # the line lets the call go shortly after the caller's BYE (at most ~20 s)
@@ -211,10 +227,12 @@ async def run_one(conv: dict, line: SipLine, store: CallStore, read_backs: ReadB
             break
         await asyncio.sleep(0.2)
     if mine is None:
-        return Result(conv, outcome="no call record", said=said.get("said", []), answered=answered)
+        return Result(conv, outcome="no call record", said=said.get("said", []), answered=answered, typed=typed)
     await asyncio.sleep(0.5)  # the end of the call is written just after the line lets it go
     res = await judge(conv, store, mine.call_id, read_backs)
-    res.said, res.answered = said.get("said") or res.said, answered
+    # A caller that typed every sentence spoke none: its empty list of spoken sentences is the truth.
+    res.said = said["said"] if "said" in said and (said["said"] or typed) else res.said
+    res.answered, res.typed = answered, typed
     return res
 
 
@@ -230,6 +248,13 @@ def read_backs_said(r: Result) -> str:
         got = next(answers, None)
         out.append(f"{digits} {('yes' if got[0] == got[1] else 'no') if got else 'not answered'}")
     return ", ".join(out)
+
+
+def keypad_used(r: Result) -> str:
+    """`48152 -> [DTMF 48152]`: the keys the caller typed, and the DTMF entries in the call record."""
+    if not r.typed and not r.keyed:
+        return ""
+    return f"{', '.join(r.typed) or 'none typed'} -> {', '.join(r.keyed) or 'none in the record'}"
 
 
 def read_back_table(results: Iterable[Result]) -> list[str]:
@@ -265,9 +290,12 @@ def report(results: list[Result], title: str) -> str:
         lines.append(f"| {lang} | {pct(sum(r.served for r in routine), len(routine))} | "
                      f"{pct(sum(r.task_done for r in routine), len(routine))} | "
                      f"{pct(sum(r.caught for r in esc), len(esc))} | {err / max(1, len(ref)):.1%} |")
+    if typed := [r for r in results if r.typed]:
+        lines += ["", f"Keypad: {sum(len(r.typed) for r in typed)} number(s) typed instead of spoken in "
+                  f"{len(typed)} call(s) (`keypad: true` callers at a number question); not in WER."]
     lines += read_back_table(results)
-    lines += ["", "| conversation | voice | outcome | transfer | missing facts | read-backs | heard (ASR confidence) |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "| conversation | voice | outcome | transfer | missing facts | read-backs | keypad | "
+              "heard (ASR confidence) |", "|---|---|---|---|---|---|---|---|"]
     for r in results:
         c = r.conv
         heard = " / ".join(f"{h} ({conf:.2f})" for h, conf in zip(r.heard, r.confidences, strict=True))
@@ -275,7 +303,8 @@ def report(results: list[Result], title: str) -> str:
         ok = (r.task_done if c["kind"] == "routine" else r.caught)
         lines.append(f"| {c['id']} {'ok' if ok else 'FAIL'} | {voice} | {r.outcome} | "
                      f"{r.transfer_reason + ' @' + str(r.transfer_turn) if r.transfer_reason else '-'} | "
-                     f"{', '.join(r.missing) or '-'} | {read_backs_said(r) or '-'} | {heard} |")
+                     f"{', '.join(r.missing) or '-'} | {read_backs_said(r) or '-'} | {keypad_used(r) or '-'} | "
+                     f"{heard} |")
     lines += ["", "Calibration: ASR confidence of caller turns (what the caller said, script and answers, and the "
               f"record aligned one to one) against a right transcript (turn WER ≤ {RIGHT_TURN_WER}):", "",
               "| ASR confidence | turns | right |",
@@ -352,6 +381,7 @@ async def main() -> int:
             ok = r.task_done if conv["kind"] == "routine" else r.caught
             print(f"{conv['id']:8} {'ok  ' if ok else 'FAIL'} {time.monotonic() - started:4.0f}s "
                   f"{r.outcome:12} {r.transfer_reason or '-':16} read-backs: {read_backs_said(r) or '-'}; "
+                  f"{'keypad: ' + keypad_used(r) + '; ' if keypad_used(r) else ''}"
                   f"heard: {' / '.join(r.heard)}", flush=True)
             return r
 
@@ -367,6 +397,9 @@ async def main() -> int:
                     job["prompts"] = templates(loaded.flow for f in registry.flow_ids()
                                                for lg in registry.languages(f) if (loaded := registry.get(f, lg)))
                     read_backs = ReadBacks.from_templates(job["prompts"])
+                    job["number_questions"] = number_questions(
+                        loaded.flow for f in registry.flow_ids() for lg in registry.languages(f)
+                        if (loaded := registry.get(f, lg)))
                 services = CallServices(settings=settings, models=models, dialog=engines[-1], store=store,
                                         write_handoff=handoff_writer(settings))
                 lines[lang] = SipLine(settings, services, run_call)

@@ -1,6 +1,7 @@
 """bench/phone.py's scripted caller: it hears the bot's number read-back from the call record (the shipped
-flows' own confirm_prompt at the node that asks for confirmation) and answers it like a caller; every phone
-set has what that caller needs (the blind sets are only parsed here: nothing of them is printed)."""
+flows' own confirm_prompt at the node that asks for confirmation) and answers it like a caller; a keypad caller
+types its script's number when the bot's turn asks for one (a digits ask node of the flow); every phone set
+has what that caller needs (the blind sets are only parsed here: nothing of them is printed)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench._keypad import Keypad
+from bench._phone_caller import ScriptedCaller
 from bench._readback import NO, YES, ReadBacks, answer, prompt_pattern
+from bench._sip_caller import EVENT_BYTES, Sentence
 from voicebot.config import BusinessHoursSettings
 from voicebot.dialog import core
 from voicebot.dialog.hours import BusinessHours
@@ -112,4 +116,77 @@ def test_every_phone_set_has_what_the_scripted_caller_needs() -> None:
                 problems.append(f"{where}: expect.facts")
             if c.get("kind") == "escalation" and not expect.get("reason"):
                 problems.append(f"{where}: expect.reason")
+            if not isinstance(c.get("keypad", False), bool):
+                problems.append(f"{where}: keypad must be true or false")
     assert problems == []
+
+
+# (language, the caller's number sentence, its digits)
+TYPED = {"en": ("It is four eight one five two.", "48152"), "pl": ("To jest jeden dwa trzy cztery pięć.", "12345")}
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+def test_a_keypad_number_is_typed_only_when_the_bot_turn_asks_for_one_and_comes_from_the_script(lang: str) -> None:
+    m = shipped(lang)
+    keypad = Keypad.of([m.flow])
+    sentence, digits = TYPED[lang]
+    [greeting] = bot_turns(m)
+    [asked] = bot_turns(m, core.Heard(ORDER[lang][0], "order_status", 0.9, AT, asr_confidence=0.9))
+    # The order-number question (a digits ask node in the flow): its number is typed, whatever the bot heard.
+    assert keypad.accepts(asked, lang), asked
+    assert keypad.keys(asked, lang, sentence) == digits
+    assert keypad.keys(asked, lang, "Yes.") == ""  # nothing to type: spoken
+    # The greeting/menu asks no number: the same sentence is spoken.
+    assert not keypad.accepts(greeting, lang) and keypad.keys(greeting, lang, sentence) == "", greeting
+    # The question's node decides, not its words: the same text at another node, a transfer, the caller's turn.
+    assert not keypad.accepts(TurnRecord(role="bot", text=asked.text, node="menu", language=lang), lang)
+    assert not keypad.accepts(TurnRecord(role="bot", text=asked.text, node=asked.node, action="transfer",
+                                         language=lang), lang)
+    assert not keypad.accepts(TurnRecord(role="caller", text=asked.text, node=asked.node), lang)
+    # A node of that name in the other language's flow is not this call's question.
+    other = "pl" if lang == "en" else "en"
+    assert not keypad.accepts(TurnRecord(role="bot", text=asked.text, node=asked.node, language=other), lang)
+
+
+class _Record(ScriptedCaller):
+    """The scripted caller with a call record given here instead of read from Redis."""
+
+    def __init__(self, lang: str, turns: list[TurnRecord], keypad: Keypad | None) -> None:
+        super().__init__(lang, {}, None, None, ReadBacks({}), "+48500100000", keypad)  # type: ignore[arg-type]
+        self.record = turns
+
+    async def _turns(self) -> list[TurnRecord]:
+        return self.record
+
+
+def _events(sentence: Sentence) -> str:
+    """The keys a sentence sends: one per press (its end packet, the first of the three)."""
+    out, ended = "", False
+    for frame in sentence.frames:
+        if len(frame) == EVENT_BYTES:
+            end = bool(frame[1] & 0x80)
+            if end and not ended:
+                out += "0123456789*#ABCD"[frame[0]]
+            ended = end
+        else:
+            ended = False
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+async def test_a_keypad_caller_types_its_script_number_as_telephone_events_and_reports_it(lang: str) -> None:
+    m = shipped(lang)
+    sentence, digits = TYPED[lang]
+    spoken = Sentence.from_ulaw(sentence, b"\x00" * 1600)  # loud enough to be voiced; no audio is judged here
+    record = [*bot_turns(m), TurnRecord(role="caller", text="..."),
+              *bot_turns(m, core.Heard(ORDER[lang][0], "order_status", 0.9, AT, asr_confidence=0.9))]
+    caller = _Record(lang, record, Keypad.of([m.flow]))
+    typed = await caller.choose(spoken)
+    assert typed.keys == digits and typed.text == sentence and _events(typed) == digits
+    assert all(len(f) == EVENT_BYTES or set(f) == {0xFF} for f in typed.frames)  # keys and silence, no speech
+    await caller.react(typed)
+    assert caller.typed == [digits] and caller.said == []  # not judged against what whisper heard
+    # Without a keypad (every other conversation) the same sentence is spoken, as before.
+    assert await _Record(lang, record, None).choose(spoken) is spoken
+    # At the greeting no number is asked: spoken, keypad or not.
+    assert await _Record(lang, record[:1], Keypad.of([m.flow])).choose(spoken) is spoken
