@@ -13,7 +13,7 @@ import yaml
 
 from voicebot.config import PROJECT_ROOT
 from voicebot.dialog.nlu import OUT_OF_SCOPE, IntentClassifier
-from voicebot.dialog.nlu_text import mentions, normalize, thanks_only
+from voicebot.dialog.nlu_text import asks_how_or_whether, mentions, normalize, thanks_only
 from voicebot.dialog.registry import FlowRegistry
 
 DEV_SETS = ("nlu_heldout", "nlu_blind", "nlu_final", "nlu_test", "nlu_test2", "nlu_test3")
@@ -195,3 +195,34 @@ def test_an_intent_with_its_own_minimum_is_taken_only_above_it() -> None:
     understood = strict.classify(text)
     assert understood.intent is None and understood.best == "account_security"  # unclear: asked again
     assert strict.classify("where is my order").intent == "order_status"  # other intents keep the flow's threshold
+
+
+def test_a_question_of_whether_or_how_is_not_a_trouble_report() -> None:
+    # The trouble intent learnt the payment words ("card", "blik", "pay"); the FAQ intent has few of them.
+    examples = {"payment_problem": ["my card payment by blik failed", "i cannot pay by card", "paying by blik broke",
+                                    "card payment declined", "the blik code was rejected"],
+                "faq_payment_methods": ["what payment options are there", "do you take paypal",
+                                        "which methods of paying are available"]}
+    plain = IntentClassifier(examples, [], threshold=0.3)
+    flagged = IntentClassifier(examples, [], threshold=0.3, trouble=frozenset({"payment_problem"}))
+    asked = "and can i pay by blik with my card"
+    assert plain.classify(asked).intent == "payment_problem"  # what the flag changes
+    assert flagged.classify(asked).intent != "payment_problem"  # an answer or a re-ask, never a handover
+    # A question that tells of trouble all the same stays one.
+    assert flagged.classify("why can't i pay by blik with my card").intent == "payment_problem"
+    assert flagged.classify("my card payment by blik failed again").intent == "payment_problem"
+
+
+@pytest.mark.parametrize(("lang", "text", "asks"), [
+    ("en", "and can I pay by BLIK?", True),
+    ("en", "so what other ways are there to pay", True),
+    ("pl", "a czy można zapłacić blikiem", True),
+    ("pl", "jakie formy płatności macie", True),
+    ("en", "can you check why my card was declined", False),
+    ("en", "I can't pay by card", False),
+    ("pl", "czy nie da się zapłacić kartą", False),
+    ("pl", "płatność blikiem nie przeszła", False),
+    ("pl", "co mam zrobić, pobrało mi dwa razy", False),
+])
+def test_asking_whether_or_how(lang: str, text: str, asks: bool) -> None:
+    assert asks_how_or_whether(normalize(text, lang), lang) is asks

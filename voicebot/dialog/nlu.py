@@ -16,7 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
-from voicebot.dialog.nlu_text import greeting_only, mentions, normalize, stems, thanks_only
+from voicebot.dialog.nlu_text import asks_how_or_whether, greeting_only, mentions, normalize, stems, thanks_only
 from voicebot.dialog.slots import bare_yes_no
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -28,6 +28,9 @@ _ANSWER_LIKE = frozenset({"affirm", "deny", "goodbye", "thanks"})
 # is rejected unless an intent is this sure of it: "the phone number of my bank" shares its words with
 # change_contact, but the object decides.
 FOREIGN_TOPIC_OVERRIDE = 0.9
+# A question of whether/how ("can I pay by card?") is not a trouble report; the best other intent is taken when
+# it has at least this score (the trouble intent outvoted it on shared words), else the turn is unclear.
+ASKED_ALTERNATIVE_MIN = 0.15
 
 __all__ = ["OUT_OF_SCOPE", "IntentClassifier", "Understanding", "normalize"]
 
@@ -43,8 +46,9 @@ class Understanding:
 class IntentClassifier:
     def __init__(self, examples: dict[str, list[str]], out_of_scope: list[str], threshold: float = 0.5,
                  language: str | None = None, topics: tuple[str, ...] = (),
-                 min_confidence: dict[str, float] | None = None) -> None:
+                 min_confidence: dict[str, float] | None = None, trouble: frozenset[str] = frozenset()) -> None:
         self.language = language
+        self.trouble = trouble  # intents that report trouble and hand over at once (IntentDef.reports_trouble)
         self.min_confidence = min_confidence or {}  # per intent, above the flow's threshold (IntentDef)
         self.topics = topics
         texts: list[str] = []
@@ -91,6 +95,15 @@ class IntentClassifier:
         top = max(scores, key=scores.__getitem__)
         in_scope = {k: v for k, v in scores.items() if k != OUT_OF_SCOPE}
         best = max(in_scope, key=in_scope.__getitem__)
+        normalized = normalize(text, self.language)
+        if best in self.trouble and asks_how_or_whether(normalized, self.language):
+            # "and can I pay by BLIK?" after an answer shares the words of a failed payment; asked as a question
+            # of whether or how, with no word of trouble, it is a request for information (or unclear).
+            others = {k: v for k, v in in_scope.items() if k not in self.trouble}
+            alternative = max(others, key=others.__getitem__, default=None)
+            if alternative is None or others[alternative] < ASKED_ALTERNATIVE_MIN:
+                return Understanding(None, round(in_scope[best], 3), best)
+            best = alternative
         # Sigmoid calibration is one-vs-rest; renormalised scores stay in 0..1.
         confidence = round(in_scope[best], 3)
         # A turn of greeting words only is a greeting even where a model learnt the word as a goodbye too
@@ -101,7 +114,7 @@ class IntentClassifier:
             # A few examples cannot list every "yes" and "hello" a caller has: the words the yes/no parser and
             # the greeting stripper know decide a turn made of nothing else.
             return Understanding(ruled, max(RULE_CONFIDENCE, confidence), ruled)
-        foreign = confidence < FOREIGN_TOPIC_OVERRIDE and mentions(normalize(text, self.language), self.topics)
+        foreign = confidence < FOREIGN_TOPIC_OVERRIDE and mentions(normalized, self.topics)
         if top == OUT_OF_SCOPE or foreign or confidence < max(self.threshold, self.min_confidence.get(best, 0.0)):
             return Understanding(None, confidence, best, out_of_scope=top == OUT_OF_SCOPE or foreign)
         return Understanding(best, confidence, best)

@@ -154,3 +154,39 @@ def mentions(text: str, terms: tuple[str, ...]) -> bool:
                 return True
     return False
 
+
+
+# "And can I pay by BLIK?", "czy można zapłacić przelewem": a caller ASKING whether or how something can be
+# done is not reporting a fault, though the words (pay, card, delivery) are the fault's words too. Such a turn
+# opens with a question of possibility or choice; folded word sequences, after fillers and a leading "and/so".
+_ASKING = {
+    "en": ("can i", "can we", "could i", "could we", "may i", "is it possible", "is there", "are there", "do you",
+           "does it", "what", "which", "how can i", "how do i", "how can we", "how do we", "will i", "would it"),
+    "pl": ("czy", "mozna", "moge", "mozemy", "da sie", "dalo by sie", "daloby sie", "jak moge", "jak mozna",
+           "jakie", "jaki", "jaka", "jakimi", "macie", "przyjmujecie", "akceptujecie", "obslugujecie", "bedzie"),
+}
+_LEADING = frozenset({"and", "so", "also", "oh", "ok", "okay", "right", "yes", "yeah", "a", "i", "to", "no", "dobra",
+                      "aha", "jeszcze", "tak"})
+# Words that tell of trouble all the same ("can you check why my card was declined"): the question stays a
+# problem report. Negation counts ("why can't i pay", "czy nie da się"). Whole folded words, then word prefixes.
+_TROUBLE_WORDS = frozenset({"not", "no", "never", "nothing", "why", "twice", "still", "again", "wrong", "nie", "nic",
+                            "czemu", "dlaczego", "dalej", "wciaz", "ciagle", "znow", "znowu"})
+_AUX = frozenset({"don", "didn", "doesn", "can", "won", "isn", "aren", "wasn", "haven", "hasn", "couldn", "wouldn"})
+_TROUBLE_STEMS = ("fail", "error", "declin", "reject", "refus", "double", "broke", "stuck", "problem", "crash",
+                  "complain", "charged", "missing", "blad", "bled", "odrzuc", "dwukrot", "podwojn", "zepsu",
+                  "reklam", "skarg", "zgin", "pobral", "pobrano", "dwa razy",
+                  # asking what to do about something is asking for help with it
+                  "do i do", "should i do", "can i do", "co robic", "co zrobic", "co mam zrobic", "co mam robic")
+
+
+def asks_how_or_whether(text: str, language: str | None) -> bool:
+    """A normalized turn asks whether or how something can be done, with no word of trouble in it."""
+    words = text.split()
+    while words and words[0] in _LEADING:
+        words = words[1:]
+    opening = " ".join(words)
+    askers = _ASKING.get(language or "", _ASKING["en"] + _ASKING["pl"])
+    if not any(opening == a or opening.startswith(a + " ") for a in askers):
+        return False
+    negated = any(w in _TROUBLE_WORDS or w.endswith("n't") or (w.endswith("nt") and w[:-2] in _AUX) for w in words)
+    return not negated and not any(f" {t}" in f" {opening}" for t in _TROUBLE_STEMS)
