@@ -13,7 +13,7 @@ import yaml
 
 from voicebot.config import PROJECT_ROOT
 from voicebot.dialog.nlu import OUT_OF_SCOPE, IntentClassifier
-from voicebot.dialog.nlu_text import asks_how_or_whether, mentions, normalize, thanks_only
+from voicebot.dialog.nlu_text import asks_how_or_whether, mentions, normalize, request_clause, thanks_only
 from voicebot.dialog.registry import FlowRegistry
 
 DEV_SETS = ("nlu_heldout", "nlu_blind", "nlu_final", "nlu_test", "nlu_test2", "nlu_test3")
@@ -226,3 +226,27 @@ def test_a_question_of_whether_or_how_is_not_a_trouble_report() -> None:
 ])
 def test_asking_whether_or_how(lang: str, text: str, asks: bool) -> None:
     assert asks_how_or_whether(normalize(text, lang), lang) is asks
+
+
+def test_the_request_after_a_story_decides() -> None:
+    examples = {"technical_fault": ["the washing machine leaks water everywhere", "the washing machine leaks",
+                                    "water leaks from the washing machine on the floor"],
+                "book_appointment": ["send a technician please", "i need a technician visit",
+                                     "book a technician visit for me"],
+                "order_status": ["where is my order", "order status please", "my parcel has not come"]}
+    nlu = IntentClassifier(examples, [], threshold=0.3, trouble=frozenset({"technical_fault"}))
+    story = "the washing machine leaks water everywhere on the floor"
+    assert nlu.classify(story).intent == "technical_fault"
+    assert nlu.classify(f"{story} and i need a technician visit please").intent == "book_appointment"
+    # Without a story first, a turn is what it says.
+    assert nlu.classify("i need a technician visit please").intent == "book_appointment"
+
+
+@pytest.mark.parametrize(("lang", "text", "clause"), [
+    ("en", "the fridge hums all night, could you send a technician over", "could you send a technician over"),
+    ("pl", "kupiłem lodówkę i buczy, możecie kogoś przysłać", "mozecie kogos przyslac"),
+    ("en", "hi i need a technician", None),  # a lead-in, not a story
+    ("en", "my order is late can you help", None),  # too short to be a request of its own
+])
+def test_request_clause(lang: str, text: str, clause: str | None) -> None:
+    assert request_clause(normalize(text, lang), lang) == clause

@@ -16,7 +16,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
-from voicebot.dialog.nlu_text import asks_how_or_whether, greeting_only, mentions, normalize, stems, thanks_only
+from voicebot.dialog.nlu_text import (
+    asks_how_or_whether,
+    greeting_only,
+    mentions,
+    normalize,
+    request_clause,
+    stems,
+    thanks_only,
+)
 from voicebot.dialog.slots import bare_yes_no
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -31,6 +39,10 @@ FOREIGN_TOPIC_OVERRIDE = 0.9
 # A question of whether/how ("can I pay by card?") is not a trouble report; the best other intent is taken when
 # it has at least this score (the trouble intent outvoted it on shared words), else the turn is unclear.
 ASKED_ALTERNATIVE_MIN = 0.15
+# A request clause at the end of a story ("..., i want my cash back") takes a turn away from a trouble report to a
+# routine intent only when this sure: an angry story ends in requests too ("skandal, chcę pieniądze z powrotem"),
+# and a handover missed costs the caller more than one the colleague finds routine.
+LEAVE_TROUBLE_MIN = 0.75
 
 __all__ = ["OUT_OF_SCOPE", "IntentClassifier", "Understanding", "normalize"]
 
@@ -89,6 +101,22 @@ class IntentClassifier:
         return {str(c): float(p) for c, p in zip(self.classes, probs, strict=True)}
 
     def classify(self, text: str) -> Understanding:
+        understood = self._classify_turn(text)
+        # A story then a request ("the fridge hums, could you send someone to look at it"): where the whole turn
+        # reads as a trouble report or is unclear, the request clause decides when it is surer of another intent.
+        # Not where the turn is out of scope: there the story names what we do not deal in ("my internet
+        # provider is useless, can you help").
+        if (understood.intent in self.trouble or (understood.intent is None and not understood.out_of_scope)) and (
+                clause := request_clause(normalize(text, self.language), self.language)):
+            asked = self._classify_turn(clause)
+            leaves_trouble = understood.intent in self.trouble and asked.intent not in self.trouble
+            if asked.intent and asked.intent != understood.intent and asked.confidence > (
+                    understood.confidence if understood.intent else 0.0) and (
+                    not leaves_trouble or asked.confidence >= LEAVE_TROUBLE_MIN):
+                return asked
+        return understood
+
+    def _classify_turn(self, text: str) -> Understanding:
         if not text.strip():
             return Understanding(None, 0.0, "")
         scores = self.scores(text)

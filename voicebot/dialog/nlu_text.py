@@ -190,3 +190,28 @@ def asks_how_or_whether(text: str, language: str | None) -> bool:
         return False
     negated = any(w in _TROUBLE_WORDS or w.endswith("n't") or (w.endswith("nt") and w[:-2] in _AUX) for w in words)
     return not negated and not any(f" {t}" in f" {opening}" for t in _TROUBLE_STEMS)
+
+
+# "The blender stopped working and I'd like to put in a formal complaint", "kupiłem lodówkę i buczy, możecie kogoś
+# przysłać": a caller often tells the story first and asks last. The words that open the request (folded word
+# sequences); what follows the last of them is the request clause.
+_REQUEST_OPENERS = {
+    "en": ("could you", "can you", "can i", "can we", "would you", "i need", "i'd like", "i would like", "i want",
+           "i wanna", "how do i", "please"),
+    "pl": ("czy mozecie", "mozecie", "moglibyscie", "potrzebuje", "chcialbym", "chcialabym", "chce", "prosze",
+           "czy moge", "jak moge", "mozna"),
+}
+MIN_STORY = 2  # words before the request opener: a story, not just a lead-in ("hi I need...")
+MIN_ASKED = 2  # words after the opener: a request of its own, not "can you help"
+
+
+def request_clause(text: str, language: str | None) -> str | None:
+    """The request at the end of a normalized turn that tells a story first, or None."""
+    words = text.split()
+    openers = _REQUEST_OPENERS.get(language or "", _REQUEST_OPENERS["en"] + _REQUEST_OPENERS["pl"])
+    cut = None
+    for i in range(MIN_STORY, len(words)):
+        if any(words[i:i + o.count(" ") + 1] == o.split() and len(words) - i - o.count(" ") - 1 >= MIN_ASKED
+               for o in openers):
+            cut = i
+    return " ".join(words[cut:]) if cut is not None else None
