@@ -250,3 +250,27 @@ def test_the_request_after_a_story_decides() -> None:
 ])
 def test_request_clause(lang: str, text: str, clause: str | None) -> None:
     assert request_clause(normalize(text, lang), lang) == clause
+
+
+@pytest.mark.parametrize(("lang", "text", "intent"), [
+    # A yes or no with a remark on what was read back: the remark's "number" is not a request to change it.
+    ("en", "uh huh, that's the one I meant", "affirm"),
+    ("en", "that isn't my phone number", "deny"),
+    ("en", "yes that is my email", "affirm"),
+    ("pl", "nie, to nie jest moje zamówienie", "deny"),
+    ("pl", "tak, to mój adres", "affirm"),
+])
+def test_a_yes_or_no_with_a_remark_on_what_was_read_back(shipped_flows: FlowRegistry, lang: str, text: str,
+                                                         intent: str) -> None:
+    assert _nlu(shipped_flows, lang).classify(text).intent == intent
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "my number is wrong"),  # opens with the thing: a request to change it
+    ("en", "this is not my sofa"),  # names goods, not what a bot reads back
+    ("pl", "to nie jest mój stół"),
+    ("pl", "mój numer jest zły"),
+])
+def test_a_remark_about_goods_or_a_wrong_detail_is_no_bare_answer(shipped_flows: FlowRegistry, lang: str,
+                                                                   text: str) -> None:
+    assert _nlu(shipped_flows, lang).classify(text).intent not in ("affirm", "deny")

@@ -17,6 +17,7 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
 from voicebot.dialog.nlu_text import (
+    answer_with_remark,
     asks_how_or_whether,
     greeting_only,
     mentions,
@@ -25,7 +26,7 @@ from voicebot.dialog.nlu_text import (
     stems,
     thanks_only,
 )
-from voicebot.dialog.slots import bare_yes_no
+from voicebot.dialog.slots import YES_NO_WORDS, bare_yes_no, yes_no
 
 OUT_OF_SCOPE = "out_of_scope"
 SHORT_ANSWER = 3  # words (after fillers) of a turn the yes/no words alone may decide: "absolutely", "no not today"
@@ -93,6 +94,11 @@ class IntentClassifier:
         if thanks_only(words, self.language):
             return "thanks"
         if len(words) <= SHORT_ANSWER and (answer := bare_yes_no(text, self.language or "en")) is not None:
+            return "affirm" if answer else "deny"
+        # "uh huh, that's the one I meant", "to nie jest mój numer": a yes or no with a remark on what was read
+        # back; the remark's words ("number", "adres") must not make it a request to change that thing.
+        if answer_with_remark(words, YES_NO_WORDS, self.language) and (
+                answer := yes_no(text, self.language or "en")) is not None:
             return "affirm" if answer else "deny"
         return None
 

@@ -215,3 +215,45 @@ def request_clause(text: str, language: str | None) -> str | None:
                for o in openers):
             cut = i
     return " ".join(words[cut:]) if cut is not None else None
+
+
+# "Uh huh, that's the one I meant", "that isn't my number", "nie, to nie jest moje zamówienie": a yes or a no with a
+# remark on what was read back. Such a turn opens with the yes/no or with pointing at what was said ("that",
+# "to"), holds only words of pointing besides, and names at most one thing of the kind a bot reads back (a number,
+# an address, an order) - "this is not my sofa" names goods and stays a complaint. Folded words; Polish read-back
+# things as prefixes, so endings match ("zamówienie", "zamówienia"); English ones whole ("ordered" is a story).
+_REMARK = {
+    "en": frozenset({"that", "that's", "thats", "this", "it", "it's", "its", "is", "isn't", "was", "wasn't", "not",
+                     "the", "one", "i", "i'm", "im", "meant", "said", "asked", "for", "all", "good", "fine",
+                     "exactly", "what", "you", "got", "read", "back", "sounds", "looks", "perfect", "spot", "on",
+                     "huh", "uh", "oh", "mean", "think", "so", "just", "my", "our"}),
+    "pl": frozenset({"to", "jest", "ten", "ta", "te", "sie", "wszystko", "mi", "o", "chodzi", "wlasnie", "sam",
+                     "chyba", "nie", "tak", "no", "jak", "najbardziej", "mam", "na", "mysli", "myslalem",
+                     "myslalam", "moj", "moja", "moje", "mojego", "moim", "nasz", "nasza", "nasze"}),
+}
+_POINTING = {"en": frozenset({"that", "that's", "thats", "this", "it", "it's", "its", "huh", "uh", "oh"}),
+             "pl": frozenset({"to", "ten", "ta"})}
+_READ_BACK = {"en": ("number", "address", "email", "e-mail", "mail", "name", "order", "code", "date", "time",
+                     "postcode", "phone", "day"),
+              "pl": ("numer", "adres", "email", "mail", "imie", "imien", "nazwisk", "zamow", "kod", "termin", "dat",
+                     "godzin", "dzien", "telefon")}
+MAX_REMARK_ANSWER = 8  # words: longer turns say more than yes or no
+MAX_NAMED = 2  # read-back words of the one thing: "phone number", "numer telefonu"
+
+
+def answer_with_remark(words: list[str], yes_no_words: frozenset[str], language: str | None) -> bool:
+    """Normalized words are a yes/no answer with a remark on what was read back, nothing else."""
+    lang = language if language in _REMARK else "en"
+    if not words or len(words) > MAX_REMARK_ANSWER or (
+            words[0] not in yes_no_words and words[0] not in _POINTING[lang]):
+        return False
+    named = 0
+    for w in words:
+        if w in yes_no_words or w in _REMARK[lang]:
+            continue
+        if named < MAX_NAMED and (w.startswith(_READ_BACK[lang]) if lang == "pl" else w in _READ_BACK[lang] or (
+                w.endswith("s") and w[:-1] in _READ_BACK[lang])):
+            named += 1
+            continue
+        return False
+    return True
