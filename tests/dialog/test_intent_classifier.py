@@ -147,6 +147,11 @@ def test_mentions_matches_words_phrases_and_stems() -> None:
     ("pl", "chciałbym zmienić abonament telefoniczny"),
     ("pl", "muszę umówić wizytę u lekarza"),
     ("pl", "czy macie jakieś oferty pracy dla studentów"),
+    # Whole trades a caller may mistake us for, with the shop's verbs (cancel, complain, book).
+    ("en", "I need to cancel my gym membership before the end of the month"),
+    ("en", "I want to make a complaint about my mobile network coverage"),
+    ("pl", "chcę złożyć reklamację na operatora komórkowego, bo nie mam zasięgu"),
+    ("pl", "o której odjeżdża ostatni autobus do centrum"),
 ])
 def test_a_thing_the_shop_does_not_deal_in_is_out_of_scope(shipped_flows: FlowRegistry, lang: str,
                                                            text: str) -> None:
@@ -159,6 +164,9 @@ def test_a_thing_the_shop_does_not_deal_in_is_out_of_scope(shipped_flows: FlowRe
     ("en", "the refund has not reached my bank account yet", "payment_problem"),
     ("pl", "czy mogę zapłacić kartą kredytową", "faq_payment_methods"),
     ("pl", "chcę przełożyć wizytę montera", "move_appointment"),
+    # An appliance failing with the power, couriers on stairs: ours, though "power", "prąd", "flights" are near.
+    ("pl", "pralka kopie prądem", "technical_fault"),
+    ("en", "the freezer stopped working after a power cut", "technical_fault"),
 ])
 def test_shop_words_near_foreign_ones_stay_in_scope(shipped_flows: FlowRegistry, lang: str, text: str,
                                                     intent: str) -> None:
