@@ -13,7 +13,7 @@ import yaml
 
 from voicebot.config import PROJECT_ROOT
 from voicebot.dialog.nlu import OUT_OF_SCOPE, IntentClassifier
-from voicebot.dialog.nlu_text import mentions, normalize, thanks_only
+from voicebot.dialog.nlu_text import asks_how_or_whether, mentions, normalize, request_clause, thanks_only
 from voicebot.dialog.registry import FlowRegistry
 
 DEV_SETS = ("nlu_heldout", "nlu_blind", "nlu_final", "nlu_test", "nlu_test2", "nlu_test3")
@@ -147,6 +147,11 @@ def test_mentions_matches_words_phrases_and_stems() -> None:
     ("pl", "chciałbym zmienić abonament telefoniczny"),
     ("pl", "muszę umówić wizytę u lekarza"),
     ("pl", "czy macie jakieś oferty pracy dla studentów"),
+    # Whole trades a caller may mistake us for, with the shop's verbs (cancel, complain, book).
+    ("en", "I need to cancel my gym membership before the end of the month"),
+    ("en", "I want to make a complaint about my mobile network coverage"),
+    ("pl", "chcę złożyć reklamację na operatora komórkowego, bo nie mam zasięgu"),
+    ("pl", "o której odjeżdża ostatni autobus do centrum"),
 ])
 def test_a_thing_the_shop_does_not_deal_in_is_out_of_scope(shipped_flows: FlowRegistry, lang: str,
                                                            text: str) -> None:
@@ -159,6 +164,9 @@ def test_a_thing_the_shop_does_not_deal_in_is_out_of_scope(shipped_flows: FlowRe
     ("en", "the refund has not reached my bank account yet", "payment_problem"),
     ("pl", "czy mogę zapłacić kartą kredytową", "faq_payment_methods"),
     ("pl", "chcę przełożyć wizytę montera", "move_appointment"),
+    # An appliance failing with the power, couriers on stairs: ours, though "power", "prąd", "flights" are near.
+    ("pl", "pralka kopie prądem", "technical_fault"),
+    ("en", "the freezer stopped working after a power cut", "technical_fault"),
 ])
 def test_shop_words_near_foreign_ones_stay_in_scope(shipped_flows: FlowRegistry, lang: str, text: str,
                                                     intent: str) -> None:
@@ -195,3 +203,82 @@ def test_an_intent_with_its_own_minimum_is_taken_only_above_it() -> None:
     understood = strict.classify(text)
     assert understood.intent is None and understood.best == "account_security"  # unclear: asked again
     assert strict.classify("where is my order").intent == "order_status"  # other intents keep the flow's threshold
+
+
+def test_a_question_of_whether_or_how_is_not_a_trouble_report() -> None:
+    # The trouble intent learnt the payment words ("card", "blik", "pay"); the FAQ intent has few of them.
+    examples = {"payment_problem": ["my card payment by blik failed", "i cannot pay by card", "paying by blik broke",
+                                    "card payment declined", "the blik code was rejected"],
+                "faq_payment_methods": ["what payment options are there", "do you take paypal",
+                                        "which methods of paying are available"]}
+    plain = IntentClassifier(examples, [], threshold=0.3)
+    flagged = IntentClassifier(examples, [], threshold=0.3, trouble=frozenset({"payment_problem"}))
+    asked = "and can i pay by blik with my card"
+    assert plain.classify(asked).intent == "payment_problem"  # what the flag changes
+    assert flagged.classify(asked).intent != "payment_problem"  # an answer or a re-ask, never a handover
+    # A question that tells of trouble all the same stays one.
+    assert flagged.classify("why can't i pay by blik with my card").intent == "payment_problem"
+    assert flagged.classify("my card payment by blik failed again").intent == "payment_problem"
+
+
+@pytest.mark.parametrize(("lang", "text", "asks"), [
+    ("en", "and can I pay by BLIK?", True),
+    ("en", "so what other ways are there to pay", True),
+    ("pl", "a czy można zapłacić blikiem", True),
+    ("pl", "jakie formy płatności macie", True),
+    ("en", "can you check why my card was declined", False),
+    ("en", "I can't pay by card", False),
+    ("pl", "czy nie da się zapłacić kartą", False),
+    ("pl", "płatność blikiem nie przeszła", False),
+    ("pl", "co mam zrobić, pobrało mi dwa razy", False),
+])
+def test_asking_whether_or_how(lang: str, text: str, asks: bool) -> None:
+    assert asks_how_or_whether(normalize(text, lang), lang) is asks
+
+
+def test_the_request_after_a_story_decides() -> None:
+    examples = {"technical_fault": ["the washing machine leaks water everywhere", "the washing machine leaks",
+                                    "water leaks from the washing machine on the floor"],
+                "book_appointment": ["send a technician please", "i need a technician visit",
+                                     "book a technician visit for me"],
+                "order_status": ["where is my order", "order status please", "my parcel has not come"]}
+    nlu = IntentClassifier(examples, [], threshold=0.3, trouble=frozenset({"technical_fault"}))
+    story = "the washing machine leaks water everywhere on the floor"
+    assert nlu.classify(story).intent == "technical_fault"
+    assert nlu.classify(f"{story} and i need a technician visit please").intent == "book_appointment"
+    # Without a story first, a turn is what it says.
+    assert nlu.classify("i need a technician visit please").intent == "book_appointment"
+
+
+@pytest.mark.parametrize(("lang", "text", "clause"), [
+    ("en", "the fridge hums all night, could you send a technician over", "could you send a technician over"),
+    ("pl", "kupiłem lodówkę i buczy, możecie kogoś przysłać", "mozecie kogos przyslac"),
+    ("en", "hi i need a technician", None),  # a lead-in, not a story
+    ("en", "my order is late can you help", None),  # too short to be a request of its own
+])
+def test_request_clause(lang: str, text: str, clause: str | None) -> None:
+    assert request_clause(normalize(text, lang), lang) == clause
+
+
+@pytest.mark.parametrize(("lang", "text", "intent"), [
+    # A yes or no with a remark on what was read back: the remark's "number" is not a request to change it.
+    ("en", "uh huh, that's the one I meant", "affirm"),
+    ("en", "that isn't my phone number", "deny"),
+    ("en", "yes that is my email", "affirm"),
+    ("pl", "nie, to nie jest moje zamówienie", "deny"),
+    ("pl", "tak, to mój adres", "affirm"),
+])
+def test_a_yes_or_no_with_a_remark_on_what_was_read_back(shipped_flows: FlowRegistry, lang: str, text: str,
+                                                         intent: str) -> None:
+    assert _nlu(shipped_flows, lang).classify(text).intent == intent
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "my number is wrong"),  # opens with the thing: a request to change it
+    ("en", "this is not my sofa"),  # names goods, not what a bot reads back
+    ("pl", "to nie jest mój stół"),
+    ("pl", "mój numer jest zły"),
+])
+def test_a_remark_about_goods_or_a_wrong_detail_is_no_bare_answer(shipped_flows: FlowRegistry, lang: str,
+                                                                   text: str) -> None:
+    assert _nlu(shipped_flows, lang).classify(text).intent not in ("affirm", "deny")

@@ -16,8 +16,17 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
-from voicebot.dialog.nlu_text import greeting_only, mentions, normalize, stems, thanks_only
-from voicebot.dialog.slots import bare_yes_no
+from voicebot.dialog.nlu_text import (
+    answer_with_remark,
+    asks_how_or_whether,
+    greeting_only,
+    mentions,
+    normalize,
+    request_clause,
+    stems,
+    thanks_only,
+)
+from voicebot.dialog.slots import YES_NO_WORDS, bare_yes_no, yes_no
 
 OUT_OF_SCOPE = "out_of_scope"
 SHORT_ANSWER = 3  # words (after fillers) of a turn the yes/no words alone may decide: "absolutely", "no not today"
@@ -28,6 +37,13 @@ _ANSWER_LIKE = frozenset({"affirm", "deny", "goodbye", "thanks"})
 # is rejected unless an intent is this sure of it: "the phone number of my bank" shares its words with
 # change_contact, but the object decides.
 FOREIGN_TOPIC_OVERRIDE = 0.9
+# A question of whether/how ("can I pay by card?") is not a trouble report; the best other intent is taken when
+# it has at least this score (the trouble intent outvoted it on shared words), else the turn is unclear.
+ASKED_ALTERNATIVE_MIN = 0.15
+# A request clause at the end of a story ("..., i want my cash back") takes a turn away from a trouble report to a
+# routine intent only when this sure: an angry story ends in requests too ("skandal, chcę pieniądze z powrotem"),
+# and a handover missed costs the caller more than one the colleague finds routine.
+LEAVE_TROUBLE_MIN = 0.75
 
 __all__ = ["OUT_OF_SCOPE", "IntentClassifier", "Understanding", "normalize"]
 
@@ -43,8 +59,9 @@ class Understanding:
 class IntentClassifier:
     def __init__(self, examples: dict[str, list[str]], out_of_scope: list[str], threshold: float = 0.5,
                  language: str | None = None, topics: tuple[str, ...] = (),
-                 min_confidence: dict[str, float] | None = None) -> None:
+                 min_confidence: dict[str, float] | None = None, trouble: frozenset[str] = frozenset()) -> None:
         self.language = language
+        self.trouble = trouble  # intents that report trouble and hand over at once (IntentDef.reports_trouble)
         self.min_confidence = min_confidence or {}  # per intent, above the flow's threshold (IntentDef)
         self.topics = topics
         texts: list[str] = []
@@ -78,6 +95,11 @@ class IntentClassifier:
             return "thanks"
         if len(words) <= SHORT_ANSWER and (answer := bare_yes_no(text, self.language or "en")) is not None:
             return "affirm" if answer else "deny"
+        # "uh huh, that's the one I meant", "to nie jest mój numer": a yes or no with a remark on what was read
+        # back; the remark's words ("number", "adres") must not make it a request to change that thing.
+        if answer_with_remark(words, YES_NO_WORDS, self.language) and (
+                answer := yes_no(text, self.language or "en")) is not None:
+            return "affirm" if answer else "deny"
         return None
 
     def scores(self, text: str) -> dict[str, float]:
@@ -85,12 +107,37 @@ class IntentClassifier:
         return {str(c): float(p) for c, p in zip(self.classes, probs, strict=True)}
 
     def classify(self, text: str) -> Understanding:
+        understood = self._classify_turn(text)
+        # A story then a request ("the fridge hums, could you send someone to look at it"): where the whole turn
+        # reads as a trouble report or is unclear, the request clause decides when it is surer of another intent.
+        # Not where the turn is out of scope: there the story names what we do not deal in ("my internet
+        # provider is useless, can you help").
+        if (understood.intent in self.trouble or (understood.intent is None and not understood.out_of_scope)) and (
+                clause := request_clause(normalize(text, self.language), self.language)):
+            asked = self._classify_turn(clause)
+            leaves_trouble = understood.intent in self.trouble and asked.intent not in self.trouble
+            if asked.intent and asked.intent != understood.intent and asked.confidence > (
+                    understood.confidence if understood.intent else 0.0) and (
+                    not leaves_trouble or asked.confidence >= LEAVE_TROUBLE_MIN):
+                return asked
+        return understood
+
+    def _classify_turn(self, text: str) -> Understanding:
         if not text.strip():
             return Understanding(None, 0.0, "")
         scores = self.scores(text)
         top = max(scores, key=scores.__getitem__)
         in_scope = {k: v for k, v in scores.items() if k != OUT_OF_SCOPE}
         best = max(in_scope, key=in_scope.__getitem__)
+        normalized = normalize(text, self.language)
+        if best in self.trouble and asks_how_or_whether(normalized, self.language):
+            # "and can I pay by BLIK?" after an answer shares the words of a failed payment; asked as a question
+            # of whether or how, with no word of trouble, it is a request for information (or unclear).
+            others = {k: v for k, v in in_scope.items() if k not in self.trouble}
+            alternative = max(others, key=others.__getitem__, default=None)
+            if alternative is None or others[alternative] < ASKED_ALTERNATIVE_MIN:
+                return Understanding(None, round(in_scope[best], 3), best)
+            best = alternative
         # Sigmoid calibration is one-vs-rest; renormalised scores stay in 0..1.
         confidence = round(in_scope[best], 3)
         # A turn of greeting words only is a greeting even where a model learnt the word as a goodbye too
@@ -101,7 +148,7 @@ class IntentClassifier:
             # A few examples cannot list every "yes" and "hello" a caller has: the words the yes/no parser and
             # the greeting stripper know decide a turn made of nothing else.
             return Understanding(ruled, max(RULE_CONFIDENCE, confidence), ruled)
-        foreign = confidence < FOREIGN_TOPIC_OVERRIDE and mentions(normalize(text, self.language), self.topics)
+        foreign = confidence < FOREIGN_TOPIC_OVERRIDE and mentions(normalized, self.topics)
         if top == OUT_OF_SCOPE or foreign or confidence < max(self.threshold, self.min_confidence.get(best, 0.0)):
             return Understanding(None, confidence, best, out_of_scope=top == OUT_OF_SCOPE or foreign)
         return Understanding(best, confidence, best)

@@ -154,3 +154,106 @@ def mentions(text: str, terms: tuple[str, ...]) -> bool:
                 return True
     return False
 
+
+
+# "And can I pay by BLIK?", "czy można zapłacić przelewem": a caller ASKING whether or how something can be
+# done is not reporting a fault, though the words (pay, card, delivery) are the fault's words too. Such a turn
+# opens with a question of possibility or choice; folded word sequences, after fillers and a leading "and/so".
+_ASKING = {
+    "en": ("can i", "can we", "could i", "could we", "may i", "is it possible", "is there", "are there", "do you",
+           "does it", "what", "which", "how can i", "how do i", "how can we", "how do we", "will i", "would it"),
+    "pl": ("czy", "mozna", "moge", "mozemy", "da sie", "dalo by sie", "daloby sie", "jak moge", "jak mozna",
+           "jakie", "jaki", "jaka", "jakimi", "macie", "przyjmujecie", "akceptujecie", "obslugujecie", "bedzie"),
+}
+_LEADING = frozenset({"and", "so", "also", "oh", "ok", "okay", "right", "yes", "yeah", "a", "i", "to", "no", "dobra",
+                      "aha", "jeszcze", "tak"})
+# Words that tell of trouble all the same ("can you check why my card was declined"): the question stays a
+# problem report. Negation counts ("why can't i pay", "czy nie da się"). Whole folded words, then word prefixes.
+_TROUBLE_WORDS = frozenset({"not", "no", "never", "nothing", "why", "twice", "still", "again", "wrong", "nie", "nic",
+                            "czemu", "dlaczego", "dalej", "wciaz", "ciagle", "znow", "znowu"})
+_AUX = frozenset({"don", "didn", "doesn", "can", "won", "isn", "aren", "wasn", "haven", "hasn", "couldn", "wouldn"})
+_TROUBLE_STEMS = ("fail", "error", "declin", "reject", "refus", "double", "broke", "stuck", "problem", "crash",
+                  "complain", "charged", "missing", "blad", "bled", "odrzuc", "dwukrot", "podwojn", "zepsu",
+                  "reklam", "skarg", "zgin", "pobral", "pobrano", "dwa razy",
+                  # asking what to do about something is asking for help with it
+                  "do i do", "should i do", "can i do", "co robic", "co zrobic", "co mam zrobic", "co mam robic")
+
+
+def asks_how_or_whether(text: str, language: str | None) -> bool:
+    """A normalized turn asks whether or how something can be done, with no word of trouble in it."""
+    words = text.split()
+    while words and words[0] in _LEADING:
+        words = words[1:]
+    opening = " ".join(words)
+    askers = _ASKING.get(language or "", _ASKING["en"] + _ASKING["pl"])
+    if not any(opening == a or opening.startswith(a + " ") for a in askers):
+        return False
+    negated = any(w in _TROUBLE_WORDS or w.endswith("n't") or (w.endswith("nt") and w[:-2] in _AUX) for w in words)
+    return not negated and not any(f" {t}" in f" {opening}" for t in _TROUBLE_STEMS)
+
+
+# "The blender stopped working and I'd like to put in a formal complaint", "kupiłem lodówkę i buczy, możecie kogoś
+# przysłać": a caller often tells the story first and asks last. The words that open the request (folded word
+# sequences); what follows the last of them is the request clause.
+_REQUEST_OPENERS = {
+    "en": ("could you", "can you", "can i", "can we", "would you", "i need", "i'd like", "i would like", "i want",
+           "i wanna", "how do i", "please"),
+    "pl": ("czy mozecie", "mozecie", "moglibyscie", "potrzebuje", "chcialbym", "chcialabym", "chce", "prosze",
+           "czy moge", "jak moge", "mozna"),
+}
+MIN_STORY = 2  # words before the request opener: a story, not just a lead-in ("hi I need...")
+MIN_ASKED = 2  # words after the opener: a request of its own, not "can you help"
+
+
+def request_clause(text: str, language: str | None) -> str | None:
+    """The request at the end of a normalized turn that tells a story first, or None."""
+    words = text.split()
+    openers = _REQUEST_OPENERS.get(language or "", _REQUEST_OPENERS["en"] + _REQUEST_OPENERS["pl"])
+    cut = None
+    for i in range(MIN_STORY, len(words)):
+        if any(words[i:i + o.count(" ") + 1] == o.split() and len(words) - i - o.count(" ") - 1 >= MIN_ASKED
+               for o in openers):
+            cut = i
+    return " ".join(words[cut:]) if cut is not None else None
+
+
+# "Uh huh, that's the one I meant", "that isn't my number", "nie, to nie jest moje zamówienie": a yes or a no with a
+# remark on what was read back. Such a turn opens with the yes/no or with pointing at what was said ("that",
+# "to"), holds only words of pointing besides, and names at most one thing of the kind a bot reads back (a number,
+# an address, an order) - "this is not my sofa" names goods and stays a complaint. Folded words; Polish read-back
+# things as prefixes, so endings match ("zamówienie", "zamówienia"); English ones whole ("ordered" is a story).
+_REMARK = {
+    "en": frozenset({"that", "that's", "thats", "this", "it", "it's", "its", "is", "isn't", "was", "wasn't", "not",
+                     "the", "one", "i", "i'm", "im", "meant", "said", "asked", "for", "all", "good", "fine",
+                     "exactly", "what", "you", "got", "read", "back", "sounds", "looks", "perfect", "spot", "on",
+                     "huh", "uh", "oh", "mean", "think", "so", "just", "my", "our"}),
+    "pl": frozenset({"to", "jest", "ten", "ta", "te", "sie", "wszystko", "mi", "o", "chodzi", "wlasnie", "sam",
+                     "chyba", "nie", "tak", "no", "jak", "najbardziej", "mam", "na", "mysli", "myslalem",
+                     "myslalam", "moj", "moja", "moje", "mojego", "moim", "nasz", "nasza", "nasze"}),
+}
+_POINTING = {"en": frozenset({"that", "that's", "thats", "this", "it", "it's", "its", "huh", "uh", "oh"}),
+             "pl": frozenset({"to", "ten", "ta"})}
+_READ_BACK = {"en": ("number", "address", "email", "e-mail", "mail", "name", "order", "code", "date", "time",
+                     "postcode", "phone", "day"),
+              "pl": ("numer", "adres", "email", "mail", "imie", "imien", "nazwisk", "zamow", "kod", "termin", "dat",
+                     "godzin", "dzien", "telefon")}
+MAX_REMARK_ANSWER = 8  # words: longer turns say more than yes or no
+MAX_NAMED = 2  # read-back words of the one thing: "phone number", "numer telefonu"
+
+
+def answer_with_remark(words: list[str], yes_no_words: frozenset[str], language: str | None) -> bool:
+    """Normalized words are a yes/no answer with a remark on what was read back, nothing else."""
+    lang = language if language in _REMARK else "en"
+    if not words or len(words) > MAX_REMARK_ANSWER or (
+            words[0] not in yes_no_words and words[0] not in _POINTING[lang]):
+        return False
+    named = 0
+    for w in words:
+        if w in yes_no_words or w in _REMARK[lang]:
+            continue
+        if named < MAX_NAMED and (w.startswith(_READ_BACK[lang]) if lang == "pl" else w in _READ_BACK[lang] or (
+                w.endswith("s") and w[:-1] in _READ_BACK[lang])):
+            named += 1
+            continue
+        return False
+    return True

@@ -53,6 +53,9 @@ class IntentDef(_Model):
     # Taken only above this NLU confidence (else the turn is unclear and the caller is asked again): for an
     # intent that hands the caller over at once and shares words with routine requests ("moje konto").
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    # A report of trouble (a failed payment, a fault, a complaint) that hands over at once: a turn that only
+    # asks whether or how something can be done ("and can I pay by BLIK?") is not taken as one.
+    reports_trouble: bool = False
 
 
 class VariableDef(_Model):
