@@ -27,6 +27,8 @@ estimate, the older ones track regressions:
                bench/results/issue12-blind7.md; not in the default --data list)
                nlu_blind8 (600 utterances, both languages, written blind; evaluated once after round 5,
                bench/results/issue12-blind8.md; not in the default --data list)
+               nlu_blind9 (600 utterances, both languages, written blind; evaluated once after round 6,
+               bench/results/issue12-blind9.md; not in the default --data list)
   blind:       none at the moment: the next honest number needs a new blind set.
 The nlu_test* sets mix registers: colloquial, polite, fillers, ASR-style lowercase without punctuation,
 typos, missing Polish diacritics, long rambling turns with the intent in the middle.
