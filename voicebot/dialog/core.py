@@ -37,6 +37,7 @@ from voicebot.dialog.schema import (
 PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say before being asked
 FREE_TEXT_SWITCH = 0.7  # NLU confidence above which a free-text answer is read as a new request instead
 MAX_CHAIN = 50  # nodes entered in one step; more means a loop of non-listening nodes
+SHORT_TURN_WORDS = 2  # a turn this short leaves an open question only when the classifier is sure (FREE_TEXT_SWITCH)
 EARLY_BYE_WORDS = 2  # a "goodbye" this short before any request is confirmed, not obeyed
 # A "goodbye" heard with less ASR confidence is confirmed, not obeyed: on phone audio fewer than half of such
 # transcripts are right (bench/results/phone.md calibration), and hanging up on a caller is the worst mistake.
@@ -318,7 +319,8 @@ class FlowMachine:
             # Not the menu here: "one two three" for a five-digit number is a bad answer, not another topic; a
             # turn of digits wins over what its other few words sound like ("to jest 4 8 1 2" read as a complaint).
             heard = parse_digits(ev.text) if node.type == "digits" else ""
-            if ev.intent and not (heard and mostly_digits(ev.text)) and self._switch(st, fx, ev.intent, ev.text, ev.at):
+            if ev.intent and not (heard and mostly_digits(ev.text)) and self._clear_new_request(ev) \
+                    and self._switch(st, fx, ev.intent, ev.text, ev.at):
                 return None
             if heard:
                 self._no_match(st, fx, ev.at, reask=self._wrong_length(st, node, heard))
@@ -491,6 +493,13 @@ class FlowMachine:
                 st.holding = True
             else:
                 fx.append(Say(st.last_prompt))
+
+    @staticmethod
+    def _clear_new_request(ev: Heard) -> bool:
+        """Leave an open question for another topic only on a clear request: a word or two the classifier is
+        unsure of ("Clean.", whisper's guess at line noise, read as technical_fault 0.47) is a bad answer, asked
+        again, never a transfer to technical support."""
+        return len(tokens(ev.text)) > SHORT_TURN_WORDS or ev.confidence >= FREE_TEXT_SWITCH
 
     def _switch(self, st: DialogState, fx: list[Effect], intent: str, text: str, at: datetime,
                 routes: dict[str, str] | None = None) -> bool:
