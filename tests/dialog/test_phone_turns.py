@@ -158,3 +158,20 @@ async def test_a_stray_word_at_the_number_question_is_asked_again_not_sent_to_a_
     again = await c.say("Clean.")
     assert again.action == "continue" and again.node == "ask_order"
     assert "coffee grinder" in (await c.say("four eight one five two")).text
+
+
+async def test_a_served_caller_hanging_up_on_did_you_want_to_end_the_call_is_contained(
+        engine_factory, call_store, crm) -> None:
+    # phone_blind4 pl-c1: the order was read, "dziękuję bardzo, do widzenia" was heard unclearly (a goodbye with a
+    # low ASR score is asked about, not obeyed), the caller hung up: recorded `abandoned`, a served call.
+    engine = engine_factory(crm.url)
+    info = CallInfo(call_id="served-unclear-bye", language="pl")
+    session = CallSession(info, engine.new_session(info), call_store)
+    await session.begin()
+    await session.on_event(CallerSaid("gdzie jest moje zamówienie", asr_confidence=0.9))
+    assert "młynek do kawy" in (await session.on_event(CallerSaid("4 8 1 5 2", asr_confidence=0.9))).text
+    asked = await session.on_event(CallerSaid("Zobacz, jak tu je bardzo, do widzenia.", asr_confidence=0.3))
+    assert asked.action == "continue"  # "did you want to end the call?"
+    await session.finish()  # the caller hung up
+    assert (await call_store.get_call("served-unclear-bye"))["outcome"] == "contained"
+    await engine.close()

@@ -237,9 +237,10 @@ class FlowSession:
             "reason": self.state.reason, "callback_id": self.callback_id,
             # The caller got what they asked for and the bot was not lost (re-asking) at their last turn:
             # a caller hanging up now was served, not abandoned.
-            # Once the survey started the call was served, whatever the caller does at its questions.
+            # Once the survey started the call was served, whatever the caller does at its questions. A served
+            # caller who hangs up on "did you want to end the call?" (a goodbye heard unclearly) answered it.
             "served": self.state.served and (self.state.survey in ("asked", "declined", "done")
-                                             or (self.state.attempts == 0 and not self.state.confirm_end)),
+                                             or self.state.attempts == 0),
             "survey": self.state.survey,
             # Per-turn confidence/frustration/signals for the handoff package (voicebot/escalation/handoff.py).
             "escalation_history": self.tracker.history(),

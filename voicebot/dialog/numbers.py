@@ -159,8 +159,10 @@ def parse_digits(text: str) -> str:
             out.append(_SOUNDALIKES[w] * repeat)
             repeat, i = 1, i + 1
             continue
-        if (w in ("o", "a", "i") and not out) or (w == "oh" and not is_digit_next):
-            # Polish prepositions and the English filler "oh"; "o"/"oh" are zero only inside a number
+        number_ends_here = i == len(words) - 1 and _digit_words(words[i - 1:i])  # "nine oh two one oh"
+        if (w in ("o", "a", "i") and not out) or (w == "oh" and not is_digit_next and not number_ends_here):
+            # Polish prepositions and the English filler "oh"; "o"/"oh" are zero only inside a number or as its
+            # last digit
             i += 1
             continue
         value, j, used = _group(words, i)
