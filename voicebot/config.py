@@ -393,6 +393,10 @@ class CallbackSettings(_Section):
     retry_delay_secs: float = Field(900.0, gt=0, description="wait after a busy / unanswered attempt")
     poll_secs: float = Field(15.0, gt=0, le=600, description="how often the dialer looks for due requests")
     max_concurrent: int = Field(4, ge=1, le=100, description="callback calls in progress at once")
+    per_half_hour: int = Field(
+        0, ge=0, le=1000,
+        description="callbacks one half hour can take (the agents who call back); a caller is not offered a half "
+                    "hour that already has this many open requests (0 = no limit)")
     detect_voicemail: bool = Field(True, description="listen before speaking: a long greeting or a beep is an "
                                    "answering machine; the bot hangs up (no transfer) and the attempt counts as "
                                    "unsuccessful")

@@ -8,9 +8,10 @@ from datetime import datetime
 
 import redis.asyncio as aioredis
 
-from tests.dialog.conftest import CLOSED
+from tests.dialog.conftest import CLOSED, Caller
 from voicebot.config import BusinessHoursSettings
 from voicebot.dialog.hours import BusinessHours
+from voicebot.dialog.loader import fixed_clock, load_engine
 from voicebot.store.buffer import WriteBuffer
 from voicebot.store.callbacks import CallbackRequest, CallbackStore
 from voicebot.store.keys import Keys
@@ -44,6 +45,28 @@ async def test_transfer_after_hours_stores_callback_and_tells_when(call, redis_c
     assert stored["preferred_time"] == "2026-11-26T08:00:00+01:00"
     assert ids[0][1] == datetime.fromisoformat(stored["preferred_time"]).timestamp()
     assert c.session.snapshot()["callback_id"] == ids[0][0]
+
+
+async def test_a_fully_booked_half_hour_is_not_offered(settings, shipped_flows, redis_client, redis_prefix) -> None:
+    # One agent calls back ([callbacks] per_half_hour = 1) and Thursday 8 am is already booked: the next caller is
+    # offered the times after it, and the request they choose is stored for that time.
+    store = CallbackStore(redis_client, Keys(redis_prefix))
+    taken = datetime.fromisoformat("2026-11-26T08:00:00+01:00")
+    await store.add(CallbackRequest(number="+48600999888", topic="complaint", preferred_time=taken.isoformat(),
+                                    due=taken.timestamp()))
+    one = settings.model_copy(update={"callbacks": settings.callbacks.model_copy(update={"per_half_hour": 1})})
+    c = Caller(load_engine(one, clock=fixed_clock(CLOSED), registry=shipped_flows, callbacks=store), "en")
+    await c.start()
+    await c.say("I want to speak to a person")
+    offered = await c.say("yes")
+    assert "at 8 am" not in offered.text and "Thursday, 26 November at 8:30 am" in offered.text, offered.text
+    booked = await c.say("the first one")
+    assert booked.action == "callback" and "call you back on Thursday, 26 November at 8:30 am" in booked.text
+    # Without a limit, 8 am is offered again (the shipped default).
+    c = Caller(load_engine(settings, clock=fixed_clock(CLOSED), registry=shipped_flows, callbacks=store), "en")
+    await c.start()
+    await c.say("I want to speak to a person")
+    assert "Thursday, 26 November at 8 am" in (await c.say("yes")).text
 
 
 async def test_complaint_after_hours_in_polish_keeps_collected_slots(call, redis_client, redis_prefix) -> None:

@@ -30,6 +30,9 @@ SPACING = timedelta(hours=2)  # between offered times, so they are real alternat
 LEAD = timedelta(minutes=30)  # nobody is called back within minutes of hanging up
 SILENT = "no_input"  # the handoff reason of a caller who stopped answering (voicebot/dialog/core.py)
 MIN_DIGITS, MAX_DIGITS = 6, 15  # E.164 allows 15; shorter than 6 is no phone number
+# State variable: starts (epoch seconds) of the half hours already fully booked ([callbacks] per_half_hour), put
+# there by the session before a turn that may offer times; the offer skips them.
+FULL = "callback_full_half_hours"
 
 
 def enabled(m: Messages) -> bool:
@@ -69,13 +72,18 @@ def enter(name: str, variables: dict[str, Any], hours: BusinessHours, at: dateti
         variables[STARTED] = True
         return CONFIRM if dialable(str(variables.get("caller_number") or "")) else ASK_NUMBER
     if name == TIMES:
-        options = next_times(hours, at)
+        options = next_times(hours, at, full=frozenset(variables.get(FULL) or ()))
         if not options:
             return BOOK  # the line never opens: nothing to choose from
         variables["callback_options"] = [t.isoformat() for t in options]
         for var, moment in zip(option_variables(), options, strict=False):
             variables[var] = say_datetime(moment, language)
     return name
+
+
+def may_offer_times(node: str | None) -> bool:
+    """The caller's answer here may lead to the offered times (a confirmed number)."""
+    return node in (CONFIRM, READ_BACK)
 
 
 def capturing(node: str | None) -> bool:
@@ -88,13 +96,15 @@ def dialable(number: str) -> bool:
     return sum(c.isdigit() for c in number) >= MIN_DIGITS
 
 
-def next_times(hours: BusinessHours, at: datetime, count: int = OPTIONS) -> list[datetime]:
-    """The next `count` half-hour starts inside business hours, at least LEAD ahead and SPACING apart."""
+def next_times(hours: BusinessHours, at: datetime, count: int = OPTIONS,
+               full: frozenset[int] = frozenset()) -> list[datetime]:
+    """The next `count` half-hour starts inside business hours, at least LEAD ahead and SPACING apart, none of
+    them a half hour already `full` (epoch seconds of its start)."""
     t = hours.local(at) + LEAD
     t = t.replace(second=0, microsecond=0) + timedelta(minutes=(-t.minute) % 30)
     found: list[datetime] = []
     for _ in range(14 * 48):  # two weeks of half hours: a line closed longer offers fewer times
-        if hours.is_open(t) and (not found or t - found[-1] >= SPACING):
+        if hours.is_open(t) and (not found or t - found[-1] >= SPACING) and int(t.timestamp()) not in full:
             found.append(t)
             if len(found) == count:
                 break

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from voicebot.dialog import core, templates
+from voicebot.dialog import callback_capture, core, templates
 from voicebot.dialog.actions import ActionOutcome, ActionRegistry, run_webhook
 from voicebot.dialog.escalation import EscalationTracker, TurnObservation
 from voicebot.dialog.registry import LoadedFlow
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 MAX_ACTIONS_PER_TURN = 5  # a flow chaining more webhooks than this in one turn is looping
 # Reading the returning caller's profile before the greeting: a slow Redis must not delay the greeting more.
 PROFILE_READ_SECS = 0.3
+CALLBACK_HORIZON_S = 14 * 24 * 3600  # as far ahead as callback times are offered (callback_capture.next_times)
+BOOKED_READ_SECS = 0.3  # the booked callback times, read before the caller's answer: a slow Redis must not stall it
 
 
 async def read_profile(callers: CallerStore, call: CallInfo) -> dict[str, Any] | None:
@@ -48,6 +50,7 @@ class Runtime:
     variables: dict[str, Any]  # built-in template variables from settings (crm_url, record_audio)
     callers: CallerStore | None = None  # returning callers' profiles; None: every caller is new
     surveys: SurveyPicker | None = None  # picks the calls that hear the post-call survey (None: no survey)
+    callback_capacity: int = 0  # [callbacks] per_half_hour: fully booked half hours are not offered (0: no limit)
 
 
 class FlowSession:
@@ -117,6 +120,7 @@ class FlowSession:
 
     async def handle(self, event: CallerEvent) -> BotReply:
         now = self.runtime.clock()
+        await self._note_full_callback_times(now)
         intent: str | None = None
         confidence: float | None = None
         if isinstance(event, CallerSaid):
@@ -162,6 +166,21 @@ class FlowSession:
         reply.frustration = decision.frustration
         reply.signals = dict(decision.signals)
         return reply
+
+    async def _note_full_callback_times(self, now: datetime) -> None:
+        """Before a turn that may offer callback times: the half hours already fully booked, which the offer
+        skips ([callbacks] per_half_hour)."""
+        store, capacity = self.runtime.callbacks, self.runtime.callback_capacity
+        if store is None or capacity <= 0 or not callback_capture.may_offer_times(self.state.node):
+            return
+        start = self.loaded.machine.hours.local(now).timestamp()
+        try:
+            full = await asyncio.wait_for(store.full_half_hours(start, start + CALLBACK_HORIZON_S, capacity),
+                                          BOOKED_READ_SECS)
+        except Exception:  # Redis down or slow: offer times as if none were booked; the caller still gets a callback
+            log.exception("call %s: could not read booked callback times", self.call.call_id)
+            return
+        self.state.variables[callback_capture.FULL] = sorted(full)
 
     async def _advance(self, ev: core.Event) -> BotReply:
         self.state, effects = self.loaded.machine.step(self.state, ev)

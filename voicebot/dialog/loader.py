@@ -53,7 +53,8 @@ class FlowEngine:
         self.runtime = Runtime(http=self._client, actions=actions, clock=clock, callbacks=callbacks,
                                variables={"crm_url": settings.dialog.crm_url.rstrip("/"),
                                           "record_audio": settings.privacy.record_audio},
-                               callers=callers, surveys=surveys)
+                               callers=callers, surveys=surveys,
+                               callback_capacity=settings.callbacks.per_half_hour)
 
     def _client(self) -> aiohttp.ClientSession:
         # Created on first use: it must belong to the running event loop.

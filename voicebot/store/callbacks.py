@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -16,6 +17,10 @@ from voicebot.store.buffer import WriteBuffer
 from voicebot.store.calls import CallStore
 from voicebot.store.keys import Keys
 from voicebot.store.redact import redact_value
+
+# Offered callback times start on local half hours (voicebot/dialog/callback_capture.py); with a whole- or
+# half-hour UTC offset those are epoch multiples of this too.
+HALF_HOUR_S = 1800
 
 
 @dataclass
@@ -122,6 +127,14 @@ class CallbackStore:
         await self.buffer.settle()
         raw = await self.client.get(self.keys.callback(callback_id))
         return CallbackRequest(**json.loads(raw)) if raw else None
+
+    async def full_half_hours(self, start: float, end: float, capacity: int) -> frozenset[int]:
+        """Starts (epoch seconds) of the half hours between `start` and `end` that already hold `capacity` open
+        requests: a new caller is not offered them."""
+        await self.buffer.settle()
+        booked = await self.client.zrangebyscore(self.keys.callbacks, start, end, withscores=True)
+        counts = Counter(int(due // HALF_HOUR_S) * HALF_HOUR_S for _id, due in booked)
+        return frozenset(t for t, n in counts.items() if n >= capacity)
 
     async def due(self, until: float | None = None, limit: int = 100) -> list[CallbackRequest]:
         """Requests due by `until` (default: all), earliest first."""
