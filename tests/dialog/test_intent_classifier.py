@@ -231,6 +231,12 @@ def test_a_question_of_whether_or_how_is_not_a_trouble_report() -> None:
     ("pl", "czy nie da się zapłacić kartą", False),
     ("pl", "płatność blikiem nie przeszła", False),
     ("pl", "co mam zrobić, pobrało mi dwa razy", False),
+    # a statement with a question tag asks too; the tag's own "isn't" is no trouble, a declined card is
+    ("en", "so paying on delivery works as well, right", True),
+    ("en", "paying by transfer is possible, isn't it", True),
+    ("pl", "przelewem też można zapłacić, prawda", True),
+    ("en", "my card got declined again, right", False),
+    ("pl", "płatność znowu nie przeszła, prawda", False),
 ])
 def test_asking_whether_or_how(lang: str, text: str, asks: bool) -> None:
     assert asks_how_or_whether(normalize(text, lang), lang) is asks
@@ -282,3 +288,15 @@ def test_a_yes_or_no_with_a_remark_on_what_was_read_back(shipped_flows: FlowRegi
 def test_a_remark_about_goods_or_a_wrong_detail_is_no_bare_answer(shipped_flows: FlowRegistry, lang: str,
                                                                    text: str) -> None:
     assert _nlu(shipped_flows, lang).classify(text).intent not in ("affirm", "deny")
+
+
+def test_a_thank_you_story_is_no_complaint() -> None:
+    examples = {"complaint": ["the lady on the phone yesterday was rude to me", "your staff were rude yesterday",
+                              "i want to complain about the lady i spoke to"],
+                "thanks": ["thank you", "thanks a lot", "many thanks"],
+                "order_status": ["where is my order", "order status please", "my parcel has not come"]}
+    nlu = IntentClassifier(examples, [], threshold=0.3, trouble=frozenset({"complaint"}))
+    assert nlu.classify("the lady on the phone yesterday was rude to me again").intent == "complaint"
+    praise = nlu.classify("i just wanted to thank the lady on the phone yesterday she was lovely")
+    assert praise.intent != "complaint"  # thanks, or asked again: never a handover
+

@@ -22,6 +22,7 @@ from voicebot.dialog.nlu_text import (
     greeting_only,
     mentions,
     normalize,
+    praises,
     request_clause,
     stems,
     thanks_only,
@@ -130,9 +131,11 @@ class IntentClassifier:
         in_scope = {k: v for k, v in scores.items() if k != OUT_OF_SCOPE}
         best = max(in_scope, key=in_scope.__getitem__)
         normalized = normalize(text, self.language)
-        if best in self.trouble and asks_how_or_whether(normalized, self.language):
+        if best in self.trouble and (asks_how_or_whether(normalized, self.language)
+                                     or praises(normalized, self.language)):
             # "and can I pay by BLIK?" after an answer shares the words of a failed payment; asked as a question
-            # of whether or how, with no word of trouble, it is a request for information (or unclear).
+            # of whether or how, with no word of trouble, it is a request for information (or unclear). A thank-you
+            # told as a story ("I wanted to thank the lady from yesterday") is no complaint either.
             others = {k: v for k, v in in_scope.items() if k not in self.trouble}
             alternative = max(others, key=others.__getitem__, default=None)
             if alternative is None or others[alternative] < ASKED_ALTERNATIVE_MIN:

@@ -173,10 +173,35 @@ _TROUBLE_WORDS = frozenset({"not", "no", "never", "nothing", "why", "twice", "st
                             "czemu", "dlaczego", "dalej", "wciaz", "ciagle", "znow", "znowu"})
 _AUX = frozenset({"don", "didn", "doesn", "can", "won", "isn", "aren", "wasn", "haven", "hasn", "couldn", "wouldn"})
 _TROUBLE_STEMS = ("fail", "error", "declin", "reject", "refus", "double", "broke", "stuck", "problem", "crash",
-                  "complain", "charged", "missing", "blad", "bled", "odrzuc", "dwukrot", "podwojn", "zepsu",
-                  "reklam", "skarg", "zgin", "pobral", "pobrano", "dwa razy",
+                  "complain", "charged", "overcharg", "missing", "late ", "delay", "damag", "rude", "worst",
+                  "terrible", "awful", "hack", "stolen", "fraud", "scam", "spozni", "opozni", "uszkodz", "niemil",
+                  "chamsk", "okropn", "fataln", "oszus", "ukradz", "blad", "bled", "odrzuc", "dwukrot", "podwojn",
+                  "zepsu", "reklam", "skarg", "zgin", "pobral", "pobrano", "dwa razy",
                   # asking what to do about something is asking for help with it
                   "do i do", "should i do", "can i do", "co robic", "co zrobic", "co mam zrobic", "co mam robic")
+
+
+# "Normal card payment is fine too, right?", "kartą też można, prawda?": a statement the caller wants confirmed is
+# a question as much as one that opens with "can I"; the tag at its end makes it one. Folded word sequences.
+_TAGS = {
+    "en": ("right", "is that right", "isn't it", "is it", "correct", "is that correct", "i assume", "i hope",
+           # an elliptic follow-up on what was just answered: "and by bank transfer too?"
+           "too", "as well", "also"),
+    "pl": ("prawda", "tak", "czy tak", "zgadza sie", "racja", "dobrze mysle", "mam racje", "tez", "rowniez", "takze"),
+}
+MIN_TAGGED = 3  # words before the tag: a statement of its own ("yes right" is an answer, not a question)
+# "I just wanted to thank the lady from yesterday", "chciałam podziękować, pani była bardzo miła": a thank-you or
+# praise told as a story shares a complaint's words (a person, yesterday, the service) but reports no trouble.
+# Thanking as what the caller called to do, not a polite "thanks, ..." before a complaint: folded word prefixes.
+_PRAISING = ("to thank", "say thank", "say a big thank", "grateful", "compliment", "praise", "podziekow", "wdzieczn",
+             "pochwal", "komplement")
+
+
+def _untroubled(words: list[str]) -> bool:
+    """No word of trouble or negation among the (normalized) words."""
+    negated = any(w in _TROUBLE_WORDS or w.endswith("n't") or (w.endswith("nt") and w[:-2] in _AUX) for w in words)
+    joined = " " + " ".join(words) + " "  # "late " is a whole word: "can I pay later" is no trouble
+    return not negated and not any(f" {t}" in joined for t in _TROUBLE_STEMS)
 
 
 def asks_how_or_whether(text: str, language: str | None) -> bool:
@@ -186,10 +211,21 @@ def asks_how_or_whether(text: str, language: str | None) -> bool:
         words = words[1:]
     opening = " ".join(words)
     askers = _ASKING.get(language or "", _ASKING["en"] + _ASKING["pl"])
-    if not any(opening == a or opening.startswith(a + " ") for a in askers):
-        return False
-    negated = any(w in _TROUBLE_WORDS or w.endswith("n't") or (w.endswith("nt") and w[:-2] in _AUX) for w in words)
-    return not negated and not any(f" {t}" in f" {opening}" for t in _TROUBLE_STEMS)
+    if any(opening == a or opening.startswith(a + " ") for a in askers):
+        return _untroubled(words)
+    tags = _TAGS.get(language or "", _TAGS["en"] + _TAGS["pl"])
+    for tag in tags:
+        n = tag.count(" ") + 1
+        if len(words) - n >= MIN_TAGGED and words[-n:] == tag.split():
+            return _untroubled(words[:-n])  # "isn't it" is the tag's own negation, not trouble
+    return False
+
+
+def praises(text: str, language: str | None) -> bool:
+    """A normalized turn thanks or praises someone, with no word of trouble in it."""
+    words = text.split()
+    joined = " " + " ".join(words)
+    return any(f" {p}" in joined for p in _PRAISING) and _untroubled(words)
 
 
 # "The blender stopped working and I'd like to put in a formal complaint", "kupiłem lodówkę i buczy, możecie kogoś
