@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from voicebot.call_session import CallSession
+from voicebot.dialog import slots as slot_values
 from voicebot.dialog.types import CallerSaid, CallInfo
 
 
@@ -175,3 +176,22 @@ async def test_a_served_caller_hanging_up_on_did_you_want_to_end_the_call_is_con
     await session.finish()  # the caller hung up
     assert (await call_store.get_call("served-unclear-bye"))["outcome"] == "contained"
     await engine.close()
+
+
+async def test_a_yes_followed_by_a_negated_statement_at_anything_else_is_no_goodbye(call) -> None:
+    # escalation_blind10 pl-p18: a caller reporting an order they never placed said "tak, to ja tego nie
+    # zamawiałem" to "anything else?" and the bot said goodbye ("nie" won over "tak").
+    c = call("pl")
+    await c.start()
+    await c.say("gdzie jest moje zamówienie")
+    assert "młynek do kawy" in (await c.say("cztery osiem jeden pięć dwa")).text
+    reply = await c.say("tak to to ja tego nie zamawiałem")
+    assert reply.action == "continue", reply.text
+
+
+@pytest.mark.parametrize(("said", "meaning"), [
+    ("tak to to ja tego nie zamawiałem", True), ("tak nie wiem", True),
+    ("tak, nie", False), ("absolutely not", False), ("no tak", True),
+])
+def test_yes_then_a_negated_verb_is_a_yes_a_bare_trailing_no_still_wins(said, meaning) -> None:
+    assert slot_values.yes_no(said, "pl") is meaning

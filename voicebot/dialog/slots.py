@@ -151,9 +151,18 @@ def yes_no(text: str, language: str = "en") -> bool | None:
     if yes and not no:
         return True
     if yes and no:
-        # "no tak" (Polish filler + yes) is a yes; any other negation wins ("absolutely not").
-        return set(no) == {"no"}
+        # "no tak" (Polish filler + yes) is a yes; "tak, to ja tego nie zamawiałem": a yes, then a statement
+        # with a negated verb; any other negation wins ("absolutely not", "tak, nie").
+        return set(no) == {"no"} or _yes_then_negated_statement(words)
     return None
+
+
+def _yes_then_negated_statement(words: list[str]) -> bool:
+    """The answer starts with a yes word and every no word negates the word after it (none stands alone at
+    the end): the caller says yes and goes on, e.g. about an order they never placed."""
+    first = next(w for w in words if w in _YES or w in _NO)
+    negations = [i for i, w in enumerate(words) if w in _NO and w != "no"]
+    return first in _YES and first != "no" and all(i + 1 < len(words) for i in negations)
 
 
 def choice(text: str, choices: dict[str, list[str]]) -> str | None:
