@@ -41,6 +41,7 @@ def cannot_answer(text: str) -> bool:
     folded = " " + " ".join(tokens(text)) + " "
     return any(f" {phrase} " in folded for phrase in _CANNOT)
 
+
 YES_NO_WORDS = _YES | _NO  # for a caller outside this module that tells a yes/no answer from a request
 # Words a bare yes or no may come with ("yes please", "nie, dziękuję", "uh huh yeah").
 _COURTESY = frozenset({"please", "thanks", "thank", "you", "uh", "huh", "oh", "dziekuje", "dzieki", "prosze",
