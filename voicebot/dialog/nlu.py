@@ -26,6 +26,7 @@ from voicebot.dialog.nlu_text import (
     request_clause,
     stems,
     thanks_only,
+    untroubled,
 )
 from voicebot.dialog.slots import YES_NO_WORDS, bare_yes_no, yes_no
 
@@ -60,8 +61,10 @@ class Understanding:
 class IntentClassifier:
     def __init__(self, examples: dict[str, list[str]], out_of_scope: list[str], threshold: float = 0.5,
                  language: str | None = None, topics: tuple[str, ...] = (),
-                 min_confidence: dict[str, float] | None = None, trouble: frozenset[str] = frozenset()) -> None:
+                 min_confidence: dict[str, float] | None = None, trouble: frozenset[str] = frozenset(),
+                 untroubled_only: frozenset[str] = frozenset()) -> None:
         self.language = language
+        self.untroubled_only = untroubled_only  # intents of a turn with no word of trouble (IntentDef.untroubled)
         self.trouble = trouble  # intents that report trouble and hand over at once (IntentDef.reports_trouble)
         self.min_confidence = min_confidence or {}  # per intent, above the flow's threshold (IntentDef)
         self.topics = topics
@@ -127,10 +130,17 @@ class IntentClassifier:
         if not text.strip():
             return Understanding(None, 0.0, "")
         scores = self.scores(text)
+        normalized = normalize(text, self.language)
+        if self.untroubled_only and self.trouble and not untroubled(normalized):
+            # "the washer i bought leaks" names a product like "the washer i bought" does, and says what is wrong
+            # with it: what the model gave a mere mention goes to the likeliest trouble report (a fault, a complaint).
+            mention = sum(v for k, v in scores.items() if k in self.untroubled_only)
+            scores = {k: v for k, v in scores.items() if k not in self.untroubled_only}
+            reported = max(self.trouble & scores.keys(), key=scores.__getitem__)
+            scores[reported] += mention
         top = max(scores, key=scores.__getitem__)
         in_scope = {k: v for k, v in scores.items() if k != OUT_OF_SCOPE}
         best = max(in_scope, key=in_scope.__getitem__)
-        normalized = normalize(text, self.language)
         if best in self.trouble and (asks_how_or_whether(normalized, self.language)
                                      or praises(normalized, self.language)):
             # "and can I pay by BLIK?" after an answer shares the words of a failed payment; asked as a question
