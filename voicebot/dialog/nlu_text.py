@@ -178,9 +178,9 @@ _TROUBLE_STEMS = ("fail", "error", "declin", "reject", "refus", "double", "broke
                   "chamsk", "okropn", "fataln", "oszus", "ukradz", "blad", "bled", "odrzuc", "dwukrot", "podwojn",
                   "zepsu", "reklam", "skarg", "zgin", "pobral", "pobrano", "dwa razy",
                   # what a faulty thing does: a turn naming a product with one of these reports a fault
-                  "nois", "leak", "smell", "smok", "spark", "burn", "crack", "scratch", "dent", "fault", "defect",
-                  "dead", "weird", "strange", "leje", "ciekn", "kapie", "przeciek", "halas", "buczy", "piszcz",
-                  "smierdz", "dymi", "iskrz", "pekn", "porysow", "wadliw", "usterk", "dziwn", "kopie", "poraz", "shock",
+                  "nois", "leak", "smell", "smok", "spark", "burn", "crack", "scratch", "dented", "fault", "defect",
+                  "dead ", "leje", "ciekn", "kapie", "przeciek", "halas", "buczy", "piszcz",
+                  "smierdz", "dymi", "iskrz", "pekn", "porysow", "wadliw", "usterk", "kopie", "poraz", "shock",
                   # asking what to do about something is asking for help with it
                   "do i do", "should i do", "can i do", "co robic", "co zrobic", "co mam zrobic", "co mam robic")
 
