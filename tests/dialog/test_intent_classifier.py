@@ -152,6 +152,13 @@ def test_mentions_matches_words_phrases_and_stems() -> None:
     ("en", "I want to make a complaint about my mobile network coverage"),
     ("pl", "chcę złożyć reklamację na operatora komórkowego, bo nie mam zasięgu"),
     ("pl", "o której odjeżdża ostatni autobus do centrum"),
+    # Other places' hours, other trades' bookings, other shops' orders: our verbs, not our business.
+    ("en", "is the chemist on the high street open on sunday"),
+    ("en", "can you book me in with the dentist next week"),
+    ("en", "my zalando parcel has not come"),
+    ("pl", "do której jest otwarta biblioteka miejska"),
+    ("pl", "chcę się umówić do dentysty na wtorek"),
+    ("pl", "jak zmienić taryfę za gaz"),
 ])
 def test_a_thing_the_shop_does_not_deal_in_is_out_of_scope(shipped_flows: FlowRegistry, lang: str,
                                                            text: str) -> None:
@@ -300,3 +307,33 @@ def test_a_thank_you_story_is_no_complaint() -> None:
     praise = nlu.classify("i just wanted to thank the lady on the phone yesterday she was lovely")
     assert praise.intent != "complaint"  # thanks, or asked again: never a handover
 
+
+
+def test_a_turn_that_only_names_a_thing_is_not_a_trouble_report() -> None:
+    # The fault intent learnt the product words ("kettle", "fridge"); the mention intent has products without trouble.
+    examples = {"technical_fault": ["the kettle won't switch on", "the fridge stopped cooling", "the kettle leaks",
+                                    "the fridge is broken", "the toaster does not heat"],
+                "about_product": ["it's about the sofa", "about the toaster", "the rug i ordered"]}
+    kwargs = {"threshold": 0.3, "trouble": frozenset({"technical_fault"})}
+    nlu = IntentClassifier(examples, [], untroubled_only=frozenset({"about_product"}), **kwargs)
+    assert nlu.classify("about the toaster").intent == "about_product"
+    # A word of trouble or negation rules the mere mention out: its share goes to the trouble report.
+    plain = IntentClassifier(examples, [], **kwargs)
+    said = "about the toaster it is not heating"
+    assert plain.classify(said).intent != "technical_fault"  # what the flag changes
+    assert nlu.classify(said).intent == "technical_fault"
+
+
+@pytest.mark.parametrize(("lang", "text", "intent"), [
+    # A product named with nothing about it: asked what about it, not sent to technical support.
+    ("en", "I'm calling about the armchair", "about_product"),
+    ("pl", "dzwonię w sprawie odkurzacza", "about_product"),
+    # With a fault, it is a fault; with an order number or a when/where, the order.
+    ("en", "the armchair I bought is broken", "complaint"),
+    ("pl", "odkurzacz który kupiłem nie ciągnie", "technical_fault"),
+    ("en", "when is my armchair going to arrive", "order_status"),
+    ("pl", "kiedy przyjedzie mój odkurzacz", "order_status"),
+])
+def test_a_product_named_without_a_fault_is_no_fault(shipped_flows: FlowRegistry, lang: str, text: str,
+                                                      intent: str) -> None:
+    assert _nlu(shipped_flows, lang).classify(text).intent == intent

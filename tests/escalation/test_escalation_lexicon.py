@@ -101,6 +101,9 @@ def test_edited_lexicon_is_picked_up_without_restart(tmp_path: Path) -> None:
     ("en", "my father passed away last month", "bereavement"),
     ("pl", "mama zmarła w zeszłym tygodniu", "bereavement"),
     ("en", "my lawyer will be in touch", "legal_threat"),
+    # An order on the caller's account they never placed is fraud, with no word of fraud in it.
+    ("en", "there are two orders on my account that i never placed", "account_security"),
+    ("pl", "widzę zamówienie, którego nie składałam, a pieniądze zniknęły", "account_security"),
 ])
 def test_categories_that_hand_over_at_once(lang: str, text: str, category: str) -> None:
     [hit] = [h for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == category]
@@ -178,3 +181,13 @@ def test_doubting_the_bot_insults_and_broken_promises_are_frustration(text: str,
 @pytest.mark.parametrize("text", ["co się do cholery dzieje", "cholerny automat", "cholera jasna"])
 def test_mild_swearing_matches_every_form_of_cholera(text: str) -> None:
     assert "mild_swearing" in categories(text)
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "i got a lamp i didn't order"),  # a wrong delivery: a complaint, not fraud
+    ("en", "i've never placed an order before, how does delivery work"),
+    ("pl", "przyszła lampka, której nie zamawiałem"),
+    ("pl", "nie składałem jeszcze zamówienia, jak to zrobić"),
+])
+def test_a_wrong_delivery_or_a_first_order_is_no_fraud(lang: str, text: str) -> None:
+    assert "account_security" not in [h.category for h in load_lexicons(LEXICONS)[lang].hits(text)]

@@ -177,6 +177,10 @@ _TROUBLE_STEMS = ("fail", "error", "declin", "reject", "refus", "double", "broke
                   "terrible", "awful", "hack", "stolen", "fraud", "scam", "spozni", "opozni", "uszkodz", "niemil",
                   "chamsk", "okropn", "fataln", "oszus", "ukradz", "blad", "bled", "odrzuc", "dwukrot", "podwojn",
                   "zepsu", "reklam", "skarg", "zgin", "pobral", "pobrano", "dwa razy",
+                  # what a faulty thing does: a turn naming a product with one of these reports a fault
+                  "nois", "leak", "smell", "smok", "spark", "burn", "crack", "scratch", "dented", "fault", "defect",
+                  "dead ", "leje", "ciekn", "kapie", "przeciek", "halas", "buczy", "piszcz",
+                  "smierdz", "dymi", "iskrz", "pekn", "porysow", "wadliw", "usterk", "kopie", "poraz", "shock",
                   # asking what to do about something is asking for help with it
                   "do i do", "should i do", "can i do", "co robic", "co zrobic", "co mam zrobic", "co mam robic")
 
@@ -202,6 +206,15 @@ def _untroubled(words: list[str]) -> bool:
     negated = any(w in _TROUBLE_WORDS or w.endswith("n't") or (w.endswith("nt") and w[:-2] in _AUX) for w in words)
     joined = " " + " ".join(words) + " "  # "late " is a whole word: "can I pay later" is no trouble
     return not negated and not any(f" {t}" in joined for t in _TROUBLE_STEMS)
+
+
+def untroubled(text: str) -> bool:
+    """A normalized turn holds no word of trouble or negation: "the sofa i ordered", not "the sofa i ordered is
+    scratched" or "w sprawie pralki, nie działa"."""
+    words = text.split()
+    while words and words[0] in _LEADING:  # "no, it's about the sofa": the answer word is no trouble
+        words = words[1:]
+    return _untroubled(words)
 
 
 def asks_how_or_whether(text: str, language: str | None) -> bool:

@@ -56,6 +56,9 @@ class IntentDef(_Model):
     # A report of trouble (a failed payment, a fault, a complaint) that hands over at once: a turn that only
     # asks whether or how something can be done ("and can I pay by BLIK?") is not taken as one.
     reports_trouble: bool = False
+    # Taken only for a turn with no word of trouble or negation in it (else the next best intent): a turn that
+    # only names a product ("the sofa i ordered") is not a fault, one that says what is wrong with it is.
+    untroubled: bool = False
 
 
 class VariableDef(_Model):
