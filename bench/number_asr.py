@@ -64,9 +64,11 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="number-asr-"))
     rows = []
     for lang, voices in VOICES.items():
-        nlu = compile_flow((PROJECT_ROOT / f"dialogs/customer_service.{lang}.yaml").read_text("utf-8"), lang,
-                           BusinessHoursSettings(), flows_dir=PROJECT_ROOT / "dialogs").nlu
-        stats = {"n": 0, "first": 0, "second": 0, "looks": 0, "wrong_first": 0, "wrong_second": 0}
+        flow = compile_flow((PROJECT_ROOT / f"dialogs/customer_service.{lang}.yaml").read_text("utf-8"), lang,
+                            BusinessHoursSettings(), flows_dir=PROJECT_ROOT / "dialogs")
+        nlu, confirm_below = flow.nlu, flow.flow.settings.confirm_below or 0.0
+        stats = {"n": 0, "first": 0, "second": 0, "looks": 0, "wrong_first": 0, "wrong_second": 0, "taken": 0,
+                 "read_back": 0, "wrong_unconfirmed": 0}
         added: list[float] = []
         first_ms: list[float] = []
         for voice in voices:
@@ -87,23 +89,31 @@ def main() -> int:
                         stats["looks"] += 1
                         if len(parse_digits(look.text)) == len(number):
                             final = parse_digits(look.text)
-                        note = f" -> {look.text!r}"
+                        note = f" -> {look.text!r} ({look.confidence:.2f})"
+                        if len(parse_digits(look.text)) == len(number):
+                            stats["taken"] += 1
+                            stats["read_back"] += look.confidence < confirm_below
                     stats["n"] += 1
                     stats["first"] += got == number
                     stats["second"] += final == number
                     stats["wrong_first"] += len(got) == len(number) and got != number
                     stats["wrong_second"] += len(final) == len(number) and final != number
+                    # A taken second look below the flow's confirm_below is read back ("Did you say order ...?").
+                    stats["wrong_unconfirmed"] += bool(note) and final != got and final != number \
+                        and look.confidence >= confirm_below
                     mark = "ok" if final == number else "--"
                     print(f"  {mark} {lang} {voice:<9} {speed} {number}: {heard.text!r}{note}", flush=True)
         rows.append((lang, stats, added, first_ms))
     print()
-    print(f"{'lang':<4} {'numbers':>7} {'first pass':>10} {'+ 2nd look':>10} {'looks':>5} {'wrong 5-digit':>13} "
-          f"{'1st pass ms p50':>15} {'2nd look ms p50/max':>19}")
+    print(f"{'lang':<4} {'numbers':>7} {'first pass':>10} {'+ 2nd look':>10} {'looks':>5} {'taken':>5} "
+          f"{'read back':>9} {'wrong 5-digit':>13} {'wrong, not read back':>20} {'1st pass ms p50':>15} "
+          f"{'2nd look ms p50/max':>19}")
     for lang, s, added, first_ms in rows:
         n = s["n"]
         look_ms = f"{statistics.median(added):.0f}/{max(added):.0f}" if added else "-"
-        print(f"{lang:<4} {n:>7} {s['first'] / n:>10.0%} {s['second'] / n:>10.0%} {s['looks']:>5} "
-              f"{s['wrong_first']:>6} -> {s['wrong_second']:<3} {statistics.median(first_ms):>15.0f} {look_ms:>19}")
+        print(f"{lang:<4} {n:>7} {s['first'] / n:>10.0%} {s['second'] / n:>10.0%} {s['looks']:>5} {s['taken']:>5} "
+              f"{s['read_back']:>9} {s['wrong_first']:>6} -> {s['wrong_second']:<3} {s['wrong_unconfirmed']:>20} "
+              f"{statistics.median(first_ms):>15.0f} {look_ms:>19}")
     return 0
 
 

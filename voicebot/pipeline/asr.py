@@ -47,6 +47,9 @@ COPIED_PHRASES = 2  # a transcript made of this many of the prompt's phrases was
 # with those allowed, 8 kHz "three seven zero four six" came out "3-7-040" (a wrong five-digit number) and
 # Polish as "- - - -"; one digit a token read 12 of 21 English numbers right instead of 3 (bench/number_asr.py).
 DIGIT_TOKEN = re.compile(r" ?[0-9]")
+# A digits-only decode stops here: two tokens a digit covers any number a caller reads out, and a decode looping
+# on one digit ("3 8 8 9 9 9 ...", unclear audio) took 4.9 s at the full MAX_TOKENS.
+DIGITS_MAX_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,7 @@ class SpeechRecognizer:
         text, confidence = "", 0.0
         if audio.size and features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
             text, confidence, _others = self._decode_short(self._encode(features), language, prompt,
-                                                           suppress=self._digits_only())
+                                                           suppress=self._digits_only(), max_length=DIGITS_MAX_TOKENS)
         elapsed = time.perf_counter() - started
         duration = len(audio) / SAMPLE_RATE
         with self._stats_lock:
@@ -268,13 +271,14 @@ class SpeechRecognizer:
         return {token.strip("<|>"): prob for token, prob in scored}
 
     def _decode_short(self, encoded: ctranslate2.StorageView, language: str, prompt: str,
-                      suppress: list[int] | None = None) -> tuple[str, float, tuple[str, ...]]:
+                      suppress: list[int] | None = None,
+                      max_length: int = MAX_TOKENS) -> tuple[str, float, tuple[str, ...]]:
         tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
                               language=language)
         result = self.model.model.generate(
             encoded,
             [[*_prompt_tokens(tokenizer, prompt), *tokenizer.sot_sequence, tokenizer.no_timestamps]],
-            beam_size=self.beam_size, num_hypotheses=self.beam_size, max_length=MAX_TOKENS, return_scores=True,
+            beam_size=self.beam_size, num_hypotheses=self.beam_size, max_length=max_length, return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=suppress if suppress is not None else list(get_suppressed_tokens(tokenizer, [-1]) or []),
