@@ -45,7 +45,7 @@ SILENT_RMS = 1e-3
 COPIED_PHRASES = 2  # a transcript made of this many of the prompt's phrases was copied from it
 # The tokens a digits-only decode may write: one digit, with or without its leading space. Not "040", "-" or ".":
 # with those allowed, 8 kHz "three seven zero four six" came out "3-7-040" (a wrong five-digit number) and
-# Polish as "- - - -"; one digit a token read 12 of 21 English numbers right instead of 3 (bench/number_asr.py).
+# Polish as "- - - -"; one digit a token read 12 of 21 English tuning numbers right instead of 3 (8 kHz espeak-ng).
 DIGIT_TOKEN = re.compile(r" ?[0-9]")
 # A digits-only decode stops here: two tokens a digit covers any number a caller reads out, and a decode looping
 # on one digit ("3 8 8 9 9 9 ...", unclear audio) took 4.9 s at the full MAX_TOKENS.
