@@ -140,6 +140,10 @@ class AsrSettings(_Section):
         "beyond calls_per_core x cores gets the busy message and a person, like an overloaded queue; 0 = no cap. "
         "Arrivals outrun the measured queue delay (a call's first turn comes ~5 s after it is answered), this cap "
         "does not")
+    digits_second_look: bool = Field(
+        True, description="at a question for a number (a flow ask node of type digits), a turn whose words give "
+        "neither the whole number nor anything the dialog understands is read once more with whisper allowed only "
+        "digits; that reading is taken only if it has the whole number (bench/number_asr.py)")
 
 
 class TtsSettings(_Section):

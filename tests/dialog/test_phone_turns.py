@@ -195,3 +195,21 @@ async def test_a_yes_followed_by_a_negated_statement_at_anything_else_is_no_good
 ])
 def test_yes_then_a_negated_verb_is_a_yes_a_bare_trailing_no_still_wins(said, meaning) -> None:
     assert slot_values.yes_no(said, "pl") is meaning
+
+
+@pytest.mark.parametrize(("lang", "ask", "said", "understood"), [
+    ("en", "where is my order", "I want to talk to a person", True),  # a request: never read again as digits
+    ("en", "where is my order", "I don't have the number", True),
+    ("en", "where is my order", "yes", True),
+    ("en", "where is my order", "I'm Nero 21 Nero", False),  # whisper's "nine zero two one zero" at 8 kHz
+    ("pl", "gdzie jest moje zamówienie", "chcę rozmawiać z konsultantem", True),
+    ("pl", "gdzie jest moje zamówienie", "Ja nętrzesz, ja nęmęro.", False),  # espeak-ng "jeden sześć cztery…"
+])
+async def test_the_number_question_tells_the_line_which_words_mean_something_else(
+        call, lang, ask, said, understood) -> None:
+    # The pipeline reads a turn again with only digits allowed only where the dialog makes nothing of its words.
+    c = call(lang)
+    await c.start()
+    asked = await c.say(ask)
+    assert asked.expects is not None and asked.expects.type == "digits" and asked.understands is not None
+    assert asked.understands(said) is understood

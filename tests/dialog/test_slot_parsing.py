@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 import pytest
 
 from voicebot.dialog.datetimes import parse_date, parse_time
-from voicebot.dialog.numbers import parse_digits, parse_number
+from voicebot.dialog.numbers import number_only, parse_digits, parse_number
 from voicebot.dialog.schema import AskNode
 from voicebot.dialog.slots import bare_yes_no, cannot_answer, extract, from_dtmf, yes_no
 
@@ -101,3 +101,17 @@ def test_a_caller_who_cannot_give_the_answer(text: str, cannot: bool) -> None:
 ])
 def test_a_bare_yes_or_no_says_nothing_else(text: str, lang: str, value: bool | None) -> None:
     assert bare_yes_no(text, lang) is value
+
+
+@pytest.mark.parametrize(("text", "only"), [
+    ("48152", True),
+    ("4-8-1-5-2.", True),
+    ("cztery osiem jeden pięć dwa", True),
+    ("it is 4 8 1 5 2", True),
+    ("two", False),  # a menu choice, not an order number
+    ("one two", False),
+    ("I ordered 3 chairs", False),
+    ("my order 48152 has not arrived", False),  # a request with a number: the classifier's turn
+])
+def test_a_turn_that_is_only_a_number(text: str, only: bool) -> None:
+    assert number_only(text) is only

@@ -1,4 +1,4 @@
-"""Test helper: the real dialog engine, recording what the pipeline handed it."""
+"""Test helper: the real dialog engine, recording what the pipeline handed it and what the bot answered."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ class RecordingEngine:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.events: list[CallerEvent] = []
+        self.replies: list[Any] = []  # the BotReply to each event: what the caller heard
 
     def new_session(self, call: CallInfo) -> Any:
-        inner, events = self.engine.new_session(call), self.events
+        inner, events, replies = self.engine.new_session(call), self.events, self.replies
 
         class Session:
             async def start(self) -> Any:
@@ -23,7 +24,9 @@ class RecordingEngine:
 
             async def handle(self, event: CallerEvent) -> Any:
                 events.append(event)
-                return await inner.handle(event)
+                reply = await inner.handle(event)
+                replies.append(reply)
+                return reply
 
             def snapshot(self) -> dict[str, Any]:
                 return inner.snapshot()

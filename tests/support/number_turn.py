@@ -10,7 +10,7 @@ from tests.pipeline.recording import RecordingEngine
 from voicebot.app import crm_settings
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
-from voicebot.dialog.types import CallerSaid, CallInfo
+from voicebot.dialog.types import BotReply, CallerSaid, CallInfo
 from voicebot.lines.wav import FileMedia, speech_end_offset
 from voicebot.pipeline.call import run_call
 from voicebot.pipeline.models import SharedModels
@@ -33,9 +33,10 @@ def espeak(text: str, tmp: Path, speed: int = 150, voice: str = "en-us") -> byte
 
 
 async def call(settings: Settings, models: SharedModels, store: CallStore | None, turns: list[bytes], call_id: str,
-               language: str = "en") -> tuple[list[CallerSaid], list[dict[str, float]], FileMedia]:
+               language: str = "en", replies: list[BotReply] | None = None,
+               ) -> tuple[list[CallerSaid], list[dict[str, float]], FileMedia]:
     """One call saying `turns` in real time: what the dialog heard, the pipeline's turn timings, the line.
-    `language`: the line's (the caller's first words may still switch it)."""
+    `language`: the line's (the caller's first words may still switch it). `replies`: gets the bot's answers."""
     media = FileMedia(turns, RATE, linger_s=0.5)
     timings: list[dict[str, float]] = []
     async with crm_settings(settings) as settings:  # the bot looks the order up: a CRM must answer
@@ -46,6 +47,8 @@ async def call(settings: Settings, models: SharedModels, store: CallStore | None
                            on_turn=timings.append)
         finally:
             await recorder.engine.close()  # its CRM client
+    if replies is not None:
+        replies.extend(recorder.replies)
     return [e for e in recorder.events if isinstance(e, CallerSaid)], timings, media
 
 

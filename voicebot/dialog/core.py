@@ -17,7 +17,7 @@ from voicebot.dialog import callback_capture, templates
 from voicebot.dialog import slots as slot_values
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
-from voicebot.dialog.numbers import mostly_digits, parse_digits, self_corrected, tokens
+from voicebot.dialog.numbers import mostly_digits, number_only, parse_digits, self_corrected, tokens
 from voicebot.dialog.schema import (
     GLOBAL_INTENTS,
     SMALL_TALK_INTENTS,
@@ -336,6 +336,9 @@ class FlowMachine:
                 return self._global(st, fx, ev.intent, ev.at)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at, routes=node.routes):
                 return None
+            if not ev.intent and node.number_intent and number_only(ev.text) and self._switch(
+                    st, fx, node.number_intent, ev.text, ev.at, routes=node.routes):
+                return None  # a bare order number at the menu: its status, not "I can't help with that"
             return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
         # Not listening (should not happen while an action runs): keep the caller informed.
         fx.append(Say(st.last_prompt))

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from voicebot.dialog import callback_capture, core, templates
+from voicebot.dialog import slots as slot_values
 from voicebot.dialog.actions import ActionOutcome, ActionRegistry, run_webhook
 from voicebot.dialog.escalation import EscalationTracker, TurnObservation
 from voicebot.dialog.registry import LoadedFlow
@@ -245,7 +246,15 @@ class FlowSession:
         return BotReply(text=text, action=action, reason=reason, intent=intent, confidence=confidence,
                         slots=dict(self.state.slots), node=self.state.node, language=self.language,
                         asr_hints=self.loaded.machine.hints(self.state),
-                        no_input_secs=self.loaded.machine.no_input_secs(self.state), expects=expects)
+                        no_input_secs=self.loaded.machine.no_input_secs(self.state), expects=expects,
+                        understands=self.understands if expects is not None else None)
+
+    def understands(self, text: str) -> bool:
+        """The words mean something to the dialog besides an answer: a request the classifier is sure of ("I want
+        to talk to a person" at the order-number question), a yes or no, or "I don't have the number"."""
+        if self.loaded.nlu.classify(text).intent is not None:
+            return True
+        return slot_values.bare_yes_no(text, self.language) is not None or slot_values.cannot_answer(text)
 
     def snapshot(self) -> dict[str, Any]:
         flow = self.loaded.flow

@@ -134,6 +134,14 @@ def mostly_digits(text: str) -> bool:
     return numeric >= 2 and numeric >= len(words) - numeric
 
 
+def number_only(text: str) -> bool:
+    """A turn that is a number and little else: '48152', '4-8-1-5-2.', 'cztery osiem jeden pięć dwa', 'it is 4 8 1 5 2'.
+    At least three digits (not "one" or "two", a menu choice) and no more other words than number words."""
+    words = [w for w in tokens(text) if w not in _FILLER]
+    numeric = sum(1 for w in words if _digit_words([w]))
+    return numeric >= max(1, len(words) - numeric) and len(parse_digits(text)) >= 3
+
+
 def parse_digits(text: str) -> str:
     """Every digit the caller said, in order: 'four eight one five two' -> '48152', 'double five' -> '55'.
 

@@ -95,6 +95,9 @@ class SayNode(_Model):
     # The keypad menu read out ("press 1 for ..."), before the question is asked again when the caller was not
     # understood here: speech first, the keypad for callers speech recognition fails.
     keys_say: Text | None = None
+    # A turn that is only a number ("48152", "cztery osiem jeden pięć dwa") and no intent: the caller saying this
+    # intent with that number (an ask node it leads to takes the number, as from "where is order 48152").
+    number_intent: str | None = None
 
 
 class YesNoNode(_Model):

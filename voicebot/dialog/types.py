@@ -7,6 +7,7 @@ The pipeline turns audio into `CallerSaid` / `CallerDtmf` events, hands them to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -96,6 +97,10 @@ class BotReply:
     # The question the caller is answering next (its slot type/length), if any: the pipeline ends the
     # caller's turn as soon as the words so far fill it (see voicebot.pipeline.stt).
     expects: AskNode | None = None
+    # Whether words heard at that question mean something else to the dialog (a request it recognises, a yes or
+    # no, "I don't have it"): the pipeline's digits-only second look is only for turns that mean nothing.
+    # None: the dialog gives no opinion.
+    understands: Callable[[str], bool] | None = None
 
 
 class DialogSession(Protocol):

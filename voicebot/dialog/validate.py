@@ -227,6 +227,8 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                               "(0 always connects a person)")
                 if intent not in intents:
                     yield err("unknown_intent", f"{base}.keys.{key}", f"unknown intent '{intent}'")
+            if node.number_intent is not None and node.number_intent not in intents:
+                yield err("unknown_intent", f"{base}.number_intent", f"unknown intent '{node.number_intent}'")
             if node.keys_say is not None and not node.keys:
                 yield err("keys_say_without_keys", f"{base}.keys_say", "keys_say reads out a keypad menu: add 'keys'")
         if isinstance(node, BranchNode):

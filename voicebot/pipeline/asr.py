@@ -43,6 +43,13 @@ MAX_LOOPING_CHARS = 60
 # it "hears" 2 s of digital silence as "Dzień dobry." / "you" with a no-speech probability just under its own rule.
 SILENT_RMS = 1e-3
 COPIED_PHRASES = 2  # a transcript made of this many of the prompt's phrases was copied from it
+# The tokens a digits-only decode may write: one digit, with or without its leading space. Not "040", "-" or ".":
+# with those allowed, 8 kHz "three seven zero four six" came out "3-7-040" (a wrong five-digit number) and
+# Polish as "- - - -"; one digit a token read 12 of 21 English tuning numbers right instead of 3 (8 kHz espeak-ng).
+DIGIT_TOKEN = re.compile(r" ?[0-9]")
+# A digits-only decode stops here: two tokens a digit covers any number a caller reads out, and a decode looping
+# on one digit ("3 8 8 9 9 9 ...", unclear audio) took 4.9 s at the full MAX_TOKENS.
+DIGITS_MAX_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,7 @@ class SpeechRecognizer:
         self._worker = PriorityWorker("asr", threads=workers)
         self._stats_lock = threading.Lock()
         self._queued = 0  # submitted, not finished (guarded by _stats_lock: the worker thread finishes jobs)
+        self._non_digits: list[int] | None = None  # every token a digits-only decode suppresses (built once)
 
     @property
     def queued(self) -> int:
@@ -145,6 +153,14 @@ class SpeechRecognizer:
         `prompt`: words the caller is likely to say now (the dialog node's vocabulary), given to whisper as
         the text before this turn: it then spells digits and our words the way the dialog expects."""
         return await self._submit(URGENT, audio, language, prompt, detect).result()
+
+    async def transcribe_digits(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
+        """`audio` read once more, whisper allowed to write only digits (see transcribe_digits_sync)."""
+        job = self._worker.submit(URGENT, self.transcribe_digits_sync, audio, language, prompt)
+        with self._stats_lock:
+            self._queued += 1
+        job.future.add_done_callback(self._finished)
+        return await job.result()
 
     def speculate(self, audio: np.ndarray, language: str, prompt: str = "",
                   detect: Detect | None = None) -> Job[Transcript]:
@@ -202,6 +218,38 @@ class SpeechRecognizer:
         return Transcript(text=text, language=language, confidence=confidence, duration_s=duration,
                           compute_ms=elapsed * 1000, alternatives=alternatives, language_shares=shares)
 
+    def transcribe_digits_sync(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
+        """The turn decoded with every token but single digits suppressed: at a question
+        whose answer is a number, "five five five zero one" over 8 kHz comes out as digits, not as "time, time".
+
+        Always writes digits when it writes anything, so only a caller who knows the turn answers a number
+        question should trust it (see Transcriber). Empty for a turn longer than one window."""
+        started = time.perf_counter()
+        features = self.model.feature_extractor(audio)
+        text, confidence = "", 0.0
+        if audio.size and features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
+            text, confidence, _others = self._decode_short(self._encode(features), language, prompt,
+                                                           suppress=self._digits_only(), max_length=DIGITS_MAX_TOKENS)
+        elapsed = time.perf_counter() - started
+        duration = len(audio) / SAMPLE_RATE
+        with self._stats_lock:
+            self.stats.transcriptions += 1
+            self.stats.audio_s += duration
+            self.stats.compute_s += elapsed
+        return Transcript(text=text, language=language, confidence=confidence, duration_s=duration,
+                          compute_ms=elapsed * 1000)
+
+    def _digits_only(self) -> list[int]:
+        """Ids of every token except end-of-text and the single digits (DIGIT_TOKEN): ~51k ids, built once per
+        process (~50 ms). CTranslate2 sets their logits to -inf at each decoding step: a digits-only decode takes
+        no longer than a free one (bench/number_asr.py)."""
+        if self._non_digits is None:
+            hf = self.model.hf_tokenizer
+            eot = hf.token_to_id("<|endoftext|>")
+            keep = {i for i in range(eot) if DIGIT_TOKEN.fullmatch(hf.decode([i]))}
+            self._non_digits = [i for i in range(hf.get_vocab_size()) if i not in keep and i != eot]
+        return self._non_digits
+
     def language_probabilities(self, features: np.ndarray) -> dict[str, float]:
         """Whisper's probability of each language it knows ("pl" -> 0.4...) for these mel features.
 
@@ -222,16 +270,18 @@ class SpeechRecognizer:
         scored = self.model.model.detect_language(encoded)[0]
         return {token.strip("<|>"): prob for token, prob in scored}
 
-    def _decode_short(self, encoded: ctranslate2.StorageView, language: str,
-                      prompt: str) -> tuple[str, float, tuple[str, ...]]:
+    def _decode_short(self, encoded: ctranslate2.StorageView, language: str, prompt: str,
+                      suppress: list[int] | None = None,
+                      max_length: int = MAX_TOKENS) -> tuple[str, float, tuple[str, ...]]:
         tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
                               language=language)
         result = self.model.model.generate(
             encoded,
             [[*_prompt_tokens(tokenizer, prompt), *tokenizer.sot_sequence, tokenizer.no_timestamps]],
-            beam_size=self.beam_size, num_hypotheses=self.beam_size, max_length=MAX_TOKENS, return_scores=True,
+            beam_size=self.beam_size, num_hypotheses=self.beam_size, max_length=max_length, return_scores=True,
             return_no_speech_prob=True,
-            suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1]) or []),
+            suppress_blank=True,
+            suppress_tokens=suppress if suppress is not None else list(get_suppressed_tokens(tokenizer, [-1]) or []),
         )[0]
         texts = [tokenizer.decode(ids).strip() for ids in result.sequences_ids]
         # A looping hypothesis ("Janic Janic Janic ...", whisper on unclear audio) is not what anyone said:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,10 +161,12 @@ class ListeningFrame(SystemFrame):
     `hints`: words the caller is likely to say (the node's vocabulary), whisper's context for the next turns.
     `expects`: the question with a definite answer the caller is answering (five digits, yes/no, a date), or
     None: the speculative words are checked against it to end the turn as soon as the answer is complete.
+    `understands`: whether words mean something else to the dialog at that question (see BotReply).
     """
 
     hints: str
     expects: AskNode | None = None
+    understands: Callable[[str], bool] | None = None
 
 
 @dataclass

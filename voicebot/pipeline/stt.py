@@ -5,14 +5,19 @@ speaks again before `max_silence_secs` after their last word, the next turn's wo
 reach the dialog as ONE turn; otherwise the held turn is answered when that silence cap is reached.
 Part of the number the bot asked for ("my order number is 4 8 1" to a five-digit question) is held the same way,
 up to `partial_answer_secs`: callers read numbers in groups, with longer breaths between them.
+A finished turn at a digits question whose words give neither the number nor anything else the dialog understands
+("Order time, time, time, near, or when?" for "five five five zero one" over 8 kHz) is read once more with
+whisper allowed only digits (`asr.digits_second_look`); that reading counts only if it has the whole number.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,8 +80,9 @@ class _Held:
 
 class Transcriber(FrameProcessor):
     def __init__(self, asr: SpeechRecognizer, language: str, turn: TurnSettings | None = None,
-                 detect: Detect | None = None) -> None:
+                 detect: Detect | None = None, digits_second_look: bool = True) -> None:
         super().__init__(name="stt")
+        self._digits_second_look = digits_second_look
         self._asr = asr
         self._language = language
         # Until the caller's first words: let whisper pick among the flows' languages (then the call keeps it).
@@ -88,11 +94,12 @@ class Transcriber(FrameProcessor):
         self._speaking = False  # the caller is inside a turn (between UserStartedSpeaking and its CallerTurn)
         self._expects: AskNode | None = None  # the question the caller is answering (from the dialog's reply)
         self._hints = ""  # the dialog's listening node vocabulary, whisper's context for the next turns
+        self._understands: Callable[[str], bool] | None = None  # the dialog's: words that mean something else
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, ListeningFrame):  # from the dialog downstream; nothing upstream needs it
-            self._hints, self._expects = frame.hints, frame.expects
+            self._hints, self._expects, self._understands = frame.hints, frame.expects, frame.understands
         elif isinstance(frame, SpeechPausedFrame):
             self._drop_speculation()
             # Even under load: the ASR thread runs every finished turn before any speculation, and without the
@@ -209,6 +216,29 @@ class Transcriber(FrameProcessor):
             return
         await self._answer((frame, result))
 
+    async def _second_look(self, frame: CallerTurnFrame, result: Transcript) -> Transcript:
+        """The turn read again with whisper allowed only digits, where the dialog asked for a number and the words
+        give neither the whole number (no transcript fits, not even a digit group a held turn completes) nor
+        anything else it understands. A turn that already fits costs nothing; the reading counts only if it has
+        the whole number, else the first words go on (the dialog's re-ask: "I heard 4 1 2, that's 3 digits")."""
+        expects, understands = self._expects, self._understands
+        if not self._digits_second_look or expects is None or expects.type != "digits" or self._fills_slot(result) \
+                or (understands is not None and understands(result.text)):
+            return result
+        try:
+            digits = await self._asr.transcribe_digits(frame.audio, self._language, self._hints)
+        except Exception:  # the first words still reach the dialog: it re-asks
+            log.exception("digits-only second look failed")
+            return result
+        frame.clock.asr_done = TurnClock.now()
+        frame.clock.asr_compute_ms = result.compute_ms + digits.compute_ms
+        if not fills(expects, digits.text, datetime.now(), self._language):
+            log.info("turn %r read as digits: %r, not the whole number; kept", result.text, digits.text)
+            return result
+        log.info("turn %r read as digits: %r (%.0f ms)", result.text, digits.text, digits.compute_ms)
+        return dataclasses.replace(digits, compute_ms=result.compute_ms + digits.compute_ms,
+                                   language_shares=result.language_shares)
+
     def _take_held(self) -> tuple[CallerTurnFrame, Transcript]:
         held, self._held = self._held, None
         assert held is not None
@@ -236,6 +266,8 @@ class Transcriber(FrameProcessor):
             log.info("turn %r has no words (noise?): a no-input turn", result.text)
             await self.push_frame(CallerEventFrame(CallerNoInput(noise=True), frame.clock))
             return
+        # Here, not before a turn is held: "4 8 1" and a breath may be the first group of a number read slowly.
+        result = await self._second_look(frame, result)
         said = CallerSaid(
             text=result.text, language=result.language, asr_confidence=round(result.confidence, 3),
             prosody=prosody.measure(frame.voiced, RATE, len(result.text.split()), frame.speech_s),
