@@ -133,6 +133,8 @@ def test_broken_transfers_or_hedges_name_the_key(tmp_path: Path, content: str, m
 
 @pytest.mark.parametrize(("text", "lang"), [
     ("you sound lovely, are you a real person", "en"),
+    ("hello is this a real person", "en"),
+    ("am i speaking to a real person or a machine", "en"),
     ("my husband spoke to an agent yesterday about the sofa", "en"),
     ("czy jesteś prawdziwym człowiekiem", "pl"),
     ("żona rozmawiała w poniedziałek z konsultantką o szafie", "pl"),  # up to 4 words apart
@@ -145,6 +147,9 @@ def test_a_question_about_the_bot_or_a_report_of_a_call_is_no_request_for_a_pers
 @pytest.mark.parametrize(("text", "lang"), [
     ("I spoke to nobody yet, put me through to an agent", "en"),
     ("chcę rozmawiać z konsultantem", "pl"),
+    ("manager please", "en"),
+    ("let me speak to your supervisor", "en"),
+    ("poproszę z kierownikiem", "pl"),
 ])
 def test_a_request_next_to_those_words_still_is_one(text: str, lang: str) -> None:
     hit = next(h for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == "explicit_request")
