@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
 
+from voicebot.pipeline.analyzers import SharedSileroVAD, load_vad_session
 from voicebot.pipeline.pcm import StreamResampler, resample, to_float
 
 LINE_RATE, RATE, PACKET = 8000, 16000, 160
@@ -38,3 +40,28 @@ def test_the_packets_upsampled_as_they_come_sound_like_the_line() -> None:
     delay = 48  # the filter's 3 ms
     error = streamed[delay + 400:-400] - whole[400:len(streamed) - delay - 400]
     assert np.sqrt(np.mean(error**2)) < 0.01 * np.sqrt(np.mean(whole**2))  # within 1 % of the signal (-40 dB)
+
+
+async def test_vad_hears_each_packet_the_same_but_leaves_the_event_loop_only_for_whole_windows() -> None:
+    # 50 packets a second per call reach VAD now; only those completing one of Silero's 32 ms windows go to its
+    # thread. Its verdicts are the same as when every packet went there.
+    session = load_vad_session()
+    t = np.arange(2 * LINE_RATE) / LINE_RATE
+    voice = np.where((t > 0.3) & (t < 1.2), 9000 * np.sin(2 * np.pi * 180 * t) * np.sin(2 * np.pi * 3 * t), 0.0)
+    upsample = StreamResampler(LINE_RATE, RATE)
+    packets = [upsample.resample_chunk(p) for p in _packets(voice)]
+    ours, every = (SharedSileroVAD(session, sample_rate=RATE, params=VADParams()) for _ in range(2))
+    hops = 0
+    run = ours._run_analyzer
+
+    def counted(buffer: bytes) -> VADState:
+        nonlocal hops
+        hops += 1
+        return run(buffer)
+
+    ours._run_analyzer = counted  # type: ignore[method-assign]
+    heard = [await ours.analyze_audio(p) for p in packets]
+    reference = [await VADAnalyzer.analyze_audio(every, p) for p in packets]
+
+    assert VADState.SPEAKING in heard and heard == reference
+    assert hops == len(b"".join(packets)) // ours._vad_frames_num_bytes  # one hop per whole window, none more
