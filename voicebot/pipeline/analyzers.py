@@ -24,7 +24,7 @@ from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
 from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn, SmartTurnParams
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
-from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams
 from pipecat.metrics.metrics import MetricsData
 
 
@@ -65,15 +65,6 @@ class SharedSileroVAD(SileroVADAnalyzer):
         self._windows_since_reset = 0
         self._low_confidence_windows = 0
         self.set_sample_rate(sample_rate)
-
-    async def analyze_audio(self, buffer: bytes) -> VADState:
-        # The turn detector hands over every 20 ms packet; Silero judges 32 ms windows. A packet that completes
-        # no window only joins the buffer, here on the event loop: no hop to the VAD's thread and back for it
-        # (with 16 calls, 800 hops a second on two cores delayed every call's audio).
-        if len(self._vad_buffer) + len(buffer) < self._vad_frames_num_bytes:
-            self._vad_buffer += buffer
-            return self._vad_state
-        return await super().analyze_audio(buffer)
 
     def _get_smoothed_volume(self, audio: bytes) -> float:
         # Pipecat smooths the loudness of its rolling 400 ms window a second time (factor 0.2 per 32 ms window),

@@ -29,44 +29,13 @@ def resample(pcm: bytes | np.ndarray, rate_in: int, rate_out: int) -> bytes:
 
 
 class StreamResampler:
-    """The same for audio arriving in chunks (a phone line's packets); keeps the filter state between them.
-
-    An integer upsampling (8 -> 16 kHz: a phone line into VAD and smart-turn) is a windowed-sinc FIR whose output
-    follows every 20 ms packet, 3 ms late. soxr's stream gives out nothing for four packets and then ~100 ms at
-    once: the turn detector heard the caller stop up to 100 ms after the line delivered it, and every stage of the
-    end of the turn (the speculative transcription, VAD's stop, smart-turn) started that much later. Whisper does
-    not hear this stream: the TurnDetector resamples a turn's line audio in one piece (`resample`).
-    """
+    """The same for audio arriving in chunks (a phone line's packets); keeps the filter state between them."""
 
     def __init__(self, rate_in: int, rate_out: int) -> None:
-        self._up = rate_out // rate_in if rate_out % rate_in == 0 and rate_out > rate_in else 0
-        if self._up:
-            self._fir = _upsampling_fir(self._up)
-            self._history = np.zeros((len(self._fir) - 1) // self._up, dtype=np.float32)
-        else:
-            self._stream = soxr.ResampleStream(rate_in, rate_out, 1, dtype="float32")
+        self._stream = soxr.ResampleStream(rate_in, rate_out, 1, dtype="float32")
 
     def resample_chunk(self, pcm: bytes) -> bytes:
-        if not self._up:
-            return to_pcm16(self._stream.resample_chunk(to_float(pcm)))
-        audio = np.concatenate([self._history, to_float(pcm)])
-        self._history = audio[len(audio) - len(self._history):]
-        stuffed = np.zeros(len(audio) * self._up, dtype=np.float32)
-        stuffed[::self._up] = audio
-        return to_pcm16(np.convolve(stuffed, self._fir, mode="valid"))
-
-
-FIR_HALF_TAPS = 24  # per output phase: 97 taps at 16 kHz, 3 ms of delay
-FIR_CUTOFF = 0.95  # of the input's Nyquist frequency: a phone's 300-3400 Hz pass, its images above 4 kHz do not
-FIR_KAISER_BETA = 8.0  # stopband ~80 dB down
-
-
-def _upsampling_fir(up: int) -> np.ndarray:
-    taps = 2 * FIR_HALF_TAPS * up + 1  # (taps - 1) a multiple of `up`: every chunk gives exactly `up` x its length
-    n = np.arange(taps) - (taps - 1) / 2
-    cutoff = FIR_CUTOFF / up  # in cycles per output sample x 2
-    fir = cutoff * np.sinc(cutoff * n) * np.kaiser(taps, FIR_KAISER_BETA) * up  # gain `up`: zeros were stuffed
-    return fir.astype(np.float32)
+        return to_pcm16(self._stream.resample_chunk(to_float(pcm)))
 
 
 ONSET_DBFS = -50.0  # a 10 ms window louder than this holds the voice's first sound (piper's lead-in is far below)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 
-import numpy as np
 from pipecat.audio.turn.base_turn_analyzer import BaseTurnAnalyzer, EndOfTurnState
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADState
 from pipecat.frames.frames import (
@@ -41,7 +40,7 @@ from voicebot.pipeline.frames import (
     TurnClock,
     WordsSoundFinishedFrame,
 )
-from voicebot.pipeline.pcm import StreamResampler, resample, to_float
+from voicebot.pipeline.pcm import StreamResampler, to_float
 
 RATE = 16000  # VAD, smart-turn and whisper all work at 16 kHz
 PREROLL_S = 1.0  # audio kept from before VAD confirms speech (it needs ~0.5 s on soft onsets): first words reach ASR
@@ -57,9 +56,6 @@ class TurnDetector(FrameProcessor):
         super().__init__(name="turns")
         self._vad = vad
         self._turn = turn_analyzer
-        self._input_rate = input_rate
-        # VAD and smart-turn hear the line as it comes, packet by packet; whisper hears a turn resampled in one
-        # piece from the line's own audio (soxr's best filter, the same samples however the packets fell).
         self._resampler = StreamResampler(input_rate, RATE) if input_rate != RATE else None
         self._max_silence_s = max_silence_s
         self._finished_words_silence_s = finished_words_silence_s or max_silence_s
@@ -71,13 +67,13 @@ class TurnDetector(FrameProcessor):
                                            default=0.0)
         self._speculative = speculative
         self._bot_speaking = False
-        self._preroll: deque[tuple[bytes, bytes]] = deque()  # (line audio, the same at RATE)
+        self._preroll: deque[bytes] = deque()
         self._preroll_s = 0.0
         self._reset()
 
     def _reset(self) -> None:
         self._in_turn = False
-        self._line: list[bytes] = []  # the turn's audio as the line delivered it, for whisper
+        self._chunks: list[bytes] = []
         self._voiced: list[bytes] = []
         self._silence_s = 0.0
         self._turn_audio_s = 0.0  # audio time since VAD confirmed speech (wall time is meaningless in fast mode)
@@ -113,8 +109,9 @@ class TurnDetector(FrameProcessor):
             self._bot_speaking = False
         await self.push_frame(frame, direction)
 
-    async def _on_audio(self, line_pcm: bytes) -> None:
-        pcm = self._resampler.resample_chunk(line_pcm) if self._resampler is not None else line_pcm
+    async def _on_audio(self, pcm: bytes) -> None:
+        if self._resampler is not None:
+            pcm = self._resampler.resample_chunk(pcm)
         if not pcm:
             return
         now = TurnClock.now()
@@ -124,10 +121,10 @@ class TurnDetector(FrameProcessor):
         end_state = self._turn.append_audio(pcm, voiced) if self._turn else EndOfTurnState.INCOMPLETE
         if not self._in_turn:
             if state != VADState.SPEAKING:
-                self._keep_preroll(line_pcm, pcm, seconds)
+                self._keep_preroll(pcm, seconds)
                 return
             await self._start_turn(now)
-        self._line.append(line_pcm)
+        self._chunks.append(pcm)
         self._turn_audio_s += seconds
         if voiced:
             self._speech_audio_s = self._turn_audio_s
@@ -145,7 +142,7 @@ class TurnDetector(FrameProcessor):
         if self._speculative and not self._paused_sent and self._silence_s >= PAUSE_S:
             # A short pause: start transcribing now, so the text is often ready when the turn is declared over.
             self._paused_sent = True
-            await self.push_frame(SpeechPausedFrame(audio=self._audio_for_asr(),
+            await self.push_frame(SpeechPausedFrame(audio=to_float(b"".join(self._chunks)),
                                                     voiced_chunks=len(self._voiced)))
         if state == VADState.QUIET and not self._vad_quiet and self._turn is not None:
             # VAD confirmed a stop (vad_stop_secs): ask smart-turn whether the caller is done. Asking at shorter
@@ -171,20 +168,16 @@ class TurnDetector(FrameProcessor):
         await self._end_turn("too_long")
         return True
 
-    def _keep_preroll(self, line_pcm: bytes, pcm: bytes, seconds: float) -> None:
-        self._preroll.append((line_pcm, pcm))
+    def _keep_preroll(self, pcm: bytes, seconds: float) -> None:
+        self._preroll.append(pcm)
         self._preroll_s += seconds
         while self._preroll_s > PREROLL_S and len(self._preroll) > 1:
-            self._preroll_s -= len(self._preroll.popleft()[1]) / (2 * RATE)
-
-    def _audio_for_asr(self) -> np.ndarray:
-        line = b"".join(self._line)
-        return to_float(resample(line, self._input_rate, RATE) if self._input_rate != RATE else line)
+            self._preroll_s -= len(self._preroll.popleft()) / (2 * RATE)
 
     async def _start_turn(self, now: float) -> None:
         self._in_turn = True
         self._speech_start = now
-        self._line = [line for line, _ in self._preroll]
+        self._chunks = list(self._preroll)
         self._preroll.clear()
         self._preroll_s = 0.0
         await self.push_frame(UserStartedSpeakingFrame())
@@ -200,7 +193,7 @@ class TurnDetector(FrameProcessor):
                           speech_end=self._last_voice or self._speech_start, end_of_turn=TurnClock.now(),
                           vad_stop=self._vad_stop_at, smart_turn_done=self._smart_turn_at,
                           smart_turn_run_ms=self._smart_turn_run_ms, end_reason=reason)
-        frame = CallerTurnFrame(audio=self._audio_for_asr(), voiced=to_float(b"".join(self._voiced)),
+        frame = CallerTurnFrame(audio=to_float(b"".join(self._chunks)), voiced=to_float(b"".join(self._voiced)),
                                 voiced_chunks=len(self._voiced), clock=clock, barge_in=self._barge_in,
                                 speech_s=self._speech_audio_s + self._vad.params.start_secs)
         self._reset()
