@@ -31,6 +31,19 @@ def test_a_long_first_clause_without_a_comma_is_cut_before_a_phrase_opener() -> 
         "Please say your five digit customer reference number slowly now."]
 
 
+def test_a_number_read_back_digit_by_digit_starts_a_piece_of_its_own() -> None:
+    # The caller waits in silence for the first piece: "Your order" is synthesized in a third of the time of
+    # "Your order 4 8 1 5 2," (and the speech cache holds it); the number is ready before it has played.
+    assert speech_pieces("Your order 4 8 1 5 2, the coffee grinder, has been shipped. Anything else?") == [
+        "Your order", "4 8 1 5 2,", "the coffee grinder, has been shipped.", "Anything else?"]
+    assert speech_pieces("Did you say order 4 8 1 5 2?") == ["Did you say order", "4 8 1 5 2?"]
+    assert speech_pieces("Zamówienie 4 8 1 5 2 (ekspres do kawy) jest w przygotowaniu.") == [
+        "Zamówienie", "4 8 1 5 2 (ekspres do kawy) jest w przygotowaniu."]
+    # Numbers that are not read back digit by digit stay inside their phrase.
+    assert speech_pieces("A w skali od 0 do 10, jak nas oceniasz?") == ["A w skali od 0 do 10,", "jak nas oceniasz?"]
+    assert speech_pieces("4 8 1 5 2, right?") == ["4 8 1 5 2, right?"]
+
+
 @pytest.mark.models
 @pytest.mark.parametrize("rate", [8000, 16000])
 async def test_replies_stream_one_piece_per_sentence_at_the_line_rate(shared_models: SharedModels, rate: int) -> None:

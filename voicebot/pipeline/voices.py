@@ -28,6 +28,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 FIRST_PIECE_MAX_WORDS = 8
+READ_BACK_MIN_DIGITS = 3  # single digits in a row: a number read back digit by digit, not "from 8 to 20"
+_DIGIT = re.compile(r"\d[,.;:?!]?")
 FIRST_PIECE_MIN_WORDS = 3  # a first piece cut before a phrase opener keeps at least this many words
 # Words that open a phrase (English and Polish prepositions and conjunctions): a long first clause without a
 # comma is cut before the first of them, where a speaker may pause anyway ("are available | from Monday ...").
@@ -57,6 +59,14 @@ def speech_pieces(text: str) -> list[str]:
 
 def _first_phrase(sentence: str) -> list[str]:
     words = sentence.split()
+    number = _read_back_at(words)
+    if number is not None:
+        # "Your order | 4 8 1 5 2, | the coffee grinder, ...": the words before a number read back digit by digit
+        # are the flow's fixed text (piper's quickest piece, and one the speech cache holds), the number is
+        # synthesized while they play, and a speaker pauses before a number anyway.
+        rest = " ".join(words[number:])
+        clause = _CLAUSE_END.split(rest, maxsplit=1)  # the number's own clause next, while the prefix plays
+        return [" ".join(words[:number]), *(clause if len(clause[0].split()) <= FIRST_PIECE_MAX_WORDS else [rest])]
     if len(words) <= FIRST_PIECE_MAX_WORDS:
         return [sentence]
     clause = _CLAUSE_END.split(sentence, maxsplit=1)
@@ -69,6 +79,16 @@ def _first_phrase(sentence: str) -> list[str]:
     if len(clause) == 2 and len(clause[0].split()) >= 2:
         return clause  # a comma later on still shortens the wait
     return [sentence]
+
+
+def _read_back_at(words: list[str]) -> int | None:
+    """Where a number said digit by digit ("4 8 1 5 2": an order number, a phone number) starts, if some words come
+    before it within the first piece's length."""
+    for i in range(1, min(len(words), FIRST_PIECE_MAX_WORDS + 1)):
+        run = words[i:i + READ_BACK_MIN_DIGITS]
+        if len(run) == READ_BACK_MIN_DIGITS and all(map(_DIGIT.fullmatch, run)) and not _DIGIT.fullmatch(words[i - 1]):
+            return i
+    return None
 
 
 class Voice(Protocol):
