@@ -161,6 +161,22 @@ async def test_a_stray_word_at_the_number_question_is_asked_again_not_sent_to_a_
     assert "coffee grinder" in (await c.say("four eight one five two")).text
 
 
+async def test_a_garbled_number_with_a_digit_in_it_is_asked_again_not_sent_to_complaints(call) -> None:
+    # phone_blind5 en-c7: "nine oh two one oh" over 8 kHz came out "I'm, I'm, I'm Hero One." (ASR 0.51), which the
+    # classifier read as complaint 0.47, and the caller who only wanted an order's status was sent to complaints.
+    c = call("en")
+    await c.start()
+    await c.say("where is my order")
+    again = await c.session.handle(CallerSaid("I'm, I'm, I'm Hero One.", asr_confidence=0.51))
+    assert again.action == "continue" and again.node == "ask_order"
+    assert "toaster" in (await c.say("nine oh two one oh")).text
+    # A clear complaint at the same question still goes to a person.
+    c = call("en")
+    await c.start()
+    await c.say("where is my order")
+    assert (await c.say("I want to complain, order one two arrived broken")).action == "transfer"
+
+
 async def test_a_served_caller_hanging_up_on_did_you_want_to_end_the_call_is_contained(
         engine_factory, call_store, crm) -> None:
     # phone_blind4 pl-c1: the order was read, "dziękuję bardzo, do widzenia" was heard unclearly (a goodbye with a
