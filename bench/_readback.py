@@ -97,4 +97,8 @@ def answer(read_back: str, said: Iterable[str], language: str) -> tuple[bool, st
     if read_back == number:
         return True, YES[language]
     sentence = next((text for text in reversed(said) if parse_digits(text)), "")
+    # After an earlier "No. <number sentence>" the number sentence is said again, not "No. No. ...": only the
+    # script's sentences are synthesized (phone_blind5 pl-c7's caller stopped on a second wrong read-back).
+    while sentence.startswith(f"{NO[language]} "):
+        sentence = sentence.removeprefix(f"{NO[language]} ")
     return False, f"{NO[language]} {sentence}".strip()

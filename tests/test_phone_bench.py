@@ -84,6 +84,9 @@ def test_the_caller_says_yes_to_its_own_number_and_no_with_the_number_again_to_a
     assert answer("48122", script, lang) == (False, f"{NO[lang]} {script[1]}")
     # Said after a later sentence without digits, the number sentence is still the one repeated.
     assert answer("4812", [*script, YES[lang]], lang) == (False, f"{NO[lang]} {script[1]}")
+    # A second wrong read-back after "No. <number>": the same answer again (only it was synthesized).
+    first_no = f"{NO[lang]} {script[1]}"
+    assert answer("48112", [*script, first_no], lang) == (False, first_no)
     # A number read back to a caller who never said one: a plain no.
     assert answer("12345", script[:1], lang) == (False, NO[lang])
 
