@@ -209,14 +209,8 @@ class SpeechRecognizer:
                 text, confidence, alternatives = self._decode_short(encoded, language, "")
         else:  # a turn longer than one window: faster-whisper's own sliding windows
             text, confidence = self._decode_long(audio, language, prompt)
-        elapsed = time.perf_counter() - started
-        duration = len(audio) / SAMPLE_RATE
-        with self._stats_lock:
-            self.stats.transcriptions += 1
-            self.stats.audio_s += duration
-            self.stats.compute_s += elapsed
-        return Transcript(text=text, language=language, confidence=confidence, duration_s=duration,
-                          compute_ms=elapsed * 1000, alternatives=alternatives, language_shares=shares)
+        return self._counted(audio, started, text=text, language=language, confidence=confidence,
+                             alternatives=alternatives, language_shares=shares)
 
     def transcribe_digits_sync(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
         """The turn decoded with every token but single digits suppressed: at a question
@@ -230,6 +224,11 @@ class SpeechRecognizer:
         if audio.size and features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
             text, confidence, _others = self._decode_short(self._encode(features), language, prompt,
                                                            suppress=self._digits_only(), max_length=DIGITS_MAX_TOKENS)
+        return self._counted(audio, started, text=text, language=language, confidence=confidence)
+
+    def _counted(self, audio: np.ndarray, started: float, *, text: str, language: str, confidence: float,
+                 alternatives: tuple[str, ...] = (), language_shares: dict[str, float] | None = None) -> Transcript:
+        """The transcript of `audio`, its compute time since `started` added to the process's ASR stats."""
         elapsed = time.perf_counter() - started
         duration = len(audio) / SAMPLE_RATE
         with self._stats_lock:
@@ -237,7 +236,7 @@ class SpeechRecognizer:
             self.stats.audio_s += duration
             self.stats.compute_s += elapsed
         return Transcript(text=text, language=language, confidence=confidence, duration_s=duration,
-                          compute_ms=elapsed * 1000)
+                          compute_ms=elapsed * 1000, alternatives=alternatives, language_shares=language_shares)
 
     def _digits_only(self) -> list[int]:
         """Ids of every token except end-of-text and the single digits (DIGIT_TOKEN): ~51k ids, built once per
