@@ -123,7 +123,7 @@ class RtpSession(asyncio.DatagramProtocol):
             if digit:
                 self.on_dtmf(digit)
         elif pkt.payload_type == self.payload_type:
-            self.jitter.push(pkt.seq, pkt.payload)
+            self.jitter.push(pkt.seq, pkt.payload, pkt.timestamp, time.monotonic())
         else:
             self.bad_packets += 1
 
