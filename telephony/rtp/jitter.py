@@ -8,7 +8,7 @@ estimate (§6.4.1; the reserve covers about twice it), and one frame for each pa
 (dropped after its slot was played, or one the buffer ran dry waiting for); each such frame is given back
 after CLEAN_TICKS without another. The buffer moves towards its target only on quiet frames (the pause
 between words, the silence after a turn): it plays silence in place of one to grow, and leaves one out to
-shrink, so words are never stretched or cut. Running dry grows it at once: the next packet plays a tick later.
+shrink, so changing it never stretches or cuts a word. Running dry grows it at once: the next packet plays a tick later.
 
 A missing packet is replaced by the previous frame at lower level (once), then silence; a late packet
 (already played past) is dropped. Pure: the caller passes each packet's arrival time; nothing here awaits.
@@ -124,7 +124,7 @@ class JitterBuffer:
             self._advance()
             return self._conceal()
         frame, following = entry[0], self._frames.get((self._next + 1) & 0xFFFF)
-        if idle and self._played is not None and _contiguous(self._played, self._next, entry[1], self.frame_samples):
+        if idle and self._follows_played(entry[1]):
             self.stats.underruns += 1  # the stream went on, this packet was late: we ran dry waiting for it
             self._owe_frame()
         if span <= self.target and self._quiet(frame):
@@ -151,6 +151,13 @@ class JitterBuffer:
         d = (arrival - prev[2]) * rate - sent
         if abs(d) <= MAX_TRANSIT_STEP_S * rate:
             self._jitter += (abs(d) - self._jitter) / 16
+
+    def _follows_played(self, timestamp: int) -> bool:
+        """The frame due is the very next of the stream: no sequence gap (lost packets, key presses) and no jump
+        in time (a talkspurt after a silence-suppressed pause) since the last frame played."""
+        assert self._next is not None
+        return self._played is not None and self._next == (self._played[0] + 1) & 0xFFFF and \
+            timestamp == (self._played[1] + self.frame_samples) & 0xFFFFFFFF
 
     def _owe_frame(self) -> None:
         self._late_frames, self._clean = min(self._late_frames + 1, self.max_depth), 0
@@ -191,7 +198,3 @@ class JitterBuffer:
         self._frames.clear()
         self._next, self._started, self._idle = seq, False, 0
 
-
-def _contiguous(prev: tuple[int, int], seq: int, timestamp: int, frame_samples: int) -> bool:
-    """`seq, timestamp` follows `prev` (seq, timestamp) with no jump in time (a talkspurt after a pause jumps)."""
-    return ((timestamp - prev[1]) & 0xFFFFFFFF) == frame_samples * ((seq - prev[0]) & 0xFFFF)

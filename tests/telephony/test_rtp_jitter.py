@@ -165,6 +165,13 @@ def test_silence_suppression_pause_is_not_counted_as_jitter() -> None:
     assert max(line.wait_ms(n) for n in range(100, line.sent)) < 20
 
 
+def test_a_key_press_is_not_counted_as_jitter() -> None:
+    line = Line(lambda n: None if 50 <= n < 60 else 0.001)  # RFC 4733 events take sequence numbers 50-59
+    out = line.run(100)
+    assert out[50:61] == ["s"] * 10 + [60]  # the audio after the press plays on time
+    assert line.jb.stats.underruns == line.jb.stats.concealed == 0 and line.jb.target == 0
+
+
 def test_jitter_buffer_restarts_when_a_paused_sender_starts_over() -> None:
     jb = JitterBuffer("PCMU")
     for seq in range(100, 103):
