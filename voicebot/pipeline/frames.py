@@ -71,6 +71,18 @@ class SpeechPausedFrame(SystemFrame):
 
 
 @dataclass
+class VoiceOnsetFrame(SystemFrame):
+    """Sent downstream by the TurnDetector between turns: voice began (`started`) but is not yet long enough to be a
+    turn (vad_start_secs), or it stopped short of one (a click, a cough: `started` False).
+
+    The Transcriber holds a turn not yet answered while the caller may be going on: the text of a sentence's first
+    part is often ready only after the caller has resumed, and a turn starts only vad_start_secs later.
+    """
+
+    started: bool
+
+
+@dataclass
 class WordsSoundFinishedFrame(SystemFrame):
     """Sent upstream by the Transcriber: the speculative text of the turn so far sounds like a whole sentence.
 

@@ -2,7 +2,9 @@
 
 A turn whose words sound unfinished ("Hello," / "No thanks, and") is held instead of answered: if the caller
 speaks again before `max_silence_secs` after their last word, the next turn's words are appended and the two
-reach the dialog as ONE turn; otherwise the held turn is answered when that silence cap is reached.
+reach the dialog as ONE turn; otherwise the held turn is answered when that silence cap is reached. A turn whose
+words sound whole is held too when the caller's voice has resumed by the time its text is ready: nothing was
+answered yet, so the two are one sentence with a pause in it.
 Part of the number the bot asked for ("my order number is 4 8 1" to a five-digit question) is held the same way,
 up to `partial_answer_secs`: callers read numbers in groups, with longer breaths between them.
 A finished turn at a digits question whose words give neither the number nor anything else the dialog understands
@@ -40,9 +42,10 @@ from voicebot.pipeline.frames import (
     SpeechPausedFrame,
     SystemFaultFrame,
     TurnClock,
+    VoiceOnsetFrame,
     WordsSoundFinishedFrame,
 )
-from voicebot.pipeline.turns import RATE
+from voicebot.pipeline.turns import MAX_TURN_S, RATE
 from voicebot.pipeline.unfinished import no_words, sounds_finished, sounds_unfinished
 from voicebot.pipeline.worker import URGENT, Job
 
@@ -92,13 +95,22 @@ class Transcriber(FrameProcessor):
         self._last: asyncio.Task[None] | None = None  # turns are delivered in order
         self._held: _Held | None = None
         self._speaking = False  # the caller is inside a turn (between UserStartedSpeaking and its CallerTurn)
+        self._onset = False  # voice began after the last turn, not yet a turn of its own (VoiceOnsetFrame)
+        self._turns = 0  # caller turns received: a turn delivered after the next one ended is not answered alone
         self._expects: AskNode | None = None  # the question the caller is answering (from the dialog's reply)
         self._hints = ""  # the dialog's listening node vocabulary, whisper's context for the next turns
         self._understands: Callable[[str], bool] | None = None  # the dialog's: words that mean something else
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
-        if isinstance(frame, ListeningFrame):  # from the dialog downstream; nothing upstream needs it
+        if isinstance(frame, VoiceOnsetFrame):  # only this processor needs it
+            self._onset = frame.started
+            held = self._held
+            if not frame.started and held is not None and held.release is None and not self._speaking \
+                    and (self._last is None or self._last.done()):
+                # A click or a cough, not the caller going on: the held turn is answered now.
+                held.release = self.create_task(self._release(0.0), name="held-turn")
+        elif isinstance(frame, ListeningFrame):  # from the dialog downstream; nothing upstream needs it
             self._hints, self._expects, self._understands = frame.hints, frame.expects, frame.understands
         elif isinstance(frame, SpeechPausedFrame):
             self._drop_speculation()
@@ -122,10 +134,12 @@ class Transcriber(FrameProcessor):
                 speculation = None
             elif speculation:
                 speculation.job.promote(URGENT)  # the caller now waits for this text: no longer spare work
-            self._last = self.create_task(self._deliver(frame, speculation, self._last), name="asr-turn")
+            self._turns += 1
+            self._last = self.create_task(self._deliver(frame, speculation, self._last, self._turns),
+                                          name="asr-turn")
         else:
             if isinstance(frame, UserStartedSpeakingFrame):
-                self._speaking = True
+                self._speaking, self._onset = True, False
                 if self._held is not None and self._held.release is not None:
                     # The caller goes on: the held turn now waits for this speech's turn, however long it is.
                     self._held.release.cancel()
@@ -169,7 +183,7 @@ class Transcriber(FrameProcessor):
             self._speculation = None
 
     async def _deliver(self, frame: CallerTurnFrame, speculation: _Speculation | None,
-                       previous: asyncio.Task[None] | None) -> None:
+                       previous: asyncio.Task[None] | None, number: int) -> None:
         clock = frame.clock
         try:
             if speculation is not None:
@@ -206,13 +220,20 @@ class Transcriber(FrameProcessor):
             await self.push_frame(CallLanguageFrame(self._language), FrameDirection.UPSTREAM)
         if self._held is not None:
             frame, result = _joined(self._take_held(), frame, result)
+        goes_on = self._speaking or self._onset or number < self._turns  # (or the next turn has already ended)
+        if self._turn.hold_unfinished and goes_on and frame.speech_s < MAX_TURN_S:
+            # The caller went on before any answer: a pause inside one sentence, whatever whisper's punctuation of
+            # the first part ("I have a question, where is my parcel?" ... "I have been waiting for a week."). The
+            # turn now being spoken completes this one; answering the first part would talk over the rest. (Not past
+            # MAX_TURN_S of speech: a caller before a talking TV is still answered.)
+            log.info("turn %r: the caller already goes on, waiting for the rest", result.text)
+            self._held = _Held(frame, result, None)
+            return
         if self._turn.hold_unfinished and self._sounds_unfinished(result):
             # Wait for the rest, but never past the silence cap counted from the caller's last word.
             wait_s = self._hold_secs(result) - (TurnClock.now() - clock.speech_end)
             log.info("turn %r sounds unfinished: waiting up to %.2fs for more", result.text, wait_s)
-            # The caller may already be speaking again (ASR took a while): then the next turn completes it.
-            release = None if self._speaking else self.create_task(self._release(wait_s), name="held-turn")
-            self._held = _Held(frame, result, release)
+            self._held = _Held(frame, result, self.create_task(self._release(wait_s), name="held-turn"))
             return
         await self._answer((frame, result))
 

@@ -13,6 +13,8 @@ its "complete" ends a turn only once the silence reaches the call language's `sm
 When the bot asked a question with a definite answer (five digits, yes/no, a date) and the speculative words
 already give it, the turn ends at once: the caller has said all there is to say. Digits said slowly ("four
 eight ... one") do not fill the slot at the pause, so that turn still waits.
+Between turns, voice that has begun but is not yet a turn (VoiceOnsetFrame) tells the Transcriber the caller may be
+going on: a turn whose text is not answered yet then waits for the rest.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from voicebot.pipeline.frames import (
     CallLanguageFrame,
     SpeechPausedFrame,
     TurnClock,
+    VoiceOnsetFrame,
     WordsSoundFinishedFrame,
 )
 from voicebot.pipeline.pcm import StreamResampler, to_float
@@ -69,6 +72,7 @@ class TurnDetector(FrameProcessor):
         self._bot_speaking = False
         self._preroll: deque[bytes] = deque()
         self._preroll_s = 0.0
+        self._onset = False  # voice began between turns, not yet a turn (told downstream as VoiceOnsetFrame)
         self._reset()
 
     def _reset(self) -> None:
@@ -121,6 +125,9 @@ class TurnDetector(FrameProcessor):
         end_state = self._turn.append_audio(pcm, voiced) if self._turn else EndOfTurnState.INCOMPLETE
         if not self._in_turn:
             if state != VADState.SPEAKING:
+                if (state == VADState.STARTING) != self._onset:
+                    self._onset = not self._onset
+                    await self.push_frame(VoiceOnsetFrame(self._onset))
                 self._keep_preroll(pcm, seconds)
                 return
             await self._start_turn(now)
@@ -176,6 +183,7 @@ class TurnDetector(FrameProcessor):
 
     async def _start_turn(self, now: float) -> None:
         self._in_turn = True
+        self._onset = False  # UserStartedSpeakingFrame supersedes it
         self._speech_start = now
         self._chunks = list(self._preroll)
         self._preroll.clear()
