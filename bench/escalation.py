@@ -6,7 +6,9 @@ call would, minus audio. Printed:
   precision        transferred calls that needed a person / all transferred calls     (target >= 90 %)
   recall@2         calls needing a person transferred within 2 turns of the trouble   (target >= 95 %)
   turns-to-transfer  per needing-a-person call: transfer turn - trouble turn + 1 (1 = at once)
-  dropped          calls the bot ended while the caller was still talking, or that crashed (target 0)
+  dropped          calls the bot ended while the caller was still talking, or that crashed (target 0); not a call
+                   it ended on the caller's own closing when all the caller's remaining turns are closings too
+Each conversation starts on the demo CRM's sample data, so one call's cancelled visit is not the next one's.
 
 Sets: escalation_set.yaml (development, the default); escalation_blind2.yaml (issue 12: both languages, payment
 problems, technical faults, small talk, yes/no answers, FAQ; written before reading the flows, evaluated once,
