@@ -161,6 +161,11 @@ def test_mentions_matches_words_phrases_and_stems() -> None:
     ("pl", "jak zmienić taryfę za gaz"),
     # A landlord in any case ("właściciela mieszkania"), though the complaint's words are ours.
     ("pl", "złożyłem reklamację do właściciela mieszkania"),
+    # A foreign thing named in another case than the topic's nominative ("hasła do wifi", "konta bankowego").
+    ("pl", "zapomniałem hasła do wifi"),
+    ("pl", "nie mogę się zalogować do konta bankowego"),
+    ("pl", "chcę złożyć reklamację rachunku za gaz"),
+    ("pl", "chcę zmienić dane w dowodzie osobistym"),
     # A question ("jaka", "what") the model takes for chatter stays rejected as such, not merely unsure.
     ("pl", "jaka jest pogoda"),
 ])
