@@ -6,7 +6,9 @@ call would, minus audio. Printed:
   precision        transferred calls that needed a person / all transferred calls     (target >= 90 %)
   recall@2         calls needing a person transferred within 2 turns of the trouble   (target >= 95 %)
   turns-to-transfer  per needing-a-person call: transfer turn - trouble turn + 1 (1 = at once)
-  dropped          calls the bot ended while the caller was still talking, or that crashed (target 0)
+  dropped          calls the bot ended while the caller was still talking, or that crashed (target 0); not a call
+                   it ended on the caller's own closing when all the caller's remaining turns are closings too
+Each conversation starts on the demo CRM's sample data, so one call's cancelled visit is not the next one's.
 
 Sets: escalation_set.yaml (development, the default); escalation_blind2.yaml (issue 12: both languages, payment
 problems, technical faults, small talk, yes/no answers, FAQ; written before reading the flows, evaluated once,
@@ -39,6 +41,7 @@ from typing import Any
 import yaml
 
 from voicebot.config import Settings, load_settings
+from voicebot.dialog.demo_crm import CRM_DATA, CrmData
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +50,8 @@ DEFAULT_SET = ROOT / "bench" / "data" / "escalation_set.yaml"
 BUSINESS_TIME = "2026-11-25T10:00:00+01:00"
 HANDOVER = ("transfer", "callback")
 DEFAULT_ASR = 0.9
+FLOW = "customer_service"
+CLOSINGS = frozenset({"goodbye", "thanks", "deny"})  # what a caller who has everything says last
 
 
 @dataclass
@@ -76,13 +81,20 @@ def load_set(path: Path) -> list[dict[str, Any]]:
     return conversations
 
 
+def _only_closings(engine: Any, conv: dict[str, Any], rest: list[Any]) -> bool:
+    """Whether the caller's turns left after the bot said goodbye to their own closing are closings too ("okay
+    thanks" to "anything else?", then "that's all, bye"): such a call was served and ended, not dropped."""
+    nlu = engine.registry.get(FLOW, conv["language"]).nlu
+    return all(nlu.classify(t if isinstance(t, str) else t["text"]).intent in CLOSINGS for t in rest)
+
+
 async def run_conversation(engine: Any, conv: dict[str, Any]) -> Outcome:
     from voicebot.call_session import CallSession
     from voicebot.dialog.types import CallerDtmf, CallerSaid, CallInfo
 
     out = Outcome(conv["id"], conv["language"], conv["label"], conv.get("trouble_turn"))
     info = CallInfo(call_id=f"bench-{conv['id']}", caller_number="+48600100200", language=conv["language"],
-                    flow_id="customer_service", channel="local")
+                    flow_id=FLOW, channel="local")
     try:
         session = CallSession(info, engine.new_session(info))
         await session.begin()
@@ -99,7 +111,8 @@ async def run_conversation(engine: Any, conv: dict[str, Any]) -> Outcome:
                 out.transfer_turn, out.reason = n, reply.reason
                 break
             if reply.action in ("end", "hangup") and n < len(turns):
-                out.dropped = f"bot ended the call at turn {n} of {len(turns)}"
+                if not (reply.reason == "caller_goodbye" and _only_closings(engine, conv, turns[n:])):
+                    out.dropped = f"bot ended the call at turn {n} of {len(turns)}"
                 break
         await session.finish()
     except Exception as exc:  # a crash is the worst kind of drop
@@ -116,7 +129,13 @@ async def evaluate(settings: Settings, conversations: list[dict[str, Any]]) -> l
     settings = settings.model_copy(update={"dialog": settings.dialog.model_copy(update={"crm_url": crm.url})})
     engine = load_engine(settings, make_tracker, clock=fixed_clock(datetime.fromisoformat(BUSINESS_TIME)))
     try:
-        return [await run_conversation(engine, c) for c in conversations]
+        outcomes = []
+        for c in conversations:
+            # Every conversation is a new caller on the sample data (the demo caller's visit booked): one that
+            # cancelled the visit must not leave the next "odwołać wizytę" with none to cancel.
+            vars(crm.runner.app[CRM_DATA]).update(vars(CrmData()))
+            outcomes.append(await run_conversation(engine, c))
+        return outcomes
     finally:
         await engine.close()
         await crm.stop()

@@ -159,6 +159,15 @@ def test_mentions_matches_words_phrases_and_stems() -> None:
     ("pl", "do której jest otwarta biblioteka miejska"),
     ("pl", "chcę się umówić do dentysty na wtorek"),
     ("pl", "jak zmienić taryfę za gaz"),
+    # A landlord in any case ("właściciela mieszkania"), though the complaint's words are ours.
+    ("pl", "złożyłem reklamację do właściciela mieszkania"),
+    # A foreign thing named in another case than the topic's nominative ("hasła do wifi", "konta bankowego").
+    ("pl", "zapomniałem hasła do wifi"),
+    ("pl", "nie mogę się zalogować do konta bankowego"),
+    ("pl", "chcę złożyć reklamację rachunku za gaz"),
+    ("pl", "chcę zmienić dane w dowodzie osobistym"),
+    # A question ("jaka", "what") the model takes for chatter stays rejected as such, not merely unsure.
+    ("pl", "jaka jest pogoda"),
 ])
 def test_a_thing_the_shop_does_not_deal_in_is_out_of_scope(shipped_flows: FlowRegistry, lang: str,
                                                            text: str) -> None:

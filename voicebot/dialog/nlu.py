@@ -151,7 +151,8 @@ class IntentClassifier:
             others = {k: v for k, v in in_scope.items() if k not in self.trouble}
             alternative = max(others, key=others.__getitem__, default=None)
             if alternative is None or others[alternative] < ASKED_ALTERNATIVE_MIN:
-                return Understanding(None, round(in_scope[best], 3), best)
+                # "jaka jest pogoda" asks too: where the model took it for a foreign request, it stays one.
+                return Understanding(None, round(in_scope[best], 3), best, out_of_scope=top == OUT_OF_SCOPE)
             best = alternative
         # Sigmoid calibration is one-vs-rest; renormalised scores stay in 0..1.
         confidence = round(in_scope[best], 3)
