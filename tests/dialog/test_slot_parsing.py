@@ -18,7 +18,8 @@ NOW = datetime(2026, 11, 25, 10, 0)  # Wednesday
     ("cztery osiem jeden pięć dwa", "48152"), ("four eight one five two", "48152"),
     ("my order is 4 8 1 5 2", "48152"), ("zero zero siedem", "007"), ("double five one two three", "55123"),
     ("oh seven one", "071"), ("numer to dziewięć dziewięć osiem zero jeden", "99801"),
-    ("forty eight one fifty two", "48152"),
+    ("forty eight one fifty two", "48152"), ("nine oh two one oh which was cancelled", "90210"),
+    ("oh well it is four eight one five two", "48152"), ("twenty oh", "20"),
 ])
 def test_digits(text: str, digits: str) -> None:
     assert parse_digits(text) == digits

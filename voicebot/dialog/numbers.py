@@ -167,10 +167,12 @@ def parse_digits(text: str) -> str:
             out.append(_SOUNDALIKES[w] * repeat)
             repeat, i = 1, i + 1
             continue
-        number_ends_here = i == len(words) - 1 and _digit_words(words[i - 1:i])  # "nine oh two one oh"
-        if (w in ("o", "a", "i") and not out) or (w == "oh" and not is_digit_next and not number_ends_here):
-            # Polish prepositions and the English filler "oh"; "o"/"oh" are zero only inside a number or as its
-            # last digit
+        # "nine oh two one oh" / "... one oh which was cancelled": after a single digit "oh" is its last digit
+        after_digit = bool(i) and ((words[i - 1] in UNITS and UNITS[words[i - 1]] < 10)
+                                   or (words[i - 1].isdigit() and len(words[i - 1]) == 1))
+        if (w in ("o", "a", "i") and not out) or (w == "oh" and not is_digit_next and not after_digit):
+            # Polish prepositions and the English filler "oh"; "o"/"oh" are zero only inside a number or right
+            # after a digit
             i += 1
             continue
         value, j, used = _group(words, i)
