@@ -41,7 +41,9 @@ from typing import Any
 import yaml
 
 from voicebot.config import Settings, load_settings
-from voicebot.dialog.demo_crm import CRM_DATA, CrmData
+from voicebot.dialog.crm_server import start_demo_crm
+from voicebot.dialog.loader import fixed_clock, load_engine
+from voicebot.escalation import make_tracker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,10 +123,6 @@ async def run_conversation(engine: Any, conv: dict[str, Any]) -> Outcome:
 
 
 async def evaluate(settings: Settings, conversations: list[dict[str, Any]]) -> list[Outcome]:
-    from voicebot.dialog.crm_server import start_demo_crm
-    from voicebot.dialog.loader import fixed_clock, load_engine
-    from voicebot.escalation import make_tracker
-
     crm = await start_demo_crm()
     settings = settings.model_copy(update={"dialog": settings.dialog.model_copy(update={"crm_url": crm.url})})
     engine = load_engine(settings, make_tracker, clock=fixed_clock(datetime.fromisoformat(BUSINESS_TIME)))
@@ -133,7 +131,7 @@ async def evaluate(settings: Settings, conversations: list[dict[str, Any]]) -> l
         for c in conversations:
             # Every conversation is a new caller on the sample data (the demo caller's visit booked): one that
             # cancelled the visit must not leave the next "odwołać wizytę" with none to cancel.
-            vars(crm.runner.app[CRM_DATA]).update(vars(CrmData()))
+            crm.reset()
             outcomes.append(await run_conversation(engine, c))
         return outcomes
     finally:

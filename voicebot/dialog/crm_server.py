@@ -6,13 +6,16 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from voicebot.dialog.demo_crm import create_crm_app
+from voicebot.dialog.demo_crm import CRM_DATA, create_crm_app
 
 
 @dataclass
 class RunningCrm:
     runner: web.AppRunner
     url: str
+
+    def reset(self) -> None:
+        self.runner.app[CRM_DATA].reset()
 
     async def stop(self) -> None:
         await self.runner.cleanup()

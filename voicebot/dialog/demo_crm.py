@@ -44,6 +44,10 @@ class CrmData:
     customers: dict[str, dict] = field(default_factory=lambda: {k: dict(v) for k, v in SAMPLE_CUSTOMERS.items()})
     ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
 
+    def reset(self) -> None:
+        """Back to the sample data: one scripted conversation's booking or cancellation is not the next one's."""
+        vars(self).update(vars(CrmData()))
+
 
 CRM_DATA = web.AppKey("crm_data", CrmData)
 CRM_FAULT = web.AppKey("crm_fault", tuple)

@@ -110,7 +110,12 @@ async def run_flow_tests(flow: str | Flow | LoadedFlow, cases: str | dict | Test
         async with aiohttp.ClientSession() as http:
             variables = {"crm_url": (crm_url or crm.url).rstrip("/"),  # type: ignore[union-attr]
                          "record_audio": settings.privacy.record_audio}
-            return [await _run_case(loaded, case, http, variables, default_now) for case in case_list]
+            results = []
+            for case in case_list:
+                if crm:
+                    crm.reset()  # each case starts on the sample data, whatever the one before booked or cancelled
+                results.append(await _run_case(loaded, case, http, variables, default_now))
+            return results
     finally:
         if crm:
             await crm.stop()
