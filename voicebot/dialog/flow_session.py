@@ -138,6 +138,7 @@ class FlowSession:
             ev = core.NoInput(now, event.noise)
         else:
             raise TypeError(f"unknown caller event {event!r}")
+        closing = self.loaded.machine.closing(self.state)  # where the turn was heard, before the step moves on
         state, effects = self.loaded.machine.step(self.state, ev)
         if not state.no_match and len(state.intents) == len(self.state.intents):
             # The turn answered the question (a slot value): the intent classifier's guess about it is
@@ -151,7 +152,7 @@ class FlowSession:
             asr_confidence=event.asr_confidence if isinstance(event, CallerSaid) else None,
             no_match=state.no_match, reprompts=state.attempts,
             barge_in=isinstance(event, CallerSaid) and event.barge_in,
-            prosody=event.prosody if isinstance(event, CallerSaid) else None,
+            prosody=event.prosody if isinstance(event, CallerSaid) else None, closing=closing,
         )
         decision = self.tracker.observe(obs)
         if decision.transfer and not state.finished:

@@ -10,6 +10,8 @@ Triggers, in order of precedence (the reason vocabulary):
   low_confidence    low_confidence_turns consecutive turns with NLU confidence under the minimum, or with ASR
                     confidence under the minimum when the turn was not understood either (no match)
   no_match          no_match_turns consecutive turns the flow could not use
+Neither of the last two at a closing node (`TurnObservation.closing`: a served caller at "anything else?"): the
+flow asks about unclear words once and then says a goodbye that leaves the door open, instead of a person's time.
 `system_fault` is decided by voicebot/call_session.py when a component fails.
 """
 
@@ -58,6 +60,8 @@ class Tracker:
         asr_low = asr_low and (no_match or nlu_low)
         self.low_streak = self.low_streak + 1 if (asr_low or nlu_low) else 0
         self.no_match_streak = self.no_match_streak + 1 if no_match else 0
+        if obs.closing:  # the flow's to handle (see the docstring); a later request starts a fresh count
+            self.low_streak = self.no_match_streak = 0
         confidence = round((1.0 if obs.asr_confidence is None else obs.asr_confidence)
                            * (1.0 if obs.nlu_confidence is None else obs.nlu_confidence), 3)
 
