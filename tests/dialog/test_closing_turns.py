@@ -102,3 +102,14 @@ async def test_a_caller_not_yet_served_is_still_handed_over_for_unclear_words(en
     replies = [await session.handle(CallerSaid(w, asr_confidence=c)) for w, c in UNCLEAR["en"]]
     await engine.close()
     assert replies[-1].action == "transfer"
+
+
+@pytest.mark.parametrize(("lang", "annoyed"), [("en", "you are useless"), ("pl", "szkoda czasu na tę rozmowę")])
+async def test_unclear_closing_words_said_with_frustration_go_to_a_person(served, lang, annoyed) -> None:
+    # Not understood either (no intent), and less than frustration_threshold on its own: the frustration words make
+    # it trouble, so the no-match count hands over as anywhere instead of the polite close.
+    session = await served(lang, f"annoyed-{lang}")
+    word, confidence = UNCLEAR[lang][0]
+    assert (await session.on_event(CallerSaid(word, asr_confidence=confidence))).action == "continue"
+    handed = await session.on_event(CallerSaid(annoyed, asr_confidence=0.7))
+    assert handed.action == "transfer", handed.text

@@ -573,9 +573,9 @@ class FlowMachine:
         st.no_match = True
         st.attempts += 1
         node = self.nodes.get(st.node or "")
-        if self.closing(st) and st.attempts > CLOSING_REASKS:
-            return self._close_unclear(st, fx)
         limit = (node.max_attempts if isinstance(node, AskNode) else None) or self.flow.settings.max_attempts
+        if self.closing(st) and (st.attempts > CLOSING_REASKS or st.attempts >= limit):
+            return self._close_unclear(st, fx)  # instead of the handoff, also for a flow asking fewer times
         if st.attempts >= limit:
             st.reason = "no_match"
             return self._goto(st, fx, node.on_fail if isinstance(node, AskNode) else "handoff", at)

@@ -26,7 +26,7 @@ class TurnObservation:
     barge_in: bool = False
     prosody: Prosody | None = None
     # Heard at a closing node ("anything else?") from a served caller: the flow handles unclear words there (asks
-    # once more, then a polite goodbye), so they are no reason for a transfer; trouble signals still are.
+    # once more, then a polite goodbye), so calm ones are no reason for a transfer; trouble signals still are.
     closing: bool = False
 
 

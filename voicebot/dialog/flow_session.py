@@ -158,9 +158,9 @@ class FlowSession:
         if decision.transfer and not state.finished:
             # The tracker wins over the flow's ordinary answer: hand over now, with its reason.
             state, effects = self.loaded.machine.step(state, core.Escalate(decision.reason or "escalation", now))
-        elif decision.transfer and state.reason == "caller_goodbye" and not self.state.finished:
-            # A "goodbye" the tracker found angry or sarcastic ("Great, just great."): hand over from where
-            # the call was instead of hanging up.
+        elif decision.transfer and state.reason in ("caller_goodbye", "unclear_close") and not self.state.finished:
+            # A "goodbye" the tracker found angry or sarcastic ("Great, just great."), or unclear closing words said
+            # with frustration: hand over from where the call was instead of hanging up.
             state, effects = self.loaded.machine.step(self.state, core.Escalate(decision.reason or "escalation",
                                                                                 now))
         self.state = state
