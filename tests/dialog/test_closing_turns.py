@@ -113,3 +113,14 @@ async def test_unclear_closing_words_said_with_frustration_go_to_a_person(served
     assert (await session.on_event(CallerSaid(word, asr_confidence=confidence))).action == "continue"
     handed = await session.on_event(CallerSaid(annoyed, asr_confidence=0.7))
     assert handed.action == "transfer", handed.text
+
+
+async def test_a_caller_talking_over_the_polite_close_is_heard(served) -> None:
+    # The close is an ordinary goodbye: the line stays up for a caller who talks over it (voicebot/pipeline/media_io.py
+    # marks their words barge_in) and the dialog answers them.
+    session = await served("en", "close-talked-over")
+    for word, confidence in UNCLEAR["en"]:
+        bye = await session.on_event(CallerSaid(word, asr_confidence=confidence))
+    assert bye.action == "end"
+    heard = await session.on_event(CallerSaid("wait, where is my order", asr_confidence=0.8, barge_in=True))
+    assert heard.action == "continue" and heard.node == "ask_order"

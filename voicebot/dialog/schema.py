@@ -116,7 +116,7 @@ class YesNoNode(_Model):
     # The caller's task is done when the call is here ("anything else?") once the bot has served them: words it
     # cannot make sense of are asked about once, then the call ends with messages.unclear_close (and so does
     # silence past no_input_attempts) instead of a transfer; a trouble signal (a complaint, asking for a person,
-    # frustration, the keypad's 0) still goes to a person at once.
+    # the keypad's 0, frustration) still goes to a person (voicebot/escalation/tracker.py).
     closing: bool = False
 
 
