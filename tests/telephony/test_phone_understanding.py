@@ -203,3 +203,19 @@ async def test_a_caller_talking_over_the_goodbye_is_not_hung_up_on(
     ended = [i for i, t in enumerate(bot) if t.action == "end"]
     assert ended, said  # the goodbye was said ...
     assert any(t.node == "ask_order" for t in bot[ended[0] + 1:]), said  # ... and the caller's words answered
+
+
+async def test_unclear_words_after_the_caller_was_served_are_asked_about_not_handed_over(
+        line, call_store: CallStore, tmp_path: Path) -> None:
+    # Every real turn counts as low ASR confidence here (minimum 0.99, one turn enough), as whisper scores a
+    # caller's garbled "Alright, thanks. Goodbye." on a noisy line (phone_blind5 en-c6 "Bank." 0.33): at "anything
+    # else?" the bot asks again instead of handing a served caller to a colleague (tests/dialog/test_closing_turns.py).
+    low_line = await line(asr_confidence_min=0.99, low_confidence_turns=1)
+    _record, turns = await phone_call(low_line, call_store, tmp_path, [
+        ("What are your opening hours on Saturday?", 12),
+        ("What is the weather like today?", 9),  # words the bot cannot use, heard as such on the line
+    ])
+    said = [(t.role, t.text, t.asr_confidence) for t in turns]
+    bot = [t for t in turns if t.role == "bot"]
+    assert "9 am to 2 pm" in bot_said(turns) and not handed_over(turns), said
+    assert bot[-1].action == "continue" and bot[-1].node == "anything_else", said

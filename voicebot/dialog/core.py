@@ -42,6 +42,9 @@ EARLY_BYE_WORDS = 2  # a "goodbye" this short before any request is confirmed, n
 # A "goodbye" heard with less ASR confidence is confirmed, not obeyed: on phone audio fewer than half of such
 # transcripts are right (bench/results/phone.md calibration), and hanging up on a caller is the worst mistake.
 GOODBYE_ASR_MIN = 0.45
+# Unclear turns from a served caller at a `closing` node ("anything else?"): asked about this many times, then the
+# polite close. One re-ask: a caller with a new request says it again; one who said goodbye is not kept on the line.
+CLOSING_REASKS = 1
 ANYWHERE = GLOBAL_INTENTS + SMALL_TALK_INTENTS  # understood at every listening node
 
 
@@ -239,6 +242,13 @@ class FlowMachine:
         """How long the current node waits in silence before asking again (None: the config's default)."""
         node = self.nodes.get(st.node or "")
         return getattr(node, "no_input_secs", None) or self.flow.settings.no_input_secs
+
+    def closing(self, st: DialogState) -> bool:
+        """The caller's next turn comes at a `closing` node after the bot served them: their task is done, so
+        unclear words there end the call politely (CLOSING_REASKS) and are not grounds for a transfer. After the
+        goodbye, a caller talking over it is heard at the "anything else?" question (see step)."""
+        name = (self.flow.settings.after_answer or self.flow.start) if st.finished and st.ended else st.node
+        return st.served and bool(getattr(self.nodes.get(name or ""), "closing", False))
 
     def context(self, st: DialogState) -> dict[str, Any]:
         lang = self.flow.language
@@ -564,6 +574,8 @@ class FlowMachine:
         st.attempts += 1
         node = self.nodes.get(st.node or "")
         limit = (node.max_attempts if isinstance(node, AskNode) else None) or self.flow.settings.max_attempts
+        if self.closing(st) and (st.attempts > CLOSING_REASKS or st.attempts >= limit):
+            return self._close_unclear(st, fx)  # instead of the handoff, also for a flow asking fewer times
         if st.attempts >= limit:
             st.reason = "no_match"
             return self._goto(st, fx, node.on_fail if isinstance(node, AskNode) else "handoff", at)
@@ -602,6 +614,8 @@ class FlowMachine:
         if st.silences >= self.flow.settings.no_input_attempts:
             if st.survey == "asked":  # a served caller silent at the survey: goodbye, not a person
                 return self._end_survey(st, fx, ev.at)
+            if self.closing(st):  # a served caller silent at "anything else?": most have put the phone down
+                return self._close_unclear(st, fx)
             st.reason = "no_input"
             return self._goto(st, fx, "handoff", ev.at)
         m = self.flow.messages
@@ -722,6 +736,17 @@ class FlowMachine:
         """The call ends after the bot served the caller: ask the survey first, if this call was picked for it
         (the session binds the variable `survey` from [survey] enabled/share and the caller's past answers)."""
         return bool(self.flow.settings.survey and st.variables.get("survey") and st.served and not st.survey)
+
+    def _close_unclear(self, st: DialogState, fx: list[Effect]) -> None:
+        """End the call of a served caller whose last words were unclear: the door stays open (messages.unclear_close,
+        "call again or press 0 for a person"), no survey. Like any goodbye, the line keeps the call up for a caller
+        who talks over it (voicebot/pipeline/media_io.py) and the dialog listens on (step)."""
+        m = self.flow.messages
+        st.reason = "unclear_close"
+        fx.append(Say(self._text(st, m.unclear_close or m.goodbye, "__unclear_close__")))
+        fx.append(End(st.reason))
+        st.attempts = st.silences = 0
+        st.finished = st.ended = True
 
     def _end_survey(self, st: DialogState, fx: list[Effect], at: datetime) -> None:
         st.survey = "declined"

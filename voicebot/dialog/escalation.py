@@ -25,6 +25,9 @@ class TurnObservation:
     reprompts: int  # reprompts so far at the current node
     barge_in: bool = False
     prosody: Prosody | None = None
+    # Heard at a closing node ("anything else?") from a served caller: the flow handles unclear words there (asks
+    # once more, then a polite goodbye), so calm ones are no reason for a transfer; trouble signals still are.
+    closing: bool = False
 
 
 @dataclass

@@ -138,6 +138,7 @@ class FlowSession:
             ev = core.NoInput(now, event.noise)
         else:
             raise TypeError(f"unknown caller event {event!r}")
+        closing = self.loaded.machine.closing(self.state)  # where the turn was heard, before the step moves on
         state, effects = self.loaded.machine.step(self.state, ev)
         if not state.no_match and len(state.intents) == len(self.state.intents):
             # The turn answered the question (a slot value): the intent classifier's guess about it is
@@ -151,15 +152,15 @@ class FlowSession:
             asr_confidence=event.asr_confidence if isinstance(event, CallerSaid) else None,
             no_match=state.no_match, reprompts=state.attempts,
             barge_in=isinstance(event, CallerSaid) and event.barge_in,
-            prosody=event.prosody if isinstance(event, CallerSaid) else None,
+            prosody=event.prosody if isinstance(event, CallerSaid) else None, closing=closing,
         )
         decision = self.tracker.observe(obs)
         if decision.transfer and not state.finished:
             # The tracker wins over the flow's ordinary answer: hand over now, with its reason.
             state, effects = self.loaded.machine.step(state, core.Escalate(decision.reason or "escalation", now))
-        elif decision.transfer and state.reason == "caller_goodbye" and not self.state.finished:
-            # A "goodbye" the tracker found angry or sarcastic ("Great, just great."): hand over from where
-            # the call was instead of hanging up.
+        elif decision.transfer and state.reason in ("caller_goodbye", "unclear_close") and not self.state.finished:
+            # A "goodbye" the tracker found angry or sarcastic ("Great, just great."), or unclear closing words said
+            # with frustration: hand over from where the call was instead of hanging up.
             state, effects = self.loaded.machine.step(self.state, core.Escalate(decision.reason or "escalation",
                                                                                 now))
         self.state = state

@@ -98,6 +98,8 @@ class SayNode(_Model):
     # A turn that is only a number ("48152", "cztery osiem jeden pięć dwa") and no intent: the caller saying this
     # intent with that number (an ask node it leads to takes the number, as from "where is order 48152").
     number_intent: str | None = None
+    # See YesNoNode.closing.
+    closing: bool = False
 
 
 class YesNoNode(_Model):
@@ -111,6 +113,11 @@ class YesNoNode(_Model):
     routes: dict[str, str] = Field(default_factory=dict)
     hints: str | None = None  # what callers say here, for speech recognition; None = settings.hints
     no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
+    # The caller's task is done when the call is here ("anything else?") once the bot has served them: words it
+    # cannot make sense of are asked about once, then the call ends with messages.unclear_close (and so does
+    # silence past no_input_attempts) instead of a transfer; a trouble signal (a complaint, asking for a person,
+    # the keypad's 0, frustration) still goes to a person (voicebot/escalation/tracker.py).
+    closing: bool = False
 
 
 class AskNode(_Model):
@@ -193,6 +200,9 @@ class Messages(_Model):
     # A lone "bye" before the caller asked for anything is often a cut-off "Hi, ..." on a phone line:
     # the bot asks this instead of hanging up. Without it the bot repeats its question.
     confirm_end: Text | None = None
+    # Said as the call ends at a `closing` node after unclear words (or silence) from a served caller: the door
+    # stays open ("call again, press 0 for a person"). Missing: the goodbye.
+    unclear_close: Text | None = None
     # Said when the caller is silent past the no-input timer: variant n on the n-th silence in a row (the
     # question follows, reworded from the second on). Missing: the no_match variants are used.
     no_input: list[str] | None = None

@@ -10,6 +10,10 @@ Triggers, in order of precedence (the reason vocabulary):
   low_confidence    low_confidence_turns consecutive turns with NLU confidence under the minimum, or with ASR
                     confidence under the minimum when the turn was not understood either (no match)
   no_match          no_match_turns consecutive turns the flow could not use
+Neither of the last two for a calm turn at a closing node (`TurnObservation.closing`: a served caller at "anything
+else?"): the flow asks about unclear words once and then says a goodbye that leaves the door open, instead of a
+person's time. A turn there with swearing, sarcasm or frustration in it, or a frustration score half-way to the
+threshold, is trouble: the counts apply as anywhere ("powtarzasz w kółko to samo bez sensu" is not a goodbye).
 `system_fault` is decided by voicebot/call_session.py when a component fails.
 """
 
@@ -106,6 +110,8 @@ class Tracker:
                                    "a person follows up instead of the bot hanging up")
         if p.repeat_turns and self.repeats >= p.repeat_turns:
             return "repeated_request", f"the caller repeated the same request {self.repeats}x"
+        if obs.closing and not angry and turn.score < p.frustration_threshold / 2:
+            return None, ""  # unclear words of a served, calm caller: the flow's to handle (see the docstring)
         low = self.low_streak >= p.low_confidence_turns
         nomatch = self.no_match_streak >= p.no_match_turns
         # When both fire, say which side failed: the bot not hearing (ASR) or not understanding (flow/NLU).
