@@ -1,10 +1,10 @@
 """One table over the spent blind sets: intent accuracy, out-of-scope rejection and escalation per set, and the mean.
 
-A round that tunes on one set can lose on the others; issue 12 asks for the mean over nlu_blind3..11 and
-escalation_blind3..11 before and after each change. Runs bench.nlu and bench.escalation per set (two at a time)
+A round that tunes on one set can lose on the others; issue 12 asks for the mean over nlu_blind3..12 and
+escalation_blind3..12 before and after each change. Runs bench.nlu and bench.escalation per set (two at a time)
 and reads their printed numbers, so the table is exactly what those benches report.
 
-    .venv/bin/python -m bench.spent_sets [--sets 3 4 5 6 7 8 9 10 11]
+    .venv/bin/python -m bench.spent_sets [--sets 3 4 5 6 7 8 9 10 11 12]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def row(n: int) -> tuple[float, ...]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", type=int, nargs="+", default=list(range(3, 12)))
+    ap.add_argument("--sets", type=int, nargs="+", default=list(range(3, 13)))
     args = ap.parse_args()
     print("| set | " + " | ".join(COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 1) + "|")
