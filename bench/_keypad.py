@@ -6,11 +6,12 @@ the bot's current question from the product's own record, as it knows a read-bac
 live call's newest bot turn names its dialog node, and the flow DATA says whether that node is an ask node of
 type digits, where the dialog takes typed keys as the number (core._on_keys -> slots.from_dtmf). No words of
 the prompt are matched, so this works in every language a flow is written in. The keys typed are the digits of
-the caller's scripted sentence (numbers.parse_digits), never what the bot heard.
+the caller's scripted sentence (numbers.parse_digits of its clause with the most digits), never what the bot heard.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -50,4 +51,10 @@ class Keypad:
     def keys(self, turn: TurnRecord | None, language: str, sentence: str) -> str:
         """What the caller types instead of saying `sentence` after the bot's `turn`: the sentence's digits when
         the turn asks for a number, else "" (the sentence is spoken)."""
-        return parse_digits(sentence) if self.accepts(turn, language) else ""
+        return number_of(sentence) if self.accepts(turn, language) else ""
+
+
+def number_of(sentence: str) -> str:
+    """The number a scripted sentence gives: the clause with the most digits ("Yes, one moment. It is four eight one
+    five two." -> 48152; every digit of the sentence would type 148152, a number the caller never meant)."""
+    return max((parse_digits(clause) for clause in re.split(r"[.,;:!?]", sentence)), key=len, default="")

@@ -126,6 +126,7 @@ def test_every_phone_set_has_what_the_scripted_caller_needs() -> None:
 
 # (language, the caller's number sentence, its digits)
 TYPED = {"en": ("It is four eight one five two.", "48152"), "pl": ("To jest jeden dwa trzy cztery pięć.", "12345")}
+ONE_MOMENT = {"en": "Yes, one moment.", "pl": "Tak, jedną chwilę."}
 
 
 @pytest.mark.parametrize("lang", ["en", "pl"])
@@ -139,6 +140,8 @@ def test_a_keypad_number_is_typed_only_when_the_bot_turn_asks_for_one_and_comes_
     assert keypad.accepts(asked, lang), asked
     assert keypad.keys(asked, lang, sentence) == digits
     assert keypad.keys(asked, lang, "Yes.") == ""  # nothing to type: spoken
+    # phone_blind6 en-c5: "Yes, one moment. It is four eight one five two." typed 148152: only the number's clause.
+    assert keypad.keys(asked, lang, f"{ONE_MOMENT[lang]} {sentence}") == digits
     # The greeting/menu asks no number: the same sentence is spoken.
     assert not keypad.accepts(greeting, lang) and keypad.keys(greeting, lang, sentence) == "", greeting
     # The question's node decides, not its words: the same text at another node, a transfer, the caller's turn.
