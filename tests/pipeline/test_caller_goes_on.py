@@ -35,7 +35,9 @@ def _turn(pcm8k: bytes) -> CallerTurnFrame:
                            speech_s=len(audio) / RATE)
 
 
-def _said(down: list) -> list[str]:
+async def _said(models: SharedModels, settings: Settings, frames: list) -> list[str]:
+    """What the real Transcriber hands the dialog for these frames: the caller's words, turn by turn."""
+    down, _ = await run_test(Transcriber(models.asr, "en", settings.turn), frames_to_send=frames)
     return [f.event.text for f in down if isinstance(f, CallerEventFrame) and isinstance(f.event, CallerSaid)]
 
 
@@ -49,13 +51,10 @@ def parts(tmp_path: Path) -> tuple[bytes, bytes]:
 async def test_a_caller_whose_voice_resumed_before_the_answer_is_answered_once_for_both_parts(
         settings: Settings, shared_models: SharedModels, parts: tuple[bytes, bytes]) -> None:
     first, rest = parts
-    stt = Transcriber(shared_models.asr, "en", settings.turn)
-    down, _ = await run_test(stt, frames_to_send=[
+    said = await _said(shared_models, settings, [
         _turn(first), UserStoppedSpeakingFrame(),
         VoiceOnsetFrame(True),  # the caller's voice, before whisper's text of the first part is back
         SleepFrame(0.2), UserStartedSpeakingFrame(), _turn(rest), UserStoppedSpeakingFrame(), SleepFrame(4.0)])
-
-    said = _said(down)
     assert len(said) == 1, f"the sentence was answered in pieces: {said}"
     assert "question" in said[0].lower() and "week" in said[0].lower(), said
 
@@ -64,10 +63,7 @@ async def test_a_caller_whose_voice_resumed_before_the_answer_is_answered_once_f
 async def test_a_click_after_a_whole_question_does_not_hold_its_answer(
         settings: Settings, shared_models: SharedModels, parts: tuple[bytes, bytes]) -> None:
     first, _ = parts
-    stt = Transcriber(shared_models.asr, "en", settings.turn)
-    down, _ = await run_test(stt, frames_to_send=[
+    said = await _said(shared_models, settings, [
         _turn(first), UserStoppedSpeakingFrame(), VoiceOnsetFrame(True), SleepFrame(0.05), VoiceOnsetFrame(False),
         SleepFrame(4.0)])
-
-    said = _said(down)
     assert len(said) == 1 and "question" in said[0].lower(), f"the question was not answered after a click: {said}"
