@@ -293,11 +293,22 @@ def test_a_plain_goodbye_ends_the_call(settings: Settings, lang: str, text: str)
     ("pl", "podam was do sądu", "legal_threat"),
     ("en", "I think someone hacked me, there are orders I never made", "account_security"),
     ("pl", "ktoś się włamał na moje konto", "account_security"),
+    ("en", "sorry I'm not feeling well, I can barely breathe", "health_emergency"),
+    ("pl", "przepraszam, źle się czuję, ledwo oddycham", "health_emergency"),
 ])
 def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_reason(
         settings: Settings, lang: str, text: str, reason: str) -> None:
     [d] = run(settings, lang, [Turn(text, intent=None, nlu=0.3, no_match=True)])
     assert d.transfer and d.reason == reason and reason in d.explanation
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("pl", "wiertarka udarowa którą kupiłem się zawiesza"), ("pl", "jestem zawalony pracą, zadzwonię później"),
+    ("en", "the shelf collapsed after a week"),
+])
+def test_a_thing_named_like_an_emergency_is_not_one(settings: Settings, lang: str, text: str) -> None:
+    [d] = run(settings, lang, [Turn(text)])
+    assert d.reason != "health_emergency", d.explanation
 
 
 @pytest.mark.parametrize(("lang", "text"), [

@@ -45,6 +45,7 @@ REASONS: dict[str, dict[str, str]] = {
         "repeated_request": "klient kilka razy powtórzył tę samą prośbę",
         "no_input": "klient milczy albo na linii są tylko szumy",
         "account_security": "przejęcie konta lub oszustwo",
+        "health_emergency": "klient źle się czuje (oddech, ból, omdlenie)",
     },
     "en": {
         "explicit_request": "the caller asked for a person",
@@ -57,6 +58,7 @@ REASONS: dict[str, dict[str, str]] = {
         "repeated_request": "the caller repeated the same request several times",
         "no_input": "the caller is silent or the line carries only noise",
         "account_security": "account takeover or fraud",
+        "health_emergency": "the caller is unwell (breathing, pain, collapse)",
     },
 }
 
