@@ -69,6 +69,7 @@ class FlowSession:
         self.callback_id: str | None = None
         self.profile: dict[str, Any] | None = None  # the returning caller's profile, read at start
         self._survey_noted: asyncio.Task[None] | None = None
+        self._answered: str | None = None  # the intent the last turn asked for (a follow-up may ask it again)
 
     @property
     def language(self) -> str:
@@ -125,7 +126,7 @@ class FlowSession:
         intent: str | None = None
         confidence: float | None = None
         if isinstance(event, CallerSaid):
-            understood = self.loaded.nlu.classify(event.text)
+            understood = self.loaded.nlu.classify(event.text, after=self._answered)
             intent, confidence = understood.intent, understood.confidence
             ev: core.Event = core.Heard(event.text, intent, understood.confidence, now,
                                         alternatives=event.alternatives, asr_confidence=event.asr_confidence,
@@ -164,6 +165,7 @@ class FlowSession:
             state, effects = self.loaded.machine.step(self.state, core.Escalate(decision.reason or "escalation",
                                                                                 now))
         self.state = state
+        self._answered = intent  # what this turn asked for (None: a slot answer, unclear): the next may follow up
         reply = await self._run(effects, intent, confidence)
         reply.frustration = decision.frustration
         reply.signals = dict(decision.signals)

@@ -19,6 +19,7 @@ from sklearn.svm import LinearSVC
 from voicebot.dialog.nlu_text import (
     answer_with_remark,
     asks_how_or_whether,
+    follows_up,
     greeting_only,
     mentions,
     normalize,
@@ -48,6 +49,9 @@ ASKED_ALTERNATIVE_MIN = 0.15
 # routine intent only when this sure: an angry story ends in requests too ("skandal, chcę pieniądze z powrotem"),
 # and a handover missed costs the caller more than one the colleague finds routine.
 LEAVE_TROUBLE_MIN = 0.75
+# A short follow-up right after an information answer ("and bank transfer?" after the payment methods) is the same
+# question unless another intent is this sure: "and where is my order" (0.9) is a new request.
+FOLLOW_UP_SURE = 0.75
 
 __all__ = ["OUT_OF_SCOPE", "IntentClassifier", "Understanding", "normalize"]
 
@@ -64,8 +68,9 @@ class IntentClassifier:
     def __init__(self, examples: dict[str, list[str]], out_of_scope: list[str], threshold: float = 0.5,
                  language: str | None = None, topics: tuple[str, ...] = (),
                  min_confidence: dict[str, float] | None = None, trouble: frozenset[str] = frozenset(),
-                 untroubled_only: frozenset[str] = frozenset()) -> None:
+                 untroubled_only: frozenset[str] = frozenset(), informational: frozenset[str] = frozenset()) -> None:
         self.language = language
+        self.informational = informational  # intents answered from the FAQ: a follow-up may ask the same again
         self.untroubled_only = untroubled_only  # intents of a turn with no word of trouble (IntentDef.untroubled)
         self.trouble = trouble  # intents that report trouble and hand over at once (IntentDef.reports_trouble)
         self.min_confidence = min_confidence or {}  # per intent, above the flow's threshold (IntentDef)
@@ -112,8 +117,15 @@ class IntentClassifier:
         probs = self.pipeline.predict_proba([normalize(text, self.language)])[0]
         return {str(c): float(p) for c, p in zip(self.classes, probs, strict=True)}
 
-    def classify(self, text: str) -> Understanding:
+    def classify(self, text: str, after: str | None = None) -> Understanding:
+        """`after`: the intent the bot just answered; a short follow-up on an information answer asks it again."""
         understood = self._classify_turn(text)
+        if after in self.informational and understood.intent != after and not understood.out_of_scope \
+                and (understood.intent is None or understood.confidence < FOLLOW_UP_SURE) \
+                and follows_up(normalize(text, self.language), self.language):
+            # "and bank transfer?" shares words with a failed bank transfer; after the payment methods it asks
+            # about one more of them.
+            return Understanding(after, understood.confidence, after)
         # A story then a request ("the fridge hums, could you send someone to look at it"): where the whole turn
         # reads as a trouble report or is unclear, the request clause decides when it is surer of another intent.
         # Not where the turn is out of scope: there the story names what we do not deal in ("my internet

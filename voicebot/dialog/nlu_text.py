@@ -241,6 +241,23 @@ def praises(text: str, language: str | None) -> bool:
     return any(f" {p}" in joined for p in _PRAISING) and _untroubled(words)
 
 
+# "And bank transfer?" / "a na czajnik tak samo?" right after an answer: the same question about another thing,
+# said short. The words that open such a follow-up (folded word sequences) and its longest length in words.
+_FOLLOW_UP_OPENERS = {
+    "en": ("and", "what about", "how about"),
+    "pl": ("a", "i", "oraz", "a co z", "a jak z"),
+}
+MAX_FOLLOW_UP = 6
+
+
+def follows_up(text: str, language: str | None) -> bool:
+    """A normalized turn is a short follow-up on the question just answered, with no word of trouble in it."""
+    words = text.split()
+    openers = _FOLLOW_UP_OPENERS.get(language or "", _FOLLOW_UP_OPENERS["en"] + _FOLLOW_UP_OPENERS["pl"])
+    opened = any(words[:o.count(" ") + 1] == o.split() for o in openers)
+    return opened and 1 < len(words) <= MAX_FOLLOW_UP and _untroubled(words)
+
+
 # "The blender stopped working and I'd like to put in a formal complaint", "kupiłem lodówkę i buczy, możecie kogoś
 # przysłać": a caller often tells the story first and asks last. The words that open the request (folded word
 # sequences); what follows the last of them is the request clause.

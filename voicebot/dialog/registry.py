@@ -57,7 +57,8 @@ def build_loaded(flow: Flow, text: str, source: str, default_hours: BusinessHour
                            tuple(flow.out_of_scope_topics),
                            {name: i.min_confidence for name, i in flow.intents.items() if i.min_confidence is not None},
                            frozenset(name for name, i in flow.intents.items() if i.reports_trouble),
-                           frozenset(name for name, i in flow.intents.items() if i.untroubled))
+                           frozenset(name for name, i in flow.intents.items() if i.untroubled),
+                           frozenset(name for name, i in flow.intents.items() if i.faq))
     train = time.perf_counter() - t0
     hours = BusinessHours.from_settings(flow.settings.business_hours or default_hours)
     # The FAQ answers count: an edited FAQ file makes a new version even though the flow text is the same.
