@@ -6,6 +6,7 @@ import json
 import shutil
 from datetime import datetime
 
+import pytest
 import redis.asyncio as aioredis
 
 from tests.dialog.conftest import CLOSED, Caller
@@ -45,6 +46,22 @@ async def test_transfer_after_hours_stores_callback_and_tells_when(call, redis_c
     assert stored["preferred_time"] == "2026-11-26T08:00:00+01:00"
     assert ids[0][1] == datetime.fromisoformat(stored["preferred_time"]).timestamp()
     assert c.session.snapshot()["callback_id"] == ids[0][0]
+
+
+@pytest.mark.parametrize(("lang", "trouble", "leaving", "goodbye"), [
+    ("en", "my washing machine leaks", "no, all sorted, just wanted to say thanks, bye", "Goodbye"),
+    ("pl", "pralka mi cieknie", "nie, dziękuję, do widzenia", "Do widzenia"),
+])
+async def test_no_and_goodbye_to_the_callback_number_ends_the_call_and_books_nothing(
+        call, redis_client, redis_prefix, lang, trouble, leaving, goodbye) -> None:
+    """blind12 en-r16: "no …, bye" to "shall we call you on …?" was asked for another number to call."""
+    store = CallbackStore(redis_client, Keys(redis_prefix))
+    c = call(lang, now=CLOSED, callbacks=store)
+    await c.start()
+    assert (await c.say(trouble)).node == "callback_confirm_number"
+    reply = await c.say(leaving)
+    assert reply.action == "end" and goodbye in reply.text, (reply.node, reply.text)
+    assert await redis_client.zcard(f"{redis_prefix}callbacks") == 0
 
 
 async def test_a_fully_booked_half_hour_is_not_offered(settings, shipped_flows, redis_client, redis_prefix) -> None:

@@ -384,6 +384,11 @@ class FlowMachine:
             value = False  # "ok, I'll use the link, thanks" to "shall I connect you?": noted, and declined
         if value is None and ev.intent in ("affirm", "deny"):
             value = ev.intent == "affirm"
+        if value is False and ev.intent == "goodbye" and not_bare and "goodbye" not in node.routes \
+                and not isinstance(self.nodes.get(node.on_no), EndNode):
+            # "no, all sorted, just wanted to say thanks, bye" to "shall we call you on …?": the caller declines
+            # and leaves; the "no" answers more than this one question (which would ask for another number).
+            return self._global(st, fx, "goodbye", ev.at)
         if value is not None:
             st.intents.append("affirm" if value else "deny")
             target = node.on_yes if value else node.on_no
