@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.env import always_staffed
 from tests.support.number_turn import ORDER_QUESTION, call, espeak
 from voicebot.config import Settings
 from voicebot.dialog.types import BotReply
@@ -39,6 +40,7 @@ async def test_a_misheard_order_number_is_read_again_as_digits_and_looked_up(
 @pytest.mark.models
 async def test_asking_for_a_person_at_the_number_question_is_not_read_as_digits(
         settings: Settings, shared_models: SharedModels, call_store: CallStore, tmp_path: Path) -> None:
+    settings = always_staffed(settings)  # a transfer, not the after-hours callback, whatever the wall clock says
     turns = [espeak(ORDER_QUESTION, tmp_path), espeak("I want to talk to a person.", tmp_path)]
     replies: list[BotReply] = []
     said, _timings, _media = await call(settings, shared_models, call_store, turns, "second-look-person",
