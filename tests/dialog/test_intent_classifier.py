@@ -337,6 +337,10 @@ def test_a_turn_that_only_names_a_thing_is_not_a_trouble_report() -> None:
     # A product named with nothing about it: asked what about it, not sent to technical support.
     ("en", "I'm calling about the armchair", "about_product"),
     ("pl", "dzwonię w sprawie odkurzacza", "about_product"),
+    # A caller calling back says "again" about themself (blind12 en-r16/pl-r16 were sent to technical support).
+    ("en", "hi it's me again i called earlier about the kettle", "about_product"),
+    ("pl", "to znowu ja, dzwoniłam rano w sprawie czajnika", "about_product"),
+    ("en", "the kettle broke again", "technical_fault"),
     # With a fault, it is a fault; with an order number or a when/where, the order.
     ("en", "the armchair I bought is broken", "complaint"),
     ("pl", "odkurzacz który kupiłem nie ciągnie", "technical_fault"),

@@ -201,8 +201,15 @@ _PRAISING = ("to thank", "say thank", "say a big thank", "grateful", "compliment
              "pochwal", "komplement")
 
 
+# "it's me again", "to znowu ja": a caller calling back says "again" about themself, not about a fault.
+_CALLING_AGAIN = (("me", "again"), ("znowu", "ja"), ("ja", "znowu"))
+
+
 def _untroubled(words: list[str]) -> bool:
     """No word of trouble or negation among the (normalized) words."""
+    for pair in _CALLING_AGAIN:
+        words = [w for i, w in enumerate(words)
+                 if not (tuple(words[i:i + 2]) == pair or (i and tuple(words[i - 1:i + 1]) == pair))]
     negated = any(w in _TROUBLE_WORDS or w.endswith("n't") or (w.endswith("nt") and w[:-2] in _AUX) for w in words)
     joined = " " + " ".join(words) + " "  # "late " is a whole word: "can I pay later" is no trouble
     return not negated and not any(f" {t}" in joined for t in _TROUBLE_STEMS)
