@@ -124,3 +124,16 @@ async def test_a_caller_talking_over_the_polite_close_is_heard(served) -> None:
     assert bye.action == "end"
     heard = await session.on_event(CallerSaid("wait, where is my order", asr_confidence=0.8, barge_in=True))
     assert heard.action == "continue" and heard.node == "ask_order"
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+async def test_a_served_caller_hanging_up_while_their_closing_words_are_asked_about_is_contained(
+        served, call_store, lang) -> None:
+    # phone_blind6 pl-c3, pl-c6, pl-c7: the order status or the FAQ answer was said, the caller's "thanks, bye" came
+    # out garbled, the bot asked about it once and the caller put the phone down: recorded `abandoned`.
+    session = await served(lang, f"close-hangup-{lang}")
+    first, _ = UNCLEAR[lang]
+    assert (await session.on_event(CallerSaid(first[0], asr_confidence=first[1]))).action == "continue"
+    await session.finish()
+    record = await call_store.get_call(f"close-hangup-{lang}")
+    assert record["outcome"] == "contained"

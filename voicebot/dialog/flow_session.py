@@ -259,6 +259,11 @@ class FlowSession:
             return True
         return slot_values.bare_yes_no(text, self.language) is not None or slot_values.cannot_answer(text)
 
+    def _garbled_closing(self) -> bool:
+        """The caller's last turn, at a `closing` node, was one the escalation tracker found poorly heard."""
+        history = self.tracker.history()
+        return self.loaded.machine.closing(self.state) and bool(history) and bool(history[-1].get("low_confidence"))
+
     def snapshot(self) -> dict[str, Any]:
         flow = self.loaded.flow
         return {
@@ -269,9 +274,12 @@ class FlowSession:
             # The caller got what they asked for and the bot was not lost (re-asking) at their last turn:
             # a caller hanging up now was served, not abandoned.
             # Once the survey started the call was served, whatever the caller does at its questions. A served
-            # caller who hangs up on "did you want to end the call?" (a goodbye heard unclearly) answered it.
+            # caller who hangs up on "did you want to end the call?" (a goodbye heard unclearly) answered it. So is
+            # one who hangs up while words the line garbled at a `closing` node ("anything else?") are asked
+            # about: their task was done, and those words were most likely "thanks, bye" (words heard clearly
+            # that the bot could not use may be a second request: that caller gave up).
             "served": self.state.served and (self.state.survey in ("asked", "declined", "done")
-                                             or self.state.attempts == 0),
+                                             or self.state.attempts == 0 or self._garbled_closing()),
             "survey": self.state.survey,
             # Per-turn confidence/frustration/signals for the handoff package (voicebot/escalation/handoff.py).
             "escalation_history": self.tracker.history(),
