@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from voicebot.config import TurnSettings
-from voicebot.pipeline.asr import COMPRESSION_MAX, _compression_ratio, _copied
+from voicebot.pipeline.asr import COMPRESSION_MAX, _compression_ratio, _copied, unrepeated
 from voicebot.pipeline.unfinished import no_words
 
 MENU = ("Customer service. Order status, where is my order, delivery, parcel, return, refund, complaint, "
@@ -39,3 +39,18 @@ def test_a_looping_hypothesis_is_detected_and_a_real_sentence_is_not() -> None:
 ])
 def test_a_number_alone_is_words_and_a_hum_is_not(heard: str, empty: bool) -> None:
     assert no_words(heard, TurnSettings()) is empty
+
+
+@pytest.mark.parametrize(("heard", "meant"), [
+    # phone_blind6 en-c1: whisper wrote the caller's one sentence twice.
+    ("Good morning, I'm ringing to find out what happened to my order. Good morning, I'm ringing to find out what "
+     "happened to my order.", "Good morning, I'm ringing to find out what happened to my order."),
+    ("Dzień dobry, chciałem sprawdzić zamówienie. Dzień dobry chciałem sprawdzić zamówienie!",
+     "Dzień dobry, chciałem sprawdzić zamówienie."),
+    ("It is 4 8 1 5 2. It is 4 8 1 5 2. Thanks.", "It is 4 8 1 5 2. Thanks."),
+    # a caller's own short emphasis, and two different sentences, stay as said
+    ("No. No.", "No. No."),
+    ("Where is my order? Where is my order, the kettle?", "Where is my order? Where is my order, the kettle?"),
+])
+def test_a_sentence_whisper_wrote_twice_reaches_the_dialog_once(heard: str, meant: str) -> None:
+    assert unrepeated(heard) == meant

@@ -43,6 +43,7 @@ MAX_LOOPING_CHARS = 60
 # it "hears" 2 s of digital silence as "Dzień dobry." / "you" with a no-speech probability just under its own rule.
 SILENT_RMS = 1e-3
 COPIED_PHRASES = 2  # a transcript made of this many of the prompt's phrases was copied from it
+REPEAT_MIN_WORDS = 3  # a sentence this long said twice in a row in one turn is whisper repeating itself
 # The tokens a digits-only decode may write: one digit, with or without its leading space. Not "040", "-" or ".":
 # with those allowed, 8 kHz "three seven zero four six" came out "3-7-040" (a wrong five-digit number) and
 # Polish as "- - - -"; one digit a token read 12 of 21 English tuning numbers right instead of 3 (8 kHz espeak-ng).
@@ -100,6 +101,20 @@ def _copied(text: str, prompt: str) -> bool:
     phrases = [p for part in re.split(r"[,.;:]", prompt) if (p := " ".join(_words(part)))]
     inside = sum(f" {p} " in f" {said} " for p in phrases)
     return inside >= COPIED_PHRASES and set(_words(text)) <= set(_words(prompt))
+
+
+def unrepeated(text: str) -> str:
+    """The text without a sentence said again right after itself: whisper on a short turn padded to its window
+    sometimes writes the caller's one sentence twice ("Good morning, I'm ringing about my order. Good morning,
+    I'm ringing about my order.", phone_blind3 and phone_blind6 en-c1). Sentences of fewer than REPEAT_MIN_WORDS
+    words stay ("No. No." is a caller's own emphasis)."""
+    kept: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        words = _words(sentence)
+        if kept and len(words) >= REPEAT_MIN_WORDS and words == _words(kept[-1]):
+            continue
+        kept.append(sentence)
+    return " ".join(kept)
 
 
 def _words(text: str) -> list[str]:
@@ -282,7 +297,7 @@ class SpeechRecognizer:
             suppress_blank=True,
             suppress_tokens=suppress if suppress is not None else list(get_suppressed_tokens(tokenizer, [-1]) or []),
         )[0]
-        texts = [tokenizer.decode(ids).strip() for ids in result.sequences_ids]
+        texts = [unrepeated(tokenizer.decode(ids)) for ids in result.sequences_ids]
         # A looping hypothesis ("Janic Janic Janic ...", whisper on unclear audio) is not what anyone said:
         # faster-whisper's compression-ratio rule. The best hypothesis that does not loop is taken instead.
         best = next((i for i, t in enumerate(texts) if _compression_ratio(t) <= COMPRESSION_MAX), None)
@@ -313,7 +328,7 @@ class SpeechRecognizer:
             w = max(len(text), 1)
             weighted += segment_confidence(seg.avg_logprob, seg.no_speech_prob) * w
             weight += w
-        return " ".join(texts), (weighted / weight) if weight else 0.0
+        return unrepeated(" ".join(texts)), (weighted / weight) if weight else 0.0
 
     def close(self, wait_s: float = 0.0) -> None:
         self._worker.close()

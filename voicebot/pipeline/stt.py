@@ -33,7 +33,7 @@ from voicebot.dialog.schema import AskNode
 from voicebot.dialog.slots import fills, partly_fills
 from voicebot.dialog.types import CallerNoInput, CallerSaid
 from voicebot.pipeline import prosody
-from voicebot.pipeline.asr import Detect, SpeechRecognizer, Transcript
+from voicebot.pipeline.asr import Detect, SpeechRecognizer, Transcript, unrepeated
 from voicebot.pipeline.frames import (
     CallerEventFrame,
     CallerTurnFrame,
@@ -323,8 +323,8 @@ def _joined(first: tuple[CallerTurnFrame, Transcript], frame: CallerTurnFrame,
         voiced_chunks=held_frame.voiced_chunks + frame.voiced_chunks, clock=clock,
         barge_in=held_frame.barge_in or frame.barge_in, speech_s=held_frame.speech_s + frame.speech_s)
     joined = Transcript(
-        text=f"{held.text.strip()} {result.text.strip()}", language=result.language,
+        text=unrepeated(f"{held.text.strip()} {result.text.strip()}"), language=result.language,
         confidence=min(held.confidence, result.confidence), duration_s=held.duration_s + result.duration_s,
         compute_ms=held.compute_ms + result.compute_ms,
-        alternatives=tuple(f"{held.text.strip()} {alt.strip()}" for alt in result.alternatives))
+        alternatives=tuple(unrepeated(f"{held.text.strip()} {alt.strip()}") for alt in result.alternatives))
     return joined_frame, joined
