@@ -13,11 +13,13 @@ from typing import Any
 
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
-from voicebot.dialog.schema import AskNode, CallbackNode, Messages, YesNoNode
+from voicebot.dialog.schema import AskNode, CallbackNode, Messages, Text, YesNoNode
 
 ENTRY = "callback"  # where a transfer outside hours goes (a flow may override it with its own node)
 CONFIRM = "callback_confirm_number"
 ASK_NUMBER = "callback_ask_number"
+# Asked after a "no" to the number offered or read back: the caller has heard why we call back already.
+ASK_OTHER = "callback_ask_other_number"
 READ_BACK = "callback_read_back"
 TIMES = "callback_times"
 BOOK = "callback_book"
@@ -49,16 +51,24 @@ def nodes(m: Messages) -> dict[str, Any]:
             or m.callback_read_back is None:
         return {}
     return {
-        CONFIRM: YesNoNode(kind="yes_no", say=m.callback_confirm_number, on_yes=TIMES, on_no=ASK_NUMBER),
+        CONFIRM: YesNoNode(kind="yes_no", say=m.callback_confirm_number, on_yes=TIMES, on_no=ASK_OTHER),
         ASK_NUMBER: AskNode(kind="ask", slot=NUMBER_SLOT, type="digits", prompt=m.callback_ask_number,
                             min_length=MIN_DIGITS, max_length=MAX_DIGITS, next=READ_BACK, on_fail=BOOK),
-        READ_BACK: YesNoNode(kind="yes_no", say=m.callback_read_back, on_yes=TIMES, on_no=ASK_NUMBER),
+        ASK_OTHER: AskNode(kind="ask", slot=NUMBER_SLOT, type="digits", prompt=_asked_again(m.callback_ask_number),
+                           min_length=MIN_DIGITS, max_length=MAX_DIGITS, next=READ_BACK, on_fail=BOOK),
+        READ_BACK: YesNoNode(kind="yes_no", say=m.callback_read_back, on_yes=TIMES, on_no=ASK_OTHER),
         # Choice keys are the options' positions: "the second one" or key 2.
         TIMES: AskNode(kind="ask", slot=CHOICE_SLOT, type="choice", prompt=m.callback_offer_times,
                        choices=dict(m.callback_choices), next=BOOK, on_fail=BOOK),
         BOOK: CallbackNode(kind="callback", say=m.callback_offer, number_slot=NUMBER_SLOT,
                            choice_slot=CHOICE_SLOT),
     }
+
+
+def _asked_again(ask: Text) -> Text:
+    """`callback_ask_number`'s later variants: its first one opens the capture ("Our colleagues are not available
+    right now, but ... What number should we call?"), which a caller who said "no" to a number has heard."""
+    return ask[1:] if isinstance(ask, list) and len(ask) > 1 else ask
 
 
 def enter(name: str, variables: dict[str, Any], hours: BusinessHours, at: datetime, language: str,
@@ -88,7 +98,7 @@ def may_offer_times(node: str | None) -> bool:
 
 def capturing(node: str | None) -> bool:
     """The call is at one of the capture's questions."""
-    return node in (CONFIRM, ASK_NUMBER, READ_BACK, TIMES)
+    return node in (CONFIRM, ASK_NUMBER, ASK_OTHER, READ_BACK, TIMES)
 
 
 def dialable(number: str) -> bool:

@@ -35,6 +35,7 @@ class Expect(BaseModel):
     reason: str | None = None
     slots: dict[str, Any] = Field(default_factory=dict)
     reply_contains: str | None = None
+    reply_lacks: str | None = None  # words the reply must not say (e.g. an introduction heard already)
 
     @model_validator(mode="after")
     def _one_input(self) -> Expect:
@@ -146,4 +147,6 @@ async def _run_case(loaded: LoadedFlow, case: TestCase, http: aiohttp.ClientSess
                 failures.append(f"turn {n}: slot {slot} = {reply.slots.get(slot)!r}, expected {want!r}")
         if turn.reply_contains and turn.reply_contains.lower() not in reply.text.lower():
             failures.append(f"turn {n}: reply {reply.text!r} lacks {turn.reply_contains!r}")
+        if turn.reply_lacks and turn.reply_lacks.lower() in reply.text.lower():
+            failures.append(f"turn {n}: reply {reply.text!r} says {turn.reply_lacks!r}")
     return CaseResult(loaded.flow.id, loaded.flow.language, case.name, not failures, failures)
