@@ -135,3 +135,24 @@ async def test_a_caller_who_starts_talking_as_the_goodbye_ends_is_answered_not_h
     assert ended and session.replies[ended[0]].text == goodbye, said
     assert not media.record.hung_up, said  # the caller, not the bot, ended the call
     assert any(r.node == "ask_order" for r in session.replies[ended[0] + 1:]), said  # and was answered
+
+
+async def test_a_caller_pressing_0_during_the_goodbye_reaches_a_person(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # "Press 0 at any time to reach a person": also while the bot says goodbye (the key was ignored: the bot hung up).
+    monkeypatch.setattr(core, "GOODBYE_ASR_MIN", 0.0)
+    goodbye = "Thank you for calling Nordic Home. Goodbye!"  # dialogs/customer_service.en.yaml messages.goodbye
+    goodbye_s = await spoken_seconds(shared_models, goodbye)
+    media = FileMedia([
+        CallerTurn(await shared_models.tts.synthesize("Thank you, that's all.", "en", RATE)),
+        CallerTurn(dtmf="0", barge_in_after_s=goodbye_s / 2),
+    ], RATE)
+    session = await run_call(media, CallInfo(call_id="keys-over-goodbye", caller_number="+48600100701"),
+                             call_services(always_staffed(settings), shared_models, call_store, None))
+    said = "\n".join(f"{r.text} ({r.action}, {r.node}, {r.reason})" for r in session.replies)
+    ended = [i for i, r in enumerate(session.replies) if r.action == "end"]
+    assert ended and session.replies[ended[0]].text == goodbye, said
+    after = session.replies[ended[0] + 1:]
+    assert after and after[-1].action == "transfer" and after[-1].reason == "explicit_request", said
+    assert (await call_store.get_call("keys-over-goodbye"))["outcome"] == "transferred", said

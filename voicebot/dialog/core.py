@@ -70,6 +70,7 @@ class Heard:
 class KeysPressed:
     digits: str
     at: datetime
+    barge_in: bool = False  # after the goodbye: pressed over it, and the line stayed up (as Heard.barge_in)
 
 
 @dataclass(frozen=True)
@@ -198,10 +199,10 @@ class FlowMachine:
         if isinstance(event, Start):
             fx.append(Say(self._text(st, self.flow.greeting, "__greeting__")))
             self._goto(st, fx, self.flow.start, event.at)
-        elif st.finished and st.ended and isinstance(event, Heard) and event.barge_in:
-            # The caller spoke over the goodbye, so the line did not hang up on them: listen on, at the
-            # "anything else?" question (or the start), and answer them there. Typed turns after the end do not
-            # restart a call.
+        elif st.finished and st.ended and isinstance(event, Heard | KeysPressed) and event.barge_in:
+            # The caller spoke (or pressed a key: 0 for a person) over the goodbye, so the line did not hang up on
+            # them: listen on, at the "anything else?" question (or the start), and answer them there. Typed
+            # turns after the end do not restart a call.
             st.finished, st.ended, st.reason = False, False, None
             st.node = self.flow.settings.after_answer or self.flow.start
             st.attempts = st.silences = 0

@@ -134,7 +134,7 @@ class FlowSession:
         elif isinstance(event, CallerDtmf):
             intent = "talk_to_human" if event.digits.strip("#") == "0" else None
             confidence = 1.0 if intent else None
-            ev = core.KeysPressed(event.digits, now)
+            ev = core.KeysPressed(event.digits, now, barge_in=event.barge_in)
         elif isinstance(event, CallerNoInput):
             ev = core.NoInput(now, event.noise)
         else:

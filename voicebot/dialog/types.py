@@ -60,6 +60,7 @@ class CallerSaid:
 @dataclass(frozen=True)
 class CallerDtmf:
     digits: str
+    barge_in: bool = False  # pressed over the bot; after the goodbye: the line stayed up for the keys
 
 
 @dataclass(frozen=True)

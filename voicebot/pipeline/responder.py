@@ -16,7 +16,7 @@ from pipecat.frames.frames import BotStoppedSpeakingFrame, Frame, StartFrame, Us
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from voicebot.call_session import CallSession
-from voicebot.dialog.types import BotReply, CallerNoInput, CallerSaid
+from voicebot.dialog.types import BotReply, CallerDtmf, CallerNoInput, CallerSaid
 from voicebot.pipeline.frames import (
     BotActionFrame,
     BotReplyFrame,
@@ -69,7 +69,7 @@ class DialogResponder(FrameProcessor):
             await self._caller_active()
             await self._after_greeting()
             if self._closing:
-                if self._ended and isinstance(frame.event, CallerSaid):
+                if self._ended and isinstance(frame.event, CallerSaid | CallerDtmf):
                     self._over_goodbye = frame  # the line decides: answered if it stays up for the caller
                     await self.push_frame(SpokeAfterGoodbyeFrame())
                     return
@@ -108,7 +108,7 @@ class DialogResponder(FrameProcessor):
 
     async def _answer(self, frame: CallerEventFrame) -> None:
         event = frame.event
-        if self._talked_over and isinstance(event, CallerSaid):
+        if self._talked_over and isinstance(event, CallerSaid | CallerDtmf):
             self._talked_over = False
             event = dataclasses.replace(event, barge_in=True)  # said over the goodbye: the dialog listens on
         timings = frame.clock.timings() if frame.clock else None
