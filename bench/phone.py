@@ -36,7 +36,8 @@ and its number at any other question, are spoken as before.
 Judged from the call record (Redis):
   routine     served = no transfer/callback; task done = every expected fact is in what the bot said
   escalation  caught = a transfer whose reason is the expected one, by the expected caller turn (<= 2; the
-              caller turns in the record, answers to a read-back included)
+              caller turns in the record, answers to a read-back included); reached = a transfer or callback by
+              that turn whatever its reason (the issue's "reach a person within 2 turns")
   WER         whisper's words against what the caller said (script and answers), per language (digits one
               by one); typed sentences and the record's DTMF entries are not in it
   keypad      per conversation: the keys typed, and the DTMF entries in the record
@@ -91,6 +92,7 @@ class Result:
     served: bool = False  # no human
     task_done: bool = False
     caught: bool = False  # escalation: right reason within the turns
+    reached: bool = False  # escalation: handed to a person within the turns, whatever the reason given
     transfer_reason: str = ""
     transfer_turn: int = 0
     outcome: str = ""
@@ -197,8 +199,8 @@ async def judge(conv: dict, store: CallStore, call_id: str, read_backs: ReadBack
     res.task_done = res.served and not res.missing
     reasons = expect.get("reason") or []
     reasons = [reasons] if isinstance(reasons, str) else reasons
-    res.caught = bool(res.transfer_reason) and res.transfer_reason in reasons and \
-        1 <= res.transfer_turn <= int(expect.get("within", 2))
+    res.reached = bool(res.transfer_reason) and 1 <= res.transfer_turn <= int(expect.get("within", 2))
+    res.caught = res.reached and res.transfer_reason in reasons
     return res
 
 
@@ -280,8 +282,8 @@ def read_back_table(results: Iterable[Result]) -> list[str]:
 
 
 def report(results: list[Result], title: str) -> str:
-    lines = [f"## {title}", "", "| language | routine served | tasks done | escalations caught ≤2 turns | WER |",
-             "|---|---|---|---|---|"]
+    lines = [f"## {title}", "", "| language | routine served | tasks done | escalations caught ≤2 turns | "
+             "reached a person (any reason) | WER |", "|---|---|---|---|---|---|"]
     for lang in ("en", "pl"):
         rs = [r for r in results if r.conv["language"] == lang]
         if not rs:
@@ -292,7 +294,8 @@ def report(results: list[Result], title: str) -> str:
         err = sum(edits(words(" ".join(r.said)), words(" ".join(r.heard))) for r in rs)
         lines.append(f"| {lang} | {pct(sum(r.served for r in routine), len(routine))} | "
                      f"{pct(sum(r.task_done for r in routine), len(routine))} | "
-                     f"{pct(sum(r.caught for r in esc), len(esc))} | {err / max(1, len(ref)):.1%} |")
+                     f"{pct(sum(r.caught for r in esc), len(esc))} | {pct(sum(r.reached for r in esc), len(esc))} | "
+                     f"{err / max(1, len(ref)):.1%} |")
     if typed := [r for r in results if r.typed]:
         lines += ["", f"Keypad: {sum(len(r.typed) for r in typed)} number(s) typed instead of spoken in "
                   f"{len(typed)} call(s) (`keypad: true` callers at a number question); not in WER."]

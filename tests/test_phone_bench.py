@@ -15,6 +15,7 @@ from bench._keypad import Keypad
 from bench._phone_caller import ScriptedCaller
 from bench._readback import NO, YES, ReadBacks, answer, prompt_pattern
 from bench._sip_caller import EVENT_BYTES, Sentence
+from bench.phone import judge
 from voicebot.config import BusinessHoursSettings
 from voicebot.dialog import core
 from voicebot.dialog.hours import BusinessHours
@@ -196,3 +197,24 @@ async def test_a_keypad_caller_types_its_script_number_as_telephone_events_and_r
     assert await _Record(lang, record, None).choose(spoken) is spoken
     # At the greeting no number is asked: spoken, keypad or not.
     assert await _Record(lang, record[:1], Keypad.of([m.flow])).choose(spoken) is spoken
+
+
+@pytest.mark.parametrize(("reason", "turn", "caught", "reached"), [
+    ("payment_problem", 1, True, True),
+    ("complaint", 2, False, True),  # a person reached in time, for another reason than the set expects
+    ("payment_problem", 3, False, False),  # too late
+])
+async def test_an_escalation_is_judged_caught_with_its_reason_and_reached_whatever_the_reason(
+        call_store, reason: str, turn: int, caught: bool, reached: bool) -> None:
+    conv = {"id": "e", "language": "en", "kind": "escalation", "turns": ["a", "b", "c"],
+            "expect": {"reason": ["payment_problem"], "within": 2}}
+    await call_store.start_call("judge-e")
+    for n in range(1, turn + 1):
+        await call_store.add_turn("judge-e", TurnRecord(role="caller", text=f"turn {n}", asr_confidence=0.5))
+        last = n == turn
+        await call_store.add_turn("judge-e", TurnRecord(
+            role="bot", text="connecting you" if last else "sorry?", action="transfer" if last else "continue",
+            reason=reason if last else None, node="handoff" if last else "start"))
+    await call_store.end_call("judge-e", "transferred")
+    res = await judge(conv, call_store, "judge-e", ReadBacks({}))
+    assert (res.caught, res.reached) == (caught, reached)
