@@ -213,3 +213,11 @@ def test_a_flow_may_still_reuse_a_few_values_with_aliases() -> None:
         '  goodbye: "Bye."', '  goodbye: *bye')
     assert text != MINIMAL
     parse_flow(text)
+
+
+def test_a_time_asks_choices_must_map_to_a_time_and_its_date_slot_to_a_date_ask() -> None:
+    """A part of the day ("afternoon") names a time the booking can use; a typo there would book nothing."""
+    text = MINIMAL.replace("    type: free_text\n", "    type: time\n    date_slot: day\n"
+                           "    choices: {\"13:00\": [afternoon], \"1pm\": [after lunch]}\n")
+    rules = {e.rule for e in errors_of(text)}
+    assert {"time_choice_not_a_time", "date_slot_not_a_date"} <= rules

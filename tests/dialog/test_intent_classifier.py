@@ -342,7 +342,7 @@ def test_a_turn_that_only_names_a_thing_is_not_a_trouble_report() -> None:
     ("pl", "to znowu ja, dzwoniłam rano w sprawie czajnika", "about_product"),
     ("en", "the kettle broke again", "technical_fault"),
     # With a fault, it is a fault; with an order number or a when/where, the order.
-    ("en", "the armchair I bought is broken", "complaint"),
+    ("en", "the armchair I bought is broken", "technical_fault"),  # broken, said plainly: a fault (issue 12)
     ("pl", "odkurzacz który kupiłem nie ciągnie", "technical_fault"),
     ("en", "when is my armchair going to arrive", "order_status"),
     ("pl", "kiedy przyjedzie mój odkurzacz", "order_status"),
@@ -350,3 +350,31 @@ def test_a_turn_that_only_names_a_thing_is_not_a_trouble_report() -> None:
 def test_a_product_named_without_a_fault_is_no_fault(shipped_flows: FlowRegistry, lang: str, text: str,
                                                       intent: str) -> None:
     assert _nlu(shipped_flows, lang).classify(text).intent == intent
+
+
+@pytest.mark.parametrize(("lang", "text", "intent"), [
+    # An appliance said plainly to be broken or defective is a fault for technical support, not a complaint.
+    ("en", "my waffle maker is broken", "technical_fault"),
+    ("en", "the kettle i got last month is defective", "technical_fault"),
+    ("pl", "zepsuła mi się suszarka", "technical_fault"),
+    ("pl", "ekspres do kawy jest wadliwy", "technical_fault"),
+    # Moving or cancelling a booked visit is not booking one; a technician's visit asked for is a booking.
+    ("pl", "przesuńcie mi pomiar na przyszły tydzień", "move_appointment"),
+    ("pl", "chciałam zrezygnować z umówionego montażu", "cancel_appointment"),
+    ("pl", "poproszę wizytę technika w przyszłym tygodniu", "book_appointment"),
+])
+def test_plain_faults_and_visits(shipped_flows: FlowRegistry, lang: str, text: str,
+                                                         intent: str) -> None:
+    assert _nlu(shipped_flows, lang).classify(text).intent == intent
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "sorry love i'm not great with these phone systems"),
+    ("en", "apologies, i'm rubbish with automated lines"),
+    ("pl", "przepraszam, ja nie umiem obsługiwać takich telefonów"),
+])
+def test_an_unsure_callers_remark_about_themself_is_no_complaint(shipped_flows: FlowRegistry, lang: str,
+                                                                   text: str) -> None:
+    """Asks nothing: rejected as out of scope, so the caller hears what the bot can do, not a complaints line."""
+    understood = _nlu(shipped_flows, lang).classify(text)
+    assert understood.intent is None and understood.out_of_scope

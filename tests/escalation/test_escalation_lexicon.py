@@ -45,6 +45,15 @@ def test_polish_stems(text: str, expected: str) -> None:
     assert expected in categories(text)
 
 
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "i'm muddled, could someone real sort this out for me"),
+    ("pl", "czy może mi pomóc ktoś prawdziwy"),
+])
+def test_asking_for_somebody_real_is_asking_for_a_person(lang: str, text: str) -> None:
+    """A confused caller's "can somebody real help me" was answered with the help menu (blind12 en-p13)."""
+    assert "explicit_request" in categories(text, lang)
+
+
 def test_whole_utterance_phrase_does_not_match_inside_a_sentence() -> None:
     assert "explicit_request" not in categories("jestem starszym człowiekiem i nie umiem obsługiwać aplikacji")
 

@@ -295,6 +295,8 @@ def test_a_plain_goodbye_ends_the_call(settings: Settings, lang: str, text: str)
     ("pl", "ktoś się włamał na moje konto", "account_security"),
     ("en", "sorry I'm not feeling well, I can barely breathe", "health_emergency"),
     ("pl", "przepraszam, źle się czuję, ledwo oddycham", "health_emergency"),
+    ("en", "hold on, I can't catch my breath, I feel awful", "health_emergency"),
+    ("pl", "nie mogę złapać tchu, proszę mi pomóc", "health_emergency"),
 ])
 def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_reason(
         settings: Settings, lang: str, text: str, reason: str) -> None:
@@ -305,6 +307,7 @@ def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_
 @pytest.mark.parametrize(("lang", "text"), [
     ("pl", "wiertarka udarowa którą kupiłem się zawiesza"), ("pl", "jestem zawalony pracą, zadzwonię później"),
     ("en", "the shelf collapsed after a week"),
+    ("en", "let me just catch my breath, I ran to the phone"),
 ])
 def test_a_thing_named_like_an_emergency_is_not_one(settings: Settings, lang: str, text: str) -> None:
     [d] = run(settings, lang, [Turn(text)])

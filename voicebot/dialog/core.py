@@ -642,6 +642,9 @@ class FlowMachine:
     def _fill(self, st: DialogState, fx: list[Effect], node: AskNode, value: Any, at: datetime,
               text: str | None = None) -> None:
         st.slots[node.slot] = value
+        if node.date_slot and text and (day := slot_values.date_with_time(
+                text, self.hours.local(at).replace(tzinfo=None))):
+            st.slots[node.date_slot] = day  # "może być trzydziestego rano": the time, and another day
         # The same answer may already hold the next slot too ("tomorrow at 3 pm" fills date and time); not a
         # next question of the same type, which the same words would answer again (a survey's "four").
         following = self.nodes.get(node.next)

@@ -133,6 +133,9 @@ class AskNode(_Model):
     min_value: int | None = None
     max_value: int | None = None
     choices: dict[str, list[str]] = Field(default_factory=dict)
+    # type time: the date slot asked before; a date said with the time ("może być trzydziestego rano", "Thursday
+    # afternoon then") replaces it, so the caller's correction is not lost
+    date_slot: str | None = None
     max_attempts: int | None = Field(None, ge=1, le=10)
     no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
     next: str

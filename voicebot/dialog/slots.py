@@ -166,6 +166,15 @@ def _yes_then_negated_statement(words: list[str]) -> bool:
     return first in _YES and first != "no" and all(i + 1 < len(words) for i in negations)
 
 
+def date_with_time(text: str, now: datetime) -> str | None:
+    """A date said along with a time ("the thirtieth in the morning"), as an ISO date; not the "first" of "first
+    thing in the morning", which names no day."""
+    if " first thing " in " " + " ".join(tokens(text)) + " ":
+        return None
+    d = parse_date(text, now)
+    return d.isoformat() if d else None
+
+
 def choice(text: str, choices: dict[str, list[str]]) -> str | None:
     folded = " " + " ".join(tokens(text)) + " "
     for value, synonyms in choices.items():
@@ -214,6 +223,10 @@ def extract(node: AskNode, text: str, now: datetime, language: str = "en") -> An
         return d.isoformat() if d else None
     if kind == "time":
         t = parse_time(text)
+        if t is None and node.choices:
+            # "rano", "in the afternoon", "any time": no clock time, but a part of the day the flow maps to a
+            # slot of its own ("09:00": [rano, ...]); the confirmation question reads that time back.
+            return choice(text, node.choices)
         return t.strftime("%H:%M") if t else None
     if kind == "yes_no":
         return yes_no(text, language)

@@ -6,6 +6,7 @@ Every problem is a `FlowError` naming its rule, the file:line and the path insid
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from voicebot.dialog.yamlpos import PositionedYaml, YamlSyntaxError, load_positi
 
 NOT_DIGITS = ("o", "oh", "a", "i")  # in UNITS for "four oh one", but plain words in a hint
 MIN_EXAMPLES = 3  # the classifier's calibration needs a few examples per intent
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")  # a time slot's value, as the time parser writes it
 MENU_KEYS = "123456789*#"  # keys a say node may map to intents; 0 always means "a person" (core._on_keys)
 
 
@@ -203,6 +205,14 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                 yield err("range_without_number", f"{base}.min_value", "min_value/max_value need type: number")
             if node.type == "choice" and not node.choices:
                 yield err("choice_without_choices", f"{base}.choices", "a choice slot needs 'choices'")
+            if node.type == "time" and (odd := [v for v in node.choices if not _CLOCK.fullmatch(v)]):
+                yield err("time_choice_not_a_time", f"{base}.choices",
+                          f"a time slot's choices map words to a time HH:MM, not {', '.join(odd)}")
+            if node.date_slot and (node.type != "time" or not any(
+                    isinstance(n, AskNode) and n.slot == node.date_slot and n.type == "date"
+                    for n in flow.nodes.values())):
+                yield err("date_slot_not_a_date", f"{base}.date_slot",
+                          f"date_slot needs type: time and an ask node of type date for '{node.date_slot}'")
             if not _has_text(node.prompt):
                 yield err("missing_prompt", f"{base}.prompt", f"ask node '{name}' has no prompt")
             if node.known and node.known.split(".")[0] != templates.PROFILE_VARIABLE:
