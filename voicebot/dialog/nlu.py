@@ -52,6 +52,9 @@ LEAVE_TROUBLE_MIN = 0.75
 # A short follow-up right after an information answer ("and bank transfer?" after the payment methods) is the same
 # question unless another intent is this sure: "and where is my order" (0.9) is a new request.
 FOLLOW_UP_SURE = 0.75
+# A turn this short with no word of trouble ("the kettle", "my lamp", "czajnik") names a product and says nothing about
+# it: not a fault report, whatever the model makes of the product's name (it was handed to technical support).
+MENTION_MAX_WORDS = 2
 
 __all__ = ["OUT_OF_SCOPE", "IntentClassifier", "Understanding", "normalize"]
 
@@ -152,6 +155,14 @@ class IntentClassifier:
             scores = {k: v for k, v in scores.items() if k not in self.untroubled_only}
             reported = max(self.trouble & scores.keys(), key=scores.__getitem__)
             scores[reported] += mention
+        elif self.untroubled_only and len(normalized.split()) <= MENTION_MAX_WORDS \
+                and max(scores, key=scores.__getitem__) in self.trouble:
+            # The other way round: what the model gave a trouble report goes to the mere mention (the flow asks
+            # what about the product: a fault, a return, an order).
+            trouble = sum(v for k, v in scores.items() if k in self.trouble)
+            scores = {k: 0.0 if k in self.trouble else v for k, v in scores.items()}
+            mentioned = max(self.untroubled_only & scores.keys(), key=scores.__getitem__)
+            scores[mentioned] += trouble
         top = max(scores, key=scores.__getitem__)
         in_scope = {k: v for k, v in scores.items() if k != OUT_OF_SCOPE}
         best = max(in_scope, key=in_scope.__getitem__)

@@ -181,6 +181,8 @@ _TROUBLE_STEMS = ("fail", "error", "declin", "reject", "refus", "double", "broke
                   "nois", "leak", "smell", "smok", "spark", "burn", "crack", "scratch", "dented", "fault", "defect",
                   "dead ", "leje", "ciekn", "kapie", "przeciek", "halas", "buczy", "piszcz",
                   "smierdz", "dymi", "iskrz", "pekn", "porysow", "wadliw", "usterk", "kopie", "poraz", "shock",
+                  "stopped", "przestal", "flicker", "migocz", "mruga", "sie wiesza", "wysyp", "stlucz", "bounc",
+                  "dissatisf",
                   # asking what to do about something is asking for help with it
                   "do i do", "should i do", "can i do", "co robic", "co zrobic", "co mam zrobic", "co mam robic")
 
