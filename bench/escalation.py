@@ -23,7 +23,9 @@ escalation_blind8.yaml (90 conversations, written blind; evaluated once, bench/r
 escalation_blind9.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind9.md);
 escalation_blind10.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind10.md);
 escalation_blind11.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind11.md);
-escalation_blind12.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind12.md).
+escalation_blind12.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind12.md);
+escalation_blind13.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind13.md);
+escalation_blind14.yaml (90 conversations, written blind; evaluated once, bench/results/issue12-blind14.md).
 
 Usage: .venv/bin/python -m bench.escalation [--set FILE] [--verbose]
 """

@@ -35,6 +35,10 @@ estimate, the older ones track regressions:
                bench/results/issue12-blind11.md; not in the default --data list)
                nlu_blind12 (600 utterances, written blind; evaluated once after round 9,
                bench/results/issue12-blind12.md; not in the default --data list)
+               nlu_blind13 (560 utterances, written blind; evaluated once after round 10,
+               bench/results/issue12-blind13.md; not in the default --data list)
+               nlu_blind14 (573 utterances, harder phrasings, written blind; evaluated once after round 10,
+               bench/results/issue12-blind14.md; not in the default --data list)
   blind:       none at the moment: the next honest number needs a new blind set.
 The nlu_test* sets mix registers: colloquial, polite, fillers, ASR-style lowercase without punctuation,
 typos, missing Polish diacritics, long rambling turns with the intent in the middle.
