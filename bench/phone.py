@@ -10,8 +10,8 @@ Sets: phone_dev (tuning), phone_blind, phone_blind2 (26 calls, written before re
 demo CRM's sample orders; evaluated once, bench/results/phone_blind2.md), phone_blind3 (26 calls, written
 blind; evaluated once, bench/results/phone_blind3.md), phone_blind4 (26 calls with keypad callers, written blind;
 evaluated once, bench/results/phone_blind4.md), phone_blind5 (26 calls, written blind; evaluated once,
-bench/results/phone_blind5.md), phone_blind6 (26 calls, written blind; evaluated once, bench/results/phone_blind6.md), phone_blind7 (26 calls,
-written blind; evaluated once, bench/results/phone_blind7.md).
+bench/results/phone_blind5.md), phone_blind6 (26 calls, written blind; evaluated once,
+bench/results/phone_blind6.md), phone_blind7 (26 calls, written blind; evaluated once, bench/results/phone_blind7.md).
 All blind sets are spent.
 
 Each conversation of bench/data/phone_<set>.yaml is spoken by an espeak-ng voice (at its speed) or by
