@@ -6,7 +6,7 @@ import pytest
 
 from tests.dialog.conftest import CLOSED, OPEN
 from voicebot.dialog.loader import fixed_clock, load_engine
-from voicebot.dialog.types import CallerNoInput, CallInfo
+from voicebot.dialog.types import CallerNoInput, CallerSaid, CallInfo
 from voicebot.escalation import make_tracker
 
 
@@ -38,6 +38,19 @@ async def test_an_ask_rewords_with_its_reprompt_and_has_its_own_timer(call) -> N
     await c.session.handle(CallerNoInput(waited_s=12))
     second = await c.session.handle(CallerNoInput(waited_s=12))
     assert "five digits, for example four eight one five two" in second.text
+
+
+async def test_a_number_read_back_waits_the_usual_time_not_the_ask_nodes_own(call) -> None:
+    # ask_order waits 12 s (callers look for the number); "Did you say order 4 8 1 5 2?" needs only a yes or no,
+    # and a short "yes" the phone line lost left the caller in 12 s of silence (phone_blind7 en-c8).
+    c = call("en")
+    await c.start()
+    await c.say("where is my order")
+    asked = await c.session.handle(CallerSaid("4 8 1 5 2", asr_confidence=0.3))
+    assert "Did you say order" in asked.text and asked.no_input_secs is None  # the config's [dialog] default
+    again = await c.session.handle(CallerNoInput(waited_s=6))
+    assert again.action == "continue" and again.no_input_secs is None
+    assert (await c.session.handle(CallerSaid("yes", asr_confidence=0.3))).node == "anything_else"
 
 
 async def test_noise_without_words_gets_the_noisy_line_prompt_and_words_reset_the_count(call) -> None:

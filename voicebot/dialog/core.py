@@ -240,9 +240,14 @@ class FlowMachine:
         return ""
 
     def no_input_secs(self, st: DialogState) -> float | None:
-        """How long the current node waits in silence before asking again (None: the config's default)."""
+        """How long the current node waits in silence before asking again (None: the config's default).
+
+        Not the node's own wait at its read-back ("Did you say order 4 8 1 5 2?"): a node may give callers time to
+        look for the number, but a yes or no needs none, and a short "yes" the line lost must not cost them 12 s
+        of silence (phone_blind7 en-c8)."""
         node = self.nodes.get(st.node or "")
-        return getattr(node, "no_input_secs", None) or self.flow.settings.no_input_secs
+        own = None if st.unconfirmed is not None else getattr(node, "no_input_secs", None)
+        return own or self.flow.settings.no_input_secs
 
     def closing(self, st: DialogState) -> bool:
         """The caller's next turn comes at a `closing` node after the bot served them: their task is done, so
