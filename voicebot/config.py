@@ -190,7 +190,7 @@ class LanguageSettings(_Section):
 
 class TurnSettings(_Section):
     vad_confidence: float = Field(0.7, gt=0, le=1, description="Silero VAD: speech probability that counts as voice")
-    vad_start_secs: float = Field(0.2, ge=0, description="voice this long starts a caller turn (and barges in)")
+    vad_start_secs: float = Field(0.15, ge=0, description="voice this long starts a caller turn (and barges in)")
     vad_stop_secs: float = Field(0.2, ge=0, description="silence this long lets smart-turn decide the turn is over")
     smart_turn: bool = Field(True, description="use the smart-turn v3 end-of-turn model (else only the silence cap)")
     max_silence_secs: float = Field(1.2, gt=0, description="longest silence before the turn ends even if smart-turn "
