@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from voicebot.config import TurnSettings
-from voicebot.pipeline.asr import COMPRESSION_MAX, _compression_ratio, _copied, unrepeated
+from voicebot.pipeline.asr import COMPRESSION_MAX, _compression_ratio, _copied, _loops, unrepeated
 from voicebot.pipeline.unfinished import no_words
 
 MENU = ("Customer service. Order status, where is my order, delivery, parcel, return, refund, complaint, "
@@ -54,3 +54,17 @@ def test_a_number_alone_is_words_and_a_hum_is_not(heard: str, empty: bool) -> No
 ])
 def test_a_sentence_whisper_wrote_twice_reaches_the_dialog_once(heard: str, meant: str) -> None:
     assert unrepeated(heard) == meant
+
+
+@pytest.mark.parametrize(("heard", "loops"), [
+    # whisper on a mumbled noisy turn: too short for the compression ratio (1.7), still no one's words
+    ("So it's a Ph.N.D.I.M.D.I.M.D.I.M.D.I.M.D.I.M.D.I.M.", True),
+    ("To jest " + "Janic " * 50, True),
+    # what callers say, repeated or not
+    ("one one one one one", False),
+    ("1 1 1 1 1", False),
+    ("No, no, no, I said four eight one five two.", False),
+    ("Hi, I would like to check where my order is.", False),
+])
+def test_a_transcript_looping_on_a_short_piece_is_not_taken_as_words(heard: str, loops: bool) -> None:
+    assert _loops(heard) is loops

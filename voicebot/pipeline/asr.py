@@ -94,6 +94,17 @@ def _compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
+# A short piece with a letter in it said LOOP_REPEATS times in a row ("D.I.M.D.I.M.D.I.M.D.I.M.D.I.M."): whisper
+# looping on unclear audio in a turn too short for the compression ratio to tell (1.7 for that one).
+LOOP_REPEATS = 5
+_LOOP = re.compile(r"((?=[^,.\s]*[^\W\d_]).{2,8}?)\1{" + str(LOOP_REPEATS - 1) + ",}")
+
+
+def _loops(text: str) -> bool:
+    """Whisper repeating itself: a high compression ratio, or a short piece many times over."""
+    return _compression_ratio(text) > COMPRESSION_MAX or _LOOP.search(text.lower()) is not None
+
+
 def _copied(text: str, prompt: str) -> bool:
     """The transcript is the prompt's own list ("Order status, where is my order"): two or more of its
     comma-separated phrases, and no word that is not in the prompt. One phrase ("where is my order") is a caller."""
@@ -300,7 +311,7 @@ class SpeechRecognizer:
         texts = [unrepeated(tokenizer.decode(ids)) for ids in result.sequences_ids]
         # A looping hypothesis ("Janic Janic Janic ...", whisper on unclear audio) is not what anyone said:
         # faster-whisper's compression-ratio rule. The best hypothesis that does not loop is taken instead.
-        best = next((i for i, t in enumerate(texts) if _compression_ratio(t) <= COMPRESSION_MAX), None)
+        best = next((i for i, t in enumerate(texts) if not _loops(t)), None)
         if best is None:
             return texts[0][:MAX_LOOPING_CHARS], 0.0, ()  # words, but no confidence in them: a re-ask
         tokens, text = result.sequences_ids[best], texts[best]
@@ -308,7 +319,7 @@ class SpeechRecognizer:
         avg_logprob = result.scores[best] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_MAX and avg_logprob < LOGPROB_MIN:
             return "", 0.0, ()  # whisper's own rule (as in faster-whisper): noise, not words
-        others = dict.fromkeys(t for t in texts[best + 1:] if t != text and _compression_ratio(t) <= COMPRESSION_MAX)
+        others = dict.fromkeys(t for t in texts[best + 1:] if t != text and not _loops(t))
         return text, segment_confidence(avg_logprob, result.no_speech_prob) if text else 0.0, tuple(others)
 
     def _decode_long(self, audio: np.ndarray, language: str, prompt: str) -> tuple[str, float]:
