@@ -50,12 +50,14 @@ def nodes(m: Messages) -> dict[str, Any]:
     if not enabled(m) or m.callback_confirm_number is None or m.callback_ask_number is None \
             or m.callback_read_back is None:
         return {}
+    def ask_number(prompt: Text) -> AskNode:
+        return AskNode(kind="ask", slot=NUMBER_SLOT, type="digits", prompt=prompt, min_length=MIN_DIGITS,
+                       max_length=MAX_DIGITS, next=READ_BACK, on_fail=BOOK)
+
     return {
         CONFIRM: YesNoNode(kind="yes_no", say=m.callback_confirm_number, on_yes=TIMES, on_no=ASK_OTHER),
-        ASK_NUMBER: AskNode(kind="ask", slot=NUMBER_SLOT, type="digits", prompt=m.callback_ask_number,
-                            min_length=MIN_DIGITS, max_length=MAX_DIGITS, next=READ_BACK, on_fail=BOOK),
-        ASK_OTHER: AskNode(kind="ask", slot=NUMBER_SLOT, type="digits", prompt=_asked_again(m.callback_ask_number),
-                           min_length=MIN_DIGITS, max_length=MAX_DIGITS, next=READ_BACK, on_fail=BOOK),
+        ASK_NUMBER: ask_number(m.callback_ask_number),
+        ASK_OTHER: ask_number(_asked_again(m.callback_ask_number)),
         READ_BACK: YesNoNode(kind="yes_no", say=m.callback_read_back, on_yes=TIMES, on_no=ASK_OTHER),
         # Choice keys are the options' positions: "the second one" or key 2.
         TIMES: AskNode(kind="ask", slot=CHOICE_SLOT, type="choice", prompt=m.callback_offer_times,

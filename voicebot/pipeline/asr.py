@@ -44,6 +44,7 @@ MAX_LOOPING_CHARS = 60
 SILENT_RMS = 1e-3
 COPIED_PHRASES = 2  # a transcript made of this many of the prompt's phrases was copied from it
 REPEAT_MIN_WORDS = 3  # a sentence this long said twice in a row in one turn is whisper repeating itself
+LOOP_REPEATS = 5  # a short piece with a letter in it said this many times in a row is whisper looping (_LOOP)
 # The tokens a digits-only decode may write: one digit, with or without its leading space. Not "040", "-" or ".":
 # with those allowed, 8 kHz "three seven zero four six" came out "3-7-040" (a wrong five-digit number) and
 # Polish as "- - - -"; one digit a token read 12 of 21 English tuning numbers right instead of 3 (8 kHz espeak-ng).
@@ -94,9 +95,8 @@ def _compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
-# A short piece with a letter in it said LOOP_REPEATS times in a row ("D.I.M.D.I.M.D.I.M.D.I.M.D.I.M."): whisper
-# looping on unclear audio in a turn too short for the compression ratio to tell (1.7 for that one).
-LOOP_REPEATS = 5
+# "D.I.M.D.I.M.D.I.M.D.I.M.D.I.M.": whisper looping on unclear audio in a turn too short for the compression ratio
+# to tell (1.7 for that one).
 _LOOP = re.compile(r"((?=[^,.\s]*[^\W\d_]).{2,8}?)\1{" + str(LOOP_REPEATS - 1) + ",}")
 
 
@@ -310,7 +310,8 @@ class SpeechRecognizer:
         )[0]
         texts = [unrepeated(tokenizer.decode(ids)) for ids in result.sequences_ids]
         # A looping hypothesis ("Janic Janic Janic ...", whisper on unclear audio) is not what anyone said:
-        # faster-whisper's compression-ratio rule. The best hypothesis that does not loop is taken instead.
+        # faster-whisper's compression-ratio rule, and _LOOP for turns too short for it. The best hypothesis that
+        # does not loop is taken instead.
         best = next((i for i, t in enumerate(texts) if not _loops(t)), None)
         if best is None:
             return texts[0][:MAX_LOOPING_CHARS], 0.0, ()  # words, but no confidence in them: a re-ask
