@@ -19,6 +19,8 @@ piper, resampled to 8 kHz, with white line noise where the set says so, and sent
 with a 20 ms PCMU RTP stream (bench/_sip_caller.py, independent of the bot's SIP code), from the caller's own
 process (bench/_phone_caller.py: a caller sharing the bot's event loop stalls with it), to the bot (SIP line +
 real pipeline: VAD, whisper, dialog, piper; demo CRM; Redis call store) running in this process.
+Every caller is a customer of the demo CRM with the demo caller's technician visit booked (2026-11-27 10:00)
+under its own number, so a set's "move / cancel my visit" calls find one, as the sets' catalogue promises.
 The caller takes turns like a person: it speaks once the greeting has ended, and after each sentence it waits
 for the bot's answer (up to `--reply-secs`) and speaks again once the bot has been quiet `--gap-secs`.
 It answers the bot's number read-back ("Did you say order 4 8 1 5 2?", an ask node with `confirm: uncertain`) as
@@ -72,6 +74,7 @@ from bench._keypad import DTMF_TURN, number_questions
 from bench._readback import NO, YES, ReadBacks, script_number, templates
 from bench._sip_caller import caller_number
 from voicebot.config import Settings, load_settings
+from voicebot.dialog.demo_crm import CRM_DATA, SAMPLE_APPOINTMENTS
 from voicebot.dialog.numbers import UNITS, tokens
 from voicebot.dialog.text import fold
 from voicebot.lines.sip import SipLine
@@ -360,6 +363,8 @@ async def main() -> int:
         wanted = set(args.only.split(","))
         convs = [c for c in convs if c["id"] in wanted]
     crm = await start_demo_crm()
+    visit = next(iter(SAMPLE_APPOINTMENTS.values()))
+    crm.runner.app[CRM_DATA].appointments.update({caller_number(i): visit for i in range(len(convs))})
     prefix = f"bench:phone:{os.getpid()}:"
     base = load_settings(environ={
         **os.environ, "VOICEBOT_SIP_PORT": "0", "VOICEBOT_REDIS_PREFIX": prefix,
