@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from voicebot.escalation import make_tracker
+
 
 @pytest.mark.parametrize(("lang", "words"), [
     ("en", "someone ordered things on my account"),
@@ -38,3 +40,17 @@ async def test_routine_account_requests_stay_self_service(call, lang, words) -> 
     await c.start()
     reply = await c.say(words)
     assert reply.action == "continue" and reply.intent != "account_security"
+
+
+@pytest.mark.parametrize(("lang", "ask", "words"), [
+    ("en", "hi, I need to reset my password", "someone else got into my account and changed my email"),
+    ("en", "hi, I need to reset my password", "wait, I just got an email saying my password was changed, it wasn't me"),
+    ("pl", "chcę zresetować hasło", "przyszedł mail, że hasło zostało zmienione, a to nie ja"),
+    ("pl", "chcę zresetować hasło", "ktoś zmienił mi maila na koncie"),
+])
+async def test_a_takeover_said_in_the_middle_of_a_password_reset_reaches_a_person(call, lang, ask, words) -> None:
+    c = call(lang, tracker_factory=make_tracker)
+    await c.start()
+    assert (await c.say(ask)).node == "password_help"
+    reply = await c.say(words)
+    assert reply.action == "transfer" and reply.reason == "account_security"

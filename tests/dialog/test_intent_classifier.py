@@ -102,6 +102,17 @@ def test_empty_turn_is_no_intent_and_tiny_flows_still_train() -> None:
     ("pl", "owszem", "affirm"),
     # Polish verb negation is not a "no".
     ("pl", "płatność nie przeszła", "payment_problem"),
+    # Regional and idiomatic yes words, and a yes with a remark, are yes (blind14).
+    ("pl", "ano", "affirm"),
+    ("pl", "jo", "affirm"),
+    ("en", "spot on", "affirm"),
+    ("en", "yep that's it", "affirm"),
+    # A bare "no thanks" declines: a no (which closes the call at "anything else?"), not a goodbye.
+    ("en", "no thanks", "deny"),
+    ("pl", "nie dziękuję", "deny"),
+    # ...but a goodbye or a thank-you word of its own keeps it one.
+    ("en", "ok thanks", "thanks"),
+    ("pl", "nie, dziękuję, do widzenia", "goodbye"),
 ])
 def test_refused_topics_and_bare_answers(shipped_flows: FlowRegistry, lang: str, text: str, intent: str) -> None:
     assert _nlu(shipped_flows, lang).classify(text).intent == intent

@@ -99,6 +99,8 @@ def test_a_caller_who_cannot_give_the_answer(text: str, cannot: bool) -> None:
 @pytest.mark.parametrize(("text", "lang", "value"), [
     ("absolutely", "en", True), ("uh huh yes please", "en", True), ("nie, dziękuję", "pl", False),
     ("pralka nie wiruje", "pl", None), ("płatność nie przeszła", "pl", None), ("no not today", "en", None),
+    # a yes of a phrase whose words are no yes alone, and regional Polish yes words (blind14)
+    ("spot on", "en", True), ("ano", "pl", True), ("jo", "pl", True), ("no jasne", "pl", True),
 ])
 def test_a_bare_yes_or_no_says_nothing_else(text: str, lang: str, value: bool | None) -> None:
     assert bare_yes_no(text, lang) is value

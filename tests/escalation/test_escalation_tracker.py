@@ -277,6 +277,7 @@ def test_negated_request_overrides_a_talk_to_human_intent(settings: Settings, la
 def test_an_angry_goodbye_goes_to_a_person_not_a_hang_up(settings: Settings, lang: str, text: str) -> None:
     [d] = run(settings, lang, [Turn(text, intent="goodbye", nlu=0.45)])
     assert d.transfer and d.reason == "frustration" and "goodbye" in d.explanation
+    assert not d.urgent  # a score, not a category that hands over at once
 
 
 @pytest.mark.parametrize(("lang", "text"), [("pl", "Kurczę, dzięki, do widzenia"), ("en", "Great, thanks, bye")])
@@ -302,6 +303,7 @@ def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_
         settings: Settings, lang: str, text: str, reason: str) -> None:
     [d] = run(settings, lang, [Turn(text, intent=None, nlu=0.3, no_match=True)])
     assert d.transfer and d.reason == reason and reason in d.explanation
+    assert d.urgent  # its reason wins over a routine transfer the flow gives the same turn
 
 
 @pytest.mark.parametrize(("lang", "text"), [

@@ -34,8 +34,14 @@ from voicebot.dialog.slots import YES_NO_WORDS, bare_yes_no, yes_no
 OUT_OF_SCOPE = "out_of_scope"
 SHORT_ANSWER = 3  # words (after fillers) of a turn the yes/no words alone may decide: "absolutely", "no not today"
 RULE_CONFIDENCE = 0.9  # of an intent the product's own word lists decided
-# What a short yes or no may also be, and then stays: "ok bye" is a goodbye, "no thanks" can be one too.
+# What a short yes or no may also be, and then stays: "ok bye" is a goodbye, "ok thanks" a thank-you.
 _ANSWER_LIKE = frozenset({"affirm", "deny", "goodbye", "thanks"})
+# A turn of yes/no words is a yes or a no over the model's goodbye or thank-you, though: "no thanks" and "nie
+# dziękuję" decline (to "anything else?" that closes the call all the same, to "shall I send the link?" it is the
+# "no" branch, not a hang-up), "yep that's it" confirms a read-back. Unless a word of its own closes the call or
+# thanks ("ok that's all", "ok thanks", "tak, dziękuję"): folded words.
+_CLOSING_WORDS = frozenset({"all", "everything", "nothing", "thanks", "thank", "thx", "bye", "goodbye", "cheers",
+                            "wszystko", "dzieki", "dziekuje", "dziekujemy", "widzenia", "pa", "nic"})
 # A turn about a thing the shop does not deal in (the flow's `out_of_scope_topics`: a bank, a SIM card, a job)
 # is rejected unless an intent is this sure of it: "the phone number of my bank" shares its words with
 # change_contact, but the object decides. At 0.9 a foreign object with our verbs still got through ("the opening
@@ -116,6 +122,13 @@ class IntentClassifier:
             return "affirm" if answer else "deny"
         return None
 
+    @staticmethod
+    def _answer_over_closing(ruled: str, best: str, normalized: str) -> bool:
+        """The yes/no words decide over the model's goodbye or thank-you (see _CLOSING_WORDS)."""
+        if best not in ("goodbye", "thanks") or ruled not in ("affirm", "deny"):
+            return False
+        return ruled == "deny" or not _CLOSING_WORDS & set(normalized.split())
+
     def scores(self, text: str) -> dict[str, float]:
         probs = self.pipeline.predict_proba([normalize(text, self.language)])[0]
         return {str(c): float(p) for c, p in zip(self.classes, probs, strict=True)}
@@ -183,7 +196,8 @@ class IntentClassifier:
         # ("cześć" is both; a bare one is far more often the caller's first word than their last); a bare
         # thank-you ("thanks a lot") is thanks, which asks "anything else?" rather than hanging up.
         if (ruled := self._by_rule(text)) and ruled in in_scope and (
-                ruled in (best, "greeting", "thanks") or best not in _ANSWER_LIKE):
+                ruled in (best, "greeting", "thanks") or best not in _ANSWER_LIKE
+                or self._answer_over_closing(ruled, best, normalized)):
             # A few examples cannot list every "yes" and "hello" a caller has: the words the yes/no parser and
             # the greeting stripper know decide a turn made of nothing else.
             return Understanding(ruled, max(RULE_CONFIDENCE, confidence), ruled)

@@ -41,6 +41,30 @@ _CONTRAST = {
     "en": frozenset({"just", "only", "but", "rather", "instead", "simply"}),
     "pl": frozenset({"tylko", "ale", "chce", "chcialbym", "chcialabym", "wole", "raczej", "jedynie"}),
 }
+# "Not cancel it, just shift it", "it isn't broken, I just don't like the colour", "nie jest zepsuty, po prostu mi
+# się nie podoba": a negated word (a verb, a fault) corrected by what the caller asserts after "just"/"tylko" is not
+# what they ask for, so it must not outvote the asserted one. The negation's scope runs from the negator to the
+# corrective word, a few words at most; "but"/"ale" is no such word ("it doesn't work, but the light is on" still
+# reports the fault). Folded words, per language.
+_NEGATING = {
+    "en": frozenset({"not", "don't", "dont", "isn't", "isnt", "wasn't", "wasnt", "aren't", "arent", "doesn't",
+                     "doesnt", "didn't", "didnt", "won't", "wont", "never"}),
+    "pl": frozenset({"nie"}),
+}
+_CORRECTING = {
+    "en": frozenset({"just", "only", "simply", "rather", "instead"}),
+    "pl": frozenset({"tylko", "jedynie", "raczej", "prostu", "lecz"}),  # "prostu": of "po prostu"
+}
+# Negating what a thing should do or what should have come reports the trouble itself ("it doesn't work, it just
+# beeps", "nie dostałem zwrotu, tylko maila"): that negation stands. Folded word prefixes of the negated word.
+_EXPECTED = ("work", "switch", "turn", "start", "charg", "heat", "cool", "load", "open", "spin", "drain", "connect",
+             "respond", "arriv", "come", "came", "get", "got", "receiv", "show", "go", "went",
+             "dzial", "wlacz", "laduj", "grzej", "chlodz", "wiruj", "odpowiad", "przysz", "dosz", "dosta",
+             "otrzym", "dojecha", "przyjecha", "pokazuj", "idzie", "poszl", "zwroci", "oddal", "odda")
+MAX_NEGATED = 6  # words between the negator and the corrective word: one clause ("isn't broken or anything, i")
+# After "just" a noun phrase is what the caller got instead, not what they ask ("I didn't get my refund, just an
+# email" reports the missing refund): the negation stands. English only: Polish does not mark nouns so.
+_NOUN_PHRASE = frozenset({"a", "an", "the", "one", "some", "this", "that", "these", "those"})
 # "kogoś do pomiaru", "someone to assemble the bed": a person wanted FOR A JOB is a service visit, not a request
 # to talk to a person; the pronoun is dropped so it does not outvote the job. Kept before a word of talking
 # ("kogoś do rozmowy", "someone to talk to"). Folded words, per language.
@@ -76,6 +100,7 @@ def normalize(text: str, language: str | None = None) -> str:
     words = re.findall(r"[\w']+", text)
     fillers = _FILLERS.get(language or "", _ANY_FILLERS)
     kept = _without_refused_request([w for w in words if w not in fillers] or words, language)
+    kept = _without_negated_correction(kept, language)
     kept = _without_someone_for_a_job(kept, language)
     openers = _OPENERS.get(language or "", _OPENERS["en"] + _OPENERS["pl"])
     stripped = True
@@ -106,6 +131,34 @@ def _without_refused_request(words: list[str], language: str | None) -> list[str
                     return words[:start] + words[j:]
             return words
     return words
+
+
+def _without_negated_correction(words: list[str], language: str | None) -> list[str]:
+    """The words without the negated part of "not X, just Y" ("could we not cancel it, just shift it" -> "could we
+    just shift it"): the negator and what it negates, up to the corrective word."""
+    langs = [language] if language in _NEGATING else list(_NEGATING)
+    for lang in langs:
+        i = 0
+        while i < len(words):
+            if words[i] in _NEGATING[lang] and not (i + 1 < len(words) and _expected(words[i + 1:i + 3])):
+                for j in range(i + 2, min(len(words), i + MAX_NEGATED + 2)):  # one word negated at least
+                    if words[j] in _NEGATING[lang]:
+                        break  # a negation of its own: "not X, I don't Y" is not this shape
+                    if words[j] not in _CORRECTING[lang] or j + 1 == len(words):  # "not move it, just cancel"
+                        continue
+                    if lang == "en" and words[j + 1] in _NOUN_PHRASE:
+                        break
+                    cut = j - 1 if words[j] == "prostu" and words[j - 1] == "po" else j
+                    if cut > i:
+                        words = words[:i] + words[cut:]
+                    break
+            i += 1
+    return words
+
+
+def _expected(negated: list[str]) -> bool:
+    """The negated words (the first one or two: "doesn't work", "nie jest włączony") say what should have happened."""
+    return any(w.startswith(_EXPECTED) for w in negated if w not in ("jest", "sie", "is", "be", "it", "mi"))
 
 
 def _without_someone_for_a_job(words: list[str], language: str | None) -> list[str]:

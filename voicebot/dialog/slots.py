@@ -15,12 +15,14 @@ SCORE_MAX = 10  # a number question up to this (a survey's score) takes whisper'
 # Folded (no diacritics) words and phrases; phrases are matched before single words.
 _YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "absolutely", "definitely",
         "certainly", "indeed", "tak", "jasne", "zgadza", "dobrze", "oczywiscie", "pewnie", "owszem", "zgoda",
-        "potwierdzam", "dokladnie", "okej", "prawda", "dobra", "smialo", "mhm", "poprawnie"})
+        "potwierdzam", "dokladnie", "okej", "prawda", "dobra", "smialo", "mhm", "poprawnie",
+        # regional and colloquial Polish yes: "ano" (Lesser Poland, Czech border), "jo" (Silesia)
+        "ano", "jo"})
 _NO = frozenset({"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "nie", "niestety", "zle", "blednie",
        "wcale", "nigdy"})
 _YES_PHRASES = ("that's right", "thats right", "sounds good", "go ahead", "of course", "no jasne", "no pewnie",
                 "no tak", "no dobrze", "that is correct", "please do", "moze byc", "jak najbardziej",
-                "no problem", "uh huh", "that's the one", "thats the one")
+                "no problem", "uh huh", "that's the one", "thats the one", "spot on", "bang on", "dead on")
 _NO_PHRASES = ("no thanks", "not really", "rather not", "don't", "dont", "nie bardzo", "raczej nie", "no nie",
                "chyba nie", "absolutely not", "no way", "that's wrong", "thats wrong", "nie zgadza", "isn't", "isnt",
                "is not", "wasn't", "wasnt", "was not", "aren't", "arent")
@@ -48,10 +50,20 @@ _COURTESY = frozenset({"please", "thanks", "thank", "you", "uh", "huh", "oh", "d
                        "bardzo", "no"})
 
 
+# The yes/no phrases as token sequences ("that's right" -> "that s right"): words a bare answer may consist of.
+_ANSWER_PHRASES = tuple(" ".join(tokens(p)) for p in _YES_PHRASES + _NO_PHRASES)
+
+
 def bare_yes_no(text: str, language: str = "en") -> bool | None:
-    """`yes_no` of a turn that says nothing else: "absolutely", "nie, dziękuję" - not "pralka nie wiruje"."""
-    words = tokens(text)
-    if not words or not all(w in _YES or w in _NO or w in _COURTESY for w in words):
+    """`yes_no` of a turn that says nothing else: "absolutely", "spot on", "nie, dziękuję" - not "pralka nie
+    wiruje"."""
+    folded = " " + " ".join(tokens(text)) + " "
+    if not folded.strip():
+        return None
+    for phrase in _ANSWER_PHRASES:  # "spot on" is a yes though neither of its words is one
+        while f" {phrase} " in folded:
+            folded = folded.replace(f" {phrase} ", " ")
+    if not all(w in _YES or w in _NO or w in _COURTESY for w in folded.split()):
         return None
     return yes_no(text, language)
 

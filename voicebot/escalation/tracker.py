@@ -72,6 +72,7 @@ class Tracker:
         decision = EscalationDecision(
             transfer=reason is not None, reason=reason, frustration=turn.score, confidence=confidence,
             signals=turn.contributions(), explanation=self._explain(reason, why, turn),
+            urgent=reason in turn.hits and turn.hits[reason].transfers,
         )
         self._history.append({
             # No caller text here: the transcript (PII-redacted by the store) has it.
