@@ -110,6 +110,11 @@ def test_edited_lexicon_is_picked_up_without_restart(tmp_path: Path) -> None:
     ("en", "my father passed away last month", "bereavement"),
     ("pl", "mama zmarła w zeszłym tygodniu", "bereavement"),
     ("en", "my lawyer will be in touch", "legal_threat"),
+    # Somebody else hurt, said in the third person (escalation_blind15 pl-p09).
+    ("pl", "mąż dostał prądem od tostera, boli go w klatce piersiowej", "health_emergency"),
+    ("pl", "mąż dostał prądem od tostera", "safety_hazard"),
+    ("en", "my husband got a shock from the toaster and has chest pains", "health_emergency"),
+    ("en", "the smoke alarm went off and there is smoke coming from the kettle", "safety_hazard"),
     # An order on the caller's account they never placed is fraud, with no word of fraud in it.
     ("en", "there are two orders on my account that i never placed", "account_security"),
     ("pl", "widzę zamówienie, którego nie składałam, a pieniądze zniknęły", "account_security"),
@@ -205,3 +210,37 @@ def test_mild_swearing_matches_every_form_of_cholera(text: str) -> None:
 ])
 def test_a_wrong_delivery_or_a_first_order_is_no_fraud(lang: str, text: str) -> None:
     assert "account_security" not in [h.category for h in load_lexicons(LEXICONS)[lang].hits(text)]
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("I ordered a smoke detector, no sorry, a desk lamp, where is it", "en"),
+    ("is the fire alarm covered by the warranty", "en"),
+    ("zamówiłem czujnik dymu, gdzie jest paczka", "pl"),
+])
+def test_a_thing_named_after_a_danger_is_no_hazard(text: str, lang: str) -> None:
+    assert all(h.negated for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == "safety_hazard")
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("you charged me twice, I'm furious", "en"),
+    ("pobraliście mi pieniądze dwa razy, jestem wściekły", "pl"),
+    ("jestem bardzo zła, nikt nie odpisuje", "pl"),
+])
+def test_a_caller_who_says_they_are_angry_reaches_the_transfer_threshold_alone(text: str, lang: str) -> None:
+    hits = {h.category: h for h in load_lexicons(LEXICONS)[lang].hits(text) if not h.negated}
+    assert hits["anger"].weight >= 0.7
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("I'm not angry, I just want to know where my parcel is", "en"),
+    ("nie jestem zły, tylko nie wiem gdzie jest paczka", "pl"),
+])
+def test_anger_denied_is_no_anger(text: str, lang: str) -> None:
+    assert all(h.negated for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == "anger")
+
+
+def test_not_before_must_be_a_list_of_phrases(tmp_path: Path) -> None:
+    (tmp_path / "en.yaml").write_text("language: en\ncategories:\n  safety_hazard:\n    weight: 0.7\n"
+                                      "    phrases: [smok*]\n    not_before: detector\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"safety_hazard\.not_before"):
+        load_lexicons(tmp_path)

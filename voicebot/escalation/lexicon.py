@@ -20,6 +20,8 @@ File layout::
         phrases: [dym*, iskrz*]
       explicit_request:
         not_after: [rozmawial*, "are you a"]  # a match right after these is a report or a question, not a request
+      safety_hazard:
+        not_before: [detector*, alarm*]  # a match right before these names a thing ("smoke detector"), not a danger
 
 Phrase syntax (matched diacritics- and case-insensitively): words in order, a word ending in `*` is a
 stem that matches any ending (`konsultant*` -> konsultanta, konsultantem), a phrase starting with `=`
@@ -30,6 +32,7 @@ words, by a `then` word: a positive word in a negative context is the usual shap
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,7 @@ _MIN_STEM = 3  # shorter stems match half the dictionary ("ku*")
 HEDGE_FACTOR = 0.5  # "a bit annoying" is half as strong as "annoying"
 HEDGE_WINDOW = 2  # words before a match a hedge may stand ("trochę to denerwujące")
 NOT_AFTER_WINDOW = 4  # words before a match a `not_after` phrase lies in ("rozmawiał wczoraj z waszym konsultantem")
+NOT_BEFORE_WINDOW = 2  # words after a match a `not_before` phrase starts in ("smoke and carbon detector")
 
 
 class LexiconError(ValueError):
@@ -69,13 +73,17 @@ class Phrase:
 
     def find(self, w: Words, max_gap: int) -> tuple[int, int] | None:
         """(first, last + 1) word indexes of the first match in `w`, or None."""
+        return next(self.spans(w, max_gap), None)
+
+    def spans(self, w: Words, max_gap: int) -> Iterator[tuple[int, int]]:
+        """(first, last + 1) word indexes of each match in `w`, left to right."""
         if self.whole:
-            ok = len(w) == len(self.terms) and all(t.matches(x) for t, x in zip(self.terms, w.tokens, strict=True))
-            return (0, len(w)) if ok else None
+            if len(w) == len(self.terms) and all(t.matches(x) for t, x in zip(self.terms, w.tokens, strict=True)):
+                yield 0, len(w)
+            return
         for start, word in enumerate(w.tokens):
             if self.terms[0].matches(word) and (end := self._rest(w.tokens, start + 1, 1, max_gap)) is not None:
-                return start, end
-        return None
+                yield start, end
 
     def _rest(self, tokens: tuple[str, ...], pos: int, k: int, max_gap: int) -> int | None:
         if k == len(self.terms):
@@ -115,6 +123,9 @@ class Category:
     # Phrases that, ending up to NOT_AFTER_WINDOW words before a match in the same clause, make it a report
     # ("rozmawiał z konsultantem") or a question about the bot ("are you a real person"): counted as negated.
     not_after: tuple[Phrase, ...] = ()
+    # Phrases starting up to NOT_BEFORE_WINDOW words after a match, in the same clause, make it the name of a
+    # thing ("smoke detector", "fire alarm"): not counted.
+    not_before: tuple[Phrase, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,11 +157,13 @@ class Lexicon:
             # Longest phrases first; a phrase inside one already matched ("i told you" within "i already
             # told you") is the same complaint, not a second one.
             for phrase in sorted(cat.phrases, key=lambda p: -len(p.terms)):
-                span = phrase.find(w, cat.max_gap)
+                # The first match that is not negated, reported or a thing's name counts: "the smoke detector
+                # went off and there is smoke in the kitchen" is a hazard at its second "smoke".
+                spans = list(phrase.spans(w, cat.max_gap))
+                span = next((s for s in spans if not self._excluded(w, s, cat)), None)
                 if span is None:
-                    continue
-                if (cat.negatable and self._negated(w, span[0])) or _after(w, span[0], cat.not_after):
-                    negated.append(phrase.source)
+                    if spans:
+                        negated.append(phrase.source)
                     continue
                 if any(span[0] < b and a < span[1] for a, b in taken):
                     continue
@@ -167,6 +180,10 @@ class Lexicon:
             elif negated:
                 out.append(Hit(cat.name, cat.weight, tuple(negated), negated=True, transfers=cat.transfers))
         return out
+
+    def _excluded(self, w: Words, span: tuple[int, int], cat: Category) -> bool:
+        return ((cat.negatable and self._negated(w, span[0])) or _after(w, span[0], cat.not_after)
+                or _before(w, span[1], cat.not_before))
 
     def _hedged(self, w: Words, start: int) -> bool:
         """A hedge word ("trochę", "a bit") up to HEDGE_WINDOW words before the match, in the same clause."""
@@ -192,6 +209,18 @@ def _after(w: Words, start: int, phrases: tuple[Phrase, ...]) -> bool:
         lo -= 1
     window = Words(w.tokens[lo:start], w.clauses[lo:start])
     return any(p.find(window, 0) is not None for p in phrases)
+
+
+def _before(w: Words, end: int, phrases: tuple[Phrase, ...]) -> bool:
+    """One of `phrases` starts within NOT_BEFORE_WINDOW words after `end`, in the clause of the match."""
+    if not phrases or end == 0:
+        return False
+    clause = w.clauses[end - 1]
+    hi = end
+    while hi < len(w) and hi - end < NOT_BEFORE_WINDOW + 2 and w.clauses[hi] == clause:
+        hi += 1
+    window = Words(w.tokens[end:hi], w.clauses[end:hi])
+    return any(s[0] < NOT_BEFORE_WINDOW for p in phrases for s in p.spans(window, 0))
 
 
 # -- loading and validation -------------------------------------------------------------------------------
@@ -256,10 +285,11 @@ def _category(name: Any, spec: Any, where: str) -> Category:
         raise LexiconError(f"{where}: category names are lower_case_words")
     if not isinstance(spec, dict):
         raise LexiconError(f"{where}: expected a mapping with weight and phrases")
-    unknown = set(spec) - {"weight", "phrases", "max_gap", "negatable", "pairs", "transfers", "not_after"}
+    unknown = set(spec) - {"weight", "phrases", "max_gap", "negatable", "pairs", "transfers", "not_after",
+                           "not_before"}
     if unknown:
         raise LexiconError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: weight, phrases, max_gap, "
-                           "negatable, pairs, transfers, not_after")
+                           "negatable, pairs, transfers, not_after, not_before")
     weight = spec.get("weight")
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
         raise LexiconError(f"{where}.weight: must be a number between 0 and 1, got {weight!r}")
@@ -276,12 +306,16 @@ def _category(name: Any, spec: Any, where: str) -> Category:
     transfers = spec.get("transfers", False)
     if not isinstance(transfers, bool):
         raise LexiconError(f"{where}.transfers: must be true or false, got {transfers!r}")
-    raw_after = spec.get("not_after", [])
-    if not isinstance(raw_after, list):
-        raise LexiconError(f"{where}.not_after: must be a list of phrases")
-    not_after = tuple(_phrase(p, f"{where}.not_after[{i}]") for i, p in enumerate(raw_after))
+    not_after, not_before = (_phrase_list(spec, key, where) for key in ("not_after", "not_before"))
     return Category(name, float(weight), phrases, max_gap, bool(spec.get("negatable", False)), pairs, transfers,
-                    not_after)
+                    not_after, not_before)
+
+
+def _phrase_list(spec: dict, key: str, where: str) -> tuple[Phrase, ...]:
+    raw = spec.get(key, [])
+    if not isinstance(raw, list):
+        raise LexiconError(f"{where}.{key}: must be a list of phrases")
+    return tuple(_phrase(p, f"{where}.{key}[{i}]") for i, p in enumerate(raw))
 
 
 def _phrase(raw: Any, where: str) -> Phrase:
