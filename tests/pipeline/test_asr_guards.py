@@ -60,8 +60,14 @@ def test_a_sentence_whisper_wrote_twice_reaches_the_dialog_once(heard: str, mean
     # whisper on a mumbled noisy turn: too short for the compression ratio (1.7), still no one's words
     ("So it's a Ph.N.D.I.M.D.I.M.D.I.M.D.I.M.D.I.M.D.I.M.", True),
     ("To jest " + "Janic " * 50, True),
+    # one word, the whole turn, again and again (phone_blind8 en-r7: handed to complaints; pl-r6)
+    ("Complete complete complete complete.", True),
+    ("Rage, Rage, Rage, Rage, Rage.", True),
     # what callers say, repeated or not
     ("one one one one one", False),
+    ("four four four four four", False),
+    ("pięć pięć pięć pięć", False),
+    ("No, no, no.", False),
     ("1 1 1 1 1", False),
     ("No, no, no, I said four eight one five two.", False),
     ("Hi, I would like to check where my order is.", False),

@@ -23,6 +23,8 @@ from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
+from voicebot.dialog.numbers import UNITS
+from voicebot.dialog.text import fold
 from voicebot.pipeline import language_id
 from voicebot.pipeline.worker import SPARE, URGENT, Job, PriorityWorker
 
@@ -45,6 +47,9 @@ SILENT_RMS = 1e-3
 COPIED_PHRASES = 2  # a transcript made of this many of the prompt's phrases was copied from it
 REPEAT_MIN_WORDS = 3  # a sentence this long said twice in a row in one turn is whisper repeating itself
 LOOP_REPEATS = 5  # a short piece with a letter in it said this many times in a row is whisper looping (_LOOP)
+# A turn that is one word (not a number) this many times over is whisper looping too: "Complete complete complete
+# complete." for a caller's "Great, thanks" (phone_blind8 en-r7, then handed to complaints), "Rage, Rage, Rage...".
+WORD_LOOP_REPEATS = 4
 # The tokens a digits-only decode may write: one digit, with or without its leading space. Not "040", "-" or ".":
 # with those allowed, 8 kHz "three seven zero four six" came out "3-7-040" (a wrong five-digit number) and
 # Polish as "- - - -"; one digit a token read 12 of 21 English tuning numbers right instead of 3 (8 kHz espeak-ng).
@@ -101,8 +106,12 @@ _LOOP = re.compile(r"((?=[^,.\s]*[^\W\d_]).{2,8}?)\1{" + str(LOOP_REPEATS - 1) +
 
 
 def _loops(text: str) -> bool:
-    """Whisper repeating itself: a high compression ratio, or a short piece many times over."""
-    return _compression_ratio(text) > COMPRESSION_MAX or _LOOP.search(text.lower()) is not None
+    """Whisper repeating itself: a high compression ratio, a short piece many times over, or the whole turn one
+    word said again and again (a number's digit said so is a caller's: "one one one one one")."""
+    words = _words(text)
+    one_word = (len(words) >= WORD_LOOP_REPEATS and len(set(words)) == 1 and len(words[0]) >= 3
+                and not words[0].isdigit() and fold(words[0]) not in UNITS)
+    return one_word or _compression_ratio(text) > COMPRESSION_MAX or _LOOP.search(text.lower()) is not None
 
 
 def _copied(text: str, prompt: str) -> bool:
