@@ -8,24 +8,16 @@ import pytest
 from voicebot.escalation import make_tracker
 
 
-@pytest.mark.parametrize(("lang", "words"), [
-    ("en", "smoke coming out and sparks"),
-    ("pl", "dymi się i iskrzy"),
-    ("pl", "toster zaczął dymić i z wtyczki lecą iskry"),
+@pytest.mark.parametrize(("lang", "words", "reason"), [
+    ("en", "smoke coming out and sparks", "safety_hazard"),
+    ("pl", "dymi się i iskrzy", "safety_hazard"),
+    ("pl", "toster zaczął dymić i z wtyczki lecą iskry", "safety_hazard"),
+    # a plain fault keeps its own reason
+    ("en", "the fridge I bought stopped cooling", "technical_fault"),
+    ("pl", "lodówka przestała chłodzić", "technical_fault"),
 ])
-async def test_smoke_and_sparks_are_a_safety_hazard(call, lang, words) -> None:
+async def test_smoke_and_sparks_are_a_safety_hazard_a_plain_fault_a_fault(call, lang, words, reason) -> None:
     c = call(lang, tracker_factory=make_tracker)
     await c.start()
     reply = await c.say(words)
-    assert reply.action == "transfer" and reply.reason == "safety_hazard"
-
-
-@pytest.mark.parametrize(("lang", "words"), [
-    ("en", "the fridge I bought stopped cooling"),
-    ("pl", "lodówka przestała chłodzić"),
-])
-async def test_a_plain_fault_keeps_its_own_reason(call, lang, words) -> None:
-    c = call(lang, tracker_factory=make_tracker)
-    await c.start()
-    reply = await c.say(words)
-    assert reply.action == "transfer" and reply.reason == "technical_fault"
+    assert reply.action == "transfer" and reply.reason == reason
