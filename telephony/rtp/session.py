@@ -123,7 +123,7 @@ class RtpSession(asyncio.DatagramProtocol):
             if digit:
                 self.on_dtmf(digit)
         elif pkt.payload_type == self.payload_type:
-            self.jitter.push(pkt.seq, pkt.payload, pkt.timestamp, time.monotonic())
+            self.jitter.push(pkt.seq, pkt.payload)
         else:
             self.bad_packets += 1
 
@@ -151,12 +151,6 @@ class RtpSession(asyncio.DatagramProtocol):
 
     def close(self) -> None:
         self._stop.set()
-        if self.jitter.stats.received:
-            stats = self.jitter.stats
-            log.info("rtp port %s: caller audio: %s packets, %s concealed, %s late, %s underruns, %s waited for; "
-                     "jitter %.1f ms, reserve %s frames (%s grown, %s shrunk)", self.local_port, stats.received,
-                     stats.concealed, stats.late, stats.underruns, stats.waited, self.jitter.jitter_ms,
-                     self.jitter.target, stats.grown, stats.shrunk)
         if self.transport:
             self.transport.close()
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from telephony.rtp.dtmf import DtmfDetector, event_packets
+from telephony.rtp.jitter import JitterBuffer
 from telephony.rtp.packet import RtpPacket, parse_rtp
 from telephony.sdp import build_sdp, choose_codec, parse_sdp
 from telephony.sip.digest import DigestChecker, authorization
@@ -127,6 +128,25 @@ def test_dtmf_one_digit_per_key_press() -> None:
         det.feed(0, b"\x01")
 
 
+def frame(n: int) -> bytes:
+    return bytes([n]) * 160
+
+
+def test_jitter_buffer_reorders_conceals_and_drops_late() -> None:
+    jb = JitterBuffer("PCMU", depth=3)
+    for seq in (65534, 0, 65535):  # out of order, across the 16-bit wrap
+        jb.push(seq, frame(seq % 256))
+    assert [jb.pop() for _ in range(3)] == [frame(254), frame(255), frame(0)]
+    jb.push(3, frame(3))  # seq 1 and 2 lost
+    concealed = jb.pop()
+    assert concealed != frame(0) and concealed != b"\xff" * 160  # a quieter copy of the last frame
+    assert jb.pop() == b"\xff" * 160  # then silence
+    assert jb.pop() == frame(3)
+    jb.push(2, frame(2))  # arrived after its slot: dropped
+    assert jb.stats.late == 1 and jb.stats.concealed == 2
+    assert jb.pop() == b"\xff" * 160  # nothing queued -> silence, never an error
+
+
 def test_digest_answer_is_accepted_by_checker_and_wrong_password_is_not() -> None:
     checker = DigestChecker("voicebot", "alice", "s3cret")
     challenge = checker.challenge()
@@ -135,6 +155,17 @@ def test_digest_answer_is_accepted_by_checker_and_wrong_password_is_not() -> Non
     assert checker.check(good, "INVITE")
     assert not checker.check(bad, "INVITE")
     assert not checker.check(good.replace(challenge.split('nonce="')[1].split('"')[0], "1.forged"), "INVITE")
+
+
+def test_jitter_buffer_restarts_when_a_paused_sender_starts_over() -> None:
+    jb = JitterBuffer("PCMU", depth=1)
+    for seq in range(100, 103):
+        jb.push(seq, frame(seq))
+    assert [jb.pop() for _ in range(3)] == [frame(100), frame(101), frame(102)]
+    for _ in range(10):  # 200 ms of nothing
+        jb.pop()
+    jb.push(100, frame(7))  # the same recording played again: an older sequence number
+    assert jb.pop() == frame(7) and jb.stats.late == 0
 
 
 def test_dtmf_same_timestamp_much_later_is_a_new_press() -> None:
