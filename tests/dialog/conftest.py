@@ -55,8 +55,9 @@ class Caller:
     async def start(self) -> BotReply:
         return await self.session.start()
 
-    async def say(self, text: str) -> BotReply:
-        return await self.session.handle(CallerSaid(text))
+    async def say(self, text: str, asr_confidence: float | None = None) -> BotReply:
+        """`asr_confidence`: whisper's score of a spoken turn (None: typed text)."""
+        return await self.session.handle(CallerSaid(text, asr_confidence=asr_confidence))
 
     async def press(self, digits: str) -> BotReply:
         return await self.session.handle(CallerDtmf(digits))

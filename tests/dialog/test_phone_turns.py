@@ -229,3 +229,29 @@ async def test_the_number_question_tells_the_line_which_words_mean_something_els
     asked = await c.say(ask)
     assert asked.expects is not None and asked.expects.type == "digits" and asked.understands is not None
     assert asked.understands(said) is understood
+
+
+@pytest.mark.parametrize(("lang", "ask", "other", "faq", "answer_word"), [
+    ("en", "where is my order", "I would like to return something I bought", "how much does delivery cost",
+     "deliver"),
+    ("pl", "gdzie jest moje zamówienie", "chciałbym zwrócić towar", "ile kosztuje dostawa", "dostaw"),
+])
+async def test_a_new_request_heard_unclearly_at_a_question_is_asked_again_before_leaving_it(
+        call, lang, ask, other, faq, answer_word) -> None:
+    # On a phone line an answer misheard with a low ASR score ("Thursday at two in the afternoon" heard as "Turn
+    # back to the afternoon", 0.34) can look like another request: the question is asked again, the task kept.
+    c = call(lang)
+    await c.start()
+    await c.say(ask)
+    again = await c.say(other, asr_confidence=0.34)
+    assert again.action == "continue" and again.node == "ask_order"
+    # An answer-only question costs nothing when misheard: answered, then back to the question.
+    answered = await c.say(faq, asr_confidence=0.34)
+    assert answer_word in answered.text.lower() and answered.node == "ask_order"
+    # The caller insists (the same request on the next turn), or said it clearly: taken.
+    await c.say(other, asr_confidence=0.34)
+    assert (await c.say(other, asr_confidence=0.34)).node != "ask_order"
+    c2 = call(lang)
+    await c2.start()
+    await c2.say(ask)
+    assert (await c2.say(other, asr_confidence=0.8)).node != "ask_order"

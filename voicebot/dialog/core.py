@@ -42,6 +42,12 @@ EARLY_BYE_WORDS = 2  # a "goodbye" this short before any request is confirmed, n
 # A "goodbye" heard with less ASR confidence is confirmed, not obeyed: on phone audio fewer than half of such
 # transcripts are right (bench/results/phone.md calibration), and hanging up on a caller is the worst mistake.
 GOODBYE_ASR_MIN = 0.45
+# An answer heard with less ASR confidence does not leave an open question for another task the first time: on the
+# phone lines of bench/phone.py not one caller turn scored under 0.45 was transcribed right (0 of 36, the
+# calibration tables of bench/results/phone_blind2..8.md), and a wrong switch drops the task the caller is in the
+# middle of ("Thursday at two in the afternoon" heard as "Turn back to the afternoon", a return). Asked again
+# instead; the same request on the next turn is taken (the caller insists).
+SWITCH_ASR_MIN = 0.45
 # Unclear turns from a served caller at a `closing` node ("anything else?"): asked about this many times, then the
 # polite close. One re-ask: a caller with a new request says it again; one who said goodbye is not kept on the line.
 CLOSING_REASKS = 1
@@ -158,6 +164,7 @@ class DialogState:
     survey: str = ""
     unconfirmed: str | None = None  # a number we asked "did you say ...?" about, at the current ask node
     ended: bool = False  # finished by the flow's goodbye (not a transfer): the caller may still talk over it
+    doubted: str | None = None  # a new request heard unclearly at an open question, asked again (SWITCH_ASR_MIN)
 
 
 # (transfer reason, the caller's last intent, when) -> is a human line for it staffed then?
@@ -270,6 +277,7 @@ class FlowMachine:
     # -- caller turns --------------------------------------------------------------------------------
     def _on_heard(self, st: DialogState, fx: list[Effect], ev: Heard) -> None:
         node = self.nodes.get(st.node or "")
+        doubted, st.doubted = st.doubted, None  # a doubted request counts only on the very next turn
         if st.confirm_end:
             st.confirm_end = False
             answer = slot_values.yes_no(ev.text, self.flow.language)
@@ -339,7 +347,7 @@ class FlowMachine:
             heard = parse_digits(ev.text) if node.type == "digits" else ""
             numberish = heard and (mostly_digits(ev.text) or ev.confidence < FREE_TEXT_SWITCH)
             if ev.intent and not numberish and self._clear_new_request(ev) \
-                    and self._switch(st, fx, ev.intent, ev.text, ev.at):
+                    and not self._doubt_switch(st, ev, doubted) and self._switch(st, fx, ev.intent, ev.text, ev.at):
                 return None
             if heard:
                 self._no_match(st, fx, ev.at, reask=self._wrong_length(st, node, heard))
@@ -527,6 +535,17 @@ class FlowMachine:
         unsure of ("Clean.", whisper's guess at line noise, read as technical_fault 0.47) is a bad answer, asked
         again, never a transfer to technical support."""
         return len(tokens(ev.text)) > SHORT_TURN_WORDS or ev.confidence >= FREE_TEXT_SWITCH
+
+    def _doubt_switch(self, st: DialogState, ev: Heard, doubted: str | None) -> bool:
+        """Hold back a switch to another task heard with a low ASR score (SWITCH_ASR_MIN) unless the caller asked
+        for the same on the turn before. An intent that only answers ("how much is delivery?") and comes back to
+        the question costs nothing when misheard: never held back."""
+        spec = self.flow.intents.get(str(ev.intent))
+        leaves = spec is not None and spec.goto is not None and not spec.answer
+        if not leaves or ev.asr_confidence is None or ev.asr_confidence >= SWITCH_ASR_MIN or ev.intent == doubted:
+            return False
+        st.doubted = ev.intent
+        return True
 
     def _switch(self, st: DialogState, fx: list[Effect], intent: str, text: str, at: datetime,
                 routes: dict[str, str] | None = None) -> bool:
