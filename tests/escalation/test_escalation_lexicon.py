@@ -28,6 +28,7 @@ def test_shipped_lexicons_cover_both_languages() -> None:
 @pytest.mark.parametrize("text", [
     "Nie rozumiesz mnie!", "nie rozumiesz", "NIE ROZUMIESZ", "Przecież mówię!", "przeciez mowie",
     "przecież mówiłem już", "Przecież mówiłam", "Ile razy mam to powtarzać?",
+    "czy pani w ogóle słucha?!", "No ja nie mogę!",  # escalation_blind16 pl-p15
 ])
 def test_polish_frustration_matches_case_diacritics_and_inflection(text: str) -> None:
     assert "frustration" in categories(text)
@@ -58,7 +59,8 @@ def test_whole_utterance_phrase_does_not_match_inside_a_sentence() -> None:
     assert "explicit_request" not in categories("jestem starszym człowiekiem i nie umiem obsługiwać aplikacji")
 
 
-@pytest.mark.parametrize("text", ["I already told you", "This is ridiculous", "you're not listening"])
+@pytest.mark.parametrize("text", ["I already told you", "This is ridiculous", "you're not listening",
+                                  "are you even listening?"])
 def test_english_frustration(text: str) -> None:
     assert "frustration" in categories(text, "en")
 
@@ -115,6 +117,10 @@ def test_edited_lexicon_is_picked_up_without_restart(tmp_path: Path) -> None:
     ("pl", "mąż dostał prądem od tostera", "safety_hazard"),
     ("en", "my husband got a shock from the toaster and has chest pains", "health_emergency"),
     ("en", "the smoke alarm went off and there is smoke coming from the kettle", "safety_hazard"),
+    # escalation_blind16 pl-p05: a shock said with the victim first, and somebody not responding.
+    ("pl", "tatę kopnął prąd od tostera i nie reaguje", "safety_hazard"),
+    ("pl", "mama leży i nie oddycha", "health_emergency"),
+    ("en", "my dad touched the toaster and passed out", "health_emergency"),
     # An order on the caller's account they never placed is fraud, with no word of fraud in it.
     ("en", "there are two orders on my account that i never placed", "account_security"),
     ("pl", "widzę zamówienie, którego nie składałam, a pieniądze zniknęły", "account_security"),

@@ -139,7 +139,11 @@ def number_only(text: str) -> bool:
     At least three digits (not "one" or "two", a menu choice) and no more other words than number words."""
     words = [w for w in tokens(text) if w not in _FILLER]
     numeric = sum(1 for w in words if _digit_words([w]))
-    return numeric >= max(1, len(words) - numeric) and len(parse_digits(text)) >= 3
+    # A number written in one piece weighs as its digits said one by one: with more digits than other words,
+    # "okay here it is, 90210" is a number; "my order 48152 has not arrived" is a request (the classifier's).
+    weighed = sum(len(w) - 1 for w in words if w.isdigit()) + numeric
+    others = len(words) - numeric
+    return len(parse_digits(text)) >= 3 and (numeric >= max(1, others) or weighed > others)
 
 
 def parse_digits(text: str) -> str:
