@@ -255,3 +255,13 @@ async def test_a_new_request_heard_unclearly_at_a_question_is_asked_again_before
     await c2.start()
     await c2.say(ask)
     assert (await c2.say(other, asr_confidence=0.8)).node != "ask_order"
+
+
+async def test_a_looping_run_of_digits_is_not_read_back(call) -> None:
+    # Whisper looping on unclear audio at the order-number question (phone_blind9 pl-n3): asked again plainly.
+    c = call("pl")
+    await c.start()
+    await c.say("gdzie jest moje zamówienie")
+    again = await c.say("5, 5, 5, 4, 7, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5", asr_confidence=0.0)
+    assert again.action == "continue" and again.node == "ask_order"
+    assert "5 5 5 4 7" not in again.text and "numer" in again.text.lower()

@@ -590,7 +590,9 @@ class FlowMachine:
             st.partial[node.slot] = heard
         else:
             st.partial.pop(node.slot, None)
-        if self.flow.messages.wrong_length is None:
+        if self.flow.messages.wrong_length is None or len(heard) > 2 * hi:
+            # Twice the digits a number has is whisper looping on unclear audio ("5, 5, 5, 4, 7, 5, 5, 5, 5, …",
+            # phone_blind9 pl-n3), not a caller's number: reading it back helps nobody, the plain re-ask does.
             return None
         ctx = {**self.context(st), "heard": " ".join(heard), "count": len(heard),
                "length": lo if len(heard) < lo else hi}
