@@ -170,7 +170,10 @@ def test_which_transcripts_sound_whole(text: str, finished: bool) -> None:
     ("No thanks, and", True),
     ("Chciałbym zmienić adres, yyy", True), ("I want to", True), ("Good morning, I need help", False),
     ("What are your opening hours?", False), ("What can you help me with?", False), ("What can you do?", False),
-    ("Please repeat that.", False), ("Yes.", False), ("No.", True), ("Tak, poproszę.", False), ("", False),
+    ("Please repeat that.", False), ("No.", True), ("Tak, poproszę.", False), ("", False),
+    # A bare yes waits for more too: "Yes, please cancel it." cut at its comma was answered as "Yes." (at the
+    # menu, a second turn not understood: handed over; phone_blind9 en-n5), so was "Right, here it is, ...".
+    ("Yes.", True), ("Right,", True), ("Yeah.", True), ("Tak.", True), ("Yes, please cancel it.", False),
 ])
 def test_which_transcripts_sound_unfinished(text: str, unfinished: bool) -> None:
     assert sounds_unfinished(text, TurnSettings()) is unfinished
