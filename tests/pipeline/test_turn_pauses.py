@@ -49,7 +49,7 @@ async def heard(settings: Settings, models: SharedModels, store: CallStore, pcm:
 
 
 @pytest.mark.models
-@pytest.mark.parametrize(("first", "first_word"), [("Hello,", "hello"), ("No thanks,", "thanks")])
+@pytest.mark.parametrize(("first", "first_word"), [("Hello,", "hello"), ("No thanks,", "thanks"), ("Yes,", "yes")])
 async def test_pause_after_a_comma_does_not_end_the_callers_turn(
         settings: Settings, shared_models: SharedModels, call_store: CallStore, speak, first: str,
         first_word: str) -> None:
