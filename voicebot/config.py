@@ -172,6 +172,16 @@ class LanguageSettings(_Section):
     detect_min_probability: float = Field(
         0.55, gt=0.5, le=1, description="share of the flow languages' probability the other language needs to "
         "switch (bench/language_id.py: English espeak-ng turns at 8 kHz gave Polish at most 0.13, + 0.3 margin)")
+    switch_sure_probability: dict[str, float] = Field(
+        default_factory=lambda: {"en": 0.99},
+        description="per language a call may switch to: the share at which whisper's choice is taken as it is; "
+        "under it the turn must also read well in that language (switch_min_confidence), else the call stays in "
+        "its language. Whisper base hears robotic Polish at 8 kHz as English (shares 0.55-0.93, read at ASR "
+        "confidence 0.14-0.30) while English gets 0.99-1.00 (bench/results/language_switch.md)")
+    switch_min_confidence: float = Field(
+        0.35, ge=0, le=1, description="ASR confidence the turn read in the new language needs when its share is "
+        "under switch_sure_probability (bench/results/language_switch.md: Polish read as English scored at most "
+        "0.30)")
 
     @field_validator("numbers")
     @classmethod
@@ -179,6 +189,14 @@ class LanguageSettings(_Section):
         bad = {n: lang for n, lang in v.items() if lang not in ("pl", "en")}
         if bad:
             raise ValueError(f"unknown language(s) {bad}; allowed: pl, en")
+        return v
+
+    @field_validator("switch_sure_probability")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {lang: p for lang, p in v.items() if lang not in ("pl", "en") or not 0.5 < p <= 1}
+        if bad:
+            raise ValueError(f"{bad}: languages pl or en, each share above 0.5 and at most 1")
         return v
 
     def for_number(self, dialled: str) -> str | None:

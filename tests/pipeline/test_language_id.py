@@ -8,7 +8,7 @@ from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
 from voicebot.dialog.types import CallInfo
 from voicebot.pipeline.call import language_detection
-from voicebot.pipeline.language_id import choose, restricted
+from voicebot.pipeline.language_id import choose, needs_reading, restricted
 from voicebot.pipeline.services import CallServices
 
 
@@ -27,6 +27,22 @@ def test_probabilities_are_restricted_to_the_flows_languages_and_renormalised() 
 ])
 def test_another_language_needs_the_threshold_share_to_switch(shares, current, expected) -> None:
     assert choose(shares, current, 0.55) == expected
+
+
+@pytest.mark.parametrize(("language", "share", "expected"), [
+    ("en", 0.98, True),  # the most whisper gave English for robotic Polish: how the turn reads decides
+    ("en", 1.0, False),  # most English callers: taken as named
+    ("pl", 0.6, False),  # Polish is not over-named: the share alone switches
+])
+def test_a_switch_to_an_over_named_language_must_also_read_well(language, share, expected) -> None:
+    assert needs_reading(language, share, Settings().languages.switch_sure_probability) is expected
+
+
+def test_sure_shares_name_known_languages_above_a_coin_toss() -> None:
+    with pytest.raises(ValueError, match="switch_sure_probability"):
+        Settings.model_validate({"languages": {"switch_sure_probability": {"de": 0.9}}})
+    with pytest.raises(ValueError, match="switch_sure_probability"):
+        Settings.model_validate({"languages": {"switch_sure_probability": {"en": 0.4}}})
 
 
 async def test_only_calls_whose_language_the_line_did_not_choose_are_detected(settings: Settings) -> None:

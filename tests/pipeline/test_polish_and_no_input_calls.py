@@ -98,6 +98,31 @@ async def test_an_english_caller_stays_in_english(settings: Settings, shared_mod
     assert session.replies[-1].node == "ask_order"
 
 
+async def test_a_polish_caller_whom_whisper_names_english_stays_in_polish(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore) -> None:
+    # Whisper base names this robotic Polish English (share ~0.8-0.9) and reads it as English words nobody said
+    # ("Hello, my name is K.M. ...", ASR confidence ~0.2): switching would answer a Polish caller in English.
+    media = FileMedia([espeak("Halo, zapłaciłem za zamówienie dwa razy.", "pl+m3", 150)], RATE, fast=True)
+    session = await run_call(media, CallInfo(call_id="det-pl-stay", language="pl"),
+                             services(settings, shared_models, call_store))
+    said = [(r.language, r.text) for r in session.replies]
+    assert len(session.replies) >= 2 and all(r.language == "pl" for r in session.replies), said
+    caller = [t for t in await call_store.turns("det-pl-stay") if t.role == "caller"]
+    assert caller and caller[0].language == "pl" and "hello" not in caller[0].text.lower(), caller
+    call = await call_store.get_call("det-pl-stay")
+    assert call is not None and call["language"] == "pl"
+
+
+async def test_an_english_caller_on_a_polish_line_is_switched_to_english(
+        settings: Settings, shared_models: SharedModels, call_store: CallStore) -> None:
+    media = FileMedia([espeak("Hello, I would like to check my order.", "en-gb", 150)], RATE, fast=True)
+    session = await run_call(media, CallInfo(call_id="det-en-switch", language="pl"),
+                             services(settings, shared_models, call_store))
+    said = [(r.language, r.text) for r in session.replies]
+    assert [r.language for r in session.replies] == ["pl", "en"], said  # greeted as dialled, then English
+    assert session.replies[-1].node == "ask_order", said
+
+
 # -- no dead air -------------------------------------------------------------------------------------------
 class TimedFileMedia(FileMedia):
     """A file caller that notes when each stretch of bot audio starts and when the bot fell silent."""

@@ -9,13 +9,14 @@ forces English and hides the per-segment probabilities the escalation policy nee
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
 import time
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import ctranslate2
 import numpy as np
@@ -27,6 +28,8 @@ from voicebot.dialog.numbers import UNITS
 from voicebot.dialog.text import fold
 from voicebot.pipeline import language_id
 from voicebot.pipeline.worker import SPARE, URGENT, Job, PriorityWorker
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000  # whisper's input rate
 FRAMES_PER_S = 100  # mel frames per second
@@ -79,6 +82,10 @@ class Detect:
 
     languages: tuple[str, ...]
     min_share: float
+    # A switch to a language listed here at a share under its value is taken only when the turn, read in that
+    # language, scores at least `min_confidence`; else the turn is read in the call's language (language_id).
+    sure_share: Mapping[str, float] = field(default_factory=dict, compare=False)
+    min_confidence: float = 0.0
 
 
 @dataclass
@@ -233,9 +240,18 @@ class SpeechRecognizer:
         if detect is not None and encoded is not None and len(detect.languages) > 1:
             shares = language_id.restricted(self._language_probabilities(encoded), detect.languages)
             chosen = language_id.choose(shares, language, detect.min_share)
-            if chosen != language:
+            if chosen != language and language_id.needs_reading(chosen, shares[chosen], detect.sure_share):
+                # Read in the named language first (no prompt: the hints are the call's language's words, they would
+                # pull the text back to it); a turn longer than one window is not read twice and stays.
+                text, confidence, alternatives = self._decode_short(encoded, chosen, "") if short else ("", 0.0, ())
+                if confidence >= detect.min_confidence:
+                    return self._counted(audio, started, text=text, language=chosen, confidence=confidence,
+                                         alternatives=alternatives, language_shares=shares)
+                log.info("whisper names %s (share %.2f) but reads it badly (%r, %.2f): staying in %s",
+                         chosen, shares[chosen], text, confidence, language)
+            elif chosen != language:
                 prompt = ""  # the hints are the other language's words: they would pull the text back to it
-            language = chosen
+                language = chosen
         if short and encoded is not None:
             text, confidence, alternatives = self._decode_short(encoded, language, prompt)
             if prompt and _copied(text, prompt):

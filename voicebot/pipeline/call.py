@@ -63,7 +63,8 @@ def language_detection(services: CallServices, info: CallInfo) -> Detect | None:
     languages = tuple(languages_of(info.flow_id))
     if len(languages) < 2 or info.language not in languages:
         return None
-    return Detect(languages, services.settings.languages.detect_min_probability)
+    lang = services.settings.languages
+    return Detect(languages, lang.detect_min_probability, lang.switch_sure_probability, lang.switch_min_confidence)
 
 
 async def _preferred_language(info: CallInfo, services: CallServices) -> CallInfo:
