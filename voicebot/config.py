@@ -176,12 +176,12 @@ class LanguageSettings(_Section):
         default_factory=lambda: {"en": 0.99},
         description="per language a call may switch to: the share at which whisper's choice is taken as it is; "
         "under it the turn must also read well in that language (switch_min_confidence), else the call stays in "
-        "its language. Whisper base hears robotic Polish at 8 kHz as English (shares 0.55-0.93, read at ASR "
-        "confidence 0.14-0.30) while English gets 0.99-1.00 (bench/results/language_switch.md)")
+        "its language. Whisper base names robotic Polish at 8 kHz English at shares up to 0.98 (read at ASR "
+        "confidence 0.14-0.39); most English turns get 0.99-1.00 (bench/results/language_switch.md)")
     switch_min_confidence: float = Field(
         0.35, ge=0, le=1, description="ASR confidence the turn read in the new language needs when its share is "
-        "under switch_sure_probability (bench/results/language_switch.md: Polish read as English scored at most "
-        "0.30)")
+        "under switch_sure_probability (bench/results/language_switch.md: Polish read as English scored 0.14-0.39, "
+        "English 0.15-0.90, most above 0.35)")
 
     @field_validator("numbers")
     @classmethod
