@@ -11,7 +11,7 @@ from voicebot.config import PROJECT_ROOT, Settings
 from voicebot.dialog.crm_server import RunningCrm, start_demo_crm
 from voicebot.dialog.loader import FlowEngine, fixed_clock, load_engine
 from voicebot.dialog.registry import FlowRegistry
-from voicebot.dialog.types import BotReply, CallerDtmf, CallerSaid, CallInfo
+from voicebot.dialog.types import BotReply, CallerDtmf, CallerSaid, CallInfo, Prosody
 
 OPEN = datetime(2026, 11, 25, 10, 0)  # Wednesday 10:00 Warsaw: the human line is staffed
 CLOSED = datetime(2026, 11, 25, 22, 30)
@@ -55,9 +55,9 @@ class Caller:
     async def start(self) -> BotReply:
         return await self.session.start()
 
-    async def say(self, text: str, asr_confidence: float | None = None) -> BotReply:
-        """`asr_confidence`: whisper's score of a spoken turn (None: typed text)."""
-        return await self.session.handle(CallerSaid(text, asr_confidence=asr_confidence))
+    async def say(self, text: str, asr_confidence: float | None = None, prosody: Prosody | None = None) -> BotReply:
+        """`asr_confidence`: whisper's score of a spoken turn (None: typed text); `prosody`: its measured voice."""
+        return await self.session.handle(CallerSaid(text, asr_confidence=asr_confidence, prosody=prosody))
 
     async def press(self, digits: str) -> BotReply:
         return await self.session.handle(CallerDtmf(digits))

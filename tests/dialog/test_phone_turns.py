@@ -4,11 +4,14 @@ tests/telephony/test_phone_understanding.py.)"""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from voicebot.call_session import CallSession
 from voicebot.dialog import slots as slot_values
-from voicebot.dialog.types import CallerSaid, CallInfo
+from voicebot.dialog.types import CallerSaid, CallInfo, Prosody
+from voicebot.escalation import make_tracker
+from voicebot.pipeline import prosody
 
 
 @pytest.mark.parametrize(("lang", "ask", "short", "full", "item"), [
@@ -265,3 +268,24 @@ async def test_a_looping_run_of_digits_is_not_read_back(call) -> None:
     again = await c.say("5, 5, 5, 4, 7, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5", asr_confidence=0.0)
     assert again.action == "continue" and again.node == "ask_order"
     assert "5 5 5 4 7" not in again.text and "numer" in again.text.lower()
+
+
+def voice(seconds: float, words: int, hz: float = 150.0) -> Prosody:
+    """What the line measures of a turn of `words` words voiced for `seconds` at `hz`."""
+    t = np.arange(int(8000 * seconds)) / 8000
+    return prosody.measure((0.1 * np.sin(2 * np.pi * hz * t)).astype(np.float32), 8000, words, seconds + 0.2)
+
+
+async def test_a_served_callers_goodbye_cut_into_one_word_fragments_is_not_handed_over(call) -> None:
+    # "Great, thanks. Bye." cut at its commas and heard as "Brace." / "End." (phone_blind10 en-r1): each fragment is
+    # one short word, said a little higher. Its words per second are the word's length, not a caller speeding up
+    # in anger; counted as such, the re-ask and the pitch pushed the served caller to a person.
+    c = call("en", tracker_factory=make_tracker)  # the escalation rules, as in production
+    await c.start()
+    await c.say("Hi, I'm calling to check on my order.", 0.85, voice(3.0, 8))
+    served = await c.say("It's 4-8-1-5-2", 0.62, voice(2.0, 5))
+    assert "coffee grinder" in served.text and served.node == "anything_else"
+    again = await c.say("Brace.", 0.26, voice(0.25, 1, hz=180.0))
+    assert again.action == "continue"
+    end = await c.say("End.", 0.2, voice(0.25, 1, hz=180.0))
+    assert (end.action, end.reason) == ("end", "unclear_close"), (end.reason, end.signals)

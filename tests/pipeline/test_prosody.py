@@ -24,11 +24,17 @@ def test_pitch_and_loudness_of_a_steady_tone() -> None:
 
 
 def test_a_shouting_high_voice_scores_louder_and_higher_than_a_calm_one() -> None:
-    calm = prosody.measure(tone(110.0, 1.0, 0.05), RATE, words=2, duration_s=1.0)
+    calm = prosody.measure(tone(110.0, 1.0, 0.05), RATE, words=3, duration_s=1.0)
     upset = prosody.measure(tone(260.0, 1.0, 0.6), RATE, words=5, duration_s=1.0)
     assert upset.rms_db > calm.rms_db + 15
     assert upset.pitch_hz > calm.pitch_hz * 2
     assert upset.speech_rate > calm.speech_rate
+
+
+def test_a_turn_of_one_or_two_words_has_no_speech_rate() -> None:
+    # "Yeah." in 0.3 s is not a caller speaking fast: it is how long the word is.
+    assert prosody.measure(tone(150.0, 0.3, 0.1), RATE, words=1, duration_s=0.5).speech_rate == 0.0
+    assert prosody.measure(tone(150.0, 0.6, 0.1), RATE, words=2, duration_s=0.8).speech_rate == 0.0
 
 
 def test_noise_and_silence_have_no_pitch() -> None:
