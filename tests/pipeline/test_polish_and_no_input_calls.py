@@ -50,6 +50,12 @@ def with_no_input(settings: Settings, seconds_: float) -> Settings:
     return settings.model_copy(update={"dialog": settings.dialog.model_copy(update={"no_input_secs": seconds_})})
 
 
+async def one_turn_call(text: str, voice: str, speed: int, call_id: str, line: str, services_: CallServices):
+    """A call to a line greeting in `line` whose caller says `text` once (espeak-ng `voice` at `speed`)."""
+    media = FileMedia([espeak(text, voice, speed)], RATE, fast=True)
+    return await run_call(media, CallInfo(call_id=call_id, language=line), services_)
+
+
 async def heard_language(models: SharedModels, pcm: bytes | bytearray) -> tuple[str, float, str]:
     """What whisper makes of audio the caller heard: (language among pl/en, Polish share, words)."""
     audio = to_float(resample(np.frombuffer(bytes(pcm), dtype=np.int16), RATE, 16000))
@@ -91,9 +97,8 @@ async def test_a_polish_caller_on_an_english_line_is_switched_to_polish_by_detec
 
 async def test_an_english_caller_stays_in_english(settings: Settings, shared_models: SharedModels,
                                                   call_store: CallStore) -> None:
-    media = FileMedia([espeak("I would like to check the status of my order.", "en-us+f2")], RATE, fast=True)
-    session = await run_call(media, CallInfo(call_id="det-en", language="en"),
-                             services(settings, shared_models, call_store))
+    session = await one_turn_call("I would like to check the status of my order.", "en-us+f2", 175, "det-en", "en",
+                                  services(settings, shared_models, call_store))
     assert [r.language for r in session.replies] == ["en", "en"] and session.info.language == "en"
     assert session.replies[-1].node == "ask_order"
 
@@ -102,9 +107,8 @@ async def test_a_polish_caller_whom_whisper_names_english_stays_in_polish(
         settings: Settings, shared_models: SharedModels, call_store: CallStore) -> None:
     # Whisper base names this robotic Polish English (share ~0.8-0.9) and reads it as English words nobody said
     # ("Hello, my name is K.M. ...", ASR confidence ~0.2): switching would answer a Polish caller in English.
-    media = FileMedia([espeak("Halo, zapłaciłem za zamówienie dwa razy.", "pl+m3", 150)], RATE, fast=True)
-    session = await run_call(media, CallInfo(call_id="det-pl-stay", language="pl"),
-                             services(settings, shared_models, call_store))
+    session = await one_turn_call("Halo, zapłaciłem za zamówienie dwa razy.", "pl+m3", 150, "det-pl-stay", "pl",
+                                  services(settings, shared_models, call_store))
     said = [(r.language, r.text) for r in session.replies]
     assert len(session.replies) >= 2 and all(r.language == "pl" for r in session.replies), said
     caller = [t for t in await call_store.turns("det-pl-stay") if t.role == "caller"]
@@ -115,9 +119,8 @@ async def test_a_polish_caller_whom_whisper_names_english_stays_in_polish(
 
 async def test_an_english_caller_on_a_polish_line_is_switched_to_english(
         settings: Settings, shared_models: SharedModels, call_store: CallStore) -> None:
-    media = FileMedia([espeak("Hello, I would like to check my order.", "en-gb", 150)], RATE, fast=True)
-    session = await run_call(media, CallInfo(call_id="det-en-switch", language="pl"),
-                             services(settings, shared_models, call_store))
+    session = await one_turn_call("Hello, I would like to check my order.", "en-gb", 150, "det-en-switch", "pl",
+                                  services(settings, shared_models, call_store))
     said = [(r.language, r.text) for r in session.replies]
     assert [r.language for r in session.replies] == ["pl", "en"], said  # greeted as dialled, then English
     assert session.replies[-1].node == "ask_order", said
