@@ -240,18 +240,18 @@ class SpeechRecognizer:
         if detect is not None and encoded is not None and len(detect.languages) > 1:
             shares = language_id.restricted(self._language_probabilities(encoded), detect.languages)
             chosen = language_id.choose(shares, language, detect.min_share)
-            if chosen != language and language_id.needs_reading(chosen, shares[chosen], detect.sure_share):
-                # Read in the named language first (no prompt: the hints are the call's language's words, they would
-                # pull the text back to it); a turn longer than one window is not read twice and stays.
+            if chosen != language and not language_id.needs_reading(chosen, shares[chosen], detect.sure_share):
+                prompt = ""  # the hints are the other language's words: they would pull the text back to it
+                language = chosen
+            elif chosen != language:
+                # Read in the named language first, without the hints (same reason); a turn longer than one window
+                # is not read twice and stays in the call's language.
                 text, confidence, alternatives = self._decode_short(encoded, chosen, "") if short else ("", 0.0, ())
                 if confidence >= detect.min_confidence:
                     return self._counted(audio, started, text=text, language=chosen, confidence=confidence,
                                          alternatives=alternatives, language_shares=shares)
                 log.info("whisper names %s (share %.2f) but reads it badly (%r, %.2f): staying in %s",
                          chosen, shares[chosen], text, confidence, language)
-            elif chosen != language:
-                prompt = ""  # the hints are the other language's words: they would pull the text back to it
-                language = chosen
         if short and encoded is not None:
             text, confidence, alternatives = self._decode_short(encoded, language, prompt)
             if prompt and _copied(text, prompt):

@@ -34,8 +34,8 @@ def needs_reading(language: str, share: float, sure_share: Mapping[str, float]) 
     """Must a switch to `language` at this share be confirmed by how well the turn reads in it?
 
     Whisper base's language choice is lopsided on phone audio: English speech gets Polish at most 0.13, but robotic
-    Polish at 8 kHz is often named English at shares up to 0.93, and then read as English words that nobody said
-    ("Hello, my name is K.M.", ASR confidence 0.14-0.30). A language listed in `sure_share` is taken on the share
-    alone only at that share; under it the reading decides (`switch_min_confidence`).
+    Polish at 8 kHz is often named English at shares up to 0.98, and then read as English words that nobody said
+    ("Hello, my name is K.M.", ASR confidence 0.14-0.39; bench/results/language_switch.md). A language listed in
+    `sure_share` is taken on the share alone only at that share; under it the reading decides (`min_confidence`).
     """
     return share < sure_share.get(language, 0.0)
