@@ -64,6 +64,8 @@ class CallSession:
         # Starts the same flow in another language when the caller's first words are in it (see on_event).
         self.new_dialog = new_dialog
         self.heard_words = False
+        # Key -> language the greeting offered ("For English, press 9"), until the caller's first words or keys.
+        self.language_keys: dict[str, str] = {}
         self.store = store
         self.write_handoff = write_handoff
         self.replies: list[BotReply] = []
@@ -90,6 +92,7 @@ class CallSession:
         except Exception:
             log.exception("call %s: dialog failed at greeting", self.info.call_id)
             reply = self.system_fault()
+        self.language_keys = {offer.key: offer.language for offer in reply.language_offers}
         return await self._after_reply(reply, timings=None)
 
     async def _record_start(self) -> None:
@@ -111,11 +114,26 @@ class CallSession:
         return await self._after_reply(reply, timings=None)
 
     async def on_event(self, event: CallerEvent, timings: dict[str, float] | None = None) -> BotReply:
+        language_keys = self.language_keys
+        if isinstance(event, CallerSaid | CallerDtmf):
+            self.language_keys = {}  # the caller has begun in this language: later keys are the flow's
+        if language_keys and isinstance(event, CallerSaid) and event.barge_in:
+            # Speaking over "For English, press 9" is how a caller in the line's language goes on, not impatience.
+            event = dataclasses.replace(event, barge_in=False)
+        if isinstance(event, CallerDtmf) and event.digits.rstrip("#") in language_keys:
+            await self._record_caller(event, timings)
+            greeting = await self._switch_language(language_keys[event.digits.rstrip("#")])
+            if greeting is not None:  # the new language's greeting (the recording notice too), offering nothing
+                return await self._after_reply(dataclasses.replace(greeting, language_offers=()), timings)
+            return await self._handle(event, timings)
         if isinstance(event, CallerSaid) and not self.heard_words:
             self.heard_words = True
-            if event.language and event.language != self.info.language and self.new_dialog is not None:
+            if event.language and event.language != self.info.language:
                 await self._switch_language(event.language)
         await self._record_caller(event, timings)
+        return await self._handle(event, timings)
+
+    async def _handle(self, event: CallerEvent, timings: dict[str, float] | None) -> BotReply:
         try:
             reply = await self.dialog.handle(event)
         except Exception:
@@ -123,23 +141,27 @@ class CallSession:
             reply = self.system_fault()
         return await self._after_reply(reply, timings)
 
-    async def _switch_language(self, language: str) -> None:
-        """The caller's first words are in another language: go on in that language's flow and voice.
+    async def _switch_language(self, language: str) -> BotReply | None:
+        """The caller speaks another language (their first words, or the greeting's language key): go on in
+        that language's flow and voice. Returns that flow's greeting; None when the call stays as it was.
 
-        The new flow is started where a call starts (its greeting is not said again) and then hears the
-        caller's first turn, already read in the new language: the caller does not repeat themselves.
+        The new flow is started where a call starts; after first words its greeting is not said, the flow hears
+        those words, already read in the new language: the caller does not repeat themselves.
         """
+        if self.new_dialog is None:
+            return None
         info = dataclasses.replace(self.info, language=language)
         try:
-            dialog = self.new_dialog(info)  # type: ignore[misc]
-            await dialog.start()
+            dialog = self.new_dialog(info)
+            greeting = await dialog.start()
         except Exception:  # staying in the line's language beats losing the call
             log.exception("call %s: could not switch to %s", self.info.call_id, language)
-            return
+            return None
         log.info("call %s: caller speaks %s, switching from %s", self.info.call_id, language, self.info.language)
         self.info, self.dialog = info, dialog
         if self.store:
             await self._safely("update_call", self.store.update_call(self.info.call_id, language=language))
+        return greeting
 
     async def component_failed(self, component: str, detail: str = "") -> BotReply:
         """A part outside the dialog (speech recognition, synthesis, the line) failed: hand over to a human.
@@ -297,7 +319,7 @@ class CallSession:
         elif reply.action == "continue" and self.outcome == "contained":
             self.outcome = "abandoned"  # the caller talked over the goodbye and the call goes on: judged at its end
         rec = TurnRecord(
-            role="bot", text=reply.text, intent=reply.intent, confidence=reply.confidence,
+            role="bot", text=reply.spoken, intent=reply.intent, confidence=reply.confidence,
             language=reply.language, node=reply.node, action=reply.action, reason=reply.reason,
             frustration=reply.frustration, signals=dict(reply.signals), timings=dict(timings or {}),
         )

@@ -221,3 +221,18 @@ def test_a_time_asks_choices_must_map_to_a_time_and_its_date_slot_to_a_date_ask(
                            "    choices: {\"13:00\": [afternoon], \"1pm\": [after lunch]}\n")
     rules = {e.rule for e in errors_of(text)}
     assert {"time_choice_not_a_time", "date_slot_not_a_date"} <= rules
+
+
+def test_language_offers_are_checked() -> None:
+    offer = 'language_offers:\n  - {language: %s, key: "%s", say: "Po polsku: 9."}\n'
+    assert parse_flow(MINIMAL + offer % ("pl", "9")).language_offers[0].key == "9"
+    (own,) = errors_of(MINIMAL + offer % ("en", "9"))
+    assert own.rule == "offers_own_language" and own.path == "language_offers.0.language"
+    twice = MINIMAL + offer % ("pl", "9") + '  - {language: pl, key: "9", say: "Jeszcze raz."}\n'
+    assert [e.rule for e in errors_of(twice)] == ["duplicate_language_key"]
+    asked = '    say: "What do you need?"\n'
+    menu = MINIMAL.replace(asked, asked + '    keys: {"9": ask_name}\n')
+    (clash,) = errors_of(menu + offer % ("pl", "9"))
+    assert clash.rule == "language_key_in_menu" and "'menu'" in clash.message
+    (bad,) = errors_of(MINIMAL + offer % ("pl", "0"))  # 0 always means a person
+    assert bad.rule == "schema" and bad.path == "language_offers.0.key"

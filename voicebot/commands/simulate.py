@@ -59,7 +59,7 @@ async def run_simulation(args: argparse.Namespace, settings: Settings, stdin, st
         calls, turn = calls + 1, 0
         info = CallInfo(call_id=f"sim-{calls}", caller_number=args.caller, language=lang, flow_id=flow_id,
                         channel="local")
-        new = CallSession(info, engine.new_session(info))
+        new = CallSession(info, engine.new_session(info), new_dialog=engine.new_session)  # a language key switches
         _emit(stdout, args.jsonl, calls, 0, "", await new.begin())
         return new
 
@@ -79,7 +79,7 @@ async def run_simulation(args: argparse.Namespace, settings: Settings, stdin, st
                 session = await begin()
             turn += 1
             dtmf = line.lower().startswith("#dtmf")
-            event = CallerDtmf(line[5:].strip()) if dtmf else CallerSaid(line, language=lang)
+            event = CallerDtmf(line[5:].strip()) if dtmf else CallerSaid(line, language=session.info.language)
             _emit(stdout, args.jsonl, calls, turn, line, await session.on_event(event))
         if session is not None:
             await session.finish()
@@ -108,5 +108,5 @@ def _emit(out, jsonl: bool, call: int, turn: int, caller: str, reply) -> None:  
                 heard = "answer" if reply.confidence is None else f"no match {reply.confidence:.2f}"
             out.write(f"caller: {caller}   [{heard}]\n")
         tail = f"   <{reply.action}: {reply.reason}>" if reply.action != "continue" else ""
-        out.write(f"bot:    {reply.text}{tail}\n")
+        out.write(f"bot:    {reply.spoken}{tail}\n")
     out.flush()

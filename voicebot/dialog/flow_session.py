@@ -4,8 +4,9 @@ answers with a `BotReply`. Escalation: every understood caller turn is shown to 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,8 +56,11 @@ class Runtime:
 
 
 class FlowSession:
-    def __init__(self, loaded: LoadedFlow, call: CallInfo, runtime: Runtime, tracker: EscalationTracker) -> None:
+    def __init__(self, loaded: LoadedFlow, call: CallInfo, runtime: Runtime, tracker: EscalationTracker,
+                 languages: Sequence[str] = ()) -> None:
         self.loaded = loaded
+        # The languages this flow is loaded in: the greeting offers only those of its language_offers.
+        self.languages = tuple(languages)
         self.call = call
         self.runtime = runtime
         self.tracker = tracker
@@ -85,7 +89,12 @@ class FlowSession:
             self.state.results[templates.PROFILE_VARIABLE] = {k: v for k, v in self.profile.items() if v}
         if survey is not None:  # bound before the greeting: the flow's end reads it
             self.state.variables["survey"] = survey
-        return await self._advance(core.Start(self.runtime.clock()))
+        reply = await self._advance(core.Start(self.runtime.clock()))
+        offers = tuple(offer for offer in self.loaded.flow.language_offers
+                       if offer.language in self.languages and offer.language != self.language)
+        if not offers or reply.action != "continue":
+            return reply
+        return dataclasses.replace(reply, language_offers=offers)
 
     async def _offer_survey(self) -> bool | None:
         """Whether this call hears the post-call survey if the bot serves it; None: no survey picker."""

@@ -90,7 +90,7 @@ class FlowEngine:
     def new_session(self, call: CallInfo) -> FlowSession:
         loaded = self.flow_for(call.flow_id, call.language)
         tracker = self.tracker_factory(self.settings, loaded.flow) if self.tracker_factory else _NoEscalation()
-        return FlowSession(loaded, call, self.runtime, tracker)
+        return FlowSession(loaded, call, self.runtime, tracker, self.languages(call.flow_id))
 
     def voicemail_message(self, flow_id: str, language: str) -> str:
         text = self.flow_for(flow_id, language).flow.messages.voicemail

@@ -276,6 +276,16 @@ class FlowSettings(_Model):
     confirm_below: float | None = Field(None, ge=0, le=1)
 
 
+class LanguageOffer(_Model):
+    """The greeting ends with "For English, press 9", said in that language's voice: a caller who does not speak
+    the line's language chooses theirs on the keypad (whisper base hears their first words as a hint only, and a
+    Polish number is answered in Polish whoever calls it). Honoured until the caller's first words or keys."""
+
+    language: Literal["pl", "en"]
+    key: str = Field(pattern=r"^[1-9*#]$")
+    say: str = Field(min_length=1)  # in `language`, naming the key
+
+
 class Flow(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     language: Literal["pl", "en"]
@@ -293,3 +303,5 @@ class Flow(_Model):
     messages: Messages
     settings: FlowSettings = FlowSettings()
     profile: ProfileDef | None = None
+    # Other languages this flow exists in, offered on the keypad at the end of the greeting (see LanguageOffer).
+    language_offers: list[LanguageOffer] = Field(default_factory=list)

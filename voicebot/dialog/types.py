@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from voicebot.dialog.schema import AskNode
+from voicebot.dialog.schema import AskNode, LanguageOffer
 
 BotAction = Literal["continue", "transfer", "callback", "end", "hangup"]
 
@@ -102,6 +102,14 @@ class BotReply:
     # no, "I don't have it"): the pipeline's digits-only second look is only for turns that mean nothing.
     # None: the dialog gives no opinion.
     understands: Callable[[str], bool] | None = None
+    # Said after `text`, each in its own language's voice ("For English, press 9."): the greeting's keypad choice
+    # of the call's language (see LanguageOffer); the caller's first words or keys end the offer.
+    language_offers: tuple[LanguageOffer, ...] = ()
+
+    @property
+    def spoken(self) -> str:
+        """Everything the caller hears of this reply, as the transcript shows it."""
+        return " ".join([self.text, *(offer.say for offer in self.language_offers)]).strip()
 
 
 class DialogSession(Protocol):

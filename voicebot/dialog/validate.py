@@ -252,6 +252,9 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
             yield err("unknown_setting", f"settings.escalation.{key}",
                       f"unknown escalation setting '{key}' (allowed: {', '.join(EscalationSettings.model_fields)})")
 
+    for rule, path, message in _language_offer_errors(flow):
+        yield err(rule, path, message)
+
     defined = set(templates.BUILTIN_VARIABLES) | set(flow.variables) | slots | results | {templates.PROFILE_VARIABLE}
     yield from _profile_errors(flow, err, intents, defined)
     for var_name, var in flow.variables.items():
@@ -267,6 +270,22 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
         for var in templates.variables_in(text):
             if var.split(".")[0] not in defined and var.split(".")[0] not in local:
                 yield err("undefined_variable", path, f"undefined template variable '{var}'")
+
+
+def _language_offer_errors(flow: Flow) -> Iterator[tuple[str, str, str]]:
+    """A language key must mean only that language: not the flow's own language, not twice, not a menu key."""
+    menu = {key: name for name, node in flow.nodes.items() if isinstance(node, SayNode) for key in node.keys}
+    seen: set[str] = set()
+    for i, offer in enumerate(flow.language_offers):
+        path = f"language_offers.{i}"
+        if offer.language == flow.language:
+            yield "offers_own_language", f"{path}.language", f"the flow is in '{flow.language}' already"
+        if offer.key in seen:
+            yield "duplicate_language_key", f"{path}.key", f"key '{offer.key}' already chooses another language"
+        seen.add(offer.key)
+        if offer.key in menu:
+            yield ("language_key_in_menu", f"{path}.key",
+                   f"key '{offer.key}' is also a menu key of node '{menu[offer.key]}'")
 
 
 def _confirm_errors(flow: Flow, node: AskNode) -> Iterator[tuple[str, str, str]]:

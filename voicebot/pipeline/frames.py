@@ -174,11 +174,14 @@ class ListeningFrame(SystemFrame):
     `expects`: the question with a definite answer the caller is answering (five digits, yes/no, a date), or
     None: the speculative words are checked against it to end the turn as soon as the answer is complete.
     `understands`: whether words mean something else to the dialog at that question (see BotReply).
+    `language`: the language the bot now speaks; the caller's next turns are read in it (the caller may have
+    chosen it on the keypad).
     """
 
     hints: str
     expects: AskNode | None = None
     understands: Callable[[str], bool] | None = None
+    language: str = ""
 
 
 @dataclass

@@ -166,7 +166,7 @@ class DialogResponder(FrameProcessor):
         if self._ended and self._turn_open:
             # Decided while the caller was saying something more: the line must not hang up before we hear it.
             await self.push_frame(SpokeAfterGoodbyeFrame())
-        await self.push_frame(ListeningFrame(reply.asr_hints, reply.expects, reply.understands),
+        await self.push_frame(ListeningFrame(reply.asr_hints, reply.expects, reply.understands, reply.language),
                               FrameDirection.UPSTREAM)
         waits = reply.no_input_secs or self._no_input_default_s
         self._no_input_last_s = waits

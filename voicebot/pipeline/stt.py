@@ -112,6 +112,12 @@ class Transcriber(FrameProcessor):
                 held.release = self.create_task(self._release(0.0), name="held-turn")
         elif isinstance(frame, ListeningFrame):  # from the dialog downstream; nothing upstream needs it
             self._hints, self._expects, self._understands = frame.hints, frame.expects, frame.understands
+            if frame.language and frame.language != self._language:
+                # The bot answers in another language (the caller chose it on the keypad, or the dialog could not
+                # follow a detected switch): read the caller in the language they are spoken to, undetected.
+                log.info("the bot speaks %s now: reading the caller in it, not %s", frame.language, self._language)
+                self._language, self._detect = frame.language, None
+                await self.push_frame(CallLanguageFrame(self._language), FrameDirection.UPSTREAM)
         elif isinstance(frame, SpeechPausedFrame):
             self._drop_speculation()
             # Even under load: the ASR thread runs every finished turn before any speculation, and without the
