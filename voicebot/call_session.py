@@ -64,7 +64,8 @@ class CallSession:
         # Starts the same flow in another language when the caller's first words are in it (see on_event).
         self.new_dialog = new_dialog
         self.heard_words = False
-        # Key -> language the greeting offered ("For English, press 9"), until the caller's first words or keys.
+        # Key -> language the greeting offered ("To continue in English, press 9"), until the caller's first words
+        # or keys.
         self.language_keys: dict[str, str] = {}
         self.store = store
         self.write_handoff = write_handoff
@@ -118,7 +119,8 @@ class CallSession:
         if isinstance(event, CallerSaid | CallerDtmf):
             self.language_keys = {}  # the caller has begun in this language: later keys are the flow's
         if language_keys and isinstance(event, CallerSaid) and event.barge_in:
-            # Speaking over "For English, press 9" is how a caller in the line's language goes on, not impatience.
+            # Speaking over "To continue in English, press 9" is how a caller in the line's language goes on, not
+            # impatience.
             event = dataclasses.replace(event, barge_in=False)
         if isinstance(event, CallerDtmf) and event.digits.rstrip("#") in language_keys:
             await self._record_caller(event, timings)

@@ -1,4 +1,5 @@
-"""The greeting's keypad language choice ("For English, press 9"), through `CallSession` with the real store."""
+"""The greeting's keypad language choice ("To continue in English, press 9"), through `CallSession` with the
+real store."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ async def test_nine_at_the_polish_greeting_goes_on_in_english(engine_factory, ca
     record = await call_store.get_call("keys-en")
     assert record is not None and record["language"] == "en"
     turns = await call_store.turns("keys-en")
-    assert turns[0].text.endswith("For English, press 9.")  # the supervisor sees what the caller heard
+    assert turns[0].text.endswith("To continue in English, press 9.")  # the supervisor sees what the caller heard
     assert [(t.role, t.language if t.role == "bot" else t.text) for t in turns[:3]] == [
         ("bot", "pl"), ("caller", "[DTMF 9]"), ("bot", "en")]
     await engine.close()

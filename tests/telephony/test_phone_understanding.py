@@ -180,6 +180,20 @@ async def test_keypad_at_the_menu_and_for_the_order_number(
     assert item in bot[2].text and not handed_over(turns), said
 
 
+async def test_nine_at_the_polish_greeting_switches_the_call_to_english(
+        line, call_store: CallStore, tmp_path: Path) -> None:
+    # The Polish greeting ends with "To continue in English, press 9." in the English voice (~10 s in all); the
+    # caller presses 9 (RFC 4733) and hears the English greeting.
+    record, turns = await phone_call(await line(language="pl"), call_store, tmp_path, [], keys="9" + "," * 10,
+                                     greeting_ms=12000)
+    said = [(t.role, t.language, t.text) for t in turns]
+    assert turns[0].role == "bot" and turns[0].text.endswith("To continue in English, press 9."), said
+    assert [t.text for t in turns if t.role == "caller"] == ["[DTMF 9]"], said
+    bot = [t for t in turns if t.role == "bot"]
+    assert [t.language for t in bot] == ["pl", "en"] and bot[1].text.startswith("Hello"), said
+    assert record["language"] == "en" and not handed_over(turns), said
+
+
 async def test_a_caller_talking_over_the_goodbye_is_not_hung_up_on(
         line, call_store: CallStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # "I don't need anything else" ends the call; the caller goes on as the bot's goodbye (2.3 s) ends: their

@@ -277,9 +277,9 @@ class FlowSettings(_Model):
 
 
 class LanguageOffer(_Model):
-    """The greeting ends with "For English, press 9", said in that language's voice: a caller who does not speak
-    the line's language chooses theirs on the keypad (whisper base hears their first words as a hint only, and a
-    Polish number is answered in Polish whoever calls it). Honoured until the caller's first words or keys."""
+    """The greeting ends with "To continue in English, press 9", said in that language's voice: a caller who does
+    not speak the line's language chooses theirs on the keypad (whisper base hears their first words as a hint only,
+    and a Polish number is answered in Polish whoever calls it). Honoured until the caller's first words or keys."""
 
     language: Literal["pl", "en"]
     key: str = Field(pattern=r"^[1-9*#]$")

@@ -102,8 +102,8 @@ class BotReply:
     # no, "I don't have it"): the pipeline's digits-only second look is only for turns that mean nothing.
     # None: the dialog gives no opinion.
     understands: Callable[[str], bool] | None = None
-    # Said after `text`, each in its own language's voice ("For English, press 9."): the greeting's keypad choice
-    # of the call's language (see LanguageOffer); the caller's first words or keys end the offer.
+    # Said after `text`, each in its own language's voice ("To continue in English, press 9."): the greeting's
+    # keypad choice of the call's language (see LanguageOffer); the caller's first words or keys end the offer.
     language_offers: tuple[LanguageOffer, ...] = ()
 
     @property

@@ -42,8 +42,8 @@ class Speaker(FrameProcessor):
                 await self.push_frame(SystemFaultFrame("tts", f"{type(exc).__name__}: {exc}"),
                                       FrameDirection.UPSTREAM)
             return
-        # The greeting's language offers, each in its own language's voice ("For English, press 9."). One that
-        # cannot be said costs only itself: the caller has had the reply.
+        # The greeting's language offers, each in its own language's voice ("To continue in English, press 9.").
+        # One that cannot be said costs only itself: the caller has had the reply.
         for offer in reply.language_offers:
             try:
                 await self._say(offer.say, offer.language, None)
