@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from voicebot.callback_offer import CALLBACK_TEXT, CallbackOffer
+from voicebot.dialog.schema import LanguageOffer
 from voicebot.dialog.types import BotReply, CallerDtmf, CallerEvent, CallerNoInput, CallerSaid, CallInfo, DialogSession
 from voicebot.escalation.routing import Route, Router
 from voicebot.store.buffer import live_call_writes
@@ -64,8 +65,9 @@ class CallSession:
         # Starts the same flow in another language when the caller's first words are in it (see on_event).
         self.new_dialog = new_dialog
         self.heard_words = False
-        # Key -> language the greeting offered ("To continue in English, press 9"), until the caller's first words
-        # or keys.
+        # What the greeting offered ("To continue in English, press 9") and its keys -> languages, valid until the
+        # caller's first words or keys (first words not understood: once more, see _handle).
+        self.language_offers: tuple[LanguageOffer, ...] = ()
         self.language_keys: dict[str, str] = {}
         self.store = store
         self.write_handoff = write_handoff
@@ -93,6 +95,7 @@ class CallSession:
         except Exception:
             log.exception("call %s: dialog failed at greeting", self.info.call_id)
             reply = self.system_fault()
+        self.language_offers = reply.language_offers
         self.language_keys = {offer.key: offer.language for offer in reply.language_offers}
         return await self._after_reply(reply, timings=None)
 
@@ -128,19 +131,28 @@ class CallSession:
             if greeting is not None:  # the new language's greeting (the recording notice too), offering nothing
                 return await self._after_reply(dataclasses.replace(greeting, language_offers=()), timings)
             return await self._handle(event, timings)
+        offers: tuple[LanguageOffer, ...] = ()
         if isinstance(event, CallerSaid) and not self.heard_words:
             self.heard_words = True
             if event.language and event.language != self.info.language:
                 await self._switch_language(event.language)
+            if language_keys:
+                offers = tuple(o for o in self.language_offers if o.language != self.info.language)
         await self._record_caller(event, timings)
-        return await self._handle(event, timings)
+        return await self._handle(event, timings, offers)
 
-    async def _handle(self, event: CallerEvent, timings: dict[str, float] | None) -> BotReply:
+    async def _handle(self, event: CallerEvent, timings: dict[str, float] | None,
+                      offers: tuple[LanguageOffer, ...] = ()) -> BotReply:
         try:
             reply = await self.dialog.handle(event)
         except Exception:
             log.exception("call %s: dialog failed", self.info.call_id)
             reply = self.system_fault()
+        if offers and reply.action == "continue" and reply.intent is None and reply.confidence is not None:
+            # The caller's first words meant nothing in the line's language: perhaps they speak another one. The
+            # re-ask offers it once more, and its key works until their next words or keys.
+            reply = dataclasses.replace(reply, language_offers=offers)
+            self.language_keys = {offer.key: offer.language for offer in offers}
         return await self._after_reply(reply, timings)
 
     async def _switch_language(self, language: str) -> BotReply | None:

@@ -71,3 +71,23 @@ async def test_no_offer_for_a_language_the_flow_is_not_loaded_in(engine_factory,
     greeting = await session.begin()
     assert greeting.language_offers == () and "English" not in greeting.spoken
     await engine.close()
+
+
+async def test_first_words_that_mean_nothing_hear_the_offer_again(engine_factory, crm) -> None:
+    engine = engine_factory(crm.url)
+    session = _session(engine, "keys-again")
+    await session.begin()
+    # An English caller read in Polish (the line fixes it): nothing the Polish flow understands.
+    reask = await session.on_event(CallerSaid("the weather is lovely and blue", asr_confidence=0.5))
+    assert reask.language == "pl" and reask.intent is None and reask.action == "continue", reask.text
+    assert [(o.language, o.key) for o in reask.language_offers] == [("en", "9")]
+    assert reask.spoken.endswith("To continue in English, press 9.")
+    english = await session.on_event(CallerDtmf("9"))
+    assert english.language == "en" and english.text.startswith("Hello"), english.text
+
+    once = _session(engine, "keys-once")
+    await once.begin()
+    await once.on_event(CallerSaid("the weather is lovely and blue", asr_confidence=0.5))
+    again = await once.on_event(CallerSaid("blue sky and green grass", asr_confidence=0.5))
+    assert again.language_offers == ()  # offered once more, not at every turn
+    await engine.close()
