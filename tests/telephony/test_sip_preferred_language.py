@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.sip_helpers import espeak_ulaw, ulaw_to_pcm, write_pcap
 from tests.support.sipp_caller import sipp_call
-from tests.telephony.test_sip_polish import polish_share
+from tests.telephony.test_sip_polish import POLISH_PART_S, polish_share
 from voicebot.config import Settings
 from voicebot.dialog.loader import load_engine
 from voicebot.escalation.handoff import handoff_writer
@@ -47,7 +47,7 @@ async def _call(settings: Settings, store: CallStore, models: Any, tmp: Path, di
     assert done.record is not None
     start = done.heard.packets[0].arrival
     greeting = ulaw_to_pcm(b"".join(p.payload for p in done.heard.packets
-                                    if p.arrival < start + GREETING_MS / 1000))
+                                    if p.arrival < start + POLISH_PART_S))
     return done.record, done.turns, greeting
 
 
