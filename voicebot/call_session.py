@@ -49,6 +49,10 @@ MAINTENANCE_TEXT = {
 }
 
 
+def _keys(offers: tuple[LanguageOffer, ...]) -> dict[str, str]:
+    return {offer.key: offer.language for offer in offers}
+
+
 class CallSession:
     def __init__(
         self,
@@ -96,7 +100,7 @@ class CallSession:
             log.exception("call %s: dialog failed at greeting", self.info.call_id)
             reply = self.system_fault()
         self.language_offers = reply.language_offers
-        self.language_keys = {offer.key: offer.language for offer in reply.language_offers}
+        self.language_keys = _keys(reply.language_offers)
         return await self._after_reply(reply, timings=None)
 
     async def _record_start(self) -> None:
@@ -125,9 +129,10 @@ class CallSession:
             # Speaking over "To continue in English, press 9" is how a caller in the line's language goes on, not
             # impatience.
             event = dataclasses.replace(event, barge_in=False)
-        if isinstance(event, CallerDtmf) and event.digits.rstrip("#") in language_keys:
+        chosen = language_keys.get(event.digits.rstrip("#")) if isinstance(event, CallerDtmf) else None
+        if chosen is not None:
             await self._record_caller(event, timings)
-            greeting = await self._switch_language(language_keys[event.digits.rstrip("#")])
+            greeting = await self._switch_language(chosen)
             if greeting is not None:  # the new language's greeting (the recording notice too), offering nothing
                 return await self._after_reply(dataclasses.replace(greeting, language_offers=()), timings)
             return await self._handle(event, timings)
@@ -152,7 +157,7 @@ class CallSession:
             # The caller's first words meant nothing in the line's language: perhaps they speak another one. The
             # re-ask offers it once more, and its key works until their next words or keys.
             reply = dataclasses.replace(reply, language_offers=offers)
-            self.language_keys = {offer.key: offer.language for offer in offers}
+            self.language_keys = _keys(offers)
         return await self._after_reply(reply, timings)
 
     async def _switch_language(self, language: str) -> BotReply | None:
