@@ -129,7 +129,8 @@ class Transcriber(FrameProcessor):
             task.add_done_callback(_consume_result)  # a dropped speculation's error is not worth a warning
             self._speculation = _Speculation(frame.voiced_chunks, task, job, started=TurnClock.now())
             task.add_done_callback(functools.partial(_stamp_done, self._speculation))
-            if self._turn.finished_words_silence_secs > 0 or self._expects is not None:
+            if self._turn.finished_words_silence_secs > 0 or self._expects is not None \
+                    or self._detect is not None:
                 self.create_task(self._judge(self._speculation), name="asr-speculative-judge")
         elif isinstance(frame, CallerTurnFrame):
             self._speaking = False
@@ -159,6 +160,12 @@ class Transcriber(FrameProcessor):
             return  # the caller went on (or the turn ended) meanwhile; a failure surfaces in _deliver
         result = speculation.task.result()
         text = result.text
+        if self._detect is not None and not no_words(text, self._turn):
+            # The caller's first words: the speculative reading already names the language this turn will be read
+            # in (the same audio, the same detection), so the TurnDetector applies that language's pause rule at
+            # this pause instead of the slowest candidate's (an English "Where is my order?" waited out Polish's
+            # 0.6 s comma pause: ~250 ms). The turn's own reading confirms or corrects it (_deliver).
+            await self.push_frame(CallLanguageFrame(result.language), FrameDirection.UPSTREAM)
         if self._fills_slot(result):
             await self.push_frame(WordsSoundFinishedFrame(speculation.voiced_chunks, fills_slot=True),
                                   FrameDirection.UPSTREAM)

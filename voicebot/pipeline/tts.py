@@ -16,6 +16,8 @@ from voicebot.pipeline.speech_cache import SpeechCache
 from voicebot.pipeline.voices import EspeakVoice, Voice, speech_pieces
 from voicebot.pipeline.worker import SOON, URGENT, PriorityWorker
 
+TTS_THREADS = 2  # one for later pieces, one more for first pieces (see SpeechSynthesizer)
+
 
 class NoVoice(LookupError):
     """No voice for this language and no espeak-ng fallback configured."""
@@ -29,10 +31,13 @@ class TtsStats:
 
 
 class SpeechSynthesizer:
-    """Voices per language, one synthesis thread shared by all calls.
+    """Voices per language, two synthesis threads shared by all calls.
 
-    One thread because espeak-ng (used by piper's phonemizer) keeps global state and is not thread-safe,
-    and because the ASR thread already uses the other core. Calls interleave at sentence granularity.
+    Later pieces of answers (SOON) run on one thread at a time, so speech synthesis takes at most one core from
+    whisper for them; the other thread is kept for first pieces (URGENT), which a caller waits for in silence. With
+    one thread, a first piece waited for whatever piece was being synthesized (up to ~0.5 s at 8 calls: another
+    caller's opening-hours sentence). Calls interleave at piece granularity. espeak-ng's global state (piper's
+    phonemizer, the espeak-ng voice) is behind locks (voices.py, espeak.py); the ONNX runs are thread-safe.
     """
 
     def __init__(self, voices: dict[str, Voice], espeak_fallback: bool, cache_bytes: int = 0) -> None:
@@ -40,7 +45,7 @@ class SpeechSynthesizer:
         self.espeak_fallback = espeak_fallback
         self.stats = TtsStats()
         self.cache = SpeechCache(cache_bytes)
-        self._worker = PriorityWorker("tts")
+        self._worker = PriorityWorker("tts", threads=TTS_THREADS, limited_from=SOON)
         self._lock = threading.Lock()
 
     def voice(self, language: str) -> Voice:

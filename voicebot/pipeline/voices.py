@@ -10,8 +10,9 @@ import io
 import re
 import shutil
 import subprocess
+import threading
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -105,6 +106,7 @@ class PiperSentenceVoice:
         self.name = name
         voice = PiperVoice.load(onnx, config_path=config)
         voice.session = _quiet_session(onnx)
+        voice.phonemize = _one_at_a_time(voice.phonemize)  # type: ignore[method-assign]
         self.voice = voice
         self.sample_rate = int(self.voice.config.sample_rate)
 
@@ -112,6 +114,19 @@ class PiperSentenceVoice:
         for piece in speech_pieces(text):
             for chunk in self.voice.synthesize(piece):  # one AudioChunk per sentence piper finds
                 yield chunk.audio_int16_array
+
+
+# piper phonemizes with one espeak-ng copy for all its voices, whose global state is not thread-safe; the synthesis
+# threads (tts.py) take turns for that step only (milliseconds), the ONNX run after it needs no lock.
+_PHONEMIZER_LOCK = threading.Lock()
+
+
+def _one_at_a_time(phonemize: Callable[[str], list[list[str]]]) -> Callable[[str], list[list[str]]]:
+    def locked(text: str) -> list[list[str]]:
+        with _PHONEMIZER_LOCK:
+            return phonemize(text)
+
+    return locked
 
 
 def _quiet_session(onnx: Path) -> ort.InferenceSession:

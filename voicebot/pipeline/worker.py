@@ -66,11 +66,13 @@ class Job(Generic[T]):
 class PriorityWorker:
     """`threads` worker threads fed by one priority queue; equal priorities run in submission order.
 
-    SPARE jobs run on at most `threads - 1` threads at once (on the only thread when there is one), so a
-    finished turn finds a thread without waiting for a speculation to end.
+    Jobs of priority `limited_from` or lower in urgency (SPARE by default) run on at most `threads - 1` threads at
+    once (on the only thread when there is one), so a job a caller waits for finds a thread without waiting for
+    one of them to end: a finished turn for a speculation, the first piece of an answer for other answers' later
+    pieces (TTS: limited_from=SOON).
     """
 
-    def __init__(self, name: str, threads: int = 1) -> None:
+    def __init__(self, name: str, threads: int = 1, limited_from: int = SPARE) -> None:
         self.name = name
         self._heap: list[tuple[int, int, Job[Any]]] = []
         self._cond = threading.Condition()
@@ -78,7 +80,8 @@ class PriorityWorker:
         self._closed = False
         # Gets each urgent job's wait for a thread, in seconds, as it starts (a /metrics histogram).
         self.on_urgent_wait: Callable[[float], None] | None = None
-        self._spare_running: set[Job[Any]] = set()  # running SPARE jobs whose result is still wanted
+        self._limited_from = limited_from
+        self._spare_running: set[Job[Any]] = set()  # running limited jobs whose result is still wanted
         self._spare_limit = max(1, threads - 1)
         self._delay_s = 0.0  # smoothed wait of urgent jobs before a thread took them ...
         self._delay_at = 0.0  # ... as of this time (monotonic)
@@ -143,7 +146,7 @@ class PriorityWorker:
                 return None
             while self._heap and (self._heap[0][2].future.done() or self._heap[0][2].future.running()):
                 heapq.heappop(self._heap)  # already run through an earlier entry (it was promoted), or cancelled
-            if self._heap and (self._heap[0][0] < SPARE or len(self._spare_running) < self._spare_limit):
+            if self._heap and (self._heap[0][0] < self._limited_from or len(self._spare_running) < self._spare_limit):
                 return heapq.heappop(self._heap)[2]
             self._cond.wait()
 
@@ -158,7 +161,7 @@ class PriorityWorker:
                         continue  # its caller gave up while it waited (barge-in, hang-up, stale speculation)
                 except RuntimeError:
                     continue  # failed by close() a moment ago
-                if job.priority >= SPARE:
+                if job.priority >= self._limited_from:
                     self._spare_running.add(job)
                 waited = None
                 if job.urgent_since is not None:
