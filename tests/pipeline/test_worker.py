@@ -208,3 +208,27 @@ async def test_the_turn_wait_metric_counts_what_callers_wait_for_not_speculation
 
     assert waits[0] == 0.0  # the promoted speculation, counted once, not the time it ran as spare work
     assert len(waits) == 2 and waits[1] >= 0.15  # the queued turn's wait, however long the machine took
+
+
+async def test_the_first_piece_of_an_answer_never_waits_behind_later_pieces_on_two_tts_threads() -> None:
+    # TTS's layout (tts.py): two threads, later pieces (SOON) on one of them at a time.
+    worker = PriorityWorker("tts-test", threads=2, limited_from=SOON)
+    gate, started = threading.Event(), []
+
+    def piece(name: str) -> str:
+        started.append(name)
+        if name.startswith("later"):
+            gate.wait(5)  # another caller's long sentence, still being synthesized
+        return name
+
+    try:
+        later = [asyncio.create_task(worker.run(SOON, piece, f"later {i}")) for i in range(2)]
+        await asyncio.sleep(0.05)
+        first = await asyncio.wait_for(worker.run(URGENT, piece, "first piece"), 2)  # a thread was free for it
+        assert first == "first piece"
+        assert started == ["later 0", "first piece"], started  # the second later piece still waits its turn
+        gate.set()
+        await asyncio.gather(*later)
+    finally:
+        gate.set()
+        worker.close()

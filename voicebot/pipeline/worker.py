@@ -81,8 +81,8 @@ class PriorityWorker:
         # Gets each urgent job's wait for a thread, in seconds, as it starts (a /metrics histogram).
         self.on_urgent_wait: Callable[[float], None] | None = None
         self._limited_from = limited_from
-        self._spare_running: set[Job[Any]] = set()  # running limited jobs whose result is still wanted
-        self._spare_limit = max(1, threads - 1)
+        self._limited_running: set[Job[Any]] = set()  # running limited jobs whose result is still wanted
+        self._limited_cap = max(1, threads - 1)
         self._delay_s = 0.0  # smoothed wait of urgent jobs before a thread took them ...
         self._delay_at = 0.0  # ... as of this time (monotonic)
         self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}" if threads > 1 else name,
@@ -121,10 +121,10 @@ class PriorityWorker:
             self.on_urgent_wait(seconds)
 
     def abandoned(self, job: Job[Any]) -> None:
-        """`job` ended or its result is no longer wanted: it stops counting against the spare limit."""
+        """`job` ended or its result is no longer wanted: it stops counting against the cap on limited jobs."""
         with self._cond:
-            if job in self._spare_running:
-                self._spare_running.discard(job)
+            if job in self._limited_running:
+                self._limited_running.discard(job)
                 self._cond.notify()
 
     def queue_delay_s(self) -> float:
@@ -146,7 +146,7 @@ class PriorityWorker:
                 return None
             while self._heap and (self._heap[0][2].future.done() or self._heap[0][2].future.running()):
                 heapq.heappop(self._heap)  # already run through an earlier entry (it was promoted), or cancelled
-            if self._heap and (self._heap[0][0] < self._limited_from or len(self._spare_running) < self._spare_limit):
+            if self._heap and (self._heap[0][0] < self._limited_from or len(self._limited_running) < self._limited_cap):
                 return heapq.heappop(self._heap)[2]
             self._cond.wait()
 
@@ -162,7 +162,7 @@ class PriorityWorker:
                 except RuntimeError:
                     continue  # failed by close() a moment ago
                 if job.priority >= self._limited_from:
-                    self._spare_running.add(job)
+                    self._limited_running.add(job)
                 waited = None
                 if job.urgent_since is not None:
                     now = time.monotonic()
