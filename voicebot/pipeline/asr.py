@@ -60,6 +60,12 @@ DIGIT_TOKEN = re.compile(r" ?[0-9]")
 # A digits-only decode stops here: two tokens a digit covers any number a caller reads out, and a decode looping
 # on one digit ("3 8 8 9 9 9 ...", unclear audio) took 4.9 s at the full MAX_TOKENS.
 DIGITS_MAX_TOKENS = 64
+# A digits-only decode that loops is read once more on the turn's loud span only (blocks within SPAN_DB of the
+# loudest, SPAN_PAD_S either side): the same espeak-ng "one six four seven zero" with ~1 s of line silence either
+# side came out "1 6 4 7 7 8 8 8 ..." or "1 6 4 7 0 1 6 1 6 ..." in 2 of 6 cuts, 1 6 4 7 0 in all 6 once trimmed.
+SPAN_BLOCK_S = 0.04
+SPAN_DB = 25.0
+SPAN_PAD_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,25 @@ def unrepeated(text: str) -> str:
             continue
         kept.append(sentence)
     return " ".join(kept)
+
+
+def _digits_loop(text: str, confidence: float) -> bool:
+    """A digits-only reading that loops: _decode_short's looping verdict (no confidence), or one that ran to
+    DIGITS_MAX_TOKENS ("1 6 4 7 0 1 6 1 6 4 7 0 0 1 6 ...": too varied for the compression ratio to tell)."""
+    return bool(text) and (not confidence or sum(c.isdigit() for c in text) >= DIGITS_MAX_TOKENS // 2)
+
+
+def loud_span(audio: np.ndarray) -> np.ndarray:
+    """`audio` from SPAN_PAD_S before its first loud block to SPAN_PAD_S after its last (SPAN_DB below the
+    loudest): a line's silence around the words cut away. Line noise within SPAN_DB of the words is kept."""
+    block = int(SPAN_BLOCK_S * SAMPLE_RATE)
+    blocks = len(audio) // block
+    if blocks == 0:
+        return audio
+    rms = np.sqrt(np.mean(np.square(audio[: blocks * block].reshape(blocks, block)), axis=1))
+    loud = np.flatnonzero(rms >= rms.max() * 10 ** (-SPAN_DB / 20))
+    pad = int(SPAN_PAD_S * SAMPLE_RATE)
+    return audio[max(0, loud[0] * block - pad): min(len(audio), (loud[-1] + 1) * block + pad)]
 
 
 def _words(text: str) -> list[str]:
@@ -273,9 +298,16 @@ class SpeechRecognizer:
         features = self.model.feature_extractor(audio)
         text, confidence = "", 0.0
         if audio.size and features.shape[-1] + WINDOW_MARGIN_FRAMES <= FULL_WINDOW_FRAMES:
-            text, confidence, _others = self._decode_short(self._encode(features), language, prompt,
-                                                           suppress=self._digits_only(), max_length=DIGITS_MAX_TOKENS)
+            text, confidence = self._decode_digits(features, language, prompt)
+            if _digits_loop(text, confidence) and (span := loud_span(audio)).size < audio.size:
+                log.info("digits-only reading loops (%r): read again on the loud span", text)
+                text, confidence = self._decode_digits(self.model.feature_extractor(span), language, prompt)
         return self._counted(audio, started, text=text, language=language, confidence=confidence)
+
+    def _decode_digits(self, features: np.ndarray, language: str, prompt: str) -> tuple[str, float]:
+        text, confidence, _others = self._decode_short(self._encode(features), language, prompt,
+                                                       suppress=self._digits_only(), max_length=DIGITS_MAX_TOKENS)
+        return text, confidence
 
     def _counted(self, audio: np.ndarray, started: float, *, text: str, language: str, confidence: float,
                  alternatives: tuple[str, ...] = (), language_shares: dict[str, float] | None = None) -> Transcript:
