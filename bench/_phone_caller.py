@@ -9,8 +9,11 @@ The job (written by bench/phone.py) names the bot's SIP port, the caller's index
 flows' read-back prompts and number questions, whether the caller uses the keypad, and the Redis prefix of the
 bot's call store. The caller (bench/_sip_caller.py) takes turns; after each sentence it looks at its live call's
 newest bot turn in Redis and answers a read-back (bench/_readback.py); a keypad caller also looks before each
-sentence and types that sentence's number when the bot asks for one (bench/_keypad.py). It prints one JSON line:
-{"said": [spoken sentences], "typed": [keys], "answered": [[read back, script number], ...]}.
+sentence and types that sentence's number when the bot asks for one (bench/_keypad.py). Asked for its number
+again right after saying it ("That's 4 digits, could you say all 5 again?": the bot's newest turn is at a number
+question, bench/_keypad.py's test), it says that sentence again, at most `MAX_REPEATS` times a call, as a caller
+on the phone would rather than going on as if it had been heard. It prints one JSON line:
+{"said": [spoken sentences], "typed": [keys], "answered": [[read back, script number], ...], "repeated": n}.
 """
 
 from __future__ import annotations
@@ -29,26 +32,31 @@ from voicebot.store.calls import TurnRecord
 from voicebot.store.connection import connect
 from voicebot.store.keys import Keys
 
+MAX_REPEATS = 2  # a caller asked for its number a third time gives up on it (the script goes on)
+
 
 class ScriptedCaller:
     """Answers the bot's number read-backs as a real caller would, then goes on with its script.
 
     After each of its sentences (once the bot has answered and gone quiet) it looks at the live call's newest
     bot turn in Redis; a read-back gets "Yes." when the digits equal its script's number, else "No." and its
-    number sentence again. Each bot turn is looked at once. With a keypad, a sentence with a number is typed
-    instead of spoken when the bot's newest turn asks for a number."""
+    number sentence again; asked for the number again right after a sentence with one, it says that sentence
+    again. Each bot turn is looked at once. With a keypad, a sentence with a number is typed instead of spoken
+    when the bot's newest turn asks for a number."""
 
     def __init__(self, language: str, sentences: dict[str, Sentence], client: aioredis.Redis, keys: Keys,
-                 read_backs: ReadBacks, number: str, keypad: Keypad | None = None) -> None:
+                 read_backs: ReadBacks, number: str, questions: Keypad, keypad: Keypad | None = None) -> None:
         self.language, self.sentences = language, sentences
         self.client, self.keys = client, keys
         self.read_backs = read_backs
+        self.questions = questions  # the flows' number questions (whether a keypad is used or not)
         self.keypad = keypad
         self.number = number  # the caller number it dials from: finds its live call
         self.script: list[str] = []  # every sentence, spoken or typed: its number is the one to confirm
         self.said: list[str] = []  # spoken: what whisper heard is judged against these
         self.typed: list[str] = []
         self.answered: list[tuple[str, str]] = []
+        self.repeated = 0  # sentences said again because the bot asked for the number again
         self._seen = 0  # turns of the call already looked at
 
     async def _turns(self) -> list[TurnRecord]:
@@ -76,7 +84,11 @@ class ScriptedCaller:
         self._seen = len(turns)
         digits = self.read_backs.digits(latest, self.language) if latest else None
         if digits is None:
-            return []
+            if said.keys or not script_number([said.text]) or self.repeated >= MAX_REPEATS \
+                    or not self.questions.accepts(latest, self.language):
+                return []
+            self.repeated += 1
+            return [said]
         _right, text = answer(digits, self.script, self.language)
         self.answered.append((digits, script_number(self.script)))
         return [self.sentences[text]]
@@ -85,11 +97,12 @@ class ScriptedCaller:
 async def run(job: dict, sentences: dict[str, Sentence]) -> dict:
     client = connect(job["redis_url"])
     try:
+        questions = Keypad.from_names(job["number_questions"])
         call = BenchCall(job["index"], "127.0.0.1", job["port"], [sentences[t] for t in job["turns"]],
                          start_delay_s=0, answer_timeout_s=job["reply_secs"], gap_s=job["gap_secs"])
         caller = ScriptedCaller(job["language"], sentences, client, Keys(job["prefix"]),
                                 ReadBacks.from_templates(job["prompts"]), call.caller_number,
-                                Keypad.from_names(job["number_questions"]) if job.get("keypad") else None)
+                                questions, questions if job.get("keypad") else None)
         call.react, call.choose = caller.react, caller.choose
         try:
             await asyncio.wait_for(call.run(), job.get("timeout_s", 300))
@@ -97,7 +110,8 @@ async def run(job: dict, sentences: dict[str, Sentence]) -> dict:
             print(f"caller {job['index']}: call still up after {job.get('timeout_s', 300)} s", file=sys.stderr)
     finally:
         await client.aclose()
-    return {"said": caller.said, "typed": caller.typed, "answered": caller.answered}
+    return {"said": caller.said, "typed": caller.typed, "answered": caller.answered,
+            "repeated": caller.repeated}
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ a real caller would: it knows the bot's latest turn is a read-back from the live
 turn's node is one the flow marks for confirmation and its text is that node's confirm_prompt;
 bench/_readback.py, no English matching) and says "Yes." / "Tak." when the digits read back are its script's
 number, else "No." / "Nie." and its number sentence again, in the same voice, speed and line noise; then it goes
-on with its script.
+on with its script. Asked for its number again right after a sentence with one (the bot's newest turn is at a
+number question: "That's 4 digits, could you say all 5 again?"), it says that sentence again, at most twice a
+call, as a caller on the phone would (its third time it goes on with the script).
 A conversation with `keypad: true` is a caller who types numbers, as the product invites ("You can also type it
 on the keypad"; the answer for Polish, whose digits whisper base mis-hears at 8 kHz): before each sentence it
 looks at the live call's newest bot turn, and when that turn was said at an ask node of type digits (from the
@@ -112,6 +114,7 @@ class Result:
     answered: list[tuple[str, str]] = field(default_factory=list)
     typed: list[str] = field(default_factory=list)  # the keys a keypad caller typed, one entry per sentence
     keyed: list[str] = field(default_factory=list)  # the record's DTMF caller turns ("[DTMF 48152]")
+    repeated: int = 0  # number sentences the caller said again when asked for the number again
 
     def __post_init__(self) -> None:
         self.said = self.said or list(self.conv["turns"])
@@ -244,6 +247,7 @@ async def run_one(conv: dict, line: SipLine, store: CallStore, read_backs: ReadB
     # A caller that typed every sentence spoke none: its empty list of spoken sentences is the truth.
     res.said = said["said"] if "said" in said and (said["said"] or typed) else res.said
     res.answered, res.typed = answered, typed
+    res.repeated = int(said.get("repeated", 0))
     return res
 
 
@@ -305,6 +309,10 @@ def report(results: list[Result], title: str) -> str:
     if typed := [r for r in results if r.typed]:
         lines += ["", f"Keypad: {sum(len(r.typed) for r in typed)} number(s) typed instead of spoken in "
                   f"{len(typed)} call(s) (`keypad: true` callers at a number question); not in WER."]
+    if again := [r for r in results if r.repeated]:
+        times, ids = sum(r.repeated for r in again), ", ".join(r.conv["id"] for r in again)
+        lines += ["", f"Asked again for a number: the caller said its number sentence again {times} time(s) in "
+                  f"{len(again)} call(s) ({ids})."]
     lines += read_back_table(results)
     lines += ["", "| conversation | voice | outcome | transfer | missing facts | read-backs | keypad | "
               "heard (ASR confidence) |", "|---|---|---|---|---|---|---|---|"]

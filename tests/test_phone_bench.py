@@ -158,8 +158,10 @@ def test_a_keypad_number_is_typed_only_when_the_bot_turn_asks_for_one_and_comes_
 class _Record(ScriptedCaller):
     """The scripted caller with a call record given here instead of read from Redis."""
 
-    def __init__(self, lang: str, turns: list[TurnRecord], keypad: Keypad | None) -> None:
-        super().__init__(lang, {}, None, None, ReadBacks({}), "+48500100000", keypad)  # type: ignore[arg-type]
+    def __init__(self, lang: str, turns: list[TurnRecord], keypad: Keypad | None,
+                 questions: Keypad | None = None) -> None:
+        super().__init__(lang, {}, None, None, ReadBacks({}), "+48500100000",  # type: ignore[arg-type]
+                         questions or keypad or Keypad(frozenset()), keypad)
         self.record = turns
 
     async def _turns(self) -> list[TurnRecord]:
@@ -197,6 +199,34 @@ async def test_a_keypad_caller_types_its_script_number_as_telephone_events_and_r
     assert await _Record(lang, record, None).choose(spoken) is spoken
     # At the greeting no number is asked: spoken, keypad or not.
     assert await _Record(lang, record[:1], Keypad.of([m.flow])).choose(spoken) is spoken
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+async def test_a_caller_asked_for_its_number_again_says_it_again_at_most_twice(lang: str) -> None:
+    m = shipped(lang)
+    ask, short, _alternative = ORDER[lang]
+    sentence = Sentence.from_ulaw(TYPED[lang][0], b"\x00" * 1600)
+    asked = core.Heard(ask, "order_status", 0.9, AT, asr_confidence=0.9)
+    # The bot heard four digits and asks for all five again at the same number question (not a read-back).
+    reask = bot_turns(m, asked, core.Heard(short, None, 0.0, AT, asr_confidence=0.9))
+    caller = _Record(lang, [*bot_turns(m), TurnRecord(role="caller", text="..."), *reask], None,
+                     Keypad.of([m.flow]))
+    assert await caller.react(sentence) == [sentence]  # said again, as a caller on the phone would
+    caller.record = [*caller.record, TurnRecord(role="caller", text="..."), *reask]
+    assert await caller.react(sentence) == [sentence]
+    caller.record = [*caller.record, TurnRecord(role="caller", text="..."), *reask]
+    assert await caller.react(sentence) == [] and caller.repeated == 2  # a third time it goes on with its script
+    assert caller.said == [sentence.text] * 3
+    # A sentence without a number is not repeated when the bot then asks for the number (it has none to give).
+    hello = Sentence.from_ulaw(ask, b"\x00" * 1600)
+    first = _Record(lang, [*bot_turns(m), TurnRecord(role="caller", text="..."), *bot_turns(m, asked)], None,
+                    Keypad.of([m.flow]))
+    assert await first.react(hello) == [] and first.repeated == 0
+    # Answered at another node (the order's status read out), the script goes on.
+    served = bot_turns(m, asked, core.Heard(TYPED[lang][0], None, 0.0, AT, asr_confidence=0.9))
+    done = _Record(lang, [*bot_turns(m), TurnRecord(role="caller", text="..."), *served], None, Keypad.of([m.flow]))
+    assert not Keypad.of([m.flow]).accepts(served[0], lang), served[0].text
+    assert await done.react(sentence) == []
 
 
 @pytest.mark.parametrize(("reason", "turn", "caught", "reached"), [
