@@ -127,6 +127,7 @@ def test_every_phone_set_has_what_the_scripted_caller_needs() -> None:
 
 # (language, the caller's number sentence, its digits)
 TYPED = {"en": ("It is four eight one five two.", "48152"), "pl": ("To jest jeden dwa trzy cztery pięć.", "12345")}
+COUNT = {"en": "Yes, two payments on my card.", "pl": "Tak, dwie płatności na karcie."}
 ONE_MOMENT = {"en": "Yes, one moment.", "pl": "Tak, jedną chwilę."}
 
 
@@ -222,6 +223,9 @@ async def test_a_caller_asked_for_its_number_again_says_it_again_at_most_twice(l
     first = _Record(lang, [*bot_turns(m), TurnRecord(role="caller", text="..."), *bot_turns(m, asked)], None,
                     Keypad.of([m.flow]))
     assert await first.react(hello) == [] and first.repeated == 0
+    # Nor one whose only number is a count ("two payments on my card" is no order number).
+    count = Sentence.from_ulaw(COUNT[lang], b"\x00" * 1600)
+    assert await _Record(lang, first.record, None, Keypad.of([m.flow])).react(count) == []
     # Answered at another node (the order's status read out), the script goes on.
     served = bot_turns(m, asked, core.Heard(TYPED[lang][0], None, 0.0, AT, asr_confidence=0.9))
     done = _Record(lang, [*bot_turns(m), TurnRecord(role="caller", text="..."), *served], None, Keypad.of([m.flow]))
