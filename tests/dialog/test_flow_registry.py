@@ -24,7 +24,7 @@ async def test_reload_keeps_old_version_on_error_and_live_call_keeps_its_version
 
     # A broken edit: reported with file:line, and version 1 stays live.
     text = EN.read_text(encoding="utf-8")
-    path.write_text(text.replace("next: lookup_order", "next: lookup_ordr"), encoding="utf-8")
+    path.write_text(text.replace("next: lookup_order", "next: lookup_ordr", 1), encoding="utf-8")
     errors = registry.reload()
     assert [e.rule for e in errors] == ["unknown_target"] and str(path) in str(errors[0])
     assert registry.get("customer_service", "en").version == 1

@@ -53,4 +53,4 @@ async def test_crm_404_is_an_answer_not_a_failure(call) -> None:
     await c.start()
     await c.say("where is my order")
     reply = await c.say("1 2 3 4 9")
-    assert reply.node == "order_not_found" and "couldn't find" in reply.text and "can't reach" not in reply.text
+    assert reply.node == "ask_order_again" and "couldn't find" in reply.text and "can't reach" not in reply.text

@@ -326,6 +326,8 @@ class FlowMachine:
                 st.visits[f"__go_ahead__{node.slot}"] = 1
                 fx.append(Say(st.last_prompt))
                 return None
+            if value is None and node.on_no is not None and self._declined(node, ev):
+                return self._goto(st, fx, node.on_no, ev.at)  # "no, leave it": not asked again
             if value is None and node.type in PREFILL_TYPES and slot_values.cannot_answer(ev.text):
                 return self._no_match(st, fx, ev.at)  # "I don't have the number": not a new topic
             if value is not None and node.type != "free_text":
@@ -412,6 +414,16 @@ class FlowMachine:
         if ev.intent in ANYWHERE and ev.intent not in node.routes:
             return self._global(st, fx, ev.intent, ev.at)
         return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
+
+    def _declined(self, node: AskNode, ev: Heard) -> bool:
+        """A turn that answers the question with a no and nothing the slot could take: "no", "nie, dziękuję",
+        "I don't have another number" (not "no, it's 4 8 1 5 2", nor "no, I want to return something")."""
+        if node.type == "digits" and parse_digits(ev.text):
+            return False
+        if slot_values.cannot_answer(ev.text):
+            return True
+        no = slot_values.yes_no(ev.text, self.flow.language) is False or ev.intent == "deny"
+        return no and ev.intent in (None, "deny", "thanks")  # "no, bye" is a goodbye; "no, I want…" a request
 
     def _needs_confirm(self, node: AskNode, ev: Heard, guessed: bool) -> bool:
         """Read the number back first? `uncertain`: when the bot may have misheard it (see CONFIRM_MODES)."""
@@ -696,7 +708,8 @@ class FlowMachine:
                     return
                 name = node.next
             elif isinstance(node, AskNode):
-                st.slots.pop(node.slot, None)  # re-entering an ask (caller changed their mind) asks again
+                if node.on_no is None:  # with on_no, a "no" keeps the earlier value (the handoff shows it)
+                    st.slots.pop(node.slot, None)  # re-entering an ask (caller changed their mind) asks again
                 st.partial.pop(node.slot, None)
                 value = self._known(st, node)
                 if value is None and trigger and node.type in PREFILL_TYPES:

@@ -140,6 +140,9 @@ class AskNode(_Model):
     no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
     next: str
     on_fail: str = "handoff"
+    # A plain "no" / "I don't have it" to the question goes here instead of asking again: "Could you say the
+    # digits again?" after an order was not found, where the caller may give up on the number. None: asked again.
+    on_no: str | None = None
     hints: str = ""  # what callers say here, for speech recognition (never digits: whisper would copy them)
     # A variable that may already hold the answer (e.g. caller.case.order_number, from the returning caller's
     # profile): when it has a value the slot takes it and the question is not asked.

@@ -370,6 +370,8 @@ def _targets(flow: Flow) -> Iterator[tuple[str, str, str | None]]:
         elif isinstance(node, AskNode):
             yield f"{base}.next", node.next, name
             yield f"{base}.on_fail", node.on_fail, name
+            if node.on_no is not None:
+                yield f"{base}.on_no", node.on_no, name
         elif isinstance(node, BranchNode):
             for i, case in enumerate(node.cases):
                 yield f"{base}.cases.{i}.goto", case.goto, name
