@@ -75,6 +75,12 @@ def test_unknown_target_names_file_line_and_path() -> None:
     assert str(err) == f"dialogs/mini.en.yaml:{line} nodes.ask_name.next: unknown node 'thnaks'"
 
 
+def test_unknown_on_no_target_of_an_ask() -> None:
+    text = MINIMAL.replace("    next: thanks\n", "    next: thanks\n    on_no: menuu\n")
+    (err,) = [e for e in errors_of(text) if e.rule == "unknown_target"]
+    assert err.path == "nodes.ask_name.on_no" and err.line == line_of(text, "on_no: menuu")
+
+
 def test_unreachable_node() -> None:
     text = MINIMAL + "  orphan:\n    kind: end\n    say: \"never\"\n"
     (err,) = errors_of(text)
