@@ -5,6 +5,7 @@ from the product's own call records.
     .venv/bin/python -m bench.phone --set blind --out bench/results/phone.md   # a blind set: ONCE, at the end
     .venv/bin/python -m bench.phone --set dev --only en-d1,pl-d2   # a few conversations
     .venv/bin/python -m bench.phone --set dev --parallel 3          # three calls on the line at a time
+    .venv/bin/python -m bench.phone --set blind13 --only en-b8 --dialog   # a spent call, with the bot's turns
 
 Sets: phone_dev (tuning), phone_blind, phone_blind2 (26 calls, written before reading the flows; facts are the
 demo CRM's sample orders; evaluated once, bench/results/phone_blind2.md), phone_blind3 (26 calls, written
@@ -115,6 +116,7 @@ class Result:
     typed: list[str] = field(default_factory=list)  # the keys a keypad caller typed, one entry per sentence
     keyed: list[str] = field(default_factory=list)  # the record's DTMF caller turns ("[DTMF 48152]")
     repeated: int = 0  # number sentences the caller said again when asked for the number again
+    dialog: list[str] = field(default_factory=list)  # the record's turns in order, "caller: …" / "bot: …"
 
     def __post_init__(self) -> None:
         self.said = self.said or list(self.conv["turns"])
@@ -188,6 +190,7 @@ async def judge(conv: dict, store: CallStore, call_id: str, read_backs: ReadBack
     res.outcome = record.get("outcome", "")
     caller_turns = 0
     for t in await store.turns(call_id):
+        res.dialog.append(f"{t.role}: {t.text}")
         if t.role == "caller" and t.text.startswith(DTMF_TURN):  # keys pressed: nothing for whisper to hear
             caller_turns += 1
             res.keyed.append(t.text)
@@ -352,6 +355,7 @@ async def main() -> int:
     ap.add_argument("--parallel", type=int, default=1,
                     help="conversations on the line at the same time (default 1; the report says how many)")
     ap.add_argument("--out", type=Path, help="also write the table (markdown) here")
+    ap.add_argument("--dialog", action="store_true", help="print each call's turns, the bot's included")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -405,6 +409,8 @@ async def main() -> int:
                   f"{r.outcome:12} {r.transfer_reason or '-':16} read-backs: {read_backs_said(r) or '-'}; "
                   f"{'keypad: ' + keypad_used(r) + '; ' if keypad_used(r) else ''}"
                   f"heard: {' / '.join(r.heard)}", flush=True)
+            if args.dialog:
+                print("".join(f"    {line}\n" for line in r.dialog), end="", flush=True)
             return r
 
     try:
