@@ -7,6 +7,11 @@ live call's newest bot turn names its dialog node, and the flow DATA says whethe
 type digits, where the dialog takes typed keys as the number (core._on_keys -> slots.from_dtmf). No words of
 the prompt are matched, so this works in every language a flow is written in. The keys typed are the digits of
 the caller's scripted sentence (numbers.parse_digits of its clause with the most digits), never what the bot heard.
+
+When the bot reads out its keypad menu because it did not understand the caller ("Można też użyć klawiatury: 1 to
+status zamówienia, …"; a say node's `keys_say`, found in the turn's text as the flow data writes it), the same
+caller presses the key of what it called about, once a call: its goal is the intent of its first scripted sentence
+as written (bench/phone.py classifies the text, not the audio), the key the one the node's `keys` give that intent.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from voicebot.dialog.numbers import parse_digits
-from voicebot.dialog.schema import AskNode, Flow
+from voicebot.dialog.schema import AskNode, Flow, SayNode
 from voicebot.store.calls import TurnRecord
 
 DTMF_TURN = "[DTMF "  # how the call session records keys pressed: "[DTMF 48152]" (call_session.py)
@@ -58,3 +63,35 @@ def number_of(sentence: str) -> str:
     """The number a scripted sentence gives: the clause with the most digits ("Yes, one moment. It is four eight one
     five two." -> 48152; every digit of the sentence would type 148152, a number the caller never meant)."""
     return max((parse_digits(clause) for clause in re.split(r"[.,;:!?]", sentence)), key=len, default="")
+
+
+def keypad_menus(flows: Iterable[Flow]) -> dict[str, dict[str, list[str] | dict[str, str]]]:
+    """`"<language> <node>"` -> {"say": the menu read out (each variant), "keys": {intent: key}} of every say node
+    with a keypad menu (plain data: bench/phone.py hands it to the caller's process)."""
+    out: dict[str, dict[str, list[str] | dict[str, str]]] = {}
+    for flow in flows:
+        for name, node in flow.nodes.items():
+            if isinstance(node, SayNode) and node.keys and node.keys_say:
+                says = [node.keys_say] if isinstance(node.keys_say, str) else list(node.keys_say)
+                out[f"{flow.language} {name}"] = {"say": says, "keys": {i: k for k, i in node.keys.items()}}
+    return out
+
+
+@dataclass(frozen=True)
+class Menus:
+    """The keypad menus of a call's flows: (language, node) -> (the menu read out, {intent: key})."""
+
+    by_node: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, str]]]
+
+    @classmethod
+    def from_data(cls, data: dict[str, dict]) -> Menus:
+        return cls({tuple(name.split(" ", 1)): (tuple(m["say"]), dict(m["keys"]))  # type: ignore[misc]
+                    for name, m in data.items()})
+
+    def key(self, turn: TurnRecord | None, language: str, goal: str) -> str:
+        """The key a caller who called about `goal` presses after the bot's `turn`: "" unless that turn read out
+        a keypad menu offering it."""
+        if turn is None or turn.role != "bot" or turn.action not in (None, "continue") or not goal:
+            return ""
+        says, keys = self.by_node.get((turn.language or language, turn.node or ""), ((), {}))
+        return keys.get(goal, "") if any(say in turn.text for say in says) else ""

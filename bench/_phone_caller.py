@@ -6,14 +6,17 @@ than the bot's jitter buffer absorbs), so the bot heard broken audio that no pho
 
 The job (written by bench/phone.py) names the bot's SIP port, the caller's index (its number), the script, the
 8 kHz mu-law audio of everything the caller may say (its sentences, "Yes.", "No." + each number sentence), the
-flows' read-back prompts and number questions, whether the caller uses the keypad, and the Redis prefix of the
-bot's call store. The caller (bench/_sip_caller.py) takes turns; after each sentence it looks at its live call's
+flows' read-back prompts, number questions and keypad menus, whether the caller uses the keypad (and what it
+called about: the key it presses when the menu is read out), and the Redis prefix of the bot's call store. The
+caller (bench/_sip_caller.py) takes turns; after each sentence it looks at its live call's
 newest bot turn in Redis and answers a read-back (bench/_readback.py); a keypad caller also looks before each
-sentence and types that sentence's number when the bot asks for one (bench/_keypad.py). Asked for its number
+sentence and types that sentence's number when the bot asks for one, and presses the menu's key for what it
+called about when the bot, not understanding it, reads out its keypad menu (bench/_keypad.py). Asked for its number
 again right after saying it ("That's 4 digits, could you say all 5 again?": the bot's newest turn is at a number
 question, bench/_keypad.py's test), it says that sentence again, at most `MAX_REPEATS` times a call, as a caller
 on the phone would rather than going on as if it had been heard. It prints one JSON line:
-{"said": [spoken sentences], "typed": [keys], "answered": [[read back, script number], ...], "repeated": n}.
+{"said": [spoken sentences], "typed": [keys], "answered": [[read back, script number], ...], "repeated": n,
+"menu": [menu keys pressed]}.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from bench._keypad import Keypad, number_of
+from bench._keypad import Keypad, Menus, number_of
 from bench._readback import ReadBacks, answer, script_number
 from bench._sip_caller import BenchCall, Sentence
 from voicebot.store.calls import TurnRecord
@@ -36,6 +39,7 @@ MAX_REPEATS = 2  # a caller asked for its number a third time gives up on it (th
 # A sentence gives a number to say again when it has this many digits: "Yes, two payments on my card" has none
 # to give (phone_blind13 en-e3 said it three times to the order-number question).
 MIN_NUMBER_DIGITS = 3
+MENU_CHOICE = "(keypad menu)"  # the "sentence" of a menu key pressed: no words, no number of the caller's
 
 
 class ScriptedCaller:
@@ -48,12 +52,15 @@ class ScriptedCaller:
     when the bot's newest turn asks for a number."""
 
     def __init__(self, language: str, sentences: dict[str, Sentence], client: aioredis.Redis, keys: Keys,
-                 read_backs: ReadBacks, number: str, questions: Keypad, keypad: Keypad | None = None) -> None:
+                 read_backs: ReadBacks, number: str, questions: Keypad, keypad: Keypad | None = None,
+                 menus: Menus | None = None, goal: str = "") -> None:
         self.language, self.sentences = language, sentences
         self.client, self.keys = client, keys
         self.read_backs = read_backs
         self.questions = questions  # the flows' number questions (whether a keypad is used or not)
         self.keypad = keypad
+        self.menus, self.goal = menus, goal  # a keypad caller presses its goal's key when the menu is read out
+        self.menu_keys: list[str] = []
         self.number = number  # the caller number it dials from: finds its live call
         self.script: list[str] = []  # every sentence, spoken or typed: its number is the one to confirm
         self.said: list[str] = []  # spoken: what whisper heard is judged against these
@@ -77,16 +84,22 @@ class ScriptedCaller:
         return Sentence.keypad(sentence.text, keys) if keys else sentence
 
     async def react(self, said: Sentence) -> list[Sentence]:
-        self.script.append(said.text)
-        if said.keys:
+        if said.text == MENU_CHOICE:
+            self.menu_keys.append(said.keys)
+        elif said.keys:
+            self.script.append(said.text)
             self.typed.append(said.keys)
         else:
+            self.script.append(said.text)
             self.said.append(said.text)
         turns = await self._turns()
         latest = next((t for t in reversed(turns[self._seen:]) if t.role == "bot"), None)
         self._seen = len(turns)
         digits = self.read_backs.digits(latest, self.language) if latest else None
         if digits is None:
+            if self.keypad is not None and self.menus is not None and not self.menu_keys \
+                    and (key := self.menus.key(latest, self.language, self.goal)):
+                return [Sentence.keypad(MENU_CHOICE, key)]  # not understood: the menu's key, then its script
             if said.keys or len(number_of(said.text)) < MIN_NUMBER_DIGITS or self.repeated >= MAX_REPEATS \
                     or not self.questions.accepts(latest, self.language):
                 return []
@@ -105,7 +118,8 @@ async def run(job: dict, sentences: dict[str, Sentence]) -> dict:
                          start_delay_s=0, answer_timeout_s=job["reply_secs"], gap_s=job["gap_secs"])
         caller = ScriptedCaller(job["language"], sentences, client, Keys(job["prefix"]),
                                 ReadBacks.from_templates(job["prompts"]), call.caller_number,
-                                questions, questions if job.get("keypad") else None)
+                                questions, questions if job.get("keypad") else None,
+                                Menus.from_data(job.get("menus", {})), job.get("goal", ""))
         call.react, call.choose = caller.react, caller.choose
         try:
             await asyncio.wait_for(call.run(), job.get("timeout_s", 300))
@@ -114,7 +128,7 @@ async def run(job: dict, sentences: dict[str, Sentence]) -> dict:
     finally:
         await client.aclose()
     return {"said": caller.said, "typed": caller.typed, "answered": caller.answered,
-            "repeated": caller.repeated}
+            "repeated": caller.repeated, "menu": caller.menu_keys}
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ looks at the live call's newest bot turn, and when that turn was said at an ask 
 flow data, bench/_keypad.py; no words of the prompt matched) and the sentence has a number, it types that
 sentence's digits (voicebot.dialog.numbers.parse_digits of its script, never what the bot heard) as RFC 4733
 telephone-events, 100 ms a key, instead of speaking it (the record shows `[DTMF 48152]`). Its other sentences,
-and its number at any other question, are spoken as before.
+and its number at any other question, are spoken as before. When the bot did not understand it and reads out its
+keypad menu ("press 1 for order status, …", a say node's `keys_say`), that caller presses, once a call, the key
+of what it called about: the intent the flow's NLU gives its first sentence as written (not as heard).
 Judged from the call record (Redis):
   routine     served = no transfer/callback; task done = every expected fact is in what the bot said
   escalation  caught = a transfer whose reason is the expected one, by the expected caller turn (<= 2; the
@@ -75,7 +77,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bench._keypad import DTMF_TURN, number_questions
+from bench._keypad import DTMF_TURN, keypad_menus, number_questions
 from bench._readback import NO, YES, ReadBacks, script_number, templates
 from bench._sip_caller import caller_number
 from voicebot.config import Settings, load_settings
@@ -116,6 +118,7 @@ class Result:
     typed: list[str] = field(default_factory=list)  # the keys a keypad caller typed, one entry per sentence
     keyed: list[str] = field(default_factory=list)  # the record's DTMF caller turns ("[DTMF 48152]")
     repeated: int = 0  # number sentences the caller said again when asked for the number again
+    menu: list[str] = field(default_factory=list)  # keypad menu keys pressed (a keypad caller not understood)
     dialog: list[str] = field(default_factory=list)  # the record's turns in order, "caller: …" / "bot: …"
 
     def __post_init__(self) -> None:
@@ -227,7 +230,7 @@ async def run_one(conv: dict, line: SipLine, store: CallStore, read_backs: ReadB
     sub.mkdir()
     audio = await asyncio.to_thread(audio_for, conv, models, sub, rng)
     job = {**job, "port": line.port, "language": conv["language"], "turns": conv["turns"], "audio": audio,
-           "keypad": bool(conv.get("keypad"))}
+           "keypad": bool(conv.get("keypad")), "goal": job["goals"].get(conv["id"], "")}
     (sub / "job.json").write_text(json.dumps(job))
     number = caller_number(job["index"])
     caller = await asyncio.create_subprocess_exec(
@@ -251,6 +254,7 @@ async def run_one(conv: dict, line: SipLine, store: CallStore, read_backs: ReadB
     res.said = said["said"] if "said" in said and (said["said"] or typed) else res.said
     res.answered, res.typed = answered, typed
     res.repeated = int(said.get("repeated", 0))
+    res.menu = list(said.get("menu", []))
     return res
 
 
@@ -312,6 +316,9 @@ def report(results: list[Result], title: str) -> str:
     if typed := [r for r in results if r.typed]:
         lines += ["", f"Keypad: {sum(len(r.typed) for r in typed)} number(s) typed instead of spoken in "
                   f"{len(typed)} call(s) (`keypad: true` callers at a number question); not in WER."]
+    if menu := [r for r in results if r.menu]:
+        lines += ["", f"Keypad menu: {len(menu)} keypad caller(s) not understood pressed the menu's key for what they "
+                  f"called about ({', '.join(r.conv['id'] + ' ' + '/'.join(r.menu) for r in menu)})."]
     if again := [r for r in results if r.repeated]:
         times, ids = sum(r.repeated for r in again), ", ".join(r.conv["id"] for r in again)
         lines += ["", f"Asked again for a number: the caller said its number sentence again {times} time(s) in "
@@ -428,10 +435,17 @@ async def main() -> int:
                     job["number_questions"] = number_questions(
                         loaded.flow for f in registry.flow_ids() for lg in registry.languages(f)
                         if (loaded := registry.get(f, lg)))
+                    job["menus"] = keypad_menus(loaded.flow for f in registry.flow_ids()
+                                                for lg in registry.languages(f) if (loaded := registry.get(f, lg)))
+                    job["goals"] = {}
                 services = CallServices(settings=settings, models=models, dialog=engines[-1], store=store,
                                         write_handoff=handoff_writer(settings))
                 lines[lang] = SipLine(settings, services, run_call)
                 await lines[lang].start()
+            if conv.get("keypad") and (flow := engines[-1].registry.get(base.dialog.default_flow, lang)):
+                # What a keypad caller called about: its first sentence as written, classified by the flow's own
+                # NLU (the caller knows its goal; the bot hears the audio). Its menu key when not understood.
+                job["goals"][conv["id"]] = flow.nlu.classify(conv["turns"][0]).intent or ""
         results = list(await asyncio.gather(*(converse(i, conv) for i, conv in enumerate(convs))))
     finally:
         for line in lines.values():

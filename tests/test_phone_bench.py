@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench._keypad import Keypad
-from bench._phone_caller import ScriptedCaller
+from bench._keypad import Keypad, Menus, keypad_menus
+from bench._phone_caller import MENU_CHOICE, ScriptedCaller
 from bench._readback import NO, YES, ReadBacks, answer, prompt_pattern
 from bench._sip_caller import EVENT_BYTES, Sentence
 from bench.phone import judge
@@ -160,9 +160,9 @@ class _Record(ScriptedCaller):
     """The scripted caller with a call record given here instead of read from Redis."""
 
     def __init__(self, lang: str, turns: list[TurnRecord], keypad: Keypad | None,
-                 questions: Keypad | None = None) -> None:
+                 questions: Keypad | None = None, menus: Menus | None = None, goal: str = "") -> None:
         super().__init__(lang, {}, None, None, ReadBacks({}), "+48500100000",  # type: ignore[arg-type]
-                         questions or keypad or Keypad(frozenset()), keypad)
+                         questions or keypad or Keypad(frozenset()), keypad, menus, goal)
         self.record = turns
 
     async def _turns(self) -> list[TurnRecord]:
@@ -231,6 +231,31 @@ async def test_a_caller_asked_for_its_number_again_says_it_again_at_most_twice(l
     done = _Record(lang, [*bot_turns(m), TurnRecord(role="caller", text="..."), *served], None, Keypad.of([m.flow]))
     assert not Keypad.of([m.flow]).accepts(served[0], lang), served[0].text
     assert await done.react(sentence) == []
+
+
+NOT_UNDERSTOOD = {"en": "Hi, Dora, mumble mumble.", "pl": "Salo, siaram napitać, a miłko."}
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+async def test_a_keypad_caller_not_understood_presses_the_menu_key_of_its_goal_once(lang: str) -> None:
+    # phone_blind13/14 pl keypad callers: their first words heard as nonsense, the bot read out its keypad menu
+    # ("1 to status zamówienia…"), and the caller went on speaking; a caller who types presses 1 there.
+    m = shipped(lang)
+    menus = Menus.from_data(keypad_menus([m.flow]))
+    heard = core.Heard(NOT_UNDERSTOOD[lang], None, 0.0, AT, asr_confidence=0.3)
+    [menu] = bot_turns(m, heard)
+    assert menus.key(menu, lang, "order_status") == "1" and menus.key(menu, lang, "opening_hours") == "2"
+    [greeting] = bot_turns(m)  # the menu node, its keypad menu not read out: nothing to press
+    assert menus.key(greeting, lang, "order_status") == "" and menus.key(menu, lang, "complaint") == ""
+    sentence = Sentence.from_ulaw(NOT_UNDERSTOOD[lang], b"\x00" * 1600)
+    record = [greeting, TurnRecord(role="caller", text="..."), menu]
+    caller = _Record(lang, record, Keypad.of([m.flow]), menus=menus, goal="order_status")
+    [press] = await caller.react(sentence)
+    assert press.text == MENU_CHOICE and press.keys == "1" and _events(press) == "1"
+    assert await caller.react(press) == [] and caller.menu_keys == ["1"]  # pressed once, not as its number
+    assert caller.typed == [] and caller.script == [sentence.text]
+    # A caller who speaks (no keypad) goes on with its script.
+    assert await _Record(lang, record, None, menus=menus, goal="order_status").react(sentence) == []
 
 
 @pytest.mark.parametrize(("reason", "turn", "caught", "reached"), [
