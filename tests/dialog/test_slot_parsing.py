@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 import pytest
 
 from voicebot.dialog.datetimes import parse_date, parse_time
-from voicebot.dialog.numbers import number_only, parse_digits, parse_number
+from voicebot.dialog.numbers import number_only, parse_digits, parse_number, trailing_digits
 from voicebot.dialog.schema import AskNode
 from voicebot.dialog.slots import bare_yes_no, cannot_answer, extract, from_dtmf, yes_no
 
@@ -118,3 +118,14 @@ def test_a_bare_yes_or_no_says_nothing_else(text: str, lang: str, value: bool | 
 ])
 def test_a_turn_that_is_only_a_number(text: str, only: bool) -> None:
     assert number_only(text) is only
+
+
+@pytest.mark.parametrize(("text", "begun"), [
+    ("Yeah, hi. Could you check order 55?", "55"),  # "fifty-five, five oh one" cut at its comma
+    ("sprawdzi Pan zamówienie pięćdziesiąt pięć", "55"),
+    ("where is my order four eight", "48"),
+    ("where is my order", ""),
+    ("I bought 2 lamps, where is my order", ""),  # a number inside the request begins nothing
+])
+def test_the_digits_a_turn_ends_on(text: str, begun: str) -> None:
+    assert trailing_digits(text) == begun

@@ -17,7 +17,7 @@ from voicebot.dialog import callback_capture, templates
 from voicebot.dialog import slots as slot_values
 from voicebot.dialog.datetimes import say_datetime
 from voicebot.dialog.hours import BusinessHours
-from voicebot.dialog.numbers import mostly_digits, number_only, parse_digits, self_corrected, tokens
+from voicebot.dialog.numbers import mostly_digits, number_only, parse_digits, self_corrected, tokens, trailing_digits
 from voicebot.dialog.schema import (
     GLOBAL_INTENTS,
     SMALL_TALK_INTENTS,
@@ -36,6 +36,7 @@ from voicebot.dialog.schema import (
 
 PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say before being asked
 FREE_TEXT_SWITCH = 0.7  # NLU confidence above which a free-text answer is read as a new request instead
+MIN_BEGUN_DIGITS = 2  # a request ending on this many digits began its number ("order 55"; not "order one")
 MAX_CHAIN = 50  # nodes entered in one step; more means a loop of non-listening nodes
 SHORT_TURN_WORDS = 2  # a turn this short leaves an open question only when the classifier is sure (FREE_TEXT_SWITCH)
 EARLY_BYE_WORDS = 2  # a "goodbye" this short before any request is confirmed, not obeyed
@@ -317,6 +318,8 @@ class FlowMachine:
                 guessed = value is not None
             if value is None and node.type == "digits":
                 value = slot_values.completed_digits(node, st.partial.get(node.slot, ""), ev.text)
+                # Digits kept from the request itself were never said back to the caller: read the whole back.
+                guessed = guessed or (value is not None and st.visits.pop(f"__begun__{node.slot}", 0) > 0)
             if value is None and node.type == "yes_no" and ev.intent in ("affirm", "deny"):
                 value = ev.intent == "affirm"  # "sure", "no dobra": the yes/no words the parser lacks
             if value is None and node.type in PREFILL_TYPES and not st.visits.get(f"__go_ahead__{node.slot}") \
@@ -715,10 +718,18 @@ class FlowMachine:
                 if node.on_no is None:  # with on_no, a "no" keeps the earlier value (the handoff shows it)
                     st.slots.pop(node.slot, None)  # re-entering an ask (caller changed their mind) asks again
                 st.partial.pop(node.slot, None)
+                st.visits.pop(f"__begun__{node.slot}", None)
                 value = self._known(st, node)
                 if value is None and trigger and node.type in PREFILL_TYPES:
                     value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None),
                                                self.flow.language)
+                if value is None and trigger and node.type == "digits":
+                    # "Could you check order 55?": the turn ended on the first part of the number (cut at the
+                    # caller's pause on the line); kept, so "…501 for me" completes it (completed_digits).
+                    begun = trailing_digits(trigger)
+                    if MIN_BEGUN_DIGITS <= len(begun) < (node.length or node.min_length or 1):
+                        st.partial[node.slot] = begun
+                        st.visits[f"__begun__{node.slot}"] = 1
                 if value is None:
                     fx.append(Say(self._text(st, node.prompt, name)))
                     st.last_prompt = fx[-1].text  # type: ignore[union-attr]

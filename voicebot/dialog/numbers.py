@@ -126,6 +126,16 @@ def _digit_words(words: list[str]) -> bool:
     return any(w.isdigit() or (w in UNITS and w not in ("o", "oh")) or w in TENS for w in words)
 
 
+def trailing_digits(text: str) -> str:
+    """The digits of the number words the turn ends on: 'could you check order 55?' -> '55' (the caller's
+    "fifty-five, five oh one" cut at its comma on a phone line), 'where is my order' -> ''."""
+    words = tokens(text)
+    start = len(words)
+    while start and _digit_words([words[start - 1]]):
+        start -= 1
+    return parse_digits(" ".join(words[start:])) if start < len(words) else ""
+
+
 def mostly_digits(text: str) -> bool:
     """At least two number words and no more other words than them: 'to jest 4 8 1 2', 'it is four eight one'.
     Such a turn answers a number question, however much its few other words sound like a topic."""
