@@ -13,8 +13,9 @@ blind; evaluated once, bench/results/phone_blind3.md), phone_blind4 (26 calls wi
 evaluated once, bench/results/phone_blind4.md), phone_blind5 (26 calls, written blind; evaluated once,
 bench/results/phone_blind5.md), phone_blind6 (26 calls, written blind; evaluated once,
 bench/results/phone_blind6.md), phone_blind7, phone_blind8, phone_blind9, phone_blind10, phone_blind11,
-phone_blind12, phone_blind13 (26 calls each, written blind; evaluated once, bench/results/phone_blind7.md,
-phone_blind8.md, phone_blind9.md, phone_blind10.md, phone_blind11.md, phone_blind12.md, phone_blind13.md).
+phone_blind12, phone_blind13, phone_blind14, phone_blind15 (26 calls each, written blind; evaluated once,
+bench/results/phone_blind7.md, phone_blind8.md, phone_blind9.md, phone_blind10.md, phone_blind11.md,
+phone_blind12.md, phone_blind13.md, phone_blind14.md, phone_blind15.md).
 All blind sets are spent.
 
 Each conversation of bench/data/phone_<set>.yaml is spoken by an espeak-ng voice (at its speed) or by
