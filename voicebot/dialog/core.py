@@ -723,11 +723,11 @@ class FlowMachine:
                 if value is None and trigger and node.type in PREFILL_TYPES:
                     value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None),
                                                self.flow.language)
-                if value is None and trigger and node.type == "digits":
+                if value is None and trigger:
                     # "Could you check order 55?": the turn ended on the first part of the number (cut at the
                     # caller's pause on the line); kept, so "…501 for me" completes it (completed_digits).
                     begun = trailing_digits(trigger)
-                    if MIN_BEGUN_DIGITS <= len(begun) < (node.length or node.min_length or 1):
+                    if len(begun) >= MIN_BEGUN_DIGITS and slot_values.partly_fills(node, begun):
                         st.partial[node.slot] = begun
                         st.visits[f"__begun__{node.slot}"] = 1
                 if value is None:
