@@ -137,25 +137,3 @@ async def test_a_served_caller_hanging_up_while_their_closing_words_are_asked_ab
     await session.finish()
     record = await call_store.get_call(f"close-hangup-{lang}")
     assert record["outcome"] == "contained"
-
-
-async def test_a_served_callers_unclear_words_that_sound_like_a_fault_are_asked_about_not_handed_over(
-        served, call_store) -> None:
-    # phone_blind14 pl-b2: "Do usłyszenia." after the order status, heard as "Zosłuje się nia." (0.30), which the
-    # classifier takes for a technical fault ("psuje się"): asked about, and the goodbye then ends a served call.
-    session = await served("pl", "close-fault-sound")
-    again = await session.on_event(CallerSaid("Zosłuje się nia.", asr_confidence=0.30))
-    assert again.action == "continue" and again.text.endswith("?")
-    bye = await session.on_event(CallerSaid("Do usłyszenia.", asr_confidence=0.5))
-    assert bye.action == "end"
-    await session.finish()
-    record = await call_store.get_call("close-fault-sound")
-    assert record["outcome"] == "contained" and not record.get("transfer_reason")
-
-
-async def test_a_fault_said_again_after_being_asked_about_goes_to_a_person(served) -> None:
-    session = await served("en", "close-fault-again")
-    fault = "my coffee grinder keeps switching itself off"
-    assert (await session.on_event(CallerSaid(fault, asr_confidence=0.4))).action == "continue"
-    handed = await session.on_event(CallerSaid(fault, asr_confidence=0.4))
-    assert handed.action == "transfer" and handed.reason == "technical_fault"

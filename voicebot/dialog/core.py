@@ -362,7 +362,7 @@ class FlowMachine:
                 return None
             return self._no_match(st, fx, ev.at)
         if isinstance(node, YesNoNode):
-            return self._on_yes_no(st, fx, node, ev, doubted)
+            return self._on_yes_no(st, fx, node, ev)
         if isinstance(node, SayNode):
             if ev.intent in ANYWHERE and ev.intent not in node.routes:
                 return self._global(st, fx, ev.intent, ev.at)
@@ -376,7 +376,7 @@ class FlowMachine:
         fx.append(Say(st.last_prompt))
         return None
 
-    def _on_yes_no(self, st: DialogState, fx: list[Effect], node: YesNoNode, ev: Heard, doubted: str | None) -> None:
+    def _on_yes_no(self, st: DialogState, fx: list[Effect], node: YesNoNode, ev: Heard) -> None:
         """The answer to a yes/no question, unless the caller clearly asks for something else instead."""
         value = slot_values.yes_no(ev.text, self.flow.language)
         if ev.intent == "talk_to_human" and "talk_to_human" not in node.routes:
@@ -387,11 +387,7 @@ class FlowMachine:
         # A plain yes or no to a read-back wins over the topic words that echo it ("yes that's my address all
         # good", "to nie jest mój numer"); after "anything else?" the words after a yes are the new request.
         answered = st.node != self.flow.settings.after_answer and slot_values.clear_answer(ev.text, self.flow.language)
-        # A served caller's new request heard with a low ASR score is asked about first, as at an open question
-        # (phone_blind14 pl-b2: "Do usłyszenia" heard as "Zosłuje się nia." (0.30), a technical fault, sent to a
-        # colleague after the order status was read out); said again, it is taken.
         if request and not answered and (value is None or said_more or ev.confidence >= FREE_TEXT_SWITCH) \
-                and not (self.closing(st) and self._doubt_switch(st, ev, doubted)) \
                 and self._switch(st, fx, str(ev.intent), ev.text, ev.at, routes=node.routes):
             return None
         if value is False and ev.intent is None and said_more and not answered \
