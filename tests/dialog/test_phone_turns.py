@@ -289,3 +289,21 @@ async def test_a_served_callers_goodbye_cut_into_one_word_fragments_is_not_hande
     assert again.action == "continue"
     end = await c.say("End.", 0.2, voice(0.25, 1, hz=180.0))
     assert (end.action, end.reason) == ("end", "unclear_close"), (end.reason, end.signals)
+
+
+@pytest.mark.parametrize(("lang", "move", "when", "garbled"), [
+    ("en", "I need to move my technician visit", "Monday at 10", "C.S."),
+    ("pl", "muszę przełożyć wizytę technika", "w poniedziałek o 10", "Ce es."),
+])
+async def test_a_garbled_yes_to_a_read_back_hears_the_question_again_not_the_list_of_topics(
+        call, lang, move, when, garbled) -> None:
+    # phone_blind14 en-b6: "Yes, that works." came out as "C.S.", which the classifier took for a request out of
+    # scope; the caller heard everything the bot can do instead of the question they were answering.
+    c = call(lang)
+    await c.start()
+    await c.say(move)
+    asked = await c.say(when)
+    assert asked.text.rstrip().endswith("?")
+    again = await c.say(garbled)
+    assert again.action == "continue" and again.node == asked.node
+    assert again.text.endswith(asked.text.split(". ")[-1]) and "password" not in again.text and "hasł" not in again.text

@@ -12,6 +12,7 @@ import pytest
 
 from voicebot.config import Settings
 from voicebot.dialog.escalation import EscalationDecision, TurnObservation
+from voicebot.dialog.types import Prosody
 from voicebot.escalation import make_tracker
 
 
@@ -333,3 +334,18 @@ def test_a_caller_who_has_called_before_about_it_is_handed_over(settings: Settin
                                                                 turns: list[str]) -> None:
     found = first_transfer(run(settings, lang, [Turn(t, intent=None, nlu=0.3) for t in turns]))
     assert found and found[0] == 2 and found[1].reason == "frustration"
+
+
+def test_a_served_callers_unclear_closing_words_said_higher_are_not_trouble(settings: Settings) -> None:
+    # phone_blind15 en-b3: "Oh good, that's what I thought." at "anything else?" came out as two turns the flow could
+    # not use; the bot's re-ask, the caller speaking over it and a higher voice added up to 0.4 and the
+    # served caller was sent to a person. The words are calm: the flow's polite close decides, not a transfer.
+    tracker = make_tracker(settings)
+    calm, higher = Prosody(-30.0, 120.0, 2.5, 1.2), Prosody(-30.0, 190.0, 2.5, 1.2)
+    turns = [("Check order 55501.", "order_status", False, 0, calm), ("It's 55501, thanks.", None, False, 0, calm),
+             ("All good.", None, True, 0, higher), ("That's what I thought.", None, True, 1, higher)]
+    decisions = [tracker.observe(TurnObservation(text, "en", intent, 0.9 if intent else None, 0.8, no_match, reprompts,
+                                                 barge_in=True, prosody=prosody, closing=i >= 2))
+                 for i, (text, intent, no_match, reprompts, prosody) in enumerate(turns)]
+    assert decisions[-1].frustration >= settings.escalation.frustration_threshold / 2  # the non-word signals fired
+    assert not any(d.transfer for d in decisions), [d.explanation for d in decisions]

@@ -416,7 +416,9 @@ class FlowMachine:
             return self._goto(st, fx, target, ev.at)
         if ev.intent in ANYWHERE and ev.intent not in node.routes:
             return self._global(st, fx, ev.intent, ev.at)
-        return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
+        # Two or three unclear words are a yes or no the line garbled, not a request we don't handle: the question
+        # again, not the list of everything the bot can do (phone_blind14 en-b6: "Yes, that works." heard "C.S.").
+        return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope and said_more)
 
     def _declined(self, node: AskNode, ev: Heard) -> bool:
         """A turn that answers the question with a no and nothing the slot could take: "no", "nie, dziękuję",

@@ -12,8 +12,8 @@ Triggers, in order of precedence (the reason vocabulary):
   no_match          no_match_turns consecutive turns the flow could not use
 Neither of the last two for a calm turn at a closing node (`TurnObservation.closing`: a served caller at "anything
 else?"): the flow asks about unclear words once and then says a goodbye that leaves the door open, instead of a
-person's time. A turn there with swearing, sarcasm or frustration in it, or a frustration score half-way to the
-threshold, is trouble: the counts apply as anywhere ("powtarzasz w kółko to samo bez sensu" is not a goodbye).
+person's time. A turn there with swearing, sarcasm or frustration in it, or words of the lexicons scoring half-way to
+the threshold, is trouble (the bot's re-ask, barge-in and prosody alone are not): the counts apply as anywhere ("powtarzasz w kółko to samo bez sensu" is not a goodbye).
 `system_fault` is decided by voicebot/call_session.py when a component fails.
 """
 
@@ -111,7 +111,11 @@ class Tracker:
                                    "a person follows up instead of the bot hanging up")
         if p.repeat_turns and self.repeats >= p.repeat_turns:
             return "repeated_request", f"the caller repeated the same request {self.repeats}x"
-        if obs.closing and not angry and turn.score < p.frustration_threshold / 2:
+        # Calm = no trouble in the words. The bot's own re-ask, a caller speaking over the goodbye, a louder or
+        # higher "that's what I thought" are not trouble after the task was done (phone_blind15 en-b3: a served
+        # caller's garbled "oh good" re-asked, then reprompt + prosody 0.4 sent them to a person).
+        worded = sum(s.contribution for s in turn.signals if s.name in turn.hits)
+        if obs.closing and not angry and worded < p.frustration_threshold / 2:
             return None, ""  # unclear words of a served, calm caller: the flow's to handle (see the docstring)
         low = self.low_streak >= p.low_confidence_turns
         nomatch = self.no_match_streak >= p.no_match_turns
