@@ -13,7 +13,8 @@ Triggers, in order of precedence (the reason vocabulary):
 Neither of the last two for a calm turn at a closing node (`TurnObservation.closing`: a served caller at "anything
 else?"): the flow asks about unclear words once and then says a goodbye that leaves the door open, instead of a
 person's time. A turn there with swearing, sarcasm or frustration in it, or words of the lexicons scoring half-way to
-the threshold, is trouble (the bot's re-ask, barge-in and prosody alone are not): the counts apply as anywhere ("powtarzasz w kółko to samo bez sensu" is not a goodbye).
+the threshold, is trouble (the bot's re-ask, barge-in and prosody alone are not): the counts apply as anywhere
+("powtarzasz w kółko to samo bez sensu" is not a goodbye).
 `system_fault` is decided by voicebot/call_session.py when a component fails.
 """
 
