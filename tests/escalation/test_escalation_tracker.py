@@ -72,6 +72,7 @@ def test_explicit_request_recognised_as_an_intent(settings: Settings) -> None:
     ("pl", "Kurwa, gdzie jest ta paczka?", "kurw*"),
     ("pl", "KURWA MAĆ gdzie jest ta paczka", "kurw*"),
     ("pl", "to jest pojebane, gdzie jest ta paczka", "pojeb*"),
+    ("pl", "jebany automat, gdzie jest ta paczka", "jeban*"),
     ("en", "Where the fuck is my parcel?", "fuck*"),
 ])
 def test_swearing_transfers(settings: Settings, lang: str, text: str, stem: str) -> None:
@@ -80,6 +81,13 @@ def test_swearing_transfers(settings: Settings, lang: str, text: str, stem: str)
     d = decisions[1]
     assert d.transfer and d.reason == "frustration"
     assert d.signals["swearing"] >= 0.7 and stem in d.explanation
+
+
+def test_a_garbled_thank_you_that_starts_like_a_swear_word_is_no_swearing(settings: Settings) -> None:
+    # phone_blind16 pl-r1: a served keypad caller's "Rozumiem, dziękuję bardzo." came out of whisper base as
+    # "Romumiem, Janku Jebarno." and the `jeb*` stem sent them to a person for swearing.
+    [d] = run(settings, "pl", [Turn("Romumiem, Janku Jebarno.", intent=None, nlu=0.2, asr=0.38, no_match=True)])
+    assert not d.transfer and "swearing" not in d.signals
 
 
 def test_mild_swearing_alone_does_not_transfer(settings: Settings) -> None:
