@@ -61,8 +61,20 @@ class Keypad:
 
 def number_of(sentence: str) -> str:
     """The number a scripted sentence gives: the clause with the most digits ("Yes, one moment. It is four eight one
-    five two." -> 48152; every digit of the sentence would type 148152, a number the caller never meant)."""
-    return max((parse_digits(clause) for clause in re.split(r"[.,;:!?]", sentence)), key=len, default="")
+    five two." -> 48152; every digit of the sentence would type 148152, a number the caller never meant). Clauses of
+    nothing but number words go on the number before them: "the number is forty-eight, fifteen, two" -> 48152
+    (phone_blind16 en-r1 was asked for it again and, taking "48" for its number, never said it again)."""
+    numbers: list[str] = []
+    joins = False  # the clause before had digits: a clause of only number words continues it
+    for clause in re.split(r"[.,;:!?]", sentence):
+        digits = parse_digits(clause)
+        words = re.findall(r"[^\W_]+", clause.replace("-", " "))
+        if joins and words and all(parse_digits(w) for w in words):
+            numbers[-1] += digits
+        else:
+            numbers.append(digits)
+        joins = bool(digits)
+    return max(numbers, key=len, default="")
 
 
 def keypad_menus(flows: Iterable[Flow]) -> dict[str, dict[str, list[str] | dict[str, str]]]:

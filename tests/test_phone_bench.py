@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench._keypad import Keypad, Menus, keypad_menus
+from bench._keypad import Keypad, Menus, keypad_menus, number_of
 from bench._phone_caller import MENU_CHOICE, ScriptedCaller
 from bench._readback import NO, YES, ReadBacks, answer, prompt_pattern
 from bench._sip_caller import EVENT_BYTES, Sentence
@@ -277,3 +277,16 @@ async def test_an_escalation_is_judged_caught_with_its_reason_and_reached_whatev
     await call_store.end_call("judge-e", "transferred")
     res = await judge(conv, call_store, "judge-e", ReadBacks({}))
     assert (res.caught, res.reached) == (caught, reached)
+
+
+@pytest.mark.parametrize(("sentence", "number"), [
+    ("Sure, the order number is forty-eight, fifteen, two.", "48152"),  # phone_blind16 en-r1: said in pairs
+    ("To jest czterdzieści osiem, piętnaście, dwa.", "48152"),
+    ("It's one, two, three, four, five.", "12345"),
+    ("Yes, one moment. It is four eight one five two.", "48152"),  # not 148152
+    ("Yes, one moment, it is four eight one five two.", "48152"),
+    ("Yes, two payments on my card.", "2"),
+])
+def test_the_number_a_sentence_gives_keeps_pairs_said_with_pauses_and_leaves_other_words_out(
+        sentence: str, number: str) -> None:
+    assert number_of(sentence) == number
