@@ -300,6 +300,7 @@ def test_a_plain_goodbye_ends_the_call(settings: Settings, lang: str, text: str)
     ("pl", "grzejnik który kupiłem iskrzy i dymi", "safety_hazard"),
     ("en", "it's about my father's account, he passed away last month", "bereavement"),
     ("pl", "dzwonię w sprawie konta taty, zmarł w zeszłym miesiącu", "bereavement"),
+    ("en", "it was booked for my mum, but she died on Sunday", "bereavement"),  # escalation_blind18 en-p14
     ("pl", "podam was do sądu", "legal_threat"),
     ("en", "I think someone hacked me, there are orders I never made", "account_security"),
     ("pl", "ktoś się włamał na moje konto", "account_security"),
@@ -319,10 +320,11 @@ def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_
     ("pl", "wiertarka udarowa którą kupiłem się zawiesza"), ("pl", "jestem zawalony pracą, zadzwonię później"),
     ("en", "the shelf collapsed after a week"),
     ("en", "let me just catch my breath, I ran to the phone"),
+    ("en", "my phone died on the way, so I'm calling again"),
 ])
 def test_a_thing_named_like_an_emergency_is_not_one(settings: Settings, lang: str, text: str) -> None:
     [d] = run(settings, lang, [Turn(text)])
-    assert d.reason != "health_emergency", d.explanation
+    assert d.reason not in ("health_emergency", "bereavement"), d.explanation
 
 
 @pytest.mark.parametrize(("lang", "text"), [
