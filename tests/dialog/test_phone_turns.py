@@ -307,3 +307,33 @@ async def test_a_garbled_yes_to_a_read_back_hears_the_question_again_not_the_lis
     again = await c.say(garbled)
     assert again.action == "continue" and again.node == asked.node
     assert again.text.endswith(asked.text.split(". ")[-1]) and "password" not in again.text and "hasł" not in again.text
+
+
+@pytest.mark.parametrize(("lang", "ask", "praise", "welcome"), [
+    ("en", "where is my order", "Perfect.", "welcome"),
+    ("en", "where is my order", "Wonderful.", "welcome"),
+    ("pl", "gdzie jest moje zamówienie", "Świetnie.", "Nie ma za co"),
+])
+async def test_praise_after_the_answer_is_a_thank_you_not_a_new_request(call, lang, ask, praise, welcome) -> None:
+    # phone_blind16: "Perfect." to "anything else?" was heard as a product mention (about_product) and asked what to
+    # do about it; "Wonderful." was not understood at all.
+    c = call(lang)
+    await c.start()
+    await c.say(ask)
+    assert (await c.say("four eight one five two" if lang == "en" else "cztery osiem jeden pięć dwa")).node \
+        == "anything_else"
+    thanked = await c.say(praise)
+    assert thanked.action == "continue" and thanked.node == "anything_else" and welcome in thanked.text
+
+
+@pytest.mark.parametrize(("lang", "change", "address", "praise", "done"), [
+    ("en", "I need to change my delivery address", "14 Mill Lane, Oxford", "Wonderful.", "registered"),
+    ("pl", "chcę zmienić adres dostawy", "ulica Długa 14, Kraków", "Świetnie.", "Zapisałem nowy adres"),
+])
+async def test_praise_of_a_read_back_is_a_yes(call, lang, change, address, praise, done) -> None:
+    # phone_blind16 en-r5: "Wonderful." to "I have: … Is that correct?" was asked "Please say yes or no".
+    c = call(lang)
+    await c.start()
+    await c.say(change)
+    assert "?" in (await c.say(address)).text
+    assert done in (await c.say(praise)).text

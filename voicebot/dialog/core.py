@@ -33,6 +33,7 @@ from voicebot.dialog.schema import (
     TransferNode,
     YesNoNode,
 )
+from voicebot.dialog.text import without_clauses
 
 PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say before being asked
 FREE_TEXT_SWITCH = 0.7  # NLU confidence above which a free-text answer is read as a new request instead
@@ -381,6 +382,11 @@ class FlowMachine:
         value = slot_values.yes_no(ev.text, self.flow.language)
         if ev.intent == "talk_to_human" and "talk_to_human" not in node.routes:
             return self._global(st, fx, ev.intent, ev.at)
+        if st.node == self.flow.settings.after_answer and slot_values.approves(ev.text) \
+                and "thanks" in self.flow.intents:
+            # "Perfect." after the answer: a thank-you (the classifier heard a product in it, about_product), not a
+            # yes to "anything else?" and not a new request.
+            return self._global(st, fx, "thanks", ev.at)
         # "no, I'd like to send something back" is a return; a bare "yes" is an answer.
         request = ev.intent is not None and ev.intent not in ANYWHERE
         said_more = len(ev.text.split()) > 3  # more than a yes/no phrase: the rest is the request
@@ -719,7 +725,8 @@ class FlowMachine:
                 st.visits.pop(f"__begun__{node.slot}", None)
                 value = self._known(st, node)
                 if value is None and trigger and node.type in PREFILL_TYPES:
-                    value = slot_values.extract(node, trigger, self.hours.local(at).replace(tzinfo=None),
+                    said = without_clauses(trigger, node.prefill_ignore) if node.prefill_ignore else trigger
+                    value = slot_values.extract(node, said, self.hours.local(at).replace(tzinfo=None),
                                                self.flow.language)
                 if value is None and trigger:
                     # "Could you check order 55?": the turn ended on the first part of the number (cut at the

@@ -144,6 +144,10 @@ class AskNode(_Model):
     # digits again?" after an order was not found, where the caller may give up on the number. None: asked again.
     on_no: str | None = None
     hints: str = ""  # what callers say here, for speech recognition (never digits: whisper would copy them)
+    # Words of a clause that speaks of what exists already ("I've got a technician coming on Friday, can we move
+    # it?"): a value in such a clause of the request that led here is not this question's answer (no prefill from
+    # it). Folded words; a trailing `*` matches any ending ("umówion*").
+    prefill_ignore: list[str] = Field(default_factory=list)
     # A variable that may already hold the answer (e.g. caller.case.order_number, from the returning caller's
     # profile): when it has a value the slot takes it and the question is not asked.
     known: str | None = None

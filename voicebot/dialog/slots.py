@@ -72,6 +72,24 @@ def bare_yes_no(text: str, language: str = "en") -> bool | None:
 _ACKNOWLEDGE = frozenset({"ok", "okay", "okej", "dobra", "dobrze", "right"})
 
 
+# Praise of what the bot just said ("Wonderful.", "Świetnie!"): a yes to a read-back ("I have: 14 Mill Lane,
+# Oxford. Is that correct?"), a thank-you after an answer. Folded words.
+_APPROVAL = frozenset({"perfect", "great", "wonderful", "brilliant", "lovely", "excellent", "fantastic", "awesome",
+                       "splendid", "superb", "super", "marvellous", "marvelous", "cool", "swietnie", "doskonale",
+                       "idealnie", "znakomicie", "cudownie", "wspaniale", "fajnie", "rewelacja", "rewelacyjnie",
+                       "ekstra", "extra", "spoko"})
+_APPROVAL_FILLER = frozenset({"that", "thats", "s", "sounds", "just", "really", "very", "so", "oh", "ah", "how",
+                              "to", "jest", "po", "prostu", "naprawde", "bardzo", "ok", "okay", "och"})
+
+
+def approves(text: str) -> bool:
+    """The turn only praises ("Wonderful.", "That's perfect, thank you", "Świetnie, dziękuję"): no request,
+    no no, no other words."""
+    words = tokens(text)
+    return any(w in _APPROVAL for w in words) and all(
+        w in _APPROVAL or w in _APPROVAL_FILLER or w in _COURTESY for w in words)
+
+
 def only_acknowledges(text: str) -> bool:
     """Every yes word of the turn is an acknowledgement ("ok", "dobra"), none a real yes ("yes", "tak", "go
     ahead"): said with a goodbye, such a turn takes note of the answer and declines the offer."""
@@ -163,6 +181,8 @@ def yes_no(text: str, language: str = "en") -> bool | None:
         return False
     if yes and not no:
         return True
+    if not yes and not no and approves(text):
+        return True  # "Wonderful." to "Is that correct?"
     if yes and no:
         # "no tak" (Polish filler + yes) is a yes; "tak, to ja tego nie zamawiałem": a yes, then a statement
         # with a negated verb; any other negation wins ("absolutely not", "tak, nie").
@@ -245,7 +265,9 @@ def extract(node: AskNode, text: str, now: datetime, language: str = "en") -> An
     if kind == "choice":
         return choice(text, node.choices)
     if kind == "free_text":
-        return text.strip() or None
+        # Without whisper's closing full stop: read back inside a sentence ("I have: 14 Mill Lane, Oxford. Is that
+        # correct?"), not "Oxford.. Is that correct?".
+        return text.strip().rstrip(".") or None
     raise ValueError(f"unknown slot type {kind!r}")  # validation rejects these at load time
 
 

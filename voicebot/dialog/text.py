@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # "ł" has no Unicode decomposition, so NFKD alone would keep it.
@@ -51,6 +52,19 @@ def words(text: str) -> Words:
             tokens.append(w)
             clauses.append(i)
     return Words(tuple(tokens), tuple(clauses))
+
+
+def without_clauses(text: str, stems: Iterable[str]) -> str:
+    """`text` without its clauses (comma- or sentence-separated parts, or split at "but"/"ale") that hold a word
+    of `stems` (folded words, `*` for any ending)."""
+    exact = {s for s in stems if not s.endswith("*")}
+    prefixes = tuple(s[:-1] for s in stems if s.endswith("*"))
+    kept = []
+    for clause in re.split(r"[,.;:!?…—–]+|\b(?:but|ale)\b", text, flags=re.IGNORECASE):
+        found = _WORD.findall(match_form(clause))
+        if not any(w in exact or (prefixes and w.startswith(prefixes)) for w in found):
+            kept.append(clause.strip())
+    return ", ".join(c for c in kept if c)
 
 
 def content_stems(text: str, length: int = 5, min_word: int = 3) -> frozenset[str]:
