@@ -298,6 +298,8 @@ def test_a_plain_goodbye_ends_the_call(settings: Settings, lang: str, text: str)
 @pytest.mark.parametrize(("lang", "text", "reason"), [
     ("en", "the heater I bought started sparking and smoking", "safety_hazard"),
     ("pl", "grzejnik który kupiłem iskrzy i dymi", "safety_hazard"),
+    # whisper's "sparking" over 8 kHz (phone_blind17 en-e2)
+    ("en", "the kettle I got from you started parking when I switched it on", "safety_hazard"),
     ("en", "it's about my father's account, he passed away last month", "bereavement"),
     ("pl", "dzwonię w sprawie konta taty, zmarł w zeszłym miesiącu", "bereavement"),
     ("en", "it was booked for my mum, but she died on Sunday", "bereavement"),  # escalation_blind18 en-p14
@@ -321,10 +323,11 @@ def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_
     ("en", "the shelf collapsed after a week"),
     ("en", "let me just catch my breath, I ran to the phone"),
     ("en", "my phone died on the way, so I'm calling again"),
+    ("en", "the courier was parking on my lawn"),
 ])
 def test_a_thing_named_like_an_emergency_is_not_one(settings: Settings, lang: str, text: str) -> None:
     [d] = run(settings, lang, [Turn(text)])
-    assert d.reason not in ("health_emergency", "bereavement"), d.explanation
+    assert d.reason not in ("health_emergency", "bereavement", "safety_hazard"), d.explanation
 
 
 @pytest.mark.parametrize(("lang", "text"), [
