@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-from voicebot.dialog.text import fold
+from voicebot.dialog.text import fold, stem_matches
 
 # Pure hesitation sounds, per language. Meaningful short words stay: English "no" ("no thanks" ends a
 # call) and "ok"; Polish "no" is mostly a filler ("no to", "no bo") or a colloquial "yes", never an intent.
@@ -202,8 +202,7 @@ def mentions(text: str, terms: tuple[str, ...]) -> bool:
         parts = fold(term).split()
         n = len(parts)
         for i in range(len(words) - n + 1):
-            if all(w == p or (p.endswith("*") and w.startswith(p[:-1]))
-                   for w, p in zip(words[i:i + n], parts, strict=True)):
+            if all(stem_matches(w, p) for w, p in zip(words[i:i + n], parts, strict=True)):
                 return True
     return False
 

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 # "ł" has no Unicode decomposition, so NFKD alone would keep it.
 _LETTER_FOLDS = str.maketrans({"ł": "l", "Ł": "l"})
 _MATCH_FOLDS = str.maketrans({"ł": "l", "Ł": "l", "’": "", "'": "", "ß": "ss"})
-_CLAUSE_SPLIT = re.compile(r"[,.;:!?…—–]+")
+_CLAUSE_MARKS = r"[,.;:!?…—–]+"
+_CLAUSE_SPLIT = re.compile(_CLAUSE_MARKS)
+# A clause for `without_clauses` also ends at "but"/"ale": "a technician comes on Friday, but can we move it".
+_CLAUSE_OR_BUT_SPLIT = re.compile(_CLAUSE_MARKS + r"|\b(?:but|ale)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -57,14 +60,18 @@ def words(text: str) -> Words:
 def without_clauses(text: str, stems: Iterable[str]) -> str:
     """`text` without its clauses (comma- or sentence-separated parts, or split at "but"/"ale") that hold a word
     of `stems` (folded words, `*` for any ending)."""
-    exact = {s for s in stems if not s.endswith("*")}
-    prefixes = tuple(s[:-1] for s in stems if s.endswith("*"))
+    stems = tuple(stems)
     kept = []
-    for clause in re.split(r"[,.;:!?…—–]+|\b(?:but|ale)\b", text, flags=re.IGNORECASE):
+    for clause in _CLAUSE_OR_BUT_SPLIT.split(text):
         found = _WORD.findall(match_form(clause))
-        if not any(w in exact or (prefixes and w.startswith(prefixes)) for w in found):
+        if not any(stem_matches(w, s) for w in found for s in stems):
             kept.append(clause.strip())
     return ", ".join(c for c in kept if c)
+
+
+def stem_matches(word: str, term: str) -> bool:
+    """Whether folded `word` is `term`, or starts with it when `term` ends in `*` ("bank*" -> "banku")."""
+    return word.startswith(term[:-1]) if term.endswith("*") else word == term
 
 
 def content_stems(text: str, length: int = 5, min_word: int = 3) -> frozenset[str]:
