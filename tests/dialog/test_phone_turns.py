@@ -43,6 +43,7 @@ async def test_the_rest_of_a_number_completes_the_digits_kept(call, lang, first,
 @pytest.mark.parametrize(("lang", "said", "item"), [
     ("en", "four eight one five two, no sorry, one two three four five", "desk lamp"),
     ("en", "It is 4 8 1 time 2.", "coffee grinder"),  # whisper's "five" on an 8 kHz line
+    ("en", "Sure, it's 4a. one five two", "coffee grinder"),  # "four, eight" in piper's voice (phone_blind17 en-r1)
     ("en", "forty-eight one fifty-two", "coffee grinder"),
     ("pl", "to jest 55510 a nie przepraszam 55501", "czajnik"),
 ])
