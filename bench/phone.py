@@ -82,7 +82,7 @@ from bench._keypad import DTMF_TURN, keypad_menus, number_questions
 from bench._readback import NO, YES, ReadBacks, script_number, templates
 from bench._sip_caller import caller_number
 from voicebot.config import Settings, load_settings
-from voicebot.dialog.demo_crm import CRM_DATA, SAMPLE_APPOINTMENTS
+from voicebot.dialog.demo_crm import CRM_DATA, SAMPLE_APPOINTMENTS, SAMPLE_CUSTOMERS
 from voicebot.dialog.numbers import UNITS, tokens
 from voicebot.dialog.text import fold
 from voicebot.lines.sip import SipLine
@@ -91,6 +91,9 @@ from voicebot.pipeline.models import SharedModels
 from voicebot.pipeline.services import CallServices
 from voicebot.store.calls import CallStore
 from voicebot.store.keys import Keys
+
+# The demo CRM's customer of each language: what every caller of that language is on file as.
+_DEMO_CUSTOMER = {c["language"]: c for c in SAMPLE_CUSTOMERS.values()}
 
 DATA = Path(__file__).parent / "data"
 RATE = 8000
@@ -387,6 +390,10 @@ async def main() -> int:
     crm = await start_demo_crm()
     visit = next(iter(SAMPLE_APPOINTMENTS.values()))
     crm.runner.app[CRM_DATA].appointments.update({caller_number(i): visit for i in range(len(convs))})
+    # ... and a customer on file under that number, so "send me a password reset link" has an account to text.
+    crm.runner.app[CRM_DATA].customers.update({
+        "".join(filter(str.isdigit, caller_number(i))): dict(_DEMO_CUSTOMER[c["language"]])
+        for i, c in enumerate(convs)})
     prefix = f"bench:phone:{os.getpid()}:"
     base = load_settings(environ={
         **os.environ, "VOICEBOT_SIP_PORT": "0", "VOICEBOT_REDIS_PREFIX": prefix,
