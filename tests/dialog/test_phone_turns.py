@@ -338,3 +338,24 @@ async def test_praise_of_a_read_back_is_a_yes(call, lang, change, address, prais
     await c.say(change)
     assert "?" in (await c.say(address)).text
     assert done in (await c.say(praise)).text
+
+
+@pytest.mark.parametrize(("lang", "ask", "number", "garbled", "person"), [
+    ("en", "where is my order", "4 8 1 5 2", "Operate.", "Operator."),
+    ("en", "where is my order", "4 8 1 5 2", "Opera.", "Human."),
+])
+async def test_one_garbled_word_like_a_request_for_a_person_is_asked_again_the_word_itself_transfers(
+        call, lang, ask, number, garbled, person) -> None:
+    # phone_blind18 en-r1: a served caller's "Oh great." came out as "Operate." and was handed to a person.
+    c = call(lang, tracker_factory=make_tracker)  # the escalation rules, as in production
+    await c.start()
+    await c.say(ask)
+    await c.say(number)
+    assert (await c.say(garbled)).action == "continue"
+    assert (await c.say(person)).action == "transfer"
+
+
+async def test_a_one_word_request_for_a_person_the_model_is_unsure_of_still_transfers_by_the_lexicon(call) -> None:
+    c = call("pl", tracker_factory=make_tracker)
+    await c.start()
+    assert (await c.say("Człowiek.")).action == "transfer"  # the model: talk_to_human 0.60, under the one-word bar
