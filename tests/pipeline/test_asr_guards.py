@@ -63,6 +63,11 @@ def test_a_sentence_whisper_wrote_twice_reaches_the_dialog_once(heard: str, mean
     # one word, the whole turn, again and again (phone_blind8 en-r7: handed to complaints; pl-r6)
     ("Complete complete complete complete.", True),
     ("Rage, Rage, Rage, Rage, Rage.", True),
+    # a clause again and again at the end of a turn (phone_blind18 pl-r8: handed over as a payment problem)
+    ("I dobra, mam uruchoną, wimytę pachy, karatią tek, a rejniesz pętyń, a rejniesz pętyń, a rejniesz pętyń, "
+     "a rejniesz pętyń.", True),
+    ("four eight, four eight, four eight, four eight", False),
+    ("No thank you, no thank you, no thank you.", False),
     # what callers say, repeated or not
     ("one one one one one", False),
     ("four four four four four", False),

@@ -9,6 +9,7 @@ forces English and hides the per-segment probabilities the escalation policy nee
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -53,6 +54,10 @@ LOOP_REPEATS = 5  # a short piece with a letter in it said this many times in a 
 # A turn that is one word (not a number) this many times over is whisper looping too: "Complete complete complete
 # complete." for a caller's "Great, thanks" (phone_blind8 en-r7, then handed to complaints), "Rage, Rage, Rage...".
 WORD_LOOP_REPEATS = 4
+# ... and so is a clause of several words written that many times in a row at the end of a turn: "I dobra, mam
+# uruchoną, ..., a rejniesz pętyń, a rejniesz pętyń, a rejniesz pętyń, a rejniesz pętyń." (phone_blind18 pl-r8,
+# 8 kHz espeak-ng Polish; its compression ratio 2.2 is under faster-whisper's rule) was handed over as a payment
+# problem. A number said again ("four eight, four eight, ...") is the caller's.
 # The tokens a digits-only decode may write: one digit, with or without its leading space. Not "040", "-" or ".":
 # with those allowed, 8 kHz "three seven zero four six" came out "3-7-040" (a wrong five-digit number) and
 # Polish as "- - - -"; one digit a token read 12 of 21 English tuning numbers right instead of 3 (8 kHz espeak-ng).
@@ -124,7 +129,20 @@ def _loops(text: str) -> bool:
     words = _words(text)
     one_word = (len(words) >= WORD_LOOP_REPEATS and len(set(words)) == 1 and len(words[0]) >= 3
                 and not words[0].isdigit() and fold(words[0]) not in UNITS)
-    return one_word or _compression_ratio(text) > COMPRESSION_MAX or _LOOP.search(text.lower()) is not None
+    return (one_word or _clause_loop(text) or _compression_ratio(text) > COMPRESSION_MAX
+            or _LOOP.search(text.lower()) is not None)
+
+
+def _clause_loop(text: str) -> bool:
+    """A clause of two or more words, not all number words, written WORD_LOOP_REPEATS times in a row."""
+    clauses = [words for part in re.split(r"[,.;:!?]", text) if (words := _words(part))]
+    run = 1
+    for before, clause in itertools.pairwise(clauses):
+        run = run + 1 if clause == before else 1
+        if run >= WORD_LOOP_REPEATS and len(clause) >= 2 and not all(
+                w.isdigit() or fold(w) in UNITS for w in clause):
+            return True
+    return False
 
 
 def _copied(text: str, prompt: str) -> bool:
