@@ -109,6 +109,9 @@ def test_edited_lexicon_is_picked_up_without_restart(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("lang", "text", "category"), [
     ("en", "the heater started sparking and smoking", "safety_hazard"),
     ("pl", "grzejnik iskrzy i dymi", "safety_hazard"),
+    # A fire feared, not yet burning (phone_blind18 en-e3).
+    ("en", "I've unplugged it, but I'm scared it's going to catch fire", "safety_hazard"),
+    ("pl", "wyłączyłem go z gniazdka, ale boję się, że się zapali", "safety_hazard"),
     ("en", "my father passed away last month", "bereavement"),
     ("pl", "mama zmarła w zeszłym tygodniu", "bereavement"),
     ("en", "my lawyer will be in touch", "legal_threat"),
