@@ -174,6 +174,9 @@ def test_which_transcripts_sound_whole(text: str, finished: bool) -> None:
     # A bare yes waits for more too: "Yes, please cancel it." cut at its comma was answered as "Yes." (at the
     # menu, a second turn not understood: handed over; phone_blind9 en-n5), so was "Right, here it is, ...".
     ("Yes.", True), ("Right,", True), ("Yeah.", True), ("Tak.", True), ("Yes, please cancel it.", False),
+    # "Sure, it's four, eight, one, five, two." cut at its first comma and answered as "Sure." (phone_blind17 and
+    # phone_blind18 en-r1, piper's voice): the number came as a second turn, over the bot's re-ask.
+    ("Sure.", True), ("Jasne.", True), ("Sure, it's 4 8 1 5 2.", False),
 ])
 def test_which_transcripts_sound_unfinished(text: str, unfinished: bool) -> None:
     assert sounds_unfinished(text, TurnSettings()) is unfinished
