@@ -242,8 +242,8 @@ class TurnSettings(_Section):
         description="a transcript ending with one of these words (lower case) is unfinished")
     opener_words: tuple[str, ...] = Field(
         ("hello", "hi", "hey", "good", "morning", "afternoon", "evening", "thanks", "thank", "you", "no", "ok",
-         "okay", "yes", "yeah", "right", "well", "sure", "alright", "dzień", "dobry", "witam", "cześć", "halo", "hej", "wieczór",
-         "dzięki", "dziękuję", "tak", "dobra", "dobrze", "jasne", "okej"),
+         "okay", "yes", "yeah", "right", "well", "sure", "alright", "dzień", "dobry", "witam", "cześć", "halo",
+         "hej", "wieczór", "dzięki", "dziękuję", "tak", "dobra", "dobrze", "jasne", "okej"),
         description="a transcript made only of these words (a greeting, 'no thanks', 'yes' before 'please cancel "
                     "it') is unfinished: callers pause after them and go on; said alone, they are answered at "
                     "max_silence_secs")

@@ -229,6 +229,13 @@ def test_a_time_asks_choices_must_map_to_a_time_and_its_date_slot_to_a_date_ask(
     assert {"time_choice_not_a_time", "date_slot_not_a_date"} <= rules
 
 
+def test_a_time_asks_bookable_hours_must_be_times() -> None:
+    text = MINIMAL.replace("    type: free_text\n", "    type: time\n    earliest: \"9am\"\n    latest: \"16:00\"\n")
+    errors = [e for e in errors_of(text) if e.rule == "bad_time_bound"]
+    assert len(errors) == 1 and "earliest" in errors[0].message and errors[0].line > 1
+    parse_flow(text.replace('"9am"', '"09:00"'))
+
+
 def test_language_offers_are_checked() -> None:
     offer = 'language_offers:\n  - {language: %s, key: "%s", say: "Po polsku: 9."}\n'
     assert parse_flow(MINIMAL + offer % ("pl", "9")).language_offers[0].key == "9"

@@ -359,3 +359,15 @@ async def test_a_one_word_request_for_a_person_the_model_is_unsure_of_still_tran
     c = call("pl", tracker_factory=make_tracker)
     await c.start()
     assert (await c.say("Człowiek.")).action == "transfer"  # the model: talk_to_human 0.60, under the one-word bar
+
+
+@pytest.mark.parametrize(("lang", "said", "item"), [
+    # "Yeah sure, it's forty-eight, fifteen, two" over the line (phone_blind19 en-r1)
+    ("en", "Be sure, it's 48.15.2.", "coffee grinder"),
+    ("en", "48152", "coffee grinder"),
+    ("pl", "Tak, 4 8 1 5 2", "młynek do kawy"),
+])
+async def test_an_order_number_at_the_menu_is_looked_up_even_after_a_yes(call, lang, said, item) -> None:
+    c = call(lang)
+    await c.start()
+    assert item in (await c.say(said)).text

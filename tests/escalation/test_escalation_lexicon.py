@@ -124,6 +124,7 @@ def test_edited_lexicon_is_picked_up_without_restart(tmp_path: Path) -> None:
     ("pl", "tatę kopnął prąd od tostera i nie reaguje", "safety_hazard"),
     ("pl", "mama leży i nie oddycha", "health_emergency"),
     ("en", "my dad touched the toaster and passed out", "health_emergency"),
+    ("en", "He's not really responding, what do I do?", "health_emergency"),  # phone_blind19 en-e3
     # phone_blind12 pl-e2 over the line: whisper's case ending ("przytomności"), and heavy breathing said alone.
     ("pl", "mój tata stracił przytomności, co mam robić", "health_emergency"),
     ("pl", "mama bardzo ciężko oddycha", "health_emergency"),

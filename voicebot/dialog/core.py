@@ -365,13 +365,16 @@ class FlowMachine:
         if isinstance(node, YesNoNode):
             return self._on_yes_no(st, fx, node, ev)
         if isinstance(node, SayNode):
+            # A bare order number at the menu: its status, not "I can't help with that". Also with a "sure" or
+            # "hi" before it ("Be sure, it's 48.15.2.", phone_blind19 en-r1), which the classifier takes for a yes.
+            if (ev.intent is None or ev.intent in SMALL_TALK_INTENTS) and node.number_intent \
+                    and number_only(ev.text) and self._switch(
+                        st, fx, node.number_intent, ev.text, ev.at, routes=node.routes):
+                return None
             if ev.intent in ANYWHERE and ev.intent not in node.routes:
                 return self._global(st, fx, ev.intent, ev.at)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at, routes=node.routes):
                 return None
-            if not ev.intent and node.number_intent and number_only(ev.text) and self._switch(
-                    st, fx, node.number_intent, ev.text, ev.at, routes=node.routes):
-                return None  # a bare order number at the menu: its status, not "I can't help with that"
             return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
         # Not listening (should not happen while an action runs): keep the caller informed.
         fx.append(Say(st.last_prompt))

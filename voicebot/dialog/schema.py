@@ -133,6 +133,10 @@ class AskNode(_Model):
     min_value: int | None = None
     max_value: int | None = None
     choices: dict[str, list[str]] = Field(default_factory=dict)
+    # type time: the bookable hours ("09:00".."16:00"); a time outside them is asked again (or a part of the day
+    # said with it, from `choices`), not read back and then refused as taken
+    earliest: str | None = None
+    latest: str | None = None
     # type time: the date slot asked before; a date said with the time ("może być trzydziestego rano", "Thursday
     # afternoon then") replaces it, so the caller's correction is not lost
     date_slot: str | None = None

@@ -13,16 +13,16 @@ from voicebot.dialog.text import fold
 
 SCORE_MAX = 10  # a number question up to this (a survey's score) takes whisper's soundalikes of one digit
 # Folded (no diacritics) words and phrases; phrases are matched before single words.
-_YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "absolutely", "definitely",
-        "certainly", "indeed", "tak", "jasne", "zgadza", "dobrze", "oczywiscie", "pewnie", "owszem", "zgoda",
-        "potwierdzam", "dokladnie", "okej", "prawda", "dobra", "smialo", "mhm", "poprawnie",
+_YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "alright", "absolutely",
+        "definitely", "certainly", "indeed", "tak", "jasne", "zgadza", "dobrze", "oczywiscie", "pewnie", "owszem",
+        "zgoda", "potwierdzam", "dokladnie", "okej", "prawda", "dobra", "smialo", "mhm", "poprawnie",
         # regional and colloquial Polish yes: "ano" (Lesser Poland, Czech border), "jo" (Silesia)
         "ano", "jo"})
 _NO = frozenset({"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "nie", "niestety", "zle", "blednie",
        "wcale", "nigdy"})
 _YES_PHRASES = ("that's right", "thats right", "sounds good", "go ahead", "of course", "no jasne", "no pewnie",
                 "no tak", "no dobrze", "that is correct", "please do", "moze byc", "jak najbardziej",
-                "no problem", "uh huh", "that's the one", "thats the one", "spot on", "bang on", "dead on")
+                "no problem", "uh huh", "that's the one", "thats the one", "spot on", "bang on", "dead on", "all right")
 _NO_PHRASES = ("no thanks", "not really", "rather not", "don't", "dont", "nie bardzo", "raczej nie", "no nie",
                "chyba nie", "absolutely not", "no way", "that's wrong", "thats wrong", "nie zgadza", "isn't", "isnt",
                "is not", "wasn't", "wasnt", "was not", "aren't", "arent")
@@ -69,7 +69,7 @@ def bare_yes_no(text: str, language: str = "en") -> bool | None:
 
 
 # Yes words that also just acknowledge what the bot said ("ok, I'll try the link, thanks", "dobra, spróbuję").
-_ACKNOWLEDGE = frozenset({"ok", "okay", "okej", "dobra", "dobrze", "right"})
+_ACKNOWLEDGE = frozenset({"ok", "okay", "okej", "dobra", "dobrze", "right", "alright"})
 
 
 # Praise of what the bot just said ("Wonderful.", "Świetnie!"): a yes to a read-back ("I have: 14 Mill Lane,
@@ -233,6 +233,11 @@ def number(value: int | None, node: AskNode) -> int | None:
     return value
 
 
+def bookable(clock: str, node: AskNode) -> bool:
+    """A time "HH:MM" inside the node's earliest..latest (either may be open)."""
+    return (node.earliest is None or clock >= node.earliest) and (node.latest is None or clock <= node.latest)
+
+
 def completed_digits(node: AskNode, partial: str, text: str) -> str | None:
     """A number said over two turns ("4 8 1" ... "5 2"): the digits kept from before + this turn's."""
     found = parse_digits(text)
@@ -255,6 +260,8 @@ def extract(node: AskNode, text: str, now: datetime, language: str = "en") -> An
         return d.isoformat() if d else None
     if kind == "time":
         t = parse_time(text)
+        if t is not None and not bookable(t.strftime("%H:%M"), node):
+            t = None  # "in the morning at 6 o'clock" to slots from 9 to 4: the morning's slot, or asked again
         if t is None and node.choices:
             # "rano", "in the afternoon", "any time": no clock time, but a part of the day the flow maps to a
             # slot of its own ("09:00": [rano, ...]); the confirmation question reads that time back.

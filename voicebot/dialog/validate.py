@@ -203,6 +203,11 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                           f"unknown slot type '{node.type}' (allowed: {', '.join(SLOT_TYPES)})")
             if (node.min_value is not None or node.max_value is not None) and node.type != "number":
                 yield err("range_without_number", f"{base}.min_value", "min_value/max_value need type: number")
+            for bound in ("earliest", "latest"):
+                value = getattr(node, bound)
+                if value is not None and (node.type != "time" or not _CLOCK.fullmatch(value)):
+                    yield err("bad_time_bound", f"{base}.{bound}",
+                              f"{bound} needs type: time and a time HH:MM, not '{value}'")
             if node.type == "choice" and not node.choices:
                 yield err("choice_without_choices", f"{base}.choices", "a choice slot needs 'choices'")
             if node.type == "time" and (odd := [v for v in node.choices if not _CLOCK.fullmatch(v)]):
