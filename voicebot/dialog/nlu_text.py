@@ -26,7 +26,10 @@ _ANY_FILLERS = (_FILLERS["en"] | _FILLERS["pl"]) - {"no", "well"}
 _OPENERS = {
     "en": ("good morning", "good afternoon", "good evening", "hello there", "hi there", "hey there", "hello", "hi",
            "hey", "hiya"),
-    "pl": ("dzien dobry", "dobry wieczor", "witam serdecznie", "witam", "halo", "czesc", "hej"),
+    # "Jań dobry" / "Kień dobry": whisper base's "Dzień dobry" over an 8 kHz line (21 and 3 of the 25 written in
+    # phone_blind3..19's Polish calls; left in, "Kień dobry, …, reklamacja" was a greeting, phone_blind19 pl-e4)
+    "pl": ("dzien dobry", "jan dobry", "kien dobry", "dobry wieczor", "witam serdecznie", "witam", "halo", "czesc",
+           "hej"),
 }
 # "I don't want to complain, I just want to know when the bed comes" is about the bed: a negated request
 # ("don't want", "nie chcę", "no need") followed by the caller's real one (after "just", "tylko", "ale"...)
