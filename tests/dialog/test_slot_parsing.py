@@ -111,6 +111,8 @@ def test_a_bare_yes_or_no_says_nothing_else(text: str, lang: str, value: bool | 
     ("4-8-1-5-2.", True),
     ("cztery osiem jeden pięć dwa", True),
     ("it is 4 8 1 5 2", True),
+    ("It's time for two one four.", True),  # whisper's "nine, oh, two, one, oh" (phone_blind20 en-r7)
+    ("to jest cztery osiem jeden", True),
     ("two", False),  # a menu choice, not an order number
     ("one two", False),
     ("I ordered 3 chairs", False),

@@ -101,7 +101,7 @@ def test_faq_answer_comes_from_the_admins_file(tmp_path: Path) -> None:
     (tmp_path / "faq").mkdir()
     (tmp_path / "faq" / "en.yaml").write_text(
         "language: en\nanswers:\n  delivery: Delivery is free this week.\n  payment_methods: Cards only.\n"
-        "  warranty: Three years.\n", encoding="utf-8")
+        "  refunds: Within a week.\n  warranty: Three years.\n", encoding="utf-8")
     loaded = compile_flow(EN.read_text(encoding="utf-8"), str(tmp_path / EN.name), BusinessHoursSettings())
     assert loaded.flow.intents["faq_delivery"].answer == "Delivery is free this week."
 

@@ -115,6 +115,8 @@ def test_edited_lexicon_is_picked_up_without_restart(tmp_path: Path) -> None:
     ("en", "my father passed away last month", "bereavement"),
     ("pl", "mama zmarła w zeszłym tygodniu", "bereavement"),
     ("en", "my lawyer will be in touch", "legal_threat"),
+    # The plural "s" lost on an 8 kHz line (phone_blind20 en-e5).
+    ("en", "if it's not back by Friday I'm taken to the small claim court", "legal_threat"),
     # Somebody else hurt, said in the third person (escalation_blind15 pl-p09).
     ("pl", "mąż dostał prądem od tostera, boli go w klatce piersiowej", "health_emergency"),
     ("pl", "mąż dostał prądem od tostera", "safety_hazard"),

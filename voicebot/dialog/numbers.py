@@ -30,6 +30,8 @@ THOUSAND = frozenset({"thousand", "tysiac", "tysiace", "tysiecy"})
 HUNDRED = frozenset({"hundred"})
 _DOUBLE = {"double": 2, "triple": 3, "podwojne": 2}
 _FILLER = frozenset({"and", "i", "-", "a"})
+# The words that carry a number in a short answer ("it's", "it is", "to jest"): no other words beside the digits.
+_CARRIERS = _FILLER | {"it", "s", "its", "is", "to", "jest"}
 # What whisper writes for a digit heard over an 8 kHz line ("4 8 1 time 2": the "f" of five is above 4 kHz).
 # Taken as that digit only between two digits, where the word itself makes no sense.
 _SOUNDALIKES = {"for": "4", "fore": "4", "to": "2", "too": "2", "ate": "8", "won": "1", "time": "5", "fine": "5",
@@ -142,15 +144,16 @@ def trailing_digits(text: str) -> str:
 def mostly_digits(text: str) -> bool:
     """At least two number words and no more other words than them: 'to jest 4 8 1 2', 'it is four eight one'.
     Such a turn answers a number question, however much its few other words sound like a topic."""
-    words = [w for w in tokens(text) if w not in _FILLER]
+    words = [w for w in tokens(text) if w not in _CARRIERS]
     numeric = sum(1 for w in words if _digit_words([w]))
     return numeric >= 2 and numeric >= len(words) - numeric
 
 
 def number_only(text: str) -> bool:
     """A turn that is a number and little else: '48152', '4-8-1-5-2.', 'cztery osiem jeden pięć dwa', 'it is 4 8 1 5 2'.
-    At least three digits (not "one" or "two", a menu choice) and no more other words than number words."""
-    words = [w for w in tokens(text) if w not in _FILLER]
+    At least three digits (not "one" or "two", a menu choice) and no more other words than number words, not
+    counting the "it's" that carries it ("It's time for two one four.": whisper's "nine, oh, two, one, oh")."""
+    words = [w for w in tokens(text) if w not in _CARRIERS]
     numeric = sum(1 for w in words if _digit_words([w]))
     # A number written in one piece weighs as its digits said one by one: with more digits than other words,
     # "okay here it is, 90210" is a number; "my order 48152 has not arrived" is a request (the classifier's).
