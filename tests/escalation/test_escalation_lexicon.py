@@ -60,7 +60,9 @@ def test_whole_utterance_phrase_does_not_match_inside_a_sentence() -> None:
 
 
 @pytest.mark.parametrize("text", ["I already told you", "This is ridiculous", "you're not listening",
-                                  "are you even listening?"])
+                                  "are you even listening?",
+                                  # giving up, a fourth call (escalation_blind22 en-p17, en-p18)
+                                  "this is going nowhere", "ugh, forget it", "this is the fourth time I'm calling"])
 def test_english_frustration(text: str) -> None:
     assert "frustration" in categories(text, "en")
 
@@ -127,6 +129,9 @@ def test_edited_lexicon_is_picked_up_without_restart(tmp_path: Path) -> None:
     ("pl", "mama leży i nie oddycha", "health_emergency"),
     ("en", "my dad touched the toaster and passed out", "health_emergency"),
     ("en", "He's not really responding, what do I do?", "health_emergency"),  # phone_blind19 en-e3
+    ("en", "sorry, my husband just collapsed, he's not answering me", "health_emergency"),  # escalation_blind22
+    # a detail on the account changed by someone else (escalation_blind22 en-p04)
+    ("en", "I got a text that the phone number on my account was changed, and it wasn't me", "account_security"),
     # phone_blind12 pl-e2 over the line: whisper's case ending ("przytomności"), and heavy breathing said alone.
     ("pl", "mój tata stracił przytomności, co mam robić", "health_emergency"),
     ("pl", "mama bardzo ciężko oddycha", "health_emergency"),
@@ -222,6 +227,7 @@ def test_mild_swearing_matches_every_form_of_cholera(text: str) -> None:
     ("en", "i've never placed an order before, how does delivery work"),
     ("pl", "przyszła lampka, której nie zamawiałem"),
     ("pl", "nie składałem jeszcze zamówienia, jak to zrobić"),
+    ("en", "my phone number has been changed, can you update it on my account"),  # a contact change
 ])
 def test_a_wrong_delivery_or_a_first_order_is_no_fraud(lang: str, text: str) -> None:
     assert "account_security" not in [h.category for h in load_lexicons(LEXICONS)[lang].hits(text)]

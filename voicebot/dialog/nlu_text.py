@@ -225,7 +225,7 @@ _LEADING = frozenset({"and", "so", "also", "oh", "ok", "okay", "right", "yes", "
 # Words that tell of trouble all the same ("can you check why my card was declined"): the question stays a
 # problem report. Negation counts ("why can't i pay", "czy nie da się"). Whole folded words, then word prefixes.
 _TROUBLE_WORDS = frozenset({"not", "no", "never", "nothing", "why", "twice", "still", "again", "wrong", "nie", "nic",
-                            "czemu", "dlaczego", "dalej", "wciaz", "ciagle", "znow", "znowu"})
+                            "czemu", "dlaczego", "dalej", "nadal", "wciaz", "ciagle", "znow", "znowu"})
 _AUX = frozenset({"don", "didn", "doesn", "can", "won", "isn", "aren", "wasn", "haven", "hasn", "couldn", "wouldn"})
 _TROUBLE_STEMS = ("fail", "error", "declin", "reject", "refus", "double", "broke", "stuck", "problem", "crash",
                   "complain", "charged", "overcharg", "missing", "late ", "delay", "damag", "rude", "worst",

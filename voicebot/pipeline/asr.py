@@ -154,6 +154,13 @@ def _copied(text: str, prompt: str) -> bool:
     return inside >= COPIED_PHRASES and set(_words(text)) <= set(_words(prompt))
 
 
+def readable(text: str) -> str:
+    """The text without U+FFFD: whisper base sometimes ends a Polish letter's bytes early on an 8 kHz line, and the
+    tokenizer writes the broken letter as "\ufffd" ("m\ufffdniego", phone_blind20 pl-e2) - nothing a supervisor
+    can read in the transcript, nor a word the dialog can use."""
+    return re.sub(r"\s{2,}", " ", text.replace("\ufffd", "")).strip()
+
+
 def unrepeated(text: str) -> str:
     """The text without a sentence said again right after itself: whisper on a short turn padded to its window
     sometimes writes the caller's one sentence twice ("Good morning, I'm ringing about my order. Good morning,
@@ -383,7 +390,7 @@ class SpeechRecognizer:
             suppress_blank=True,
             suppress_tokens=suppress if suppress is not None else list(get_suppressed_tokens(tokenizer, [-1]) or []),
         )[0]
-        texts = [unrepeated(tokenizer.decode(ids)) for ids in result.sequences_ids]
+        texts = [unrepeated(readable(tokenizer.decode(ids))) for ids in result.sequences_ids]
         # A looping hypothesis ("Janic Janic Janic ...", whisper on unclear audio) is not what anyone said:
         # faster-whisper's compression-ratio rule, and _LOOP for turns too short for it. The best hypothesis that
         # does not loop is taken instead.
@@ -408,7 +415,7 @@ class SpeechRecognizer:
         texts: list[str] = []
         weighted = weight = 0.0
         for seg in segments:
-            text = seg.text.strip()
+            text = readable(seg.text)
             if not text:
                 continue
             texts.append(text)
