@@ -39,6 +39,9 @@ PREFILL_TYPES = ("digits", "number", "date", "time")  # what a caller may say be
 FREE_TEXT_SWITCH = 0.7  # NLU confidence above which a free-text answer is read as a new request instead
 MIN_BEGUN_DIGITS = 2  # a request ending on this many digits began its number ("order 55"; not "order one")
 MAX_CHAIN = 50  # nodes entered in one step; more means a loop of non-listening nodes
+# A turn of a day with no time at a time question is that day unless it is longer than this and clearly a new
+# request ("no, cancel it, Monday is no good").
+DAY_ONLY_WORDS = 4
 SHORT_TURN_WORDS = 2  # a turn this short leaves an open question only when the classifier is sure (FREE_TEXT_SWITCH)
 EARLY_BYE_WORDS = 2  # a "goodbye" this short before any request is confirmed, not obeyed
 # A "goodbye" heard with less ASR confidence is confirmed, not obeyed: on phone audio fewer than half of such
@@ -317,6 +320,16 @@ class FlowMachine:
                 value = next((v for alt in ev.alternatives
                               if (v := slot_values.extract(node, alt, local, self.flow.language)) is not None), None)
                 guessed = value is not None
+            if value is None and node.date_slot and not (ev.intent and self._clear_new_request(ev)
+                                                         and len(tokens(ev.text)) > DAY_ONLY_WORDS) \
+                    and (day := slot_values.date_with_time(ev.text, self.hours.local(ev.at).replace(tzinfo=None))):
+                # "The 30th." to "and at what time?": the day again (or another one), not a new request (read as a
+                # fault report 0.67 and sent to technical support, phone_blind22 en-r4). The day is kept and the
+                # time asked for it; understood, so not a no-match for escalation.
+                st.slots[node.date_slot] = day
+                self._no_match(st, fx, ev.at)
+                st.no_match = False
+                return None
             if value is None and node.type == "digits":
                 value = slot_values.completed_digits(node, st.partial.get(node.slot, ""), ev.text)
                 # Digits kept from the request itself were never said back to the caller: read the whole back.
@@ -330,6 +343,11 @@ class FlowMachine:
                 st.visits[f"__go_ahead__{node.slot}"] = 1
                 fx.append(Say(st.last_prompt))
                 return None
+            if value is None and node.accept and slot_values.yes_no(ev.text, self.flow.language) is True:
+                # "Yes, that works for me" to "at what time? We have slots from 9 to 4": the time the flow offers
+                # (phone_blind19 en-r6, blind21 en-r5 lost "around eleven" on the line and heard the time asked
+                # again, then went to a person). A bare "yes" above is asked once more first.
+                return self._fill(st, fx, node, node.accept, ev.at, ev.text)
             if value is None and node.on_no is not None and self._declined(node, ev):
                 return self._goto(st, fx, node.on_no, ev.at)  # "no, leave it": not asked again
             if value is None and node.type in PREFILL_TYPES and slot_values.cannot_answer(ev.text):

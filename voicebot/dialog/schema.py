@@ -140,6 +140,9 @@ class AskNode(_Model):
     # type time: the date slot asked before; a date said with the time ("może być trzydziestego rano", "Thursday
     # afternoon then") replaces it, so the caller's correction is not lost
     date_slot: str | None = None
+    # type time: the time a yes takes ("yes, that works for me" to "we have slots from 9 to 4", where the clock time
+    # was lost on the line); the flow's confirmation question reads it back. Not taken from an earlier answer.
+    accept: str | None = None
     max_attempts: int | None = Field(None, ge=1, le=10)
     no_input_secs: float | None = Field(None, gt=0, le=600)  # silence before asking again (else the flow's)
     next: str

@@ -203,7 +203,7 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                           f"unknown slot type '{node.type}' (allowed: {', '.join(SLOT_TYPES)})")
             if (node.min_value is not None or node.max_value is not None) and node.type != "number":
                 yield err("range_without_number", f"{base}.min_value", "min_value/max_value need type: number")
-            for bound in ("earliest", "latest"):
+            for bound in ("earliest", "latest", "accept"):
                 value = getattr(node, bound)
                 if value is not None and (node.type != "time" or not _CLOCK.fullmatch(value)):
                     yield err("bad_time_bound", f"{base}.{bound}",
