@@ -403,6 +403,12 @@ class FlowMachine:
         value = slot_values.yes_no(ev.text, self.flow.language)
         if ev.intent == "talk_to_human" and "talk_to_human" not in node.routes:
             return self._global(st, fx, ev.intent, ev.at)
+        if node.closing and ev.intent in (None, "goodbye", "repeat", *SMALL_TALK_INTENTS) \
+                and slot_values.asks_more(ev.text):
+            # "ok thanks, and one more thing" to "anything else?": a yes, never the goodbye the thank-you sounds
+            # like (escalation_blind23 en-p16 was hung up on).
+            st.intents.append("affirm")
+            return self._goto(st, fx, node.on_yes, ev.at)
         if st.node == self.flow.settings.after_answer and slot_values.approves(ev.text) \
                 and "thanks" in self.flow.intents:
             # "Perfect." after the answer: a thank-you (the classifier heard a product in it, about_product), not a

@@ -1,5 +1,5 @@
 """A small demo CRM (aiohttp app factory) the default flow's webhooks talk to: sample orders, free
-appointment slots, appointments by phone number (to move or cancel), returns, address and contact changes,
+appointment slots, appointments by phone number (to tell, move or cancel), returns, address and contact changes,
 customers by phone number (the returning caller's name), password reset links sent by text message.
 `voicebot serve --demo-crm` and the tests start it.
 
@@ -91,6 +91,17 @@ async def find_customer(request: web.Request) -> web.Response:
     if customer is None:
         return web.json_response({"error": "no customer with this phone number"}, status=404)
     return web.json_response({"phone": phone, **customer})
+
+
+@routes.get("/appointments")
+async def find_appointment(request: web.Request) -> web.Response:
+    """?phone=NUMBER: the visit booked for that phone number (404 if none). Digits are compared, so a "+" that the
+    query string turned into a space still finds it."""
+    phone = "".join(c for c in request.query.get("phone", "") if c.isdigit())
+    for booked_for, (day, time) in request.app[CRM_DATA].appointments.items():
+        if phone and "".join(c for c in booked_for if c.isdigit()) == phone:
+            return web.json_response({"date": day, "time": time})
+    return web.json_response({"error": "no appointment for this phone number"}, status=404)
 
 
 @routes.get("/appointments/free")

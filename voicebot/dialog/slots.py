@@ -100,6 +100,21 @@ def only_acknowledges(text: str) -> bool:
     return bool(yes) and yes <= _ACKNOWLEDGE
 
 
+# The caller has more to ask ("ok thanks, and one more thing", "dobrze, a jeszcze jedno"): to "anything else?" that is
+# a yes, whatever thank-you comes with it; the call ended on it (escalation_blind23 en-p16). Folded token phrases.
+_MORE_TO_ASK = ("one more thing", "one more question", "one other thing", "another thing", "another question",
+                "something else", "a couple more", "a few more", "i also wanted", "also wanted to", "while i have you",
+                "while i ve got you", "jeszcze jedno", "jeszcze jedna", "jeszcze jeden", "jeszcze cos",
+                "jeszcze pytanie", "jeszcze sprawa", "jeszcze sprawe", "mam jeszcze", "druga sprawa", "inna sprawa",
+                "przy okazji")
+
+
+def asks_more(text: str) -> bool:
+    """The turn says the caller has something more to ask (see _MORE_TO_ASK)."""
+    folded = " " + " ".join(tokens(text)) + " "
+    return any(f" {phrase} " in folded for phrase in _MORE_TO_ASK)
+
+
 # The caller declines more help in a sentence ("I don't need anything else", "nie potrzebuję niczego więcej"):
 # a "no" even when the negation is not the first word. Folded token phrases.
 _DECLINES = ("don t need", "dont need", "do not need", "don t want", "dont want", "do not want", "nothing else",
