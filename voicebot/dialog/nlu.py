@@ -24,6 +24,7 @@ from voicebot.dialog.nlu_text import (
     mentions,
     normalize,
     praises,
+    request_after_yes,
     request_clause,
     stems,
     thanks_only,
@@ -147,6 +148,13 @@ class IntentClassifier:
             # "and bank transfer?" shares words with a failed bank transfer; after the payment methods it asks
             # about one more of them.
             return Understanding(after, understood.confidence, after)
+        if understood.intent == "affirm" and (
+                clause := request_after_yes(normalize(text, self.language), self.language, YES_NO_WORDS)):
+            # "Yes, I need to move it" after "…if you'd like to move or cancel it, just say so": the yes opens the
+            # request, which is the intent (the yes alone scored higher, 0.53 against 0.40).
+            asked = self._classify_turn(clause)
+            if asked.intent and asked.intent not in _ANSWER_LIKE:
+                return asked
         # A story then a request ("the fridge hums, could you send someone to look at it"): where the whole turn
         # reads as a trouble report or is unclear, the request clause decides when it is surer of another intent.
         # Not where the turn is out of scope: there the story names what we do not deal in ("my internet

@@ -347,6 +347,21 @@ def request_clause(text: str, language: str | None) -> str | None:
     return " ".join(words[cut:]) if cut is not None else None
 
 
+def request_after_yes(text: str, language: str | None, yes_words: frozenset[str]) -> str | None:
+    """The request in "yes, I need to move it" / "tak, chcę ją przełożyć": a normalized turn that opens with a yes
+    word (one or two) and goes straight on to a request opener; None otherwise."""
+    words = text.split()
+    openers = _REQUEST_OPENERS.get(language or "", _REQUEST_OPENERS["en"] + _REQUEST_OPENERS["pl"])
+    for i in (1, 2):
+        if i >= len(words) or not all(w in yes_words for w in words[:i]):
+            break
+        for o in openers:
+            n = o.count(" ") + 1
+            if words[i:i + n] == o.split() and len(words) - i - n >= MIN_ASKED:
+                return " ".join(words[i:])
+    return None
+
+
 # "Uh huh, that's the one I meant", "that isn't my number", "nie, to nie jest moje zamówienie": a yes or a no with a
 # remark on what was read back. Such a turn opens with the yes/no or with pointing at what was said ("that",
 # "to"), holds only words of pointing besides, and names at most one thing of the kind a bot reads back (a number,
