@@ -371,3 +371,23 @@ async def test_an_order_number_at_the_menu_is_looked_up_even_after_a_yes(call, l
     c = call(lang)
     await c.start()
     assert item in (await c.say(said)).text
+
+
+async def test_a_misheard_new_task_after_a_served_one_is_asked_about_not_taken(call) -> None:
+    """phone_blind23 en-r7: "Yes please, send me the reset link" cut in two; its tail, heard "Send me my request,
+    links." at 0.24, was taken for a return, and the served caller ended with a person."""
+    c = call("en")
+    await c.start()
+    await c.session.handle(CallerSaid("I forgot my password", asr_confidence=0.9))
+    sent = await c.session.handle(CallerSaid("Yes, please.", asr_confidence=0.73))
+    assert sent.node == "anything_else"
+    held = await c.session.handle(CallerSaid("Send me my request, links.", asr_confidence=0.24))
+    assert held.action == "continue" and held.node == "anything_else"  # asked again, no return started
+    closed = await c.session.handle(CallerSaid("Great, and...", asr_confidence=0.41))
+    assert closed.action == "end"  # a served caller's unclear words close the call politely, no person
+    # The same new task said clearly is taken at once.
+    c2 = call("en")
+    await c2.start()
+    await c2.session.handle(CallerSaid("what are your opening hours", asr_confidence=0.9))
+    taken = await c2.session.handle(CallerSaid("I'd like to return a kettle", asr_confidence=0.8))
+    assert taken.intent == "return_item" and taken.node != "anything_else"

@@ -381,7 +381,7 @@ class FlowMachine:
                 return None
             return self._no_match(st, fx, ev.at)
         if isinstance(node, YesNoNode):
-            return self._on_yes_no(st, fx, node, ev)
+            return self._on_yes_no(st, fx, node, ev, doubted)
         if isinstance(node, SayNode):
             # A bare order number at the menu: its status, not "I can't help with that". Also with a "sure" or
             # "hi" before it ("Be sure, it's 48.15.2.", phone_blind19 en-r1), which the classifier takes for a yes.
@@ -398,7 +398,8 @@ class FlowMachine:
         fx.append(Say(st.last_prompt))
         return None
 
-    def _on_yes_no(self, st: DialogState, fx: list[Effect], node: YesNoNode, ev: Heard) -> None:
+    def _on_yes_no(self, st: DialogState, fx: list[Effect], node: YesNoNode, ev: Heard,
+                   doubted: str | None = None) -> None:
         """The answer to a yes/no question, unless the caller clearly asks for something else instead."""
         value = slot_values.yes_no(ev.text, self.flow.language)
         if ev.intent == "talk_to_human" and "talk_to_human" not in node.routes:
@@ -420,7 +421,11 @@ class FlowMachine:
         # A plain yes or no to a read-back wins over the topic words that echo it ("yes that's my address all
         # good", "to nie jest mój numer"); after "anything else?" the words after a yes are the new request.
         answered = st.node != self.flow.settings.after_answer and slot_values.clear_answer(ev.text, self.flow.language)
+        # After a task is done ("anything else?"), a new task heard with a low ASR score is asked about first, as at
+        # an open question: "Yes please, send me the reset link" cut in two, its tail heard "Send me my request,
+        # links." (0.24) was taken for a return and the served caller went to a person (phone_blind23 en-r7).
         if request and not answered and (value is None or said_more or ev.confidence >= FREE_TEXT_SWITCH) \
+                and not (node.closing and self._doubt_switch(st, ev, doubted)) \
                 and self._switch(st, fx, str(ev.intent), ev.text, ev.at, routes=node.routes):
             return None
         if value is False and ev.intent is None and said_more and not answered \
