@@ -74,6 +74,11 @@ async def _fault(request: web.Request, handler):  # type: ignore[no-untyped-def]
 routes = web.RouteTableDef()
 
 
+def _digits(phone: str) -> str:
+    """A phone number's digits: "+48 600…" and "48600…" (a query string's "+" turned to a space) are one number."""
+    return "".join(c for c in phone if c.isdigit())
+
+
 @routes.get("/orders/{number}")
 async def get_order(request: web.Request) -> web.Response:
     number = request.match_info["number"]
@@ -86,7 +91,7 @@ async def get_order(request: web.Request) -> web.Response:
 @routes.get("/customers")
 async def find_customer(request: web.Request) -> web.Response:
     """?phone=NUMBER: the customer with that phone number (404 if none)."""
-    phone = "".join(c for c in request.query.get("phone", "") if c.isdigit())
+    phone = _digits(request.query.get("phone", ""))
     customer = request.app[CRM_DATA].customers.get(phone) if phone else None
     if customer is None:
         return web.json_response({"error": "no customer with this phone number"}, status=404)
@@ -97,9 +102,9 @@ async def find_customer(request: web.Request) -> web.Response:
 async def find_appointment(request: web.Request) -> web.Response:
     """?phone=NUMBER: the visit booked for that phone number (404 if none). Digits are compared, so a "+" that the
     query string turned into a space still finds it."""
-    phone = "".join(c for c in request.query.get("phone", "") if c.isdigit())
+    phone = _digits(request.query.get("phone", ""))
     for booked_for, (day, time) in request.app[CRM_DATA].appointments.items():
-        if phone and "".join(c for c in booked_for if c.isdigit()) == phone:
+        if phone and _digits(booked_for) == phone:
             return web.json_response({"date": day, "time": time})
     return web.json_response({"error": "no appointment for this phone number"}, status=404)
 
@@ -182,7 +187,7 @@ async def send_reset_link(request: web.Request) -> web.Response:
     The link goes to the number on file, never to one the caller dictates, so a stranger cannot redirect it."""
     body = await _body(request, ("phone",))
     data = request.app[CRM_DATA]
-    phone = "".join(c for c in str(body["phone"]) if c.isdigit())
+    phone = _digits(str(body["phone"]))
     if phone not in data.customers:
         return web.json_response({"error": "no account with this phone number"}, status=404)
     data.reset_links.append({"phone": phone})

@@ -38,10 +38,15 @@ _CANNOT = ("don t have", "dont have", "do not have", "don t know", "dont know", 
            "skasowalem", "usunal", "usunelam", "usunalem")
 
 
+def says_any(text: str, phrases: tuple[str, ...]) -> bool:
+    """Whether the turn's folded tokens hold one of `phrases` (folded token phrases) as whole words."""
+    folded = " " + " ".join(tokens(text)) + " "
+    return any(f" {phrase} " in folded for phrase in phrases)
+
+
 def cannot_answer(text: str) -> bool:
     """The caller says they do not have or know the answer ("I don't have the number", "nie pamiętam")."""
-    folded = " " + " ".join(tokens(text)) + " "
-    return any(f" {phrase} " in folded for phrase in _CANNOT)
+    return says_any(text, _CANNOT)
 
 
 YES_NO_WORDS = _YES | _NO  # for a caller outside this module that tells a yes/no answer from a request
@@ -111,8 +116,7 @@ _MORE_TO_ASK = ("one more thing", "one more question", "one other thing", "anoth
 
 def asks_more(text: str) -> bool:
     """The turn says the caller has something more to ask (see _MORE_TO_ASK)."""
-    folded = " " + " ".join(tokens(text)) + " "
-    return any(f" {phrase} " in folded for phrase in _MORE_TO_ASK)
+    return says_any(text, _MORE_TO_ASK)
 
 
 # The caller declines more help in a sentence ("I don't need anything else", "nie potrzebuję niczego więcej"):
@@ -124,8 +128,7 @@ _DECLINES = ("don t need", "dont need", "do not need", "don t want", "dont want"
 
 def declines(text: str) -> bool:
     """The turn declines what was offered in a sentence of its own ("I don't need anything else")."""
-    folded = " " + " ".join(tokens(text)) + " "
-    return any(f" {phrase} " in folded for phrase in _DECLINES)
+    return says_any(text, _DECLINES)
 
 
 # Words a "no" to "anything else?" may close with ("no, I'm fine, thanks", "nie, to już wszystko, do widzenia").
