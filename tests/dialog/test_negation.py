@@ -1,4 +1,5 @@
-"""A negated word corrected by what the caller asserts ("not cancel it, just shift it") does not decide the intent.
+"""A negated word corrected by what the caller asserts ("not cancel it, just shift it"; "not cancel it, change it")
+does not decide the intent.
 
 The scope rule lives in nlu_text.normalize: from the negator to the corrective word ("just", "tylko", "po prostu")
 the words are dropped, so the asserted request is what the classifier sees. A negation that is itself the trouble
@@ -18,6 +19,11 @@ from voicebot.dialog.registry import FlowRegistry
     ("en", "it isn't broken, I just don't like the colour", "it just don't like the colour"),
     ("pl", "nie odwołać, tylko przełożyć", "tylko przelozyc"),
     ("pl", "nie jest zepsuty, po prostu mi się nie podoba", "po prostu mi sie nie podoba"),
+    # a negated task verb corrected by another task verb, without "just"/"tylko"
+    ("en", "no, not cancel it, change it", "no change it"),
+    ("pl", "nie odwoływać, przełożyć", "przelozyc"),
+    # the same verb again is no correction
+    ("en", "don't cancel it, i'll cancel it myself", "don't cancel it i'll cancel it myself"),
     # the negation is the trouble: it stays
     ("en", "it doesn't work, it just beeps", "it doesn't work it just beeps"),
     ("pl", "pralka nie działa, tylko piszczy", "pralka nie dziala tylko piszczy"),
@@ -36,6 +42,9 @@ def test_the_negated_part_of_a_correction_is_dropped(lang: str, text: str, norma
     ("en", "the visit on thursday, could we not cancel it, just move it to next week", "move_appointment"),
     ("pl", "nie odwołać, tylko przełożyć", "move_appointment"),
     ("pl", "wizyta w czwartek, nie chodzi o to żeby odwołać, tylko przesunąć", "move_appointment"),
+    ("en", "no, not cancel it, change it", "move_appointment"),
+    ("en", "please don't cancel my booking, move it to monday", "move_appointment"),
+    ("pl", "nie anulujcie wizyty, przesuńcie ją na poniedziałek", "move_appointment"),
     ("en", "it isn't broken, I just don't like the colour", "return_item"),
     ("pl", "nie jest zepsuty, po prostu mi się nie podoba", "return_item"),
     ("en", "it doesn't work, it just beeps", "technical_fault"),

@@ -53,6 +53,22 @@ def test_dates_and_times(text: str, day: date, hour: time) -> None:
     assert parse_time(text) == hour
 
 
+@pytest.mark.parametrize(("text", "day", "hour"), [
+    # a visit moved: the day and hour after "to" / "na" are the new ones, not the old ones before them
+    ("change the date, from the twenty seventh to the thirtieth", date(2026, 11, 30), None),
+    ("move it from Friday to Tuesday", date(2026, 12, 1), None),
+    ("z piątku dwudziestego siódmego na wtorek", date(2026, 12, 1), None),
+    ("from 10 am to 2 pm", None, time(14, 0)),
+    ("z dziesiątej na czternastą", None, time(14, 0)),
+    # one date or time with "to" in the sentence is that one
+    ("I'd like to come on Monday", date(2026, 11, 30), None),
+    ("I want to be there at 3 pm", None, time(15, 0)),
+])
+def test_from_one_date_or_time_to_another_is_the_second(text: str, day: date | None, hour: time | None) -> None:
+    assert parse_date(text, NOW) == day
+    assert parse_time(text) == hour
+
+
 @pytest.mark.parametrize(("text", "value"), [
     ("tak", True), ("no jasne", True), ("tak, zgadza się", True), ("yes please", True), ("sure", True),
     ("that's right", True), ("nie", False), ("raczej nie", False), ("nope", False), ("no thanks", False),

@@ -184,6 +184,7 @@ def test_a_question_about_the_bot_or_a_report_of_a_call_is_no_request_for_a_pers
     ("manager please", "en"),
     ("let me speak to your supervisor", "en"),
     ("poproszę z kierownikiem", "pl"),
+    ("to skomplikowane, jest ktoś techniczny, z kim mogę pogadać", "pl"),
 ])
 def test_a_request_next_to_those_words_still_is_one(text: str, lang: str) -> None:
     hit = next(h for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == "explicit_request")
@@ -193,6 +194,8 @@ def test_a_request_next_to_those_words_still_is_one(text: str, lang: str) -> Non
 @pytest.mark.parametrize(("text", "lang"), [
     ("that's it, I'm switching to a competitor", "en"),
     ("rezygnuję z was, przechodzę do konkurencji", "pl"),
+    ("that's the third delay this month, i'm cancelling everything and closing my account", "en"),
+    ("dość tego, zamykam konto", "pl"),
 ])
 def test_leaving_for_a_competitor_reaches_the_transfer_threshold_alone(text: str, lang: str) -> None:
     hits = {h.category: h for h in load_lexicons(LEXICONS)[lang].hits(text)}
@@ -265,3 +268,13 @@ def test_not_before_must_be_a_list_of_phrases(tmp_path: Path) -> None:
                                       "    phrases: [smok*]\n    not_before: detector\n", encoding="utf-8")
     with pytest.raises(LexiconError, match=r"safety_hazard\.not_before"):
         load_lexicons(tmp_path)
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("this is going round in circles, you're just not listening to me", "en"),
+    ("kręcimy się w kółko, przecież mówię, że chodzi o czwartek", "pl"),
+])
+def test_two_complaints_about_the_bot_in_one_turn_are_two_phrases(text: str, lang: str) -> None:
+    # two distinct phrases of a category weigh 1.6x its weight: with the bot's re-ask, past the transfer threshold
+    [hit] = [h for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == "frustration"]
+    assert len(hit.matched) == 2

@@ -77,7 +77,21 @@ def _ordinals(words: list[str]) -> list[tuple[int, int, int]]:
     return out
 
 
+# "From the 27th to the 30th", "z dwudziestego siódmego na trzydziestego": of two dates the one after the
+# marker is the one the caller wants (the first is the visit being moved). Folded words.
+_TARGET = re.compile(r"\b(?:to|until|till|onto|into|na)\b")
+
+
 def parse_date(text: str, now: datetime) -> date | None:
+    folded = fold(text)
+    for marker in reversed(list(_TARGET.finditer(folded))):
+        before, after = folded[:marker.start()], folded[marker.end():]
+        if (target := _one_date(after, now)) and _one_date(before, now):
+            return target
+    return _one_date(text, now)
+
+
+def _one_date(text: str, now: datetime) -> date | None:
     today = now.date()
     folded = fold(text)
     m = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", folded)
@@ -129,6 +143,17 @@ def _future(today: date, day: int, month: int, year: str | None, roll_month: boo
 
 
 def parse_time(text: str) -> time | None:
+    folded = fold(text)
+    # "from 10 am to 2 pm", "z dziesiątej na czternastą": the time moved to. "From" is required: "ten to two"
+    # is one time.
+    for marker in reversed(list(_TARGET.finditer(folded))):
+        before, after = folded[:marker.start()], folded[marker.end():]
+        if re.search(r"\b(?:from|z|ze)\b", before) and (target := _one_time(after)) and _one_time(before):
+            return target
+    return _one_time(text)
+
+
+def _one_time(text: str) -> time | None:
     folded = fold(text)
     m = re.search(r"\b(\d{1,2})[:.](\d{2})\b", folded)
     words = tokens(text)

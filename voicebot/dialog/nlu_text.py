@@ -64,6 +64,13 @@ _EXPECTED = ("work", "switch", "turn", "start", "charg", "heat", "cool", "load",
              "respond", "arriv", "come", "came", "get", "got", "receiv", "show", "go", "went",
              "dzial", "wlacz", "laduj", "grzej", "chlodz", "wiruj", "odpowiad", "przysz", "dosz", "dosta",
              "otrzym", "dojecha", "przyjecha", "pokazuj", "idzie", "poszl", "zwroci", "oddal", "odda")
+# "No, not cancel it, change it", "nie odwołać, przełożyć": a negated task verb followed, in the same clause, by
+# another task verb corrects itself without "just"/"tylko"; the second verb is the request. Folded word prefixes.
+_TASK_VERBS = {
+    "en": ("cancel", "move", "chang", "resched", "reschedul", "shift", "postpon", "rebook", "book", "return",
+           "send", "delay", "push"),
+    "pl": ("odwol", "anul", "przeloz", "przenie", "przesun", "zmien", "umow", "zarezerw", "zwroc", "odesl"),
+}
 MAX_NEGATED = 6  # words between the negator and the corrective word: one clause ("isn't broken or anything, i")
 # After "just" a noun phrase is what the caller got instead, not what they ask ("I didn't get my refund, just an
 # email" reports the missing refund): the negation stands. English only: Polish does not mark nouns so.
@@ -147,6 +154,10 @@ def _without_negated_correction(words: list[str], language: str | None) -> list[
                 for j in range(i + 2, min(len(words), i + MAX_NEGATED + 2)):  # one word negated at least
                     if words[j] in _NEGATING[lang]:
                         break  # a negation of its own: "not X, I don't Y" is not this shape
+                    if _task_verb(words[j], lang) and _task_verb(words[i + 1], lang) and (
+                            words[j][:4] != words[i + 1][:4]):  # "not cancel it, change it" -> "change it"
+                        words = words[:i] + words[j:]
+                        break
                     if words[j] not in _CORRECTING[lang] or j + 1 == len(words):  # "not move it, just cancel"
                         continue
                     if lang == "en" and words[j + 1] in _NOUN_PHRASE:
@@ -157,6 +168,10 @@ def _without_negated_correction(words: list[str], language: str | None) -> list[
                     break
             i += 1
     return words
+
+
+def _task_verb(word: str, lang: str) -> bool:
+    return word.startswith(_TASK_VERBS[lang])
 
 
 def _expected(negated: list[str]) -> bool:
