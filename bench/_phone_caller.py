@@ -29,7 +29,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from bench._keypad import Keypad, Menus, number_of
-from bench._readback import ReadBacks, answer, script_number
+from bench._readback import ReadBacks, answer, own_number
 from bench._sip_caller import BenchCall, Sentence
 from voicebot.store.calls import TurnRecord
 from voicebot.store.connection import connect
@@ -53,8 +53,9 @@ class ScriptedCaller:
 
     def __init__(self, language: str, sentences: dict[str, Sentence], client: aioredis.Redis, keys: Keys,
                  read_backs: ReadBacks, number: str, questions: Keypad, keypad: Keypad | None = None,
-                 menus: Menus | None = None, goal: str = "") -> None:
+                 menus: Menus | None = None, goal: str = "", plan: list[str] | None = None) -> None:
         self.language, self.sentences = language, sentences
+        self.plan = plan or []  # the whole script: its number, before the caller has said it
         self.client, self.keys = client, keys
         self.read_backs = read_backs
         self.questions = questions  # the flows' number questions (whether a keypad is used or not)
@@ -105,8 +106,8 @@ class ScriptedCaller:
                 return []
             self.repeated += 1
             return [said]
-        _right, text = answer(digits, self.script, self.language)
-        self.answered.append((digits, script_number(self.script)))
+        _right, text = answer(digits, self.script, self.language, self.plan)
+        self.answered.append((digits, own_number(self.script, self.plan)))
         return [self.sentences[text]]
 
 
@@ -119,7 +120,7 @@ async def run(job: dict, sentences: dict[str, Sentence]) -> dict:
         caller = ScriptedCaller(job["language"], sentences, client, Keys(job["prefix"]),
                                 ReadBacks.from_templates(job["prompts"]), call.caller_number,
                                 questions, questions if job.get("keypad") else None,
-                                Menus.from_data(job.get("menus", {})), job.get("goal", ""))
+                                Menus.from_data(job.get("menus", {})), job.get("goal", ""), job["turns"])
         call.react, call.choose = caller.react, caller.choose
         try:
             await asyncio.wait_for(call.run(), job.get("timeout_s", 300))

@@ -6,7 +6,9 @@ flow marks for confirmation (`confirm: uncertain` / `always`) whose text is that
 variant) with `{heard}` filled in; the digits in `{heard}` are what the bot read back. The prompts come from
 the flow files, so this works in every language a flow is written in and never matches English phrases; a
 reprompt at the same node ("The order number has five digits, for example four eight one five two") is not
-a read-back because it is not the node's confirm_prompt.
+a read-back because it is not the node's confirm_prompt. An offer of the caller's own order ("I can see your latest
+order …: 4 8 1 5 2 … Is it about that one?", a yes/no node whose yes takes the number its ask already knows) is
+answered the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from voicebot.dialog.numbers import parse_digits
-from voicebot.dialog.schema import AskNode, Flow
+from voicebot.dialog.schema import AskNode, Flow, YesNoNode
 from voicebot.dialog.templates import VAR
 from voicebot.store.calls import TurnRecord
 
@@ -42,15 +44,24 @@ def prompt_pattern(template: str) -> re.Pattern[str] | None:
 
 
 def templates(flows: Iterable[Flow]) -> dict[str, list[str]]:
-    """`"<language> <node>"` -> the confirm_prompt variants of every ask node its flow marks for confirmation
-    (plain data: bench/phone.py hands it to the caller's process)."""
+    """`"<language> <node>"` -> the confirm_prompt variants of every ask node its flow marks for confirmation, and
+    the question of every yes/no node that offers a number the call already has ("Is it about order 4 8 1 5 2?":
+    its yes leads to a digits ask whose `known` holds it), that number as `{heard}` (plain data: bench/phone.py
+    hands it to the caller's process)."""
     out: dict[str, list[str]] = {}
     for flow in flows:
         for name, node in flow.nodes.items():
             if isinstance(node, AskNode) and node.confirm != "never" and node.confirm_prompt:
-                variants = node.confirm_prompt
-                out[f"{flow.language} {name}"] = [variants] if isinstance(variants, str) else list(variants)
+                out[f"{flow.language} {name}"] = _variants(node.confirm_prompt)
+            chosen = flow.nodes.get(node.on_yes) if isinstance(node, YesNoNode) else None
+            if isinstance(node, YesNoNode) and isinstance(chosen, AskNode) and chosen.type == "digits" and chosen.known:
+                offered = re.compile(r"\{" + re.escape(chosen.known) + r"(?:\|\w+)?\}")
+                out[f"{flow.language} {name}"] = [offered.sub("{heard}", v) for v in _variants(node.say)]
     return out
+
+
+def _variants(text: str | list[str]) -> list[str]:
+    return [text] if isinstance(text, str) else list(text)
 
 
 @dataclass(frozen=True)
@@ -89,14 +100,20 @@ def script_number(said: Iterable[str]) -> str:
     return next((d for text in reversed(list(said)) if (d := parse_digits(text))), "")
 
 
-def answer(read_back: str, said: Iterable[str], language: str) -> tuple[bool, str]:
+def own_number(said: Iterable[str], plan: Iterable[str] = ()) -> str:
+    """The caller's number: of its latest sentence with one, or before it said one, its script's first."""
+    return script_number(said) or next((d for text in plan if (d := parse_digits(text))), "")
+
+
+def answer(read_back: str, said: Iterable[str], language: str, plan: Iterable[str] = ()) -> tuple[bool, str]:
     """(right, what the caller says): "Yes." when the digits read back are its number, else "No." and the
-    sentence with its number again (or a plain "No." when it never said a number)."""
-    said = list(said)
-    number = script_number(said)
-    if read_back == number:
+    sentence with its number again (or a plain "No." when its script has no number). Before it has said its
+    number (an offer of its latest order right after the first sentence) the number is its script's (`plan`)."""
+    said, plan = list(said), list(plan)
+    if read_back == own_number(said, plan):
         return True, YES[language]
-    sentence = next((text for text in reversed(said) if parse_digits(text)), "")
+    sentence = next((text for text in reversed(said) if parse_digits(text)), "") or next(
+        (text for text in plan if parse_digits(text)), "")
     # After an earlier "No. <number sentence>" the number sentence is said again, not "No. No. ...": only the
     # script's sentences are synthesized (phone_blind5 pl-c7's caller stopped on a second wrong read-back).
     while sentence.startswith(f"{NO[language]} "):

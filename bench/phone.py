@@ -44,6 +44,9 @@ telephone-events, 100 ms a key, instead of speaking it (the record shows `[DTMF 
 and its number at any other question, are spoken as before. When the bot did not understand it and reads out its
 keypad menu ("press 1 for order status, …", a say node's `keys_say`), that caller presses, once a call, the key
 of what it called about: the intent the flow's NLU gives its first sentence as written (not as heard).
+With `--orders-on-file` each caller's number has, in the demo CRM, the orders its script names (the bot offers
+the latest: "Is it about order 4 8 1 5 2?"); the caller says its script's next sentence to that, as to any
+question but a read-back. Without it (the default, and every set's published figure) no caller has orders on file.
 Judged from the call record (Redis):
   routine     served = no transfer/callback; task done = every expected fact is in what the bot said
   escalation  caught = a transfer whose reason is the expected one, by the expected caller turn (<= 2; the
@@ -82,8 +85,8 @@ from bench._keypad import DTMF_TURN, keypad_menus, number_questions
 from bench._readback import NO, YES, ReadBacks, script_number, templates
 from bench._sip_caller import caller_number
 from voicebot.config import Settings, load_settings
-from voicebot.dialog.demo_crm import CRM_DATA, SAMPLE_APPOINTMENTS, SAMPLE_CUSTOMERS
-from voicebot.dialog.numbers import UNITS, tokens
+from voicebot.dialog.demo_crm import CRM_DATA, SAMPLE_APPOINTMENTS, SAMPLE_CUSTOMERS, SAMPLE_ORDERS
+from voicebot.dialog.numbers import UNITS, parse_digits, tokens
 from voicebot.dialog.text import fold
 from voicebot.lines.sip import SipLine
 from voicebot.pipeline.call import run_call
@@ -159,7 +162,7 @@ def audio_for(conv: dict, models: SharedModels, tmp: Path, rng: np.random.Genera
     """Everything this caller may say, in its voice and line, as 8 kHz mu-law files: its script, "Yes.", and
     "No." before each scripted sentence with a number (its answers to a read-back). Text -> file."""
     lang = conv["language"]
-    texts = [*conv["turns"], YES[lang], *(f"{NO[lang]} {t}" for t in conv["turns"] if script_number([t]))]
+    texts = [*conv["turns"], YES[lang], NO[lang], *(f"{NO[lang]} {t}" for t in conv["turns"] if script_number([t]))]
     out: dict[str, str] = {}
     for i, text in enumerate(dict.fromkeys(texts)):
         path = tmp / f"say{i}.ul"
@@ -367,6 +370,10 @@ async def main() -> int:
                     help="conversations on the line at the same time (default 1; the report says how many)")
     ap.add_argument("--out", type=Path, help="also write the table (markdown) here")
     ap.add_argument("--dialog", action="store_true", help="print each call's turns, the bot's included")
+    ap.add_argument("--orders-on-file", action="store_true",
+                    help="each caller's number has the demo orders its script names, as the customer's latest "
+                         "(the bot offers that one; best case: everyone calls about their latest order from the "
+                         "number on it). Default: no orders on file, the number is asked for")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -394,6 +401,10 @@ async def main() -> int:
     crm.runner.app[CRM_DATA].customers.update({
         "".join(filter(str.isdigit, caller_number(i))): dict(_DEMO_CUSTOMER[c["language"]])
         for i, c in enumerate(convs)})
+    if args.orders_on_file:
+        crm.runner.app[CRM_DATA].customer_orders.update({
+            "".join(filter(str.isdigit, caller_number(i))): mine for i, c in enumerate(convs)
+            if (mine := [n for t in c["turns"] if (n := parse_digits(t)) in SAMPLE_ORDERS])})
     prefix = f"bench:phone:{os.getpid()}:"
     base = load_settings(environ={
         **os.environ, "VOICEBOT_SIP_PORT": "0", "VOICEBOT_REDIS_PREFIX": prefix,
@@ -467,7 +478,8 @@ async def main() -> int:
         await crm.stop()
         models.close()
     table = report(results, f"phone_{args.set} ({len(results)} calls, {max(1, args.parallel)} at a time, "
-                            f"whisper {base.models.whisper}, beam {base.asr.beam_size})")
+                            f"whisper {base.models.whisper}, beam {base.asr.beam_size}"
+                            f"{', orders on file' if args.orders_on_file else ''})")
     print(table)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,8 @@ def bot_turns(m: core.FlowMachine, *events: core.Event) -> list[TurnRecord]:
     st, fx = m.step(core.DialogState(), core.Start(AT))
     for ev in events:
         st, fx = m.step(st, ev)
+        if st.node == "find_latest_order":  # no orders on this caller's number (the bench's default)
+            st, fx = m.step(st, core.ActionResult("find_latest_order", ok=False, at=AT, status=404))
     text = " ".join(e.text for e in fx if isinstance(e, core.Say))
     return [TurnRecord(role="bot", text=text, node=st.node, action="continue", language=m.flow.language)]
 
@@ -66,6 +68,17 @@ def test_the_read_back_of_the_shipped_flow_is_heard_with_its_digits_and_a_reprom
     assert read_backs.digits(TurnRecord(role="caller", text=turn.text, node=turn.node), lang) is None
 
 
+@pytest.mark.parametrize(("lang", "item"), [("en", "the coffee grinder"), ("pl", "młynek do kawy")])
+def test_the_offer_of_the_callers_latest_order_is_heard_with_its_number(lang: str, item: str) -> None:
+    # `--orders-on-file`: "I can see your latest order on this phone number: 4 8 1 5 2, … Is it about that one?"
+    # is answered like a read-back (yes to the script's own number, else no and the number).
+    read_backs = ReadBacks.of([shipped(lang).flow])
+    said = {"en": f"I can see your latest order on this phone number: 4 8 1 5 2, {item}. Is it about that one?",
+            "pl": f"Widzę ostatnie zamówienie z tego numeru telefonu: 4 8 1 5 2, {item}. Czy chodzi o to zamówienie?"}
+    offer = TurnRecord(role="bot", text=said[lang], node="offer_latest_order", action="continue", language=lang)
+    assert read_backs.digits(offer, lang) == "48152"
+
+
 def test_a_prompt_template_becomes_a_pattern_that_captures_only_the_digits() -> None:
     pattern = prompt_pattern("Did you say {slot_name} {heard}, {caller.name}?")
     assert pattern is not None
@@ -90,6 +103,9 @@ def test_the_caller_says_yes_to_its_own_number_and_no_with_the_number_again_to_a
     assert answer("48112", [*script, first_no], lang) == (False, first_no)
     # A number read back to a caller who never said one: a plain no.
     assert answer("12345", script[:1], lang) == (False, NO[lang])
+    # Its latest order offered before it said its number (`--orders-on-file`): its script's number decides.
+    assert answer("48152", script[:1], lang, plan=script) == (True, YES[lang])
+    assert answer("12345", script[:1], lang, plan=script) == (False, f"{NO[lang]} {script[1]}")
 
 
 def test_every_phone_set_has_what_the_scripted_caller_needs() -> None:

@@ -81,6 +81,18 @@ def test_unknown_on_no_target_of_an_ask() -> None:
     assert err.path == "nodes.ask_name.on_no" and err.line == line_of(text, "on_no: menuu")
 
 
+def test_unknown_before_asking_target_of_an_ask() -> None:
+    text = MINIMAL.replace("    next: thanks\n", "    next: thanks\n    before_asking: lookk\n")
+    (err,) = [e for e in errors_of(text) if e.rule == "unknown_target"]
+    assert err.path == "nodes.ask_name.before_asking" and err.line == line_of(text, "before_asking: lookk")
+
+
+def test_known_reads_the_profile_or_an_action_result() -> None:
+    text = MINIMAL.replace("    next: thanks\n", "    next: thanks\n    known: order.number\n")
+    (err,) = [e for e in errors_of(text) if e.rule == "undefined_variable"]
+    assert err.path == "nodes.ask_name.known" and "an action's result" in err.message
+
+
 def test_unreachable_node() -> None:
     text = MINIMAL + "  orphan:\n    kind: end\n    say: \"never\"\n"
     (err,) = errors_of(text)

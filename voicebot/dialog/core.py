@@ -404,6 +404,15 @@ class FlowMachine:
         value = slot_values.yes_no(ev.text, self.flow.language)
         if ev.intent == "talk_to_human" and "talk_to_human" not in node.routes:
             return self._global(st, fx, ev.intent, ev.at)
+        chosen = self.nodes.get(node.on_yes)
+        offered = str(self._known(st, chosen) or "") if isinstance(chosen, AskNode) and chosen.type == "digits" else ""
+        if offered and len(said := parse_digits(ev.text)) == len(offered):
+            # "Is it about order 4 8 1 5 2?" answered with a number: that one is a yes ("the order number is
+            # 48152"), another one a no with the number to use instead.
+            st.intents.append("affirm" if said == offered else "deny")
+            if said == offered:
+                return self._goto(st, fx, node.on_yes, ev.at)
+            return self._goto(st, fx, node.on_no, ev.at, trigger=said)
         if node.closing and ev.intent in (None, "goodbye", "repeat", *SMALL_TALK_INTENTS) \
                 and slot_values.asks_more(ev.text):
             # "ok thanks, and one more thing" to "anything else?": a yes, never the goodbye the thank-you sounds
@@ -451,7 +460,10 @@ class FlowMachine:
             target = node.on_yes if value else node.on_no
             if isinstance(self.nodes.get(target), EndNode):
                 st.reason = "caller_goodbye"  # "no" to "anything else?": the caller closes the call
-            return self._goto(st, fx, target, ev.at)
+            # "No, it's 1 2 3 4 5" to "is it about order 4 8 1 5 2?": the number said instead is the answer to the
+            # question the no leads to.
+            said_instead = ev.text if value is False and parse_digits(ev.text) else None
+            return self._goto(st, fx, target, ev.at, trigger=said_instead)
         if ev.intent in ANYWHERE and ev.intent not in node.routes:
             return self._global(st, fx, ev.intent, ev.at)
         # Two or three unclear words are a yes or no the line garbled, not a request we don't handle: the question
@@ -539,6 +551,10 @@ class FlowMachine:
                 return None
         if isinstance(node, YesNoNode) and ev.digits.strip("#") in ("1", "2"):
             return self._goto(st, fx, node.on_yes if ev.digits.strip("#") == "1" else node.on_no, ev.at)
+        instead = self.nodes.get(node.on_no) if isinstance(node, YesNoNode) else None
+        if isinstance(instead, AskNode) and instead.type == "digits" and len(ev.digits.strip("#")) > 1:
+            # The order number typed at "is it about order 4 8 1 5 2?": a no, and the number it leads to asking.
+            return self._goto(st, fx, node.on_no, ev.at, trigger=ev.digits.strip("#"))  # type: ignore[union-attr]
         return self._no_match(st, fx, ev.at)
 
     def _on_result(self, st: DialogState, fx: list[Effect], ev: ActionResult) -> None:
@@ -767,6 +783,11 @@ class FlowMachine:
                     if len(begun) >= MIN_BEGUN_DIGITS and slot_values.partly_fills(node, begun):
                         st.partial[node.slot] = begun
                         st.visits[f"__begun__{node.slot}"] = 1
+                if value is None and node.before_asking and node.slot not in st.partial \
+                        and not st.visits.get(f"__before__{name}"):
+                    st.visits[f"__before__{name}"] = 1  # once a call: its paths come back here to ask
+                    name = node.before_asking
+                    continue
                 if value is None:
                     fx.append(Say(self._text(st, node.prompt, name)))
                     st.last_prompt = fx[-1].text  # type: ignore[union-attr]

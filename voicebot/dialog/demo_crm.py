@@ -1,4 +1,5 @@
-"""A small demo CRM (aiohttp app factory) the default flow's webhooks talk to: sample orders, free
+"""A small demo CRM (aiohttp app factory) the default flow's webhooks talk to: sample orders (by number, or a
+customer's by phone number), free
 appointment slots, appointments by phone number (to tell, move or cancel), returns, address and contact changes,
 customers by phone number (the returning caller's name), password reset links sent by text message.
 `voicebot serve --demo-crm` and the tests start it.
@@ -16,11 +17,18 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 SAMPLE_ORDERS = {
-    "48152": {"status": "shipped", "item": "coffee grinder", "item_pl": "młynek do kawy", "eta": "2026-11-27"},
-    "12345": {"status": "processing", "item": "desk lamp", "item_pl": "lampka biurkowa", "eta": "2026-12-02"},
-    "55501": {"status": "delivered", "item": "kettle", "item_pl": "czajnik", "eta": "2026-11-20"},
-    "90210": {"status": "cancelled", "item": "toaster", "item_pl": "toster", "eta": ""},
+    "48152": {"status": "shipped", "item": "coffee grinder", "item_pl": "młynek do kawy", "eta": "2026-11-27",
+              "placed": "2026-11-23"},
+    "12345": {"status": "processing", "item": "desk lamp", "item_pl": "lampka biurkowa", "eta": "2026-12-02",
+              "placed": "2026-11-24"},
+    "55501": {"status": "delivered", "item": "kettle", "item_pl": "czajnik", "eta": "2026-11-20",
+              "placed": "2026-11-16"},
+    "90210": {"status": "cancelled", "item": "toaster", "item_pl": "toster", "eta": "", "placed": "2026-11-10"},
 }
+# A customer's orders, by phone number (digits only). The demo caller of `voicebot simulate` and the flow tests
+# (+48600100200) and the SIP tests' callers have none, so they are asked for the number; Mary Jones and Ewa Kowalska are
+# offered their latest.
+SAMPLE_CUSTOMER_ORDERS = {"48500300400": ["48152", "55501"], "48600300400": ["12345", "90210"]}
 DAY_SLOTS = ("09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00")
 # The demo caller (voicebot simulate / flow tests) already has a visit booked, so moving and cancelling work.
 SAMPLE_APPOINTMENTS = {"+48600100200": ("2026-11-27", "10:00")}
@@ -29,6 +37,8 @@ SAMPLE_APPOINTMENTS = {"+48600100200": ("2026-11-27", "10:00")}
 SAMPLE_CUSTOMERS = {
     "48600100200": {"name": "Anna Nowak", "first_name": "Anna", "language": "pl"},
     "48500100200": {"name": "John Smith", "first_name": "John", "language": "en"},
+    "48500300400": {"name": "Mary Jones", "first_name": "Mary", "language": "en"},
+    "48600300400": {"name": "Ewa Kowalska", "first_name": "Ewa", "language": "pl"},
 }
 
 
@@ -42,6 +52,8 @@ class CrmData:
     reset_links: list[dict] = field(default_factory=list)
     appointments: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(SAMPLE_APPOINTMENTS))
     customers: dict[str, dict] = field(default_factory=lambda: {k: dict(v) for k, v in SAMPLE_CUSTOMERS.items()})
+    customer_orders: dict[str, list[str]] = field(
+        default_factory=lambda: {k: list(v) for k, v in SAMPLE_CUSTOMER_ORDERS.items()})
     ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
 
     def reset(self) -> None:
@@ -77,6 +89,18 @@ routes = web.RouteTableDef()
 def _digits(phone: str) -> str:
     """A phone number's digits: "+48 600…" and "48600…" (a query string's "+" turned to a space) are one number."""
     return "".join(c for c in phone if c.isdigit())
+
+
+@routes.get("/orders")
+async def find_orders(request: web.Request) -> web.Response:
+    """?phone=NUMBER: that customer's orders, newest first, and the latest one (404 if none)."""
+    data = request.app[CRM_DATA]
+    numbers = data.customer_orders.get(_digits(request.query.get("phone", "")), [])
+    orders = sorted(({"number": n, **data.orders[n]} for n in numbers if n in data.orders),
+                    key=lambda o: o.get("placed", ""), reverse=True)
+    if not orders:
+        return web.json_response({"error": "no orders for this phone number"}, status=404)
+    return web.json_response({"count": len(orders), "latest": orders[0], "orders": orders})
 
 
 @routes.get("/orders/{number}")

@@ -158,6 +158,10 @@ class AskNode(_Model):
     # A variable that may already hold the answer (e.g. caller.case.order_number, from the returning caller's
     # profile): when it has a value the slot takes it and the question is not asked.
     known: str | None = None
+    # A node the call goes to once, instead of asking, when the answer is not known yet: an action that may find
+    # it ("the latest order on the number you're calling from", offered to the caller), whose paths come back here
+    # (then the question is asked). Not when the request already said the answer or began it.
+    before_asking: str | None = None
     confirm: str = "never"  # read a spoken number back before using it: one of CONFIRM_MODES (validate.py)
     confirm_prompt: Text | None = None  # "Did you say order {heard}?"; needed unless confirm is never
 

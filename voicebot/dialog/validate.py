@@ -220,9 +220,6 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                           f"date_slot needs type: time and an ask node of type date for '{node.date_slot}'")
             if not _has_text(node.prompt):
                 yield err("missing_prompt", f"{base}.prompt", f"ask node '{name}' has no prompt")
-            if node.known and node.known.split(".")[0] != templates.PROFILE_VARIABLE:
-                yield err("undefined_variable", f"{base}.known",
-                          f"'known' reads the returning caller's profile: '{templates.PROFILE_VARIABLE}.…'")
             yield from (err(rule, f"{base}.{field}", msg) for rule, field, msg in _confirm_errors(flow, node))
         elif isinstance(node, SayNode | YesNoNode | EndNode | CallbackNode) and not _has_text(node.say):
             yield err("missing_prompt", f"{base}.say", f"node '{name}' has nothing to say")
@@ -251,6 +248,14 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                 if case.when.intent and case.when.intent not in intents:
                     yield err("unknown_intent", f"{base}.cases.{i}.when.intent",
                               f"unknown intent '{case.when.intent}'")
+
+    # `known` reads the returning caller's profile or what an action found (the caller's latest order).
+    for name, node in flow.nodes.items():
+        if isinstance(node, AskNode) and node.known and node.known.split(".")[0] not in (
+                results | {templates.PROFILE_VARIABLE}):
+            yield err("undefined_variable", f"nodes.{name}.known",
+                      f"'known' reads the returning caller's profile ('{templates.PROFILE_VARIABLE}.…') or an "
+                      f"action's result ({', '.join(sorted(results)) or 'none in this flow'})")
 
     for key in (flow.settings.escalation or {}):
         if key not in EscalationSettings.model_fields:
@@ -377,6 +382,8 @@ def _targets(flow: Flow) -> Iterator[tuple[str, str, str | None]]:
             yield f"{base}.on_fail", node.on_fail, name
             if node.on_no is not None:
                 yield f"{base}.on_no", node.on_no, name
+            if node.before_asking is not None:
+                yield f"{base}.before_asking", node.before_asking, name
         elif isinstance(node, BranchNode):
             for i, case in enumerate(node.cases):
                 yield f"{base}.cases.{i}.goto", case.goto, name
