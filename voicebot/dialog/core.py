@@ -245,9 +245,13 @@ class FlowMachine:
     def hints(self, st: DialogState) -> str:
         """What the caller is likely to say next, for speech recognition (the listening node's vocabulary)."""
         node = self.nodes.get(st.node or "")
+        yes_no = self.flow.settings.yes_no_hints
         if isinstance(node, AskNode):
-            return node.hints
-        if isinstance(node, SayNode | YesNoNode):
+            # A read-back ("Did you say order 4 8 1 5 2?") is answered with a yes or no (or the number again).
+            return " ".join(filter(None, (node.hints, yes_no))) if st.unconfirmed is not None else node.hints
+        if isinstance(node, YesNoNode):
+            return " ".join(filter(None, (self.flow.settings.hints if node.hints is None else node.hints, yes_no)))
+        if isinstance(node, SayNode):
             return self.flow.settings.hints if node.hints is None else node.hints
         return ""
 

@@ -286,6 +286,9 @@ class FlowSettings(_Model):
     # recognition as the text before the caller's turn, so an 8 kHz "opening hours on Saturday" is not heard
     # as "opening hour months after day". A node's own `hints` replaces it.
     hints: str = ""
+    # The yes and no words, added after the hints at a yes/no question and a number read-back: espeak-ng's "Yes."
+    # at 8 kHz was heard "D.A." / "EF." with the menu words alone (3 of 10 voices), never with them (bench/README).
+    yes_no_hints: str = ""
     # Node where the post-call survey starts ([survey] in the config turns it on): a call the bot served goes
     # there once instead of its end node. "No" or a goodbye at a survey question ends the call at once.
     survey: str | None = None

@@ -185,7 +185,7 @@ def semantic_errors(flow: Flow, doc: PositionedYaml, file: str, registry_actions
                 and not intent.faq:
             yield err("intent_without_effect", f"intents.{name}", f"intent '{name}' needs 'goto' or 'answer'")
 
-    hints = [("settings.hints", flow.settings.hints)] + [
+    hints = [("settings.hints", flow.settings.hints), ("settings.yes_no_hints", flow.settings.yes_no_hints)] + [
         (f"nodes.{name}.hints", node.hints) for name, node in flow.nodes.items() if getattr(node, "hints", None)]
     for path, text in hints:
         if said := [w for w in tokens(text) if w.isdigit() or w in TENS or (w in UNITS and w not in NOT_DIGITS)]:
