@@ -138,6 +138,12 @@ def test_edited_lexicon_is_picked_up_without_restart(tmp_path: Path) -> None:
     # An order on the caller's account they never placed is fraud, with no word of fraud in it.
     ("en", "there are two orders on my account that i never placed", "account_security"),
     ("pl", "widzę zamówienie, którego nie składałam, a pieniądze zniknęły", "account_security"),
+    # phone_blind24 / escalation_blind24: whisper's "I never place", a burn, a device too scary to touch
+    ("en", "someone has been in my account. No, I order, no, I never place.", "account_security"),
+    ("en", "my son just burned his hand really badly on the toaster, the skin is coming off", "health_emergency"),
+    ("pl", "czajnik wybuchnął i syn jest poparzony", "health_emergency"),
+    ("en", "I've switched it off at the wall but I'm honestly scared to touch it", "safety_hazard"),
+    ("pl", "wyłączyłam, ale boję się go dotknąć", "safety_hazard"),
 ])
 def test_categories_that_hand_over_at_once(lang: str, text: str, category: str) -> None:
     [hit] = [h for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == category]
