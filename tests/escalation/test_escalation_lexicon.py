@@ -191,6 +191,7 @@ def test_a_question_about_the_bot_or_a_report_of_a_call_is_no_request_for_a_pers
     ("let me speak to your supervisor", "en"),
     ("poproszę z kierownikiem", "pl"),
     ("to skomplikowane, jest ktoś techniczny, z kim mogę pogadać", "pl"),
+    ("it's complicated, is there someone technical i could talk to", "en"),
 ])
 def test_a_request_next_to_those_words_still_is_one(text: str, lang: str) -> None:
     hit = next(h for h in load_lexicons(LEXICONS)[lang].hits(text) if h.category == "explicit_request")

@@ -8,30 +8,19 @@ offer); with "Yes. No." after them, "Yes.".
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.support.sip_helpers import ulaw_to_pcm
+from bench.phone_asr import phone_audio  # espeak-ng -> 8 kHz mu-law -> the line's decode and resampler
 from voicebot.config import PROJECT_ROOT
 from voicebot.dialog import core
 from voicebot.dialog.registry import FlowRegistry
 from voicebot.dialog.slots import yes_no
 from voicebot.pipeline.models import SharedModels
-from voicebot.pipeline.pcm import resample, to_float
 
 pytestmark = pytest.mark.models
-
-
-def phone_audio(text: str, voice: str, speed: int, tmp: Path) -> np.ndarray:
-    """espeak-ng at 8 kHz mu-law, decoded and resampled as the line does, with the turn detector's pre-roll."""
-    wav, ul = tmp / "a.wav", tmp / "a.ul"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
-    subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ul)], check=True)
-    audio = to_float(np.frombuffer(resample(ulaw_to_pcm(ul.read_bytes()), 8000, 16000), dtype=np.int16))
-    return np.concatenate([np.zeros(16000, np.float32), audio, np.zeros(8000, np.float32)])
 
 
 @pytest.fixture(scope="module")
