@@ -6,7 +6,9 @@ Relative words resolve against `now`, which the caller of these functions passes
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from voicebot.dialog.numbers import UNITS, tokens
 from voicebot.dialog.text import fold
@@ -82,13 +84,20 @@ def _ordinals(words: list[str]) -> list[tuple[int, int, int]]:
 _TARGET = re.compile(r"\b(?:to|until|till|onto|into|na)\b")
 
 
-def parse_date(text: str, now: datetime) -> date | None:
+def _moved_to(text: str, parse: Callable[[str], Any], after_from: bool = False) -> Any:
+    """What `parse` finds after the last "to"/"na" when it also finds something before it (and, with
+    `after_from`, "from"/"z" comes before it); else what it finds in the whole text."""
     folded = fold(text)
     for marker in reversed(list(_TARGET.finditer(folded))):
         before, after = folded[:marker.start()], folded[marker.end():]
-        if (target := _one_date(after, now)) and _one_date(before, now):
+        if (not after_from or re.search(r"\b(?:from|z|ze)\b", before)) and (target := parse(after)) \
+                and parse(before):
             return target
-    return _one_date(text, now)
+    return parse(text)
+
+
+def parse_date(text: str, now: datetime) -> date | None:
+    return _moved_to(text, lambda part: _one_date(part, now))
 
 
 def _one_date(text: str, now: datetime) -> date | None:
@@ -143,14 +152,9 @@ def _future(today: date, day: int, month: int, year: str | None, roll_month: boo
 
 
 def parse_time(text: str) -> time | None:
-    folded = fold(text)
     # "from 10 am to 2 pm", "z dziesiątej na czternastą": the time moved to. "From" is required: "ten to two"
     # is one time.
-    for marker in reversed(list(_TARGET.finditer(folded))):
-        before, after = folded[:marker.start()], folded[marker.end():]
-        if re.search(r"\b(?:from|z|ze)\b", before) and (target := _one_time(after)) and _one_time(before):
-            return target
-    return _one_time(text)
+    return _moved_to(text, _one_time, after_from=True)
 
 
 def _one_time(text: str) -> time | None:

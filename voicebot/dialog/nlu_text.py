@@ -67,7 +67,7 @@ _EXPECTED = ("work", "switch", "turn", "start", "charg", "heat", "cool", "load",
 # "No, not cancel it, change it", "nie odwołać, przełożyć": a negated task verb followed, in the same clause, by
 # another task verb corrects itself without "just"/"tylko"; the second verb is the request. Folded word prefixes.
 _TASK_VERBS = {
-    "en": ("cancel", "move", "chang", "resched", "reschedul", "shift", "postpon", "rebook", "book", "return",
+    "en": ("cancel", "move", "chang", "resched", "shift", "postpon", "rebook", "book", "return",
            "send", "delay", "push"),
     "pl": ("odwol", "anul", "przeloz", "przenie", "przesun", "zmien", "umow", "zarezerw", "zwroc", "odesl"),
 }
