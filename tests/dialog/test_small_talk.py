@@ -63,6 +63,25 @@ async def test_out_of_scope_gets_the_menu_not_a_topic(call, lang, said, menu) ->
     assert reply.node == "menu" and reply.text.endswith("?")  # and the open question again
 
 
+@pytest.mark.parametrize(("lang", "garbled", "foreign", "not_caught", "keypad"), [
+    ("en", "It's not in Nierloca won Nierloca.", "I can't help with that", "didn't catch", "press 1"),
+    ("pl", "Kieś, przeprowadziłem, kieś czałym, miani.", "nie pomogę", "nie dosłyszałem", "1 to status"),
+])
+async def test_garbled_words_are_not_called_a_request_we_do_not_handle(call, lang, garbled, foreign, not_caught,
+                                                                        keypad) -> None:
+    """Words the line garbled (low ASR confidence) that the classifier takes for a foreign request: the caller hears
+    that the bot did not catch them, and the keypad menu, not "I can't help with that" for a request it may handle.
+    Heard clearly, the same words still get the out-of-scope answer."""
+    for confidence, expected in ((0.34, not_caught), (0.9, foreign)):
+        c = call(lang)
+        await c.start()
+        reply = await c.say(garbled, asr_confidence=confidence)
+        assert expected in reply.text and reply.action == "continue" and reply.node == "menu"
+        assert keypad in reply.text and reply.text.endswith("?")
+        if confidence < 0.45:
+            assert foreign not in reply.text
+
+
 async def test_greeting_who_and_hold_keep_the_question_open(call) -> None:
     c = call("pl")
     await c.start()

@@ -53,6 +53,11 @@ GOODBYE_ASR_MIN = 0.45
 # middle of ("Thursday at two in the afternoon" heard as "Turn back to the afternoon", a return). Asked again
 # instead; the same request on the next turn is taken (the caller insists).
 SWITCH_ASR_MIN = 0.45
+# A turn the classifier took for a request we do not handle, heard with less ASR confidence, is words the line
+# garbled ("It's not in Nierloca won Nierloca.", 0.34, phone_blind24 en-r7), not a foreign request: "Sorry, I didn't
+# catch that" and the keypad menu, never "I can't help with that here" to a caller whose request we may well handle.
+# Same calibration as SWITCH_ASR_MIN (no caller turn under 0.45 transcribed right on the bench's phone lines).
+OUT_OF_SCOPE_ASR_MIN = 0.45
 # Unclear turns from a served caller at a `closing` node ("anything else?"): asked about this many times, then the
 # polite close. One re-ask: a caller with a new request says it again; one who said goodbye is not kept on the line.
 CLOSING_REASKS = 1
@@ -397,7 +402,7 @@ class FlowMachine:
                 return self._global(st, fx, ev.intent, ev.at)
             if ev.intent and self._switch(st, fx, ev.intent, ev.text, ev.at, routes=node.routes):
                 return None
-            return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope)
+            return self._no_match(st, fx, ev.at, out_of_scope=self._foreign(ev))
         # Not listening (should not happen while an action runs): keep the caller informed.
         fx.append(Say(st.last_prompt))
         return None
@@ -472,7 +477,7 @@ class FlowMachine:
             return self._global(st, fx, ev.intent, ev.at)
         # Two or three unclear words are a yes or no the line garbled, not a request we don't handle: the question
         # again, not the list of everything the bot can do (phone_blind14 en-b6: "Yes, that works." heard "C.S.").
-        return self._no_match(st, fx, ev.at, out_of_scope=ev.out_of_scope and said_more)
+        return self._no_match(st, fx, ev.at, out_of_scope=self._foreign(ev) and said_more)
 
     def _declined(self, node: AskNode, ev: Heard) -> bool:
         """A turn that answers the question with a no and nothing the slot could take: "no", "nie, dziękuję",
@@ -610,6 +615,11 @@ class FlowMachine:
         unsure of ("Clean.", whisper's guess at line noise, read as technical_fault 0.47) is a bad answer, asked
         again, never a transfer to technical support."""
         return len(tokens(ev.text)) > SHORT_TURN_WORDS or ev.confidence >= FREE_TEXT_SWITCH
+
+    @staticmethod
+    def _foreign(ev: Heard) -> bool:
+        """A request we do not handle, heard clearly enough to say so (OUT_OF_SCOPE_ASR_MIN)."""
+        return ev.out_of_scope and (ev.asr_confidence is None or ev.asr_confidence >= OUT_OF_SCOPE_ASR_MIN)
 
     def _doubt_switch(self, st: DialogState, ev: Heard, doubted: str | None) -> bool:
         """Hold back a switch to another task heard with a low ASR score (SWITCH_ASR_MIN) unless the caller asked
