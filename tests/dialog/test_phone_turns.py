@@ -181,6 +181,37 @@ async def test_a_garbled_number_with_a_digit_in_it_is_asked_again_not_sent_to_co
     assert (await c.say("I want to complain, order one two arrived broken")).action == "transfer"
 
 
+async def test_a_caller_giving_their_number_in_mumbled_words_is_not_hung_up_on(call) -> None:
+    # phone_blind25 en-r4: "twelve, thirty-four, five" on a noisy line came out "3-4 eyes." (read back as two digits),
+    # then "That's well, okay, or I'm..." (goodbye 0.55, ASR 0.25: "did you want to end the call?") and "That's well,
+    # 34 I'm..." (goodbye 0.76, ASR 0.21): the bot said goodbye to a caller in the middle of saying their number.
+    c = call("en")
+    await c.start()
+    await c.say("Hi, I just want to know about this lamp I ordered, wondering what's happening with it.")
+    short = await c.say("3-4 eyes.", asr_confidence=0.17)
+    assert short.node == "ask_order" and "3 4" in short.text
+    asked = await c.say("That's well, okay, or I'm...", asr_confidence=0.25)
+    assert asked.action == "continue" and "end the call" in asked.text
+    again = await c.say("That's well, 34 I'm...", asr_confidence=0.21)  # not the yes asked for
+    assert again.action == "continue" and again.node == "ask_order", again.text
+    assert "desk lamp" in (await c.say("one two three four five", asr_confidence=0.8)).text
+    # A turn with digits at the number question is the caller's go at the number, not a goodbye, even at once.
+    c = call("en")
+    await c.start()
+    await c.say("where is my order")
+    assert (await c.say("That's well, 34 I'm...", asr_confidence=0.9)).node == "ask_order"
+    # A clear goodbye there, or a yes to "did you want to end the call?", still ends the call.
+    c = call("en")
+    await c.start()
+    await c.say("where is my order")
+    assert (await c.say("okay never mind, goodbye", asr_confidence=0.9)).action == "end"
+    c = call("en")
+    await c.start()
+    await c.say("where is my order")
+    assert "end the call" in (await c.say("That's well, okay, or I'm...", asr_confidence=0.25)).text
+    assert (await c.say("yes", asr_confidence=0.8)).action == "end"
+
+
 async def test_a_served_caller_hanging_up_on_did_you_want_to_end_the_call_is_contained(
         engine_factory, call_store, crm) -> None:
     # phone_blind4 pl-c1: the order was read, "dziękuję bardzo, do widzenia" was heard unclearly (a goodbye with a

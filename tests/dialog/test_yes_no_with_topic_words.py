@@ -125,3 +125,19 @@ def test_a_bare_yes_to_the_number_question_is_asked_again_not_counted_as_a_miss(
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["action"] for r in rows[1:5]] == ["continue"] * 4, [(r["caller"], r["reply"]) for r in rows]
     assert item in rows[4]["reply"] or "4 8 1 5 2" in rows[4]["reply"]  # status, or the number read back
+
+
+@pytest.mark.parametrize(("lang", "garbled", "again"), [
+    ("en", "I have been together in my past world to earn a one, I long to know how they got in.", "digit by digit"),
+    ("pl", "Nie wiem, jak oni się tam dostali, ja nikomu nie mówiłam.", "cyfra po cyfrze"),
+])
+async def test_words_with_no_number_or_address_are_not_taken_for_new_contact_details(call, lang, garbled,
+                                                                                   again) -> None:
+    # phone_blind25 en-e3: the caller's next sentence, garbled on the line, was read back as the new e-mail address.
+    c = call(lang)
+    await c.start()
+    await c.say(CONTACT[lang][0])
+    asked = await c.say(garbled, asr_confidence=0.46)
+    assert asked.node == "ask_new_contact" and again in asked.text and garbled.rstrip(".") not in asked.text
+    read_back = await c.say(CONTACT[lang][1])
+    assert read_back.node == "confirm_contact" and CONTACT[lang][1] in read_back.text

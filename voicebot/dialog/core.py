@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -302,9 +302,12 @@ class FlowMachine:
             if answer is False:
                 fx.append(Say(st.last_prompt))
                 return None
-            # Anything else: the caller went on with what they called about.
-        elif ev.intent == "goodbye" and (self._early_fragment(st, ev.text) or (
-                ev.asr_confidence is not None and ev.asr_confidence < GOODBYE_ASR_MIN)):
+            # Anything else: the caller went on with what they called about. Mumbling that sounds like a goodbye
+            # again is not the yes we asked for (phone_blind25 en-r4: "That's well, 34 I'm...", 0.21, hung up on
+            # a caller saying their order number): heard as nothing in particular.
+            if ev.intent == "goodbye" and self._unclear_goodbye(st, ev):
+                ev = replace(ev, intent=None)
+        elif ev.intent == "goodbye" and self._unclear_goodbye(st, ev):
             # On a phone line "Hi, I would like..." cut after one word is heard as "Bye.", and mumbling can look
             # like a goodbye: never hang up on it. Unclear, so a no-match for escalation.
             st.no_match = True
@@ -366,7 +369,9 @@ class FlowMachine:
                 if self._needs_confirm(node, ev, guessed):
                     return self._ask_confirm(st, fx, str(value))
                 return self._fill(st, fx, node, value, ev.at, ev.text)
-            if ev.intent in ANYWHERE:
+            if ev.intent in ANYWHERE and not (node.type == "digits" and parse_digits(ev.text)):
+                # At a number question a turn with digits in it is the caller's go at the number, whatever its
+                # other words sound like ("That's well, 34 I'm...", goodbye 0.76): asked again below, not obeyed.
                 return self._global(st, fx, ev.intent, ev.at)
             if node.type == "free_text" and value is not None:
                 # Free text takes anything, except a clear new request ("when are you open?").
@@ -615,6 +620,11 @@ class FlowMachine:
         unsure of ("Clean.", whisper's guess at line noise, read as technical_fault 0.47) is a bad answer, asked
         again, never a transfer to technical support."""
         return len(tokens(ev.text)) > SHORT_TURN_WORDS or ev.confidence >= FREE_TEXT_SWITCH
+
+    def _unclear_goodbye(self, st: DialogState, ev: Heard) -> bool:
+        """A goodbye not to obey at once: a first word cut off, or heard with a low ASR score (GOODBYE_ASR_MIN)."""
+        return self._early_fragment(st, ev.text) or (ev.asr_confidence is not None
+                                                     and ev.asr_confidence < GOODBYE_ASR_MIN)
 
     @staticmethod
     def _foreign(ev: Heard) -> bool:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicebot.config import BusinessHoursSettings
 
-SLOT_TYPES = ("digits", "number", "date", "time", "yes_no", "choice", "free_text")
+SLOT_TYPES = ("digits", "number", "date", "time", "yes_no", "choice", "contact", "free_text")
 GLOBAL_INTENTS = ("talk_to_human", "repeat", "help", "goodbye")
 # Small talk understood at every listening node when the flow defines the intent (optional, unlike the
 # globals above). Greeting, thanks, "who am I talking to" and "wait a moment" are answered with the intent's

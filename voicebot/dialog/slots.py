@@ -289,11 +289,30 @@ def extract(node: AskNode, text: str, now: datetime, language: str = "en") -> An
         return yes_no(text, language)
     if kind == "choice":
         return choice(text, node.choices)
+    if kind == "contact":
+        return contact(text)
     if kind == "free_text":
         # Without whisper's closing full stop: read back inside a sentence ("I have: 14 Mill Lane, Oxford. Is that
         # correct?"), not "Oxford.. Is that correct?".
         return text.strip().rstrip(".") or None
     raise ValueError(f"unknown slot type {kind!r}")  # validation rejects these at load time
+
+
+# A phone number has at least this many digits (a Polish one 9, a British one 10 or 11; an extension is not one).
+MIN_PHONE_DIGITS = 7
+# An e-mail address as said and transcribed: "ewa@wp.pl", "john dot smith at gmail dot com", "ewa małpa wp kropka pl".
+_EMAIL = re.compile(r"@|\b[\w.-]+\.(com|pl|net|org|eu|uk|de|info|io)\b"
+                    r"|\b(at|małpa|malpa|małpka|malpka)\b.*\b(dot|kropka|com|pl|net|org|gmail|outlook|hotmail)\b",
+                    re.IGNORECASE)
+
+
+def contact(text: str) -> str | None:
+    """A phone number or an e-mail address said (the words as said, for the read-back and the agent), else None:
+    words with neither are not new contact details (phone_blind25 en-e3: the caller's next sentence about a
+    break-in, garbled on the line, was read back as the new e-mail address)."""
+    if len(parse_digits(text) or "") < MIN_PHONE_DIGITS and not _EMAIL.search(text):
+        return None
+    return text.strip().rstrip(".") or None
 
 
 # Slot types whose answer is complete once it parses: a caller who said five digits, "yes" or "next Tuesday"
