@@ -65,7 +65,8 @@ async def test_out_of_scope_gets_the_menu_not_a_topic(call, lang, said, menu) ->
 
 @pytest.mark.parametrize(("lang", "garbled", "foreign", "not_caught", "keypad"), [
     ("en", "It's not in Nierloca won Nierloca.", "I can't help with that", "didn't catch", "press 1"),
-    ("pl", "Kieś, przeprowadziłem, kieś czałym, miani.", "nie pomogę", "nie dosłyszałem", "1 to status"),
+    ("pl", "Kień dobry. Ulu miłem, kieśle mi, kień na miny, ale by leciało mi z ułowy na turytozień.", "nie pomogę",
+     "nie dosłyszałem", "1 to status"),
 ])
 async def test_garbled_words_are_not_called_a_request_we_do_not_handle(call, lang, garbled, foreign, not_caught,
                                                                         keypad) -> None:

@@ -139,7 +139,8 @@ class FlowSession:
             intent, confidence = understood.intent, understood.confidence
             ev: core.Event = core.Heard(event.text, intent, understood.confidence, now,
                                         alternatives=event.alternatives, asr_confidence=event.asr_confidence,
-                                        out_of_scope=understood.out_of_scope, barge_in=event.barge_in)
+                                        out_of_scope=understood.out_of_scope, best=understood.best,
+                                        barge_in=event.barge_in)
         elif isinstance(event, CallerDtmf):
             intent = "talk_to_human" if event.digits.strip("#") == "0" else None
             confidence = 1.0 if intent else None

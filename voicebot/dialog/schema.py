@@ -59,6 +59,9 @@ class IntentDef(_Model):
     # Taken only for a turn with no word of trouble or negation in it (else the next best intent): a turn that
     # only names a product ("the sofa i ordered") is not a fault, one that says what is wrong with it is.
     untroubled: bool = False
+    # "Is it about an order?": asked when the classifier's best guess for a turn at an open question is this intent
+    # but not sure enough to act on (voicebot/dialog/core.py GUESS_MIN); a yes takes the intent. None: not guessed.
+    guess: Text | None = None
 
 
 class VariableDef(_Model):
