@@ -306,9 +306,7 @@ class FlowMachine:
             return None
         if st.confirm_end:
             st.confirm_end = False
-            answer = slot_values.yes_no(ev.text, self.flow.language)
-            if answer is None and ev.intent in ("affirm", "deny"):
-                answer = ev.intent == "affirm"
+            answer = self._yes_or_no(ev)
             if answer is True:
                 return self._global(st, fx, "goodbye", ev.at)
             if answer is False:
@@ -535,9 +533,7 @@ class FlowMachine:
             if value == st.unconfirmed:
                 return self._confirmed(st, fx, node, True, ev.at)
             return self._ask_confirm(st, fx, str(value))  # "no, 4 8 1 5 3": read that one back
-        answer = slot_values.yes_no(ev.text, self.flow.language)
-        if answer is None and ev.intent in ("affirm", "deny"):
-            answer = ev.intent == "affirm"
+        answer = self._yes_or_no(ev)
         if answer is not None:
             return self._confirmed(st, fx, node, answer, ev.at)
         if ev.intent in ANYWHERE:
@@ -651,9 +647,7 @@ class FlowMachine:
     def _took_guess(self, st: DialogState, fx: list[Effect], node: SayNode, ev: Heard, guessed: str) -> bool:
         """The answer to our guess: a yes takes the guessed task (with what else the turn says: "yes, it's 4 8 1 5
         2"); a plain no asks the open question again. A turn that asks for something clearly is handled as usual."""
-        answer = slot_values.yes_no(ev.text, self.flow.language)
-        if answer is None and ev.intent in ("affirm", "deny"):
-            answer = ev.intent == "affirm"
+        answer = self._yes_or_no(ev)
         asks_other = ev.intent is not None and ev.intent not in (guessed, *SMALL_TALK_INTENTS)
         if answer is None or asks_other:
             return False
@@ -669,6 +663,13 @@ class FlowMachine:
             fx.append(Say(st.last_prompt))
             return True
         return False
+
+    def _yes_or_no(self, ev: Heard) -> bool | None:
+        """The yes or no a turn says: its words, else the classifier's affirm/deny ("sure", "no dobra")."""
+        answer = slot_values.yes_no(ev.text, self.flow.language)
+        if answer is None and ev.intent in ("affirm", "deny"):
+            answer = ev.intent == "affirm"
+        return answer
 
     def _unclear_goodbye(self, st: DialogState, ev: Heard) -> bool:
         """A goodbye not to obey at once: a first word cut off, or heard with a low ASR score (GOODBYE_ASR_MIN)."""
