@@ -372,8 +372,20 @@ class FlowMachine:
                 return self._fill(st, fx, node, node.accept, ev.at, ev.text)
             if value is None and node.on_no is not None and self._declined(node, ev):
                 return self._goto(st, fx, node.on_no, ev.at)  # "no, leave it": not asked again
-            if value is None and node.type in PREFILL_TYPES and slot_values.cannot_answer(ev.text):
-                return self._no_match(st, fx, ev.at)  # "I don't have the number": not a new topic
+            if value is None and self._asks_for_help(st, node, ev):
+                # "How do I do that?" to "what is the number of the order you want to return?" (phone_blind26
+                # en-r8, then handed over as not understood): where to find the number and how the task goes, once.
+                # A how-question was understood: not a no-match. "I don't have it" still is one: where to find it
+                # is said, but a caller who has no answer after that reaches a person at the next miss
+                # (escalation_blind9 en-p11, a confused caller); a second time is a failed answer, as below.
+                fx.append(Say(self._text(st, node.help, f"__help_{st.node}__")))
+                st.no_match = slot_values.cannot_answer(ev.text)
+                return None
+            if value is None and node.type in PREFILL_TYPES and (slot_values.cannot_answer(ev.text) or (
+                    ev.intent == "help" and st.visits.get(f"__help_{st.node}__"))):
+                # "I don't have the number": not a new topic. Nor, once the node's help was said, "I don't understand
+                # any of this": the global help menu again would keep a lost caller from a person (a failed answer).
+                return self._no_match(st, fx, ev.at)
             if value is not None and node.type != "free_text":
                 st.partial.pop(node.slot, None)
                 if self._needs_confirm(node, ev, guessed):
@@ -720,6 +732,17 @@ class FlowMachine:
             self._goto(st, fx, target, at, trigger=text)
             return True
         return False
+
+    def _asks_for_help(self, st: DialogState, node: AskNode, ev: Heard) -> bool:
+        """The caller has no answer ("I don't have the number") or asks how this task goes ("how do I do that?",
+        "how long do I have to send it back?"), and the node has `help` not said yet. A how-question about another
+        task ("how long does delivery take?") is that request, not this."""
+        if not node.help or st.visits.get(f"__help_{st.node}__"):
+            return False
+        if ev.intent == "help" or slot_values.cannot_answer(ev.text):
+            return True
+        spec = self.flow.intents.get(ev.intent or "")
+        return slot_values.asks_how(ev.text) and (ev.intent is None or (spec is not None and spec.goto == st.node))
 
     def _early_fragment(self, st: DialogState, text: str) -> bool:
         """A one- or two-word "bye" before the caller asked for anything: likely a cut-off greeting."""

@@ -154,6 +154,10 @@ class AskNode(_Model):
     # digits again?" after an order was not found, where the caller may give up on the number. None: asked again.
     on_no: str | None = None
     hints: str = ""  # what callers say here, for speech recognition (never digits: whisper would copy them)
+    # Said once at this question when the caller asks how or where ("How do I do that?", "where do I find it?") or
+    # says they do not have the answer: where to find it, what happens with it, the keypad, a colleague; it ends
+    # on the question. Without it such a turn is a failed answer, asked again.
+    help: Text | None = None
     # Words of a clause that speaks of what exists already ("I've got a technician coming on Friday, can we move
     # it?"): a value in such a clause of the request that led here is not this question's answer (no prefill from
     # it). Folded words; a trailing `*` matches any ending ("umówion*").

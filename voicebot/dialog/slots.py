@@ -37,6 +37,13 @@ _CANNOT = ("don t have", "dont have", "do not have", "don t know", "dont know", 
            "zgubil", "zgubilam", "zgubilem", "wyrzucil", "wyrzucilam", "wyrzucilem", "skasowal", "skasowalam",
            "skasowalem", "usunal", "usunelam", "usunalem")
 
+# "How do I do that?", "gdzie go znajdę?": the caller asks how to answer the question, or how the task goes.
+_HOW = ("how do i", "how can i", "how does", "how does it work", "where do i find", "where can i find",
+        "where would i find", "where do i get", "where is it", "what do i do", "what should i do", "what do i need",
+        "how long do i", "how long have i", "how many days", "ile mam czasu", "ile mam dni", "ile dni",
+        "jak to zrobic", "jak mam", "jak moge", "jak to dziala", "gdzie znajde", "gdzie go znajde",
+        "gdzie moge", "gdzie to jest", "gdzie jest ten", "co mam zrobic", "co mam teraz", "skad wziac", "skad mam")
+
 
 def says_any(text: str, phrases: tuple[str, ...]) -> bool:
     """Whether the turn's folded tokens hold one of `phrases` (folded token phrases) as whole words."""
@@ -47,6 +54,11 @@ def says_any(text: str, phrases: tuple[str, ...]) -> bool:
 def cannot_answer(text: str) -> bool:
     """The caller says they do not have or know the answer ("I don't have the number", "nie pamiętam")."""
     return says_any(text, _CANNOT)
+
+
+def asks_how(text: str) -> bool:
+    """The caller asks how or where rather than answering ("How do I do that?", "gdzie znajdę numer?")."""
+    return says_any(text, _HOW)
 
 
 YES_NO_WORDS = _YES | _NO  # for a caller outside this module that tells a yes/no answer from a request

@@ -421,7 +421,7 @@ def _texts(flow: Flow) -> Iterator[tuple[str, str]]:
         for i, case in enumerate(flow.profile.cases):
             yield from each(f"profile.cases.{i}.fields", case.fields)
     for name, node in flow.nodes.items():
-        for field in ("say", "prompt", "reprompts", "confirm_prompt", "keys_say"):
+        for field in ("say", "prompt", "reprompts", "confirm_prompt", "keys_say", "help"):
             if hasattr(node, field):
                 yield from each(f"nodes.{name}.{field}", getattr(node, field))
 
