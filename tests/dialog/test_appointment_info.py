@@ -47,3 +47,37 @@ async def test_a_failing_crm_offers_a_person_instead_of_a_date(call, lang) -> No
         assert told.node == "offer_human"
     finally:
         await failing.stop()
+
+
+# Book, move and cancel say the visit on file first: the appointment requests are easily taken for one another
+# (nlu_blind26: "do I have an appointment booked with you" read as booking), and a caller should know which visit
+# is moved or cancelled before saying yes.
+@pytest.mark.parametrize(("lang", "booking"), [("en", "I'd like to book a technician"),
+                                               ("pl", "chciałbym umówić technika")])
+async def test_a_booking_hears_the_visit_on_file_and_can_still_book_another(call, lang, booking) -> None:
+    c = call(lang)
+    await c.start()
+    asked = await c.say(booking, asr_confidence=0.8)
+    assert TOLD[lang] in asked.text and asked.node == "ask_date"
+    day = await c.say("next Monday" if lang == "en" else "w przyszły poniedziałek", asr_confidence=0.8)
+    assert day.node == "ask_time"
+
+
+@pytest.mark.parametrize(("lang", "cancelling", "done"), [("en", "I have to cancel my visit", "is cancelled"),
+                                                          ("pl", "muszę odwołać wizytę", "odwołana")])
+async def test_a_cancellation_reads_the_visit_back_before_the_yes(call, lang, cancelling, done) -> None:
+    c = call(lang)
+    await c.start()
+    asked = await c.say(cancelling, asr_confidence=0.8)
+    assert TOLD[lang] in asked.text and asked.node == "confirm_cancel_visit"
+    assert done in (await c.say("yes" if lang == "en" else "tak", asr_confidence=0.8)).text
+
+
+async def test_a_move_for_a_number_with_no_visit_asks_the_new_day_as_before(engine_factory, crm) -> None:
+    c = Caller(engine_factory(crm.url), "en", number="+48 111 222 333")
+    try:
+        await c.start()
+        moving = await c.say("I need to move my technician visit", asr_confidence=0.8)
+        assert moving.node == "ask_move_date" and "booked for" not in moving.text
+    finally:
+        await c.engine.close()
