@@ -29,6 +29,8 @@ CALLS: dict[str, dict[str, list[str]]] = {
         "routine": ["Dzień dobry, gdzie jest moja paczka?", "4 8 1 5 2", "Nie, to wszystko, dziękuję, do widzenia"],
         "routine_mild": ["Kurczę, chcę sprawdzić status zamówienia", "12345", "Nie, dziękuję, do widzenia"],
         "sarcastic_goodbye": ["Gdzie jest moje zamówienie?", "No pięknie, dzięki za nic."],
+        # A "no" to "anything else?" said in irritation: the flow reads the no, the NLU no intent (a remark with it).
+        "irritated_no": ["Gdzie jest moja przesyłka?", "4 8 1 5 2", "Nie, przecież już to mówiłam."],
     },
     "en": {
         "explicit": ["Hello", "Can I talk to a real person please?"],
@@ -42,6 +44,7 @@ CALLS: dict[str, dict[str, list[str]]] = {
         "routine_thanks": ["What are your opening hours?", "Great, thanks, that's all"],
         # The NLU hears a goodbye in sarcasm; the bot must not hang up on this caller.
         "sarcastic_goodbye": ["Where is my order?", "Great, just great."],
+        "irritated_no": ["Where is my parcel?", "4 8 1 5 2", "No, I told you that already."],
     },
 }
 
@@ -145,3 +148,12 @@ def test_sarcasm_mistaken_for_goodbye_is_handed_over_not_hung_up(results: tuple[
         assert t["action"] == "transfer" and t["reason"] == "frustration" and t["signals"]["sarcasm"] > 0
     else:  # not heard as a closing: the bot asks again and the sarcasm counts towards a hand-over
         assert t["action"] == "continue" and t["signals"]["sarcasm"] > 0
+
+
+
+def test_an_irritated_no_to_anything_else_is_handed_over_not_hung_up(results: tuple[str, dict]) -> None:
+    # The no closes the call for the flow; said with "I told you that already" it goes to a person instead (a calm
+    # "no thanks, bye" still ends the call: the routine cases).
+    _, calls = results
+    t = calls["irritated_no"][-1]
+    assert t["action"] == "transfer" and t["reason"] == "frustration"

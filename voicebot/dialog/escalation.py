@@ -28,6 +28,9 @@ class TurnObservation:
     # Heard at a closing node ("anything else?") from a served caller: the flow handles unclear words there (asks
     # once more, then a polite goodbye), so calm ones are no reason for a transfer; trouble signals still are.
     closing: bool = False
+    # The flow ended the call on this turn as the caller's goodbye (a "no" to "anything else?", a "bye"), whatever
+    # the classifier made of the words: "nie, przecież już mówiłam" is a no to the flow but no intent to the NLU.
+    ends_call: bool = False
 
 
 @dataclass

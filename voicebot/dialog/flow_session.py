@@ -164,6 +164,7 @@ class FlowSession:
             no_match=state.no_match, reprompts=state.attempts,
             barge_in=isinstance(event, CallerSaid) and event.barge_in,
             prosody=event.prosody if isinstance(event, CallerSaid) else None, closing=closing,
+            ends_call=state.finished and state.reason == "caller_goodbye",
         )
         decision = self.tracker.observe(obs)
         if decision.transfer and not state.finished:

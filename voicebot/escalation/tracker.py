@@ -105,9 +105,10 @@ class Tracker:
         if turn.score >= p.frustration_threshold:
             return "frustration", f"frustration {turn.score:.2f} ≥ {p.frustration_threshold:.2f}"
         angry = sorted(set(turn.hits) & ANGRY_CATEGORIES)
-        if obs.intent in p.closing_intents and angry and turn.score >= p.frustration_threshold / 2:
-            # "Great, just great." can look like a goodbye to the NLU; hanging up on an angry caller is the
-            # worst outcome, a person picking up one who really wanted to leave costs little.
+        if (obs.intent in p.closing_intents or obs.ends_call) and angry and turn.score >= p.frustration_threshold / 2:
+            # "Great, just great." can look like a goodbye to the NLU, and "nie, przecież już mówiłam" is a no to
+            # "anything else?" that ends the call (ends_call) though the NLU names no intent: hanging up on an
+            # angry caller is the worst outcome, a person picking up one who really wanted to leave costs little.
             return "frustration", (f"the bot heard a goodbye ({obs.intent}) said with {', '.join(angry)}: "
                                    "a person follows up instead of the bot hanging up")
         if p.repeat_turns and self.repeats >= p.repeat_turns:
