@@ -135,6 +135,9 @@ def test_edited_lexicon_is_picked_up_without_restart(tmp_path: Path) -> None:
     # phone_blind12 pl-e2 over the line: whisper's case ending ("przytomności"), and heavy breathing said alone.
     ("pl", "mój tata stracił przytomności, co mam robić", "health_emergency"),
     ("pl", "mama bardzo ciężko oddycha", "health_emergency"),
+    # Something swallowed (escalation_blind28 pl-p11 missed it; own wording here).
+    ("pl", "córka połknęła magnes z tej zabawki i teraz wymiotuje", "health_emergency"),
+    ("en", "my little boy swallowed the battery out of it and he keeps throwing up", "health_emergency"),
     # An order on the caller's account they never placed is fraud, with no word of fraud in it.
     ("en", "there are two orders on my account that i never placed", "account_security"),
     ("pl", "widzę zamówienie, którego nie składałam, a pieniądze zniknęły", "account_security"),
