@@ -2,12 +2,6 @@
 
 The playout side pulls one 20 ms frame per tick. A missing packet is replaced by the previous
 frame at lower level (once), then silence; a late packet (already played past) is dropped.
-
-Playout starts once `depth` frames are queued (jitter unknown), and the buffer then shrinks to what the line
-needs: a silent frame is skipped while more than `target` frames wait behind it. Every frame queued is 20 ms
-between the caller's last word and the end of turn the bot detects, so on a clean line (loopback, a LAN) the
-turn ends ~40 ms sooner; a late packet, a gap filled by concealment or a tick that just missed its frame raises
-`target` again (up to `depth`). Speech is never skipped, only silence between and after words.
 """
 
 from __future__ import annotations
@@ -20,10 +14,6 @@ from telephony import codecs
 from telephony.rtp.packet import seq_newer
 
 IDLE_RESYNC_FRAMES = 10  # 200 ms without packets: an older sequence number starts a new stream
-# Mean |sample| (s16) under which a frame is silence that may be skipped: a quiet line's pauses (comfort noise at -60
-# dBFS is ~25). Not higher: espeak-ng's "f", "s", "h" over G.711 have frames at 64-200, and line noise at -48 dBFS is
-# ~100 (on such a line nothing is skipped: the queue stays at `depth`, as before).
-QUIET_LEVEL = 64
 
 
 @dataclass
@@ -33,7 +23,6 @@ class JitterStats:
     concealed: int = 0
     late: int = 0
     duplicates: int = 0
-    skipped: int = 0  # silent frames left out to shrink the queue
 
 
 @dataclass
@@ -42,10 +31,6 @@ class JitterBuffer:
     depth: int = 3  # frames held before playout starts: absorbs up to ~60 ms of jitter
     frame_samples: int = 160
     max_frames: int = 50  # 1 s: beyond this the oldest frames go (the sender is far ahead)
-    # Frames kept queued once playing; raised (up to depth) when the line shows jitter. 0: a frame is played at the
-    # first tick after it arrived (loopback, a LAN); a tick that finds the next frame not there yet (one tick starved,
-    # the frame arriving just after) means jitter.
-    target: int = 0
     stats: JitterStats = field(default_factory=JitterStats)
     _frames: dict[int, bytes] = field(default_factory=dict)
     _next: int | None = None
@@ -63,15 +48,12 @@ class JitterBuffer:
                 self._resync(seq)
             else:
                 self.stats.late += 1
-                self._widen()
                 return
         if self._started and not self._frames and ((seq - self._next) & 0xFFFF) > self.depth:
             self._next = seq  # new talkspurt after the sender paused: don't conceal the whole gap
         if seq in self._frames:
             self.stats.duplicates += 1
             return
-        if self._started and self._idle == 1 and seq == self._next:
-            self._widen()  # the frame the last tick waited for: it came a few ms late
         self._frames[seq] = payload
         if self._next is None or (not self._started and seq_newer(self._next, seq)):
             self._next = seq
@@ -93,26 +75,10 @@ class JitterBuffer:
         self._next = (self._next + 1) & 0xFFFF
         if frame is None:
             self.stats.concealed += 1
-            self._widen()
             return self._conceal()
-        following = self._frames.get(self._next)
-        if following is not None and len(self._frames) > self.target and self._quiet(frame):
-            # More queued than the line needs: play the next frame now (a silent one is not missed).
-            self.stats.skipped += 1
-            del self._frames[self._next]
-            self._next = (self._next + 1) & 0xFFFF
-            frame = following
         self.stats.played += 1
         self._last, self._concealed_run = frame, 0
         return frame
-
-    def _widen(self) -> None:
-        """A packet came too late, or one is missing: keep one more frame queued (jitter, or reordering)."""
-        self.target = min(self.depth, self.target + 1)
-
-    def _quiet(self, frame: bytes) -> bool:
-        pcm = np.frombuffer(codecs.decode(frame, self.codec), dtype="<i2")
-        return float(np.mean(np.abs(pcm.astype(np.int32)))) < QUIET_LEVEL
 
     def _conceal(self) -> bytes:
         self._concealed_run += 1

@@ -129,7 +129,7 @@ def test_dtmf_one_digit_per_key_press() -> None:
 
 
 def frame(n: int) -> bytes:
-    return bytes([n % 64]) * 160  # mu-law codes 0..63: loud, never skipped as silence
+    return bytes([n]) * 160
 
 
 def test_jitter_buffer_reorders_conceals_and_drops_late() -> None:
@@ -174,40 +174,3 @@ def test_dtmf_same_timestamp_much_later_is_a_new_press() -> None:
     assert det.feed(800, end, now=10.0) == "9"
     assert det.feed(800, end, now=10.05) is None  # the repeated end packet
     assert det.feed(800, end, now=12.0) == "9"  # a sender that restarted its timestamps
-
-
-
-def quiet_frame() -> bytes:
-    return b"\xff" * 160  # mu-law silence
-
-
-def test_jitter_buffer_shrinks_through_silence_never_through_speech() -> None:
-    # Playout starts 3 frames deep; on a clean line the first pause lets it catch up (each frame then played at the
-    # first tick after it came), so the caller's last word reaches the end-of-turn detector ~40 ms sooner. Every
-    # loud frame is still played, in order.
-    jb = JitterBuffer("PCMU", depth=3)
-    sent: list[bytes] = []
-    played: list[bytes] = []
-    for seq in range(60):
-        f = frame(seq) if (seq // 10) % 2 == 0 else quiet_frame()  # words and pauses of 200 ms
-        sent.append(f)
-        jb.push(seq, f)
-        played.append(jb.pop())
-    heard = [f for f in played if f != quiet_frame()]
-    assert heard == [f for f in sent if f != quiet_frame()][:len(heard)]
-    assert jb.stats.skipped == 2 and not jb._frames  # nothing left waiting once it caught up
-    assert played[-1] == sent[-1]
-
-
-def test_jitter_buffer_keeps_frames_queued_once_the_line_shows_jitter() -> None:
-    jb = JitterBuffer("PCMU", depth=3)
-    for seq in range(3):
-        jb.push(seq, quiet_frame())
-    for _ in range(2):
-        jb.pop()  # 0 skipped to play 1 at once, then 2: nothing left waiting
-    assert jb.pop() == quiet_frame() and jb.target == 0  # nothing there yet: a starved tick
-    jb.push(3, frame(3))  # the frame it waited for, a few ms late
-    assert jb.target == 1
-    jb.push(4, quiet_frame())
-    jb.push(5, quiet_frame())
-    assert jb.pop() == frame(3) and jb.pop() == quiet_frame() and jb.stats.skipped == 1  # one kept queued
