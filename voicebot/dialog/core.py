@@ -378,11 +378,11 @@ class FlowMachine:
                 # A how-question was understood: not a no-match. "I don't have it" still is one: where to find it
                 # is said, but a caller who has no answer after that reaches a person at the next miss
                 # (escalation_blind9 en-p11, a confused caller); a second time is a failed answer, as below.
-                fx.append(Say(self._text(st, node.help, f"__help_{st.node}__")))
+                fx.append(Say(self._text(st, node.help, self._help_said_key(st))))
                 st.no_match = slot_values.cannot_answer(ev.text)
                 return None
             if value is None and node.type in PREFILL_TYPES and (slot_values.cannot_answer(ev.text) or (
-                    ev.intent == "help" and st.visits.get(f"__help_{st.node}__"))):
+                    ev.intent == "help" and st.visits.get(self._help_said_key(st)))):
                 # "I don't have the number": not a new topic. Nor, once the node's help was said, "I don't understand
                 # any of this": the global help menu again would keep a lost caller from a person (a failed answer).
                 return self._no_match(st, fx, ev.at)
@@ -733,11 +733,16 @@ class FlowMachine:
             return True
         return False
 
+    @staticmethod
+    def _help_said_key(st: DialogState) -> str:
+        """The visits entry of the current ask node's `help` (said once)."""
+        return f"__help_{st.node}__"
+
     def _asks_for_help(self, st: DialogState, node: AskNode, ev: Heard) -> bool:
         """The caller has no answer ("I don't have the number") or asks how this task goes ("how do I do that?",
         "how long do I have to send it back?"), and the node has `help` not said yet. A how-question about another
         task ("how long does delivery take?") is that request, not this."""
-        if not node.help or st.visits.get(f"__help_{st.node}__"):
+        if not node.help or st.visits.get(self._help_said_key(st)):
             return False
         if ev.intent == "help" or slot_values.cannot_answer(ev.text):
             return True

@@ -38,7 +38,7 @@ _CANNOT = ("don t have", "dont have", "do not have", "don t know", "dont know", 
            "skasowalem", "usunal", "usunelam", "usunalem")
 
 # "How do I do that?", "gdzie go znajdę?": the caller asks how to answer the question, or how the task goes.
-_HOW = ("how do i", "how can i", "how does", "how does it work", "where do i find", "where can i find",
+_HOW = ("how do i", "how can i", "how does", "where do i find", "where can i find",
         "where would i find", "where do i get", "where is it", "what do i do", "what should i do", "what do i need",
         "how long do i", "how long have i", "how many days", "ile mam czasu", "ile mam dni", "ile dni",
         "jak to zrobic", "jak mam", "jak moge", "jak to dziala", "gdzie znajde", "gdzie go znajde",
