@@ -168,6 +168,10 @@ def test_a_hedge_halves_a_match(lang: str, plain: str, hedged: str) -> None:
      r"bereavement\.transfers: must be true or false"),
     ("language: pl\nhedges: troche\ncategories: {swearing: {weight: 0.5, phrases: [kurw*]}}",
      "'hedges' must be a list"),
+    ("language: pl\ncategories: {churn_threat: {weight: 0.7, names_reason: 1, phrases: [do konkurencji]}}",
+     r"churn_threat\.names_reason: must be true or false"),
+    ("language: en\ncategories: {churn_threat: {weight: 0.7, transfers: true, names_reason: true, phrases: [a b]}}",
+     "transfers and names_reason exclude each other"),
 ])
 def test_broken_transfers_or_hedges_name_the_key(tmp_path: Path, content: str, message: str) -> None:
     with pytest.raises(LexiconError, match=message):

@@ -31,6 +31,8 @@ CALLS: dict[str, dict[str, list[str]]] = {
         "sarcastic_goodbye": ["Gdzie jest moje zamówienie?", "No pięknie, dzięki za nic."],
         # A "no" to "anything else?" said in irritation: the flow reads the no, the NLU no intent (a remark with it).
         "irritated_no": ["Gdzie jest moja przesyłka?", "4 8 1 5 2", "Nie, przecież już to mówiłam."],
+        # A complaint (the flow's own transfer) said by a caller who is leaving: the retention reason wins.
+        "churn": ["Chcę złożyć reklamację, trzecie opóźnienie, odchodzę do konkurencji."],
     },
     "en": {
         "explicit": ["Hello", "Can I talk to a real person please?"],
@@ -45,6 +47,7 @@ CALLS: dict[str, dict[str, list[str]]] = {
         # The NLU hears a goodbye in sarcasm; the bot must not hang up on this caller.
         "sarcastic_goodbye": ["Where is my order?", "Great, just great."],
         "irritated_no": ["Where is my parcel?", "4 8 1 5 2", "No, I told you that already."],
+        "churn": ["I want to make a complaint, third late delivery, I'm taking my business to your competitor."],
     },
 }
 
@@ -157,3 +160,11 @@ def test_an_irritated_no_to_anything_else_is_handed_over_not_hung_up(results: tu
     _, calls = results
     t = calls["irritated_no"][-1]
     assert t["action"] == "transfer" and t["reason"] == "frustration"
+
+
+def test_a_caller_leaving_for_a_competitor_goes_as_a_churn_threat(results: tuple[str, dict]) -> None:
+    # churn_threat is `names_reason` in the lexicons: the complaint the flow hands over for goes with that reason,
+    # so `[escalation] skills` can send it to a retention line, and the handoff says why.
+    _, calls = results
+    t = handover(calls["churn"])
+    assert t and t["turn"] == 1 and t["action"] == "transfer" and t["reason"] == "churn_threat"

@@ -286,7 +286,7 @@ def test_negated_request_overrides_a_talk_to_human_intent(settings: Settings, la
 def test_an_angry_goodbye_goes_to_a_person_not_a_hang_up(settings: Settings, lang: str, text: str) -> None:
     [d] = run(settings, lang, [Turn(text, intent="goodbye", nlu=0.45)])
     assert d.transfer and d.reason == "frustration" and "goodbye" in d.explanation
-    assert not d.urgent  # a score, not a category that hands over at once
+    assert not d.own_reason  # a score, not a category that hands over at once
 
 
 @pytest.mark.parametrize(("lang", "text"), [("pl", "Kurczę, dzięki, do widzenia"), ("en", "Great, thanks, bye")])
@@ -315,7 +315,7 @@ def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_
         settings: Settings, lang: str, text: str, reason: str) -> None:
     [d] = run(settings, lang, [Turn(text, intent=None, nlu=0.3, no_match=True)])
     assert d.transfer and d.reason == reason and reason in d.explanation
-    assert d.urgent  # its reason wins over a routine transfer the flow gives the same turn
+    assert d.own_reason  # its reason wins over a routine transfer the flow gives the same turn
 
 
 @pytest.mark.parametrize(("lang", "text"), [
@@ -362,3 +362,17 @@ def test_a_served_callers_unclear_closing_words_said_higher_are_not_trouble(sett
                  for i, (text, intent, no_match, reprompts, prosody) in enumerate(turns)]
     assert decisions[-1].frustration >= settings.escalation.frustration_threshold / 2  # the non-word signals fired
     assert not any(d.transfer for d in decisions), [d.explanation for d in decisions]
+
+
+@pytest.mark.parametrize(("lang", "text", "reason"), [
+    ("en", "I'm done with you, I'm taking my business to a competitor", "churn_threat"),  # frustration, named
+    ("pl", "mam was dość, przechodzę do konkurencji", "churn_threat"),
+    # A request for a person says more than the category: it keeps its reason.
+    ("en", "I'm going to a competitor, get me a real person", "explicit_request"),
+])
+def test_a_names_reason_category_says_why_a_caller_is_handed_over(
+        settings: Settings, lang: str, text: str, reason: str) -> None:
+    [d] = run(settings, lang, [Turn(text, intent=None, nlu=0.3, no_match=True)])
+    assert d.transfer and d.reason == reason
+    assert d.own_reason == (reason == "churn_threat")  # wins over the flow's own complaint transfer
+

@@ -41,9 +41,10 @@ class EscalationDecision:
     confidence: float = 1.0  # combined ASR x NLU confidence of this turn
     signals: dict[str, float] = field(default_factory=dict)  # signal name -> contribution
     explanation: str = ""  # one human-readable sentence for the supervisor
-    # A person at once for a reason of its own (smoke and sparks, a takeover, a bereavement): that reason wins over
-    # the routine one the flow's own transfer gives the same turn ("it sparks" is a technical_fault to the NLU).
-    urgent: bool = False
+    # The reason is the caller's own words' (smoke and sparks, a takeover, a bereavement, a caller leaving for a
+    # competitor): it wins over the routine one the flow's own transfer gives the same turn ("it sparks" is a
+    # technical_fault to the NLU, "I'm closing my account, third delay" a complaint).
+    own_reason: bool = False
 
 
 class EscalationTracker(Protocol):

@@ -170,10 +170,10 @@ class FlowSession:
         if decision.transfer and not state.finished:
             # The tracker wins over the flow's ordinary answer: hand over now, with its reason.
             state, effects = self.loaded.machine.step(state, core.Escalate(decision.reason or "escalation", now))
-        elif decision.urgent and state.finished and not state.ended and state.reason != decision.reason \
+        elif decision.own_reason and state.finished and not state.ended and state.reason != decision.reason \
                 and not self.state.finished:
             # The flow handed over for its routine reason ("smoke coming out and sparks" read as a technical_fault):
-            # a hazard goes with its own reason, for the line it is routed to and the colleague's handoff.
+            # a hazard or a churn threat goes with its own reason, for the line it is routed to and the handoff.
             state, effects = self.loaded.machine.step(self.state, core.Escalate(decision.reason or "escalation",
                                                                                 now))
         elif decision.transfer and state.reason in ("caller_goodbye", "unclear_close") and not self.state.finished:

@@ -18,6 +18,10 @@ File layout::
         weight: 0.7
         transfers: true            # hands over at once, with the category's name as the transfer reason
         phrases: [dym*, iskrz*]
+      churn_threat:
+        weight: 0.7
+        names_reason: true         # a caller handed over the same turn (frustration, a complaint) goes with this name
+        phrases: [do konkurencji]
       explicit_request:
         not_after: [rozmawial*, "are you a"]  # a match right after these is a report or a question, not a request
       safety_hazard:
@@ -120,6 +124,9 @@ class Category:
     negatable: bool = False
     pairs: Pairs | None = None
     transfers: bool = False  # a hit hands the caller over at once, reason = the category's name
+    # A hit does not hand over alone (its weight does, as frustration), but a caller handed over in that turn goes
+    # with the category's name as the reason: a retention line ([escalation] skills) keeps one leaving.
+    names_reason: bool = False
     # Phrases that, ending up to NOT_AFTER_WINDOW words before a match in the same clause, make it a report
     # ("rozmawiał z konsultantem") or a question about the bot ("are you a real person"): counted as negated.
     not_after: tuple[Phrase, ...] = ()
@@ -137,6 +144,7 @@ class Hit:
     matched: tuple[str, ...]
     negated: bool = False  # only negated matches ("nie chcę konsultanta"): the caller said the opposite
     transfers: bool = False  # the category hands over at once (a safety hazard, a bereavement, a legal threat)
+    names_reason: bool = False  # a transfer in this turn goes with the category's name (a churn threat)
 
 
 @dataclass(frozen=True)
@@ -176,7 +184,8 @@ class Lexicon:
             if matched:
                 # Every match hedged: the caller is mildly put out, not angry.
                 weight = cat.weight * (HEDGE_FACTOR if hedged == len(matched) else 1.0)
-                out.append(Hit(cat.name, weight, tuple(matched), transfers=cat.transfers))
+                out.append(Hit(cat.name, weight, tuple(matched), transfers=cat.transfers,
+                               names_reason=cat.names_reason))
             elif negated:
                 out.append(Hit(cat.name, cat.weight, tuple(negated), negated=True, transfers=cat.transfers))
         return out
@@ -285,11 +294,11 @@ def _category(name: Any, spec: Any, where: str) -> Category:
         raise LexiconError(f"{where}: category names are lower_case_words")
     if not isinstance(spec, dict):
         raise LexiconError(f"{where}: expected a mapping with weight and phrases")
-    unknown = set(spec) - {"weight", "phrases", "max_gap", "negatable", "pairs", "transfers", "not_after",
-                           "not_before"}
+    unknown = set(spec) - {"weight", "phrases", "max_gap", "negatable", "pairs", "transfers", "names_reason",
+                           "not_after", "not_before"}
     if unknown:
         raise LexiconError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: weight, phrases, max_gap, "
-                           "negatable, pairs, transfers, not_after, not_before")
+                           "negatable, pairs, transfers, names_reason, not_after, not_before")
     weight = spec.get("weight")
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
         raise LexiconError(f"{where}.weight: must be a number between 0 and 1, got {weight!r}")
@@ -303,12 +312,20 @@ def _category(name: Any, spec: Any, where: str) -> Category:
     pairs = _pairs(spec["pairs"], f"{where}.pairs") if "pairs" in spec else None
     if not phrases and pairs is None:
         raise LexiconError(f"{where}: needs at least one phrase or pairs")
-    transfers = spec.get("transfers", False)
-    if not isinstance(transfers, bool):
-        raise LexiconError(f"{where}.transfers: must be true or false, got {transfers!r}")
+    transfers, names_reason = (_flag(spec, key, where) for key in ("transfers", "names_reason"))
+    if transfers and names_reason:
+        raise LexiconError(f"{where}: transfers and names_reason exclude each other (a category that transfers "
+                           "already names the reason)")
     not_after, not_before = (_phrase_list(spec, key, where) for key in ("not_after", "not_before"))
     return Category(name, float(weight), phrases, max_gap, bool(spec.get("negatable", False)), pairs, transfers,
-                    not_after, not_before)
+                    names_reason, not_after, not_before)
+
+
+def _flag(spec: dict, key: str, where: str) -> bool:
+    value = spec.get(key, False)
+    if not isinstance(value, bool):
+        raise LexiconError(f"{where}.{key}: must be true or false, got {value!r}")
+    return value
 
 
 def _phrase_list(spec: dict, key: str, where: str) -> tuple[Phrase, ...]:

@@ -46,6 +46,10 @@ REASONS: dict[str, dict[str, str]] = {
         "no_input": "klient milczy albo na linii są tylko szumy",
         "account_security": "przejęcie konta lub oszustwo",
         "health_emergency": "klient źle się czuje (oddech, ból, omdlenie)",
+        "safety_hazard": "zagrożenie bezpieczeństwa (dym, iskry, zapach gazu)",
+        "bereavement": "śmierć bliskiej osoby",
+        "legal_threat": "klient zapowiada kroki prawne",
+        "churn_threat": "klient chce odejść do konkurencji lub zamknąć konto",
     },
     "en": {
         "explicit_request": "the caller asked for a person",
@@ -59,6 +63,10 @@ REASONS: dict[str, dict[str, str]] = {
         "no_input": "the caller is silent or the line carries only noise",
         "account_security": "account takeover or fraud",
         "health_emergency": "the caller is unwell (breathing, pain, collapse)",
+        "safety_hazard": "a safety hazard (smoke, sparks, a smell of gas)",
+        "bereavement": "a bereavement",
+        "legal_threat": "the caller threatens legal action",
+        "churn_threat": "the caller is leaving for a competitor or closing the account",
     },
 }
 

@@ -3,6 +3,7 @@
 Triggers, in order of precedence (the reason vocabulary):
   explicit_request  the caller asked for a person (lexicon), or the NLU recognised such an intent
   <category>        a lexicon category marked `transfers` fired (safety_hazard, bereavement, legal_threat)
+  (any of the below, when a category marked `names_reason` fired in the turn: that category, e.g. churn_threat)
   complaint         an intent the policy maps to a reason (transfer_intents), e.g. the dialog's complaint
   frustration       the frustration score reached frustration_threshold, or a "goodbye" came with
                     sarcasm, swearing or a frustration phrase (the bot must not hang up on an angry caller)
@@ -69,11 +70,11 @@ class Tracker:
         turn = self._scorer.score(obs)
         if turn.repeated:
             self.repeats += 1
-        reason, why = self._trigger(obs, turn, asr_low)
+        reason, why = _named(*self._trigger(obs, turn, asr_low), turn)
         decision = EscalationDecision(
             transfer=reason is not None, reason=reason, frustration=turn.score, confidence=confidence,
             signals=turn.contributions(), explanation=self._explain(reason, why, turn),
-            urgent=reason in turn.hits and turn.hits[reason].transfers,
+            own_reason=reason in turn.hits and (turn.hits[reason].transfers or turn.hits[reason].names_reason),
         )
         self._history.append({
             # No caller text here: the transcript (PII-redacted by the store) has it.
@@ -137,6 +138,20 @@ class Tracker:
         return (f"No transfer: frustration {turn.score:.2f} < {p.frustration_threshold:.2f} ({signals}); "
                 f"low confidence {self.low_streak}/{p.low_confidence_turns}, "
                 f"no-match {self.no_match_streak}/{p.no_match_turns}.")
+
+
+def _named(reason: str | None, why: str, turn: TurnScore) -> tuple[str | None, str]:
+    """A caller handed over for trouble (frustration, a complaint, not being understood) in a turn where a
+    `names_reason` category fired goes with that category's name: "I'm done, I'm taking my business to your
+    competitor" is a churn threat for the retention line, not just frustration. A request for a person and a
+    category that transfers at once say more and keep their reason."""
+    if reason is None or reason == EXPLICIT_REQUEST or (reason in turn.hits and turn.hits[reason].transfers):
+        return reason, why
+    named = next((h for h in turn.hits.values() if h.names_reason), None)
+    if named is None:
+        return reason, why
+    said = ", ".join(f"“{m}”" for m in named.matched)
+    return named.category, f"{why}; the caller said {said} ({named.category})"
 
 
 def make_tracker(settings: Settings, flow: Any = None, *, lexicons: dict[str, Lexicon] | None = None) -> Tracker:
