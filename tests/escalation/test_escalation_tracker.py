@@ -367,6 +367,7 @@ def test_a_served_callers_unclear_closing_words_said_higher_are_not_trouble(sett
 @pytest.mark.parametrize(("lang", "text", "reason"), [
     ("en", "I'm done with you, I'm taking my business to a competitor", "churn_threat"),  # frustration, named
     ("pl", "mam was dość, przechodzę do konkurencji", "churn_threat"),
+    ("pl", "nieważne, przenoszę się do innej firmy", "churn_threat"),
     # A request for a person says more than the category: it keeps its reason.
     ("en", "I'm going to a competitor, get me a real person", "explicit_request"),
 ])
