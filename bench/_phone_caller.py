@@ -11,12 +11,13 @@ called about: the key it presses when the menu is read out), and the Redis prefi
 caller (bench/_sip_caller.py) takes turns; after each sentence it looks at its live call's
 newest bot turn in Redis and answers a read-back (bench/_readback.py); a keypad caller also looks before each
 sentence and types that sentence's number when the bot asks for one, and presses the menu's key for what it
-called about when the bot, not understanding it, reads out its keypad menu (bench/_keypad.py). Asked for its number
-again right after saying it ("That's 4 digits, could you say all 5 again?": the bot's newest turn is at a number
-question, bench/_keypad.py's test), it says that sentence again, at most `MAX_REPEATS` times a call, as a caller
-on the phone would rather than going on as if it had been heard. It prints one JSON line:
+called about when the bot, not understanding it, reads out its keypad menu (bench/_keypad.py). Asked about what it
+called about by the bot's guess ("Is it about when your appointment is?"), it says "Yes." (bench/_guess.py).
+Asked for its number again right after saying it ("That's 4 digits, could you say all 5 again?": the bot's newest
+turn is at a number question, bench/_keypad.py's test), it says that sentence again, at most `MAX_REPEATS` times
+a call, as a caller on the phone would rather than going on as if it had been heard. It prints one JSON line:
 {"said": [spoken sentences], "typed": [keys], "answered": [[read back, script number], ...], "repeated": n,
-"menu": [menu keys pressed]}.
+"menu": [menu keys pressed], "guessed": [[guessed intent, "yes" or ""], ...]}.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from bench._guess import Guesses
 from bench._keypad import Keypad, Menus, number_of
-from bench._readback import ReadBacks, answer, own_number
+from bench._readback import YES, ReadBacks, answer, own_number
 from bench._sip_caller import BenchCall, Sentence
 from voicebot.store.calls import TurnRecord
 from voicebot.store.connection import connect
@@ -53,7 +55,8 @@ class ScriptedCaller:
 
     def __init__(self, language: str, sentences: dict[str, Sentence], client: aioredis.Redis, keys: Keys,
                  read_backs: ReadBacks, number: str, questions: Keypad, keypad: Keypad | None = None,
-                 menus: Menus | None = None, goal: str = "", plan: list[str] | None = None) -> None:
+                 menus: Menus | None = None, goal: str = "", plan: list[str] | None = None,
+                 guesses: Guesses | None = None) -> None:
         self.language, self.sentences = language, sentences
         self.plan = plan or []  # the whole script: its number, before the caller has said it
         self.client, self.keys = client, keys
@@ -62,6 +65,8 @@ class ScriptedCaller:
         self.keypad = keypad
         self.menus, self.goal = menus, goal  # a keypad caller presses its goal's key when the menu is read out
         self.menu_keys: list[str] = []
+        self.guesses = guesses  # the flows' guess questions: a right guess gets a yes
+        self.guessed: list[tuple[str, str]] = []  # (intent the bot guessed, "yes" or "" = went on with the script)
         self.number = number  # the caller number it dials from: finds its live call
         self.script: list[str] = []  # every sentence, spoken or typed: its number is the one to confirm
         self.said: list[str] = []  # spoken: what whisper heard is judged against these
@@ -98,6 +103,11 @@ class ScriptedCaller:
         self._seen = len(turns)
         digits = self.read_backs.digits(latest, self.language) if latest else None
         if digits is None:
+            if self.guesses is not None and (guessed := self.guesses.intent(latest, self.language)) is not None:
+                right = bool(self.goal) and guessed == self.goal
+                self.guessed.append((guessed, "yes" if right else ""))
+                if right:
+                    return [self.sentences[YES[self.language]]]
             if self.keypad is not None and self.menus is not None and not self.menu_keys \
                     and (key := self.menus.key(latest, self.language, self.goal)):
                 return [Sentence.keypad(MENU_CHOICE, key)]  # not understood: the menu's key, then its script
@@ -120,7 +130,8 @@ async def run(job: dict, sentences: dict[str, Sentence]) -> dict:
         caller = ScriptedCaller(job["language"], sentences, client, Keys(job["prefix"]),
                                 ReadBacks.from_templates(job["prompts"]), call.caller_number,
                                 questions, questions if job.get("keypad") else None,
-                                Menus.from_data(job.get("menus", {})), job.get("goal", ""), job["turns"])
+                                Menus.from_data(job.get("menus", {})), job.get("goal", ""), job["turns"],
+                                Guesses(job.get("guesses", {})))
         call.react, call.choose = caller.react, caller.choose
         try:
             await asyncio.wait_for(call.run(), job.get("timeout_s", 300))
@@ -129,7 +140,7 @@ async def run(job: dict, sentences: dict[str, Sentence]) -> dict:
     finally:
         await client.aclose()
     return {"said": caller.said, "typed": caller.typed, "answered": caller.answered,
-            "repeated": caller.repeated, "menu": caller.menu_keys}
+            "repeated": caller.repeated, "menu": caller.menu_keys, "guessed": caller.guessed}
 
 
 if __name__ == "__main__":

@@ -43,7 +43,11 @@ sentence's digits (voicebot.dialog.numbers.parse_digits of its script, never wha
 telephone-events, 100 ms a key, instead of speaking it (the record shows `[DTMF 48152]`). Its other sentences,
 and its number at any other question, are spoken as before. When the bot did not understand it and reads out its
 keypad menu ("press 1 for order status, …", a say node's `keys_say`), that caller presses, once a call, the key
-of what it called about: the intent the flow's NLU gives its first sentence as written (not as heard).
+of what it called about: the intent the flow's NLU scores highest for its first sentence that is more than small
+talk, as written (not as heard). Any caller asked the bot's guess about that ("Is it about when your appointment
+is?", an intent's `guess`, asked once when the bot cannot make out a request) says "Yes." (bench/_guess.py); to a
+wrong guess it goes on with its script (since phone_blind29; earlier sets' callers went on with the script to
+every guess).
 With `--orders-on-file` each caller's number has, in the demo CRM, the orders its script names (the bot offers
 the latest: "Is it about order 4 8 1 5 2?"); the caller says its script's next sentence to that, as to any
 question but a read-back. Without it (the default, and every set's published figure) no caller has orders on file.
@@ -81,6 +85,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from bench._guess import goal_of, guess_questions
 from bench._keypad import DTMF_TURN, keypad_menus, number_questions
 from bench._readback import NO, YES, ReadBacks, script_number, templates
 from bench._sip_caller import caller_number
@@ -126,6 +131,7 @@ class Result:
     keyed: list[str] = field(default_factory=list)  # the record's DTMF caller turns ("[DTMF 48152]")
     repeated: int = 0  # number sentences the caller said again when asked for the number again
     menu: list[str] = field(default_factory=list)  # keypad menu keys pressed (a keypad caller not understood)
+    guessed: list[tuple[str, str]] = field(default_factory=list)  # (intent the bot guessed, "yes" or "")
     dialog: list[str] = field(default_factory=list)  # the record's turns in order, "caller: …" / "bot: …"
 
     def __post_init__(self) -> None:
@@ -262,6 +268,7 @@ async def run_one(conv: dict, line: SipLine, store: CallStore, read_backs: ReadB
     res.answered, res.typed = answered, typed
     res.repeated = int(said.get("repeated", 0))
     res.menu = list(said.get("menu", []))
+    res.guessed = [tuple(g) for g in said.get("guessed", [])]
     return res
 
 
@@ -323,6 +330,11 @@ def report(results: list[Result], title: str) -> str:
     if typed := [r for r in results if r.typed]:
         lines += ["", f"Keypad: {sum(len(r.typed) for r in typed)} number(s) typed instead of spoken in "
                   f"{len(typed)} call(s) (`keypad: true` callers at a number question); not in WER."]
+    if guessed := [r for r in results if r.guessed]:
+        yes = [r for r in guessed if any(a == "yes" for _, a in r.guessed)]
+        lines += ["", f"Guesses: the bot asked its guess (\"Is it about …?\") in {len(guessed)} call(s); the caller "
+                  f"answered yes (what it called about) in {len(yes)}"
+                  f"{' (' + ', '.join(r.conv['id'] for r in yes) + ')' if yes else ''}."]
     if menu := [r for r in results if r.menu]:
         lines += ["", f"Keypad menu: {len(menu)} keypad caller(s) not understood pressed the menu's key for what they "
                   f"called about ({', '.join(r.conv['id'] + ' ' + '/'.join(r.menu) for r in menu)})."]
@@ -456,15 +468,18 @@ async def main() -> int:
                         if (loaded := registry.get(f, lg)))
                     job["menus"] = keypad_menus(loaded.flow for f in registry.flow_ids()
                                                 for lg in registry.languages(f) if (loaded := registry.get(f, lg)))
+                    job["guesses"] = guess_questions(loaded.flow for f in registry.flow_ids()
+                                                     for lg in registry.languages(f) if (loaded := registry.get(f, lg)))
                     job["goals"] = {}
                 services = CallServices(settings=settings, models=models, dialog=engines[-1], store=store,
                                         write_handoff=handoff_writer(settings))
                 lines[lang] = SipLine(settings, services, run_call)
                 await lines[lang].start()
-            if conv.get("keypad") and (flow := engines[-1].registry.get(base.dialog.default_flow, lang)):
-                # What a keypad caller called about: its first sentence as written, classified by the flow's own
-                # NLU (the caller knows its goal; the bot hears the audio). Its menu key when not understood.
-                job["goals"][conv["id"]] = flow.nlu.classify(conv["turns"][0]).intent or ""
+            if flow := engines[-1].registry.get(base.dialog.default_flow, lang):
+                # What the caller called about: its first sentence beyond small talk as written, classified by the
+                # flow's own NLU (the caller knows its goal; the bot hears the audio). Its menu key when not
+                # understood (a keypad caller), its yes to the bot's guess about it.
+                job["goals"][conv["id"]] = goal_of(conv["turns"], lambda t, nlu=flow.nlu: nlu.classify(t).best)
         results = list(await asyncio.gather(*(converse(i, conv) for i, conv in enumerate(convs))))
     finally:
         for line in lines.values():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench._guess import Guesses, goal_of, guess_questions
 from bench._keypad import Keypad, Menus, keypad_menus, number_of
 from bench._phone_caller import MENU_CHOICE, ScriptedCaller
 from bench._readback import NO, YES, ReadBacks, answer, prompt_pattern
@@ -176,9 +177,11 @@ class _Record(ScriptedCaller):
     """The scripted caller with a call record given here instead of read from Redis."""
 
     def __init__(self, lang: str, turns: list[TurnRecord], keypad: Keypad | None,
-                 questions: Keypad | None = None, menus: Menus | None = None, goal: str = "") -> None:
-        super().__init__(lang, {}, None, None, ReadBacks({}), "+48500100000",  # type: ignore[arg-type]
-                         questions or keypad or Keypad(frozenset()), keypad, menus, goal)
+                 questions: Keypad | None = None, menus: Menus | None = None, goal: str = "",
+                 guesses: Guesses | None = None) -> None:
+        super().__init__(lang, {YES[lang]: Sentence.from_ulaw(YES[lang], b"\x00" * 800)}, None,
+                         None, ReadBacks({}), "+48500100000",  # type: ignore[arg-type]
+                         questions or keypad or Keypad(frozenset()), keypad, menus, goal, guesses=guesses)
         self.record = turns
 
     async def _turns(self) -> list[TurnRecord]:
@@ -272,6 +275,35 @@ async def test_a_keypad_caller_not_understood_presses_the_menu_key_of_its_goal_o
     assert caller.typed == [] and caller.script == [sentence.text]
     # A caller who speaks (no keypad) goes on with its script.
     assert await _Record(lang, record, None, menus=menus, goal="order_status").react(sentence) == []
+
+
+GUESSED = {"en": ("Hi, I forgot when your repair person is supposed to come round.", "appointment_info"),
+           "pl": ("Dzień dobry, zapomniałam, kiedy ma przyjść wasz technik.", "appointment_info")}
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+async def test_a_caller_says_yes_to_the_bots_guess_about_what_it_called_about_and_only_then(lang: str) -> None:
+    # phone_blind27 en-r4: the bot, unsure, asked "Is it about when your appointment is?" and the one-sentence
+    # caller hung up on it; a real caller who called about the visit says yes.
+    m = shipped(lang)
+    text, intent = GUESSED[lang]
+    guesses = Guesses(guess_questions([m.flow]))
+    [guess] = bot_turns(m, core.Heard(text, None, 0.3, AT, asr_confidence=0.8, best=intent))
+    assert guesses.intent(guess, lang) == intent, guess.text
+    [greeting] = bot_turns(m)
+    assert guesses.intent(greeting, lang) is None
+    record = [greeting, TurnRecord(role="caller", text="..."), guess]
+    sentence = Sentence.from_ulaw(text, b"\x00" * 1600)
+    caller = _Record(lang, record, None, goal=intent, guesses=guesses)
+    [yes] = await caller.react(sentence)
+    assert yes.text == YES[lang] and caller.guessed == [(intent, "yes")]
+    # A caller who called about something else goes on with its script (its next sentence is its "no, ...").
+    other = _Record(lang, record, None, goal="order_status", guesses=guesses)
+    assert await other.react(sentence) == [] and other.guessed == [(intent, "")]
+    # Its goal: the first sentence beyond small talk, as the flow's NLU scores it.
+    best = {"Hello.": "greeting", text: intent, "Thanks.": "thanks"}.get
+    assert goal_of(["Hello.", text, "Thanks."], lambda t: best(t) or "") == intent
+    assert goal_of(["Hello."], lambda t: best(t) or "") == ""
 
 
 @pytest.mark.parametrize(("reason", "turn", "caught", "reached"), [
