@@ -500,13 +500,25 @@ class FlowMachine:
                 st.reason = "caller_goodbye"  # "no" to "anything else?": the caller closes the call
             # "No, it's 1 2 3 4 5" to "is it about order 4 8 1 5 2?": the number said instead is the answer to the
             # question the no leads to.
-            said_instead = ev.text if value is False and parse_digits(ev.text) else None
+            said_instead = ev.text if value is False and (parse_digits(ev.text) or self._says_when(node, ev)) else None
             return self._goto(st, fx, target, ev.at, trigger=said_instead)
+        if self._says_when(node, ev):
+            # "Monday, around 11 in the morning" to "So I'll move it to Friday at 9 am. Is that right?": the day or
+            # time said instead is a no, and the answer to the questions the no leads to, read back again
+            # (phone_blind28 en-r4 was told "I can't help with that here" and agreed to the day it wanted to leave).
+            st.intents.append("deny")
+            return self._goto(st, fx, node.on_no, ev.at, trigger=ev.text)
         if ev.intent in ANYWHERE and ev.intent not in node.routes:
             return self._global(st, fx, ev.intent, ev.at)
         # Two or three unclear words are a yes or no the line garbled, not a request we don't handle: the question
         # again, not the list of everything the bot can do (phone_blind14 en-b6: "Yes, that works." heard "C.S.").
         return self._no_match(st, fx, ev.at, out_of_scope=self._foreign(ev) and said_more)
+
+    def _says_when(self, node: YesNoNode, ev: Heard) -> bool:
+        """The turn gives a day or a time, and the question's no asks for one (a booking read back)."""
+        asks = self.nodes.get(node.on_no)
+        return isinstance(asks, AskNode) and asks.type in ("date", "time") and slot_values.extract(
+            asks, ev.text, self.hours.local(ev.at).replace(tzinfo=None), self.flow.language) is not None
 
     def _declined(self, node: AskNode, ev: Heard) -> bool:
         """A turn that answers the question with a no and nothing the slot could take: "no", "nie, dziękuję",

@@ -237,6 +237,9 @@ def date_with_time(text: str, now: datetime) -> str | None:
     return d.isoformat() if d else None
 
 
+_GREETING = re.compile(r"\bgood\s+(?:morning|afternoon|evening)\b", re.IGNORECASE)
+
+
 def choice(text: str, choices: dict[str, list[str]]) -> str | None:
     folded = " " + " ".join(tokens(text)) + " "
     for value, synonyms in choices.items():
@@ -294,8 +297,9 @@ def extract(node: AskNode, text: str, now: datetime, language: str = "en") -> An
             t = None  # "in the morning at 6 o'clock" to slots from 9 to 4: the morning's slot, or asked again
         if t is None and node.choices:
             # "rano", "in the afternoon", "any time": no clock time, but a part of the day the flow maps to a
-            # slot of its own ("09:00": [rano, ...]); the confirmation question reads that time back.
-            return choice(text, node.choices)
+            # slot of its own ("09:00": [rano, ...]); the confirmation question reads that time back. "Good
+            # morning" is a greeting, not the time wanted (phone_blind28 en-r4 was offered 9 am for it).
+            return choice(_GREETING.sub(" ", text), node.choices)
         return t.strftime("%H:%M") if t else None
     if kind == "yes_no":
         return yes_no(text, language)
