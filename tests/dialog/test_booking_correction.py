@@ -43,3 +43,17 @@ async def test_good_morning_is_a_greeting_not_the_time_wanted(call) -> None:
     assert asked.node == "ask_move_time", asked.text  # the time is asked, not 9 am taken from the greeting
     booked = await c.say("in the morning please", asr_confidence=0.8)
     assert "Monday, 30 November at 9 am" in booked.text  # "morning" as an answer is still the morning slot
+
+
+@pytest.mark.parametrize(("lang", "said", "on_file"), [
+    ("en", "I want to book a technician, I was expecting one on Friday", "Friday, 27 November at 10 am"),
+    ("pl", "Chcę umówić technika, miał przyjść w piątek", "piątek, 27 listopada, godzina 10:00"),
+])
+async def test_a_booking_that_names_the_day_of_the_visit_on_file_hears_that_visit_and_is_asked_the_day(
+        call, lang, said, on_file) -> None:
+    # phone_blind27 en-r6: "something coming up on Friday" (the visit's day) was taken for the day to book.
+    c = call(lang)
+    await c.start()
+    asked = await c.say(said, asr_confidence=0.8)
+    assert asked.intent == "book_appointment" and asked.node == "ask_date", asked.text
+    assert on_file in asked.text
