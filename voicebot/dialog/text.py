@@ -59,8 +59,9 @@ def words(text: str) -> Words:
 
 def without_clauses(text: str, stems: Iterable[str]) -> str:
     """`text` without its clauses (comma- or sentence-separated parts, or split at "but"/"ale") that hold a word
-    of `stems` (folded words, `*` for any ending)."""
-    stems = tuple(stems)
+    of `stems` (words as an admin writes them, folded here like the text: "miał*" matches "mial", "miała"; `*` for
+    any ending)."""
+    stems = tuple(match_form(s) for s in stems)
     kept = []
     for clause in _CLAUSE_OR_BUT_SPLIT.split(text):
         found = _WORD.findall(match_form(clause))
