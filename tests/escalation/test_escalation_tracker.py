@@ -310,6 +310,11 @@ def test_a_plain_goodbye_ends_the_call(settings: Settings, lang: str, text: str)
     ("pl", "przepraszam, źle się czuję, ledwo oddycham", "health_emergency"),
     ("en", "hold on, I can't catch my breath, I feel awful", "health_emergency"),
     ("pl", "nie mogę złapać tchu, proszę mi pomóc", "health_emergency"),
+    # whisper's Polish at 8 kHz ("ból" heard "mód", "tchu" heard "tu"): phone_blind29 pl-h2, other wording here
+    ("pl", "proszę pana, mam silny ból, nie mogę złapać tu", "health_emergency"),
+    ("en", "someone keeps logging in to my account from abroad", "account_security"),
+    ("en", "my delivery address was changed without my knowledge", "account_security"),
+    ("en", "the phone number on file got changed and it wasn't me", "account_security"),
 ])
 def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_reason(
         settings: Settings, lang: str, text: str, reason: str) -> None:
