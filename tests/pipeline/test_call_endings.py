@@ -113,8 +113,12 @@ async def test_a_caller_who_starts_talking_as_the_goodbye_ends_is_answered_not_h
         monkeypatch: pytest.MonkeyPatch) -> None:
     # The caller's voice starts 0.1 s before the goodbye's last sample: the turn detector can only call it speech
     # after vad_start_secs of it, when the goodbye has already played. The line must wait for it, not hang up.
-    # (Only the line's part is under test: the goodbye is obeyed whatever whisper's score.)
+    # (Only the line's part is under test: the goodbye is obeyed whatever whisper's score, and so is the new request
+    # talked over it; a request heard with a low score is asked about first by design (core.SWITCH_ASR_MIN,
+    # tests/dialog), and how low whisper scores a talked-over sentence depends on where the line cut it: CI saw
+    # "Sorry, I didn't catch that" for 0.4 s of timing.)
     monkeypatch.setattr(core, "GOODBYE_ASR_MIN", 0.0)
+    monkeypatch.setattr(core, "SWITCH_ASR_MIN", 0.0)
     goodbye = "Thank you for calling Nordic Home. Goodbye!"  # dialogs/customer_service.en.yaml messages.goodbye
     goodbye_s = await spoken_seconds(shared_models, goodbye)
     (tmp_path / "b").mkdir()
