@@ -315,6 +315,9 @@ def test_a_plain_goodbye_ends_the_call(settings: Settings, lang: str, text: str)
     ("en", "someone keeps logging in to my account from abroad", "account_security"),
     ("en", "my delivery address was changed without my knowledge", "account_security"),
     ("en", "the phone number on file got changed and it wasn't me", "account_security"),
+    ("pl", "dostałem maila o nowym urządzeniu, a ja się w ogóle wcale nie logowałem", "account_security"),
+    ("pl", "ktoś zmienił adres dostawy, to nie byłam ja", "account_security"),
+    ("pl", "zamówienie złożono bez mojej wiedzy", "account_security"),
 ])
 def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_reason(
         settings: Settings, lang: str, text: str, reason: str) -> None:

@@ -192,10 +192,13 @@ class IntentClassifier:
         top = max(scores, key=scores.__getitem__)
         in_scope = {k: v for k, v in scores.items() if k != OUT_OF_SCOPE}
         best = max(in_scope, key=in_scope.__getitem__)
-        if best in self.trouble and (asks_how_or_whether(normalized, self.language)
+        asked = text.rstrip().endswith("?") and untroubled(normalized)
+        if best in self.trouble and (asked or asks_how_or_whether(normalized, self.language)
                                      or praises(normalized, self.language)):
             # "and can I pay by BLIK?" after an answer shares the words of a failed payment; asked as a question
-            # of whether or how, with no word of trouble, it is a request for information (or unclear). A thank-you
+            # of whether or how, with no word of trouble, it is a request for information (or unclear). So is any
+            # question whisper marked with "?" and no word of trouble ("and it goes back to my card?", "a odesłanie
+            # jest płatne?": escalation_blind30, routine follow-ups handed over as payment problems). A thank-you
             # told as a story ("I wanted to thank the lady from yesterday") is no complaint either.
             others = {k: v for k, v in in_scope.items() if k not in self.trouble}
             alternative = max(others, key=others.__getitem__, default=None)
