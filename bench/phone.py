@@ -80,7 +80,9 @@ import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import yaml
@@ -368,6 +370,20 @@ def report(results: list[Result], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The day every set's callers speak on (the blind sets' briefs say so): "Friday", "Monday the 30th" and "tomorrow"
+# mean the same on every run. phone_blind32's en-r3 was judged on the machine's 2026-12-07, and its "Monday the
+# 30th" became 14 December.
+SCRIPTS_DAY = "2026-11-25T10:00"
+
+
+def running_from(start: str, tz: ZoneInfo):
+    """A business clock that reads `start` (local time) when the bench starts and runs on in real time: the dialog's
+    dates are the scripts', its timeouts still see time pass."""
+    moment = datetime.fromisoformat(start).replace(tzinfo=tz)
+    began = time.monotonic()
+    return lambda: moment + timedelta(seconds=time.monotonic() - began)
+
+
 async def main() -> int:
     global LOOP
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -382,6 +398,10 @@ async def main() -> int:
                     help="conversations on the line at the same time (default 1; the report says how many)")
     ap.add_argument("--out", type=Path, help="also write the table (markdown) here")
     ap.add_argument("--dialog", action="store_true", help="print each call's turns, the bot's included")
+    ap.add_argument("--now", default=SCRIPTS_DAY,
+                    help=f"the business-local moment the bench's calls start; the clock runs on from there "
+                         f"(default {SCRIPTS_DAY}: every set's callers speak on that Wednesday, 'Monday the 30th' "
+                         f"is its next Monday); 'real': the machine's clock")
     ap.add_argument("--orders-on-file", action="store_true",
                     help="each caller's number has the demo orders its script names, as the customer's latest "
                          "(the bot offers that one; best case: everyone calls about their latest order from the "
@@ -424,6 +444,7 @@ async def main() -> int:
         "VOICEBOT_BUSINESS_HOURS_ALWAYS_OPEN": "true"})
     print(f"loading models ({base.models.whisper}, piper) ...", flush=True)
     models = await asyncio.to_thread(SharedModels.load, base)
+    clock = None if args.now == "real" else running_from(args.now, ZoneInfo(base.business_hours.timezone))
     redis_url = base.redis.url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     client = connect(redis_url)
     store = CallStore(client, Keys(prefix))
@@ -457,7 +478,8 @@ async def main() -> int:
             if lang not in lines:
                 settings: Settings = base.model_copy(update={
                     "dialog": base.dialog.model_copy(update={"default_language": lang})})
-                engines.append(load_engine(settings, make_tracker))  # the escalation rules, as in production
+                # the escalation rules, as in production; the dialog on the scripts' day
+                engines.append(load_engine(settings, make_tracker, clock=clock))
                 if "prompts" not in job:  # every loaded flow's read-back prompts, for the callers and the judge
                     registry = engines[-1].registry
                     job["prompts"] = templates(loaded.flow for f in registry.flow_ids()
@@ -494,7 +516,7 @@ async def main() -> int:
         models.close()
     table = report(results, f"phone_{args.set} ({len(results)} calls, {max(1, args.parallel)} at a time, "
                             f"whisper {base.models.whisper}, beam {base.asr.beam_size}"
-                            f"{', orders on file' if args.orders_on_file else ''})")
+                            f"{', orders on file' if args.orders_on_file else ''}, calls on {args.now})")
     print(table)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
