@@ -81,3 +81,15 @@ async def test_a_move_for_a_number_with_no_visit_asks_the_new_day_as_before(engi
         assert moving.node == "ask_move_date" and "booked for" not in moving.text
     finally:
         await c.engine.close()
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    # phone_blind32 en-r3: whisper's full stop inside "booked for Friday"; Friday was taken as the new day
+    ("en", "Hello, I have a technician book. For Friday, but something's come up. Could we move it to another day?"),
+    ("pl", "Mam umówionego technika. Na piątek, ale coś mi wypadło. Można to przełożyć?"),
+])
+async def test_the_day_the_visit_is_booked_for_is_not_the_day_to_move_it_to(call, lang, text) -> None:
+    c = call(lang)
+    await c.start()
+    moving = await c.say(text)
+    assert moving.intent == "move_appointment" and moving.node == "ask_move_date", moving.text

@@ -405,3 +405,20 @@ def test_an_unsure_callers_remark_about_themself_is_no_complaint(shipped_flows: 
     """Asks nothing: rejected as out of scope, so the caller hears what the bot can do, not a complaints line."""
     understood = _nlu(shipped_flows, lang).classify(text)
     assert understood.intent is None and understood.out_of_scope
+
+
+@pytest.mark.parametrize(("lang", "over", "not_over"), [
+    # phone_blind32 en-r6: after its visit was cancelled, the caller's reason went to technical support
+    ("en", "the fridge problem sorted itself out, it's working again",
+     "it's working again but it makes a horrible noise"),
+    ("en", "the fault sorted itself out, the dryer works fine now",
+     "we managed to fix it last week but now the dishwasher leaks again"),
+    ("pl", "udało się naprawić zepsutą pralkę, już działa", "technik to naprawił, ale pralka nadal nie działa"),
+])
+def test_a_remark_that_the_trouble_is_over_is_not_a_trouble_report(shipped_flows: FlowRegistry, lang: str, over: str,
+                                                                   not_over: str) -> None:
+    nlu = _nlu(shipped_flows, lang)
+    scores = nlu.scores(over)
+    assert max(scores, key=scores.__getitem__) in nlu.trouble  # the model's own reading: what the rule changes
+    assert nlu.classify(over).intent not in nlu.trouble
+    assert nlu.classify(not_over).intent in nlu.trouble

@@ -235,3 +235,25 @@ async def test_the_shipped_menus_take_keys(call, lang, hours) -> None:
     c = call(lang)
     await c.start()
     assert (await c.press("3")).node == "ask_return_order"
+
+
+@pytest.mark.parametrize(("lang", "first", "trouble", "number"), [
+    # escalation_blind31 pl-p05: the double charge's "dwa razy … trzy tysiące" was read as order 2 3 0 0 0
+    ("pl", "dzwonię w sprawie zamówienia dwa dwa trzy cztery pięć",
+     "pobraliście mi pieniądze dwa razy, z karty zeszło podwójnie prawie trzy tysiące",
+     "to jest cztery osiem jeden pięć dwa"),
+    ("en", "I'm calling about order two two three four five",
+     "you took the payment twice, two hundred pounds went off my card two times", "it's four eight one five two"),
+])
+async def test_a_trouble_report_at_a_number_question_is_heard_not_read_as_digits(call, lang, first, trouble,
+                                                                                 number) -> None:
+    c = call(lang)
+    await c.start()
+    assert (await c.say(first)).node == "ask_order_again"  # not found: the number asked again
+    reply = await c.say(trouble)
+    assert reply.action == "transfer" and reply.reason == "payment_problem", reply.text
+    # A number with a few words round it is still the number.
+    c = call(lang)
+    await c.start()
+    await c.say(first)
+    assert (await c.say(number)).action != "transfer"

@@ -332,6 +332,8 @@ def test_hazards_bereavement_and_legal_threats_go_to_a_person_at_once_with_that_
     ("en", "let me just catch my breath, I ran to the phone"),
     ("en", "my phone died on the way, so I'm calling again"),
     ("en", "the courier was parking on my lawn"),
+    ("pl", "pali mi się termin, to prezent, czy dostawa jutro jest możliwa"),  # in a hurry (escalation_blind31)
+    ("pl", "czas się pali, kiedy kurier przyjedzie"),
 ])
 def test_a_thing_named_like_an_emergency_is_not_one(settings: Settings, lang: str, text: str) -> None:
     [d] = run(settings, lang, [Turn(text)])

@@ -332,6 +332,13 @@ class FlowMachine:
                                        self.flow.language)
             if ev.intent == "talk_to_human":
                 return self._global(st, fx, ev.intent, ev.at)
+            if value is not None and node.type == "digits" and self._reported_trouble(ev) \
+                    and not mostly_digits(ev.text) and self._switch(st, fx, str(ev.intent), ev.text, ev.at):
+                # "pobraliście mi dwa razy, z karty zeszło … prawie trzy tysiące" to "the order number again,
+                # please": a double charge (payment_problem 0.88) whose number words the parser read as 2 3 0 0 0,
+                # not found, asked again, never handed over (escalation_blind31 pl-p05). A sure trouble report in a
+                # sentence that is not mostly digits is the report.
+                return None
             if st.survey == "asked" and value is None and (
                     ev.intent in ("deny", "goodbye") or slot_values.yes_no(ev.text, self.flow.language) is False):
                 return self._end_survey(st, fx, ev.at)  # "no thanks": not asked again, goodbye at once
@@ -647,6 +654,11 @@ class FlowMachine:
                 st.holding = True
             else:
                 fx.append(Say(st.last_prompt))
+
+    def _reported_trouble(self, ev: Heard) -> bool:
+        """The turn is a trouble report (an intent that `reports_trouble`) the classifier is sure of."""
+        spec = self.flow.intents.get(str(ev.intent))
+        return spec is not None and spec.reports_trouble and ev.confidence >= FREE_TEXT_SWITCH
 
     @staticmethod
     def _clear_new_request(ev: Heard) -> bool:

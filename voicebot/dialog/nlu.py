@@ -26,6 +26,7 @@ from voicebot.dialog.nlu_text import (
     praises,
     request_after_yes,
     request_clause,
+    resolved,
     stems,
     thanks_only,
     untroubled,
@@ -194,12 +195,13 @@ class IntentClassifier:
         best = max(in_scope, key=in_scope.__getitem__)
         asked = text.rstrip().endswith("?") and untroubled(normalized)
         if best in self.trouble and (asked or asks_how_or_whether(normalized, self.language)
-                                     or praises(normalized, self.language)):
+                                     or praises(normalized, self.language) or resolved(normalized)):
             # "and can I pay by BLIK?" after an answer shares the words of a failed payment; asked as a question
             # of whether or how, with no word of trouble, it is a request for information (or unclear). So is any
             # question whisper marked with "?" and no word of trouble ("and it goes back to my card?", "a odesłanie
             # jest płatne?": escalation_blind30, routine follow-ups handed over as payment problems). A thank-you
-            # told as a story ("I wanted to thank the lady from yesterday") is no complaint either.
+            # told as a story ("I wanted to thank the lady from yesterday") is no complaint either, nor a remark
+            # that the trouble is over ("my neighbour managed to sort the problem out", phone_blind32 en-r6).
             others = {k: v for k, v in in_scope.items() if k not in self.trouble}
             alternative = max(others, key=others.__getitem__, default=None)
             if alternative is None or others[alternative] < ASKED_ALTERNATIVE_MIN:

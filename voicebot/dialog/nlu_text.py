@@ -313,6 +313,27 @@ def asks_how_or_whether(text: str, language: str | None) -> bool:
     return False
 
 
+# "My neighbour managed to sort the problem out for me", "pralka już działa": the trouble is over, there is nothing
+# to hand over (phone_blind32 en-r6's cancelled visit, then that remark went to technical support). Folded word
+# sequences; a turn that still negates ("it still isn't working", "nadal nie działa") or goes on with a "but" ("it's
+# working again but it makes a noise") is no such remark.
+_RESOLVED = ("managed to sort", "managed to fix", "managed to get it work", "sorted itself out", "fixed itself",
+             "got it sorted", "got it fixed", "working again", "works again", "working fine now", "works fine now",
+             "udalo sie naprawic", "udalo mi sie naprawic", "udalo sie to naprawic", "juz dziala", "dziala juz",
+             "znowu dziala", "znow dziala", "samo przeszlo", "juz naprawion", "naprawil to", "naprawila to")
+_NOT_OVER = frozenset({"not", "never", "still", "again", "but", "though", "nie", "nadal", "wciaz", "dalej", "znowu",
+                       "znow", "ale", "jednak"})
+
+
+def resolved(text: str) -> bool:
+    """A normalized turn says the trouble is over ("managed to fix it", "już działa"), with nothing still wrong."""
+    joined = " " + text + " "
+    said = [r for r in _RESOLVED if f" {r} " in joined]
+    for r in said:
+        joined = joined.replace(f" {r} ", " ")
+    return bool(said) and not any(w in _NOT_OVER or w.endswith("n't") for w in joined.split())
+
+
 def praises(text: str, language: str | None) -> bool:
     """A normalized turn thanks or praises someone, with no word of trouble in it."""
     words = text.split()

@@ -57,15 +57,25 @@ def words(text: str) -> Words:
     return Words(tuple(tokens), tuple(clauses))
 
 
+# A clause that only says when or for what ("for Friday", "na piątek") right after a dropped clause goes with it:
+# whisper on a phone line ends a sentence inside "a technician booked. For Friday" (phone_blind32 en-r3's visit was
+# to be moved to the Friday it was booked for).
+_CONTINUING = frozenset({"for", "on", "at", "na", "w", "we"})
+CONTINUATION_WORDS = 3
+
+
 def without_clauses(text: str, stems: Iterable[str]) -> str:
     """`text` without its clauses (comma- or sentence-separated parts, or split at "but"/"ale") that hold a word
     of `stems` (words as an admin writes them, folded here like the text: "miał*" matches "mial", "miała"; `*` for
-    any ending)."""
+    any ending), nor a short "for Friday" right after such a clause."""
     stems = tuple(match_form(s) for s in stems)
     kept = []
+    dropped = False
     for clause in _CLAUSE_OR_BUT_SPLIT.split(text):
         found = _WORD.findall(match_form(clause))
-        if not any(stem_matches(w, s) for w in found for s in stems):
+        continues = dropped and bool(found) and found[0] in _CONTINUING and len(found) <= CONTINUATION_WORDS
+        dropped = continues or any(stem_matches(w, s) for w in found for s in stems)
+        if not dropped:
             kept.append(clause.strip())
     return ", ".join(c for c in kept if c)
 
