@@ -78,7 +78,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -376,7 +376,7 @@ def report(results: list[Result], title: str) -> str:
 SCRIPTS_DAY = "2026-11-25T10:00"
 
 
-def running_from(start: str, tz: ZoneInfo):
+def running_from(start: str, tz: ZoneInfo) -> Callable[[], datetime]:
     """A business clock that reads `start` (local time) when the bench starts and runs on in real time: the dialog's
     dates are the scripts', its timeouts still see time pass."""
     moment = datetime.fromisoformat(start).replace(tzinfo=tz)

@@ -317,10 +317,11 @@ def asks_how_or_whether(text: str, language: str | None) -> bool:
 # to hand over (phone_blind32 en-r6's cancelled visit, then that remark went to technical support). Folded word
 # sequences; a turn that still negates ("it still isn't working", "nadal nie działa") or goes on with a "but" ("it's
 # working again but it makes a noise") is no such remark.
-_RESOLVED = ("managed to sort", "managed to fix", "managed to get it work", "sorted itself out", "fixed itself",
-             "got it sorted", "got it fixed", "working again", "works again", "working fine now", "works fine now",
+# Whole words only, no stems: `resolved` matches each phrase as words of its own.
+_RESOLVED = ("managed to sort", "managed to fix", "sorted itself out", "fixed itself", "got it sorted",
+             "got it fixed", "working again", "works again", "working fine now", "works fine now",
              "udalo sie naprawic", "udalo mi sie naprawic", "udalo sie to naprawic", "juz dziala", "dziala juz",
-             "znowu dziala", "znow dziala", "samo przeszlo", "juz naprawion", "naprawil to", "naprawila to")
+             "znowu dziala", "znow dziala", "samo przeszlo", "naprawil to", "naprawila to")
 _NOT_OVER = frozenset({"not", "never", "still", "again", "but", "though", "nie", "nadal", "wciaz", "dalej", "znowu",
                        "znow", "ale", "jednak"})
 
