@@ -45,7 +45,7 @@ def row(n: int) -> tuple[float, ...]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", type=int, nargs="+", default=list(range(3, 32)))
+    ap.add_argument("--sets", type=int, nargs="+", default=list(range(3, 33)))
     args = ap.parse_args()
     print("| set | " + " | ".join(COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 1) + "|")
