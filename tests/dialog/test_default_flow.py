@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.dialog.conftest import CLOSED
-from voicebot.dialog.demo_crm import SAMPLE_ORDERS
+from voicebot.dialog.demo_crm import CRM_DATA, SAMPLE_ORDERS
 
 
 @pytest.mark.parametrize(("lang", "words", "told"), [
@@ -82,11 +82,35 @@ async def test_free_text_and_yes_no_slots_and_post_webhook(call, crm, lang, requ
     assert confirm.node == "confirm_address" and address in confirm.text
     done = await c.say(yes)
     assert done.slots["address_ok"] is True and done.node == "anything_else"
-    from voicebot.dialog.demo_crm import CRM_DATA
-
     stored = crm.runner.app[CRM_DATA].address_changes
     assert stored[-1]["address"] == address and stored[-1]["phone"] == "+48600100200"
     assert stored[-1]["ticket"] in done.text
+
+
+@pytest.mark.parametrize(("lang", "request_", "first", "correction", "address", "yes"), [
+    ("en", "I need to change my address", "Polna 5", "no, it's Polna 5 in Sopot", "Polna 5 in Sopot", "yes"),
+    ("pl", "chcę zmienić adres", "ulica Polna 5", "nie, Polna 5 w Sopocie", "Polna 5 w Sopocie", "tak"),
+])
+async def test_a_no_with_the_right_address_is_read_back_not_asked_again(call, crm, lang, request_, first, correction,
+                                                                         address, yes) -> None:
+    # escalation_blind32 en-p20: the caller's correction was dropped and the address asked for again, three times.
+    c = call(lang)
+    await c.start()
+    await c.say(request_)
+    await c.say(first)
+    again = await c.say(correction)
+    assert again.node == "confirm_address" and address in again.text
+    assert (await c.say(yes)).node == "anything_else"
+    assert crm.runner.app[CRM_DATA].address_changes[-1]["address"] == address
+
+
+@pytest.mark.parametrize("no", ["no", "no, sorry, I don't know it"])
+async def test_a_bare_no_to_the_address_read_back_asks_again(call, no) -> None:
+    c = call("en")
+    await c.start()
+    await c.say("I need to change my address")
+    await c.say("Polna 5")
+    assert (await c.say(no)).node == "ask_new_address"
 
 
 @pytest.mark.parametrize(("lang", "when", "date", "time", "readback"), [

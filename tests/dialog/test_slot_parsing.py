@@ -25,6 +25,16 @@ def test_digits(text: str, digits: str) -> None:
     assert parse_digits(text) == digits
 
 
+@pytest.mark.parametrize(("text", "plain", "runs"), [
+    ("It's time, time, time, near one.", "1", "55501"),  # phone_blind33 en-r4's "five five five zero one"
+    ("time time time time zero one", "01", "555501"),  # too long for an order: the node will not take it
+    ("I want to book for one", "1", "1"),  # a run needs three words: "for one" is no number
+    ("time to go", "", ""),  # no real digit word in the run
+])
+def test_soundalike_runs_are_read_only_when_asked(text: str, plain: str, runs: str) -> None:
+    assert parse_digits(text) == plain and parse_digits(text, soundalike_runs=True) == runs
+
+
 @pytest.mark.parametrize(("text", "number"), [
     ("dwadzieścia trzy", 23), ("twenty three", 23), ("sto dwadzieścia pięć", 125),
     ("one hundred and five", 105), ("trzy tysiące pięćset", 3500), ("two thousand twenty six", 2026),

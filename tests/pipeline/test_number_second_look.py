@@ -1,7 +1,7 @@
 """A number whisper mis-hears over an 8 kHz line is read again with only digits allowed (asr.digits_second_look).
 
 espeak-ng's en-us "one six four seven zero" (140 words a minute) reaches whisper-base at 8 kHz as "one big 4mm
-Nero": two digits, and no request the flow knows. Without the second look the caller hears "I heard 1 4. That's 2
+Nero": two digits, and no request the flow knows. Without the second look the caller hears "I heard 1 4: 2 of the 5
 digits..."; with it, the same audio read with only digits allowed gives 1 6 4 7 0, and the caller hears that
 number looked up (not a demo CRM order: "I couldn't find an order with the number 1 6 4 7 0").
 The turn ends at the silence cap (no smart-turn, no speculative text): whisper's first words on this audio change

@@ -35,7 +35,11 @@ _CARRIERS = _FILLER | {"it", "s", "its", "is", "to", "jest"}
 # What whisper writes for a digit heard over an 8 kHz line ("4 8 1 time 2": the "f" of five is above 4 kHz).
 # Taken as that digit only between two digits, where the word itself makes no sense.
 _SOUNDALIKES = {"for": "4", "fore": "4", "to": "2", "too": "2", "ate": "8", "won": "1", "time": "5", "fine": "5",
-                "tree": "3", "free": "3", "sex": "6", "nein": "9"}
+                "tree": "3", "free": "3", "sex": "6", "nein": "9", "near": "0", "hero": "0"}
+# A number said with a run of such words: espeak's "five five five zero one" heard as "It's time, time, time,
+# near one" in four blind phone sets (phone_blind30, 31, 33). Read so only as a last resort, for a number question
+# whose length it then fits, and always read back (see soundalike_digits).
+SOUNDALIKE_RUN = 3
 # "It's 4a. one five two": whisper's "eight" said after a digit and a short pause (piper's voice, 8 kHz), written
 # glued to the digit. A letter after a digit means nothing in the numbers this parses (orders, phones, codes).
 _GLUED_EIGHT = re.compile(r"(?<=\d)a\b")
@@ -162,11 +166,25 @@ def number_only(text: str) -> bool:
     return len(parse_digits(text)) >= 3 and (numeric >= max(1, others) or weighed > others)
 
 
-def parse_digits(text: str) -> str:
+def _in_soundalike_run(words: list[str], i: int) -> bool:
+    """words[i] is inside a run of at least SOUNDALIKE_RUN digit words and sound-alikes with a real digit word."""
+    def numeric(w: str) -> bool:
+        return w in _SOUNDALIKES or _digit_words([w])
+    start, end = i, i + 1
+    while start and numeric(words[start - 1]):
+        start -= 1
+    while end < len(words) and numeric(words[end]):
+        end += 1
+    run = words[start:end]
+    return len(run) >= SOUNDALIKE_RUN and any(w not in _SOUNDALIKES and _digit_words([w]) for w in run)
+
+
+def parse_digits(text: str, soundalike_runs: bool = False) -> str:
     """Every digit the caller said, in order: 'four eight one five two' -> '48152', 'double five' -> '55'.
 
     Compound numbers keep their digits ('forty eight' -> '48'); words that are not numbers are skipped,
     so 'my order is 4 8 1' works too. A self-correction counts from its end: '..., no sorry, 4 8 1 5 3'.
+    `soundalike_runs`: also the digits whisper wrote as words in a run ('time, time, time, near one' -> '55501').
     """
     words = corrected(tokens(_GLUED_EIGHT.sub(" 8", fold(text))))
     out: list[str] = []
@@ -183,7 +201,8 @@ def parse_digits(text: str) -> str:
             continue
         nxt = words[i + 1] if i + 1 < len(words) else ""
         is_digit_next = nxt.isdigit() or nxt in UNITS or nxt in TENS
-        if w in _SOUNDALIKES and i and _digit_words(words[i - 1:i]) and is_digit_next:
+        if w in _SOUNDALIKES and ((i and _digit_words(words[i - 1:i]) and is_digit_next)
+                                  or (soundalike_runs and _in_soundalike_run(words, i))):
             out.append(_SOUNDALIKES[w] * repeat)
             repeat, i = 1, i + 1
             continue

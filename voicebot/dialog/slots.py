@@ -158,6 +158,22 @@ def says_more_than_no(text: str) -> bool:
     return len(rest) > CLOSING_ROOM
 
 
+# What opens a "no" with the right answer after it ("no, it's Polna 5 in Sopot", "nie, to jest Polna 5, Sopot").
+_NO_OPENING = re.compile(
+    r"^\W*(?:(?:no|nope|nah|not quite|sorry|wrong|that's wrong|that is wrong|it's|it is|that's|that is|"
+    r"the right one is|actually|nie|źle|zle|przepraszam|to jest|to|jest|chodzi o)\b[\s,.!:;-]*)+", re.IGNORECASE)
+SAID_INSTEAD_WORDS = 2  # fewer words after the "no" are no answer ("no, wrong"): the question again
+
+
+def said_instead(text: str) -> str | None:
+    """The answer a "no" carries to a read-back of what the caller said ("I have: Polna 5. Is that correct?" -
+    "No, it's Polna 5 in Sopot" -> "Polna 5 in Sopot"), else None (a bare "no": the question is asked again)."""
+    if not answers_first(text):
+        return None
+    rest = _NO_OPENING.sub("", text.strip()).strip()
+    return rest if len(tokens(rest)) >= SAID_INSTEAD_WORDS else None
+
+
 def answers_first(text: str) -> bool:
     """The turn opens with its yes or no ("nie, to wszystko", "yes I would"), as an answer does; a "nie" later
     in a sentence ("to mi nic nie mówi, ...") negates a verb instead."""
@@ -256,6 +272,13 @@ def digits(text: str, node: AskNode) -> str | None:
     lo = node.length or node.min_length or 1
     hi = node.length or node.max_length or 32
     return found if lo <= len(found) <= hi else None
+
+
+def soundalike_digits(text: str, node: AskNode) -> str | None:
+    """The number in a run of digit sound-alikes ("It's time, time, time, near one"), when it fits the node.
+    A last resort after the plain reading, and a guess: the caller is asked "Did you say ...?"."""
+    found = parse_digits(text, soundalike_runs=True)
+    return digits(found, node) if found != parse_digits(text) else None
 
 
 def number(value: int | None, node: AskNode) -> int | None:
