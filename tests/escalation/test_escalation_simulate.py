@@ -33,6 +33,8 @@ CALLS: dict[str, dict[str, list[str]]] = {
         "irritated_no": ["Gdzie jest moja przesyłka?", "4 8 1 5 2", "Nie, przecież już to mówiłam."],
         # A complaint (the flow's own transfer) said by a caller who is leaving: the retention reason wins.
         "churn": ["Chcę złożyć reklamację, trzecie opóźnienie, odchodzę do konkurencji."],
+        "swearing_complaint": ["Chcę złożyć reklamację, ta pieprzona lampa przyszła rozbita"],
+        "swearing_churn": ["Kurwa, mam dość, odchodzę do konkurencji."],
     },
     "en": {
         "explicit": ["Hello", "Can I talk to a real person please?"],
@@ -48,6 +50,8 @@ CALLS: dict[str, dict[str, list[str]]] = {
         "sarcastic_goodbye": ["Where is my order?", "Great, just great."],
         "irritated_no": ["Where is my parcel?", "4 8 1 5 2", "No, I told you that already."],
         "churn": ["I want to make a complaint, third late delivery, I'm taking my business to your competitor."],
+        "swearing_complaint": ["I want to file a complaint, this fucking lamp arrived smashed"],
+        "swearing_churn": ["Fuck this, I'm taking my business to your competitor."],
     },
 }
 
@@ -91,8 +95,15 @@ def test_explicit_request(results: tuple[str, dict]) -> None:
 def test_swearing(results: tuple[str, dict]) -> None:
     _, calls = results
     t = handover(calls["swearing"])
-    assert t and t["turn"] == 1 and t["reason"] == "frustration" and t["frustration"] >= 0.7
+    # swearing is `names_reason`: the person picking up knows the caller swore (phone sets expect "swearing")
+    assert t and t["turn"] == 1 and t["reason"] == "swearing" and t["frustration"] >= 0.7
     assert t["signals"]["swearing"] == pytest.approx(0.7)
+
+
+def test_swearing_does_not_rename_a_complaint_or_a_churn_threat(results: tuple[str, dict]) -> None:
+    _, calls = results
+    assert handover(calls["swearing_complaint"])["reason"] == "complaint"
+    assert handover(calls["swearing_churn"])["reason"] == "churn_threat"
 
 
 def test_sarcasm(results: tuple[str, dict]) -> None:

@@ -79,7 +79,7 @@ def test_swearing_transfers(settings: Settings, lang: str, text: str, stem: str)
     decisions = run(settings, lang, [Turn("dzień dobry", intent="greeting"), Turn(text)])
     assert not decisions[0].transfer
     d = decisions[1]
-    assert d.transfer and d.reason == "frustration"
+    assert d.transfer and d.reason == "swearing"  # names_reason: the person picking up knows
     assert d.signals["swearing"] >= 0.7 and stem in d.explanation
 
 
@@ -230,7 +230,7 @@ def test_history_records_every_turn_with_its_signals(settings: Settings) -> None
     h = tracker.history()
     assert [x["turn"] for x in h] == [1, 2]
     assert h[0]["confidence"] == pytest.approx(0.56) and h[0]["frustration"] == 0
-    assert h[1]["transfer"] and h[1]["reason"] == "frustration"
+    assert h[1]["transfer"] and h[1]["reason"] == "swearing"
     assert set(h[1]["signals"]) == {"swearing", "reprompts", "repetition"}
     assert "kurw*" in h[1]["why"]["swearing"]
 

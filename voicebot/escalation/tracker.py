@@ -70,7 +70,7 @@ class Tracker:
         turn = self._scorer.score(obs)
         if turn.repeated:
             self.repeats += 1
-        reason, why = _named(*self._trigger(obs, turn, asr_low), turn)
+        reason, why = _named(*self._trigger(obs, turn, asr_low), turn, frozenset(self.policy.transfer_intents.values()))
         decision = EscalationDecision(
             transfer=reason is not None, reason=reason, frustration=turn.score, confidence=confidence,
             signals=turn.contributions(), explanation=self._explain(reason, why, turn),
@@ -140,14 +140,18 @@ class Tracker:
                 f"no-match {self.no_match_streak}/{p.no_match_turns}.")
 
 
-def _named(reason: str | None, why: str, turn: TurnScore) -> tuple[str | None, str]:
+def _named(reason: str | None, why: str, turn: TurnScore, intent_reasons: frozenset[str]) -> tuple[str | None, str]:
     """A caller handed over for trouble (frustration, a complaint, not being understood) in a turn where a
     `names_reason` category fired goes with that category's name: "I'm done, I'm taking my business to your
     competitor" is a churn threat for the retention line, not just frustration. A request for a person and a
     category that transfers at once say more and keep their reason."""
     if reason is None or reason == EXPLICIT_REQUEST or (reason in turn.hits and turn.hits[reason].transfers):
         return reason, why
-    named = next((h for h in turn.hits.values() if h.names_reason), None)
+    named = next((h for h in turn.hits.values() if h.names_reason and h.category not in ANGRY_CATEGORIES), None)
+    if named is None and reason not in intent_reasons:
+        # Swearing names a transfer its words caused (frustration, not understood), not one the caller's request
+        # chose: "this fucking kettle is broken" stays a complaint for the complaints line.
+        named = next((h for h in turn.hits.values() if h.names_reason), None)
     if named is None:
         return reason, why
     said = ", ".join(f"“{m}”" for m in named.matched)
