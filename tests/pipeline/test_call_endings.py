@@ -138,7 +138,11 @@ async def test_a_caller_who_starts_talking_as_the_goodbye_ends_is_answered_not_h
     ended = [i for i, r in enumerate(session.replies) if r.action == "end"]
     assert ended and session.replies[ended[0]].text == goodbye, said
     assert not media.record.hung_up, said  # the caller, not the bot, ended the call
-    assert any(r.node == "ask_order" for r in session.replies[ended[0] + 1:]), said  # and was answered
+    # ...and was answered. What the answer is depends on whisper's reading of the talked-over words, which moves with
+    # where the line cut them: CI heard "Wait, I would like to check. where my orger is." (hold_on 0.51, "Sure, take
+    # your time") once under load; the dialog's reading of such words is tested in tests/dialog.
+    answers = session.replies[ended[0] + 1:]
+    assert answers and answers[0].action == "continue" and answers[0].text.strip(), said
 
 
 async def test_a_caller_pressing_0_during_the_goodbye_reaches_a_person(
